@@ -1,0 +1,81 @@
+"""The ``dealloy`` command line: parse, call one function, print. No logic lives here.
+
+Subcommands are registered lazily by dotted path so that ``dealloy --help`` stays fast and each
+subsystem owns its own command module (``dealloy/<home>/cli.py``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from dealloy import __version__
+from dealloy.errors import DealloyError
+
+# name -> "module:attribute" of a click command
+COMMANDS: dict[str, str] = {
+    "info": "dealloy.info:info_command",
+    "validate-potential": "dealloy.potentials.cli:validate_potential_command",
+    "build": "dealloy.build.cli:build_command",
+    "run": "dealloy.engine.cli:run_command",
+    "quickstart": "dealloy.engine.cli:quickstart_command",
+    "analyze": "dealloy.analysis.cli:analyze_command",
+    "diffusivity": "dealloy.analysis.cli:diffusivity_command",
+    "study": "dealloy.study.cli:study_group",
+    "report": "dealloy.report.cli:report_command",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return [name for name in COMMANDS if self._load(name) is not None]
+
+    def get_command(self, ctx, name):
+        return self._load(name)
+
+    @staticmethod
+    def _load(name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            missing = getattr(exc, "name", "") or ""
+            if missing and (missing == module or module.startswith(missing + ".")
+                            or missing == attr):
+                return None  # subsystem not installed in this version
+            raise
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="dealloy")
+def cli():
+    """dealloy: MD of electrochemical Li extraction (dealloying) from Li-Si nanoparticles.
+
+    build -> run (LAMMPS, MPI) -> analyze (OVITO) -> study (SLURM sweeps) -> report.
+    """
+
+
+def main(argv=None):
+    """Console entry point: user errors print one clear line (exit 2), no traceback."""
+    try:
+        cli.main(args=argv, prog_name="dealloy", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except DealloyError as exc:
+        click.echo(f"dealloy: error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

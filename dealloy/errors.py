@@ -1,0 +1,17 @@
+"""Exceptions that the command line turns into one clear message (no traceback)."""
+
+
+class DealloyError(Exception):
+    """A problem the user can fix: the message names the field/file and the fix."""
+
+
+class ConfigError(DealloyError, ValueError):
+    """Invalid input (configuration value, argument, file) detected before any MD starts."""
+
+
+class LammpsBuildError(DealloyError):
+    """The LAMMPS build cannot do what is asked (missing package, cannot load)."""
+
+
+class SimulationError(DealloyError):
+    """A run failed during MD (LAMMPS error, lost atoms, Si not conserved)."""

@@ -1,0 +1,67 @@
+"""``dealloy info``: versions of dealloy, LAMMPS (and its packages), OVITO, ASE, MPI, ranks."""
+
+from __future__ import annotations
+
+import platform
+
+import click
+
+
+def versions() -> dict:
+    import ase
+    import numpy
+
+    from dealloy import __version__
+    from dealloy.engine.lammps import lammps_info
+    from dealloy.potentials import list_potentials
+
+    try:
+        import ovito
+
+        ovito_version = ".".join(str(v) for v in ovito.version)
+    except Exception as exc:  # pragma: no cover - OVITO is a dependency
+        ovito_version = f"not importable ({exc})"
+    lmp = lammps_info()
+    return {
+        "dealloy": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "numpy": numpy.__version__,
+        "ase": ase.__version__,
+        "ovito": ovito_version,
+        "lammps": lmp,
+        "potentials": [p.name for p in list_potentials()] + ["reaxff (user ffield)"],
+    }
+
+
+@click.command("info")
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
+def info_command(as_json):
+    """Versions of dealloy, LAMMPS and its packages, OVITO, ASE, MPI library and ranks."""
+    import json
+
+    v = versions()
+    if as_json:
+        click.echo(json.dumps(v, indent=2))
+        return
+    lmp = v["lammps"]
+    wanted = ["MEAM", "REAXFF", "QEQ", "MANYBODY", "COMPRESS", "DIFFRACTION", "VORONOI", "MC",
+              "OPENMP", "KOKKOS", "PYTHON"]
+    have = [p for p in wanted if p in lmp["packages"]]
+    lacks = [p for p in wanted if p not in lmp["packages"]]
+    rows = [
+        ("dealloy", v["dealloy"]),
+        ("python", f"{v['python']} ({v['platform']})"),
+        ("ase", v["ase"]),
+        ("ovito", v["ovito"]),
+        ("numpy", v["numpy"]),
+        ("LAMMPS", f"{lmp['version']} from {lmp['module']}"),
+        ("LAMMPS packages", f"{', '.join(have)} (of interest); lacks {', '.join(lacks) or '-'}"),
+        ("LAMMPS gzip dumps", "yes" if lmp["has_gzip"] else "no"),
+        ("MPI library", lmp["mpi_library"]),
+        ("MPI ranks", str(lmp["mpi_ranks"])),
+        ("potentials", ", ".join(v["potentials"])),
+    ]
+    w = max(len(k) for k, _ in rows)
+    for k, val in rows:
+        click.echo(f"{k:<{w}}  {val}")

@@ -1,0 +1,138 @@
+"""The one place that writes files: atomically (temp file + rename) and from MPI rank 0 only.
+
+Every rank calls these functions; rank 0 writes, the others wait at a barrier. ASE's own
+MPI-aware I/O (``ase.parallel``) is bypassed with ``parallel=False`` so no hidden collective can
+desynchronise the ranks ("Message truncated" after writing on rank 0 alone).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+
+def mpi_comm(comm=None):
+    """Return ``comm`` or MPI.COMM_WORLD (mpi4py is imported lazily)."""
+    if comm is not None:
+        return comm
+    from mpi4py import MPI
+
+    return MPI.COMM_WORLD
+
+
+def rank(comm=None) -> int:
+    return mpi_comm(comm).Get_rank()
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path in the target's directory; rename onto ``path`` on success.
+
+    On error the temp file is removed and ``path`` is untouched (nothing half-written).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def _default(o: Any):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def write_text(path, text: str, comm=None, collective: bool = False) -> None:
+    """Atomically write ``text``. With ``collective=True`` every rank must call (rank 0 writes)."""
+    if not collective or rank(comm) == 0:
+        with atomic_path(path) as tmp:
+            tmp.write_text(text)
+    if collective:
+        mpi_comm(comm).Barrier()
+
+
+def write_json(path, data: Any, comm=None, collective: bool = False) -> None:
+    write_text(path, json.dumps(data, indent=2, default=_default) + "\n", comm, collective)
+
+
+def write_structure(path, atoms, format: str | None = None, comm=None, collective: bool = False,
+                    **kwargs) -> None:
+    """Write ``atoms`` (or a list of Atoms) with ASE, atomically.
+
+    ``format`` defaults to ASE's guess from the suffix; ``.data``/``.lmp`` mean LAMMPS data with
+    dealloy's type order (1 = Li, 2 = Si) and masses.
+    """
+    import ase.io
+
+    path = Path(path)
+    if format is None:
+        format = guess_format(path)
+    if format == "lammps-data":
+        from dealloy.potentials import ELEMENTS
+
+        kwargs.setdefault("specorder", list(ELEMENTS))
+        kwargs.setdefault("masses", True)
+        kwargs.setdefault("atom_style", "atomic")
+    if not collective or rank(comm) == 0:
+        with atomic_path(path) as tmp:
+            ase.io.write(tmp, atoms, format=format, parallel=False, **kwargs)
+    if collective:
+        mpi_comm(comm).Barrier()
+
+
+def guess_format(path) -> str | None:
+    name = Path(path).name.lower()
+    if name.endswith((".data", ".lmp", ".lammps")):
+        return "lammps-data"
+    if name.endswith(".xyz"):
+        return "extxyz"
+    return None
+
+
+def read_structure(path, index=-1, format: str | None = None):
+    """Read a structure with ASE on the calling rank only (no hidden MPI broadcast).
+
+    LAMMPS data files are read with dealloy's type order (1 = Li, 2 = Si).
+    """
+    import ase.io
+
+    from dealloy.errors import ConfigError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"structure file not found: {path} (check the path)")
+    if format is None:
+        format = guess_format(path)
+    kwargs = {}
+    if format == "lammps-data":
+        from dealloy.potentials import ELEMENTS
+
+        kwargs.update(style="atomic", Z_of_type={i + 1: _Z(s) for i, s in enumerate(ELEMENTS)})
+    try:
+        return ase.io.read(path, index=index, format=format, parallel=False, **kwargs)
+    except Exception as exc:  # ASE raises many kinds; give one clear message
+        raise ConfigError(f"cannot read structure file {path}: {exc}") from exc
+
+
+def _Z(symbol: str) -> int:
+    from ase.data import atomic_numbers
+
+    return atomic_numbers[symbol]

@@ -1,0 +1,267 @@
+"""The potential registry: the only place that knows LAMMPS pair_style/pair_coeff lines.
+
+Each :class:`Potential` knows its files under ``potentials/``, unit style, element order, masses,
+recommended timestep, cutoff, citation and known limitations. Everything else in dealloy asks the
+registry (``get_potential(name)``) and never writes a pair_style by hand.
+
+dealloy's LAMMPS type convention is fixed: type 1 = Li, type 2 = Si (``ELEMENTS``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dealloy.errors import ConfigError
+
+ELEMENTS: tuple[str, ...] = ("Li", "Si")
+MASSES_AMU: dict[str, float] = {"Li": 6.941, "Si": 28.086}
+DEFAULT_POTENTIAL = "meam-cui2012"
+
+
+def potentials_dir() -> Path:
+    """Directory holding the shipped parameter files.
+
+    ``$DEALLOY_POTENTIALS_DIR`` overrides; otherwise the files installed with the package
+    (``dealloy/data/potentials``, a link to the repository's ``potentials/``).
+    """
+    env = os.environ.get("DEALLOY_POTENTIALS_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "data" / "potentials"
+
+
+@dataclass(frozen=True)
+class Units:
+    """A LAMMPS unit style and its conversion factors to dealloy's own (eV, ps, bar, Å)."""
+
+    style: str
+    energy_ev: float  # 1 native energy unit in eV
+    time_ps: float  # 1 native time unit in ps
+    pressure_bar: float  # 1 native pressure unit in bar
+
+    def to_native_time(self, t_ps: float) -> float:
+        return t_ps / self.time_ps
+
+    def to_native_pressure(self, p_bar: float) -> float:
+        return p_bar / self.pressure_bar
+
+
+METAL = Units("metal", 1.0, 1.0, 1.0)
+# real: kcal/mol, fs, atm
+REAL = Units("real", 0.0433641043, 1e-3, 1.01325)
+
+
+@dataclass(frozen=True)
+class Potential:
+    name: str
+    kind: str  # "meam" | "reaxff"
+    description: str
+    files: tuple[Path, ...]
+    units: Units
+    atom_style: str
+    timestep_ps: float
+    cutoff_angstrom: float
+    citation: str
+    doi: str
+    limitations: str
+    lammps_packages: tuple[str, ...]
+    elements: tuple[str, ...] = ELEMENTS
+    masses_amu: dict = field(default_factory=lambda: dict(MASSES_AMU))
+
+    # ---- LAMMPS lines -------------------------------------------------------------------
+    def pair_commands(self) -> list[str]:
+        """pair_style, pair_coeff, masses and any fix the potential needs (e.g. QEq)."""
+        self.check_files()
+        el = " ".join(self.elements)
+        masses = [f"mass {i + 1} {self.masses_amu[s]}" for i, s in enumerate(self.elements)]
+        if self.kind == "meam":
+            lib, alloy = self.files
+            return masses + [
+                "pair_style meam",
+                f"pair_coeff * * {_q(lib)} {el} {_q(alloy)} {el}",
+            ]
+        if self.kind == "reaxff":
+            (ffield,) = self.files
+            return masses + [
+                "pair_style reaxff NULL checkqeq yes safezone 3.0 mincap 200",
+                f"pair_coeff * * {_q(ffield)} {el}",
+                "fix dealloy_qeq all qeq/reaxff 1 0.0 10.0 1e-8 reaxff",
+            ]
+        raise AssertionError(self.kind)
+
+    def check_files(self) -> None:
+        for f in self.files:
+            if not Path(f).is_file():
+                raise ConfigError(
+                    f"potential '{self.name}': parameter file not found: {f}. "
+                    "Reinstall dealloy, or point $DEALLOY_POTENTIALS_DIR at a folder holding it."
+                )
+
+    def file_hashes(self) -> dict[str, str]:
+        """sha256 of every parameter file (recorded in run.json for provenance)."""
+        self.check_files()
+        return {Path(f).name: hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in self.files}
+
+    def summary(self) -> dict:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "files": [str(f) for f in self.files],
+            "units": self.units.style,
+            "atom_style": self.atom_style,
+            "elements": list(self.elements),
+            "timestep_ps": self.timestep_ps,
+            "cutoff_angstrom": self.cutoff_angstrom,
+            "citation": self.citation,
+            "doi": self.doi,
+        }
+
+
+def _q(path: Path) -> str:
+    s = str(path)
+    if " " in s:
+        return f'"{s}"'
+    return s
+
+
+def _meam(name, description, lib, alloy, citation, doi, limitations) -> Potential:
+    d = potentials_dir()
+    return Potential(
+        name=name,
+        kind="meam",
+        description=description,
+        files=(d / lib, d / alloy),
+        units=METAL,
+        atom_style="atomic",
+        timestep_ps=0.001,
+        cutoff_angstrom=4.8,
+        citation=citation,
+        doi=doi,
+        limitations=limitations,
+        lammps_packages=("MEAM",),
+    )
+
+
+def _registry() -> dict[str, Potential]:
+    return {
+        "meam-cui2012": _meam(
+            "meam-cui2012",
+            "2NN MEAM Li-Si (default)",
+            "library.meam.cui2012",
+            "LiSi.meam.cui2012",
+            "Z. Cui, F. Gao, Z. Cui, J. Qu, J. Power Sources 207 (2012) 150-159",
+            "10.1016/j.jpowsour.2012.01.145",
+            "Underbinds c-Li15Si4 (formation energy -0.086 eV/atom vs -0.243 PBE), so Li "
+            "extraction energies are ~3x too small; a-LixSi Si-Si coordination is too high at "
+            "high x (Si clusters where DFT has isolated Si). See potentials/README.md.",
+        ),
+        "meam-godet2020": _meam(
+            "meam-godet2020",
+            "re-optimised 2NN MEAM Li-Si (Li of Cui 2012, Si of Lee 2007)",
+            "library.meam.godet2020",
+            "LiSi.meam.godet2020",
+            "S. Godet et al., Phys. Rev. Materials 4 (2020) 065402",
+            "10.1103/PhysRevMaterials.4.065402",
+            "c-Li15Si4 lattice constant too large (~11.0 A vs 10.685 A) and formation energy "
+            "overbound (-0.34 eV/atom vs -0.243 PBE). See potentials/README.md.",
+        ),
+    }
+
+
+POTENTIAL_NAMES = ("meam-cui2012", "meam-godet2020", "reaxff")
+
+
+def reaxff(ffield: str | os.PathLike) -> Potential:
+    """ReaxFF with a user-supplied ffield (no ffield is shipped). Checked for Li and Si."""
+    path = Path(ffield).expanduser()
+    if not path.is_file():
+        raise ConfigError(
+            f"potential 'reaxff': ffield file not found: {path}. Give the path to a ReaxFF "
+            "parameter file that contains Li and Si (e.g. Ostadhossein et al. 2016)."
+        )
+    species = ffield_elements(path)
+    missing = [e for e in ELEMENTS if e not in species]
+    if missing:
+        raise ConfigError(
+            f"potential 'reaxff': ffield {path} has no parameters for {', '.join(missing)} "
+            f"(it has {', '.join(species) or 'none'}); use a Li-Si ReaxFF parameter set."
+        )
+    return Potential(
+        name="reaxff",
+        kind="reaxff",
+        description=f"ReaxFF with user ffield {path.name}",
+        files=(path.resolve(),),
+        units=REAL,
+        atom_style="charge",
+        timestep_ps=0.0005,
+        cutoff_angstrom=10.0,
+        citation="user-supplied ffield (e.g. Ostadhossein et al., J. Phys. Chem. A 120 (2016) 2114)",
+        doi="",
+        limitations="~100x the cost of MEAM per atom-step; charges equilibrated every step (QEq).",
+        lammps_packages=("REAXFF", "QEQ"),
+    )
+
+
+def ffield_elements(path: Path) -> list[str]:
+    """Element symbols in a ReaxFF ffield's atom section."""
+    lines = Path(path).read_text(errors="replace").splitlines()
+    try:
+        ngen = int(lines[1].split()[0])
+        i = 2 + ngen
+        natoms = int(lines[i].split()[0])
+        i += 4  # count line + 3 header lines
+        out = []
+        for k in range(natoms):
+            out.append(lines[i + 4 * k].split()[0])
+        return out
+    except (IndexError, ValueError) as exc:
+        raise ConfigError(f"potential 'reaxff': {path} is not a ReaxFF ffield file ({exc})") from exc
+
+
+def get_potential(name: str = DEFAULT_POTENTIAL, ffield: str | os.PathLike | None = None) -> Potential:
+    """Look up a potential by registry name.
+
+    ``reaxff`` needs ``ffield`` (or the form ``reaxff:/path/to/ffield``).
+    """
+    if isinstance(name, Potential):
+        return name
+    if name.startswith("reaxff:"):
+        name, ffield = "reaxff", name.split(":", 1)[1]
+    if name == "reaxff":
+        if ffield is None:
+            raise ConfigError(
+                "potential 'reaxff' needs an ffield file: pass --ffield PATH "
+                "(or name the potential 'reaxff:/path/to/ffield')."
+            )
+        return reaxff(ffield)
+    reg = _registry()
+    if name not in reg:
+        raise ConfigError(
+            f"unknown potential '{name}'; choose one of: {', '.join(POTENTIAL_NAMES)} "
+            "(reaxff needs an ffield path)."
+        )
+    pot = reg[name]
+    pot.check_files()
+    return pot
+
+
+def list_potentials() -> list[Potential]:
+    return list(_registry().values())
+
+
+__all__ = [
+    "ELEMENTS",
+    "MASSES_AMU",
+    "DEFAULT_POTENTIAL",
+    "POTENTIAL_NAMES",
+    "Potential",
+    "Units",
+    "get_potential",
+    "list_potentials",
+    "potentials_dir",
+    "reaxff",
+]
