@@ -1,0 +1,65 @@
+"""The one place that knows the layout of a run directory (written by ``dealloy run``).
+
+    <run>/config.toml        the resolved run config (written before MD starts)
+    <run>/run.json           status, versions, potential file hashes, seed, ranks, wall time,
+                             Si count at start and end, error message if failed
+    <run>/thermo.csv         time_ps, temperature_k, pe_ev, n_atoms, n_li, n_si, x, stage
+    <run>/events.csv         every removal/insertion: time_ps, stage, event, id, species, x, y, z
+    <run>/traj.lammpstrj.gz  LAMMPS dump with an element column (``.lammpstrj`` if no gzip)
+    <run>/initial.extxyz     the starting structure
+    <run>/final.extxyz       the final structure (also final.data, LAMMPS data)
+    <run>/checkpoint/        restart files + state.json for --resume
+    <run>/lammps.log         LAMMPS' own log
+    <run>/analysis/          what ``dealloy analyze`` writes for this run
+
+Statuses in run.json: ``running``, ``done``, ``failed``, ``checkpointed``; no run.json = ``pending``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+STATUSES = ("pending", "running", "done", "failed", "checkpointed")
+
+
+@dataclass(frozen=True)
+class RunDir:
+    path: Path
+
+    def __init__(self, path):
+        object.__setattr__(self, "path", Path(path))
+
+    config = property(lambda self: self.path / "config.toml")
+    run_json = property(lambda self: self.path / "run.json")
+    thermo_csv = property(lambda self: self.path / "thermo.csv")
+    events_csv = property(lambda self: self.path / "events.csv")
+    initial_structure = property(lambda self: self.path / "initial.extxyz")
+    final_structure = property(lambda self: self.path / "final.extxyz")
+    final_data = property(lambda self: self.path / "final.data")
+    checkpoint_dir = property(lambda self: self.path / "checkpoint")
+    lammps_log = property(lambda self: self.path / "lammps.log")
+    analysis_dir = property(lambda self: self.path / "analysis")
+
+    @property
+    def trajectory(self) -> Path:
+        """The trajectory file that exists (gzip preferred), or the gzip name if none does."""
+        gz = self.path / "traj.lammpstrj.gz"
+        plain = self.path / "traj.lammpstrj"
+        if not gz.exists() and plain.exists():
+            return plain
+        return gz
+
+    def is_run_dir(self) -> bool:
+        return self.config.is_file() or self.run_json.is_file()
+
+    def read_run_json(self) -> dict:
+        try:
+            return json.loads(self.run_json.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+
+    @property
+    def status(self) -> str:
+        return self.read_run_json().get("status", "pending")
