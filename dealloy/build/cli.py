@@ -1,0 +1,118 @@
+"""``dealloy build KIND [options] -o FILE``: run one builder and write the structure."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import click
+
+from dealloy.errors import ConfigError
+
+# option name -> builder keyword (only options the user gives are passed on)
+_OPTIONS = {
+    "diameter_nm": float, "crystallinity": str, "grain_size_nm": float, "twin_spacing_nm": float,
+    "orientation": str, "lattice_constant": float, "a": float, "x": float, "n_si": int,
+    "dod": float, "x_shell": float, "potential": str, "vacuum_nm": float, "protocol": str,
+}
+
+
+def _kinds() -> list[str]:
+    from dealloy.build import BUILDERS
+
+    return list(BUILDERS)
+
+
+def builder_kwargs(kind: str, given: dict, extra: tuple[str, ...]) -> tuple[callable, dict]:
+    """Resolve ``kind`` and merge options + ``--arg key=value`` into the builder's keywords;
+    unknown kinds or keywords are a ConfigError listing what is allowed."""
+    from dealloy.build import get_builder
+
+    fn = get_builder(kind)
+    kwargs = {k: v for k, v in given.items() if v is not None}
+    for item in extra:
+        if "=" not in item:
+            raise ConfigError(f"--arg expects KEY=VALUE, got {item!r}")
+        key, val = item.split("=", 1)
+        key = key.strip().replace("-", "_")
+        try:
+            kwargs[key] = json.loads(val)
+        except json.JSONDecodeError:
+            kwargs[key] = val
+    params = inspect.signature(fn).parameters
+    bad = [k for k in kwargs if k not in params]
+    if bad:
+        raise ConfigError(f"builder {fn.__name__} takes no option {', '.join(bad)}; it accepts: "
+                          f"{', '.join(params)}")
+    if isinstance(kwargs.get("orientation"), str):
+        o = kwargs["orientation"].strip()
+        if o.startswith("["):
+            kwargs["orientation"] = json.loads(o)
+    return fn, kwargs
+
+
+def output_format(path, fmt: str | None = None) -> str:
+    """ASE format for ``path`` (``fmt``, else from its suffix; .data/.lmp = LAMMPS data), checked
+    before anything is built."""
+    from ase.io.formats import filetype, ioformats
+
+    from dealloy.io import guess_format
+
+    if fmt is None:
+        fmt = guess_format(path)
+    if fmt is None:
+        try:
+            fmt = filetype(str(path), read=False)
+        except Exception as exc:
+            raise ConfigError(f"cannot tell the file format of {path} from its suffix ({exc}); "
+                              "use .xyz, .data or give --format NAME (an ASE format)") from None
+    if fmt not in ioformats or not ioformats[fmt].can_write:
+        raise ConfigError(f"ASE cannot write format {fmt!r} (output {path}); use .xyz (extxyz), "
+                          ".data (LAMMPS data) or --format with a format ASE writes")
+    return fmt
+
+
+@click.command("build", context_settings={"show_default": True})
+@click.argument("kind")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="output file: .xyz/.extxyz (extended XYZ), .data/.lmp (LAMMPS data, type 1 = Li, "
+                   "2 = Si) or any suffix ASE knows")
+@click.option("-f", "--format", "fmt", default=None, help="ASE format name (default: from suffix)")
+@click.option("-d", "--diameter-nm", type=float, default=None, help="particle diameter (nm)")
+@click.option("--crystallinity", type=str, default=None, help="si_particle: sc | pc")
+@click.option("--grain-size-nm", type=float, default=None, help="mean grain diameter (nm); pc")
+@click.option("--twin-spacing-nm", type=float, default=None, help="si_particle: {111} twin spacing")
+@click.option("--orientation", type=str, default=None,
+              help="single crystal: identity | 'h k l' (along z) | JSON 3x3 matrix; default random")
+@click.option("--lattice-constant", type=float, default=None, help="si_particle: Si a (Å)")
+@click.option("--a", "a", type=float, default=None, help="c-Li15Si4 lattice constant (Å)")
+@click.option("--x", "x", type=float, default=None, help="amorphous: Li/Si ratio x in [0, 3.75]")
+@click.option("--n-si", type=int, default=None, help="amorphous_lisi: number of Si atoms")
+@click.option("--dod", type=float, default=None, help="core_shell_particle: depth of discharge (0, 1]")
+@click.option("--x-shell", type=float, default=None, help="core_shell_particle: shell Li/Si")
+@click.option("--potential", type=str, default=None, help="registry potential (amorphous builders)")
+@click.option("--vacuum-nm", type=float, default=None, help="vacuum on each side of a particle (>= 1.5)")
+@click.option("--protocol", type=str, default=None, help="melt-quench protocol: standard | fast")
+@click.option("--seed", type=int, default=None,
+              help="random seed (same seed -> identical structure); builder default 0")
+@click.option("--arg", "extra", multiple=True, metavar="KEY=VALUE",
+              help="any other builder keyword (value parsed as JSON when possible); repeatable")
+def build_command(kind, output, fmt, extra, seed, **options):
+    """Build a structure KIND and write it to -o FILE.
+
+    KIND is a builder name (hyphens or underscores): li15si4_cell, si_particle, li15si4_particle,
+    amorphous_lisi, amorphous_lisi_particle, core_shell_particle. Example:
+
+        dealloy build li15si4-particle -d 5 --grain-size-nm 2.5 --seed 1 -o p.xyz
+    """
+    from dealloy.io import write_structure
+
+    given = dict(options)
+    given["seed"] = seed
+    fn, kwargs = builder_kwargs(kind, given, extra)
+    fmt = output_format(output, fmt)
+    atoms = fn(**kwargs)
+    write_structure(output, atoms, format=fmt)
+    n_si = sum(1 for s in atoms.get_chemical_symbols() if s == "Si")
+    n_li = len(atoms) - n_si
+    click.echo(f"{fn.__name__}: {len(atoms)} atoms (Li {n_li}, Si {n_si}) -> {output}")
