@@ -1,0 +1,266 @@
+"""Study axes: how one point of a sweep becomes a complete run config.
+
+Friendly axes (the paper's parameter space) and what they set in the run config
+(``docs/run-config.md``):
+
+=====================  ===========================================================================
+axis                   sets
+=====================  ===========================================================================
+state                  the starting particle: ``particle.builder`` + its args (see ``STATES``)
+dod                    depth of discharge of the starting state (x = 3.75 DOD); needs a state
+                       that depends on it (a-lixsi, core-shell; c-li15si4* are DOD 1.0)
+rate_fraction_per_ns   ``stages.extract.rate_fraction_per_ns`` (replaces batch / rate_li_per_ps)
+rate_li_per_ps         ``stages.extract.rate_li_per_ps`` (replaces batch / rate_fraction_per_ns)
+selector               ``stages.extract.selector``
+temperature_k          ``temperature_k``
+diameter_nm            ``particle.args.diameter_nm``
+grain_size_nm          ``particle.args.grain_size_nm``
+potential              ``potential`` (and ``particle.args.potential`` of melt-quench builders)
+seed                   ``seed`` and ``particle.args.seed`` (independent replicas)
+=====================  ===========================================================================
+
+Any other axis name must be a run-config key by dotted path, e.g. ``stages.extract.interval_ps``
+(a stage is addressed by its ``type``: the first stage of that type).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from dealloy.errors import ConfigError
+
+X_FULL = 3.75  # Li/Si of c-Li15Si4 = DOD 100 %
+
+
+@dataclass(frozen=True)
+class StatePreset:
+    builder: str
+    description: str
+    args: tuple[str, ...]  # keyword arguments the builder takes (from the builders' contract)
+    dod: str  # "fixed" (DOD 1 only) | "x" (x = 3.75 dod) | "dod" (passes dod)
+    needs: tuple[str, ...] = ()
+
+
+STATES: dict[str, StatePreset] = {
+    "c-li15si4": StatePreset(
+        "li15si4_particle", "single-crystal c-Li15Si4 particle (DOD 100 %, sc after 4 cycles)",
+        ("diameter_nm", "seed"), "fixed"),
+    "c-li15si4-pc": StatePreset(
+        "li15si4_particle", "polycrystalline c-Li15Si4 particle (DOD 100 %, pc-Si 1st cycle)",
+        ("diameter_nm", "grain_size_nm", "seed"), "fixed", needs=("grain_size_nm",)),
+    "a-lixsi": StatePreset(
+        "amorphous_lisi_particle", "amorphous a-LixSi particle, x = 3.75 DOD (melt-quench)",
+        ("diameter_nm", "x", "seed", "potential"), "x"),
+    "core-shell": StatePreset(
+        "core_shell_particle", "c-Si core in an a-LixSi shell, overall Li/Si = 3.75 DOD",
+        ("diameter_nm", "dod", "x_shell", "seed", "potential"), "dod"),
+}
+
+# builder name -> (args, dod handling) for a base config's own particle (state not given)
+_BUILDER_DOD = {p.builder: p for p in STATES.values() if p.dod != "fixed"}
+
+EXTRACT_RATE_KEYS = ("batch", "rate_li_per_ps", "rate_fraction_per_ns")
+
+FRIENDLY_AXES: dict[str, str] = {
+    "state": "starting state: " + ", ".join(STATES),
+    "dod": "depth of discharge of the starting state, 0 < dod <= 1",
+    "rate_fraction_per_ns": "stages.extract.rate_fraction_per_ns",
+    "rate_li_per_ps": "stages.extract.rate_li_per_ps",
+    "selector": "stages.extract.selector",
+    "temperature_k": "temperature_k",
+    "diameter_nm": "particle.args.diameter_nm",
+    "grain_size_nm": "particle.args.grain_size_nm",
+    "potential": "potential (+ particle.args.potential of melt-quench builders)",
+    "seed": "seed and particle.args.seed",
+}
+
+# Documented run-config keys (docs/run-config.md), used to check dotted paths when the run-config
+# schema (dealloy.config.run) cannot say it itself.
+TOP_KEYS = {"potential", "ffield", "temperature_k", "timestep_ps", "thermostat", "damping_ps", "seed",
+            "dump_interval_ps", "thermo_interval_ps", "checkpoint_ps", "allow_atom_loss"}
+PARTICLE_KEYS = {"file", "builder", "args"}
+STAGE_KEYS: dict[str, set[str]] = {
+    "minimize": {"ftol_ev_per_angstrom", "maxiter"},
+    "equilibrate": {"time_ps"},
+    "extract": {"selector", "x_final", "interval_ps", "batch", "rate_li_per_ps",
+                "rate_fraction_per_ns", "shell_width_nm", "max_time_ps"},
+    "insert": {"x_final", "interval_ps", "batch", "rate_li_per_ps", "rate_fraction_per_ns",
+               "max_time_ps"},
+    "hold": {"time_ps"},
+    "anneal": {"temperature_start_k", "temperature_end_k", "time_ps"},
+}
+# the documented default protocol, materialised when a study addresses a stage of a base config
+# that has no [[stages]]
+DEFAULT_STAGES: list[dict[str, Any]] = [
+    {"type": "minimize"},
+    {"type": "equilibrate", "time_ps": 20.0},
+    {"type": "extract", "selector": "surface", "x_final": 0.0},
+    {"type": "hold", "time_ps": 20.0},
+]
+
+
+def check_axis_name(name: str, where: str) -> None:
+    """Raise ConfigError unless ``name`` is a friendly axis or a plausible dotted run-config path."""
+    if name in FRIENDLY_AXES:
+        return
+    if "." not in name and name in TOP_KEYS:
+        return
+    parts = name.split(".")
+    ok = False
+    if parts[0] == "particle" and len(parts) >= 2:
+        ok = parts[1] in PARTICLE_KEYS and (len(parts) == 2 or (parts[1] == "args" and len(parts) == 3))
+    elif parts[0] == "stages" and len(parts) == 3:
+        ok = parts[1] in STAGE_KEYS and (parts[2] in STAGE_KEYS[parts[1]] or _schema_allows(parts))
+    if not ok:
+        raise ConfigError(
+            f"{where}: unknown axis or parameter {name!r}. Axes: {', '.join(FRIENDLY_AXES)}; or a "
+            f"run-config key by dotted path (docs/run-config.md), e.g. 'stages.extract.interval_ps', "
+            f"'particle.args.diameter_nm', 'temperature_k'")
+
+
+def _schema_allows(parts) -> bool:
+    return False  # the run-config schema gets the final word when each run is validated
+
+
+# --------------------------------------------------------------------------------------------
+def set_dotted(cfg: dict, path: str, value: Any) -> None:
+    """Set ``path`` (``a.b.c``; ``stages.<type>.key`` = first stage of that type) in ``cfg``."""
+    parts = path.split(".")
+    if parts[0] == "stages":
+        if len(parts) != 3:
+            raise ConfigError(f"{path!r}: address a stage key as stages.<type>.<key>")
+        stage = find_stage(cfg, parts[1], path)
+        if parts[1] in ("extract", "insert") and parts[2] in EXTRACT_RATE_KEYS:
+            for k in EXTRACT_RATE_KEYS:  # one way to give the rate
+                stage.pop(k, None)
+        stage[parts[2]] = value
+        return
+    node = cfg
+    for p in parts[:-1]:
+        nxt = node.setdefault(p, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"{path!r}: {p!r} is not a table in the run config")
+        node = nxt
+    node[parts[-1]] = value
+
+
+def find_stage(cfg: dict, stage_type: str, path: str) -> dict:
+    stages = cfg.get("stages")
+    if not stages:
+        stages = cfg["stages"] = copy.deepcopy(DEFAULT_STAGES)
+    for st in stages:
+        if st.get("type") == stage_type:
+            return st
+    types = [s.get("type") for s in stages]
+    raise ConfigError(f"{path!r}: the base protocol has no {stage_type!r} stage (stages: {types})")
+
+
+def apply_state(cfg: dict, state: str | None, dod: float | None, where: str) -> None:
+    """Point ``cfg['particle']`` at the starting state's builder (``state`` None = the base's)."""
+    particle = cfg.setdefault("particle", {})
+    if state is None:
+        if dod is None:
+            return
+        preset = _BUILDER_DOD.get(particle.get("builder", ""))
+        if preset is None and dod == 1.0:
+            preset = preset_for(cfg)
+        if preset is None:
+            raise ConfigError(
+                f"{where}: dod = {dod} needs a starting state that depends on it: add a 'state' "
+                f"axis (a-lixsi, core-shell) or use such a builder in the base config")
+    else:
+        preset = STATES.get(state)
+        if preset is None:
+            raise ConfigError(f"{where}: unknown state {state!r}; states: {', '.join(STATES)}")
+        old = particle.get("args", {}) or {}
+        particle.pop("file", None)
+        particle["builder"] = preset.builder
+        particle["args"] = {k: v for k, v in old.items() if k in preset.args}
+    args = particle.setdefault("args", {})
+    if dod is not None:
+        if not isinstance(dod, (int, float)) or not 0 < dod <= 1:
+            raise ConfigError(f"{where}: dod = {dod!r} must be in (0, 1]")
+    if preset.dod == "fixed":
+        if dod is not None and abs(dod - 1.0) > 1e-12:
+            raise ConfigError(f"{where}: state {state!r} is the DOD 100 % state; dod must be 1.0 "
+                              f"(got {dod}); partial DOD: a-lixsi or core-shell")
+    elif preset.dod == "x":
+        if dod is not None:
+            args["x"] = round(X_FULL * dod, 6)
+        elif "x" not in args:
+            raise ConfigError(f"{where}: state {state!r} needs a dod (x = 3.75 dod)")
+    else:
+        if dod is not None:
+            args["dod"] = dod
+        elif "dod" not in args:
+            raise ConfigError(f"{where}: state {state!r} needs a dod")
+
+
+def preset_for(cfg: dict, state: str | None = None) -> StatePreset | None:
+    """The named state's preset, else one describing the base config's builder (if known)."""
+    if state is not None:
+        return STATES.get(state)
+    b = (cfg.get("particle") or {}).get("builder")
+    matches = [p for p in STATES.values() if p.builder == b]
+    if not matches:
+        return None
+    args = tuple(dict.fromkeys(a for p in matches for a in p.args))
+    return StatePreset(b, matches[0].description, args, matches[-1].dod)
+
+
+ORDER = ("potential", "temperature_k", "state", "dod", "diameter_nm", "grain_size_nm", "seed",
+         "selector", "rate_fraction_per_ns", "rate_li_per_ps")
+
+
+def apply_params(cfg: dict, params: dict[str, Any], where: str) -> dict:
+    """Return a copy of ``cfg`` with one sweep point's ``params`` applied."""
+    cfg = copy.deepcopy(cfg)
+    for name in params:
+        check_axis_name(name, where)
+    if "potential" in params:
+        cfg["potential"] = params["potential"]
+    if "temperature_k" in params:
+        cfg["temperature_k"] = params["temperature_k"]
+    if "state" in params or "dod" in params:
+        apply_state(cfg, params.get("state"), params.get("dod"), where)
+    args = (cfg.setdefault("particle", {})).setdefault("args", {})
+    if "diameter_nm" in params:
+        args["diameter_nm"] = params["diameter_nm"]
+    if "grain_size_nm" in params:
+        preset = preset_for(cfg, params.get("state"))
+        if preset is not None and "grain_size_nm" not in preset.args:
+            raise ConfigError(f"{where}: grain_size_nm does not apply to builder "
+                              f"{preset.builder!r} of this state (use state = 'c-li15si4-pc')")
+        args["grain_size_nm"] = params["grain_size_nm"]
+    if "seed" in params:
+        cfg["seed"] = params["seed"]
+        if cfg["particle"].get("builder"):
+            args["seed"] = params["seed"]
+    if "selector" in params:
+        set_dotted(cfg, "stages.extract.selector", params["selector"])
+    for key in ("rate_fraction_per_ns", "rate_li_per_ps"):
+        if key in params:
+            set_dotted(cfg, f"stages.extract.{key}", params[key])
+    for name, value in params.items():
+        if name not in FRIENDLY_AXES:
+            set_dotted(cfg, name, value)
+    finish_particle(cfg, params.get("state"), where)
+    if not cfg["particle"].get("args"):
+        cfg["particle"].pop("args", None)
+    return cfg
+
+
+def finish_particle(cfg: dict, state: str | None, where: str) -> None:
+    """Fill what a state needs from the run itself (melt-quench builders use the run's potential)."""
+    preset = preset_for(cfg, state)
+    if preset is None:
+        return
+    args = cfg["particle"].setdefault("args", {})
+    if "potential" in preset.args:
+        args["potential"] = cfg.get("potential", "meam-cui2012")
+    for need in preset.needs:
+        if need not in args:
+            raise ConfigError(f"{where}: builder {preset.builder!r} of this state needs {need} "
+                              f"(add a '{need}' axis or set particle.args.{need})")

@@ -1,0 +1,333 @@
+"""``dealloy study collect``: one table of every run's parameters and final analysis, and figures.
+
+Writes ``<study>/results/results.csv`` and ``results.parquet`` (one row per planned run) and PNGs
+in ``<study>/results/figures/``:
+
+- ``porosity_a2_vs_dod.png``: porosity and a2_index vs DOD, one line per starting state (Fig. 1/S5)
+- ``sizes_vs_rate.png``: ligament and pore diameter vs extraction rate (Fig. 4B-C)
+- ``clusters_vs_x.png``: Si cluster classes vs Li/Si along the c- and a-paths (Fig. S10)
+
+A figure whose data the study does not have (e.g. no rate axis) is skipped with a note.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from dealloy.io import atomic_path
+from dealloy.rundir import RunDir
+from dealloy.study.plan import Plan, PlannedRun
+from dealloy.study.state import states
+
+CLUSTER_CLASSES = ("isolated", "dumbbell", "small", "network")
+X_FULL = 3.75
+
+
+# ---- reading one run --------------------------------------------------------------------------
+def _first(d: dict, *names, default=None):
+    for n in names:
+        cur: Any = d
+        ok = True
+        for part in n.split("."):
+            if isinstance(cur, dict) and part in cur:
+                cur = cur[part]
+            else:
+                ok = False
+                break
+        if ok and cur is not None:
+            return cur
+    return default
+
+
+def run_info(rd: RunDir) -> dict[str, Any]:
+    """Bookkeeping from run.json: wall time, ranks, Si at start and end, final Li/Si."""
+    info = rd.read_run_json()
+    n_si_start = _first(info, "n_si_start", "si_start", "si_count.start", "n_si.start",
+                        "si_count_start")
+    n_si_end = _first(info, "n_si_end", "si_end", "si_count.end", "n_si.end", "si_count_end")
+    out = {
+        "wall_time_s": _first(info, "wall_time_s", "wall_s", "wall_time"),
+        "ranks": _first(info, "ranks", "n_ranks", "mpi_ranks"),
+        "n_si_start": n_si_start,
+        "n_si_end": n_si_end,
+        "si_conserved": (None if n_si_start is None or n_si_end is None
+                         else bool(n_si_start == n_si_end)),
+        "x_final": _first(info, "x_final", "final.x", "x_end"),
+        "n_events": _first(info, "n_events", "events", "n_removed"),
+    }
+    if out["n_events"] is None and rd.events_csv.is_file():
+        with open(rd.events_csv) as f:
+            out["n_events"] = max(0, sum(1 for _ in f) - 1)
+    return out
+
+
+def final_metrics(rd: RunDir) -> dict[str, Any]:
+    """The last analysed frame of ``dealloy analyze`` (``<run>/analysis/``), flattened."""
+    frame = _final_frame(rd.analysis_dir)
+    if not frame:
+        return {}
+    out: dict[str, Any] = {}
+    for key in ("x", "n_si", "n_li", "porosity", "a2_index", "si_si_coordination_mean",
+                "largest_si_cluster_fraction", "pore_count", "specific_surface_area_m2_per_g",
+                "crystalline_fraction"):
+        v = frame.get(key)
+        if isinstance(v, dict):  # e.g. crystalline_fraction by kind
+            for k, vv in v.items():
+                if isinstance(vv, (int, float)):
+                    out[f"{key}_{k}"] = vv
+        elif v is not None:
+            out[key if key != "x" else "x_analysed"] = v
+    fr = frame.get("si_cluster_fractions") or {}
+    for c in CLUSTER_CLASSES:
+        out[f"cluster_{c}"] = fr.get(c)
+    for name, short in (("ligament_diameter_nm", "ligament"), ("pore_diameter_nm", "pore")):
+        v = frame.get(name)
+        if isinstance(v, dict):
+            out[f"{short}_diameter_mean_nm"] = v.get("mean")
+            out[f"{short}_diameter_median_nm"] = v.get("median")
+            out[f"{short}_diameter_std_nm"] = v.get("std")
+        elif isinstance(v, (int, float)):
+            out[f"{short}_diameter_mean_nm"] = v
+    return out
+
+
+def _frames_from_json(data) -> list[dict]:
+    if isinstance(data, list):
+        return [f for f in data if isinstance(f, dict)]
+    if isinstance(data, dict):
+        for k in ("frames", "per_frame", "results"):
+            if isinstance(data.get(k), list):
+                return [f for f in data[k] if isinstance(f, dict)]
+        for k in ("final", "last", "final_frame"):
+            if isinstance(data.get(k), dict):
+                return [data[k]]
+        if "a2_index" in data or "porosity" in data:
+            return [data]
+    return []
+
+
+def analysis_frames(analysis_dir: Path) -> list[dict]:
+    if not analysis_dir.is_dir():
+        return []
+    best: list[dict] = []
+    for f in sorted(analysis_dir.rglob("*.json")):
+        try:
+            frames = _frames_from_json(json.loads(f.read_text()))
+        except (json.JSONDecodeError, OSError):
+            continue
+        if len(frames) > len(best):
+            best = frames
+    return best
+
+
+def _final_frame(analysis_dir: Path) -> dict:
+    frames = analysis_frames(analysis_dir)
+    if not frames:
+        return {}
+    if all("time_ps" in f for f in frames):
+        return max(frames, key=lambda f: f["time_ps"])
+    return frames[-1]
+
+
+# ---- derived columns that the figures use -----------------------------------------------------
+def derived(run: PlannedRun) -> dict[str, Any]:
+    p, cfg = run.params, run.config
+    particle = cfg.get("particle") or {}
+    args = particle.get("args") or {}
+    state = p.get("state") or particle.get("builder") or Path(particle.get("file", "?")).name
+    dod = p.get("dod")
+    if dod is None:
+        if "dod" in args:
+            dod = args["dod"]
+        elif "x" in args:
+            dod = round(args["x"] / X_FULL, 6)
+        elif particle.get("builder") == "li15si4_particle":
+            dod = 1.0
+    extract = next((s for s in cfg.get("stages", []) if s.get("type") == "extract"), {})
+    return {
+        "starting_state": state,
+        "dod_resolved": dod,
+        "rate_fraction_per_ns_resolved": extract.get("rate_fraction_per_ns"),
+        "rate_li_per_ps_resolved": extract.get("rate_li_per_ps"),
+        "selector_resolved": extract.get("selector"),
+        "diameter_nm_resolved": args.get("diameter_nm"),
+        "potential_resolved": cfg.get("potential"),
+        "temperature_k_resolved": cfg.get("temperature_k"),
+        "seed_resolved": cfg.get("seed"),
+    }
+
+
+# ---- the table ----------------------------------------------------------------------------------
+def collect(plan: Plan, analyze_missing: bool = True, echo: Callable[[str], None] = print):
+    import pandas as pd
+
+    from dealloy.study.local import analyze_run
+
+    rows = []
+    for st in states(plan)[0]:
+        run, rd = st.run, st.run.rundir
+        if st.state == "done" and analyze_missing and not analysis_frames(rd.analysis_dir):
+            log = plan.directory / "logs" / f"{run.key}.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            echo(f"analysing {run.key} ...")
+            analyze_run(rd.path, log, echo)
+        row: dict[str, Any] = {"run": run.key, "status": st.state}
+        for name in plan.axis_names:
+            v = run.params.get(name)
+            row[name] = v if not isinstance(v, (list, dict)) else json.dumps(v)
+        row.update(derived(run))
+        row.update(run_info(rd))
+        row.update(final_metrics(rd))
+        row["note"] = st.note
+        row["path"] = str(rd.path)
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    out = plan.directory / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "results.csv") as tmp:
+        df.to_csv(tmp, index=False)
+    with atomic_path(out / "results.parquet") as tmp:
+        _parquet_safe(df).to_parquet(tmp, index=False)
+    notes = figures(plan, df, out / "figures")
+    return df, out, notes
+
+
+def _parquet_safe(df):
+    """Columns mixing types (e.g. state names and numbers) become strings for Parquet."""
+    df = df.copy()
+    for c in df.columns:
+        kinds = {type(v) for v in df[c] if v is not None and v == v}
+        if len(kinds) > 1 and not kinds <= {int, float, bool}:
+            df[c] = df[c].map(lambda v: None if v is None or v != v else str(v))
+    return df
+
+
+# ---- figures ------------------------------------------------------------------------------------
+def figures(plan: Plan, df, outdir: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    outdir.mkdir(parents=True, exist_ok=True)
+    notes = []
+    for fn in (_fig_dod, _fig_rate, _fig_clusters):
+        try:
+            note = fn(plan, df, outdir)
+        except Exception as exc:  # a figure never fails collect; say why it is missing
+            note = f"{fn.__name__[5:]}: not drawn ({type(exc).__name__}: {exc})"
+        notes.append(note)
+    return notes
+
+
+def _save(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+
+
+def _fig_dod(plan, df, outdir) -> str:
+    import matplotlib.pyplot as plt
+
+    need = [c for c in ("porosity", "a2_index") if c in df and df[c].notna().any()]
+    if not need or df["dod_resolved"].dropna().nunique() < 2:
+        return "porosity_a2_vs_dod.png: skipped (needs >= 2 DOD values with porosity/a2_index)"
+    fig, axs = plt.subplots(1, len(need), figsize=(5 * len(need), 4), squeeze=False)
+    for ax, col in zip(axs[0], need):
+        for state, g in df[df[col].notna()].groupby("starting_state"):
+            g = g.groupby("dod_resolved")[col].agg(["mean", "std", "count"]).reset_index()
+            ax.errorbar(100 * g["dod_resolved"], g["mean"], yerr=g["std"].fillna(0), marker="o",
+                        capsize=3, label=str(state))
+        ax.set_xlabel("DOD of the starting state (%)")
+        ax.set_ylabel(col)
+        ax.legend(title="starting state", fontsize=8)
+    fig.suptitle(f"{plan.study.name}: after dealloying")
+    _save(fig, outdir / "porosity_a2_vs_dod.png")
+    return "porosity_a2_vs_dod.png"
+
+
+def _fig_rate(plan, df, outdir) -> str:
+    import matplotlib.pyplot as plt
+
+    rate_col = next((c for c in ("rate_fraction_per_ns_resolved", "rate_li_per_ps_resolved")
+                     if c in df and df[c].dropna().nunique() >= 2), None)
+    cols = [c for c in ("ligament_diameter_mean_nm", "pore_diameter_mean_nm")
+            if c in df and df[c].notna().any()]
+    if rate_col is None or not cols:
+        return "sizes_vs_rate.png: skipped (needs >= 2 rates with ligament/pore sizes)"
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for col, label in zip(cols, ("ligament (Si wire)", "pore")[:len(cols)]):
+        std = col.replace("_mean_", "_std_")
+        g = df[df[col].notna()].groupby(rate_col)[col].agg(["mean", "std"]).reset_index()
+        if std in df:
+            within = df.groupby(rate_col)[std].mean().reindex(g[rate_col]).to_numpy()
+            err = g["std"].fillna(0).to_numpy()
+            err = [e if e > 0 else (w if w == w else 0) for e, w in zip(err, within)]
+        else:
+            err = g["std"].fillna(0)
+        ax.errorbar(g[rate_col], g["mean"], yerr=err, marker="o", capsize=3, label=label)
+    ax.set_xscale("log")
+    unit = "fraction of Li per ns" if "fraction" in rate_col else "Li per ps"
+    ax.set_xlabel(f"extraction rate ({unit})")
+    ax.set_ylabel("diameter (nm)")
+    ax.legend()
+    ax.set_title(f"{plan.study.name}: sizes vs dealloying rate")
+    _save(fig, outdir / "sizes_vs_rate.png")
+    return "sizes_vs_rate.png"
+
+
+def _series(rd: RunDir):
+    """Per-frame (x, cluster fractions) of one run from its analysis."""
+    frames = analysis_frames(rd.analysis_dir)
+    pts = []
+    for f in frames:
+        fr = f.get("si_cluster_fractions") or {}
+        if "x" in f and fr:
+            pts.append((f["x"], [fr.get(c, float("nan")) for c in CLUSTER_CLASSES]))
+    if not pts:
+        import pandas as pd
+
+        for csv in sorted(rd.analysis_dir.rglob("*.csv")) if rd.analysis_dir.is_dir() else []:
+            try:
+                t = pd.read_csv(csv)
+            except Exception:
+                continue
+            cols = {c: next((k for k in t.columns if k.endswith(c)), None) for c in CLUSTER_CLASSES}
+            if "x" in t.columns and all(cols.values()):
+                pts = [(r["x"], [r[cols[c]] for c in CLUSTER_CLASSES]) for _, r in t.iterrows()]
+                break
+    return sorted(pts, key=lambda p: -p[0])
+
+
+def _fig_clusters(plan, df, outdir) -> str:
+    import matplotlib.pyplot as plt
+
+    paths = {"c-path (c-Li15Si4)": [], "a-path (a-LixSi)": []}
+    for run in plan.runs:
+        state = derived(run)["starting_state"]
+        kind = ("c-path (c-Li15Si4)" if str(state).startswith(("c-li15si4", "li15si4"))
+                else "a-path (a-LixSi)" if str(state).startswith(("a-", "amorphous", "core"))
+                else None)
+        if kind:
+            s = _series(run.rundir)
+            if len(s) >= 2:
+                paths[kind].append((run, s))
+    present = {k: v for k, v in paths.items() if v}
+    if not present:
+        return "clusters_vs_x.png: skipped (no analysed trajectories with cluster classes vs x)"
+    fig, axs = plt.subplots(1, len(present), figsize=(5.5 * len(present), 4), squeeze=False)
+    for ax, (kind, runs) in zip(axs[0], present.items()):
+        run, s = runs[0]
+        xs = [p[0] for p in s]
+        for i, c in enumerate(CLUSTER_CLASSES):
+            ax.plot(xs, [p[1][i] for p in s], marker=".", label=c)
+        ax.invert_xaxis()
+        ax.set_xlabel("Li/Si (x) during dealloying")
+        ax.set_ylabel("share of Si")
+        ax.set_title(f"{kind}\n{run.label()}", fontsize=9)
+        ax.legend(fontsize=8)
+    _save(fig, outdir / "clusters_vs_x.png")
+    return "clusters_vs_x.png"

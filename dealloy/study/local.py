@@ -1,0 +1,125 @@
+"""``dealloy study run --local``: run the pending runs on this machine, then analyse them.
+
+Each run is ``[mpiexec -n N] python -m dealloy.cli run <run>/config.toml [--resume]`` in its own
+process (log: ``<study>/logs/<key>.log``); ``jobs`` runs go at once. Finished runs are skipped,
+checkpointed/interrupted ones resume, failed ones are left alone unless ``retry_failed``.
+Ctrl-C sends SIGTERM to the runs, which checkpoint and stop; the next call resumes them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+from dealloy.errors import ConfigError
+from dealloy.study.plan import Plan, PlannedRun, claim_directory, prepare_run
+from dealloy.study.state import RESUMABLE, run_mode, states
+
+DEALLOY = [sys.executable, "-m", "dealloy.cli"]
+
+
+def select_runs(plan: Plan, retry_failed: bool, use_queue: bool = True):
+    """(runs to start, runs skipped with why)."""
+    todo, skipped = [], []
+    for st in states(plan, use_queue=use_queue)[0]:
+        if st.state in ("pending",) or st.state in RESUMABLE:
+            todo.append(st.run)
+        elif st.state == "failed" and retry_failed:
+            todo.append(st.run)
+        elif st.state == "failed":
+            skipped.append((st.run, f"failed ({st.note}); --retry-failed to run it again"))
+        elif st.state in ("queued", "running"):
+            skipped.append((st.run, f"{st.state} {st.scheduler}".strip()))
+    return todo, skipped
+
+
+def run_local(plan: Plan, jobs: int, ranks: int, mpiexec: str = "mpiexec",
+              retry_failed: bool = False, analyze: bool = True,
+              echo: Callable[[str], None] = print) -> dict[str, int]:
+    launcher: list[str] = []
+    if ranks > 1:
+        exe = shutil.which(mpiexec)
+        if exe is None:
+            raise ConfigError(f"{mpiexec!r} not found on PATH; it is needed for --ranks {ranks} "
+                              f"(or use --ranks 1)")
+        launcher = [exe, "-n", str(ranks)]
+    claim_directory(plan)
+    todo, skipped = select_runs(plan, retry_failed)
+    for run, why in skipped:
+        echo(f"skip {run.key} ({run.label()}): {why}")
+    logs = plan.directory / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    procs: dict[str, subprocess.Popen] = {}
+    lock = threading.Lock()
+    stopping = threading.Event()
+    results: dict[str, int] = {}
+
+    def one(run: PlannedRun) -> int:
+        if stopping.is_set():
+            return -1
+        prepare_run(run)
+        mode = run_mode(run.path)
+        if mode == "done":
+            return 0
+        cmd = launcher + DEALLOY + ["run", str(run.config_path)]
+        if mode == "resume":
+            cmd.append("--resume")
+        echo(f"start {run.key} ({run.label()}){' [resume]' if mode == 'resume' else ''}")
+        t0 = time.time()
+        with open(logs / f"{run.key}.log", "ab") as log:
+            log.write(f"\n# {time.strftime('%FT%T')} {' '.join(cmd)}\n".encode())
+            log.flush()
+            p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+            (logs / f"{run.key}.pid").write_text(f"{p.pid}\n")
+            with lock:
+                procs[run.key] = p
+            rc = p.wait()
+            with lock:
+                procs.pop(run.key, None)
+        (logs / f"{run.key}.pid").unlink(missing_ok=True)
+        final = run_mode(run.path)
+        echo(f"end   {run.key}: exit {rc}, {'done' if final == 'done' else run.rundir.status}"
+             f" ({time.time() - t0:.0f} s)")
+        if final == "done" and analyze:
+            analyze_run(run.path, logs / f"{run.key}.log", echo)
+        return rc
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = {run.key: pool.submit(one, run) for run in todo}
+            for key, fut in futures.items():
+                results[key] = fut.result()
+    except KeyboardInterrupt:
+        stopping.set()
+        echo("interrupted: asking the runs to checkpoint (SIGTERM)...")
+        with lock:
+            for p in procs.values():
+                try:
+                    os.killpg(p.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for p in list(procs.values()):
+            p.wait()
+        raise
+    return results
+
+
+def analyze_run(path: Path, log: Path, echo: Callable[[str], None] = print) -> bool:
+    """``dealloy analyze RUNDIR`` (appending to ``log``); False if it failed."""
+    with open(log, "ab") as f:
+        f.write(f"\n# {time.strftime('%FT%T')} dealloy analyze {path}\n".encode())
+        f.flush()
+        rc = subprocess.run(DEALLOY + ["analyze", str(path)], stdout=f,
+                            stderr=subprocess.STDOUT).returncode
+    if rc != 0:
+        echo(f"analysis of {path.name} failed (exit {rc}); see {log}")
+    return rc == 0

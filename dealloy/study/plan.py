@@ -1,0 +1,253 @@
+"""Expand a study into runs; name each run directory by a stable hash of its resolved config.
+
+The hash is taken over the run config as the run-config schema resolves it (defaults omitted, so
+writing a default explicitly or leaving it out gives the same run; paths made absolute; a
+structure file's content hashed in). Same parameters -> same directory -> never computed twice;
+a changed parameter -> a new directory, and the old one stays untouched.
+
+Study directory::
+
+    <study>/study.json          which study owns the directory (name, study file)
+    <study>/plan.json           the current plan: run key -> parameters (written by plan/run/submit)
+    <study>/runs/<key>/         one run directory per run (layout: dealloy.rundir)
+    <study>/slurm/              rendered sbatch scripts, their run manifests, logs/
+    <study>/submissions.json    every sbatch submission: job id, script, run keys by array index
+    <study>/logs/               logs of local runs
+    <study>/results/            collect: results.csv, results.parquet, figures/*.png
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import inspect
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dealloy import __version__
+from dealloy.config import dump_toml, load_toml
+from dealloy.config.study import Study
+from dealloy.errors import ConfigError
+from dealloy.io import write_json, write_text
+from dealloy.rundir import RunDir
+from dealloy.study import axes
+
+KEY_LENGTH = 12
+
+
+@dataclass
+class PlannedRun:
+    index: int
+    key: str
+    params: dict[str, Any]
+    config: dict[str, Any]  # resolved run config (what config.toml holds)
+    path: Path = field(default=Path("."))
+
+    @property
+    def rundir(self) -> RunDir:
+        return RunDir(self.path)
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.toml"
+
+    def label(self) -> str:
+        return " ".join(f"{k}={_fmt(v)}" for k, v in self.params.items())
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+@dataclass
+class Plan:
+    study: Study
+    directory: Path
+    runs: list[PlannedRun]
+    axis_names: list[str]
+
+    def by_key(self) -> dict[str, PlannedRun]:
+        return {r.key: r for r in self.runs}
+
+
+# --------------------------------------------------------------------------------------------
+def sweep_points(study: Study) -> list[dict[str, Any]]:
+    """Every point of the sweep: each [[runs]] entry combined with the product of [axes]."""
+    spec = study.spec
+    names = list(spec.axes)
+    product = [dict(zip(names, values)) for values in itertools.product(*spec.axes.values())]
+    entries = spec.runs if spec.runs is not None else [{}]
+    points = []
+    for i, entry in enumerate(entries):
+        clash = sorted(set(entry) & set(names))
+        if clash:
+            raise ConfigError(f"{study.path}: runs[{i}] sets {', '.join(clash)}, which is also an "
+                              f"[axes] entry; give each parameter in one place")
+        for combo in product:
+            points.append({**entry, **combo})
+    if not points:
+        raise ConfigError(f"{study.path}: the sweep is empty")
+    return points
+
+
+def load_base(study: Study) -> dict[str, Any]:
+    base = load_toml(study.base_path)
+    base_dir = study.base_path.parent
+    particle = base.get("particle") or {}
+    if isinstance(particle.get("file"), str):
+        p = Path(particle["file"]).expanduser()
+        particle["file"] = str(p if p.is_absolute() else (base_dir / p).resolve())
+    if isinstance(base.get("ffield"), str) and base["ffield"]:
+        p = Path(base["ffield"]).expanduser()
+        base["ffield"] = str(p if p.is_absolute() else (base_dir / p).resolve())
+    return base
+
+
+def resolve(study: Study, base: dict, params: dict, where: str) -> dict[str, Any]:
+    """Base + [set] + one sweep point -> a validated run config dict (every default filled in)."""
+    cfg = copy.deepcopy(base)
+    for path, value in study.spec.set.items():
+        axes.check_axis_name(path, f"{study.path}: [set]")
+    cfg = axes.apply_params(cfg, dict(study.spec.set), f"{study.path}: [set]")
+    cfg = axes.apply_params(cfg, params, where)
+    _check_builder_args(cfg, where)
+    model = _validate_run(cfg, where)
+    if model is None:
+        return cfg
+    from dealloy.config.run import resolved_dict
+
+    return resolved_dict(model)
+
+
+def _validate_run(cfg: dict, where: str):
+    try:
+        from dealloy.config.run import parse_run_config
+    except ImportError:  # pragma: no cover - before the engine's schema exists
+        return None
+    return parse_run_config(cfg, source=where)
+
+
+def _check_builder_args(cfg: dict, where: str) -> None:
+    particle = cfg.get("particle") or {}
+    name = particle.get("builder")
+    if not name:
+        return
+    try:
+        from dealloy.build import BUILDERS
+    except ImportError:  # pragma: no cover
+        return
+    fn = BUILDERS.get(str(name).replace("-", "_"))
+    if fn is None:
+        raise ConfigError(f"{where}: unknown builder {name!r}; builders: {', '.join(BUILDERS)}")
+    sig = inspect.signature(fn)
+    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        return
+    unknown = sorted(set(particle.get("args") or {}) - set(sig.parameters))
+    if unknown:
+        raise ConfigError(f"{where}: builder {name!r} takes no parameter {', '.join(unknown)} "
+                          f"(it takes {', '.join(sig.parameters)})")
+
+
+def run_key(config: dict) -> str:
+    """Stable hash of a resolved run config (defaults dropped, structure file content included)."""
+    canon = _canonical(config)
+    particle = config.get("particle") or {}
+    if particle.get("file"):
+        p = Path(particle["file"])
+        canon["particle"]["file_sha256"] = (hashlib.sha256(p.read_bytes()).hexdigest()
+                                            if p.is_file() else "missing")
+    blob = json.dumps(canon, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:KEY_LENGTH]
+
+
+def _canonical(config: dict) -> dict:
+    try:
+        from dealloy.config.run import RunConfig
+    except ImportError:  # pragma: no cover
+        return _norm(copy.deepcopy(config))
+    model = RunConfig.model_validate(config)
+    d = model.model_dump(mode="json", exclude_defaults=True)
+    d.setdefault("particle", {})
+    return _norm(d)
+
+
+def _norm(obj):
+    """1 and 1.0 hash alike; key order never matters (sorted at dump)."""
+    if isinstance(obj, dict):
+        return {k: _norm(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_norm(v) for v in obj]
+    if isinstance(obj, float) and obj.is_integer():
+        return int(obj)
+    return obj
+
+
+def make_plan(study: Study, directory: str | Path | None = None) -> Plan:
+    """Expand ``study``; every run validated against the run-config schema, none written yet."""
+    base = load_base(study)
+    points = sweep_points(study)
+    root = study.directory(directory)
+    runs: list[PlannedRun] = []
+    seen: dict[str, int] = {}
+    for i, params in enumerate(points):
+        where = f"{study.path}: run {i} ({' '.join(f'{k}={_fmt(v)}' for k, v in params.items())})"
+        cfg = resolve(study, base, params, where)
+        key = run_key(cfg)
+        if key in seen:
+            j = seen[key]
+            raise ConfigError(f"{study.path}: runs {j} ({runs[j].label()}) and {i} "
+                              f"({where.split('(', 1)[1][:-1]}) resolve to the same run config; "
+                              f"remove the duplicate")
+        seen[key] = i
+        runs.append(PlannedRun(i, key, params, cfg, root / "runs" / key))
+    names = list(dict.fromkeys(k for p in points for k in p))
+    return Plan(study, root, runs, names)
+
+
+# ---- the study directory ----------------------------------------------------------------------
+def check_directory(plan: Plan) -> None:
+    """ConfigError if the directory belongs to another study or is not a study directory."""
+    d = plan.directory
+    meta = d / "study.json"
+    if meta.is_file():
+        try:
+            owner = json.loads(meta.read_text())
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{meta}: unreadable ({exc}); fix or remove it") from None
+        if owner.get("name") != plan.study.name:
+            raise ConfigError(
+                f"study directory {d} belongs to study {owner.get('name')!r} "
+                f"(from {owner.get('study_file')}), not {plan.study.name!r}: choose another "
+                f"directory (--dir, or 'directory' in the study file) or rename the study")
+    elif d.exists() and any(d.iterdir()):
+        raise ConfigError(f"{d} exists and is not a dealloy study directory (no study.json); "
+                          f"choose another directory with --dir")
+
+
+def claim_directory(plan: Plan) -> None:
+    """Create the study directory (after :func:`check_directory`) and write the current plan."""
+    check_directory(plan)
+    d = plan.directory
+    d.mkdir(parents=True, exist_ok=True)
+    meta = d / "study.json"
+    if not meta.is_file():
+        write_json(meta, {"name": plan.study.name, "study_file": str(plan.study.path),
+                          "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                          "dealloy_version": __version__})
+    write_json(d / "plan.json", {
+        "name": plan.study.name, "study_file": str(plan.study.path), "axes": plan.axis_names,
+        "runs": [{"index": r.index, "key": r.key, "params": r.params} for r in plan.runs]})
+
+
+def prepare_run(run: PlannedRun) -> None:
+    """Write the run's config.toml once. A run directory that has one is never written again."""
+    run.path.mkdir(parents=True, exist_ok=True)
+    if not run.config_path.exists():
+        write_text(run.config_path, f"# dealloy study run {run.key}: {run.label()}\n"
+                   + dump_toml(run.config))

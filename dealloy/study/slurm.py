@@ -1,0 +1,238 @@
+"""SLURM: render the sbatch job-array script from a template, submit it, ask the queue.
+
+Templates are plain text with ``{{variable}}`` placeholders (documented in ``slurm/README.md``).
+Every argument goes to ``sbatch``/``squeue``/``scontrol`` as a list, never through a shell.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from dealloy.config.study import SlurmSettings
+from dealloy.errors import ConfigError, DealloyError
+from dealloy.io import write_json, write_text
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+# variable -> what it holds (slurm/README.md documents the same list)
+VARIABLES: dict[str, str] = {
+    "job_name": "the job name (default dealloy-<study name>)",
+    "array": "the array index range with its throttle, e.g. 0-3%2",
+    "n_runs": "number of runs in this submission",
+    "nodes": "nodes per run",
+    "ntasks": "MPI ranks per run",
+    "cpus_per_task": "CPUs per MPI rank (OMP_NUM_THREADS)",
+    "time": "time limit per run (HH:MM:SS or D-HH:MM:SS)",
+    "output": "log file pattern (<study>/slurm/logs/%A_%a.out)",
+    "signal": "the checkpoint signal, B:USR1@<signal_seconds>",
+    "signal_seconds": "seconds before the time limit at which USR1 is sent",
+    "partition": "the partition ('' if not set)",
+    "account": "the account ('' if not set)",
+    "qos": "the QOS ('' if not set)",
+    "sbatch_options": "#SBATCH lines for partition/account/qos/extra options that are set",
+    "env": "the site's environment lines (module loads, venv activation)",
+    "manifest": "file listing one run directory per line (array index i = line i+1), shell-quoted",
+    "study_dir": "the study directory, shell-quoted",
+    "study_name": "the study's name",
+    "dealloy": "the dealloy command inside the job",
+    "launch": "the MPI launch prefix of 'dealloy run', e.g. srun --mpi=pmi2 dealloy run",
+}
+REQUIRED = ("array", "manifest", "launch", "signal")
+
+
+def template_dirs() -> list[Path]:
+    """Where ``template = "name"`` is looked up: ./slurm, then the repository's slurm/."""
+    here = Path(__file__).resolve().parents[2] / "slurm"
+    return [Path.cwd() / "slurm", here]
+
+
+def find_template(name: str | Path) -> Path:
+    p = Path(name).expanduser()
+    if p.is_file():
+        return p.resolve()
+    if not p.is_absolute() and len(p.parts) == 1:
+        for d in template_dirs():
+            if (d / p).is_file():
+                return (d / p).resolve()
+    raise ConfigError(f"sbatch template {str(name)!r} not found (looked in: "
+                      f"{', '.join(str(d) for d in template_dirs())}); give a path with --template")
+
+
+def check_template(text: str, source: str) -> None:
+    used = set(PLACEHOLDER.findall(text))
+    unknown = sorted(used - set(VARIABLES))
+    missing = [v for v in REQUIRED if v not in used]
+    problems = []
+    if unknown:
+        problems.append(f"unknown variable(s) {', '.join('{{' + u + '}}' for u in unknown)}")
+    if missing:
+        problems.append(f"missing required variable(s) {', '.join('{{' + m + '}}' for m in missing)}")
+    if problems:
+        raise ConfigError(f"sbatch template {source}: {'; '.join(problems)}. "
+                          f"Variables are documented in slurm/README.md")
+
+
+def render(text: str, values: dict[str, str], source: str) -> str:
+    check_template(text, source)
+    return PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), text)
+
+
+def array_spec(n: int, max_parallel: int | None) -> str:
+    spec = "0" if n == 1 else f"0-{n - 1}"
+    return f"{spec}%{max_parallel}" if max_parallel else spec
+
+
+def launch_prefix(s: SlurmSettings) -> str:
+    if s.launch:
+        prefix = s.launch
+    elif s.launcher == "srun":
+        prefix = f"srun --mpi={shlex.quote(s.mpi)}"
+    else:
+        prefix = f"mpiexec -n {s.ntasks * s.nodes}"
+    return f"{prefix} {s.dealloy} run"
+
+
+def template_values(s: SlurmSettings, *, study_name: str, study_dir: Path, manifest: Path,
+                    n_runs: int, max_parallel: int | None) -> dict[str, str]:
+    opts = [f"#SBATCH --partition={s.partition}"] if s.partition else []
+    opts += [f"#SBATCH --account={s.account}"] if s.account else []
+    opts += [f"#SBATCH --qos={s.qos}"] if s.qos else []
+    opts += [f"#SBATCH {o}" for o in s.sbatch_options]
+    return {
+        "job_name": s.job_name or f"dealloy-{study_name}",
+        "array": array_spec(n_runs, max_parallel),
+        "n_runs": str(n_runs),
+        "nodes": str(s.nodes),
+        "ntasks": str(s.ntasks),
+        "cpus_per_task": str(s.cpus_per_task),
+        "time": s.time,
+        "output": str(study_dir / "slurm" / "logs" / "%A_%a.out"),
+        "signal": f"B:USR1@{s.signal_seconds}",
+        "signal_seconds": str(s.signal_seconds),
+        "partition": s.partition,
+        "account": s.account,
+        "qos": s.qos,
+        "sbatch_options": "\n".join(opts),
+        "env": "\n".join(s.env) if s.env else "# (no environment lines: the submitting shell's "
+                                               "environment is exported by sbatch)",
+        "manifest": shlex.quote(str(manifest)),
+        "study_dir": shlex.quote(str(study_dir)),
+        "study_name": study_name,
+        "dealloy": s.dealloy,
+        "launch": launch_prefix(s),
+    }
+
+
+# ---- calling SLURM ----------------------------------------------------------------------------
+def sbatch_path() -> str:
+    exe = shutil.which("sbatch")
+    if exe is None:
+        raise DealloyError("sbatch not found on PATH: this machine is not a SLURM submit host "
+                           "(or SLURM's module is not loaded). Use --dry-run to see the script "
+                           "that would be submitted, or 'dealloy study run --local'")
+    return exe
+
+
+def sbatch(script: Path, cwd: Path) -> str:
+    """Submit ``script``; return the job id."""
+    exe = sbatch_path()
+    proc = subprocess.run([exe, "--parsable", str(script)], cwd=cwd, capture_output=True,
+                          text=True, timeout=120)
+    if proc.returncode != 0:
+        raise DealloyError(f"sbatch failed (exit {proc.returncode}): "
+                           f"{(proc.stderr or proc.stdout).strip()}")
+    out = proc.stdout.strip().splitlines()
+    if not out:
+        raise DealloyError(f"sbatch printed no job id: {proc.stderr.strip()}")
+    return out[-1].split(";")[0].strip()
+
+
+@dataclass
+class TaskState:
+    job: str  # "<array job id>_<task id>"
+    state: str  # SLURM state: PENDING, RUNNING, CANCELLED, ...
+    reason: str = ""
+
+
+def queue_states(job_ids: list[str]) -> dict[str, TaskState] | None:
+    """SLURM state of every array task of ``job_ids`` (live ones from squeue, ended ones that
+    slurmctld still remembers from scontrol). None if SLURM cannot be asked."""
+    if not job_ids:
+        return {} if shutil.which("squeue") else None
+    squeue = shutil.which("squeue")
+    if squeue is None:
+        return None
+    try:
+        proc = subprocess.run([squeue, "-h", "-r", "-j", ",".join(job_ids), "-o", "%i|%T|%r"],
+                              capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    states: dict[str, TaskState] = {}
+    if proc.returncode != 0 and "Invalid job id" not in proc.stderr:
+        return None
+    for line in proc.stdout.splitlines():
+        parts = line.strip().split("|")
+        if len(parts) >= 2:
+            states[parts[0]] = TaskState(parts[0], parts[1], parts[2] if len(parts) > 2 else "")
+    scontrol = shutil.which("scontrol")
+    if scontrol:
+        for jid in job_ids:
+            try:
+                p = subprocess.run([scontrol, "-o", "show", "job", jid], capture_output=True,
+                                   text=True, timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                continue
+            for line in p.stdout.splitlines():
+                f = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+                tid, st = f.get("ArrayTaskId", ""), f.get("JobState", "")
+                if not tid or not tid.isdigit():
+                    continue
+                name = f"{f.get('ArrayJobId', jid)}_{tid}"
+                if name not in states:
+                    states[name] = TaskState(name, st, f.get("Reason", ""))
+    return states
+
+
+# ---- submissions record -----------------------------------------------------------------------
+def submissions_path(study_dir: Path) -> Path:
+    return study_dir / "submissions.json"
+
+
+def read_submissions(study_dir: Path) -> list[dict]:
+    try:
+        return json.loads(submissions_path(study_dir).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return []
+
+
+def record_submission(study_dir: Path, job_id: str, script: Path, manifest: Path,
+                      keys: list[str]) -> None:
+    subs = read_submissions(study_dir)
+    subs.append({"job_id": job_id, "script": str(script), "manifest": str(manifest),
+                 "submitted": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "runs": keys})
+    write_json(submissions_path(study_dir), subs)
+
+
+def latest_task_of_run(study_dir: Path) -> dict[str, str]:
+    """run key -> "<job>_<index>" of its most recent submission."""
+    out: dict[str, str] = {}
+    for sub in read_submissions(study_dir):
+        for i, key in enumerate(sub.get("runs", [])):
+            out[key] = f"{sub['job_id']}_{i}"
+    return out
+
+
+def log_of_task(study_dir: Path, task: str) -> Path:
+    return study_dir / "slurm" / "logs" / f"{task}.out"
+
+
+def slurm_env_ok() -> bool:
+    return bool(os.environ.get("SLURM_CONF")) or Path("/etc/slurm/slurm.conf").exists()

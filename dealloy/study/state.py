@@ -1,0 +1,117 @@
+"""Run states: from the run directories (run.json) and, when SLURM answers, the queue.
+
+States: ``pending`` (nothing run yet), ``queued`` (waiting in SLURM), ``running``, ``done``,
+``failed`` (with its last error line), ``checkpointed`` (stopped with a checkpoint: resumes),
+``interrupted`` (run.json says running but no job or process runs it any more, e.g. killed:
+resumes from its last checkpoint). The ``scheduler`` column adds the SLURM task and its state
+(e.g. ``12_3 CANCELLED``) for runs that were submitted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dealloy.rundir import RunDir
+from dealloy.study import slurm
+from dealloy.study.plan import Plan, PlannedRun
+
+LIVE_QUEUED = {"PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "CONFIGURING", "RESIZING",
+               "SUSPENDED"}
+LIVE_RUNNING = {"RUNNING", "COMPLETING", "STAGE_OUT", "SIGNALING"}
+RESUMABLE = {"checkpointed", "interrupted"}
+
+
+@dataclass
+class RunState:
+    run: PlannedRun
+    state: str
+    scheduler: str = ""  # "<job>_<i> STATE" when submitted
+    note: str = ""  # failed: the last error line
+
+
+def run_mode(path: Path) -> str:
+    """What ``dealloy run`` should do with a run directory: ``done`` | ``resume`` | ``fresh``."""
+    rd = RunDir(path)
+    if rd.status == "done":
+        return "done"
+    if has_checkpoint(rd):
+        return "resume"
+    return "fresh"
+
+
+def has_checkpoint(rd: RunDir) -> bool:
+    cp = rd.checkpoint_dir
+    return cp.is_dir() and any(cp.iterdir())
+
+
+def last_error_line(rd: RunDir, log: Path | None = None) -> str:
+    info = rd.read_run_json()
+    err = info.get("error") or info.get("error_message") or ""
+    if isinstance(err, dict):
+        err = err.get("message", "") or json.dumps(err)
+    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+    if lines:
+        return lines[-1]
+    for f in (log, rd.path / "run.log"):
+        if f is not None and f.is_file():
+            tail = [ln.strip() for ln in f.read_text(errors="replace").splitlines()[-200:]
+                    if ln.strip()]
+            errs = [ln for ln in tail if "error" in ln.lower()]
+            if errs or tail:
+                return (errs or tail)[-1]
+    return "(no error message recorded)"
+
+
+def local_pid_alive(plan: Plan, run: PlannedRun) -> bool:
+    pidf = plan.directory / "logs" / f"{run.key}.pid"
+    try:
+        pid = int(pidf.read_text().split()[0])
+    except (FileNotFoundError, ValueError, IndexError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def states(plan: Plan, use_queue: bool = True) -> tuple[list[RunState], bool]:
+    """State of every planned run; the bool says whether SLURM was asked successfully."""
+    tasks = slurm.latest_task_of_run(plan.directory)
+    queue = None
+    if use_queue and tasks:
+        job_ids = sorted({t.split("_")[0] for t in tasks.values()})
+        queue = slurm.queue_states(job_ids)
+    out = []
+    for run in plan.runs:
+        rd = run.rundir
+        disk = rd.status if rd.run_json.is_file() else "pending"
+        task = tasks.get(run.key)
+        sched = queue.get(task) if (queue is not None and task) else None
+        state = disk
+        if disk not in ("done", "failed"):
+            if sched is not None and sched.state in LIVE_QUEUED:
+                state = "queued"
+            elif sched is not None and sched.state in LIVE_RUNNING:
+                state = "running"
+            elif disk == "running" and not local_pid_alive(plan, run):
+                # nothing runs it (known for local runs, and for SLURM runs when SLURM answered)
+                if task is None or queue is not None:
+                    state = "interrupted"
+        elif disk == "failed":
+            pass
+        note = ""
+        if state == "failed":
+            note = last_error_line(rd, slurm.log_of_task(plan.directory, task) if task else
+                                   plan.directory / "logs" / f"{run.key}.log")
+        scheduler = ""
+        if task:
+            scheduler = f"{task} {sched.state}" if sched else f"{task} (gone from SLURM)" \
+                if queue is not None else task
+        out.append(RunState(run, state, scheduler, note))
+    return out, queue is not None

@@ -1,0 +1,74 @@
+"""``dealloy study submit``: one sbatch job array over the runs that still need computing.
+
+Everything is checked before anything is written or submitted: the template (known variables,
+required ones present), the study directory's owner, ``sbatch`` on PATH (unless --dry-run).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from dealloy.config.study import SlurmSettings
+from dealloy.io import write_text
+from dealloy.study import slurm
+from dealloy.study.local import select_runs
+from dealloy.study.plan import Plan, check_directory, claim_directory, prepare_run
+
+
+@dataclass
+class Submission:
+    script_text: str
+    script: Path
+    manifest: Path
+    runs: list
+    job_id: str | None = None
+
+
+def submit(plan: Plan, settings: SlurmSettings, template: str | Path | None = None,
+           max_parallel: int | None = None, dry_run: bool = False, retry_failed: bool = False,
+           echo: Callable[[str], None] = print) -> Submission | None:
+    tmpl = slurm.find_template(template or settings.template)
+    text = tmpl.read_text()
+    slurm.check_template(text, str(tmpl))
+    check_directory(plan)
+    if not dry_run:
+        slurm.sbatch_path()  # "sbatch not found ... use --dry-run" before anything is written
+    todo, skipped = select_runs(plan, retry_failed)
+    for run, why in skipped:
+        echo(f"skip {run.key} ({run.label()}): {why}")
+    if not todo:
+        echo("nothing to submit: every run is done, failed, queued or running")
+        return None
+    sdir = plan.directory / "slurm"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    n = 0
+    while (sdir / f"{stamp}-{n}.sbatch").exists():
+        n += 1
+    script, manifest = sdir / f"{stamp}-{n}.sbatch", sdir / f"{stamp}-{n}.runs"
+    values = slurm.template_values(settings, study_name=plan.study.name,
+                                   study_dir=plan.directory, manifest=manifest, n_runs=len(todo),
+                                   max_parallel=max_parallel or settings.max_parallel)
+    rendered = slurm.render(text, values, str(tmpl))
+    sub = Submission(rendered, script, manifest, todo)
+    if dry_run:
+        echo(rendered)
+        echo(f"# dry run: nothing written or submitted. Would write {script} and submit "
+             f"{len(todo)} run(s):")
+        for i, run in enumerate(todo):
+            echo(f"#   [{i}] {run.key}  {run.label()}")
+        return sub
+    claim_directory(plan)
+    for run in todo:
+        prepare_run(run)
+    (sdir / "logs").mkdir(parents=True, exist_ok=True)
+    write_text(manifest, "".join(f"{run.path}\n" for run in todo))
+    write_text(script, rendered)
+    script.chmod(0o755)
+    sub.job_id = slurm.sbatch(script, cwd=plan.directory)
+    slurm.record_submission(plan.directory, sub.job_id, script, manifest, [r.key for r in todo])
+    echo(f"submitted job array {sub.job_id} ({len(todo)} run(s), --array={values['array']}); "
+         f"script {script}")
+    return sub
