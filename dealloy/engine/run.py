@@ -1,0 +1,793 @@
+"""The extraction MD engine behind ``dealloy run``: stages, Li removal/insertion, checkpoints.
+
+Python API::
+
+    from dealloy.engine.run import run, load_run_config
+    result = run("run.toml")                      # or run(cfg, run_dir="out/", resume=True)
+    result["status"], result["li_end"], result["n_removed"]
+
+Every MPI rank calls :func:`run` (``mpiexec -n 2 dealloy run cfg.toml``); LAMMPS is collective.
+Selections are computed on rank 0 from gathered positions and broadcast, so all ranks agree.
+
+Time is counted in MD steps (``md_step``; minimisation does not advance it). Thermo rows are
+written every ``thermo_interval_ps``, removal/insertion events every ``interval_ps`` of a stage,
+checkpoints every ``checkpoint_ps``; all of them land on step boundaries shared by every rank, so
+a resumed run replays exactly the same schedule with the same random generator state.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dealloy.config.run import RunConfig, dump_run_config, load_run_config, resolved_dict, steps_of
+from dealloy.engine.recorder import EVENT_COLUMNS, THERMO_COLUMNS, CsvLog, merge_trajectory
+from dealloy.engine.selectors import choose, insertion_sites, removal_candidates
+from dealloy.errors import ConfigError, DealloyError, SimulationError
+from dealloy.io import mpi_comm, read_structure, write_json, write_structure, write_text
+from dealloy.potentials import ELEMENTS, get_potential
+from dealloy.rundir import RunDir
+
+EXIT_CHECKPOINTED = 75  # EX_TEMPFAIL: not finished, resume me
+LI, SI = 1, 2  # LAMMPS types
+_AMU_A2_PS2_EV = 1.0364269e-4  # 1 amu*A^2/ps^2 in eV
+_KB_EV = 8.617333262e-5
+
+
+class Checkpointed(DealloyError):
+    """The run stopped on SIGTERM/SIGUSR1 after writing a checkpoint (status "checkpointed")."""
+
+
+# ---- preparing (before LAMMPS) ------------------------------------------------------------
+def build_particle(cfg: RunConfig, comm=None):
+    """The starting ``ase.Atoms`` (identical on all ranks): read the file or call the builder."""
+    comm = mpi_comm(comm)
+    atoms, err = None, None
+    spec = cfg.particle
+    if spec.file is not None:
+        if comm.Get_rank() == 0:
+            try:
+                atoms = read_structure(spec.file)
+            except ConfigError as exc:
+                err = f"particle.file: {exc}"
+        atoms, err = comm.bcast((atoms, err), root=0)
+    else:
+        try:
+            from dealloy.build import BUILDERS
+        except ImportError:
+            BUILDERS = {}
+        fn = BUILDERS.get(spec.builder)
+        if fn is None:
+            raise ConfigError(f"particle.builder: unknown builder '{spec.builder}'; choose one of "
+                              f"{', '.join(sorted(BUILDERS)) or '(none installed)'} or give "
+                              "particle.file")
+        import inspect
+
+        try:
+            inspect.signature(fn).bind(**spec.args)
+        except TypeError as exc:
+            raise ConfigError(f"particle.args: {exc} for builder '{spec.builder}'; its arguments "
+                              f"are {inspect.signature(fn)}") from None
+        try:
+            atoms = fn(**spec.args)  # every rank (a builder may run collective LAMMPS)
+        except ConfigError as exc:
+            raise ConfigError(f"particle.args: {exc}") from None
+        atoms = comm.bcast(atoms if comm.Get_rank() == 0 else None, root=0)
+    if err:
+        raise ConfigError(err)
+    return normalise_particle(atoms)
+
+
+def normalise_particle(atoms):
+    """Ids 1..N, a cell with vacuum for isolated particles, no stray arrays."""
+    from ase import Atoms
+
+    bad = sorted(set(atoms.get_chemical_symbols()) - set(ELEMENTS))
+    if bad:
+        raise ConfigError(f"particle: contains {', '.join(bad)}; dealloy handles only Li and Si")
+    if len(atoms) == 0:
+        raise ConfigError("particle: the structure has no atoms")
+    out = Atoms(atoms.get_chemical_symbols(), positions=atoms.get_positions(), cell=atoms.cell,
+                pbc=atoms.pbc)
+    if atoms.has("momenta"):
+        out.set_momenta(atoms.get_momenta())
+    if not any(out.pbc) and out.cell.rank < 3:
+        out.center(vacuum=15.0)
+    out.arrays["id"] = np.arange(1, len(out) + 1)
+    return out
+
+
+def check_protocol(cfg: RunConfig, n_li: int, n_si: int) -> None:
+    """Composition checks that need the particle: fail before LAMMPS with the key and the fix."""
+    if n_si == 0:
+        raise ConfigError("particle: has no Si; dealloy needs a Li-Si particle (x = Li/Si)")
+    x = n_li / n_si
+    for i, st in enumerate(cfg.stages):
+        key = f"stages[{i}] ({st.type} stage)"
+        if st.type == "extract":
+            if round(x * n_si) == 0:
+                raise ConfigError(f"{key}: the particle has no Li to extract at this point "
+                                  f"(x = {x:.3g}); remove the stage or insert Li before it")
+            if st.x_final >= x - 0.5 / n_si:
+                raise ConfigError(f"{key}.x_final = {st.x_final} is not below the starting "
+                                  f"x = Li/Si = {x:.4g}; give x_final < {x:.4g}")
+            x = st.x_final
+        elif st.type == "insert":
+            if st.x_final <= x + 0.5 / n_si:
+                raise ConfigError(f"{key}.x_final = {st.x_final} is not above the starting "
+                                  f"x = Li/Si = {x:.4g}; give x_final > {x:.4g}")
+            if st.rate_fraction_per_ns is not None and st.x_final * n_si < 1:
+                raise ConfigError(f"{key}: rate_fraction_per_ns needs a target with Li")
+            x = st.x_final
+        if st.type in ("extract", "insert"):
+            li_ref = max(1, round(x * n_si))
+            if st.li_per_interval(li_ref) < 1e-3:
+                raise ConfigError(f"{key}: the rate gives {st.li_per_interval(li_ref):.2g} Li per "
+                                  "interval; raise the rate or interval_ps")
+
+
+# ---- the engine ---------------------------------------------------------------------------
+class Engine:
+    """One run: every rank constructs it and calls :meth:`run`."""
+
+    def __init__(self, cfg: RunConfig, run_dir, comm=None, resume: bool = False,
+                 quiet: bool = False, overwrite: bool = False, progress=None):
+        self.cfg = cfg
+        self.rd = RunDir(run_dir)
+        self.comm = mpi_comm(comm)
+        self.rank = self.comm.Get_rank()
+        self.nranks = self.comm.Get_size()
+        self.resume = resume
+        self.overwrite = overwrite
+        self.quiet = quiet
+        self.progress = progress
+        self.session = None
+        self._signal = 0
+        self.bookkeeping_s = 0.0
+        self.md_s = 0.0
+        self._stage_label = "init"
+        self.traj_part = None
+
+    # ---- small helpers -------------------------------------------------------------------
+    @property
+    def t_ps(self) -> float:
+        return self.st["md_step"] * self.dt
+
+    def _x(self) -> float:
+        return self.st["n_li"] / self.st["n_si"] if self.st["n_si"] else float("nan")
+
+    def cmd(self, line: str) -> None:
+        self.session.command(line)
+
+    # ---- entry ---------------------------------------------------------------------------
+    def run(self) -> dict:
+        t_start = time.time()
+        self.potential = get_potential(self.cfg.potential, self.cfg.ffield or None)
+        self.dt = self.cfg.resolved_timestep_ps()
+        state = self._load_state() if self.resume else None
+        prev = self.rd.read_run_json() if self.rank == 0 else {}
+        prev = self.comm.bcast(prev, root=0)
+        if state is None and prev.get("status") not in (None, "pending") and not (
+                self.overwrite or self.resume):
+            raise ConfigError(f"{self.rd.path} already holds a run (status {prev['status']}); "
+                              "pass --resume to continue it or --overwrite to start again")
+        if state is not None and state.get("finished"):
+            self._log(f"run in {self.rd.path} is already done")
+            return prev
+        if state is None:
+            atoms = build_particle(self.cfg, self.comm)
+        else:
+            atoms = self._checkpoint_atoms(state)
+        symbols = np.array(atoms.get_chemical_symbols())
+        if state is None:
+            check_protocol(self.cfg, int((symbols == "Li").sum()), int((symbols == "Si").sum()))
+        self._prepare_files(state, atoms)
+        self.st = state or self._fresh_state(atoms)
+        self.wall_before = self.st.get("wall_s", 0.0)
+        self._t_start = t_start
+        self._install_signals()
+        status, error = "failed", None
+        try:
+            self._open_session(atoms, state)
+            self._write_run_json("running")
+            self._protocol()
+            self._finish()
+            status = "done"
+        except Checkpointed:
+            status = "checkpointed"
+        except DealloyError as exc:
+            error = str(exc)
+            raise
+        except Exception as exc:  # noqa: BLE001 - record, then re-raise
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            self._restore_signals()
+            self._close(status, error)
+        return self.summary(status)
+
+    # ---- state -----------------------------------------------------------------------------
+    def _fresh_state(self, atoms) -> dict:
+        sym = np.array(atoms.get_chemical_symbols())
+        n_li, n_si = int((sym == "Li").sum()), int((sym == "Si").sum())
+        rng = np.random.default_rng(self.cfg.seed)
+        return {
+            "version": 1, "stage_index": 0, "stage": {}, "md_step": 0, "lammps_step": 0,
+            "rng": rng.bit_generator.state, "next_id": len(atoms) + 1,
+            "n_li": n_li, "n_si": n_si, "li_start": n_li, "si_start": n_si,
+            "n_removed": 0, "n_inserted": 0, "n_batches": 0, "n_lost": {"Li": 0, "Si": 0},
+            "velocities": bool(atoms.has("momenta") and np.any(atoms.get_momenta())),
+            "stage_reports": [], "thermo_bytes": None, "events_bytes": None,
+            "checkpoint_count": 0, "wall_s": 0.0, "finished": False, "atoms_file": None,
+        }
+
+    def _load_state(self):
+        path = self.rd.checkpoint_dir / "state.json"
+        state = None
+        if self.rank == 0 and path.is_file():
+            state = json.loads(path.read_text())
+        return self.comm.bcast(state, root=0)
+
+    def _checkpoint_atoms(self, state):
+        from ase import Atoms
+
+        data = None
+        if self.rank == 0:
+            with np.load(self.rd.checkpoint_dir / state["atoms_file"]) as z:
+                data = {k: z[k] for k in z.files}
+        data = self.comm.bcast(data, root=0)
+        atoms = Atoms([ELEMENTS[t - 1] for t in data["types"]], positions=data["x"],
+                      cell=data["cell"], pbc=data["pbc"])
+        atoms.arrays["id"] = data["ids"].astype(int)
+        self._resume_v = data["v"]
+        self._resume_ids = data["ids"].astype(int)
+        return atoms
+
+    # ---- files -----------------------------------------------------------------------------
+    def _prepare_files(self, state, atoms) -> None:
+        rd = self.rd
+        if self.rank == 0:
+            rd.path.mkdir(parents=True, exist_ok=True)
+            rd.checkpoint_dir.mkdir(exist_ok=True)
+        self.comm.Barrier()
+        write_text(rd.config, dump_run_config(self.cfg), self.comm, collective=True)
+        if state is None:
+            write_structure(rd.initial_structure, atoms, format="extxyz", comm=self.comm,
+                            collective=True)
+            if self.rank == 0:
+                for p in (rd.path / "traj.lammpstrj.gz", rd.path / "traj.lammpstrj",
+                          rd.checkpoint_dir / "traj.part.lammpstrj.gz",
+                          rd.checkpoint_dir / "traj.part.lammpstrj"):
+                    p.unlink(missing_ok=True)
+                for p in rd.checkpoint_dir.glob("*"):
+                    p.unlink()
+        self.comm.Barrier()
+        active = self.rank == 0
+        self.thermo_log = CsvLog(rd.thermo_csv, THERMO_COLUMNS, active)
+        self.events_log = CsvLog(rd.events_csv, EVENT_COLUMNS, active)
+        self.thermo_log.open(None if state is None else state["thermo_bytes"])
+        self.events_log.open(None if state is None else state["events_bytes"])
+
+    def _open_session(self, atoms, state) -> None:
+        from dealloy.engine.session import LammpsSession
+
+        rd = self.rd
+        log = rd.lammps_log if state is None else None
+        try:
+            self.session = LammpsSession(atoms, self.potential, comm=self.comm, log=log)
+        except SimulationError as exc:
+            raise SimulationError(f"setting up LAMMPS: {exc}") from exc
+        s = self.session
+        self._gz_ok = bool(s.lmp.has_gzip_support)
+        if state is not None:
+            self.cmd(f'log "{rd.lammps_log}" append')
+            self.cmd(f"reset_timestep {state['lammps_step']}")
+            v = np.ascontiguousarray(self._resume_v, dtype=np.float64).ravel()
+            ids = [int(i) for i in self._resume_ids]
+            import ctypes
+
+            s.lmp.scatter_atoms_subset("v", 1, 3, len(ids), ids, (ctypes.c_double * v.size)(*v))
+        s.timestep_ps(self.dt)
+        self.thermo_steps = steps_of(self.cfg.thermo_interval_ps, self.dt)
+        self.ckpt_steps = steps_of(self.cfg.checkpoint_ps, self.dt)
+        self.cmd(f"thermo {self.thermo_steps}")
+        self.cmd("thermo_modify norm no")
+        if not any(s.pbc):
+            self.cmd("fix dealloy_mom all momentum 100 linear 1 1 1 angular")
+        # trajectory: straight into traj.* on a fresh run; into checkpoint/traj.part.* after a
+        # resume (merged into traj.* at the end), so the trajectory stays one valid stream
+        suffix = ".lammpstrj.gz" if self._gz_ok else ".lammpstrj"
+        self.traj = rd.path / f"traj{suffix}"
+        self.traj_part = None if state is None else rd.checkpoint_dir / f"traj.part{suffix}"
+        if state is not None and self.rank == 0:
+            merge_trajectory(self.traj, rd.checkpoint_dir / f"traj.part{suffix}",
+                             state["lammps_step"])
+        self.comm.Barrier()
+        target = self.traj_part or self.traj
+        style = "custom/gz" if self._gz_ok else "custom"
+        self.dump_every = (steps_of(self.cfg.dump_interval_ps, self.dt)
+                           if self.cfg.dump_interval_ps > 0 else 10**9)
+        self.cmd(f'dump dealloy_traj all {style} {self.dump_every} "{target}" id element x y z')
+        self.cmd(f"dump_modify dealloy_traj element {' '.join(ELEMENTS)} sort id first yes")
+        self._need_setup = True
+
+    # ---- protocol --------------------------------------------------------------------------
+    def _protocol(self) -> None:
+        stages = self.cfg.stages
+        while self.st["stage_index"] < len(stages):
+            i = self.st["stage_index"]
+            stage = stages[i]
+            if not self.st["stage"]:
+                self.st["stage"] = {"steps_done": 0, "owed": 0.0, "idle": 0, "batches": 0,
+                                    "lammps_step0": self._lammps_step(), "li_ref": None,
+                                    "stop_reason": None, "t0_ps": self.t_ps}
+            self._stage_label = stage.type
+            try:
+                if stage.type == "minimize":
+                    self._minimize(stage)
+                else:
+                    self._md_stage(stage, self.st["stage"])
+            except SimulationError as exc:
+                raise SimulationError(f"stage {i} ({stage.type}) at t = {self.t_ps:.3f} ps: "
+                                      f"{exc}") from exc
+            self._end_stage(i, stage)
+
+    def _lammps_step(self) -> int:
+        return int(self.session.lmp.extract_global("ntimestep"))
+
+    def _minimize(self, stage) -> None:
+        self.cmd("dump_modify dealloy_traj every 1000000000")
+        # LAMMPS' step counter advances by the iterations (it cannot be reset with an open dump);
+        # simulated time (md_step) does not
+        self.session.minimize(ftol_ev_per_angstrom=stage.ftol_ev_per_angstrom,
+                              maxiter=stage.maxiter)
+        self.cmd(f"dump_modify dealloy_traj every {self.dump_every}")
+        self._need_setup = True
+        self._thermo_row()
+
+    def _ensure_velocities(self, temperature_k: float) -> None:
+        if not self.st["velocities"]:
+            self.session.create_velocities(temperature_k, self.cfg.seed)
+            self.st["velocities"] = True
+
+    def _thermostat(self, t0: float, t1: float) -> list[str]:
+        s = self.session
+        tdamp = s.units.to_native_time(self.cfg.damping_ps)
+        if self.cfg.thermostat == "langevin":
+            seed = (self.cfg.seed * 7919 + self.st["md_step"] + 1) % 900_000_000 + 1
+            lines = ["fix dealloy_nve all nve",
+                     f"fix dealloy_th all langevin {t0} {t1} {tdamp} {seed} zero yes"]
+        else:
+            lines = [f"fix dealloy_th all nvt temp {t0} {t1} {tdamp}"]
+        s.commands(lines)
+        self._need_setup = True
+        return [ln.split()[1] for ln in lines]
+
+    def _run(self, n: int, ramp=None) -> None:
+        line = f"run {n}"
+        if ramp is not None:
+            line += f" start {ramp[0]} stop {ramp[1]}"
+        if not self._need_setup:
+            line += " pre no"
+        line += " post no"
+        t = time.perf_counter()
+        self.cmd(line)
+        self.md_s += time.perf_counter() - t
+        self._need_setup = False
+        self.st["md_step"] += n
+
+    def _md_stage(self, stage, prog: dict) -> None:
+        cfg = self.cfg
+        kind = stage.type
+        if kind == "anneal":
+            t0, t1 = stage.temperature_start_k, stage.temperature_end_k
+        else:
+            t0 = t1 = cfg.stage_temperature(stage)
+        exchange = kind in ("extract", "insert")
+        if exchange:
+            total = steps_of(stage.max_time_ps, self.dt) if stage.max_time_ps else None
+            interval = steps_of(stage.interval_ps, self.dt)
+            if prog["li_ref"] is None:
+                prog["li_ref"] = (self.st["n_li"] if kind == "extract"
+                                  else max(1, math.ceil(stage.x_final * self.st["n_si"] - 1e-9)))
+            per_interval = stage.li_per_interval(prog["li_ref"])
+        else:
+            total = steps_of(stage.time_ps, self.dt)
+            interval = None
+        ramp = None
+        if kind == "anneal":
+            ramp = (prog["lammps_step0"], prog["lammps_step0"] + total)
+        self._ensure_velocities(t0)
+        fixes = self._thermostat(t0, t1)
+        try:
+            while True:
+                if exchange and (prog["stop_reason"] or self._target_reached(stage)):
+                    prog["stop_reason"] = prog["stop_reason"] or "x_final reached"
+                    break
+                if total is not None and prog["steps_done"] >= total:
+                    if exchange:
+                        prog["stop_reason"] = "max_time_ps reached"
+                    break
+                md = self.st["md_step"]
+                n = min(self.thermo_steps - md % self.thermo_steps,
+                        self.ckpt_steps - md % self.ckpt_steps)
+                if total is not None:
+                    n = min(n, total - prog["steps_done"])
+                if interval is not None:
+                    n = min(n, interval - prog["steps_done"] % interval)
+                self._run(n, ramp)
+                prog["steps_done"] += n
+                md = self.st["md_step"]
+                if md % self.thermo_steps == 0:
+                    self._thermo_row()
+                if interval is not None and prog["steps_done"] % interval == 0:
+                    self._exchange(stage, prog, per_interval)
+                self._progress()
+                if md % self.ckpt_steps == 0:
+                    self.checkpoint()
+                self._poll_signal()
+        finally:
+            if self.session is not None and self.session.lmp is not None:
+                for f in fixes:
+                    self.cmd(f"unfix {f}")
+                self._need_setup = True
+
+    def _target(self, stage) -> int:
+        n_si = self.st["n_si"]
+        if stage.type == "extract":
+            return int(math.floor(stage.x_final * n_si + 1e-9))
+        return int(math.ceil(stage.x_final * n_si - 1e-9))
+
+    def _target_reached(self, stage) -> bool:
+        if stage.type == "extract":
+            return self.st["n_li"] <= self._target(stage)
+        return self.st["n_li"] >= self._target(stage)
+
+    # ---- removal / insertion ---------------------------------------------------------------
+    def _gather(self):
+        s = self.session
+        ids = s.gather("id", 0, 1).astype(np.int64)
+        types = s.gather("type", 0, 1).astype(np.int64)
+        x = s.gather("x", 1, 3)
+        return ids, types, x
+
+    def _exchange(self, stage, prog: dict, per_interval: float) -> None:
+        t = time.perf_counter()
+        prog["owed"] += per_interval
+        need = abs(self.st["n_li"] - self._target(stage))
+        k = min(int(math.floor(prog["owed"] + 1e-9)), need)
+        prog["owed"] -= int(math.floor(prog["owed"] + 1e-9))
+        if k <= 0:
+            self.bookkeeping_s += time.perf_counter() - t
+            return
+        if stage.type == "extract":
+            done = self._remove(stage, k)
+        else:
+            done = self._insert(stage, k)
+        prog["batches"] += 1 if done else 0
+        self.st["n_batches"] += 1 if done else 0
+        prog["idle"] = 0 if done else prog["idle"] + 1
+        if prog["idle"] >= stage.patience_intervals:
+            prog["stop_reason"] = (f"no {'removable Li' if stage.type == 'extract' else 'site'} "
+                                   f"for {prog['idle']} intervals")
+        self.bookkeeping_s += time.perf_counter() - t
+
+    def _rng(self) -> np.random.Generator:
+        rng = np.random.default_rng()
+        rng.bit_generator.state = self.st["rng"]
+        return rng
+
+    def _remove(self, stage, k: int) -> int:
+        ids, types, x = self._gather()
+        chosen = None
+        if self.rank == 0:
+            rng = self._rng()
+            cand = removal_candidates(
+                stage.selector, x, types == LI, probe_radius=stage.probe_radius_angstrom,
+                voxel=stage.voxel_angstrom, surface_depth=stage.surface_depth_angstrom,
+                shell_width=stage.shell_width_nm * 10.0)
+            chosen = choose(cand, k, rng)
+            self.st["rng"] = rng.bit_generator.state
+        chosen = self.comm.bcast(chosen, root=0)
+        self.st["rng"] = self.comm.bcast(self.st["rng"], root=0)
+        if len(chosen) == 0:
+            return 0
+        gone = ids[chosen]
+        self._delete_ids(gone)
+        self.st["n_li"] -= len(gone)
+        self.st["n_removed"] += len(gone)
+        t = round(self.t_ps, 6)
+        self.events_log.rows([(t, stage.type, "remove", int(i), "Li", *(round(float(c), 4)
+                               for c in x[j])) for i, j in zip(gone, chosen)])
+        return len(gone)
+
+    def _delete_ids(self, ids) -> None:
+        ids = [int(i) for i in ids]
+        for a in range(0, len(ids), 500):
+            self.cmd("group dealloy_del id " + " ".join(str(i) for i in ids[a:a + 500]))
+        self.cmd("delete_atoms group dealloy_del compress no")
+        self.cmd("group dealloy_del delete")
+        self._need_setup = True
+
+    def _insert(self, stage, k: int) -> int:
+        ids, types, x = self._gather()
+        payload = None
+        if self.rank == 0:
+            rng = self._rng()
+            sites = insertion_sites(x, k, rng, site_distance=stage.site_distance_angstrom,
+                                    probe_radius=stage.probe_radius_angstrom,
+                                    voxel=stage.voxel_angstrom)
+            t_k = self.cfg.stage_temperature(stage)
+            sigma = math.sqrt(_KB_EV * t_k / (self.potential.masses_amu["Li"] * _AMU_A2_PS2_EV))
+            v = rng.normal(0.0, sigma, size=sites.shape) * self.session.units.time_ps
+            payload = (sites, v, rng.bit_generator.state)
+        sites, v, self.st["rng"] = self.comm.bcast(payload, root=0)
+        n = len(sites)
+        if n == 0:
+            return 0
+        new_ids = list(range(self.st["next_id"], self.st["next_id"] + n))
+        self.st["next_id"] += n
+        self.session.lmp.create_atoms(n, new_ids, [LI] * n, [float(c) for c in sites.ravel()],
+                                      [float(c) for c in v.ravel()], shrinkexceed=True)
+        self._need_setup = True
+        if self.session.natoms != self.st["n_li"] + self.st["n_si"] + n:
+            raise SimulationError(f"LAMMPS created {self.session.natoms - self.st['n_li'] - self.st['n_si']}"
+                                  f" of {n} inserted Li")
+        self.st["n_li"] += n
+        self.st["n_inserted"] += n
+        t = round(self.t_ps, 6)
+        self.events_log.rows([(t, stage.type, "insert", i, "Li", *(round(float(c), 4) for c in p))
+                              for i, p in zip(new_ids, sites)])
+        return n
+
+    # ---- checks ----------------------------------------------------------------------------
+    def _end_stage(self, i: int, stage) -> None:
+        self._check_atoms(f"after stage {i} ({stage.type})")
+        prog = self.st["stage"]
+        report = {"index": i, "type": stage.type, "t_start_ps": prog.get("t0_ps", 0.0),
+                  "t_end_ps": self.t_ps, "n_li": self.st["n_li"], "n_si": self.st["n_si"],
+                  "x": self._x()}
+        if stage.type in ("extract", "insert"):
+            report["batches"] = prog.get("batches", 0)
+            report["stop_reason"] = prog.get("stop_reason")
+            if stage.type in ("extract", "insert") and not self._target_reached(stage):
+                report["warning"] = (f"stopped at x = {self._x():.4g} before x_final = "
+                                     f"{stage.x_final}: {prog.get('stop_reason')}")
+                self._log(f"warning: stage {i} ({stage.type}) {report['warning']}")
+        if stage.type != "minimize" and self.st["md_step"] % self.thermo_steps != 0:
+            self._thermo_row()
+        self.st["stage_reports"].append(report)
+        self.st["stage_index"] = i + 1
+        self.st["stage"] = {}
+
+    def _check_atoms(self, where: str) -> None:
+        """Si conserved exactly; atoms lost by LAMMPS or detached into vacuum reported by species."""
+        from scipy.spatial import cKDTree
+
+        ids, types, x = self._gather()
+        n_li, n_si = int((types == LI).sum()), int((types == SI).sum())
+        lost = {"Li": self.st["n_li"] - n_li, "Si": self.st["n_si"] - n_si}
+        detached = np.empty(0, dtype=int)
+        if self.rank == 0 and len(x) > 1:
+            d, _ = cKDTree(x).query(x, k=2)
+            detached = np.flatnonzero(d[:, 1] > self.potential.cutoff_angstrom)
+        detached = self.comm.bcast(detached, root=0)
+        det = {"Li": int((types[detached] == LI).sum()), "Si": int((types[detached] == SI).sum())}
+        if any(lost.values()) or any(det.values()):
+            msg = (f"{where}: atoms lost by LAMMPS: {lost['Li']} Li, {lost['Si']} Si; detached into "
+                   f"the vacuum (no neighbour within the {self.potential.cutoff_angstrom} A cutoff):"
+                   f" {det['Li']} Li, {det['Si']} Si")
+            if not self.cfg.allow_atom_loss:
+                raise SimulationError(msg + ". Si must be conserved; lower the temperature/rate, "
+                                      "or set allow_atom_loss = true to remove them and go on")
+            self._log("warning: " + msg + " (allow_atom_loss: removed)")
+            if detached.size:
+                t = round(self.t_ps, 6)
+                self.events_log.rows([(t, self._stage_label, "lost", int(ids[j]),
+                                       ELEMENTS[types[j] - 1], *(round(float(c), 4) for c in x[j]))
+                                      for j in detached])
+                self._delete_ids(ids[detached])
+            for sp in ("Li", "Si"):
+                self.st["n_lost"][sp] += lost[sp] + det[sp]
+            self.st["n_li"] = n_li - det["Li"]
+            self.st["n_si"] = n_si - det["Si"]
+
+    # ---- output ----------------------------------------------------------------------------
+    def _thermo_row(self) -> None:
+        s = self.session
+        temp = s.thermo("temp")
+        pe = s.thermo("pe") * s.units.energy_ev
+        n = self.st["n_li"] + self.st["n_si"]
+        self.thermo_log.rows([(round(self.t_ps, 6), round(temp, 3), pe, n, self.st["n_li"],
+                               self.st["n_si"], round(self._x(), 5), self._stage_label)])
+
+    def checkpoint(self) -> None:
+        """Atoms (exact positions/velocities) + engine state; atomic, consistent pair."""
+        s = self.session
+        ids, types, x = self._gather()
+        v = s.gather("v", 1, 3)
+        order = np.argsort(ids)
+        n = self.st["checkpoint_count"] + 1
+        self.st["checkpoint_count"] = n
+        self.st["lammps_step"] = self._lammps_step()
+        self.st["thermo_bytes"] = self.thermo_log.tell()
+        self.st["events_bytes"] = self.events_log.tell()
+        self.st["wall_s"] = self.wall_before + time.time() - self._t_start
+        old = self.st.get("atoms_file")
+        self.st["atoms_file"] = f"atoms-{n:05d}.npz"
+        if self.rank == 0:
+            from dealloy.io import atomic_path
+
+            self.thermo_log.fsync()
+            self.events_log.fsync()
+            cell = s._cell0.array if not any(s.pbc) else s.cell_matrix()
+            with atomic_path(self.rd.checkpoint_dir / self.st["atoms_file"]) as tmp:
+                with open(tmp, "wb") as fh:
+                    np.savez(fh, ids=ids[order], types=types[order], x=x[order], v=v[order],
+                             cell=np.asarray(cell), pbc=np.array(s.pbc))
+        write_json(self.rd.checkpoint_dir / "state.json", self.st, self.comm, collective=True)
+        if self.rank == 0 and old and old != self.st["atoms_file"]:
+            (self.rd.checkpoint_dir / old).unlink(missing_ok=True)
+        self._write_run_json("running")
+
+    def _finish(self) -> None:
+        self._stage_label = "final"
+        # final frame (if the dump did not just write it)
+        self.cmd("dump_modify dealloy_traj every 1")
+        self.cmd("run 0 post no")
+        self.cmd(f"dump_modify dealloy_traj every {self.dump_every}")
+        atoms = self.session.get_atoms()
+        write_structure(self.rd.final_structure, atoms, format="extxyz", comm=self.comm,
+                        collective=True)
+        write_structure(self.rd.final_data, atoms, comm=self.comm, collective=True,
+                        velocities=False)
+        self.st["finished"] = True
+        self.checkpoint()
+
+    def _close(self, status: str, error: str | None) -> None:
+        if self.session is not None and self.session.lmp is not None:
+            try:
+                self.session.command("undump dealloy_traj")
+            except Exception:  # noqa: BLE001 - closing after a LAMMPS error
+                pass
+        self.comm.Barrier()
+        if self.rank == 0 and getattr(self, "traj_part", None) is not None:
+            # after a resume: append the continuation (up to the last checkpoint when not done)
+            max_step = None if status == "done" else self.st.get("lammps_step")
+            merge_trajectory(self.traj, self.traj_part, max_step)
+        self.thermo_log.close()
+        self.events_log.close()
+        if self.session is not None:
+            self.session.close()
+        self.comm.Barrier()
+        self._write_run_json(status, error)
+
+    def versions(self) -> dict:
+        import ase
+        import platform
+
+        from dealloy import __version__
+        from mpi4py import MPI
+
+        v = {"dealloy": __version__, "python": platform.python_version(), "ase": ase.__version__,
+             "numpy": np.__version__, "mpi": MPI.Get_library_version().strip().splitlines()[0]}
+        try:
+            import lammps
+
+            v["lammps"] = getattr(lammps, "__version__", None)
+        except ImportError:
+            pass
+        return v
+
+    def _write_run_json(self, status: str, error: str | None = None) -> None:
+        st = self.st
+        data = {
+            "status": status,
+            "error": error,
+            "config": resolved_dict(self.cfg),
+            "versions": self.versions(),
+            "potential": {"name": self.potential.name, "file_hashes": self.potential.file_hashes(),
+                          "citation": self.potential.citation},
+            "seed": self.cfg.seed,
+            "ranks": self.nranks,
+            "wall_time_s": round(self.wall_before + time.time() - self._t_start, 3),
+            "time_ps": round(self.t_ps, 6),
+            "stage_index": st["stage_index"],
+            "n_stages": len(self.cfg.stages),
+            "si_start": st["si_start"], "si_end": st["n_si"],
+            "li_start": st["li_start"], "li_end": st["n_li"],
+            "x_start": st["li_start"] / st["si_start"], "x_end": self._x(),
+            "n_removed": st["n_removed"], "n_inserted": st["n_inserted"],
+            "n_batches": st["n_batches"], "n_lost": st["n_lost"],
+            "stages": st["stage_reports"],
+            "checkpoints": st["checkpoint_count"],
+            "bookkeeping_s": round(self.bookkeeping_s, 4),
+            "md_s": round(self.md_s, 4),
+            "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        write_json(self.rd.run_json, data, self.comm, collective=True)
+
+    def summary(self, status: str) -> dict:
+        out = self.rd.read_run_json() if self.rank == 0 else None
+        out = self.comm.bcast(out, root=0)
+        return out or {"status": status}
+
+    # ---- signals / progress ----------------------------------------------------------------
+    def _install_signals(self) -> None:
+        self._old_handlers = {}
+
+        def handler(signum, frame):
+            self._signal = signum
+
+        for sig in (signal.SIGTERM, signal.SIGUSR1):
+            try:
+                self._old_handlers[sig] = signal.signal(sig, handler)
+            except ValueError:  # not the main thread
+                pass
+
+    def _restore_signals(self) -> None:
+        for sig, h in getattr(self, "_old_handlers", {}).items():
+            signal.signal(sig, h)
+
+    def _poll_signal(self) -> None:
+        from mpi4py import MPI
+
+        flag = self.comm.allreduce(self._signal, op=MPI.MAX)
+        if flag:
+            if self.st["md_step"] % self.ckpt_steps != 0:
+                self.checkpoint()
+            self._log(f"received signal {flag}: checkpoint written at t = {self.t_ps:.3f} ps; "
+                      "continue with --resume")
+            raise Checkpointed(f"checkpointed on signal {flag}")
+
+    def _progress(self) -> None:
+        if self.progress is not None and self.rank == 0:
+            self.progress.update(self)
+
+    def _log(self, msg: str) -> None:
+        if self.rank == 0 and not self.quiet:
+            import sys
+
+            print(f"dealloy run: {msg}", file=sys.stderr, flush=True)
+
+
+def default_run_dir(config_path: Path) -> Path:
+    """``<dir>/config.toml`` runs in ``<dir>``; any other ``name.toml`` in ``./name/``."""
+    config_path = Path(config_path)
+    if config_path.name == "config.toml":
+        return config_path.parent
+    return config_path.parent / config_path.stem
+
+
+def run(config, run_dir=None, resume: bool = False, quiet: bool = False, overwrite: bool = False,
+        comm=None, progress=None) -> dict:
+    """Run a config (path, dict or :class:`RunConfig`) into ``run_dir``; returns run.json's data.
+
+    Raises :class:`ConfigError` (bad input, before LAMMPS), :class:`SimulationError` (during MD;
+    run.json says ``failed``). A SIGTERM/SIGUSR1 ends it with status ``checkpointed``.
+    """
+    from dealloy.config.run import parse_run_config
+
+    if isinstance(config, (str, os.PathLike)):
+        cfg = load_run_config(config)
+        if run_dir is None:
+            run_dir = default_run_dir(Path(config))
+    elif isinstance(config, dict):
+        cfg = parse_run_config(config)
+    else:
+        cfg = config
+    if run_dir is None:
+        raise ConfigError("run_dir is needed when the config is not a file")
+    engine = Engine(cfg, run_dir, comm=comm, resume=resume, quiet=quiet, overwrite=overwrite,
+                    progress=progress)
+    return engine.run()
+
+
+__all__ = ["run", "Engine", "Checkpointed", "build_particle", "check_protocol", "load_run_config",
+           "default_run_dir", "EXIT_CHECKPOINTED"]
