@@ -62,11 +62,30 @@ def _default(o: Any):
 
 def write_text(path, text: str, comm=None, collective: bool = False) -> None:
     """Atomically write ``text``. With ``collective=True`` every rank must call (rank 0 writes)."""
-    if not collective or rank(comm) == 0:
+    def write():
         with atomic_path(path) as tmp:
             tmp.write_text(text)
-    if collective:
-        mpi_comm(comm).Barrier()
+
+    _on_rank0(write, comm, collective)
+
+
+def _on_rank0(func, comm=None, collective: bool = False):
+    """Run ``func`` here, or with ``collective=True`` on rank 0 only; every rank then learns
+    whether it failed and raises too (no rank is left waiting at a barrier)."""
+    if not collective:
+        return func()
+    c = mpi_comm(comm)
+    error = None
+    if c.Get_rank() == 0:
+        try:
+            func()
+        except Exception as exc:  # re-raised on every rank below
+            error = exc
+    failed = c.bcast(None if error is None else f"{type(error).__name__}: {error}", root=0)
+    if error is not None:
+        raise error
+    if failed is not None:
+        raise OSError(f"rank 0 failed to write: {failed}")
 
 
 def write_json(path, data: Any, comm=None, collective: bool = False) -> None:
@@ -91,20 +110,31 @@ def write_structure(path, atoms, format: str | None = None, comm=None, collectiv
         kwargs.setdefault("specorder", list(ELEMENTS))
         kwargs.setdefault("masses", True)
         kwargs.setdefault("atom_style", "atomic")
-    if not collective or rank(comm) == 0:
+    def write():
         with atomic_path(path) as tmp:
             ase.io.write(tmp, atoms, format=format, parallel=False, **kwargs)
-    if collective:
-        mpi_comm(comm).Barrier()
+
+    _on_rank0(write, comm, collective)
 
 
 def guess_format(path) -> str | None:
+    """ASE format for a file name (``.data``/``.lmp`` = LAMMPS data, ``.xyz`` = extxyz)."""
+    from ase.io.formats import UnknownFileTypeError, filetype
+
     name = Path(path).name.lower()
     if name.endswith((".data", ".lmp", ".lammps")):
         return "lammps-data"
-    if name.endswith(".xyz"):
+    if name.endswith((".xyz", ".extxyz")):
         return "extxyz"
-    return None
+    if name.endswith((".lammpstrj", ".lammpstrj.gz", ".dump", ".dump.gz")):
+        return "lammps-dump-text"
+    try:
+        return filetype(path, read=Path(path).exists(), guess=False)
+    except (UnknownFileTypeError, OSError):
+        from dealloy.errors import ConfigError
+
+        raise ConfigError(f"cannot tell the file format of {path}: use a known suffix "
+                          "(.extxyz, .xyz, .data, .lammpstrj, .cif, .vasp, ...)") from None
 
 
 def read_structure(path, index=-1, format: str | None = None):

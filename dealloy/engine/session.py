@@ -22,7 +22,8 @@ class LammpsSession:
     """Own one LAMMPS instance holding ``atoms`` with ``potential``.
 
     Non-periodic directions (``atoms.pbc`` False, e.g. an isolated particle) become shrink-wrapped
-    ``s`` boundaries, so atoms are never lost through the box; periodic ones stay ``p``.
+    boundaries with the initial cell as minimum (``m``), so atoms are never lost through the box
+    and the box never collapses below the cell; periodic ones stay ``p``.
     """
 
     def __init__(self, atoms: Atoms, potential: Potential | str, comm=None, log=None,
@@ -51,7 +52,7 @@ class LammpsSession:
     def _setup(self, atoms: Atoms, skin: float) -> None:
         from ase.calculators.lammps import Prism
 
-        boundary = " ".join("p" if p else "s" for p in self.pbc)
+        boundary = " ".join("p" if p else "m" for p in self.pbc)
         self.commands([
             f"units {self.units.style}",
             f"atom_style {self.potential.atom_style}",
@@ -192,6 +193,8 @@ class LammpsSession:
             cell = self._cell0
         symbols = [ELEMENTS[t - 1] for t in types]
         atoms = Atoms(symbols=symbols, positions=x, cell=cell, pbc=self.pbc)
+        # the potential's masses, so ASE's kinetic energy/temperature agree with LAMMPS'
+        atoms.set_masses([self.potential.masses_amu[s] for s in symbols])
         atoms.arrays["id"] = ids
         if velocities:
             v = self.gather("v", 1, 3)[order]  # Å per native time unit
