@@ -1,0 +1,74 @@
+"""Formation energies and average voltages of LixSi from total energies (pure functions).
+
+Conventions (per Si, against the potential's own end members):
+
+    E_f(x) per Si   = [E(Li_n Si_m) - n * mu_Li - m * mu_Si] / m,      x = n / m
+    E_f(x) per atom = E_f(x) per Si / (1 + x)
+
+``mu_Li`` is the energy per atom of bcc Li, ``mu_Si`` that of the potential's own a-Si (for the
+amorphous series) or diamond Si. The average voltage between two compositions on the lower convex
+hull of E_f per Si vs x is V = -dE_f/dx (eV per Li = V vs Li/Li+).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def formation_energy_per_si(e_total_ev: float, n_li: int, n_si: int, mu_li_ev: float,
+                            mu_si_ev: float) -> float:
+    if n_si <= 0:
+        raise ValueError("formation energy per Si needs at least one Si")
+    return (e_total_ev - n_li * mu_li_ev - n_si * mu_si_ev) / n_si
+
+
+def lower_hull(x, e) -> tuple[np.ndarray, np.ndarray]:
+    """Lower convex hull of points (x, e) (Andrew's monotone chain); returns hull x and e sorted."""
+    pts = sorted(set(zip(map(float, x), map(float, e))))
+    # keep the lowest energy per x
+    best: dict[float, float] = {}
+    for xi, ei in pts:
+        best[xi] = min(ei, best.get(xi, np.inf))
+    pts = sorted(best.items())
+    hull: list[tuple[float, float]] = []
+    for p in pts:
+        while len(hull) >= 2:
+            (x1, y1), (x2, y2) = hull[-2], hull[-1]
+            # remove hull[-1] if it lies on or above the segment hull[-2] -> p
+            if (x2 - x1) * (p[1] - y1) - (y2 - y1) * (p[0] - x1) <= 0:
+                hull.pop()
+            else:
+                break
+        hull.append(p)
+    hx, he = zip(*hull)
+    return np.array(hx), np.array(he)
+
+
+@dataclass
+class VoltageStep:
+    x_from: float
+    x_to: float
+    voltage_v: float
+
+
+def voltage_profile(x, e_form_per_si) -> list[VoltageStep]:
+    """Average voltage steps V = -dE_f/dx between consecutive lower-hull compositions."""
+    hx, he = lower_hull(x, e_form_per_si)
+    return [VoltageStep(float(hx[i]), float(hx[i + 1]),
+                        float(-(he[i + 1] - he[i]) / (hx[i + 1] - hx[i])))
+            for i in range(len(hx) - 1)]
+
+
+def average_voltage(x_from: float, e_from: float, x_to: float, e_to: float) -> float:
+    """Average voltage (V) of the reaction between two compositions x_from < x_to."""
+    if x_to == x_from:
+        raise ValueError("average voltage needs two different compositions")
+    return float(-(e_to - e_from) / (x_to - x_from))
+
+
+def interpolate(x, e, x0: float) -> float:
+    """Linear interpolation of E_f per Si at x0 (from points sorted or not)."""
+    order = np.argsort(x)
+    return float(np.interp(x0, np.asarray(x, float)[order], np.asarray(e, float)[order]))
