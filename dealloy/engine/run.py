@@ -59,14 +59,14 @@ def build_particle(cfg: RunConfig, comm=None):
         atoms, err = comm.bcast((atoms, err), root=0)
     else:
         try:
-            from dealloy.build import BUILDERS
+            from dealloy.build import get_builder
         except ImportError:
-            BUILDERS = {}
-        fn = BUILDERS.get(spec.builder)
-        if fn is None:
-            raise ConfigError(f"particle.builder: unknown builder '{spec.builder}'; choose one of "
-                              f"{', '.join(sorted(BUILDERS)) or '(none installed)'} or give "
-                              "particle.file")
+            raise ConfigError("particle.builder: the builders (dealloy.build) are not installed; "
+                              "give particle.file instead") from None
+        try:
+            fn = get_builder(spec.builder)
+        except ConfigError as exc:
+            raise ConfigError(f"particle.builder: {exc}") from None
         import inspect
 
         try:
@@ -137,8 +137,10 @@ class Engine:
     """One run: every rank constructs it and calls :meth:`run`."""
 
     def __init__(self, cfg: RunConfig, run_dir, comm=None, resume: bool = False,
-                 quiet: bool = False, overwrite: bool = False, progress=None):
+                 quiet: bool = False, overwrite: bool = False, progress=None,
+                 config_path=None):
         self.cfg = cfg
+        self.config_path = config_path
         self.rd = RunDir(run_dir)
         self.comm = mpi_comm(comm)
         self.rank = self.comm.Get_rank()
@@ -170,13 +172,16 @@ class Engine:
         t_start = time.time()
         self.potential = get_potential(self.cfg.potential, self.cfg.ffield or None)
         self.dt = self.cfg.resolved_timestep_ps()
-        state = self._load_state() if self.resume else None
+        state = self._load_state()
         prev = self.rd.read_run_json() if self.rank == 0 else {}
         prev = self.comm.bcast(prev, root=0)
-        if state is None and prev.get("status") not in (None, "pending") and not (
-                self.overwrite or self.resume):
-            raise ConfigError(f"{self.rd.path} already holds a run (status {prev['status']}); "
-                              "pass --resume to continue it or --overwrite to start again")
+        if not (self.resume or self.overwrite) and (state is not None
+                                                    or prev.get("status") == "done"):
+            raise ConfigError(f"{self.rd.path} already holds a run (status {prev.get('status')}"
+                              f"{', with a checkpoint' if state else ''}); pass --resume to "
+                              "continue it or --overwrite to start again")
+        if self.overwrite and not self.resume:
+            state = None
         if state is not None and state.get("finished"):
             self._log(f"run in {self.rd.path} is already done")
             return prev
@@ -256,7 +261,8 @@ class Engine:
             rd.path.mkdir(parents=True, exist_ok=True)
             rd.checkpoint_dir.mkdir(exist_ok=True)
         self.comm.Barrier()
-        write_text(rd.config, dump_run_config(self.cfg), self.comm, collective=True)
+        if self.config_path is None or Path(self.config_path).resolve() != rd.config.resolve():
+            write_text(rd.config, dump_run_config(self.cfg), self.comm, collective=True)
         if state is None:
             write_structure(rd.initial_structure, atoms, format="extxyz", comm=self.comm,
                             collective=True)
@@ -292,7 +298,8 @@ class Engine:
             ids = [int(i) for i in self._resume_ids]
             import ctypes
 
-            s.lmp.scatter_atoms_subset("v", 1, 3, len(ids), ids, (ctypes.c_double * v.size)(*v))
+            s.lmp.scatter_atoms_subset("v", 1, 3, len(ids), (ctypes.c_int * len(ids))(*ids),
+                                       (ctypes.c_double * v.size)(*v))
         s.timestep_ps(self.dt)
         self.thermo_steps = steps_of(self.cfg.thermo_interval_ps, self.dt)
         self.ckpt_steps = steps_of(self.cfg.checkpoint_ps, self.dt)
@@ -455,7 +462,8 @@ class Engine:
         ids = s.gather("id", 0, 1).astype(np.int64)
         types = s.gather("type", 0, 1).astype(np.int64)
         x = s.gather("x", 1, 3)
-        return ids, types, x
+        order = np.argsort(ids)  # LAMMPS' storage order varies (sorting, ranks, resume)
+        return ids[order], types[order], x[order]
 
     def _exchange(self, stage, prog: dict, per_interval: float) -> None:
         t = time.perf_counter()
@@ -610,9 +618,12 @@ class Engine:
     def checkpoint(self) -> None:
         """Atoms (exact positions/velocities) + engine state; atomic, consistent pair."""
         s = self.session
-        ids, types, x = self._gather()
-        v = s.gather("v", 1, 3)
-        order = np.argsort(ids)
+        raw_ids = s.gather("id", 0, 1).astype(np.int64)
+        order = np.argsort(raw_ids)
+        ids = raw_ids[order]
+        types = s.gather("type", 0, 1).astype(np.int64)[order]
+        x = s.gather("x", 1, 3)[order]
+        v = s.gather("v", 1, 3)[order]
         n = self.st["checkpoint_count"] + 1
         self.st["checkpoint_count"] = n
         self.st["lammps_step"] = self._lammps_step()
@@ -629,7 +640,7 @@ class Engine:
             cell = s._cell0.array if not any(s.pbc) else s.cell_matrix()
             with atomic_path(self.rd.checkpoint_dir / self.st["atoms_file"]) as tmp:
                 with open(tmp, "wb") as fh:
-                    np.savez(fh, ids=ids[order], types=types[order], x=x[order], v=v[order],
+                    np.savez(fh, ids=ids, types=types, x=x, v=v,
                              cell=np.asarray(cell), pbc=np.array(s.pbc))
         write_json(self.rd.checkpoint_dir / "state.json", self.st, self.comm, collective=True)
         if self.rank == 0 and old and old != self.st["atoms_file"]:
@@ -785,7 +796,8 @@ def run(config, run_dir=None, resume: bool = False, quiet: bool = False, overwri
     if run_dir is None:
         raise ConfigError("run_dir is needed when the config is not a file")
     engine = Engine(cfg, run_dir, comm=comm, resume=resume, quiet=quiet, overwrite=overwrite,
-                    progress=progress)
+                    progress=progress,
+                    config_path=config if isinstance(config, (str, os.PathLike)) else None)
     return engine.run()
 
 

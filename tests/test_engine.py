@@ -1,0 +1,417 @@
+"""The extraction engine (`dealloy run`) on tiny particles with real LAMMPS (MEAM Cui 2012)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import ase.io
+import numpy as np
+import pytest
+
+from dealloy.config.run import parse_run_config
+from dealloy.engine.particles import li15si4_sphere
+from dealloy.engine.run import EXIT_CHECKPOINTED, check_protocol, run
+from dealloy.engine.selectors import choose, insertion_sites, removal_candidates
+from dealloy.errors import ConfigError, SimulationError
+from dealloy.rundir import RunDir
+
+DEALLOY = [sys.executable, "-m", "dealloy.cli"]
+R_SMALL = 10.0  # 270 atoms: 211 Li + 59 Si
+
+
+@pytest.fixture(scope="module")
+def particle(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("particle")
+    p = d / "li15si4.extxyz"
+    ase.io.write(p, li15si4_sphere(R_SMALL))
+    return p
+
+
+def toml(path: Path, particle: Path, body: str, **top) -> Path:
+    head = "\n".join(f"{k} = {json.dumps(v)}" for k, v in {
+        "seed": 3, "dump_interval_ps": 0.05, "thermo_interval_ps": 0.02,
+        "checkpoint_ps": 0.1, **top}.items())
+    path.write_text(f'{head}\n[particle]\nfile = "{particle}"\n{body}')
+    return path
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path) as fh:
+        return list(csv.DictReader(fh))
+
+
+EXTRACT = """
+[[stages]]
+type = "minimize"
+maxiter = 50
+[[stages]]
+type = "equilibrate"
+time_ps = 0.04
+[[stages]]
+type = "extract"
+selector = "{selector}"
+x_final = {x_final}
+interval_ps = 0.02
+batch = {batch}
+[[stages]]
+type = "hold"
+time_ps = 0.02
+"""
+
+
+# ---- a whole run ----------------------------------------------------------------------------
+def test_extract_reaches_x_final_si_conserved_and_outputs(particle, tmp_path):
+    cfg = toml(tmp_path / "x.toml", particle,
+               EXTRACT.format(selector="surface", x_final=2.5, batch=15))
+    res = run(cfg, quiet=True)
+    rd = RunDir(tmp_path / "x")
+    assert res["status"] == "done" and rd.status == "done"
+    n_si = res["si_start"]
+    assert res["si_end"] == n_si == 59
+    assert res["li_end"] == int(np.floor(2.5 * n_si + 1e-9))  # exactly at x_final
+    assert res["n_removed"] == res["li_start"] - res["li_end"]
+    assert res["ranks"] == 1 and res["seed"] == 3 and res["potential"]["file_hashes"]
+    assert res["versions"]["lammps"] and res["wall_time_s"] > 0
+    # events: one row per removed Li, all Li, all during extract
+    ev = read_csv(rd.events_csv)
+    assert len(ev) == res["n_removed"]
+    assert {e["species"] for e in ev} == {"Li"} and {e["stage"] for e in ev} == {"extract"}
+    assert len({e["id"] for e in ev}) == len(ev)
+    # thermo: monotonic time, Si column constant, x ends at x_final
+    th = read_csv(rd.thermo_csv)
+    t = [float(r["time_ps"]) for r in th]
+    assert t == sorted(t) and len(set(t)) == len(t)
+    assert {int(r["n_si"]) for r in th} == {n_si}
+    assert float(th[-1]["x"]) == pytest.approx(res["li_end"] / n_si, abs=1e-4)
+    # structures and trajectory (element column) readable by ASE
+    final = ase.io.read(rd.final_structure)
+    assert final.get_chemical_symbols().count("Si") == n_si
+    assert final.get_chemical_symbols().count("Li") == res["li_end"]
+    removed = {int(e["id"]) for e in ev}
+    assert not removed & set(final.arrays["id"].tolist())
+    data = ase.io.read(rd.final_data, format="lammps-data", style="atomic")
+    assert len(data) == len(final)
+    frames = ase.io.read(rd.trajectory, index=":", format="lammps-dump-text")
+    assert rd.trajectory.name.endswith(".gz")
+    assert len(frames[0]) == res["li_start"] + n_si and len(frames[-1]) == len(final)
+    assert set(frames[-1].get_chemical_symbols()) == {"Li", "Si"}
+    assert (rd.checkpoint_dir / "state.json").is_file() and rd.lammps_log.is_file()
+    assert "timestep_ps" in rd.config.read_text()
+
+
+# ---- selectors: each removes only what it should ---------------------------------------------
+@pytest.fixture(scope="module")
+def big():
+    a = li15si4_sphere(18.0)  # 1512 atoms, no LAMMPS needed
+    c = a.positions.mean(0)
+    return a, np.linalg.norm(a.positions - c, axis=1), np.array(a.get_chemical_symbols()) == "Li"
+
+
+def test_surface_selector_never_touches_the_core(big):
+    a, r, is_li = big
+    cand = removal_candidates("surface", a.positions, is_li)
+    assert cand.size > 100 and is_li[cand].all()
+    assert r[cand].min() > 18.0 - 4.0  # only the outer atomic layers
+    outer = np.flatnonzero(is_li & (r > 17.0))
+    assert np.isin(outer, cand).mean() > 0.9  # and nearly all of the outermost Li
+
+
+def test_shell_selector_depth_and_random_only_li(big):
+    a, r, is_li = big
+    shell = removal_candidates("shell", a.positions, is_li, shell_width=6.0)
+    surf = removal_candidates("surface", a.positions, is_li)
+    assert set(surf) <= set(shell) and r[shell].min() > 18.0 - 6.0 - 4.0
+    assert r[shell].min() < r[surf].min()
+    rnd = removal_candidates("random", a.positions, is_li)
+    assert np.array_equal(rnd, np.flatnonzero(is_li))
+    pick = choose(rnd, 50, np.random.default_rng(0))
+    assert len(set(pick)) == 50 and is_li[pick].all()
+    assert (r[pick] < 10).any()  # random reaches the core
+
+
+def test_insertion_sites_sit_just_outside(big):
+    a, r, _ = big
+    sites = insertion_sites(a.positions, 30, np.random.default_rng(1))
+    assert len(sites) == 30
+    d = np.linalg.norm(sites[:, None] - a.positions[None], axis=2).min(1)
+    assert np.all(np.abs(d - 2.6) < 0.3)
+    pair = np.linalg.norm(sites[:, None] - sites[None], axis=2) + np.eye(30) * 99
+    assert pair.min() >= 2.6 - 1e-9
+
+
+def test_surface_run_removes_only_outer_li(tmp_path):
+    p = tmp_path / "p12.extxyz"
+    ase.io.write(p, li15si4_sphere(12.0))
+    cfg = toml(tmp_path / "s.toml", p, EXTRACT.format(selector="surface", x_final=3.2, batch=10))
+    res = run(cfg, quiet=True)
+    init = ase.io.read(tmp_path / "s" / "initial.extxyz")
+    r0 = np.linalg.norm(init.positions - init.positions.mean(0), axis=1)
+    removed = [int(e["id"]) for e in read_csv(tmp_path / "s" / "events.csv")]
+    assert len(removed) == res["n_removed"] > 0
+    assert r0[np.array(removed) - 1].min() > 12.0 - 4.5
+
+
+def test_insertion_reaches_target(tmp_path):
+    from dealloy.build import si_particle
+
+    si = si_particle(diameter_nm=2.0, seed=0)
+    p = tmp_path / "si.extxyz"
+    ase.io.write(p, si)
+    n_si = len(si)
+    body = """
+[[stages]]
+type = "insert"
+x_final = 0.4
+interval_ps = 0.02
+batch = 12
+[[stages]]
+type = "hold"
+time_ps = 0.02
+"""
+    res = run(toml(tmp_path / "ins.toml", p, body), quiet=True)
+    assert res["status"] == "done"
+    assert res["si_end"] == n_si
+    assert res["li_end"] == int(np.ceil(0.4 * n_si - 1e-9)) == res["n_inserted"]
+    ev = read_csv(tmp_path / "ins" / "events.csv")
+    assert len(ev) == res["n_inserted"] and {e["event"] for e in ev} == {"insert"}
+    final = ase.io.read(tmp_path / "ins" / "final.extxyz")
+    assert final.get_chemical_symbols().count("Li") == res["li_end"]
+
+
+# ---- checkpoint / resume / signals -----------------------------------------------------------
+KILL_BODY = """
+[[stages]]
+type = "equilibrate"
+time_ps = 0.02
+[[stages]]
+type = "extract"
+selector = "random"
+x_final = 1.0
+interval_ps = 0.05
+batch = 5
+[[stages]]
+type = "hold"
+time_ps = 0.02
+"""
+
+
+def _wait_for(pred, timeout=120.0, proc=None):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if pred():
+            return True
+        if proc is not None and proc.poll() is not None:
+            return False
+        time.sleep(0.05)
+    return False
+
+
+def _n_lines(path: Path) -> int:
+    try:
+        return sum(1 for _ in open(path)) - 1
+    except FileNotFoundError:
+        return 0
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_matches_uninterrupted(particle, tmp_path):
+    ref = run(toml(tmp_path / "ref.toml", particle, KILL_BODY), quiet=True)
+    cfg = toml(tmp_path / "k.toml", particle, KILL_BODY)
+    rd = RunDir(tmp_path / "k")
+    proc = subprocess.Popen(DEALLOY + ["run", str(cfg), "--quiet"])
+    # kill after the first checkpoint and some events past it
+    assert _wait_for(lambda: (rd.checkpoint_dir / "state.json").is_file()
+                     and _n_lines(rd.events_csv) >= 60, proc=proc), "run ended before the kill"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert rd.status == "running"
+    out = subprocess.run(DEALLOY + ["run", str(cfg), "--resume", "--quiet"], capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stderr
+    res = rd.read_run_json()
+    assert res["status"] == "done"
+    for key in ("n_removed", "n_batches", "li_end", "si_end"):
+        assert res[key] == ref[key], key
+    ev = read_csv(rd.events_csv)
+    ev_ref = read_csv(tmp_path / "ref" / "events.csv")
+    assert len(ev) == len(ev_ref)
+    assert [e["time_ps"] for e in ev] == [e["time_ps"] for e in ev_ref]  # same schedule
+    assert [e["id"] for e in ev] == [e["id"] for e in ev_ref]  # same random stream (random)
+    t = [float(r["time_ps"]) for r in read_csv(rd.thermo_csv)]
+    assert t == sorted(t) and len(set(t)) == len(t)  # no duplicated rows after the resume
+    frames = ase.io.read(rd.trajectory, index=":", format="lammps-dump-text")
+    frames_ref = ase.io.read(tmp_path / "ref" / "traj.lammpstrj.gz", index=":",
+                             format="lammps-dump-text")
+    assert [len(f) for f in frames] == [len(f) for f in frames_ref]
+
+
+@pytest.mark.slow
+def test_sigterm_writes_checkpoint_and_status(particle, tmp_path):
+    body = """
+[[stages]]
+type = "equilibrate"
+time_ps = 0.8
+"""
+    cfg = toml(tmp_path / "t.toml", particle, body)
+    rd = RunDir(tmp_path / "t")
+    proc = subprocess.Popen(DEALLOY + ["run", str(cfg), "--quiet"])
+    assert _wait_for(lambda: _n_lines(rd.thermo_csv) >= 3, proc=proc)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == EXIT_CHECKPOINTED
+    info = rd.read_run_json()
+    assert info["status"] == "checkpointed" and 0 < info["time_ps"] < 0.8
+    state = json.loads((rd.checkpoint_dir / "state.json").read_text())
+    assert state["md_step"] == round(info["time_ps"] / 0.001)
+    # the checkpoint holds each atom's own velocity: its kinetic temperature is the thermo one
+    with np.load(rd.checkpoint_dir / state["atoms_file"]) as z:
+        m = np.where(z["types"] == 1, 6.941, 28.086)
+        ke_ev = 0.5 * (m[:, None] * z["v"] ** 2).sum() * 1.0364269e-4
+        t_ckpt = 2 * ke_ev / ((3 * len(m) - 3) * 8.617333e-5)
+    row = [r for r in read_csv(rd.thermo_csv) if float(r["time_ps"]) == info["time_ps"]]
+    assert row and t_ckpt == pytest.approx(float(row[0]["temperature_k"]), rel=1e-3)
+    # without --resume the checkpoint is protected
+    out = subprocess.run(DEALLOY + ["run", str(cfg)], capture_output=True, text=True)
+    assert out.returncode == 2 and "--resume" in out.stderr
+    out = subprocess.run(DEALLOY + ["run", str(cfg), "--resume", "-q"], capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stderr
+    info = rd.read_run_json()
+    assert info["status"] == "done" and info["time_ps"] == pytest.approx(0.8)
+    t = [float(r["time_ps"]) for r in read_csv(rd.thermo_csv)]
+    assert t == sorted(t) and len(set(t)) == len(t) and t[-1] == pytest.approx(0.8)
+
+
+@pytest.mark.slow
+@pytest.mark.mpi
+def test_two_ranks_end_at_same_composition_as_one(particle, tmp_path):
+    if shutil.which("mpiexec") is None:
+        pytest.skip("no mpiexec")
+    body = EXTRACT.format(selector="surface", x_final=2.0, batch=20)
+    one = run(toml(tmp_path / "one.toml", particle, body), quiet=True)
+    cfg = toml(tmp_path / "two.toml", particle, body)
+    out = subprocess.run(["mpiexec", "-n", "2"] + DEALLOY + ["run", str(cfg), "-q"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    two = RunDir(tmp_path / "two").read_run_json()
+    assert two["status"] == "done" and two["ranks"] == 2
+    for key in ("li_end", "si_end", "n_removed"):
+        assert two[key] == one[key]
+    ev = read_csv(tmp_path / "two" / "events.csv")
+    assert len(ev) == two["n_removed"]  # rank 0 wrote each event once
+
+
+# ---- failures ---------------------------------------------------------------------------------
+def test_detached_atom_fails_loudly_unless_allowed(particle, tmp_path):
+    a = ase.io.read(particle)
+    a += ase.Atoms("Li", positions=[a.positions.max(0) + 6.0])
+    p = tmp_path / "stray.extxyz"
+    ase.io.write(p, a)
+    body = '[[stages]]\ntype = "hold"\ntime_ps = 0.01\n'
+    with pytest.raises(SimulationError, match=r"detached.*1 Li, 0 Si"):
+        run(toml(tmp_path / "f.toml", p, body), quiet=True)
+    rd = RunDir(tmp_path / "f")
+    assert rd.status == "failed" and "detached" in rd.read_run_json()["error"]
+    res = run(toml(tmp_path / "ok.toml", p, body, allow_atom_loss=True), quiet=True)
+    assert res["status"] == "done" and res["n_lost"] == {"Li": 1, "Si": 0}
+    assert res["si_end"] == res["si_start"]
+
+
+def test_lammps_error_names_the_stage(particle, tmp_path, monkeypatch):
+    from dealloy.engine import run as run_mod
+
+    def bad_thermostat(self, t0, t1):
+        self.cmd("fix dealloy_th all langevin 300 300 -1 1")  # LAMMPS rejects the damping
+        return ["dealloy_th"]
+
+    monkeypatch.setattr(run_mod.Engine, "_thermostat", bad_thermostat)
+    body = '[[stages]]\ntype = "minimize"\nmaxiter = 5\n[[stages]]\ntype = "equilibrate"\n'
+    with pytest.raises(SimulationError) as exc:
+        run(toml(tmp_path / "e.toml", particle, body), quiet=True)
+    msg = str(exc.value)
+    assert "stage 1 (equilibrate)" in msg and "ERROR" in msg and "langevin" in msg
+    assert RunDir(tmp_path / "e").status == "failed"
+
+
+# ---- bad input: caught before LAMMPS, naming the key ------------------------------------------
+BAD = [
+    ({"stages": [{"type": "extrat"}]}, "stages[0]: unknown stage type 'extrat'"),
+    ({"stages": [{"type": "extract", "selector": "core"}]}, "stages[0].selector (extract stage)"),
+    ({"potential": "meam-foo"}, "unknown potential 'meam-foo'"),
+    ({"stages": [{"type": "extract", "interval_ps": 0}]}, "stages[0].interval_ps"),
+    ({"stages": [{"type": "extract", "rate_li_per_ps": -2}]}, "stages[0].rate_li_per_ps"),
+    ({"stages": [{"type": "extract", "rate_fraction_per_ns": 0}]}, "rate_fraction_per_ns"),
+    ({"stages": [{"type": "hold", "time_ps": -1}]}, "stages[0].time_ps (hold stage)"),
+    ({"stages": [{"type": "extract", "batch": 0}]}, "stages[0].batch"),
+    ({"checkpoint_ps": 0}, "checkpoint_ps"),
+    ({"temprature_k": 300}, "temprature_k: unknown key"),
+    ({"stages": [{"type": "hold", "tme_ps": 3}]}, "stages[0].tme_ps (hold stage): unknown key"),
+    ({"stages": [{"type": "extract", "batch": 3, "rate_li_per_ps": 1}]}, "only one of"),
+    ({"stages": [{"type": "insert"}]}, "stages[0].x_final (insert stage): required"),
+    ({"particle": {"file": "a.xyz", "builder": "si_particle"}}, "exactly one of particle.file"),
+    ({"stages": []}, "stages is empty"),
+]
+
+
+@pytest.mark.parametrize("patch,expect", BAD, ids=[b[1][:30] for b in BAD])
+def test_bad_config_names_the_key(patch, expect):
+    data = {"particle": {"file": "p.extxyz"}, **patch}
+    with pytest.raises(ConfigError) as exc:
+        parse_run_config(data)
+    assert expect in str(exc.value)
+
+
+def _no_lammps_started(rd: Path):
+    assert not (rd / "lammps.log").exists()
+
+
+def test_missing_structure_file(tmp_path):
+    cfg = tmp_path / "m.toml"
+    cfg.write_text('[particle]\nfile = "nope.extxyz"\n')
+    with pytest.raises(ConfigError, match=r"particle.file: .*nope.extxyz"):
+        run(cfg, quiet=True)
+    _no_lammps_started(tmp_path / "m")
+
+
+def test_x_final_not_below_start_and_no_li(particle, tmp_path):
+    cfg = toml(tmp_path / "a.toml", particle, EXTRACT.format(selector="surface", x_final=3.9,
+                                                              batch=5))
+    with pytest.raises(ConfigError, match=r"stages\[2\] \(extract stage\)\.x_final = 3\.9 is not "
+                                          r"below the starting x"):
+        run(cfg, quiet=True)
+    _no_lammps_started(tmp_path / "a")
+    si = ase.Atoms("Si8", positions=np.random.default_rng(0).random((8, 3)) * 6)
+    p = tmp_path / "si.extxyz"
+    ase.io.write(p, si)
+    cfg = toml(tmp_path / "b.toml", p, EXTRACT.format(selector="surface", x_final=0, batch=5))
+    with pytest.raises(ConfigError, match="no Li to extract"):
+        run(cfg, quiet=True)
+    c = parse_run_config({"particle": {"file": "x"},
+                          "stages": [{"type": "insert", "x_final": 1.0}]})
+    with pytest.raises(ConfigError, match=r"stages\[0\] \(insert stage\)\.x_final = 1.0 is not above"):
+        check_protocol(c, 300, 100)
+
+
+def test_unknown_builder_and_bad_builder_args(tmp_path):
+    cfg = tmp_path / "u.toml"
+    cfg.write_text('[particle]\nbuilder = "li15si4_blob"\n')
+    with pytest.raises(ConfigError, match=r"particle.builder: .*li15si4_blob"):
+        run(cfg, quiet=True)
+    cfg.write_text('[particle]\nbuilder = "si_particle"\nargs = { diameter = 2.0 }\n')
+    with pytest.raises(ConfigError, match=r"particle.args"):
+        run(cfg, quiet=True)
+
+
+def test_cli_bad_input_is_one_clear_line(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('temperature = 300\n[particle]\nfile = "p.extxyz"\n')
+    out = subprocess.run(DEALLOY + ["run", str(cfg)], capture_output=True, text=True)
+    assert out.returncode == 2
+    assert "temperature: unknown key" in out.stderr and "Traceback" not in out.stderr
