@@ -569,6 +569,8 @@ class Engine:
                                      f"{stage.x_final}: {prog.get('stop_reason')}")
                 self._log(f"warning: stage {i} ({stage.type}) {report['warning']}")
         if stage.type != "minimize" and self.st["md_step"] % self.thermo_steps != 0:
+            self.cmd("run 0 post no")  # energy of the composition after the last event
+            self._need_setup = False
             self._thermo_row()
         self.st["stage_reports"].append(report)
         self.st["stage_index"] = i + 1
