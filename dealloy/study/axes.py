@@ -177,7 +177,8 @@ def apply_state(cfg: dict, state: str | None, dod: float | None, where: str) -> 
         old = particle.get("args", {}) or {}
         particle.pop("file", None)
         particle["builder"] = preset.builder
-        particle["args"] = {k: v for k, v in old.items() if k in preset.args}
+        accepted = set(preset.args) | builder_parameters(preset.builder)
+        particle["args"] = {k: v for k, v in old.items() if k in accepted}
     args = particle.setdefault("args", {})
     if dod is not None:
         if not isinstance(dod, (int, float)) or not 0 < dod <= 1:
@@ -196,6 +197,21 @@ def apply_state(cfg: dict, state: str | None, dod: float | None, where: str) -> 
             args["dod"] = dod
         elif "dod" not in args:
             raise ConfigError(f"{where}: state {state!r} needs a dod")
+
+
+def builder_parameters(name: str) -> set[str]:
+    """Named keyword arguments of a dealloy.build builder (empty if unknown)."""
+    import inspect
+
+    try:
+        from dealloy.build import BUILDERS
+    except ImportError:  # pragma: no cover
+        return set()
+    fn = BUILDERS.get(name)
+    if fn is None:
+        return set()
+    return {p.name for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
 def preset_for(cfg: dict, state: str | None = None) -> StatePreset | None:

@@ -44,9 +44,8 @@ def _first(d: dict, *names, default=None):
 def run_info(rd: RunDir) -> dict[str, Any]:
     """Bookkeeping from run.json: wall time, ranks, Si at start and end, final Li/Si."""
     info = rd.read_run_json()
-    n_si_start = _first(info, "n_si_start", "si_start", "si_count.start", "n_si.start",
-                        "si_count_start")
-    n_si_end = _first(info, "n_si_end", "si_end", "si_count.end", "n_si.end", "si_count_end")
+    n_si_start = _first(info, "si_start", "n_si_start")
+    n_si_end = _first(info, "si_end", "n_si_end")
     out = {
         "wall_time_s": _first(info, "wall_time_s", "wall_s", "wall_time"),
         "ranks": _first(info, "ranks", "n_ranks", "mpi_ranks"),
@@ -54,8 +53,13 @@ def run_info(rd: RunDir) -> dict[str, Any]:
         "n_si_end": n_si_end,
         "si_conserved": (None if n_si_start is None or n_si_end is None
                          else bool(n_si_start == n_si_end)),
-        "x_final": _first(info, "x_final", "final.x", "x_end"),
-        "n_events": _first(info, "n_events", "events", "n_removed"),
+        "x_start": _first(info, "x_start"),
+        "x_end": _first(info, "x_end"),
+        "n_removed": _first(info, "n_removed"),
+        "n_inserted": _first(info, "n_inserted"),
+        "time_ps": _first(info, "time_ps"),
+        "checkpoints": _first(info, "checkpoints"),
+        "n_events": None,
     }
     if out["n_events"] is None and rd.events_csv.is_file():
         with open(rd.events_csv) as f:

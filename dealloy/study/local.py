@@ -86,9 +86,10 @@ def run_local(plan: Plan, jobs: int, ranks: int, mpiexec: str = "mpiexec",
             with lock:
                 procs.pop(run.key, None)
         (logs / f"{run.key}.pid").unlink(missing_ok=True)
+        (logs / f"{run.key}.exit").write_text(f"{rc}\n")
         final = run_mode(run.path)
-        echo(f"end   {run.key}: exit {rc}, {'done' if final == 'done' else run.rundir.status}"
-             f" ({time.time() - t0:.0f} s)")
+        status = run.rundir.status if run.rundir.run_json.is_file() else "failed before MD"
+        echo(f"end   {run.key}: exit {rc}, {status} ({time.time() - t0:.0f} s)")
         if final == "done" and analyze:
             analyze_run(run.path, logs / f"{run.key}.log", echo)
         return rc

@@ -37,8 +37,8 @@ def run_mode(path: Path) -> str:
     rd = RunDir(path)
     if rd.status == "done":
         return "done"
-    if has_checkpoint(rd):
-        return "resume"
+    if has_checkpoint(rd) or rd.run_json.is_file():
+        return "resume"  # dealloy run --resume: from the last checkpoint, a fresh start if none
     return "fresh"
 
 
@@ -80,6 +80,18 @@ def local_pid_alive(plan: Plan, run: PlannedRun) -> bool:
     return True
 
 
+FAILED_SLURM = {"FAILED", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE", "TIMEOUT"}
+
+
+def _failed_before_md(plan: Plan, run: PlannedRun, task, sched) -> bool:
+    if task is not None:
+        return sched is not None and sched.state in FAILED_SLURM
+    try:
+        return int((plan.directory / "logs" / f"{run.key}.exit").read_text()) not in (0, 75)
+    except (FileNotFoundError, ValueError):
+        return False
+
+
 def states(plan: Plan, use_queue: bool = True) -> tuple[list[RunState], bool]:
     """State of every planned run; the bool says whether SLURM was asked successfully."""
     tasks = slurm.latest_task_of_run(plan.directory)
@@ -103,8 +115,8 @@ def states(plan: Plan, use_queue: bool = True) -> tuple[list[RunState], bool]:
                 # nothing runs it (known for local runs, and for SLURM runs when SLURM answered)
                 if task is None or queue is not None:
                     state = "interrupted"
-        elif disk == "failed":
-            pass
+        if state == "pending" and _failed_before_md(plan, run, task, sched):
+            state = "failed"  # e.g. bad builder arguments: the run never wrote run.json
         note = ""
         if state == "failed":
             note = last_error_line(rd, slurm.log_of_task(plan.directory, task) if task else
