@@ -415,3 +415,18 @@ def test_cli_bad_input_is_one_clear_line(tmp_path):
     out = subprocess.run(DEALLOY + ["run", str(cfg)], capture_output=True, text=True)
     assert out.returncode == 2
     assert "temperature: unknown key" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_quickstart_configs_validate_and_table():
+    from dealloy.build import BUILDERS
+    from dealloy.engine import quickstart as qs
+
+    for name, spec in qs.PARTICLES.items():
+        cfg = parse_run_config(qs.run_config(name))
+        assert cfg.particle.builder in BUILDERS
+    summary = {"diameter_nm": 4.0, "ranks": 2, "wall_time_s": 1.0, "particles": {
+        n: {"atoms_start": 2000, "n_si": 400, "x_start": 3.75, "x_end": 0.1, "li_removed": 1460,
+            "time_ps": 30.0, "si_si_cn": 3.1, "largest_si_cluster": 0.9, "porosity": None,
+            "stop": "x_final reached"} for n in qs.PARTICLES}}
+    md = qs._table(summary)
+    assert "c-Li15Si4" in md and "a-Li15Si4" in md and "n/a" in md

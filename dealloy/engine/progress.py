@@ -41,6 +41,24 @@ class Progress:
             return max(0.0, steps) / rate_steps_per_s
         return None
 
+    @staticmethod
+    def fraction(eng) -> float:
+        """Share of the protocol done: finished stages + the current stage's own share."""
+        n = len(eng.cfg.stages)
+        i = eng.st["stage_index"]
+        if i >= n:
+            return 1.0
+        stage = eng.cfg.stages[i]
+        prog = eng.st["stage"] or {}
+        f = 0.0
+        if stage.type in ("equilibrate", "hold", "anneal"):
+            f = prog.get("steps_done", 0) * eng.dt / stage.time_ps
+        elif stage.type in ("extract", "insert"):
+            li0 = prog.get("li0", eng.st["n_li"])
+            todo = abs(li0 - eng._target(stage))
+            f = 1.0 - abs(eng.st["n_li"] - eng._target(stage)) / todo if todo else 1.0
+        return (i + min(max(f, 0.0), 1.0)) / n
+
     def text(self, eng) -> str:
         now = time.time()
         step = eng.st["md_step"]
@@ -65,7 +83,9 @@ class Progress:
         self._last = now
         line = self.text(eng)
         if self.tty:
-            self.stream.write("\r" + line[:150].ljust(150))
+            f = self.fraction(eng)
+            bar = "#" * int(round(20 * f)) + "-" * (20 - int(round(20 * f)))
+            self.stream.write(f"\r[{bar}] {100 * f:3.0f}% " + line[:140].ljust(140))
         else:
             self.stream.write(line + "\n")
         self.stream.flush()

@@ -333,7 +333,9 @@ class Engine:
             if not self.st["stage"]:
                 self.st["stage"] = {"steps_done": 0, "owed": 0.0, "idle": 0, "batches": 0,
                                     "lammps_step0": self._lammps_step(), "li_ref": None,
-                                    "stop_reason": None, "t0_ps": self.t_ps}
+                                    "stop_reason": None, "t0_ps": self.t_ps, "wall_s": 0.0,
+                                    "li0": self.st["n_li"]}
+            t_wall = time.perf_counter()
             self._stage_label = stage.type
             try:
                 if stage.type == "minimize":
@@ -343,6 +345,9 @@ class Engine:
             except SimulationError as exc:
                 raise SimulationError(f"stage {i} ({stage.type}) at t = {self.t_ps:.3f} ps: "
                                       f"{exc}") from exc
+            finally:
+                if self.st["stage"]:
+                    self.st["stage"]["wall_s"] += time.perf_counter() - t_wall
             self._end_stage(i, stage)
 
     def _lammps_step(self) -> int:
@@ -484,7 +489,9 @@ class Engine:
         if prog["idle"] >= stage.patience_intervals:
             prog["stop_reason"] = (f"no {'removable Li' if stage.type == 'extract' else 'site'} "
                                    f"for {prog['idle']} intervals")
-        self.bookkeeping_s += time.perf_counter() - t
+        dt = time.perf_counter() - t
+        self.bookkeeping_s += dt
+        prog["bookkeeping_s"] = prog.get("bookkeeping_s", 0.0) + dt
 
     def _rng(self) -> np.random.Generator:
         rng = np.random.default_rng()
@@ -560,10 +567,11 @@ class Engine:
         prog = self.st["stage"]
         report = {"index": i, "type": stage.type, "t_start_ps": prog.get("t0_ps", 0.0),
                   "t_end_ps": self.t_ps, "n_li": self.st["n_li"], "n_si": self.st["n_si"],
-                  "x": self._x()}
+                  "x": self._x(), "wall_s": round(prog.get("wall_s", 0.0), 3)}
         if stage.type in ("extract", "insert"):
             report["batches"] = prog.get("batches", 0)
             report["stop_reason"] = prog.get("stop_reason")
+            report["bookkeeping_s"] = round(prog.get("bookkeeping_s", 0.0), 4)
             if stage.type in ("extract", "insert") and not self._target_reached(stage):
                 report["warning"] = (f"stopped at x = {self._x():.4g} before x_final = "
                                      f"{stage.x_final}: {prog.get('stop_reason')}")
