@@ -1,0 +1,18 @@
+"""Analysis suite: per-frame metrics (one shape: params -> compute(frame) -> results), trajectory
+loop, MSD/diffusivity, plots and virtual microscopy. See docs/analysis.md.
+
+Notebook use::
+
+    from dealloy.analysis import analyze_frame, SiNetwork, VoxelMetrics
+    m = analyze_frame(atoms)                 # the JSON-contract dict of one frame
+    net = SiNetwork(si_si_cutoff_angstrom=2.9).compute(pipeline).results
+"""
+
+from dealloy.analysis.base import Analysis
+from dealloy.analysis.core import AnalysisParams, analyze_frame, flat_row, to_json
+from dealloy.analysis.frame import Frame, as_frame
+from dealloy.analysis.structure import Crystallinity, PartialRDF, SiNetwork
+from dealloy.analysis.voxel import VoxelMetrics
+
+__all__ = ["Analysis", "AnalysisParams", "Crystallinity", "Frame", "PartialRDF", "SiNetwork",
+           "VoxelMetrics", "analyze_frame", "as_frame", "flat_row", "to_json"]

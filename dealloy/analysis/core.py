@@ -1,0 +1,141 @@
+"""``analyze_frame``: every per-frame metric of one frame as one JSON-ready dict (the contract).
+
+    from dealloy.analysis import analyze_frame
+    metrics = analyze_frame(atoms)                     # ase.Atoms, OVITO data/pipeline, path
+    metrics = analyze_frame(atoms, voxel_angstrom=0.5, si_si_cutoff_angstrom=3.0)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dealloy.analysis.frame import Frame, as_frame
+from dealloy.analysis.structure import (Crystallinity, CrystallinityParams, PartialRDF,
+                                        RDFParams, SiNetwork, SiNetworkParams)
+from dealloy.analysis.voxel import VoxelMetrics, VoxelParams
+from dealloy.errors import ConfigError
+
+
+@dataclass
+class AnalysisParams:
+    """All parameters of :func:`analyze_frame` (each sub-analysis keeps its own dataclass)."""
+
+    rdf: RDFParams = field(default_factory=RDFParams)
+    network: SiNetworkParams = field(default_factory=SiNetworkParams)
+    crystal: CrystallinityParams = field(default_factory=CrystallinityParams)
+    voxel: VoxelParams = field(default_factory=VoxelParams)
+    metrics: tuple[str, ...] = ("rdf", "network", "crystal", "voxel")
+
+    @classmethod
+    def from_kwargs(cls, **kwargs) -> "AnalysisParams":
+        """Flat keyword names (``voxel_angstrom=0.5``) routed to the sub-dataclass that has them."""
+        params = cls()
+        if "metrics" in kwargs:
+            params.metrics = tuple(kwargs.pop("metrics"))
+        # the Si-Si cutoff is shared by the network and crystallinity analyses
+        if "si_si_cutoff_angstrom" in kwargs:
+            params.crystal.si_si_cutoff_angstrom = kwargs["si_si_cutoff_angstrom"]
+        aliases = {"rdf_cutoff_angstrom": ("rdf", "cutoff_angstrom"), "rdf_bins": ("rdf", "bins")}
+        for key, value in kwargs.items():
+            if key in aliases:
+                sub, name = aliases[key]
+                setattr(getattr(params, sub), name, value)
+                continue
+            for sub in ("network", "crystal", "voxel", "rdf"):
+                obj = getattr(params, sub)
+                if key in {f.name for f in dataclasses.fields(obj)}:
+                    setattr(obj, key, value)
+                    break
+            else:
+                raise ConfigError(f"unknown analysis parameter '{key}'")
+        unknown = set(params.metrics) - {"rdf", "network", "crystal", "voxel"}
+        if unknown:
+            raise ConfigError(f"unknown metric group(s) {sorted(unknown)} (rdf, network, crystal, voxel)")
+        return params
+
+
+def analyze_frame(frame, params: AnalysisParams | None = None, **kwargs) -> dict:
+    """All per-frame metrics of ``frame`` (see docs/analysis.md for each key).
+
+    ``frame``: ase.Atoms, OVITO DataCollection/Pipeline, a structure file path, or a Frame.
+    Keyword arguments are parameter names of the sub-analyses (``voxel_angstrom``,
+    ``si_si_cutoff_angstrom``, ``envelope_probe_radius_angstrom``, ...).
+    The ``rdf`` entry holds arrays (r_angstrom, si_si, li_si, li_li); :func:`to_json` turns them
+    into lists.
+    """
+    if params is None:
+        params = AnalysisParams.from_kwargs(**kwargs)
+    elif kwargs:
+        raise ConfigError("give either params or keyword parameters, not both")
+    t0 = time.perf_counter()
+    f = as_frame(frame)
+    n_si = int(np.sum(f.symbols == "Si"))
+    n_li = int(np.sum(f.symbols == "Li"))
+    out: dict = {"n_atoms": f.n_atoms, "n_si": n_si, "n_li": n_li, "x": n_li / n_si,
+                 "time_ps": f.time_ps, "kind": "bulk" if f.periodic else "particle"}
+    notes = []
+    if f.periodic and "voxel" in params.metrics:
+        notes.append("periodic bulk cell: analysed as bulk; porosity is per cell (no envelope)")
+    timings = {}
+    if "network" in params.metrics:
+        t = time.perf_counter()
+        net = SiNetwork(params.network).compute(f).results
+        net.pop("per_atom")
+        out.update(net)
+        timings["network"] = time.perf_counter() - t
+    if "rdf" in params.metrics:
+        t = time.perf_counter()
+        out["rdf"] = PartialRDF(params.rdf).compute(f).results
+        timings["rdf"] = time.perf_counter() - t
+    if "crystal" in params.metrics:
+        t = time.perf_counter()
+        out.update(Crystallinity(params.crystal).compute(f).results)
+        timings["crystal"] = time.perf_counter() - t
+    if "voxel" in params.metrics:
+        t = time.perf_counter()
+        vox = VoxelMetrics(params.voxel).compute(f).results
+        if not vox:
+            notes.append("voxel metrics skipped (triclinic periodic cell)")
+        out.update(vox)
+        timings["voxel"] = time.perf_counter() - t
+    out["notes"] = notes
+    out["timings_s"] = {k: round(v, 4) for k, v in timings.items()}
+    out["timings_s"]["total"] = round(time.perf_counter() - t0, 4)
+    for note in notes:
+        warnings.warn(note, stacklevel=2)
+    return out
+
+
+def to_json(metrics: dict) -> dict:
+    """A copy with numpy arrays/scalars as lists/floats (what ``write_json`` writes anyway)."""
+    def conv(v):
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [conv(x) for x in v]
+        if isinstance(v, np.ndarray):
+            return v.tolist()
+        if isinstance(v, np.generic):
+            return v.item()
+        return v
+    return conv(metrics)
+
+
+def flat_row(metrics: dict) -> dict:
+    """The scalar metrics of one frame as one flat table row (for the per-frame CSV)."""
+    row = {}
+    for k, v in metrics.items():
+        if k in ("rdf", "notes", "timings_s", "si_si_coordination_histogram"):
+            continue
+        if isinstance(v, dict):
+            for k2, v2 in v.items():
+                if np.isscalar(v2) or v2 is None:
+                    row[f"{k}.{k2}"] = v2
+        elif np.isscalar(v) or v is None:
+            row[k] = v
+    return row

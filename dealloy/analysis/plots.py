@@ -1,0 +1,97 @@
+"""PNG plots (matplotlib, Agg): g(r), CN histogram, pore/ligament size distributions, cluster
+classes / porosity / coordination vs x and vs time, Li MSD."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path, written: list) -> None:
+    from dealloy.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
+    written.append(path)
+    _plt().close(fig)
+
+
+def write_plots(per_frame: list[dict], msd=None, out: Path = Path("plots")) -> list[Path]:
+    plt = _plt()
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    last = per_frame[-1]
+    if last.get("rdf"):
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        r = np.asarray(last["rdf"]["r_angstrom"])
+        for key, label in (("si_si", "Si–Si"), ("li_si", "Li–Si"), ("li_li", "Li–Li")):
+            ax.plot(r, np.asarray(last["rdf"][key]), label=label)
+        ax.set(xlabel="r (Å)", ylabel="g(r)", title=f"partial g(r), frame {last.get('frame', 0)}")
+        ax.legend()
+        _save(fig, out / "rdf.png", written)
+    if "si_si_coordination_histogram" in last:
+        h = last["si_si_coordination_histogram"]
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        ax.bar(h["cn"], h["fraction"], color="tab:blue")
+        ax.set(xlabel="Si–Si coordination number", ylabel="fraction of Si",
+               title=f"mean {last['si_si_coordination_mean']:.2f}, A(2 Å) {last['a2_index']:.2f}")
+        _save(fig, out / "cn_histogram.png", written)
+    if "ligament_diameter_nm" in last:
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        for key, label in (("ligament_diameter_nm", "ligament (Si framework)"),
+                           ("pore_diameter_nm", "pore")):
+            hist = last[key]["histogram"]
+            if hist["fraction"]:
+                e = np.asarray(hist["bin_edges"])
+                ax.stairs(hist["fraction"], e, label=f"{label}: {last[key]['mean']:.2f} ± "
+                                                      f"{last[key]['std']:.2f} nm")
+        ax.set(xlabel="local thickness (nm)", ylabel="volume fraction",
+               title=f"porosity {last['porosity']:.3f}")
+        ax.legend(fontsize=8)
+        _save(fig, out / "size_distributions.png", written)
+    if len(per_frame) > 1:
+        x = np.array([m["x"] for m in per_frame])
+        t = np.array([np.nan if m.get("time_ps") is None else m["time_ps"] for m in per_frame])
+        if "si_cluster_fractions" in last:
+            fig, ax = plt.subplots(figsize=(5, 3.5))
+            for cls in ("isolated", "dumbbell", "small", "network"):
+                ax.plot(x, [m["si_cluster_fractions"][cls] for m in per_frame], "o-", ms=3, label=cls)
+            ax.set(xlabel="x in LixSi", ylabel="fraction of Si", title="Si cluster classes")
+            ax.invert_xaxis()
+            ax.legend(fontsize=8)
+            _save(fig, out / "clusters_vs_x.png", written)
+        keys = [k for k in ("porosity", "a2_index", "largest_si_cluster_fraction",
+                            "crystalline_fraction") if k in last]
+        for axis_name, axis_vals in (("x", x), ("time", t)):
+            if axis_name == "time" and np.all(np.isnan(t)):
+                continue
+            fig, axes = plt.subplots(len(keys), 1, figsize=(5, 1.8 * len(keys)), sharex=True,
+                                     squeeze=False)
+            for ax, k in zip(axes[:, 0], keys):
+                ax.plot(axis_vals, [m.get(k) if m.get(k) is not None else np.nan
+                                    for m in per_frame], "o-", ms=3)
+                ax.set_ylabel(k.replace("_", " "), fontsize=8)
+            axes[-1, 0].set_xlabel("x in LixSi" if axis_name == "x" else "time (ps)")
+            if axis_name == "x":
+                axes[-1, 0].invert_xaxis()
+            _save(fig, out / f"metrics_vs_{axis_name}.png", written)
+    if msd is not None:
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        ax.plot(msd.lag_ps, msd.msd_angstrom2, "o", ms=3)
+        lo, hi = msd.fit_window_ps
+        ax.axvspan(lo, hi, color="0.9", label="fit window")
+        ax.set(xlabel="lag (ps)", ylabel="Li MSD (Å²)",
+               title=f"D = {msd.diffusion_cm2_per_s:.2e} ± {msd.diffusion_stderr_cm2_per_s:.1e} cm²/s")
+        ax.legend()
+        _save(fig, out / "li_msd.png", written)
+    return written

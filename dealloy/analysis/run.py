@@ -1,0 +1,125 @@
+"""``analyze_path``: the loop behind ``dealloy analyze`` (structure file, trajectory, run dir)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from dealloy.analysis.core import AnalysisParams, analyze_frame, flat_row, to_json
+from dealloy.analysis.trajectory import FrameSource, li_msd, parse_selection, resolve_source
+from dealloy.errors import ConfigError
+from dealloy.io import write_json, write_text
+
+
+def _csv_text(rows: list[dict]) -> str:
+    keys: list[str] = []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in keys})
+    return buf.getvalue()
+
+
+def rdf_csv(frames_metrics: list[dict]) -> str:
+    rows = []
+    for m in frames_metrics:
+        rdf = m.get("rdf")
+        if not rdf:
+            continue
+        for i, r in enumerate(rdf["r_angstrom"]):
+            rows.append({"frame": m.get("frame", 0), "time_ps": m.get("time_ps"),
+                         "r_angstrom": round(float(r), 5),
+                         **{k: float(rdf[k][i]) for k in ("si_si", "li_si", "li_li")}})
+    return _csv_text(rows)
+
+
+def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
+                 params: AnalysisParams | None = None, images: bool = True, echo=print) -> dict:
+    """Analyse every selected frame; write JSON/CSV (and plots, images) and return a summary.
+
+    Run directory: default frames ``all``, output in ``<run>/analysis/`` (metrics.json,
+    frames.csv, rdf.csv, msd.csv, plots/). A structure file or trajectory: default frame ``-1``
+    (last); files are written only where ``json_out``/``plots_dir`` say.
+    """
+    params = params or AnalysisParams()
+    source, run_dir = resolve_source(path)
+    src = FrameSource(source)
+    if frames is None:
+        frames = "all" if run_dir is not None else "-1"
+    sel = parse_selection(frames, len(src))
+    out_dir = None
+    if run_dir is not None:
+        from dealloy.rundir import RunDir
+
+        out_dir = RunDir(run_dir).analysis_dir
+        json_out = json_out or out_dir / "metrics.json"
+        plots_dir = plots_dir or out_dir / "plots"
+    per_frame = []
+    kept = []
+    for k, i in enumerate(sel):
+        f = src[i]
+        f.info["frame"] = i
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            m = analyze_frame(f, params)
+        m["frame"] = i
+        for w in caught:
+            if str(w.message) not in m["notes"]:
+                m["notes"].append(str(w.message))
+        per_frame.append(m)
+        kept.append(_light(f))
+        echo(f"frame {i}: n_si={m['n_si']} n_li={m['n_li']} x={m['x']:.3f} "
+             f"CN={m.get('si_si_coordination_mean', float('nan')):.2f} "
+             f"porosity={m.get('porosity', float('nan')):.3f} "
+             f"({m['timings_s']['total']:.2f} s)")
+    notes = sorted({n for m in per_frame for n in m["notes"]})
+    for n in notes:
+        echo(f"note: {n}")
+    msd_res = li_msd(kept) if len(kept) >= 4 else None
+    summary = {"source": str(source), "frames": [to_json(m) for m in per_frame]}
+    if msd_res is not None:
+        summary["li_msd"] = msd_res.as_dict()
+        echo(f"Li diffusion coefficient: {msd_res.diffusion_cm2_per_s:.3e} ± "
+             f"{msd_res.diffusion_stderr_cm2_per_s:.1e} cm^2/s "
+             f"(fit {msd_res.fit_window_ps[0]:.2f}-{msd_res.fit_window_ps[1]:.2f} ps)")
+    if json_out is not None:
+        json_out = Path(json_out)
+        stem = json_out.with_suffix("")
+        payload = summary if len(per_frame) > 1 else {**summary["frames"][0],
+                                                      "source": str(source)}
+        if len(per_frame) == 1 and msd_res is not None:
+            payload["li_msd"] = summary["li_msd"]
+        write_json(json_out, payload)
+        write_text(f"{stem}_rdf.csv" if run_dir is None else out_dir / "rdf.csv",
+                   rdf_csv(per_frame))
+        rows = [flat_row(m) for m in per_frame]
+        write_text(f"{stem}_frames.csv" if run_dir is None else out_dir / "frames.csv",
+                   _csv_text(rows))
+        if msd_res is not None:
+            write_text(f"{stem}_msd.csv" if run_dir is None else out_dir / "msd.csv",
+                       _csv_text([{"lag_ps": float(t), "msd_angstrom2": float(v)}
+                                  for t, v in zip(msd_res.lag_ps, msd_res.msd_angstrom2)]))
+        echo(f"wrote {json_out}")
+    if plots_dir is not None:
+        from dealloy.analysis.plots import write_plots
+
+        written = write_plots(per_frame, msd_res, Path(plots_dir))
+        if images:
+            from dealloy.analysis.microscopy import write_images
+
+            written += write_images(src[sel[-1]], Path(plots_dir), echo=echo)
+        echo(f"wrote {len(written)} picture(s) to {plots_dir}")
+    return summary
+
+
+def _light(f):
+    """Keep only what the MSD needs of a frame (positions of Li, ids, time)."""
+    return f

@@ -1,0 +1,297 @@
+"""Atom-level metrics with OVITO's pipeline: partial g(r), Si-Si coordination and the A(2 Å) index,
+Si cluster classes, crystallinity (c-Si by diamond identification, c-Li15Si4 by local order).
+
+Each OVITO pipeline gets its own DataCollection (made once in :meth:`Frame.to_ovito`), so no
+modifier can overwrite another's output (e.g. ``Coordination``). Isolated particles are
+non-periodic boxes around the atoms; bulk frames keep their periodic cell.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from dealloy.analysis.base import Analysis
+from dealloy.analysis.frame import Frame
+from dealloy.errors import ConfigError
+
+PAIRS = ("Si-Si", "Li-Si", "Li-Li")
+
+
+def _pipeline(data, *modifiers):
+    from ovito.pipeline import Pipeline, StaticSource
+
+    p = Pipeline(source=StaticSource(data=data))
+    for m in modifiers:
+        p.modifiers.append(m)
+    return p.compute()
+
+
+def particle_volume_angstrom3(frame: Frame) -> float:
+    """Volume a frame's atoms occupy: the periodic cell, or the convex hull of an isolated particle."""
+    if frame.periodic:
+        return float(abs(np.linalg.det(frame.cell)))
+    from scipy.spatial import ConvexHull, QhullError
+
+    try:
+        return float(ConvexHull(frame.positions).volume)
+    except (QhullError, ValueError):
+        return float("nan")
+
+
+@dataclass
+class RDFParams:
+    cutoff_angstrom: float = 8.0
+    bins: int = 200
+
+
+class PartialRDF(Analysis):
+    """Partial g(r) for Si-Si, Li-Si, Li-Li (OVITO ``CoordinationAnalysisModifier(partial=True)``).
+
+    Bulk: the usual normalisation by the cell's number densities. Isolated particle: densities are
+    N/V with V the particle's convex-hull volume (documented in docs/analysis.md), so g(r) -> ~1
+    inside a dense particle; the first-shell counts (coordination) do not depend on this choice.
+    """
+
+    Params = RDFParams
+
+    def _compute(self, frame: Frame) -> dict:
+        from ovito.modifiers import CoordinationAnalysisModifier
+
+        p = self.params
+        if p.cutoff_angstrom <= 0 or p.bins < 2:
+            raise ConfigError("rdf cutoff_angstrom must be > 0 and bins >= 2")
+        data = frame.to_ovito(margin_angstrom=p.cutoff_angstrom + 1.0)
+        out = _pipeline(data, CoordinationAnalysisModifier(
+            cutoff=p.cutoff_angstrom, number_of_bins=p.bins, partial=True))
+        table = out.tables["coordination-rdf"]
+        r = np.asarray(table.xy()[:, 0], float)
+        y = np.asarray(table.y, float).reshape(len(r), -1)
+        names = list(table.y.component_names) if y.shape[1] > 1 else []
+        scale = 1.0
+        if not frame.periodic:
+            cell, _ = frame.analysis_cell(p.cutoff_angstrom + 1.0)
+            v_part = particle_volume_angstrom3(frame)
+            if np.isfinite(v_part) and v_part > 0:
+                scale = abs(np.linalg.det(cell)) / v_part
+        res = {"r_angstrom": r}
+        for pair in PAIRS:
+            a, b = pair.split("-")
+            key = pair.lower().replace("-", "_")
+            for cand in (f"{a}-{b}", f"{b}-{a}"):
+                if cand in names:
+                    res[key] = y[:, names.index(cand)] / scale
+                    break
+            else:
+                res[key] = np.zeros_like(r)  # element absent
+        return res
+
+
+@dataclass
+class SiNetworkParams:
+    si_si_cutoff_angstrom: float = 2.9   # first minimum of a-Si's g(r)
+    small_cluster_max: int = 10          # 3..small_cluster_max Si -> "small"
+    cn_max: int = 12                     # last histogram bin
+
+
+class SiNetwork(Analysis):
+    """Si-Si coordination (+ histogram), A(2 Å) index = mean CN / 4, and Si cluster classes.
+
+    The mean counts every Si, surface included (as EXAFS does); ``..._interior_mean`` counts only
+    Si deeper than two cutoffs below the particle's convex hull (all Si in a bulk cell).
+
+    Runs OVITO's ``CoordinationAnalysisModifier`` and ``ClusterAnalysisModifier`` on the Si atoms
+    only (Li removed first), so ``Coordination`` counts Si neighbours of Si.
+    """
+
+    Params = SiNetworkParams
+
+    def _compute(self, frame: Frame) -> dict:
+        from ovito.modifiers import ClusterAnalysisModifier, CoordinationAnalysisModifier
+
+        p = self.params
+        if p.si_si_cutoff_angstrom <= 0 or p.small_cluster_max < 3:
+            raise ConfigError("si_si_cutoff_angstrom must be > 0 and small_cluster_max >= 3")
+        si = frame.subset(frame.mask("Si"))
+        out = _pipeline(si.to_ovito(margin_angstrom=p.si_si_cutoff_angstrom + 1.0),
+                        CoordinationAnalysisModifier(cutoff=p.si_si_cutoff_angstrom, number_of_bins=2),
+                        ClusterAnalysisModifier(cutoff=p.si_si_cutoff_angstrom, sort_by_size=True))
+        cn = np.asarray(out.particles["Coordination"], int)
+        cluster = np.asarray(out.particles["Cluster"], int)
+        _, inverse, sizes = np.unique(cluster, return_inverse=True, return_counts=True)
+        size_of_atom = sizes[inverse]
+        n = len(cn)
+        fractions = {
+            "isolated": float(np.mean(size_of_atom == 1)),
+            "dumbbell": float(np.mean(size_of_atom == 2)),
+            "small": float(np.mean((size_of_atom >= 3) & (size_of_atom <= p.small_cluster_max))),
+            "network": float(np.mean(size_of_atom > p.small_cluster_max)),
+        }
+        hist = np.bincount(np.minimum(cn, p.cn_max), minlength=p.cn_max + 1)
+        mean_cn = float(cn.mean())
+        depth = _depth_below_hull(si) if not frame.periodic else None
+        interior = cn if depth is None else cn[depth > 2 * p.si_si_cutoff_angstrom]
+        return {
+            "si_si_coordination_mean": mean_cn,
+            "si_si_coordination_interior_mean": float(interior.mean()) if len(interior) else None,
+            "si_si_coordination_histogram": {"cn": list(range(p.cn_max + 1)),
+                                             "fraction": (hist / n).tolist()},
+            "a2_index": mean_cn / 4.0,
+            "si_cluster_fractions": fractions,
+            "largest_si_cluster_fraction": float(sizes.max() / n),
+            "si_cluster_count": int(len(sizes)),
+            "per_atom": {"coordination": cn, "cluster_size": size_of_atom},
+        }
+
+
+def _depth_below_hull(frame: Frame):
+    """Distance of each atom below its convex hull (Å); None if no hull (flat/tiny)."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    try:
+        hull = ConvexHull(frame.positions)
+    except (QhullError, ValueError):
+        return None
+    eq = hull.equations  # n.x + d <= 0 inside
+    return np.min(-(frame.positions @ eq[:, :3].T + eq[:, 3]), axis=1)
+
+
+@dataclass
+class CrystallinityParams:
+    si_si_cutoff_angstrom: float = 2.9       # an Si with an Si neighbour here is not Li15Si4-like
+    li15si4_shell_angstrom: float = 5.5      # Si-Si shell of c-Li15Si4: 11 Si at 4.53-4.80 Å
+    qbar4_tolerance: float = 0.03            # |q̄4 - q̄4_ref| below this
+    qbar6_tolerance: float = 0.07            # |q̄6 - q̄6_ref| below this (thermal noise ~0.03)
+    li_si_cutoff_angstrom: float = 3.2       # Li is crystalline if all its Si within this are
+
+
+class Crystallinity(Analysis):
+    """Share of atoms in crystalline surroundings.
+
+    - c-Si: OVITO ``IdentifyDiamondModifier`` on the Si atoms (cubic/hexagonal diamond incl. first
+      and second neighbours).
+    - c-Li15Si4 (I-43d): local order of the Si sublattice. An Si is c-Li15Si4-like when it has no
+      Si within ``si_si_cutoff_angstrom`` (isolated, as Si4- in the crystal) and the averaged
+      bond-orientational order of its Si shell (Lechner-Dellago q̄4, q̄6 over the Si within
+      ``li15si4_shell_angstrom``: 11 Si at 4.53-4.80 Å in the crystal) matches the ideal I-43d
+      cell's within ``qbar4_tolerance``/``qbar6_tolerance``. A Li atom counts as crystalline when it has Si within
+      ``li_si_cutoff_angstrom`` and all of them are. Amorphous Li15Si4 has isolated Si too, but
+      not the crystal's q̄4/q̄6.
+    """
+
+    Params = CrystallinityParams
+
+    def _compute(self, frame: Frame) -> dict:
+        from ovito.modifiers import IdentifyDiamondModifier
+
+        p = self.params
+        si_mask = frame.mask("Si")
+        si = frame.subset(si_mask)
+        data = si.to_ovito(margin_angstrom=p.li15si4_shell_angstrom + 1.0)
+        out = _pipeline(data, IdentifyDiamondModifier())
+        c_si = np.asarray(out.particles["Structure Type"]) != 0
+        lis = _li15si4_like(out, p)
+        n = frame.n_atoms
+        c_lisi_li = 0
+        li_mask = frame.mask("Li")
+        if li_mask.any() and lis.any():
+            c_lisi_li = _crystalline_li(frame, si_mask, li_mask, lis, p.li_si_cutoff_angstrom)
+        n_c_si = int(c_si.sum())
+        n_c_lisi = int(lis.sum()) + int(c_lisi_li)
+        return {
+            "crystalline_fraction": (n_c_si + n_c_lisi) / n,
+            "crystalline_fraction_by_phase": {"c_si": n_c_si / n, "c_li15si4": n_c_lisi / n},
+            "si_crystalline_fraction_by_phase": {"c_si": float(c_si.mean()),
+                                                 "c_li15si4": float(lis.mean())},
+        }
+
+
+def _neighbors(data, cutoff):
+    from ovito.data import CutoffNeighborFinder
+
+    finder = CutoffNeighborFinder(cutoff, data)
+    idx, vec = finder.find_all()
+    return np.asarray(idx), np.asarray(vec, float)
+
+
+def _qbar(data, p: CrystallinityParams):
+    """Isolated-Si flag and Lechner-Dellago averaged q4, q6 of each Si over its Si shell."""
+    from scipy.special import sph_harm_y
+
+    n = data.particles.count
+    idx, vec = _neighbors(data, p.li15si4_shell_angstrom)
+    if len(idx) == 0:
+        return np.zeros(n, bool), np.zeros(n), np.zeros(n)
+    d = np.linalg.norm(vec, axis=1)
+    bonded = np.bincount(idx[d < p.si_si_cutoff_angstrom, 0], minlength=n) > 0
+    i, j, v, dd = idx[:, 0], idx[:, 1], vec, d
+    nb = np.bincount(i, minlength=n)
+    theta = np.arccos(np.clip(v[:, 2] / dd, -1, 1))
+    phi = np.arctan2(v[:, 1], v[:, 0])
+    out = []
+    for ell in (4, 6):
+        # m >= 0 only: |Y_l^-m| = |Y_l^m|, so sum_m |q_lm|^2 = |q_l0|^2 + 2 sum_{m>0} |q_lm|^2
+        q = np.zeros((n, ell + 1), complex)
+        for m in range(ell + 1):
+            y = sph_harm_y(ell, m, theta, phi)
+            q[:, m] = np.bincount(i, weights=y.real, minlength=n) \
+                + 1j * np.bincount(i, weights=y.imag, minlength=n)
+        q /= np.maximum(nb, 1)[:, None]
+        qbar = q.copy()
+        for m in range(ell + 1):
+            qbar[:, m] += np.bincount(i, weights=q[j, m].real, minlength=n) \
+                + 1j * np.bincount(i, weights=q[j, m].imag, minlength=n)
+        qbar /= (nb + 1)[:, None]
+        w = np.array([1.0] + [2.0] * ell)
+        out.append(np.sqrt(4 * np.pi / (2 * ell + 1) * np.sum(w * np.abs(qbar) ** 2, axis=1)))
+    return (~bonded) & (nb > 0), out[0], out[1]
+
+
+_REFERENCE: dict = {}
+
+
+def li15si4_reference(p: CrystallinityParams) -> tuple[float, float]:
+    """q̄4, q̄6 of Si in the ideal c-Li15Si4 cell (I-43d, a = 10.685 Å), computed once."""
+    key = (p.li15si4_shell_angstrom, p.si_si_cutoff_angstrom)
+    if key not in _REFERENCE:
+        from ase.spacegroup import crystal
+
+        from dealloy.analysis.frame import as_frame
+
+        cell = crystal(["Li", "Li", "Si"], basis=[(3 / 8, 0, 1 / 4), (0.12307, 0.15391, 0.96344),
+                                                  (0.45757, 0.45757, 0.45757)],
+                       spacegroup=220, cellpar=[10.685] * 3 + [90] * 3)
+        f = as_frame(cell)
+        _, q4, q6 = _qbar(f.subset(f.mask("Si")).to_ovito(), p)
+        _REFERENCE[key] = (float(np.mean(q4)), float(np.mean(q6)))
+    return _REFERENCE[key]
+
+
+def _li15si4_like(data, p: CrystallinityParams) -> np.ndarray:
+    isolated, q4, q6 = _qbar(data, p)
+    r4, r6 = li15si4_reference(p)
+    return isolated & (np.abs(q4 - r4) < p.qbar4_tolerance) & (np.abs(q6 - r6) < p.qbar6_tolerance)
+
+
+def _crystalline_li(frame, si_mask, li_mask, lis, cutoff) -> int:
+    from scipy.spatial import cKDTree
+
+    si_pos = frame.positions[si_mask]
+    li_pos = frame.positions[li_mask]
+    box = None
+    if frame.periodic:
+        cell = np.asarray(frame.cell)
+        if not np.allclose(cell, np.diag(np.diag(cell))):
+            warnings.warn("triclinic cell: Li crystallinity uses minimum-image only along axes",
+                          stacklevel=3)
+        box = np.diag(cell)
+        si_pos = np.mod(si_pos, box)
+        li_pos = np.mod(li_pos, box)
+    tree = cKDTree(si_pos, boxsize=box)
+    d, k = tree.query(li_pos, k=8, distance_upper_bound=cutoff)
+    valid = np.isfinite(d)
+    lis_ext = np.append(lis, True)
+    ok = valid.any(axis=1) & np.all(lis_ext[k] | ~valid, axis=1)
+    return int(ok.sum())

@@ -1,0 +1,251 @@
+"""Reading frames (structure files, trajectories, run directories), frame selection, the per-frame
+loop that writes CSV/JSON/plots, and the Li mean-squared displacement."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from dealloy.analysis.frame import Frame, _from_ase, _from_ovito_data, check_frame
+from dealloy.errors import ConfigError
+
+ASE_SUFFIXES = (".extxyz", ".xyz", ".data", ".lmp", ".lammps", ".cif", ".vasp", ".traj", ".pdb")
+
+
+def resolve_source(path) -> tuple[Path, Path | None]:
+    """(structure/trajectory file, run directory or None) for a path the user gave."""
+    from dealloy.rundir import RunDir
+
+    path = Path(path)
+    if path.is_dir():
+        run = RunDir(path)
+        for cand in (run.trajectory, run.path / "traj.lammpstrj", run.final_structure):
+            if cand.is_file():
+                return cand, path
+        raise ConfigError(f"{path} is a directory without a trajectory or final.extxyz "
+                          "(give a run directory of `dealloy run` or a structure file)")
+    if not path.exists():
+        raise ConfigError(f"file not found: {path} (check the path)")
+    if path.stat().st_size == 0:
+        raise ConfigError(f"{path} is empty (no frames to analyse)")
+    return path, None
+
+
+def _is_ase(path: Path) -> bool:
+    name = path.name.lower()
+    return name.endswith(ASE_SUFFIXES)
+
+
+class FrameSource:
+    """Frames of one file, read lazily: ``len(src)``, ``src[i]`` -> Frame."""
+
+    def __init__(self, path):
+        self.path, _ = resolve_source(path)
+        self._pipeline = None
+        self._ase = None
+        if _is_ase(self.path):
+            from dealloy.io import read_structure
+
+            frames = read_structure(self.path, index=":")
+            self._ase = frames if isinstance(frames, list) else [frames]
+            self.n = len(self._ase)
+        else:
+            from ovito.io import import_file
+
+            try:
+                self._pipeline = import_file(str(self.path))
+                self.n = self._pipeline.source.num_frames
+            except Exception as exc:  # OVITO raises RuntimeError with its own text
+                raise ConfigError(f"cannot read {self.path}: {exc}") from exc
+        if self.n == 0:
+            raise ConfigError(f"{self.path} contains no frames")
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> Frame:
+        if self._ase is not None:
+            f = _from_ase(self._ase[i])
+        else:
+            try:
+                data = self._pipeline.compute(i)
+            except Exception as exc:
+                raise ConfigError(f"cannot read frame {i} of {self.path}: {exc}") from exc
+            f = _from_ovito_data(data)
+            f.info["timestep"] = data.attributes.get("Timestep")
+            if "Periodic Image" in data.particles:
+                img = np.asarray(data.particles["Periodic Image"], float)
+                f.info["unwrapped"] = f.positions + img @ f.cell
+        return f
+
+
+def parse_selection(sel: str | None, n: int) -> list[int]:
+    """Frame selection: ``all``, ``-1`` (last), ``5``, ``0,3,7``, ``start:stop[:step]``."""
+    if sel is None or str(sel).strip().lower() in ("", "all", ":"):
+        return list(range(n))
+    out: list[int] = []
+    for part in str(sel).split(","):
+        part = part.strip()
+        if re.fullmatch(r"-?\d*:-?\d*(:-?\d*)?", part):
+            bits = [int(b) if b else None for b in part.split(":")]
+            idx = list(range(n))[slice(*bits)]
+            if not idx:
+                raise ConfigError(f"frame selection '{part}' selects no frame (the file has {n} "
+                                  f"frame(s), 0..{n - 1})")
+            out.extend(idx)
+        elif re.fullmatch(r"-?\d+", part):
+            i = int(part)
+            if not -n <= i < n:
+                raise ConfigError(f"frame {i} is out of range: the file has {n} frame(s) "
+                                  f"(valid 0..{n - 1} or -1 for the last)")
+            out.append(i % n)
+        else:
+            raise ConfigError(f"cannot parse frame selection '{part}' (use all, -1, 5, 0,3,7, "
+                              "or start:stop:step)")
+    return out
+
+
+def read_frames(path, selection: str | None = "all") -> list[Frame]:
+    src = FrameSource(path)
+    frames = []
+    for i in parse_selection(selection, len(src)):
+        f = src[i]
+        f.info["frame"] = i
+        check_frame(f)
+        frames.append(f)
+    return frames
+
+
+def iter_frames(path, selection: str | None = "all") -> Iterator[tuple[int, Frame]]:
+    src = FrameSource(path)
+    for i in parse_selection(selection, len(src)):
+        f = src[i]
+        f.info["frame"] = i
+        check_frame(f)
+        yield i, f
+
+
+# ---- mean-squared displacement -------------------------------------------------------------
+
+@dataclass
+class MSDResult:
+    lag_ps: np.ndarray
+    msd_angstrom2: np.ndarray
+    diffusion_cm2_per_s: float
+    diffusion_stderr_cm2_per_s: float
+    fit_window_ps: tuple[float, float]
+    n_atoms: int
+
+    def as_dict(self) -> dict:
+        return {"diffusion_cm2_per_s": self.diffusion_cm2_per_s,
+                "diffusion_stderr_cm2_per_s": self.diffusion_stderr_cm2_per_s,
+                "fit_window_ps": list(self.fit_window_ps), "n_atoms": self.n_atoms}
+
+
+def unwrap(positions: list[np.ndarray], cell: np.ndarray | None) -> np.ndarray:
+    """(T, N, 3) positions made continuous by the minimum-image step between consecutive frames
+    (valid when atoms move less than half a cell between frames)."""
+    x = np.array(positions, float)
+    if cell is None or not np.any(cell):
+        return x
+    inv = np.linalg.inv(cell)
+    step = np.diff(x, axis=0)
+    frac = step @ inv
+    frac -= np.round(frac)
+    return np.concatenate([x[:1], x[0] + np.cumsum(frac @ cell, axis=0)])
+
+
+def msd(times_ps, positions, fit_window=(0.2, 0.8)) -> MSDResult:
+    """MSD over all time origins for evenly spaced frames, D = slope / 6 from a least-squares line
+    over ``fit_window`` (fractions of the longest lag). Uncertainty: the larger of the slope's
+    standard error and half the difference between the two halves of the window."""
+    t = np.asarray(times_ps, float)
+    x = np.asarray(positions, float)
+    nt = len(t)
+    if nt < 4:
+        raise ConfigError(f"MSD needs at least 4 frames (got {nt})")
+    dt = np.diff(t)
+    if not np.allclose(dt, dt[0], rtol=1e-3):
+        raise ConfigError("MSD needs evenly spaced frames")
+    lags = np.arange(1, nt)
+    m = np.array([np.mean(np.sum((x[k:] - x[:-k]) ** 2, axis=2)) for k in lags])
+    lag_ps = lags * dt[0]
+    lo, hi = fit_window
+    sel = (lag_ps >= lo * lag_ps[-1]) & (lag_ps <= hi * lag_ps[-1])
+    if sel.sum() < 3:
+        sel = np.ones_like(lag_ps, bool)
+
+    def fit(mask):
+        A = np.vstack([lag_ps[mask], np.ones(mask.sum())]).T
+        coef, res, *_ = np.linalg.lstsq(A, m[mask], rcond=None)
+        n = mask.sum()
+        resid = m[mask] - A @ coef
+        s2 = resid @ resid / max(n - 2, 1)
+        se = np.sqrt(s2 / np.sum((lag_ps[mask] - lag_ps[mask].mean()) ** 2))
+        return coef[0], se
+
+    slope, se = fit(sel)
+    idx = np.flatnonzero(sel)
+    half = len(idx) // 2
+    spread = 0.0
+    if half >= 3:
+        a = np.zeros_like(sel)
+        b = np.zeros_like(sel)
+        a[idx[:half]] = True
+        b[idx[half:]] = True
+        spread = abs(fit(a)[0] - fit(b)[0]) / 2
+    to_cm2_s = 1e-16 / 1e-12 / 6.0  # Å^2/ps -> cm^2/s, /6 for 3D
+    return MSDResult(lag_ps, m, float(slope * to_cm2_s), float(max(se, spread) * to_cm2_s),
+                     (float(lag_ps[idx[0]]), float(lag_ps[idx[-1]])), x.shape[1])
+
+
+def li_msd(frames: list[Frame], fit_window=(0.2, 0.8)) -> MSDResult | None:
+    """Li MSD over ``frames`` (same Li atoms in every frame, matched by id when available)."""
+    if len(frames) < 4 or any(f.time_ps is None for f in frames):
+        return None
+    ids0 = frames[0].ids
+    pos = []
+    for f in frames:
+        li = f.mask("Li")
+        p = f.info.get("unwrapped", f.positions)[li]
+        if ids0 is not None and f.ids is not None:
+            order = np.argsort(f.ids[li])
+            ids = f.ids[li][order]
+            p = p[order]
+            if pos and not np.array_equal(ids, ref_ids):
+                common = np.intersect1d(ids, ref_ids)
+                if len(common) == 0:
+                    return None
+                warnings.warn("Li atoms change between frames (extraction): MSD uses the Li "
+                              "present in every frame", stacklevel=2)
+                return _msd_common(frames, fit_window)
+            ref_ids = ids
+        elif pos and len(p) != len(pos[0]):
+            return None
+        pos.append(p)
+    unwrapped = "unwrapped" in frames[0].info
+    cell = frames[0].cell if (frames[0].periodic and not unwrapped) else None
+    return msd([f.time_ps for f in frames], unwrap(pos, cell), fit_window)
+
+
+def _msd_common(frames, fit_window):
+    sets = [set(f.ids[f.mask("Li")].tolist()) for f in frames]
+    common = np.array(sorted(set.intersection(*sets)))
+    if len(common) == 0:
+        return None
+    pos = []
+    for f in frames:
+        li = f.mask("Li")
+        ids = f.ids[li]
+        p = f.info.get("unwrapped", f.positions)[li]
+        order = np.argsort(ids)
+        k = np.searchsorted(ids[order], common)
+        pos.append(p[order][k])
+    unwrapped = "unwrapped" in frames[0].info
+    cell = frames[0].cell if (frames[0].periodic and not unwrapped) else None
+    return msd([f.time_ps for f in frames], unwrap(pos, cell), fit_window)

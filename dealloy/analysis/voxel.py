@@ -1,0 +1,285 @@
+"""Voxel metrics of a particle: porosity, pore and ligament local thickness, pore count, specific
+surface area.
+
+Definitions (docs/analysis.md has the pictures):
+
+- **solid**: the space the atoms fill, as a solvent-excluded volume: every point that a probe
+  sphere of radius ``probe_radius_angstrom`` cannot reach without overlapping an atom sphere
+  (radius ``atom_radius_angstrom``). The probe fills the atomic-scale gaps between atoms (so a dense
+  crystal is solid throughout) but not nm pores. ``probe_radius_angstrom=0`` gives the plain union
+  of atom spheres.
+- **envelope**: the particle's outline: everything that a large probe of radius
+  ``envelope_probe_radius_angstrom`` (default 25 Å, much larger than the 1.5-2 nm pore radii of
+  the paper) coming from outside cannot reach (a morphological closing of the solid, with probe
+  centres restricted to the outside region). Open and closed pores are inside it; the vacuum around
+  the particle never is. A bulk (periodic) frame has no envelope: the whole cell is used and the
+  porosity is per cell.
+- **pores** = envelope minus solid. ``porosity`` = pore volume / envelope volume.
+- **local thickness** of a phase at a point: the diameter of the largest sphere inside the phase
+  that contains the point (Hildebrand & Rüegsegger 1997, porespy's definition), volume weighted.
+  It is evaluated exactly (on the voxel grid) at ``thickness_samples`` random points of the phase,
+  using the maximal-ball centres (ridge of the distance transform); the statistics are those of the
+  sample (standard error ~ std/sqrt(n)).
+- **surface corrugation**: void pockets inside the envelope whose largest inscribed sphere is
+  smaller than ``min_pore_diameter_angstrom`` (the dimples between surface atoms under the large
+  probe) are neither pore nor particle: they are left out of both volumes.
+- ``pore_count``: connected pore regions (6-connectivity) of at least ``min_pore_volume_angstrom3``.
+- ``specific_surface_area_m2_per_g``: solid/non-solid interface area (voxel faces x 2/3, the
+  Cauchy-Crofton mean for isotropic surfaces) per particle mass.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from dealloy.analysis.base import Analysis
+from dealloy.analysis.frame import Frame
+from dealloy.errors import ConfigError
+
+AMU_G = 1.66053906660e-24
+ANGSTROM2_M2 = 1e-20
+
+
+def _edt(mask: np.ndarray) -> np.ndarray:
+    """Euclidean distance (voxels, float32) from each True voxel to the nearest False voxel."""
+    import edt
+
+    return edt.edt(np.ascontiguousarray(mask, dtype=np.uint8), black_border=False, parallel=1)
+
+
+@dataclass
+class VoxelParams:
+    voxel_angstrom: float = 1.0
+    atom_radius_angstrom: dict = field(default_factory=lambda: {"Li": 2.0, "Si": 2.0})
+    probe_radius_angstrom: float = 2.5
+    min_pore_diameter_angstrom: float = 4.0
+    envelope_probe_radius_angstrom: float = 25.0
+    thickness_samples: int = 20000
+    min_pore_volume_angstrom3: float = 8.0
+    histogram_bin_nm: float = 0.1
+    seed: int = 0
+
+
+class VoxelMetrics(Analysis):
+    """Porosity, ligament/pore local thickness, pore count, specific surface area (see module doc)."""
+
+    Params = VoxelParams
+
+    def _compute(self, frame: Frame, keep_fields: bool = False) -> dict:
+        p = self.params
+        h = float(p.voxel_angstrom)
+        if not 0 < h <= 5:
+            raise ConfigError(f"voxel_angstrom={h}: give a voxel size in (0, 5] Å (default 1)")
+        radii = np.array([float(p.atom_radius_angstrom.get(s, 1.5)) for s in ("Li", "Si")])
+        r_atom = np.where(frame.symbols == "Si", radii[1], radii[0])
+        grid = _grid(frame, h, p)
+        if grid is None:
+            return {}
+        solid = _solid(grid, frame, r_atom, p.probe_radius_angstrom / h)
+        if grid["periodic"]:
+            envelope = np.ones_like(solid)
+        else:
+            envelope = _envelope(solid, p.envelope_probe_radius_angstrom / h)
+            sl = _bbox(envelope, pad=1)
+            solid, envelope = solid[sl], envelope[sl]
+        pores = envelope & ~solid
+        labels, nlab = ndi.label(pores)
+        pore_count = 0
+        if nlab:
+            dt = _edt(pores)
+            biggest = ndi.maximum(dt, labels, index=np.arange(1, nlab + 1))
+            del dt
+            diam = (2.0 * np.asarray(biggest) - 1.0) * h
+            small = np.concatenate([[False], diam < p.min_pore_diameter_angstrom])
+            drop = small[labels]
+            pores &= ~drop
+            envelope &= ~drop
+            vols = np.bincount(labels.ravel(), minlength=nlab + 1)[1:] * h**3
+            pore_count = int(np.sum((vols >= p.min_pore_volume_angstrom3) & ~small[1:]))
+            del drop
+        del labels
+        crop = grid["crop"]
+        v_env = float(envelope[crop].sum()) * h**3
+        v_pore = float(pores[crop].sum()) * h**3
+        rng = np.random.default_rng(p.seed)
+        lig = _thickness_nm(solid, h, p, rng, grid["periodic"])
+        pore = _thickness_nm(pores, h, p, rng, grid["periodic"])
+        area = _surface_area(solid, grid["periodic"]) * h**2
+        from ase.data import atomic_masses, atomic_numbers
+
+        mass_g = sum(atomic_masses[atomic_numbers[s]] * int(np.sum(frame.symbols == s))
+                     for s in ("Li", "Si")) * AMU_G
+        res = {
+            "porosity": v_pore / v_env if v_env > 0 else float("nan"),
+            "porosity_basis": "cell" if grid["periodic"] else "envelope",
+            "envelope_volume_nm3": v_env * 1e-3,
+            "solid_volume_nm3": (v_env - v_pore) * 1e-3,
+            "pore_count": pore_count,
+            "surface_area_nm2": area * 1e-2,
+            "specific_surface_area_m2_per_g": area * ANGSTROM2_M2 / mass_g,
+            "ligament_diameter_nm": lig,
+            "pore_diameter_nm": pore,
+            "voxel_angstrom": h,
+        }
+        if keep_fields:
+            res["_fields"] = {"solid": solid[crop], "envelope": envelope[crop], "voxel_angstrom": h}
+        return res
+
+
+def _grid(frame: Frame, h: float, p: VoxelParams):
+    """Voxel grid: shape, origin, and for periodic frames a wrap padding (crop gives the cell)."""
+    if frame.periodic:
+        cell = np.asarray(frame.cell, float)
+        if not np.allclose(cell, np.diag(np.diag(cell)), atol=1e-6):
+            warnings.warn("triclinic periodic cell: voxel metrics (porosity, thickness) need an "
+                          "orthorhombic cell and are skipped", stacklevel=4)
+            return None
+        lengths = np.diag(cell)
+        n = np.maximum(np.round(lengths / h).astype(int), 1)
+        return {"periodic": True, "n": n, "spacing": lengths / n, "origin": np.zeros(3),
+                "crop": (slice(None),) * 3}
+    rmax = max(p.atom_radius_angstrom.values()) + p.probe_radius_angstrom
+    pad = rmax + p.envelope_probe_radius_angstrom + 3 * h
+    lo = frame.positions.min(0) - pad
+    hi = frame.positions.max(0) + pad
+    n = np.ceil((hi - lo) / h).astype(int) + 1
+    if np.prod(n.astype(float)) > 2e9:
+        raise ConfigError(f"voxel grid of {n.tolist()} is too large; use a larger voxel_angstrom")
+    return {"periodic": False, "n": n, "spacing": np.full(3, h), "origin": lo,
+            "crop": (slice(None),) * 3}
+
+
+def _solid(grid, frame, r_atom, probe_vox):
+    from dealloy.analysis._kernels import stamp_balls
+
+    h = grid["spacing"]
+    u = (frame.positions - grid["origin"]) / h
+    hmean = float(np.mean(h))
+    if grid["periodic"]:
+        u = np.mod(u, grid["n"])
+    excl = np.zeros(tuple(grid["n"]), dtype=np.bool_)
+    stamp_balls(excl, np.ascontiguousarray(u), (r_atom / hmean + probe_vox).astype(np.float64),
+                bool(grid["periodic"]))
+    if probe_vox <= 0:
+        return excl
+    if grid["periodic"]:
+        m = [min(int(np.ceil(probe_vox)) + 2, k) for k in excl.shape]
+        padded = np.pad(excl, [(k, k) for k in m], mode="wrap")
+        dist = _edt(padded)[m[0]:m[0] + excl.shape[0], m[1]:m[1] + excl.shape[1],
+                            m[2]:m[2] + excl.shape[2]]
+    else:
+        dist = _edt(excl)
+    # void = union of probe balls at the free centres; solid = the rest
+    return excl & (dist > probe_vox)
+
+
+def _envelope(solid: np.ndarray, probe_vox: float) -> np.ndarray:
+    """Closing of ``solid`` by a ball of ``probe_vox`` voxels, probe centres connected to outside."""
+    centres = _edt(~solid) > probe_vox
+    # keep probe centres connected to the box faces (a probe inside a cavity is not "outside")
+    lab, _ = ndi.label(centres)
+    faces = np.unique(np.concatenate([lab[0].ravel(), lab[-1].ravel(), lab[:, 0].ravel(),
+                                      lab[:, -1].ravel(), lab[:, :, 0].ravel(),
+                                      lab[:, :, -1].ravel()]))
+    faces = faces[faces > 0]
+    centres = np.isin(lab, faces)
+    del lab
+    outside = centres | (_edt(~centres) <= probe_vox)
+    return ~outside
+
+
+def _bbox(mask: np.ndarray, pad: int = 1):
+    sl = []
+    for ax in range(3):
+        other = tuple(a for a in range(3) if a != ax)
+        idx = np.flatnonzero(mask.any(axis=other))
+        if len(idx) == 0:
+            return (slice(0, 0),) * 3
+        sl.append(slice(max(idx[0] - pad, 0), min(idx[-1] + pad + 1, mask.shape[ax])))
+    return tuple(sl)
+
+
+def _surface_area(solid: np.ndarray, periodic: bool) -> float:
+    faces = 0
+    for ax in range(3):
+        if periodic:
+            faces += int(np.count_nonzero(solid != np.roll(solid, 1, axis=ax)))
+        else:
+            a = np.moveaxis(solid, ax, 0)
+            faces += int(np.count_nonzero(a[1:] != a[:-1])) + int(a[0].sum() + a[-1].sum())
+    return faces * 2.0 / 3.0
+
+
+def local_thickness_samples(phase: np.ndarray, n_samples: int, rng, periodic: bool = False):
+    """Local thickness (radius, voxels, of the largest inscribed ball containing the point) at
+    ``n_samples`` random voxels of ``phase``. Returns (radii, sample coordinates)."""
+    from dealloy.analysis._kernels import max_covering_radius, ridge_mask
+
+    n_phase = int(np.count_nonzero(phase))
+    if n_phase == 0:
+        return np.zeros(0, np.float32), np.zeros((0, 3), np.int64)
+    if periodic:
+        m = [min(k, 40) for k in phase.shape]
+        work = np.pad(phase, [(k, k) for k in m], mode="wrap")
+        off = np.array(m)
+    else:
+        work, off = phase, np.zeros(3, int)
+    if work.all():
+        return np.zeros(0, np.float32), np.zeros((0, 3), np.int64)  # phase fills the cell
+    dt = _edt(work)
+    ridge = np.zeros(work.shape, np.bool_)
+    ridge_mask(dt, ridge)
+    centres = np.argwhere(ridge).astype(np.int64)
+    del ridge
+    radii = dt[tuple(centres.T)].astype(np.float32)
+    samples = _random_voxels(phase, n_samples, rng) + off
+    bucket = int(np.ceil(radii.max())) + 1
+    nb = np.array([s // bucket + 1 for s in work.shape], np.int64)
+    keys = ((centres[:, 0] // bucket) * nb[1] + centres[:, 1] // bucket) * nb[2] + centres[:, 2] // bucket
+    order = np.lexsort((-radii, keys))
+    centres, radii, keys = centres[order], radii[order], keys[order]
+    starts = np.searchsorted(keys, np.arange(nb.prod() + 1)).astype(np.int64)
+    r = max_covering_radius(samples, centres, radii, starts, nb, bucket, nb)
+    # a point is always inside its own ball (guards against a dropped near-maximal ridge ball)
+    r = np.maximum(r, dt[tuple(samples.T)])
+    return r, samples - off
+
+
+def _random_voxels(phase: np.ndarray, n: int, rng) -> np.ndarray:
+    n_phase = int(np.count_nonzero(phase))
+    if n_phase <= n:
+        return np.argwhere(phase).astype(np.int64)
+    frac = n_phase / phase.size
+    out = []
+    got = 0
+    while got < n:
+        k = int((n - got) / frac * 1.2) + 16
+        c = np.column_stack([rng.integers(0, s, k) for s in phase.shape])
+        c = c[phase[tuple(c.T)]]
+        out.append(c)
+        got += len(c)
+    return np.concatenate(out)[:n].astype(np.int64)
+
+
+def _thickness_nm(phase, h, p: VoxelParams, rng, periodic: bool) -> dict:
+    radii, _ = local_thickness_samples(phase, p.thickness_samples, rng, periodic=periodic)
+    return thickness_stats(radii, h, p.histogram_bin_nm)
+
+
+def thickness_stats(radii_vox: np.ndarray, h: float, bin_nm: float) -> dict:
+    """Diameter statistics (nm): a ball of EDT radius r voxels spans 2r - 1 voxels."""
+    if len(radii_vox) == 0:  # phase absent, or fills a periodic cell (no finite thickness)
+        return {"mean": None, "median": None, "std": None, "n_samples": 0,
+                "histogram": {"bin_edges": [], "fraction": []}}
+    d = (2.0 * radii_vox.astype(float) - 1.0) * h * 0.1
+    top = max(bin_nm, np.ceil(d.max() / bin_nm) * bin_nm)
+    edges = np.arange(0.0, top + bin_nm / 2, bin_nm)
+    hist, edges = np.histogram(d, bins=edges)
+    return {"mean": float(d.mean()), "median": float(np.median(d)), "std": float(d.std()),
+            "n_samples": int(len(d)),
+            "histogram": {"bin_edges": np.round(edges, 6).tolist(),
+                          "fraction": (hist / len(d)).tolist()}}

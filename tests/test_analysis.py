@@ -1,0 +1,146 @@
+"""Per-frame metrics on structures with known answers (the issue's Correctness list)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from test_analysis_structures import (li15si4_cell, li15si4_sphere, random_lisi_bulk, si_slabs,
+                                  si_sphere, with_cavities, diamond_si, sphere_from)
+from dealloy.analysis import PartialRDF, SiNetwork, VoxelMetrics, analyze_frame
+
+CONTRACT_KEYS = ["n_si", "n_li", "x", "rdf", "si_si_coordination_mean",
+                 "si_si_coordination_histogram", "a2_index", "si_cluster_fractions",
+                 "largest_si_cluster_fraction", "porosity", "ligament_diameter_nm",
+                 "pore_diameter_nm", "pore_count", "specific_surface_area_m2_per_g",
+                 "crystalline_fraction", "crystalline_fraction_by_phase"]
+
+
+@pytest.fixture(scope="module")
+def dense_sphere():
+    atoms = si_sphere(22.0)
+    return atoms, analyze_frame(atoms)
+
+
+def test_frame_dict_has_every_contract_key(dense_sphere):
+    _, m = dense_sphere
+    missing = [k for k in CONTRACT_KEYS if k not in m]
+    assert not missing
+    for key in ("ligament_diameter_nm", "pore_diameter_nm"):
+        assert {"mean", "median", "std", "histogram"} <= set(m[key])
+    assert set(m["si_cluster_fractions"]) == {"isolated", "dumbbell", "small", "network"}
+    assert sum(m["si_cluster_fractions"].values()) == pytest.approx(1.0)
+
+
+def test_dense_diamond_sphere(dense_sphere):
+    atoms, m = dense_sphere
+    assert m["n_si"] == len(atoms) and m["x"] == 0.0
+    assert m["porosity"] < 0.03
+    assert m["pore_count"] == 0
+    assert m["largest_si_cluster_fraction"] == 1.0
+    # every Si away from the surface has its 4 diamond neighbours; A(2 Å) is mean CN / 4
+    assert m["si_si_coordination_interior_mean"] == 4.0
+    assert m["a2_index"] == pytest.approx(m["si_si_coordination_mean"] / 4)
+    assert m["crystalline_fraction_by_phase"]["c_si"] > 0.9
+
+
+def test_bulk_diamond_cn4_a2_one():
+    with pytest.warns(UserWarning, match="porosity is per cell"):
+        m = analyze_frame(diamond_si((3, 3, 3)), metrics=("network", "voxel"))
+    assert m["si_si_coordination_mean"] == 4.0
+    assert m["a2_index"] == 1.0
+    assert m["porosity"] == 0.0 and m["porosity_basis"] == "cell"
+    assert m["kind"] == "bulk"
+
+
+def test_li15si4_particle_every_si_isolated():
+    atoms = li15si4_sphere(14.0)
+    m = analyze_frame(atoms, metrics=("network", "crystal"))
+    assert m["si_cluster_fractions"]["isolated"] == 1.0
+    assert m["si_si_coordination_mean"] == 0.0
+    assert m["largest_si_cluster_fraction"] == pytest.approx(1 / m["n_si"])
+    assert m["x"] == pytest.approx(m["n_li"] / m["n_si"])
+
+
+def test_li15si4_crystallinity_seen_and_lost_on_disorder():
+    bulk = li15si4_cell().repeat((2, 2, 2))
+    c = SiNetwork().compute(bulk).results
+    assert c["si_cluster_fractions"]["isolated"] == 1.0
+    m = analyze_frame(bulk, metrics=("crystal",))
+    assert m["crystalline_fraction"] == 1.0
+    assert m["crystalline_fraction_by_phase"]["c_li15si4"] == 1.0
+    rng = np.random.default_rng(3)
+    warm = bulk.copy()  # ~thermal displacements keep the crystal
+    warm.positions += rng.normal(0, 0.15, warm.positions.shape)
+    assert analyze_frame(warm, metrics=("crystal",))["crystalline_fraction"] > 0.9
+    dis = bulk.copy()  # same composition and density, order destroyed (0.8 Å rms noise)
+    dis.positions += rng.normal(0, 0.8, dis.positions.shape)
+    assert analyze_frame(dis, metrics=("crystal",))["crystalline_fraction"] < 0.05
+
+
+def test_sphere_with_cavities_pore_size_and_porosity():
+    r_sphere, r_cut, r_atom = 28.0, 11.0, 2.0
+    atoms = with_cavities(si_sphere(r_sphere), [(13, 0, 0), (-13, 0, 0)], r_cut)
+    m = VoxelMetrics(atom_radius_angstrom={"Li": r_atom, "Si": r_atom}).compute(atoms).results
+    # the solid reaches r_atom beyond atom centres: pores of diameter 2 (r_cut - r_atom)
+    d_known_nm = 2 * (r_cut - r_atom) / 10
+    assert m["pore_count"] == 2
+    assert m["pore_diameter_nm"]["mean"] == pytest.approx(d_known_nm, rel=0.15)
+    porosity_known = 2 * (r_cut - r_atom) ** 3 / (r_sphere + r_atom) ** 3
+    assert m["porosity"] == pytest.approx(porosity_known, abs=0.03)
+
+
+@pytest.mark.parametrize("n_layers", [12, 16])
+def test_parallel_slabs_ligament_thickness(n_layers):
+    atoms, _, gap = si_slabs(n_layers, gap_angstrom=16.0)
+    r_atom = 2.0
+    # the solid reaches r_atom beyond the outermost atom planes (a/4 apart), as for the cavities
+    thickness = (n_layers - 1) * 5.431 / 4 + 2 * r_atom
+    with pytest.warns(UserWarning, match="porosity is per cell"):
+        m = analyze_frame(atoms, metrics=("voxel",), atom_radius_angstrom={"Li": r_atom, "Si": r_atom})
+    assert m["ligament_diameter_nm"]["mean"] == pytest.approx(thickness / 10, rel=0.15)
+    assert m["ligament_diameter_nm"]["median"] == pytest.approx(thickness / 10, rel=0.15)
+
+
+def test_partial_rdf_matches_freud():
+    freud = pytest.importorskip("freud")
+    atoms = random_lisi_bulk()
+    r_max, bins = 6.0, 60
+    res = PartialRDF(cutoff_angstrom=r_max, bins=bins).compute(atoms).results
+    box = freud.box.Box.from_matrix(atoms.cell.array.T)
+    sym = np.array(atoms.get_chemical_symbols())
+    pos = atoms.positions - atoms.cell.array.sum(0) / 2  # freud boxes are centred at 0
+    for key, (a, b) in {"si_si": ("Si", "Si"), "li_si": ("Li", "Si"), "li_li": ("Li", "Li")}.items():
+        rdf = freud.density.RDF(bins=bins, r_max=r_max)
+        pa, pb = pos[sym == a], pos[sym == b]
+        if a == b:
+            rdf.compute((box, pa), reset=True)
+        else:
+            rdf.compute((box, pb), query_points=pa, reset=True)
+        assert np.allclose(res["r_angstrom"], rdf.bin_centers, atol=1e-4)
+        assert np.allclose(res[key], rdf.rdf, rtol=1e-3, atol=1e-3), key
+
+
+def test_envelope_never_counts_vacuum():
+    one = si_sphere(15.0)
+    two = one.copy()
+    shifted = one.copy()
+    shifted.positions[:, 0] += 120.0  # far apart: no probe ever bridges them
+    two += shifted
+    m1 = VoxelMetrics().compute(one).results
+    m2 = VoxelMetrics().compute(two).results
+    assert m2["envelope_volume_nm3"] == pytest.approx(2 * m1["envelope_volume_nm3"], rel=0.01)
+    assert m1["porosity"] < 0.03 and m2["porosity"] < 0.03
+    # a bigger vacuum margin (larger envelope probe, larger grid) changes nothing
+    m3 = VoxelMetrics(envelope_probe_radius_angstrom=40.0).compute(one).results
+    assert m3["envelope_volume_nm3"] == pytest.approx(m1["envelope_volume_nm3"], rel=0.02)
+    # the envelope is the particle: ~ the ball of radius (R + atom radius), not the box
+    assert m1["envelope_volume_nm3"] < 4 / 3 * np.pi * (15.0 + 2.0 + 1.0) ** 3 * 1e-3
+
+
+def test_specific_surface_area_of_a_sphere():
+    atoms = si_sphere(20.0)
+    m = VoxelMetrics().compute(atoms).results
+    r_env = (3 * m["envelope_volume_nm3"] / (4 * np.pi)) ** (1 / 3)
+    area = 4 * np.pi * r_env**2
+    assert m["surface_area_nm2"] == pytest.approx(area, rel=0.15)

@@ -1,0 +1,121 @@
+"""`dealloy analyze` on files, trajectories and run directories; bad input gives clear messages."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+from ase import Atoms
+
+from test_analysis_structures import li15si4_sphere, si_sphere, write_lammps_dump
+from dealloy.analysis import analyze_frame
+from dealloy.analysis.trajectory import parse_selection, read_frames
+from dealloy.cli import main
+from dealloy.errors import ConfigError
+from dealloy.io import write_structure
+
+
+def run_cli(args, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    out = capsys.readouterr()
+    return exc.value.code, out.out, out.err
+
+
+def run_ok(args, capsys):
+    try:
+        main(args)
+    except SystemExit as exc:  # click may exit 0
+        assert exc.code in (0, None), capsys.readouterr().err
+    return capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def particle_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("p") / "particle.extxyz"
+    write_structure(path, li15si4_sphere(12.0))
+    return path
+
+
+def test_analyze_structure_file_writes_json_and_csv(particle_file, tmp_path, capsys):
+    out = tmp_path / "m.json"
+    run_ok(["analyze", str(particle_file), "--json", str(out)], capsys)
+    m = json.loads(out.read_text())
+    for key in ("n_si", "n_li", "x", "rdf", "a2_index", "si_cluster_fractions", "porosity",
+                "ligament_diameter_nm", "pore_diameter_nm", "pore_count",
+                "specific_surface_area_m2_per_g", "crystalline_fraction"):
+        assert key in m
+    assert m["si_cluster_fractions"]["isolated"] == 1.0
+    rdf = (tmp_path / "m_rdf.csv").read_text().splitlines()
+    assert rdf[0].split(",")[2:] == ["r_angstrom", "si_si", "li_si", "li_li"]
+    assert (tmp_path / "m_frames.csv").is_file()
+
+
+def test_analyze_run_directory_trajectory(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.toml").write_text("# test run\n")
+    base = si_sphere(10.0)
+    rng = np.random.default_rng(0)
+    frames = []
+    for k in range(5):
+        a = base.copy()
+        a.positions += rng.normal(0, 0.05, a.positions.shape)
+        frames.append(a)
+    write_lammps_dump(run / "traj.lammpstrj", frames, [0.0, 1.0, 2.0, 3.0, 4.0])
+    out = run_ok(["analyze", str(run), "--frames", "0:5:2"], capsys)
+    assert "frame 4" in out
+    m = json.loads((run / "analysis" / "metrics.json").read_text())
+    assert [f["frame"] for f in m["frames"]] == [0, 2, 4]
+    assert [f["time_ps"] for f in m["frames"]] == [0.0, 2.0, 4.0]
+    lines = (run / "analysis" / "frames.csv").read_text().splitlines()
+    assert len(lines) == 4 and "porosity" in lines[0] and "time_ps" in lines[0]
+    plots = {p.name for p in (run / "analysis" / "plots").iterdir()}
+    assert {"rdf.png", "cn_histogram.png", "size_distributions.png", "metrics_vs_x.png",
+            "haadf_z.png", "slices_z.png"} <= plots
+    assert "render_3d.png" in plots or "3D render skipped" in out
+
+
+def test_unreadable_file(tmp_path, capsys):
+    bad = tmp_path / "garbage.extxyz"
+    bad.write_text("this is not a structure\n")
+    code, _, err = run_cli(["analyze", str(bad)], capsys)
+    assert code == 2 and "cannot read" in err and "garbage.extxyz" in err
+    code, _, err = run_cli(["analyze", str(tmp_path / "missing.extxyz")], capsys)
+    assert code == 2 and "not found" in err
+
+
+def test_no_si():
+    li = Atoms("Li4", positions=np.eye(4, 3) * 3.0)
+    with pytest.raises(ConfigError, match="no Si"):
+        analyze_frame(li)
+
+
+def test_empty_frame():
+    with pytest.raises(ConfigError, match="no atoms"):
+        analyze_frame(Atoms())
+
+
+def test_periodic_bulk_is_analysed_as_bulk_with_a_warning():
+    from test_analysis_structures import diamond_si
+
+    with pytest.warns(UserWarning, match="porosity is per cell"):
+        m = analyze_frame(diamond_si((2, 2, 2)), metrics=("voxel",))
+    assert m["kind"] == "bulk" and m["porosity_basis"] == "cell"
+    assert any("porosity is per cell" in n for n in m["notes"])
+
+
+def test_frame_selection_out_of_range(particle_file, capsys):
+    with pytest.raises(ConfigError, match="out of range.*1 frame"):
+        parse_selection("3", 1)
+    code, _, err = run_cli(["analyze", str(particle_file), "--frames", "7"], capsys)
+    assert code == 2 and "frame 7 is out of range" in err
+    with pytest.raises(ConfigError, match="cannot parse"):
+        read_frames(particle_file, "first")
+
+
+def test_unknown_parameter_is_named():
+    with pytest.raises(ConfigError, match="voxel_size"):
+        analyze_frame(si_sphere(6.0), voxel_size=1.0)
