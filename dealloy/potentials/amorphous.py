@@ -1,0 +1,377 @@
+"""Amorphous-path validation of a potential: a-LixSi structure, energetics and voltage vs x.
+
+``validate_amorphous(potential)`` melt-quenches periodic bulk a-LixSi with the amorphous builder
+(:func:`dealloy.build.amorphous_lisi`) at each x for several independent seeds, and measures with
+the analysis suite (:class:`dealloy.analysis.structure.SiNetwork`, :class:`PartialRDF`):
+
+- volume per Si and density (box-relaxed cell after the 300 K NPT relaxation);
+- Si-Si coordination (2.9 Å) and its distribution, cluster classes (isolated / dumbbell / small /
+  network), the largest Si cluster, partial g(r);
+- the formation energy per atom against bcc Li and the potential's own a-Si (x = 0 of the same
+  series), the lower convex hull and the average voltage steps V = -dE_f/dx;
+- c-Li15Si4: its formation energy (against a-Si and against diamond Si), the average Li
+  extraction energy to diamond Si, and the voltage of c-Li15Si4 -> a-Li1.1Si (the paper's 430 mV
+  plateau);
+- the melt's liquid check (Si mean-squared displacement in the melt, from the builder);
+
+mean and spread over seeds for every number, printed beside the DFT(B) references.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+
+import numpy as np
+
+from dealloy.errors import ConfigError
+from dealloy.potentials import Potential, get_potential
+from dealloy.potentials.energetics import (average_voltage, formation_energy_per_si, interpolate,
+                                           voltage_profile)
+
+DEFAULT_XS = (0.0, 0.2, 0.5, 0.9, 1.5, 2.0, 2.5, 3.25, 3.75)
+X_MAX = 3.75
+#: fewer Si than this gives cluster fractions in steps of > 3 % and a meaningless CN histogram
+MIN_N_SI = 32
+#: the production series (>= 128 Si per cell, >= 3 seeds) -- smaller settings are for tests
+PRODUCTION_N_SI = 128
+PRODUCTION_SEEDS = 3
+
+#: The melt-quench used by the validation series: the builder's "standard" route with a shorter
+#: melt and relaxation and a 1e14 K/s quench, so the full series fits in about an hour on 2 cores
+#: (the builder's standard 1e13 K/s is 10x slower; pass quench_rate_k_per_s=1e13 to use it).
+VALIDATION_PROTOCOL = dict(protocol="standard", melt_temperature_k=2500.0, melt_ps=10.0,
+                           quench_rate_k_per_s=1e14, relax_ps=10.0)
+
+#: DFTB a-LixSi (Fernandez et al., PRB 108, 144201 (2023)): x -> (volume per Si Å^3, Si-Si CN,
+#: isolated Si fraction)
+REF_DFTB = {
+    0.20: (23.6, 3.81, 0.00),
+    0.56: (27.7, 3.38, 0.00),
+    0.89: (31.4, 2.97, 0.00),
+    1.50: (41.1, 2.03, 0.02),
+    2.00: (48.9, 1.44, 0.16),
+    2.50: (57.0, 1.06, 0.34),
+    3.28: (70.1, 0.31, 0.73),
+    3.75: (78.6, 0.12, 0.89),
+}
+REF_A_SI = {"density_g_cm3": 2.28, "si_si_cn": 3.88, "c_si_volume_per_si_angstrom3": 20.02}
+REF_LI15SI4 = {"formation_ev_per_atom": -0.243, "extraction_ev_per_li": 0.307}
+REF_VOLTAGES = {"c_path_plateau_v": 0.43, "a_path_v": (0.30, 0.55)}
+A_LI11SI_X = 1.1  # product of the c-Li15Si4 two-phase plateau (paper)
+
+
+def reference_at(x: float) -> dict | None:
+    """DFTB reference values at x (interpolated inside the table; a-Si values at x = 0)."""
+    if x == 0:
+        return {"volume_per_si_angstrom3": 28.0855 / REF_A_SI["density_g_cm3"] / 0.602214076,
+                "si_si_cn": REF_A_SI["si_si_cn"], "isolated": 0.0}
+    xs = sorted(REF_DFTB)
+    if x < xs[0] or x > xs[-1]:
+        return None
+    cols = np.array([REF_DFTB[k] for k in xs])
+    return {"volume_per_si_angstrom3": float(np.interp(x, xs, cols[:, 0])),
+            "si_si_cn": float(np.interp(x, xs, cols[:, 1])),
+            "isolated": float(np.interp(x, xs, cols[:, 2]))}
+
+
+def check_series(xs, n_si: int, seeds: int) -> tuple[float, ...]:
+    xs = tuple(float(x) for x in xs)
+    if not xs:
+        raise ConfigError("xs: give at least one composition (0 <= x <= 3.75)")
+    bad = [x for x in xs if not 0.0 <= x <= X_MAX]
+    if bad:
+        raise ConfigError(f"x must lie in [0, 3.75] (x = 3.75 * DOD; 0 is a-Si), got {bad}")
+    if int(n_si) < MIN_N_SI:
+        raise ConfigError(f"n_si = {n_si} is too few Si for statistics: use at least {MIN_N_SI} "
+                          f"(the production series uses >= {PRODUCTION_N_SI})")
+    if int(seeds) < 1:
+        raise ConfigError("seeds must be >= 1 (the production series uses >= 3)")
+    if 0.0 not in xs:
+        xs = (0.0, *xs)  # a-Si is the Si end member of the formation energies
+    return tuple(sorted(set(xs)))
+
+
+def _one(job: dict) -> dict:
+    """Melt-quench and measure one (x, seed) cell; runs in a worker process."""
+    from dealloy.analysis.structure import PartialRDF, SiNetwork
+    from dealloy.build import amorphous_lisi
+
+    atoms = amorphous_lisi(job["x"], n_si=job["n_si"], seed=job["seed"],
+                           potential=job["potential"], **job["protocol"])
+    info = atoms.info
+    sym = np.array(atoms.get_chemical_symbols())
+    n_si, n_li = int((sym == "Si").sum()), int((sym == "Li").sum())
+    net = SiNetwork().compute(atoms).results
+    rdf = PartialRDF(cutoff_angstrom=8.0, bins=160).compute(atoms).results
+    return {
+        "x": job["x"], "seed": job["seed"], "n_si": n_si, "n_li": n_li,
+        "x_actual": n_li / n_si,
+        "energy_ev_per_atom": float(info["potential_energy_ev_per_atom"]),
+        "volume_per_si_angstrom3": float(atoms.get_volume() / n_si),
+        "density_g_cm3": float(info["density_g_cm3"]),
+        "pressure_bar": float(info.get("pressure_bar", float("nan"))),
+        "melt_msd_si_angstrom2": float(info.get("melt_msd_si_angstrom2", float("nan"))),
+        "si_si_cn": net["si_si_coordination_mean"],
+        "si_si_cn_histogram": net["si_si_coordination_histogram"]["fraction"],
+        "cluster_fractions": net["si_cluster_fractions"],
+        "largest_si_cluster_fraction": net["largest_si_cluster_fraction"],
+        "rdf": {k: np.asarray(v).tolist() for k, v in rdf.items()},
+    }
+
+
+def _stats(values) -> dict:
+    v = np.asarray(values, float)
+    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
+            "n": int(len(v))}
+
+
+@dataclass
+class AmorphousValidation:
+    potential: str
+    n_si: int
+    seeds: int
+    protocol: dict
+    per_x: list[dict]                # aggregated over seeds
+    samples: list[dict]              # one per (x, seed), g(r) dropped
+    mu_li_ev: float
+    mu_a_si_ev: float
+    mu_c_si_ev: float
+    li15si4: dict
+    voltage_steps: list[dict]
+    rdf: dict = field(default_factory=dict)   # x -> seed-averaged partial g(r)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def table(self) -> str:
+        head = (f"Amorphous validation of '{self.potential}' ({self.n_si} Si per cell, "
+                f"{self.seeds} seed(s); mean ± spread over seeds; DFTB refs: Fernandez et al. 2023)")
+        lines = [head, f"{'x':>5} {'V/Si (Å³)':>14} {'ref':>6} {'CN Si-Si':>12} {'ref':>5} "
+                       f"{'isolated':>11} {'ref':>5} {'network':>8} {'largest':>8} "
+                       f"{'E_f (eV/at)':>13} {'melt MSD':>9}"]
+        for row in self.per_x:
+            ref = reference_at(row["x"]) or {}
+            f = lambda s, d=3: f"{s['mean']:.{d}f}±{s['std']:.{d}f}"  # noqa: E731
+            r = lambda k, d=2: f"{ref[k]:.{d}f}" if k in ref else "-"  # noqa: E731
+            lines.append(
+                f"{row['x']:>5.2f} {f(row['volume_per_si_angstrom3'], 1):>14} {r('volume_per_si_angstrom3', 1):>6} "
+                f"{f(row['si_si_cn'], 2):>12} {r('si_si_cn'):>5} {f(row['isolated'], 2):>11} "
+                f"{r('isolated'):>5} {row['network']['mean']:>8.2f} "
+                f"{row['largest_si_cluster_fraction']['mean']:>8.2f} "
+                f"{f(row['formation_ev_per_atom'], 3):>13} {row['melt_msd_si_angstrom2']['mean']:>9.1f}")
+        c = self.li15si4
+        lines += [
+            "",
+            f"bcc Li mu = {self.mu_li_ev:.4f} eV/atom; a-Si mu = {self.mu_a_si_ev:.4f} eV/atom "
+            f"(diamond {self.mu_c_si_ev:.4f}; a-Si excess {self.mu_a_si_ev - self.mu_c_si_ev:+.3f} eV/atom)",
+            f"c-Li15Si4 formation energy: {c['formation_ev_per_atom_vs_c_si']:+.3f} eV/atom vs diamond Si "
+            f"(PBE {REF_LI15SI4['formation_ev_per_atom']}), {c['formation_ev_per_atom_vs_a_si']:+.3f} vs a-Si",
+            f"c-Li15Si4 average Li extraction energy (to diamond Si): {c['extraction_ev_per_li']:.3f} eV/Li "
+            f"(DFT {REF_LI15SI4['extraction_ev_per_li']})",
+            f"voltage c-Li15Si4 -> a-Li{A_LI11SI_X}Si: {c['voltage_to_a_li1.1si_v']:.3f} V "
+            f"(paper plateau ~{REF_VOLTAGES['c_path_plateau_v']} V)",
+            "a-LixSi voltage steps on the lower hull (paper a-path: broad processes near 0.30 and 0.55 V):",
+        ]
+        lines += [f"  x {s['x_from']:.2f} -> {s['x_to']:.2f}: {s['voltage_v']:.3f} V" for s in self.voltage_steps]
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def validate_amorphous(potential: Potential | str = "meam-cui2012", xs=DEFAULT_XS,
+                       n_si: int = PRODUCTION_N_SI, seeds: int = PRODUCTION_SEEDS, jobs: int = 1,
+                       progress=None, **protocol) -> AmorphousValidation:
+    """Run the amorphous series (see module docstring). ``protocol`` overrides
+    ``VALIDATION_PROTOCOL`` (any keyword of :func:`dealloy.build.amorphous_lisi`)."""
+    from ase.build import bulk
+
+    from dealloy.potentials.validate import _relax_bulk, li15si4_unit_cell
+
+    pot = get_potential(potential) if isinstance(potential, str) else potential
+    if pot.kind != "meam":
+        spec = f"reaxff:{pot.files[0]}"
+    else:
+        spec = pot.name
+    xs = check_series(xs, n_si, seeds)
+    proto = {**VALIDATION_PROTOCOL, **{k: v for k, v in protocol.items() if v is not None}}
+    say = progress or (lambda msg: None)
+    work = [{"x": x, "seed": s, "n_si": int(n_si), "potential": spec, "protocol": proto}
+            for s in range(int(seeds)) for x in sorted(xs, reverse=True)]  # big cells first
+    samples = []
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            for res in pool.map(_one, work):
+                samples.append(res)
+                say(f"x = {res['x']:.2f} seed {res['seed']}: CN {res['si_si_cn']:.2f}")
+    else:
+        for job in work:
+            res = _one(job)
+            samples.append(res)
+            say(f"x = {res['x']:.2f} seed {res['seed']}: CN {res['si_si_cn']:.2f}")
+
+    li, e_li = _relax_bulk(bulk("Li", "bcc", a=3.51, cubic=True).repeat(4), pot)
+    mu_li = e_li / len(li)
+    csi, e_csi = _relax_bulk(bulk("Si", "diamond", a=5.431, cubic=True).repeat(2), pot)
+    mu_c_si = e_csi / len(csi)
+    a_si = [s for s in samples if s["x"] == 0.0]
+    mu_a_si = float(np.mean([s["energy_ev_per_atom"] for s in a_si]))
+
+    for s in samples:
+        e_tot = s["energy_ev_per_atom"] * (s["n_li"] + s["n_si"])
+        ef_si = formation_energy_per_si(e_tot, s["n_li"], s["n_si"], mu_li, mu_a_si)
+        s["formation_ev_per_si"] = ef_si
+        s["formation_ev_per_atom"] = ef_si / (1 + s["x_actual"])
+
+    per_x, rdf = [], {}
+    for x in xs:
+        group = [s for s in samples if s["x"] == x]
+        row = {"x": x}
+        for key in ("x_actual", "volume_per_si_angstrom3", "density_g_cm3", "si_si_cn",
+                    "largest_si_cluster_fraction", "formation_ev_per_atom", "formation_ev_per_si",
+                    "melt_msd_si_angstrom2", "pressure_bar"):
+            row[key] = _stats([g[key] for g in group])
+        for cls in ("isolated", "dumbbell", "small", "network"):
+            row[cls] = _stats([g["cluster_fractions"][cls] for g in group])
+        row["si_si_cn_histogram"] = np.mean([g["si_si_cn_histogram"] for g in group], axis=0).tolist()
+        per_x.append(row)
+        rdf[f"{x:g}"] = {k: np.mean([g["rdf"][k] for g in group], axis=0).tolist()
+                         for k in group[0]["rdf"]}
+
+    hull_x = [r["x_actual"]["mean"] for r in per_x]
+    hull_e = [r["formation_ev_per_si"]["mean"] for r in per_x]
+    steps = [asdict(s) for s in voltage_profile(hull_x, hull_e)]
+
+    lisi, e_lisi = _relax_bulk(li15si4_unit_cell(), pot)
+    n_li_c, n_si_c = 60, 16
+    ef_c_vs_a = formation_energy_per_si(e_lisi, n_li_c, n_si_c, mu_li, mu_a_si)
+    ef_c_vs_c = formation_energy_per_si(e_lisi, n_li_c, n_si_c, mu_li, mu_c_si)
+    ef_a_11 = interpolate(hull_x, hull_e, A_LI11SI_X)
+    li15si4 = {
+        "formation_ev_per_atom_vs_c_si": ef_c_vs_c / 4.75,
+        "formation_ev_per_atom_vs_a_si": ef_c_vs_a / 4.75,
+        "extraction_ev_per_li": -ef_c_vs_c / 3.75,
+        "voltage_to_a_li1.1si_v": average_voltage(A_LI11SI_X, ef_a_11, 3.75, ef_c_vs_a),
+        "energy_ev_per_atom": e_lisi / len(lisi),
+    }
+    notes = []
+    a_row = [r for r in per_x if r["x"] == 3.75]
+    if a_row:
+        e_a375 = a_row[0]["formation_ev_per_si"]["mean"]
+        notes.append(f"c-Li15Si4 lies {1000 * (ef_c_vs_a - e_a375) / 4.75:+.1f} meV/atom from a-Li3.75Si "
+                     "(negative: the crystal is the stable end state, as in experiment)")
+    for row in per_x:
+        msd = row["melt_msd_si_angstrom2"]["mean"]
+        if math.isfinite(msd) and msd < 10:
+            notes.append(f"x = {row['x']:g}: Si moved only {msd:.1f} Å² in the melt; check it was liquid")
+    return AmorphousValidation(
+        potential=pot.name, n_si=int(n_si), seeds=int(seeds), protocol=proto, per_x=per_x,
+        samples=[{k: v for k, v in s.items() if k != "rdf"} for s in samples],
+        mu_li_ev=mu_li, mu_a_si_ev=mu_a_si, mu_c_si_ev=mu_c_si, li15si4=li15si4,
+        voltage_steps=steps, rdf=rdf, notes=notes)
+
+
+def plot_amorphous(results: list[AmorphousValidation], out_dir) -> list:
+    """PNG plots of every potential's series beside the references; returns the paths written."""
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dealloy.io import atomic_path
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ref_x = sorted(REF_DFTB)
+    ref = np.array([REF_DFTB[x] for x in ref_x])
+    panels = [
+        ("volume_per_si_angstrom3", "volume per Si (Å³)", ref[:, 0]),
+        ("si_si_cn", "Si–Si coordination (2.9 Å)", ref[:, 1]),
+        ("isolated", "isolated Si fraction", ref[:, 2]),
+        ("formation_ev_per_atom", "formation energy (eV/atom)", None),
+    ]
+    fig, axes = plt.subplots(2, 2, figsize=(10, 8))
+    for ax, (key, label, refv) in zip(axes.ravel(), panels):
+        for res in results:
+            xs = [r["x"] for r in res.per_x]
+            ax.errorbar(xs, [r[key]["mean"] for r in res.per_x], yerr=[r[key]["std"] for r in res.per_x],
+                        marker="o", capsize=3, label=res.potential)
+        if refv is not None:
+            ax.plot(ref_x, refv, "k--", marker="s", label="DFTB (Fernandez 2023)")
+        if key == "formation_ev_per_atom":
+            for res in results:
+                ax.plot([3.75], [res.li15si4["formation_ev_per_atom_vs_a_si"]], "*", ms=12,
+                        label=f"c-Li15Si4 ({res.potential})")
+            ax.plot([3.75], [REF_LI15SI4["formation_ev_per_atom"]], "k*", ms=12, label="c-Li15Si4 PBE")
+        ax.set_xlabel("x in LixSi")
+        ax.set_ylabel(label)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    paths = []
+    p = out_dir / "amorphous-structure-energy.png"
+    with atomic_path(p) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+    paths.append(p)
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for res in results:
+        xs, vs = [], []
+        for s in res.voltage_steps:
+            xs += [s["x_from"], s["x_to"]]
+            vs += [s["voltage_v"], s["voltage_v"]]
+        ax.plot(xs, vs, label=f"{res.potential} (a-LixSi hull)")
+        ax.axhline(res.li15si4["voltage_to_a_li1.1si_v"], ls=":", label=f"{res.potential} c-Li15Si4 → a-Li1.1Si")
+    ax.axhline(REF_VOLTAGES["c_path_plateau_v"], color="k", ls="--", label="paper c-path plateau 0.43 V")
+    for v in REF_VOLTAGES["a_path_v"]:
+        ax.axhline(v, color="grey", ls="--")
+    ax.set_xlabel("x in LixSi")
+    ax.set_ylabel("average voltage vs Li (V)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    p = out_dir / "amorphous-voltage.png"
+    with atomic_path(p) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+    paths.append(p)
+
+    for res in results:
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+        for ax, pair in zip(axes, ("si_si", "li_si", "li_li")):
+            for xkey, g in res.rdf.items():
+                if pair in g and np.any(g[pair]):
+                    ax.plot(g["r_angstrom"], g[pair], label=f"x = {xkey}")
+            ax.set_title(f"{res.potential}: g(r) {pair.replace('_', '–').title()}")
+            ax.set_xlabel("r (Å)")
+        axes[0].legend(fontsize=6)
+        fig.tight_layout()
+        p = out_dir / f"amorphous-rdf-{res.potential}.png"
+        with atomic_path(p) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
+        plt.close(fig)
+        paths.append(p)
+    return paths
+
+
+def write_report(results: list[AmorphousValidation], path, plots=()) -> None:
+    """A Markdown page with every potential's table (for potentials/README.md to link)."""
+    import os
+    from pathlib import Path
+
+    from dealloy import __version__
+    from dealloy.io import write_text
+
+    path = Path(path)
+    parts = ["# Amorphous-path validation of the Li–Si potentials", "",
+             f"Generated by `dealloy validate-potential --amorphous` (dealloy {__version__}).", ""]
+    for res in results:
+        parts += [f"## {res.potential}", "", f"Protocol: `{res.protocol}`", "", "```",
+                  res.table(), "```", ""]
+    for p in plots:
+        rel = os.path.relpath(p, path.parent)
+        parts += [f"![{Path(p).stem}]({rel})", ""]
+    write_text(path, "\n".join(parts))

@@ -1,0 +1,49 @@
+"""Amorphous-path validation: fast subset (one x, 32 Si, one seed, 'fast' melt-quench).
+
+Asserts meam-cui2012's own measured numbers, so a regression in the potential, the builder's
+melt-quench or the analysis is caught; the DFTB references are printed on failure, not asserted.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dealloy.errors import ConfigError
+from dealloy.potentials.amorphous import check_series, reference_at, validate_amorphous
+
+
+def test_bad_series_inputs_fail_before_md():
+    with pytest.raises(ConfigError, match=r"\[0, 3.75\]"):
+        check_series([4.0], 128, 3)
+    with pytest.raises(ConfigError, match="at least 32"):
+        check_series([1.0], 16, 3)
+    with pytest.raises(ConfigError, match="seeds"):
+        check_series([1.0], 128, 0)
+    assert check_series([3.75, 1.0], 128, 3) == (0.0, 1.0, 3.75)  # a-Si end member added
+
+
+@pytest.mark.slow
+def test_fast_subset_meam_cui2012(tmp_path, dealloy_cli):
+    res = dealloy_cli("validate-potential", "meam-cui2012", "--amorphous", "--xs", "2.0",
+                      "--n-si", "32", "--seeds", "1", "--jobs", "1", "--protocol", "fast",
+                      "--json", tmp_path / "a.json", "--plots", tmp_path, "--report",
+                      tmp_path / "a.md", "--quiet", check=True)
+    data = json.loads((tmp_path / "a.json").read_text())["amorphous"][0]
+    row = {r["x"]: r for r in data["per_x"]}[2.0]
+    got = {k: row[k]["mean"] for k in ("volume_per_si_angstrom3", "si_si_cn", "isolated",
+                                       "formation_ev_per_atom", "largest_si_cluster_fraction")}
+    msg = f"measured {got}; DFTB reference at x = 2: {reference_at(2.0)}\n{res.stdout}"
+    assert got["volume_per_si_angstrom3"] == pytest.approx(47.18, abs=0.5), msg
+    assert got["si_si_cn"] == pytest.approx(1.69, abs=0.15), msg
+    assert got["isolated"] == pytest.approx(0.156, abs=0.07), msg
+    assert got["formation_ev_per_atom"] == pytest.approx(-0.179, abs=0.01), msg
+    c = data["li15si4"]
+    assert c["formation_ev_per_atom_vs_c_si"] == pytest.approx(-0.0859, abs=0.001)
+    assert c["extraction_ev_per_li"] == pytest.approx(0.1088, abs=0.001)
+    # the melt was liquid and the structure is what the table says it is
+    assert row["melt_msd_si_angstrom2"]["mean"] > 5.0
+    assert "Fernandez" in res.stdout and "0.43 V" in res.stdout
+    assert (tmp_path / "amorphous-voltage.png").stat().st_size > 1000
+    assert "meam-cui2012" in (tmp_path / "a.md").read_text()
