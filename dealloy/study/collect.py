@@ -75,7 +75,7 @@ def final_metrics(rd: RunDir) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in ("x", "n_si", "n_li", "porosity", "a2_index", "si_si_coordination_mean",
                 "largest_si_cluster_fraction", "pore_count", "specific_surface_area_m2_per_g",
-                "crystalline_fraction"):
+                "crystalline_fraction", "crystalline_fraction_by_phase", "si_cluster_count"):
         v = frame.get(key)
         if isinstance(v, dict):  # e.g. crystalline_fraction by kind
             for k, vv in v.items():
@@ -130,7 +130,7 @@ def _final_frame(analysis_dir: Path) -> dict:
     frames = analysis_frames(analysis_dir)
     if not frames:
         return {}
-    if all("time_ps" in f for f in frames):
+    if all(isinstance(f.get("time_ps"), (int, float)) for f in frames):
         return max(frames, key=lambda f: f["time_ps"])
     return frames[-1]
 
@@ -303,7 +303,7 @@ def _series(rd: RunDir):
             if "x" in t.columns and all(cols.values()):
                 pts = [(r["x"], [r[cols[c]] for c in CLUSTER_CLASSES]) for _, r in t.iterrows()]
                 break
-    return sorted(pts, key=lambda p: -p[0])
+    return pts  # frame (time) order
 
 
 def _fig_clusters(plan, df, outdir) -> str:

@@ -1,0 +1,211 @@
+"""Studies on a real single-node SLURM (tests/slurm/start.sh), with real `dealloy run` jobs.
+
+The session fixture starts munged + slurmctld + slurmd under a temp directory (free ports, own
+munge socket and key) and stops exactly those daemons afterwards (pid files). The tests skip,
+saying why, only when SLURM cannot start here (packages missing, not root).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dealloy.config.study import load_study
+from dealloy.study.plan import make_plan
+from dealloy.study.state import states
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
+START = REPO / "tests" / "slurm" / "start.sh"
+STOP = REPO / "tests" / "slurm" / "stop.sh"
+SMOKE = REPO / "workflows" / "smoke.toml"
+SMOKE_BASE = REPO / "workflows" / "base" / "smoke-run.toml"
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(tmp_path_factory):
+    """A private SLURM for this session; yields the SLURM_CONF path (also set in os.environ)."""
+    missing = [exe for exe in ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol")
+               if shutil.which(exe) is None]
+    if missing:
+        pytest.skip(f"SLURM cannot start: {', '.join(missing)} not installed "
+                    f"(apt-get install -y slurm-wlm munge)")
+    if os.geteuid() != 0:
+        pytest.skip("SLURM cannot start: the test cluster runs its daemons as root")
+    d = tmp_path_factory.mktemp("slurm")
+    t0 = time.time()
+    res = subprocess.run(["bash", str(START), str(d)], capture_output=True, text=True, timeout=120)
+    if res.returncode != 0:
+        subprocess.run(["bash", str(STOP), str(d)], capture_output=True, timeout=60)
+        pytest.skip(f"SLURM cannot start here: {res.stderr.strip()[-500:]}")
+    conf = res.stdout.strip().split("=", 1)[1]
+    print(f"\nSLURM up in {time.time() - t0:.1f} s ({conf})")
+    old = {k: os.environ.get(k) for k in ("SLURM_CONF", "PATH")}
+    os.environ["SLURM_CONF"] = conf
+    # the jobs run `dealloy` from this environment (sbatch exports it)
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    try:
+        yield conf
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        subprocess.run(["bash", str(STOP), str(d)], capture_output=True, timeout=120)
+
+
+def dealloy(*args, check=True):
+    res = subprocess.run([sys.executable, "-m", "dealloy.cli", *map(str, args)],
+                         capture_output=True, text=True, timeout=300)
+    if check and res.returncode != 0:
+        raise AssertionError(f"dealloy {' '.join(map(str, args))} -> {res.returncode}\n"
+                             f"{res.stdout}\n{res.stderr}")
+    return res
+
+
+def wait_for(pred, timeout: float, what: str, plan=None, every: float = 1.0):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if pred():
+            return time.time() - t0
+        time.sleep(every)
+    detail = ""
+    if plan is not None:
+        detail = "\n".join(f"{s.run.key} {s.state} {s.scheduler} {s.note}"
+                           for s in states(plan)[0])
+        logs = sorted((plan.directory / "slurm" / "logs").glob("*.out"))
+        for log in logs:
+            detail += f"\n--- {log.name}\n" + "\n".join(log.read_text().splitlines()[-15:])
+    squeue = subprocess.run(["squeue"], capture_output=True, text=True).stdout
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{detail}\n{squeue}")
+
+
+def state_map(plan):
+    return {s.run.key: s for s in states(plan)[0]}
+
+
+def count_events(run) -> int:
+    lines = run.rundir.events_csv.read_text().splitlines()
+    return max(0, len(lines) - 1)
+
+
+def analysis_available() -> bool:
+    try:
+        import dealloy.analysis.cli  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_smoke_study_as_job_array(slurm_cluster, tmp_path):
+    """submit -> 4 array tasks x 2 MPI ranks (srun --mpi=pmi2) -> status -> collect."""
+    sdir = tmp_path / "smoke"
+    t0 = time.time()
+    res = dealloy("study", "submit", SMOKE, "--dir", sdir)
+    assert "submitted job array" in res.stdout and "--array=0-3%2" in res.stdout
+    scripts = list((sdir / "slurm").glob("*.sbatch"))
+    assert len(scripts) == 1 and "srun --mpi=pmi2 dealloy run" in scripts[0].read_text()
+    plan = make_plan(load_study(SMOKE), sdir)
+    wait_for(lambda: all(s.state in ("done", "failed") for s in state_map(plan).values()),
+             600, "the smoke array to finish", plan)
+    elapsed = time.time() - t0
+    print(f"smoke array (4 runs x 2 ranks): {elapsed:.0f} s")
+    status = dealloy("study", "status", SMOKE, "--dir", sdir).stdout
+    assert status.count(" done ") == 4, status
+    assert "COMPLETED" in status
+
+    # re-submitting skips the finished runs
+    again = dealloy("study", "submit", SMOKE, "--dir", sdir)
+    assert "nothing to submit" in again.stdout
+
+    res = dealloy("study", "collect", SMOKE, "--dir", sdir)
+    import pandas as pd
+
+    for table in (pd.read_csv(sdir / "results" / "results.csv"),
+                  pd.read_parquet(sdir / "results" / "results.parquet")):
+        assert len(table) == 4
+        assert set(table["status"]) == {"done"}
+        assert sorted(table["selector"]) == ["random", "random", "surface", "surface"]
+        assert (table["ranks"] == 2).all()
+        assert table["si_conserved"].all()
+        assert (table["n_si_start"] == table["n_si_end"]).all()
+        assert (table["x_end"] <= 2.0 + 1e-9).all() and (table["x_end"] > 1.8).all()
+        assert (table["n_removed"] == table["n_events"]).all()
+        assert (table["wall_time_s"] > 0).all()
+        if analysis_available():
+            for col in ("a2_index", "porosity", "cluster_isolated", "largest_si_cluster_fraction"):
+                assert col in table and table[col].notna().all(), col
+
+
+def interrupt_study(tmp_path: Path) -> Path:
+    """Two runs long enough (~10 batches of extraction) to be caught mid-extraction."""
+    base = tmp_path / "base.toml"
+    text = SMOKE_BASE.read_text()
+    text = text.replace("interval_ps = 0.2", "interval_ps = 0.5").replace(
+        "checkpoint_ps = 0.5", "checkpoint_ps = 0.25")
+    assert "interval_ps = 0.5" in text and "checkpoint_ps = 0.25" in text
+    base.write_text(text)
+    study = tmp_path / "interrupt.toml"
+    study.write_text(f'''name = "interrupt"
+base = "{base}"
+directory = "{tmp_path / 'interrupt'}"
+[axes]
+seed = [1, 2]
+[slurm]
+ntasks = 2
+time = "00:10:00"
+''')
+    return study
+
+
+def test_requeue_resumes_and_cancel_is_reported(slurm_cluster, tmp_path):
+    study = interrupt_study(tmp_path)
+    plan = make_plan(load_study(study))
+    dealloy("study", "submit", study)
+    job = json.loads((plan.directory / "submissions.json").read_text())[0]["job_id"]
+    r0, r1 = plan.runs
+
+    def extracting(run):
+        info = run.rundir.read_run_json()
+        return info.get("status") == "running" and info.get("n_removed", 0) > 0 \
+            and info.get("checkpoints", 0) >= 1
+
+    wait_for(lambda: extracting(r0) and extracting(r1), 300, "both runs mid-extraction", plan,
+             every=0.5)
+    removed_before = r0.rundir.read_run_json()["n_removed"]
+    subprocess.run(["scontrol", "requeue", f"{job}_0"], check=True)
+    subprocess.run(["scancel", f"{job}_1"], check=True)
+
+    # the cancelled run checkpoints on SIGTERM, and status says SLURM cancelled it
+    wait_for(lambda: state_map(plan)[r1.key].state in ("checkpointed", "interrupted")
+             and "CANCELLED" in state_map(plan)[r1.key].scheduler, 120, "the cancel", plan)
+    status = dealloy("study", "status", study).stdout
+    line = next(ln for ln in status.splitlines() if r1.key in ln)
+    assert "CANCELLED" in line and ("checkpointed" in line or "interrupted" in line), status
+
+    # the requeued task comes back, resumes from its checkpoint and finishes
+    wait_for(lambda: state_map(plan)[r0.key].state == "done", 400, "the requeued run", plan)
+    info = r0.rundir.read_run_json()
+    log = (plan.directory / "slurm" / "logs" / f"{job}_0.out").read_text()
+    assert "(restart 1)" in log, log
+    assert 0 < removed_before < info["n_removed"]
+    target = round(2.0 * info["si_end"])
+    assert info["li_end"] <= target and info["x_end"] <= 2.0 + 1e-9
+    assert info["n_removed"] == info["li_start"] - info["li_end"] == count_events(r0)
+    assert info["si_start"] == info["si_end"]
+
+    # re-submitting sends only the cancelled run, which resumes and finishes
+    res = dealloy("study", "submit", study)
+    assert "1 run(s)" in res.stdout, res.stdout
+    wait_for(lambda: state_map(plan)[r1.key].state == "done", 400, "the resubmitted run", plan)
+    info1 = r1.rundir.read_run_json()
+    assert info1["n_removed"] == info1["li_start"] - info1["li_end"] == count_events(r1)
