@@ -378,6 +378,8 @@ def test_missing_structure_file(tmp_path):
     with pytest.raises(ConfigError, match=r"particle.file: .*nope.extxyz"):
         run(cfg, quiet=True)
     _no_lammps_started(tmp_path / "m")
+    info = RunDir(tmp_path / "m").read_run_json()
+    assert info["status"] == "failed" and "nope.extxyz" in info["error"]
 
 
 def test_x_final_not_below_start_and_no_li(particle, tmp_path):
@@ -430,3 +432,16 @@ def test_quickstart_configs_validate_and_table():
             "stop": "x_final reached"} for n in qs.PARTICLES}}
     md = qs._table(summary)
     assert "c-Li15Si4" in md and "a-Li15Si4" in md and "n/a" in md
+
+
+def test_resume_refuses_a_changed_config(particle, tmp_path):
+    body = '[[stages]]\ntype = "hold"\ntime_ps = 0.01\n'
+    cfg = toml(tmp_path / "c.toml", particle, body)
+    assert run(cfg, quiet=True)["status"] == "done"
+    assert run(cfg, quiet=True, resume=True)["status"] == "done"  # nothing to do
+    toml(tmp_path / "c.toml", particle, body, seed=4)
+    with pytest.raises(ConfigError, match=r"config changed since the checkpoint \(seed\)"):
+        run(cfg, quiet=True, resume=True)
+    with pytest.raises(ConfigError, match="already holds a run"):
+        run(cfg, quiet=True)
+    assert run(cfg, quiet=True, overwrite=True)["seed"] == 4

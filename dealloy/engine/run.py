@@ -182,16 +182,33 @@ class Engine:
                               "continue it or --overwrite to start again")
         if self.overwrite and not self.resume:
             state = None
+        if state is not None and state.get("config") is not None:
+            now = json.loads(json.dumps(resolved_dict(self.cfg)))
+            changed = sorted(k for k in set(now) | set(state["config"])
+                             if now.get(k) != state["config"].get(k))
+            if changed:
+                raise ConfigError(f"--resume: the config changed since the checkpoint "
+                                  f"({', '.join(changed)}); restore it, or start again with "
+                                  "--overwrite")
         if state is not None and state.get("finished"):
             self._log(f"run in {self.rd.path} is already done")
             return prev
-        if state is None:
-            atoms = build_particle(self.cfg, self.comm)
-        else:
-            atoms = self._checkpoint_atoms(state)
-        symbols = np.array(atoms.get_chemical_symbols())
-        if state is None:
-            check_protocol(self.cfg, int((symbols == "Li").sum()), int((symbols == "Si").sum()))
+        try:
+            if state is None:
+                atoms = build_particle(self.cfg, self.comm)
+            else:
+                atoms = self._checkpoint_atoms(state)
+            symbols = np.array(atoms.get_chemical_symbols())
+            if state is None:
+                check_protocol(self.cfg, int((symbols == "Li").sum()),
+                               int((symbols == "Si").sum()))
+        except ConfigError as exc:
+            # bad input found before LAMMPS: say so in run.json too (studies read it)
+            if prev.get("status") in (None, "pending", "failed"):
+                write_json(self.rd.run_json, {"status": "failed", "error": str(exc),
+                                              "stage_index": 0, "before_md": True},
+                           self.comm, collective=True)
+            raise
         self._prepare_files(state, atoms)
         self.st = state or self._fresh_state(atoms)
         self.wall_before = self.st.get("wall_s", 0.0)
@@ -230,6 +247,7 @@ class Engine:
             "velocities": bool(atoms.has("momenta") and np.any(atoms.get_momenta())),
             "stage_reports": [], "thermo_bytes": None, "events_bytes": None,
             "checkpoint_count": 0, "wall_s": 0.0, "finished": False, "atoms_file": None,
+            "config": resolved_dict(self.cfg),
         }
 
     def _load_state(self):
