@@ -445,3 +445,40 @@ def test_resume_refuses_a_changed_config(particle, tmp_path):
     with pytest.raises(ConfigError, match="already holds a run"):
         run(cfg, quiet=True)
     assert run(cfg, quiet=True, overwrite=True)["seed"] == 4
+
+
+@pytest.mark.parametrize("rate,expect", [("rate_li_per_ps = 150.0", 15),
+                                         ("rate_fraction_per_ns = 500.0", 10)])
+def test_rates_and_max_time(particle, tmp_path, rate, expect):
+    # 5 intervals of 0.02 ps: 3 Li each at 150 Li/ps; 500/ns x 211 Li x 0.02 ps = 2.11 Li each,
+    # the fractions carried over -> floor(5 x 2.11) = 10
+    body = f"""
+[[stages]]
+type = "extract"
+selector = "random"
+x_final = 0.0
+interval_ps = 0.02
+{rate}
+max_time_ps = 0.1
+"""
+    res = run(toml(tmp_path / "r.toml", particle, body), quiet=True)
+    assert res["n_removed"] == expect
+    st = res["stages"][0]
+    assert st["stop_reason"] == "max_time_ps reached" and "warning" in st
+    assert res["time_ps"] == pytest.approx(0.1)
+
+
+def test_anneal_with_nose_hoover(particle, tmp_path):
+    body = """
+[[stages]]
+type = "anneal"
+temperature_start_k = 300
+temperature_end_k = 900
+time_ps = 0.1
+"""
+    res = run(toml(tmp_path / "a.toml", particle, body, thermostat="nose-hoover"), quiet=True)
+    assert res["status"] == "done" and res["time_ps"] == pytest.approx(0.1)
+    th = read_csv(tmp_path / "a" / "thermo.csv")
+    assert {r["stage"] for r in th} == {"anneal"} and len(th) == 5
+    log = (tmp_path / "a" / "lammps.log").read_text()
+    assert "fix dealloy_th all nvt temp 300.0 900.0" in log and "start 0 stop 100" in log
