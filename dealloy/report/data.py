@@ -1,0 +1,142 @@
+"""What a report reads: one table row per run, each run's per-frame metrics, figures, images."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dealloy.errors import ConfigError
+from dealloy.rundir import RunDir
+
+MICROSCOPY_PREFIXES = ("haadf_", "slices_", "render")
+
+
+@dataclass
+class ReportData:
+    title: str
+    kind: str                                   # "study" | "run"
+    source: Path
+    table: Any                                  # pandas.DataFrame, one row per run
+    frames: dict[str, list[dict]] = field(default_factory=dict)      # run key -> per-frame metrics
+    figures: list[Path] = field(default_factory=list)               # study figures
+    images: dict[str, list[Path]] = field(default_factory=dict)     # run key -> microscopy PNGs
+    configs: dict[str, dict] = field(default_factory=dict)          # run key -> resolved config
+    extras: dict[str, Any] = field(default_factory=dict)            # diffusivity, validation
+
+    @property
+    def done(self):
+        return self.table[self.table["status"] == "done"]
+
+
+def pathway(state: Any) -> str:
+    """'c-path' (crystalline c-Li15Si4 start), 'a-path' (amorphous or core-shell start) or 'other'."""
+    s = str(state or "").lower()
+    if "li15si4" in s or s.startswith("c-"):
+        return "c-path"
+    if "amorph" in s or s.startswith("a-") or "core" in s or "lixsi" in s:
+        return "a-path"
+    return "other"
+
+
+def _run_frames(rd: RunDir) -> list[dict]:
+    from dealloy.study.collect import analysis_frames
+
+    return analysis_frames(rd.analysis_dir)
+
+
+def _run_images(rd: RunDir) -> list[Path]:
+    plots = rd.analysis_dir / "plots"
+    if not plots.is_dir():
+        return []
+    return sorted(p for p in plots.glob("*.png") if p.name.startswith(MICROSCOPY_PREFIXES))
+
+
+def _load_study(path: Path, analyze_missing: bool, echo, directory=None) -> ReportData:
+    from dealloy.config import load_toml
+    from dealloy.config.study import load_study
+    from dealloy.study.collect import collect
+    from dealloy.study.plan import check_directory, make_plan
+
+    plan = make_plan(load_study(path), directory)
+    if not plan.directory.is_dir():
+        raise ConfigError(f"study '{plan.study.name}' has not been run yet ({plan.directory} does not "
+                          f"exist): run `dealloy study run {path} --local` or `dealloy study submit "
+                          f"{path}` first, then `dealloy report {path}`")
+    check_directory(plan)
+    df, out, _ = collect(plan, analyze_missing=analyze_missing, echo=echo)
+    if not len(df) or not (df["status"] == "done").any():
+        raise ConfigError(f"study '{plan.study.name}' has no finished runs yet: run `dealloy study "
+                          f"run {path} --local` (or submit it and wait; `dealloy study status {path}` "
+                          "shows progress), then `dealloy report` again")
+    data = ReportData(title=f"{plan.study.name}: {plan.study.spec.description}".rstrip(": "),
+                      kind="study", source=path, table=df)
+    data.figures = sorted((out / "figures").glob("*.png"))
+    data.extras["study_dir"] = plan.directory
+    for run in plan.runs:
+        rd = run.rundir
+        data.frames[run.key] = _run_frames(rd)
+        data.images[run.key] = _run_images(rd)
+        data.configs[run.key] = load_toml(rd.config) if rd.config.is_file() else run.config
+    _load_extras(data, plan.directory)
+    return data
+
+
+def _load_run(path: Path, analyze_missing: bool, echo) -> ReportData:
+    import pandas as pd
+
+    from dealloy.config import load_toml
+    from dealloy.study.collect import derived, final_metrics, run_info
+    from dealloy.study.plan import PlannedRun
+
+    rd = RunDir(path)
+    status = rd.status
+    if status != "done":
+        raise ConfigError(f"run {path} is '{status}', not finished: run `dealloy run {rd.config}` "
+                          "(or `--resume` it) first, then `dealloy report` again")
+    if analyze_missing and not _run_frames(rd):
+        from dealloy.analysis.run import analyze_path
+
+        echo(f"analysing {path} ...")
+        analyze_path(path, echo=echo)
+    cfg = load_toml(rd.config)
+    key = path.name
+    row = {"run": key, "status": status}
+    row.update(derived(PlannedRun(0, key, {}, cfg, path)))
+    row.update(run_info(rd))
+    row.update(final_metrics(rd))
+    row["path"] = str(path)
+    data = ReportData(title=f"run {key}", kind="run", source=path, table=pd.DataFrame([row]))
+    data.frames[key] = _run_frames(rd)
+    data.images[key] = _run_images(rd)
+    data.configs[key] = cfg
+    _load_extras(data, path)
+    return data
+
+
+def _load_extras(data: ReportData, directory: Path) -> None:
+    """Optional inputs found beside the data: ``diffusivity/*.json`` (dealloy diffusivity)."""
+    for cand in sorted(directory.glob("diffusivity*/*.json")):
+        try:
+            data.extras["diffusivity"] = json.loads(cand.read_text())
+            data.extras["diffusivity_source"] = str(cand)
+            break
+        except (OSError, json.JSONDecodeError):
+            continue
+
+
+def load_report_data(target, analyze_missing: bool = True, echo=print, directory=None) -> ReportData:
+    """Load a study file (``.toml``; its runs in ``directory`` if given) or a run directory."""
+    path = Path(target)
+    if not path.exists():
+        raise ConfigError(f"{path} does not exist: give a study file (workflows/*.toml) or a run "
+                          "directory written by `dealloy run`")
+    if path.is_file():
+        if path.suffix != ".toml":
+            raise ConfigError(f"{path}: expected a study file (.toml) or a run directory")
+        return _load_study(path, analyze_missing, echo, directory)
+    if RunDir(path).is_run_dir():
+        return _load_run(path, analyze_missing, echo)
+    raise ConfigError(f"{path} is neither a study file nor a run directory (no config.toml or "
+                      "run.json inside)")

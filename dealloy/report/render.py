@@ -1,0 +1,181 @@
+"""Render a report: one self-contained HTML page (images embedded) and a Markdown twin."""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import math
+import shutil
+from pathlib import Path
+
+from dealloy.io import write_text
+from dealloy.report.data import ReportData, load_report_data, pathway
+from dealloy.report.observables import AGREES, DISAGREES, NOT_COVERED, PARTLY, observables
+
+RUN_COLUMNS = [
+    ("run", "run"), ("starting_state", "start"), ("dod_resolved", "DOD"),
+    ("diameter_nm_resolved", "d (nm)"), ("selector_resolved", "selector"),
+    ("rate_fraction_per_ns_resolved", "rate (1/ns)"), ("rate_li_per_ps_resolved", "rate (Li/ps)"),
+    ("temperature_k_resolved", "T (K)"), ("potential_resolved", "potential"),
+    ("seed_resolved", "seed"), ("status", "status"), ("x_end", "x end"),
+    ("porosity", "porosity"), ("a2_index", "A(2 Å)"),
+    ("largest_si_cluster_fraction", "largest cluster"), ("ligament_diameter_mean_nm", "wire (nm)"),
+    ("pore_diameter_mean_nm", "pore (nm)"), ("si_conserved", "Si kept"),
+    ("wall_time_s", "wall (s)"), ("ranks", "ranks"),
+]
+COLOURS = {AGREES: "#1b7f3b", DISAGREES: "#b3261e", PARTLY: "#9a6700", NOT_COVERED: "#666"}
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "–"
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _run_rows(data: ReportData) -> tuple[list[str], list[list[str]]]:
+    cols = [(k, label) for k, label in RUN_COLUMNS if k in data.table.columns
+            and data.table[k].notna().any()]
+    rows = [[_fmt(r[k]) for k, _ in cols] for _, r in data.table.iterrows()]
+    return [label for _, label in cols], rows
+
+
+def _cost(data: ReportData) -> str:
+    df = data.table
+    if "wall_time_s" not in df.columns:
+        return "wall time not recorded"
+    wall = [float(w) for w in df["wall_time_s"] if w is not None and w == w]
+    ranks = [float(r) if r is not None and r == r else 1.0 for r in df.get("ranks", [1] * len(df))]
+    core_s = sum(float(w) * r for w, r in zip(df["wall_time_s"], ranks) if w is not None and w == w)
+    return (f"{len(wall)} runs, wall time {sum(wall) / 3600:.2f} h in all, "
+            f"{core_s / 3600:.2f} core-hours")
+
+
+def _potentials(data: ReportData) -> list[tuple[str, str, str]]:
+    from dealloy.errors import DealloyError
+    from dealloy.potentials import get_potential
+
+    out = []
+    names = sorted({str(p) for p in data.table.get("potential_resolved", []) if p and p == p})
+    for name in names:
+        try:
+            pot = get_potential(name)
+            out.append((pot.name, pot.citation, pot.limitations))
+        except DealloyError as exc:
+            out.append((name, "", str(exc)))
+    return out
+
+
+def _microscopy(data: ReportData) -> dict[str, tuple[str, list[Path]]]:
+    """The first finished run of each path that has images: path -> (run key, images)."""
+    chosen: dict[str, tuple[str, list[Path]]] = {}
+    for _, r in data.done.iterrows():
+        path = pathway(r.get("starting_state"))
+        imgs = data.images.get(r["run"]) or []
+        if imgs and path not in chosen:
+            chosen[path] = (r["run"], imgs)
+    return chosen
+
+
+def _summary(obs) -> str:
+    bad = [o for o in obs if o.verdict == DISAGREES]
+    good = [o for o in obs if o.verdict == AGREES]
+    text = (f"{len(good)} observable(s) agree with the paper, {len(bad)} disagree, "
+            f"{sum(o.verdict == PARTLY for o in obs)} partly, "
+            f"{sum(o.verdict == NOT_COVERED for o in obs)} not covered by this data.")
+    if bad:
+        text += " The simulation disagrees with the paper on: " + "; ".join(
+            f"{o.name} (paper: {o.paper}; here: {o.simulation})" for o in bad) + "."
+    return text
+
+
+def build_report(target, output=None, analyze_missing: bool = True, echo=print,
+                 directory=None) -> tuple[Path, Path]:
+    """Write ``report.html`` (self-contained) and ``report.md`` for a study file or run dir."""
+    from dealloy import __version__
+
+    data = load_report_data(target, analyze_missing=analyze_missing, echo=echo, directory=directory)
+    out_html = Path(output) if output else (
+        data.extras["study_dir"] / "report.html" if data.kind == "study"
+        else data.source / "report.html")
+    out_md = out_html.with_suffix(".md")
+    files_dir = out_html.parent / f"{out_html.stem}_files"
+    obs = observables(data)
+    header, rows = _run_rows(data)
+    micro = _microscopy(data)
+    pots = _potentials(data)
+    stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    meta = f"dealloy {__version__}, {stamp}, source {data.source}"
+
+    # ---- images: copy for the Markdown twin, embed for the HTML ---------------------------
+    files_dir.mkdir(parents=True, exist_ok=True)
+    md_img: dict[Path, str] = {}
+
+    def md_ref(p: Path, prefix: str) -> str:
+        if p not in md_img:
+            dest = files_dir / f"{prefix}_{p.name}"
+            shutil.copyfile(p, dest)
+            md_img[p] = f"{files_dir.name}/{dest.name}"
+        return md_img[p]
+
+    def b64(p: Path) -> str:
+        return "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode()
+
+    # ---- Markdown ---------------------------------------------------------------------------
+    md = [f"# dealloy report — {data.title}", "", f"_{meta}_", "", "## Summary", "", _summary(obs), "",
+          "## The paper beside the simulation", "",
+          "| # | observable | paper | simulation | verdict | criterion |", "|---|---|---|---|---|---|"]
+    md += [f"| {o.number} | {o.name} | {o.paper} | {o.simulation} | **{o.verdict}** | {o.criterion} |"
+           for o in obs]
+    if data.figures:
+        md += ["", "## Figures", ""]
+        md += [f"![{p.stem}]({md_ref(p, 'fig')})" for p in data.figures]
+    if micro:
+        md += ["", "## Virtual microscopy (c-path beside a-path)", ""]
+        for path, (run, imgs) in sorted(micro.items()):
+            md += [f"### {path}: run {run}", ""] + [f"![{p.stem}]({md_ref(p, run)})" for p in imgs] + [""]
+    md += ["", "## Runs", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    md += ["| " + " | ".join(r) + " |" for r in rows]
+    md += ["", "## Potential and its known limitations", ""]
+    md += [f"- **{n}** ({c}): {lim}" for n, c, lim in pots] or ["- not recorded"]
+    md += ["", "## Cost", "", _cost(data), ""]
+    write_text(out_md, "\n".join(md))
+
+    # ---- HTML -------------------------------------------------------------------------------
+    e = html.escape
+    h = [f"<!doctype html><html><head><meta charset='utf-8'><title>dealloy report — {e(data.title)}</title>",
+         "<style>body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;"
+         "color:#222}table{border-collapse:collapse;margin:1em 0;font-size:14px}td,th{border:1px solid "
+         "#ccc;padding:4px 8px;vertical-align:top}th{background:#f3f3f3}img{max-width:100%}"
+         ".pair{display:flex;gap:1em;flex-wrap:wrap}.pair>div{flex:1 1 45%}</style></head><body>",
+         f"<h1>dealloy report — {e(data.title)}</h1><p><em>{e(meta)}</em></p>",
+         f"<h2>Summary</h2><p>{e(_summary(obs))}</p>",
+         "<h2>The paper beside the simulation</h2><table><tr><th>#</th><th>observable</th><th>paper</th>"
+         "<th>simulation</th><th>verdict</th><th>criterion</th></tr>"]
+    for o in obs:
+        h.append(f"<tr><td>{o.number}</td><td>{e(o.name)}</td><td>{e(o.paper)}</td><td>{e(o.simulation)}"
+                 f"</td><td style='color:{COLOURS[o.verdict]};font-weight:bold'>{e(o.verdict)}</td>"
+                 f"<td>{e(o.criterion)}</td></tr>")
+    h.append("</table>")
+    if data.figures:
+        h.append("<h2>Figures</h2>")
+        h += [f"<figure><img src='{b64(p)}' alt='{e(p.stem)}'><figcaption>{e(p.stem)}</figcaption></figure>"
+              for p in data.figures]
+    if micro:
+        h.append("<h2>Virtual microscopy (c-path beside a-path)</h2><div class='pair'>")
+        for path, (run, imgs) in sorted(micro.items()):
+            h.append(f"<div><h3>{e(path)}: run {e(run)}</h3>")
+            h += [f"<img src='{b64(p)}' alt='{e(p.stem)}'>" for p in imgs]
+            h.append("</div>")
+        h.append("</div>")
+    h.append("<h2>Runs</h2><table><tr>" + "".join(f"<th>{e(c)}</th>" for c in header) + "</tr>")
+    h += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows]
+    h.append("</table><h2>Potential and its known limitations</h2><ul>")
+    h += [f"<li><b>{e(n)}</b> ({e(c)}): {e(lim)}</li>" for n, c, lim in pots]
+    h.append(f"</ul><h2>Cost</h2><p>{e(_cost(data))}</p></body></html>")
+    write_text(out_html, "\n".join(h))
+    return out_html, out_md
