@@ -30,11 +30,11 @@ SEED = 0
 
 # the shared protocol: same rate for both particles (fraction of the starting Li per ns)
 STAGES = [
-    {"type": "minimize", "maxiter": 500},
-    {"type": "equilibrate", "time_ps": 2.0},
+    {"type": "minimize", "maxiter": 200},
+    {"type": "equilibrate", "time_ps": 1.0},
     {"type": "extract", "selector": "surface", "x_final": 0.0, "interval_ps": 0.25,
-     "rate_fraction_per_ns": 50.0, "max_time_ps": 30.0, "patience_intervals": 12},
-    {"type": "hold", "time_ps": 2.0},
+     "rate_fraction_per_ns": 100.0, "max_time_ps": 20.0, "patience_intervals": 8},
+    {"type": "hold", "time_ps": 1.0},
 ]
 
 PARTICLES = {
@@ -88,8 +88,10 @@ def _quickstart(out_dir: Path, quiet: bool) -> dict:
     results = {}
     for name in PARTICLES:
         cfg = parse_run_config(run_config(name), source=f"quickstart {name}")
-        say(f"{name}: building the particle and running (minimize, equilibrate 2 ps, extract "
-            f"at {STAGES[2]['rate_fraction_per_ns']} x initial Li per ns, hold 2 ps) ...")
+        say(f"{name}: building the particle and running (minimize, equilibrate "
+            f"{STAGES[1]['time_ps']} ps, extract with the surface selector at "
+            f"{STAGES[2]['rate_fraction_per_ns']:g} x the initial Li per ns, hold "
+            f"{STAGES[3]['time_ps']} ps) ...")
         progress = Progress() if rank0 and not quiet else None
         t = time.time()
         res = run(cfg, run_dir=out_dir / name, resume=True, quiet=quiet, comm=comm,
@@ -98,6 +100,11 @@ def _quickstart(out_dir: Path, quiet: bool) -> dict:
             progress.close()
         res["quickstart_wall_s"] = time.time() - t
         results[name] = res
+        if res.get("status") == "checkpointed":
+            from dealloy.engine.run import EXIT_CHECKPOINTED
+
+            say("stopped by a signal after a checkpoint; run the same command again to continue")
+            sys.exit(EXIT_CHECKPOINTED)
     summary = None
     if rank0:
         say("analysing the dealloyed particles ...")
