@@ -13,23 +13,18 @@ and records ``builder``, ``builder_args`` (JSON), ``seed`` and ``dealloy_version
 
 from __future__ import annotations
 
+from dealloy.build.amorphous import amorphous_lisi, amorphous_lisi_particle, core_shell_particle
 from dealloy.build.crystal import li15si4_cell, li15si4_particle, si_particle
 
+#: builder name -> function (the engine resolves ``particle.builder`` through this dict)
 BUILDERS = {
     "li15si4_cell": li15si4_cell,
     "si_particle": si_particle,
     "li15si4_particle": li15si4_particle,
+    "amorphous_lisi": amorphous_lisi,
+    "amorphous_lisi_particle": amorphous_lisi_particle,
+    "core_shell_particle": core_shell_particle,
 }
-
-try:  # the amorphous builders (melt-quench) live in their own module
-    from dealloy.build.amorphous import (amorphous_lisi, amorphous_lisi_particle,  # noqa: F401
-                                         core_shell_particle)
-
-    BUILDERS.update(amorphous_lisi=amorphous_lisi, amorphous_lisi_particle=amorphous_lisi_particle,
-                    core_shell_particle=core_shell_particle)
-except ModuleNotFoundError as exc:  # pragma: no cover - until amorphous.py lands
-    if exc.name != "dealloy.build.amorphous":
-        raise
 
 
 def get_builder(name: str):

@@ -1,0 +1,443 @@
+"""Amorphous builders: a-LixSi bulk and particles by melt-quench, and c-Si core / a-LixSi shell
+particles. Every force evaluation goes through :class:`dealloy.engine.session.LammpsSession` with a
+registry potential (no pair_style is written here).
+
+Melt-quench route (:func:`amorphous_lisi`; the parameters of each protocol are in ``PROTOCOLS``
+and are keyword arguments of the builders):
+
+1. random start: ``n_si`` Si and ``round(x n_si)`` Li placed at random (no pair closer than
+   1.9 Å) in a cubic periodic box at the reference volume per Si for that x (``REF_VOLUME_PER_SI``,
+   interpolated), then energy-minimised at fixed box;
+2. melt: velocities at ``melt_temperature_k`` (3000 K), NVT (Nose-Hoover) for ``melt_ps`` at fixed volume;
+   the Si mean-squared displacement over the melt must exceed ``min_melt_msd_angstrom2`` (liquid
+   check; otherwise SimulationError);
+3. quench: NVT from ``melt_temperature_k`` to ``quench_npt_below_k`` and then NPT (P = 0) down to
+   ``relax_temperature_k``, both at ``quench_rate_k_per_s`` (standard: 1e13 K/s);
+4. relax: NPT (P = 0, isotropic) at ``relax_temperature_k`` for ``relax_ps``, then conjugate
+   gradient with box relaxation (P = 0).
+
+Particles (:func:`amorphous_lisi_particle`) are cut as a sphere from the relaxed bulk (tiled if
+the bulk cell is smaller than the particle), trimmed to Li/Si = x at the surface and relaxed again
+(minimise, NVT ``particle_relax_ps`` at ``relax_temperature_k``, minimise).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from ase import Atoms
+
+from dealloy.build import _common as C
+from dealloy.errors import ConfigError, SimulationError
+
+X_MAX = 3.75
+AMU_PER_A3_TO_G_PER_CM3 = 1.66053907
+
+#: Reference a-LixSi volume per Si (Å^3): a-Si 2.28 g/cm^3 at x = 0, DFTB (Fernandez et al., PRB
+#: 108, 144201 (2023)) for x > 0. Used only for the starting density of the melt.
+REF_VOLUME_PER_SI = ((0.0, 20.46), (0.2, 23.6), (0.89, 31.4), (1.5, 41.1), (2.0, 48.9),
+                     (2.5, 57.0), (3.28, 70.1), (3.75, 78.6))
+#: Reference Si-Si coordination (same sources; a-Si 3.88).
+REF_SI_SI_CN = ((0.0, 3.88), (0.2, 3.81), (0.89, 2.97), (1.5, 2.03), (2.0, 1.44), (2.5, 1.06),
+                (3.28, 0.31), (3.75, 0.12))
+#: Si-Si coordination cutoff (Å): the first minimum of the a-Si / a-LixSi Si-Si g(r).
+SI_SI_CN_CUTOFF = 2.9
+
+#: Melt-quench protocols. "standard" is the production route (quench 1e13 K/s); "fast" is a cheap
+#: setting for tests and smoke runs only (quench 2e14 K/s: under-relaxed glass).
+PROTOCOLS = {
+    "standard": dict(melt_temperature_k=3000.0, melt_ps=20.0, quench_rate_k_per_s=1e13,
+                     quench_npt_below_k=1500.0, relax_temperature_k=300.0, relax_ps=20.0,
+                     particle_relax_ps=10.0, min_melt_msd_angstrom2=5.0),
+    "fast": dict(melt_temperature_k=3000.0, melt_ps=3.0, quench_rate_k_per_s=2e14,
+                 quench_npt_below_k=1500.0, relax_temperature_k=300.0, relax_ps=3.0,
+                 particle_relax_ps=1.0, min_melt_msd_angstrom2=5.0),
+}
+
+
+def ref_volume_per_si(x: float) -> float:
+    xs, vs = zip(*REF_VOLUME_PER_SI)
+    return float(np.interp(x, xs, vs))
+
+
+def ref_si_si_cn(x: float) -> float:
+    xs, cs = zip(*REF_SI_SI_CN)
+    return float(np.interp(x, xs, cs))
+
+
+# ---- argument handling -------------------------------------------------------------------------
+def _protocol(protocol: str, overrides: dict) -> dict:
+    if protocol not in PROTOCOLS:
+        raise ConfigError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+    p = dict(PROTOCOLS[protocol])
+    for k, v in overrides.items():
+        if v is not None:
+            p[k] = C.check_positive(k, v)
+    if p["quench_rate_k_per_s"] > 1e15:
+        raise ConfigError(f"quench_rate_k_per_s must be <= 1e15 K/s (production: <= 1e13), got "
+                          f"{p['quench_rate_k_per_s']!r}")
+    if p["melt_temperature_k"] <= p["relax_temperature_k"]:
+        raise ConfigError("melt_temperature_k must be above relax_temperature_k "
+                          f"({p['melt_temperature_k']} <= {p['relax_temperature_k']})")
+    return p
+
+
+def _check_x(x, name="x") -> float:
+    return C.check_range(name, x, 0.0, X_MAX)
+
+
+def _potential(potential):
+    from dealloy.potentials import get_potential
+
+    return get_potential(potential)
+
+
+# ---- structure measures -------------------------------------------------------------------------
+def density_g_cm3(atoms: Atoms, volume: float | None = None) -> float:
+    from dealloy.potentials import MASSES_AMU
+
+    mass = sum(MASSES_AMU[s] for s in atoms.get_chemical_symbols())
+    vol = atoms.get_volume() if volume is None else volume
+    return mass * AMU_PER_A3_TO_G_PER_CM3 / vol
+
+
+def si_si_coordination(atoms: Atoms, cutoff: float = SI_SI_CN_CUTOFF,
+                       mask: np.ndarray | None = None) -> float:
+    """Mean number of Si within ``cutoff`` of a Si (over the Si in ``mask``, default all)."""
+    from ase.neighborlist import neighbor_list
+
+    sym = np.array(atoms.get_chemical_symbols())
+    is_si = sym == "Si"
+    if not is_si.any():
+        return 0.0
+    sub = atoms[is_si]
+    i, _ = neighbor_list("ij", sub, cutoff)
+    cn = np.bincount(i, minlength=len(sub))
+    if mask is not None:
+        cn = cn[mask[is_si]]
+    return float(cn.mean()) if len(cn) else 0.0
+
+
+# ---- random start ------------------------------------------------------------------------------
+def random_packing(n_li: int, n_si: int, volume: float, rng: np.random.Generator,
+                   min_distance: float = 1.9) -> Atoms:
+    """``n_si`` Si and ``n_li`` Li at random in a cubic periodic box of ``volume`` with no pair
+    (minimum image) closer than ``min_distance`` (Å); Si placed first, then Li, order fixed."""
+    L = volume ** (1 / 3)
+    n = n_si + n_li
+    pos = np.empty((n, 3))
+    placed = 0
+    tries = 0
+    while placed < n:
+        cand = rng.random((256, 3)) * L
+        for c in cand:
+            if placed:
+                dv = pos[:placed] - c
+                dv -= L * np.round(dv / L)
+                if np.min(np.einsum("ij,ij->i", dv, dv)) < min_distance ** 2:
+                    continue
+            pos[placed] = c
+            placed += 1
+            if placed == n:
+                break
+        tries += 1
+        if tries > 2000:
+            raise SimulationError(f"cannot place {n} atoms {min_distance} Å apart in {volume:.0f} Å^3")
+    atoms = Atoms(["Si"] * n_si + ["Li"] * n_li, positions=pos, cell=[L, L, L], pbc=True)
+    return atoms
+
+
+# ---- melt-quench ---------------------------------------------------------------------------------
+def _unwrapped(session) -> np.ndarray:
+    ids = session.gather("id", 0, 1).astype(int)
+    x = session.gather("x", 1, 3)
+    img = session.gather("image", 0, 3)
+    L = np.diag(session.cell_matrix())
+    order = np.argsort(ids)
+    return (x + img * L)[order]
+
+
+def melt_quench(atoms: Atoms, potential, seed: int, p: dict, log=None) -> tuple[Atoms, dict]:
+    """Run the melt-quench route on a periodic ``atoms``; returns (relaxed atoms, measures)."""
+    from dealloy.engine.session import LammpsSession
+
+    is_si = np.array(atoms.get_chemical_symbols()) == "Si"
+    t_melt, t_end = p["melt_temperature_k"], p["relax_temperature_k"]
+    rate_per_ps = p["quench_rate_k_per_s"] * 1e-12
+    with LammpsSession(atoms, potential, log=log) as s:
+        s.minimize(ftol_ev_per_angstrom=1e-3, maxiter=2000)
+        s.create_velocities(t_melt, seed + 1)
+        x0 = _unwrapped(s)
+        s.md(p["melt_ps"], t_melt, ensemble="nvt", seed=seed + 2)
+        x1 = _unwrapped(s)
+        msd_si = float(np.mean(np.sum((x1 - x0)[is_si] ** 2, axis=1)))
+        if msd_si < p["min_melt_msd_angstrom2"]:
+            raise SimulationError(
+                f"melt not liquid: Si mean-squared displacement {msd_si:.2f} Å^2 over "
+                f"{p['melt_ps']} ps at {t_melt} K < {p['min_melt_msd_angstrom2']} Å^2; raise "
+                "melt_temperature_k or melt_ps")
+        t_switch = min(max(p["quench_npt_below_k"], t_end), t_melt)
+        if t_melt > t_switch:
+            s.md((t_melt - t_switch) / rate_per_ps, t_melt, t_switch, ensemble="nvt")
+        if t_switch > t_end:
+            s.md((t_switch - t_end) / rate_per_ps, t_switch, t_end, ensemble="npt")
+        s.md(p["relax_ps"], t_end, ensemble="npt")
+        pe = s.minimize(box=True, ftol_ev_per_angstrom=1e-4, maxiter=5000)
+        s.command("velocity all set 0.0 0.0 0.0")  # static (virial) pressure of the relaxed cell
+        s.command("run 0 post no")
+        pressure = s.pressure_bar()
+        out = s.get_atoms(velocities=False)
+    del out.arrays["id"]
+    return out, {"melt_msd_si_angstrom2": msd_si, "potential_energy_ev_per_atom": pe / len(out),
+                 "pressure_bar": pressure}
+
+
+def amorphous_lisi(x: float, n_si: int = 64, seed: int = 0, potential: str = "meam-cui2012",
+                   protocol: str = "standard", melt_temperature_k: float | None = None,
+                   melt_ps: float | None = None, quench_rate_k_per_s: float | None = None,
+                   quench_npt_below_k: float | None = None, relax_temperature_k: float | None = None,
+                   relax_ps: float | None = None, min_melt_msd_angstrom2: float | None = None
+                   ) -> Atoms:
+    """Periodic bulk a-LixSi (0 <= x <= 3.75; x = 3.75 DOD, x = 0 is a-Si) by melt-quench.
+
+    ``n_si`` Si and ``round(x n_si)`` Li; route and defaults in the module docstring and
+    docs/builders.md (``protocol="standard"``: melt 3000 K for 20 ps, quench at 1e13 K/s, NPT
+    20 ps at 300 K, box relaxation; ``protocol="fast"`` is for tests only). Any protocol value can
+    be overridden by its keyword. ``potential``: a registry name (LAMMPS through LammpsSession).
+
+    ``info``: builder, builder_args, seed, dealloy_version, x, density_g_cm3,
+    volume_per_si_angstrom3, si_si_cn (cutoff 2.9 Å), melt_msd_si_angstrom2, pressure_bar, the
+    reference values (ref_volume_per_si_angstrom3, ref_si_si_cn) and the protocol used.
+    ``arrays['grain']`` = -1 (amorphous).
+    """
+    args = dict(x=x, n_si=n_si, seed=seed, potential=potential, protocol=protocol,
+                melt_temperature_k=melt_temperature_k, melt_ps=melt_ps,
+                quench_rate_k_per_s=quench_rate_k_per_s, quench_npt_below_k=quench_npt_below_k,
+                relax_temperature_k=relax_temperature_k, relax_ps=relax_ps,
+                min_melt_msd_angstrom2=min_melt_msd_angstrom2)
+    seed = C.check_seed(seed)
+    x = _check_x(x)
+    n_si = C.check_int("n_si", n_si, 1)
+    p = _protocol(protocol, {k: args[k] for k in PROTOCOLS["standard"] if k in args})
+    pot = _potential(potential)
+    n_li = int(round(x * n_si))
+    rng = np.random.default_rng(seed)
+    start = random_packing(n_li, n_si, n_si * ref_volume_per_si(x), rng)
+    atoms, meas = melt_quench(start, pot, seed, p)
+    atoms.arrays["grain"] = np.full(len(atoms), -1, dtype=int)
+    vol = atoms.get_volume()
+    return C.record(atoms, "amorphous_lisi", args, seed, x=n_li / n_si,
+                    density_g_cm3=density_g_cm3(atoms), volume_per_si_angstrom3=vol / n_si,
+                    si_si_cn=si_si_coordination(atoms), si_si_cn_cutoff_angstrom=SI_SI_CN_CUTOFF,
+                    ref_volume_per_si_angstrom3=ref_volume_per_si(x), ref_si_si_cn=ref_si_si_cn(x),
+                    potential_name=pot.name, protocol=protocol, **p, **meas)
+
+
+# ---- particles ------------------------------------------------------------------------------------
+def _sphere_from_bulk(bulk: Atoms, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Symbols and positions (centred at 0) of the atoms of ``bulk`` (tiled as needed) within
+    ``radius`` of the centre of the tiled block."""
+    L = bulk.cell.lengths()
+    reps = [int(math.ceil(2 * radius / l)) + 1 for l in L]
+    big = bulk.repeat(reps)
+    pos = big.positions - big.cell.lengths() / 2
+    keep = np.einsum("ij,ij->i", pos, pos) <= radius * radius
+    return np.array(big.get_chemical_symbols())[keep], pos[keep]
+
+
+def _bulk_n_si_for(diameter_nm: float, x: float) -> int:
+    """Si count of a bulk cell whose edge is the particle diameter (no tiling)."""
+    return max(8, int(math.ceil((10 * diameter_nm) ** 3 / ref_volume_per_si(x))))
+
+
+def relax_particle(atoms: Atoms, potential, seed: int, temperature_k: float, time_ps: float
+                   ) -> Atoms:
+    """Minimise, MD (Langevin) for ``time_ps`` at ``temperature_k``, minimise; isolated particle."""
+    from dealloy.engine.session import LammpsSession
+
+    grain = atoms.arrays.get("grain")
+    with LammpsSession(atoms, potential) as s:
+        s.minimize(ftol_ev_per_angstrom=1e-2, maxiter=500)
+        if time_ps > 0:
+            s.create_velocities(temperature_k, seed + 3)
+            s.md(time_ps, temperature_k, ensemble="langevin", seed=seed + 4)
+        s.minimize(ftol_ev_per_angstrom=1e-3, maxiter=2000)
+        out = s.get_atoms(velocities=False)
+    del out.arrays["id"]
+    if grain is not None:
+        out.arrays["grain"] = grain.copy()
+    return out
+
+
+def amorphous_lisi_particle(diameter_nm: float, x: float, seed: int = 0,
+                            potential: str = "meam-cui2012", protocol: str = "standard",
+                            bulk_n_si: int | None = None, vacuum_nm: float = 2.0,
+                            **protocol_overrides) -> Atoms:
+    """Isolated a-LixSi nanoparticle (0 <= x <= 3.75): a sphere cut from relaxed bulk a-LixSi
+    (:func:`amorphous_lisi`, tiled if smaller than the particle), trimmed at the surface to
+    Li/Si = x (within one Li atom) and relaxed again (minimise, ``particle_relax_ps`` of Langevin
+    MD at ``relax_temperature_k``, minimise).
+
+    ``bulk_n_si``: Si atoms in the melt-quenched bulk cell; default: a cell as large as the
+    particle (no tiling; costly for large particles, give a smaller number to tile).
+    ``protocol_overrides``: any keyword of :func:`amorphous_lisi`'s protocol.
+
+    ``info``: builder, builder_args, seed, dealloy_version, x, diameter_*_nm, bulk_density_g_cm3,
+    bulk_si_si_cn, interior_density_g_cm3 (atoms more than 0.5 nm inside the surface), si_si_cn.
+    ``arrays['grain']`` = -1.
+    """
+    args = dict(diameter_nm=diameter_nm, x=x, seed=seed, potential=potential, protocol=protocol,
+                bulk_n_si=bulk_n_si, vacuum_nm=vacuum_nm, **protocol_overrides)
+    seed = C.check_seed(seed)
+    d = C.check_positive("diameter_nm", diameter_nm, " (particle diameter in nm)")
+    if d < 1.0:
+        raise ConfigError(f"diameter_nm must be >= 1.0 nm for an amorphous particle, got {diameter_nm!r}")
+    x = _check_x(x)
+    vacuum_nm = C.check_vacuum(vacuum_nm)
+    p = _protocol(protocol, _known_overrides(protocol_overrides))
+    if bulk_n_si is not None:
+        bulk_n_si = C.check_int("bulk_n_si", bulk_n_si, 1)
+    pot = _potential(potential)
+    n_si = bulk_n_si or _bulk_n_si_for(d, x)
+    bulk = amorphous_lisi(x, n_si=n_si, seed=seed, potential=pot, protocol=protocol,
+                          **_bulk_overrides(protocol_overrides))
+    sym, pos = _sphere_from_bulk(bulk, 5.0 * d)
+    keep = C.trim_composition(sym, pos, x)
+    atoms = Atoms(list(sym[keep]), positions=pos[keep], pbc=False)
+    atoms.arrays["grain"] = np.full(len(atoms), -1, dtype=int)
+    atoms = C.box_particle(atoms, vacuum_nm)
+    atoms = relax_particle(atoms, pot, seed, p["relax_temperature_k"], p["particle_relax_ps"])
+    atoms = C.box_particle(atoms, vacuum_nm)
+    sym = np.array(atoms.get_chemical_symbols())
+    n_si_p = int((sym == "Si").sum())
+    return C.record(atoms, "amorphous_lisi_particle", args, seed,
+                    x=float((len(sym) - n_si_p) / max(n_si_p, 1)), **C.particle_diameter_nm(atoms),
+                    interior_density_g_cm3=interior_density(atoms, 5.0),
+                    si_si_cn=si_si_coordination(atoms), bulk_n_si=n_si,
+                    bulk_density_g_cm3=bulk.info["density_g_cm3"], bulk_si_si_cn=bulk.info["si_si_cn"],
+                    bulk_volume_per_si_angstrom3=bulk.info["volume_per_si_angstrom3"],
+                    melt_msd_si_angstrom2=bulk.info["melt_msd_si_angstrom2"],
+                    potential_name=pot.name, protocol=protocol, **p)
+
+
+def _known_overrides(overrides: dict) -> dict:
+    bad = [k for k in overrides if k not in PROTOCOLS["standard"]]
+    if bad:
+        raise ConfigError(f"unknown argument(s) {', '.join(bad)}; protocol keywords are: "
+                          f"{', '.join(PROTOCOLS['standard'])}")
+    return overrides
+
+
+def _bulk_overrides(overrides: dict) -> dict:
+    return {k: v for k, v in overrides.items() if k != "particle_relax_ps"}
+
+
+def interior_density(atoms: Atoms, depth_angstrom: float) -> float:
+    """Mass density (g/cm^3) of the sphere ``depth_angstrom`` inside the particle's outer radius
+    (outer radius from the radius of gyration, R = sqrt(5/3) Rg)."""
+    from dealloy.potentials import MASSES_AMU
+
+    pos = atoms.positions
+    r = np.linalg.norm(pos - pos.mean(0), axis=1)
+    R = math.sqrt(5 / 3 * float(np.mean(r * r))) - depth_angstrom
+    if R <= 2.0:
+        return float("nan")
+    sym = np.array(atoms.get_chemical_symbols())
+    mass = sum(MASSES_AMU[s] * int(((sym == s) & (r < R)).sum()) for s in ("Li", "Si"))
+    return mass * AMU_PER_A3_TO_G_PER_CM3 / (4 / 3 * math.pi * R ** 3)
+
+
+# ---- core-shell ----------------------------------------------------------------------------------
+#: Shell atoms closer than these (Å) to a core atom are removed when the shell is put around the
+#: core (near the Li-Si / Si-Si bond lengths, so the interface is not compressed).
+INTERFACE_MIN_DISTANCE = {("Li", "Li"): 2.1, ("Li", "Si"): 2.5, ("Si", "Si"): 2.3}
+
+
+def core_radius_angstrom(radius: float, dod: float, x_shell: float, si_a: float,
+                         shell_volume_per_si: float) -> float:
+    """Core radius giving overall Li/Si = 3.75 dod for a c-Si core (8 Si per a^3) inside an
+    a-Li(x_shell)Si shell of ``shell_volume_per_si``: solves
+    x_shell N_shell / (N_core + N_shell) = 3.75 dod with N ~ volume / volume per Si."""
+    X = X_MAX * dod
+    rho_c = 8.0 / si_a ** 3
+    w = (x_shell - X) / shell_volume_per_si
+    u = radius ** 3 * w / (X * rho_c + w)
+    return max(u, 0.0) ** (1 / 3)
+
+
+def core_shell_particle(diameter_nm: float, dod: float, x_shell: float = 3.5, seed: int = 0,
+                        potential: str = "meam-cui2012", protocol: str = "standard",
+                        bulk_n_si: int | None = None, vacuum_nm: float = 2.0,
+                        **protocol_overrides) -> Atoms:
+    """Crystalline Si core in an a-Li(x_shell)Si shell, overall Li/Si = 3.75 dod (partial-DOD
+    state: c-Si core inside a-LixSi).
+
+    The shell is melt-quenched bulk a-Li(x_shell)Si (:func:`amorphous_lisi`, tiled); the core
+    radius is solved from the composition with the potential's own diamond-Si lattice constant and
+    shell volume per Si (:func:`core_radius_angstrom`). Shell atoms closer than 2.1/2.2 Å to the
+    core are removed, the outermost shell atoms are trimmed to Li/Si = 3.75 dod (within one Li)
+    and the particle is relaxed (minimise, ``particle_relax_ps`` Langevin at 300 K, minimise).
+
+    ``dod`` in (0, 1] with 3.75 dod <= x_shell (else no core remains). ``arrays['grain']``: 0 core,
+    -1 shell. ``info``: core_radius_nm, n_core_si, x (overall Li/Si), diameter_*_nm, ...
+    """
+    args = dict(diameter_nm=diameter_nm, dod=dod, x_shell=x_shell, seed=seed, potential=potential,
+                protocol=protocol, bulk_n_si=bulk_n_si, vacuum_nm=vacuum_nm, **protocol_overrides)
+    seed = C.check_seed(seed)
+    d = C.check_positive("diameter_nm", diameter_nm, " (particle diameter in nm)")
+    if d < 1.5:
+        raise ConfigError(f"diameter_nm must be >= 1.5 nm for a core-shell particle, got {diameter_nm!r}")
+    dod = C.check_range("dod", dod, 0.0, 1.0, lo_open=True)
+    x_shell = C.check_range("x_shell", x_shell, 0.0, X_MAX, lo_open=True)
+    if X_MAX * dod > x_shell + 1e-12:
+        raise ConfigError(f"dod must be <= x_shell/3.75 = {x_shell / X_MAX:.3f} (overall Li/Si "
+                          f"3.75 dod cannot exceed the shell's x_shell = {x_shell}); got dod={dod!r}. "
+                          "Raise x_shell (<= 3.75) or lower dod")
+    vacuum_nm = C.check_vacuum(vacuum_nm)
+    p = _protocol(protocol, _known_overrides(protocol_overrides))
+    if bulk_n_si is not None:
+        bulk_n_si = C.check_int("bulk_n_si", bulk_n_si, 1)
+    pot = _potential(potential)
+
+    from dealloy.build.crystal import _assemble, _si_basis, si_lattice_constant
+
+    si_a = si_lattice_constant(pot)
+    n_si = bulk_n_si or _bulk_n_si_for(d, x_shell)
+    shell_bulk = amorphous_lisi(x_shell, n_si=n_si, seed=seed, potential=pot, protocol=protocol,
+                                **_bulk_overrides(protocol_overrides))
+    R = 5.0 * d
+    rc = core_radius_angstrom(R, dod, x_shell, si_a, shell_bulk.info["volume_per_si_angstrom3"])
+    rng = np.random.default_rng(seed)
+    basis, bsym = _si_basis()
+    if rc > si_a / 2:
+        csym, cpos, _, _, _ = _assemble(basis, bsym, si_a, rc, rng, 1)
+        ckeep = C.prune_si_dangling(csym, cpos)
+        csym, cpos = csym[ckeep], cpos[ckeep]
+    else:
+        csym, cpos = np.array([], dtype="<U2"), np.zeros((0, 3))
+    ssym, spos = _sphere_from_bulk(shell_bulk, R)
+    outside = np.linalg.norm(spos, axis=1) > rc
+    ssym, spos = ssym[outside], spos[outside]
+    sym = np.concatenate([csym, ssym])
+    pos = np.concatenate([cpos, spos])
+    is_shell = np.arange(len(sym)) >= len(csym)
+    keep = C.close_pair_removal(sym, pos, is_shell.astype(int), min_distance=INTERFACE_MIN_DISTANCE,
+                                candidates=~is_shell)
+    sym, pos, is_shell = sym[keep], pos[keep], is_shell[keep]
+    keep = C.trim_composition(sym, pos, X_MAX * dod, removable=is_shell)
+    sym, pos, is_shell = sym[keep], pos[keep], is_shell[keep]
+    atoms = Atoms(list(sym), positions=pos, pbc=False)
+    atoms.arrays["grain"] = np.where(is_shell, -1, 0)
+    atoms = C.box_particle(atoms, vacuum_nm)
+    atoms = relax_particle(atoms, pot, seed, p["relax_temperature_k"], p["particle_relax_ps"])
+    atoms = C.box_particle(atoms, vacuum_nm)
+    sym = np.array(atoms.get_chemical_symbols())
+    n_si_tot = int((sym == "Si").sum())
+    return C.record(atoms, "core_shell_particle", args, seed,
+                    x=float((len(sym) - n_si_tot) / max(n_si_tot, 1)),
+                    core_radius_nm=rc / 10, n_core_si=int((atoms.arrays["grain"] == 0).sum()),
+                    si_lattice_constant=si_a, **C.particle_diameter_nm(atoms),
+                    shell_bulk_n_si=n_si, shell_density_g_cm3=shell_bulk.info["density_g_cm3"],
+                    shell_volume_per_si_angstrom3=shell_bulk.info["volume_per_si_angstrom3"],
+                    potential_name=pot.name, protocol=protocol, **p)
