@@ -247,3 +247,29 @@ def test_study_help_lists_commands(dealloy_cli):
     assert res.returncode == 0
     for cmd in ("plan", "run", "submit", "status", "collect"):
         assert cmd in res.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.mpi
+def test_local_run_analyses_and_skips_finished(tmp_path, dealloy_cli):
+    """study run --local on 2 ranks: the run finishes, is analysed, and a second call skips it."""
+    p = write_study(tmp_path, 'name = "loc"\n[axes]\nseed = [3]\n')
+    res = dealloy_cli("study", "run", p, "--local", "-j", "1", "--ranks", "2", timeout=900)
+    assert res.returncode == 0, res.stdout + res.stderr
+    plan = plan_of(p)
+    (run,) = plan.runs
+    info = run.rundir.read_run_json()
+    assert info["status"] == "done" and info["ranks"] == 2
+    assert (run.rundir.analysis_dir / "metrics.json").is_file()
+    mtime = run.rundir.run_json.stat().st_mtime_ns
+    again = dealloy_cli("study", "run", p, "--local")
+    assert again.returncode == 0 and "1 done" in again.stdout
+    assert "start" not in again.stdout
+    assert run.rundir.run_json.stat().st_mtime_ns == mtime  # a finished run is left alone
+    res = dealloy_cli("study", "collect", p, "--no-analyze")
+    assert res.returncode == 0, res.stderr
+    import pandas as pd
+
+    table = pd.read_parquet(tmp_path / "study" / "results" / "results.parquet")
+    assert table.loc[0, "status"] == "done" and table.loc[0, "si_conserved"]
+    assert table.loc[0, "a2_index"] == pytest.approx(table.loc[0, "si_si_coordination_mean"] / 4)

@@ -42,7 +42,9 @@ def slurm_cluster(tmp_path_factory):
         pytest.skip("SLURM cannot start: the test cluster runs its daemons as root")
     d = tmp_path_factory.mktemp("slurm")
     t0 = time.time()
-    res = subprocess.run(["bash", str(START), str(d)], capture_output=True, text=True, timeout=120)
+    # 6 CPUs claimed (config_overrides): three 2-rank runs at once, oversubscribing small machines
+    res = subprocess.run(["bash", str(START), str(d), "6"], capture_output=True, text=True,
+                         timeout=120)
     if res.returncode != 0:
         subprocess.run(["bash", str(STOP), str(d)], capture_output=True, timeout=60)
         pytest.skip(f"SLURM cannot start here: {res.stderr.strip()[-500:]}")
@@ -147,7 +149,8 @@ def test_smoke_study_as_job_array(slurm_cluster, tmp_path):
 
 
 def interrupt_study(tmp_path: Path) -> Path:
-    """Two runs long enough (~10 batches of extraction) to be caught mid-extraction."""
+    """Three runs long enough (~13 batches of extraction) to be caught mid-extraction; launched
+    with mpiexec inside the allocation (the smoke test uses srun --mpi=pmi2)."""
     base = tmp_path / "base.toml"
     text = SMOKE_BASE.read_text()
     text = text.replace("interval_ps = 0.2", "interval_ps = 0.5").replace(
@@ -159,31 +162,37 @@ def interrupt_study(tmp_path: Path) -> Path:
 base = "{base}"
 directory = "{tmp_path / 'interrupt'}"
 [axes]
-seed = [1, 2]
+seed = [1, 2, 3]
 [slurm]
 ntasks = 2
 time = "00:10:00"
+launcher = "mpiexec"
 ''')
     return study
 
 
-def test_requeue_resumes_and_cancel_is_reported(slurm_cluster, tmp_path):
+def test_requeue_usr1_and_cancel(slurm_cluster, tmp_path):
+    """scontrol requeue -> resumes from its checkpoint with the right event count; USR1 (what
+    --signal=B:USR1@120 sends before the time limit) -> checkpoint + self-requeue -> resumes;
+    scancel -> status reports it, and re-submitting resumes only that run."""
     study = interrupt_study(tmp_path)
     plan = make_plan(load_study(study))
-    dealloy("study", "submit", study)
+    res = dealloy("study", "submit", study)
+    assert "mpiexec -n 2 dealloy run" in next((plan.directory / "slurm").glob("*.sbatch")).read_text()
     job = json.loads((plan.directory / "submissions.json").read_text())[0]["job_id"]
-    r0, r1 = plan.runs
+    r0, r1, r2 = plan.runs
 
     def extracting(run):
         info = run.rundir.read_run_json()
         return info.get("status") == "running" and info.get("n_removed", 0) > 0 \
             and info.get("checkpoints", 0) >= 1
 
-    wait_for(lambda: extracting(r0) and extracting(r1), 300, "both runs mid-extraction", plan,
-             every=0.5)
+    wait_for(lambda: extracting(r0) and extracting(r1) and extracting(r2), 300,
+             "three runs mid-extraction", plan, every=0.5)
     removed_before = r0.rundir.read_run_json()["n_removed"]
     subprocess.run(["scontrol", "requeue", f"{job}_0"], check=True)
     subprocess.run(["scancel", f"{job}_1"], check=True)
+    subprocess.run(["scancel", "--batch", "--signal=USR1", f"{job}_2"], check=True)
 
     # the cancelled run checkpoints on SIGTERM, and status says SLURM cancelled it
     wait_for(lambda: state_map(plan)[r1.key].state in ("checkpointed", "interrupted")
@@ -202,6 +211,13 @@ def test_requeue_resumes_and_cancel_is_reported(slurm_cluster, tmp_path):
     assert info["li_end"] <= target and info["x_end"] <= 2.0 + 1e-9
     assert info["n_removed"] == info["li_start"] - info["li_end"] == count_events(r0)
     assert info["si_start"] == info["si_end"]
+
+    # USR1 to the batch script: forwarded to the run, which checkpoints; the task requeues itself
+    wait_for(lambda: state_map(plan)[r2.key].state == "done", 400, "the USR1-signalled run", plan)
+    log2 = (plan.directory / "slurm" / "logs" / f"{job}_2.out").read_text()
+    assert "USR1" in log2 and "requeueing to resume" in log2 and "(restart 1)" in log2, log2
+    info2 = r2.rundir.read_run_json()
+    assert info2["n_removed"] == info2["li_start"] - info2["li_end"] == count_events(r2)
 
     # re-submitting sends only the cancelled run, which resumes and finishes
     res = dealloy("study", "submit", study)
