@@ -47,3 +47,17 @@ def dealloy_cli():
 def mpiexec() -> str:
     exe = Path(sys.executable).with_name("mpiexec")
     return str(exe) if exe.exists() else "mpiexec"
+
+
+@pytest.fixture(scope="session")
+def smoke_study(tmp_path_factory):
+    """The smoke study (workflows/smoke.toml) run locally once per session, analysed and collected.
+
+    Returns (study file, study directory). Used by the report and notebook tests.
+    """
+    study = REPO / "workflows" / "smoke.toml"
+    directory = tmp_path_factory.mktemp("smoke-study")
+    run_dealloy("study", "run", study, "--local", "-j", "1", "--ranks", "2", "--dir", directory,
+                check=True, timeout=1200)
+    run_dealloy("study", "collect", study, "--dir", directory, check=True, timeout=600)
+    return study, directory

@@ -1,0 +1,149 @@
+"""Regenerate the notebooks in analysis/ (one per paper figure) from the cells below.
+
+    python analysis/make_notebooks.py
+
+Every notebook loads its data through the package API (``dealloy.report.load_report_data``) with a
+parameter cell at the top; the tests run each one against the smoke study's output.
+"""
+
+from pathlib import Path
+
+import nbformat as nbf
+
+HERE = Path(__file__).resolve().parent
+
+PARAMS = '''# Parameters: a study file (and its directory, if it was run with --dir), or a run directory.
+import os
+STUDY = os.environ.get("DEALLOY_STUDY", "{default}")
+STUDY_DIR = os.environ.get("DEALLOY_STUDY_DIR") or None'''
+
+LOAD = '''from IPython.display import Image, Markdown, display
+import matplotlib.pyplot as plt
+import pandas as pd
+from dealloy.report import load_report_data, observables
+from dealloy.report.data import pathway
+
+# A study that has not been run yet stops here with a message saying what to run first.
+data = load_report_data(STUDY, directory=STUDY_DIR, analyze_missing=False)
+table = data.done.assign(route=lambda d: [pathway(s) for s in d["starting_state"]])  # c-path / a-path
+print(f"{data.title}: {len(table)} finished run(s)")'''
+
+
+def obs_cell(numbers):
+    return (f"rows = [o for o in observables(data) if o.number in {numbers!r}]\n"
+            "pd.DataFrame([vars(o) for o in rows]).set_index('number')")
+
+
+NOTEBOOKS = {
+    "fig1-morphology.ipynb": ("../workflows/paper-fig1-dod.toml", [
+        "# Fig. 1 — morphology after dealloying vs starting state\n\nc-Li15Si4 (DOD 100 %) → continuous "
+        "Si framework; a-LixSi (DOD 70–90 %) → dense a-Si. Porosity, largest Si cluster and A(2 Å) per "
+        "starting state, and Z-contrast projections (the paper's STEM-HAADF).",
+        ("code", None), ("code", "LOAD"),
+        ("code", "cols = [c for c in ('starting_state', 'dod_resolved', 'x_end', 'porosity', "
+                 "'largest_si_cluster_fraction', 'a2_index') if c in table]\n"
+                 "table.groupby(['route', 'starting_state', 'dod_resolved'])[cols[2:]].mean()"),
+        ("code", obs_cell([1, 2, 5])),
+        ("code", "for run, imgs in data.images.items():\n"
+                 "    for p in imgs:\n"
+                 "        if p.name.startswith('haadf'):\n"
+                 "            display(Markdown(f'**{run}** ({table.set_index(\"run\").loc[run, \"route\"] if run in set(table.run) else \"?\"})'))\n"
+                 "            display(Image(filename=str(p), width=320))"),
+    ]),
+    "fig2-slices.ipynb": ("../workflows/paper-fig1-dod.toml", [
+        "# Fig. 2 — slices through the dealloyed particles\n\nThin Z-contrast slices (like the "
+        "tomography slices of Fig. 2) of the first finished c-path and a-path run.",
+        ("code", None), ("code", "LOAD"),
+        ("code", "shown = set()\nfor _, r in table.iterrows():\n"
+                 "    if r['route'] in shown:\n        continue\n"
+                 "    slices = [p for p in data.images.get(r['run'], []) if p.name.startswith('slices')]\n"
+                 "    if slices:\n        shown.add(r['route'])\n"
+                 "        display(Markdown(f\"**{r['route']}**: run {r['run']} (x = {r.get('x_end')})\"))\n"
+                 "        display(Image(filename=str(slices[0])))\n"
+                 "print('paths shown:', sorted(shown) or 'none (no analysed run has slice images)')"),
+    ]),
+    "fig4-rates.ipynb": ("../workflows/paper-fig4-rates.toml", [
+        "# Fig. 4 — ligament and pore size vs dealloying rate\n\nPaper: wire size flat (~1.8 nm); "
+        "pore size flat at low rate, growing above 0.1 C.",
+        ("code", None), ("code", "LOAD"),
+        ("code", "rate = next((c for c in ('rate_fraction_per_ns_resolved', 'rate_li_per_ps_resolved') "
+                 "if c in table and table[c].notna().any()), None)\n"
+                 "sizes = [c for c in ('ligament_diameter_mean_nm', 'pore_diameter_mean_nm') if c in table]\n"
+                 "summary = table.groupby(rate)[sizes].agg(['mean', 'std']) if rate else table[sizes]\n"
+                 "summary"),
+        ("code", "if rate and table[rate].nunique() >= 2:\n"
+                 "    fig, ax = plt.subplots()\n"
+                 "    for c in sizes:\n"
+                 "        g = table.groupby(rate)[c].mean()\n"
+                 "        ax.plot(g.index, g.values, 'o-', label=c)\n"
+                 "    ax.set_xscale('log'); ax.set_xlabel(rate); ax.set_ylabel('nm'); ax.legend()\n"
+                 "else:\n    print('this study has fewer than two rates: nothing to plot against rate')"),
+        ("code", obs_cell([3, 4, 10])),
+    ]),
+    "figS5-a2-index.ipynb": ("../workflows/paper-exafs-a2.toml", [
+        "# Fig. S5 — A(2 Å Si–Si) vs DOD\n\nThe area of the first Si–Si shell (EXAFS) ≙ mean Si–Si "
+        "coordination / 4, for the lithiated starting state (first analysed frame) and after dealloying.",
+        ("code", None), ("code", "LOAD"),
+        ("code", "def first(run, key):\n"
+                 "    frames = data.frames.get(run) or []\n"
+                 "    return frames[0].get(key) if frames else None\n"
+                 "table = table.assign(a2_start=[first(r, 'a2_index') for r in table['run']])\n"
+                 "table.groupby(['route', 'dod_resolved'])[['a2_start', 'a2_index']].mean()"),
+        ("code", obs_cell([6])),
+    ]),
+    "figS10-cluster-classes.ipynb": ("../workflows/paper-fig1-dod.toml", [
+        "# Fig. S10 — Si cluster classes during dealloying (the 7Li NMR signature)\n\nc-path: isolated "
+        "Si → larger clusters, skipping small ones; a-path: small → larger gradually.",
+        ("code", None), ("code", "LOAD"),
+        ("code", "classes = ('isolated', 'dumbbell', 'small', 'network')\n"
+                 "fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)\n"
+                 "for ax, path in zip(axes, ('c-path', 'a-path')):\n"
+                 "    runs = table[table['route'] == path]['run']\n"
+                 "    for run in list(runs)[:1]:\n"
+                 "        fr = data.frames.get(run) or []\n"
+                 "        xs = [f['x'] for f in fr]\n"
+                 "        for c in classes:\n"
+                 "            ax.plot(xs, [f['si_cluster_fractions'][c] for f in fr], '.-', label=c)\n"
+                 "    ax.set_title(f'{path} ({len(runs)} run(s))'); ax.set_xlabel('Li/Si'); ax.invert_xaxis()\n"
+                 "axes[0].set_ylabel('share of Si'); axes[0].legend()"),
+        ("code", obs_cell([7])),
+    ]),
+    "li-diffusivity.ipynb": ("../workflows/paper-fig1-dod.toml", [
+        "# Li diffusivity — crystalline vs amorphous\n\nPaper (Ding et al. 2009): c-Li3.75Si 1e-10–1e-11 "
+        "cm²/s, a-LixSi 1e-12–1e-13 cm²/s. Per run: the Li MSD fit of `dealloy analyze` during the run; "
+        "the controlled comparison is `dealloy diffusivity` (bulk c- vs a-Li15Si4, Arrhenius to 300 K).",
+        ("code", None), ("code", "LOAD"),
+        ("code", "import json\nfrom dealloy.rundir import RunDir\nrows = []\n"
+                 "for _, r in table.iterrows():\n"
+                 "    f = RunDir(r['path']).analysis_dir / 'metrics.json'\n"
+                 "    msd = json.loads(f.read_text()).get('li_msd') if f.is_file() else None\n"
+                 "    rows.append({'run': r['run'], 'route': r['route'],\n"
+                 "                 'D_cm2_per_s': msd and msd.get('diffusion_cm2_per_s')})\n"
+                 "pd.DataFrame(rows)"),
+        ("code", obs_cell([11])),
+    ]),
+}
+
+
+def build():
+    for name, (default, cells) in NOTEBOOKS.items():
+        nb = nbf.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        out = []
+        for cell in cells:
+            if isinstance(cell, str):
+                out.append(nbf.v4.new_markdown_cell(cell))
+            elif cell[1] is None:
+                c = nbf.v4.new_code_cell(PARAMS.format(default=default))
+                c.metadata["tags"] = ["parameters"]
+                out.append(c)
+            elif cell[1] == "LOAD":
+                out.append(nbf.v4.new_code_cell(LOAD))
+            else:
+                out.append(nbf.v4.new_code_cell(cell[1]))
+        nb.cells = out
+        nbf.write(nb, HERE / name)
+
+
+if __name__ == "__main__":
+    build()

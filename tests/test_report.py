@@ -1,0 +1,77 @@
+"""dealloy report: real smoke-study output in, self-contained HTML + Markdown out; verdict logic
+on tables with known answers; bad input."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dealloy.errors import ConfigError
+from dealloy.report import ReportData, build_report, observables
+from dealloy.report.observables import AGREES, DISAGREES, NOT_COVERED
+
+
+@pytest.mark.slow
+def test_report_of_smoke_study(smoke_study, tmp_path, dealloy_cli):
+    study, directory = smoke_study
+    out = tmp_path / "smoke.html"
+    dealloy_cli("report", study, "--dir", directory, "-o", out, check=True)
+    html = out.read_text()
+    md = out.with_suffix(".md").read_text()
+    # self-contained: every image is embedded, nothing is loaded from disk or network
+    srcs = re.findall(r"src='([^']*)'", html)
+    assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
+    # every paper observable has a row with a verdict, in both twins
+    for n in range(1, 14):
+        assert f"<tr><td>{n}</td>" in html and f"| {n} |" in md
+    # smoke runs stop at x = 2: the report must not compare them with the dealloyed end state
+    assert "not comparable with the paper's end state" in md
+    assert "Si conserved in 4/4 runs" in md
+    for ref in re.findall(r"\]\(([^)]+\.png)\)", md):
+        assert (out.parent / ref).is_file()
+    assert "meam-cui2012" in md and "core-hours" in md
+
+
+@pytest.mark.slow
+def test_report_of_one_run_directory(smoke_study, tmp_path):
+    _, directory = smoke_study
+    run_dir = next(p for p in (directory / "runs").iterdir() if (p / "run.json").is_file())
+    html, md = build_report(run_dir, tmp_path / "run.html", echo=lambda *_: None)
+    assert "Si conserved in 1/1 runs" in md.read_text()
+    assert html.stat().st_size > 10_000
+
+
+def _data(rows) -> ReportData:
+    base = {"status": "done", "si_conserved": True, "x_end": 0.0, "potential_resolved": "meam-cui2012"}
+    df = pd.DataFrame([{**base, "run": f"r{i}", **r} for i, r in enumerate(rows)])
+    return ReportData(title="t", kind="study", source=Path("t.toml"), table=df)
+
+
+def test_verdicts_follow_the_numbers():
+    good = observables(_data([
+        {"starting_state": "c-li15si4", "largest_si_cluster_fraction": 0.99, "porosity": 0.47,
+         "ligament_diameter_mean_nm": 1.7, "pore_diameter_mean_nm": 3.5},
+        {"starting_state": "a-lixsi", "porosity": 0.02},
+    ]))
+    v = {o.number: o.verdict for o in good}
+    assert v[1] == v[2] == v[3] == v[4] == v[5] == v[8] == AGREES
+    bad = observables(_data([
+        {"starting_state": "c-li15si4", "largest_si_cluster_fraction": 0.3, "porosity": 0.05,
+         "ligament_diameter_mean_nm": 5.0, "pore_diameter_mean_nm": 0.5, "si_conserved": False},
+        {"starting_state": "a-lixsi", "porosity": 0.4},
+    ]))
+    v = {o.number: o.verdict for o in bad}
+    assert v[1] == v[2] == v[3] == v[4] == v[5] == v[8] == DISAGREES
+    assert v[11] == NOT_COVERED
+
+
+def test_report_bad_inputs(tmp_path, repo_dir):
+    with pytest.raises(ConfigError, match="does not exist"):
+        build_report(tmp_path / "missing")
+    with pytest.raises(ConfigError, match="neither a study file nor a run directory"):
+        build_report(tmp_path)
+    with pytest.raises(ConfigError, match="dealloy study run"):
+        build_report(repo_dir / "workflows" / "smoke.toml", directory=tmp_path / "never-run")
