@@ -273,3 +273,27 @@ def test_local_run_analyses_and_skips_finished(tmp_path, dealloy_cli):
     table = pd.read_parquet(tmp_path / "study" / "results" / "results.parquet")
     assert table.loc[0, "status"] == "done" and table.loc[0, "si_conserved"]
     assert table.loc[0, "a2_index"] == pytest.approx(table.loc[0, "si_si_coordination_mean"] / 4)
+
+
+def test_standard_figures_from_a_table(tmp_path):
+    """porosity/a2 vs DOD and sizes vs rate are drawn from the collected columns."""
+    import pandas as pd
+
+    from dealloy.study.collect import figures
+
+    plan = plan_of(WORKFLOWS / "smoke.toml", tmp_path / "st")
+    rows = []
+    for state, dods in (("a-lixsi", (0.7, 0.8, 0.9)), ("c-li15si4-pc", (1.0,))):
+        for dod in dods:
+            rows.append({"starting_state": state, "dod_resolved": dod, "porosity": 0.5 * dod,
+                         "a2_index": 1 - dod / 2, "rate_fraction_per_ns_resolved": None})
+    for rate in (0.5, 5.0, 50.0):
+        rows.append({"starting_state": "c-li15si4-pc", "dod_resolved": 1.0,
+                     "rate_fraction_per_ns_resolved": rate, "ligament_diameter_mean_nm": 1.8,
+                     "ligament_diameter_std_nm": 0.4, "pore_diameter_mean_nm": 3 + rate / 50,
+                     "pore_diameter_std_nm": 0.8})
+    notes = figures(plan, pd.DataFrame(rows), tmp_path / "fig")
+    assert notes[0] == "porosity_a2_vs_dod.png" and notes[1] == "sizes_vs_rate.png", notes
+    for name in notes[:2]:
+        assert (tmp_path / "fig" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "skipped" in notes[2]  # no analysed trajectories in this plan
