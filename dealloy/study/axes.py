@@ -102,17 +102,18 @@ DEFAULT_STAGES: list[dict[str, Any]] = [
 
 
 def check_axis_name(name: str, where: str) -> None:
-    """Raise ConfigError unless ``name`` is a friendly axis or a plausible dotted run-config path."""
+    """Raise ConfigError unless ``name`` is a friendly axis or a run-config key by dotted path."""
     if name in FRIENDLY_AXES:
         return
-    if "." not in name and name in TOP_KEYS:
-        return
+    top, stage_keys = run_config_keys()
     parts = name.split(".")
     ok = False
-    if parts[0] == "particle" and len(parts) >= 2:
+    if len(parts) == 1:
+        ok = name in top
+    elif parts[0] == "particle":
         ok = parts[1] in PARTICLE_KEYS and (len(parts) == 2 or (parts[1] == "args" and len(parts) == 3))
     elif parts[0] == "stages" and len(parts) == 3:
-        ok = parts[1] in STAGE_KEYS and (parts[2] in STAGE_KEYS[parts[1]] or _schema_allows(parts))
+        ok = parts[1] in stage_keys and parts[2] in stage_keys[parts[1]]
     if not ok:
         raise ConfigError(
             f"{where}: unknown axis or parameter {name!r}. Axes: {', '.join(FRIENDLY_AXES)}; or a "
@@ -120,8 +121,19 @@ def check_axis_name(name: str, where: str) -> None:
             f"'particle.args.diameter_nm', 'temperature_k'")
 
 
-def _schema_allows(parts) -> bool:
-    return False  # the run-config schema gets the final word when each run is validated
+def run_config_keys() -> tuple[set[str], dict[str, set[str]]]:
+    """Top-level keys and keys per stage type: from the run-config schema, else the docs' list."""
+    try:
+        from dealloy.config import run as rc
+    except ImportError:  # pragma: no cover - before the engine's schema exists
+        return TOP_KEYS, STAGE_KEYS
+    top = set(rc.RunConfig.model_fields) - {"particle", "stages"}
+    stages = {}
+    for model in (rc.MinimizeStage, rc.EquilibrateStage, rc.ExtractStage, rc.InsertStage,
+                  rc.HoldStage, rc.AnnealStage):
+        stage_type = model.model_fields["type"].annotation.__args__[0]
+        stages[stage_type] = set(model.model_fields) - {"type"}
+    return top, stages
 
 
 # --------------------------------------------------------------------------------------------
@@ -146,10 +158,20 @@ def set_dotted(cfg: dict, path: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+def default_stages() -> list[dict[str, Any]]:
+    """The engine's default protocol as plain dicts (the documented one if the schema is absent)."""
+    try:
+        from dealloy.config.run import default_stages as engine_default
+    except ImportError:  # pragma: no cover
+        return copy.deepcopy(DEFAULT_STAGES)
+    return [st.model_dump(mode="json", exclude_defaults=True) | {"type": st.type}
+            for st in engine_default()]
+
+
 def find_stage(cfg: dict, stage_type: str, path: str) -> dict:
     stages = cfg.get("stages")
     if not stages:
-        stages = cfg["stages"] = copy.deepcopy(DEFAULT_STAGES)
+        stages = cfg["stages"] = default_stages()
     for st in stages:
         if st.get("type") == stage_type:
             return st
