@@ -55,6 +55,8 @@ def run_local(plan: Plan, jobs: int, ranks: int, mpiexec: str = "mpiexec",
     todo, skipped = select_runs(plan, retry_failed)
     for run, why in skipped:
         echo(f"skip {run.key} ({run.label()}): {why}")
+    if not todo:
+        echo("nothing to run: every run is done, failed, queued or running")
     logs = plan.directory / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     procs: dict[str, subprocess.Popen] = {}
