@@ -81,14 +81,15 @@ NOTEBOOKS = {
         ("code", obs_cell([3, 4, 10])),
     ]),
     "figS5-a2-index.ipynb": ("../workflows/paper-exafs-a2.toml", [
-        "# Fig. S5 — A(2 Å Si–Si) vs DOD\n\nThe area of the first Si–Si shell (EXAFS) ≙ mean Si–Si "
-        "coordination / 4, for the lithiated starting state (first analysed frame) and after dealloying.",
+        "# Fig. S5 — A(2 Å Si–Si) of dealloyed Si vs DOD\n\nThe area of the first Si–Si shell (EXAFS) ≙ "
+        "mean Si–Si coordination / 4 of the fully dealloyed Si, by the DOD of its starting state "
+        "(`a2_index`); `a2_start` is the lithiated starting state (first analysed frame) for reference.",
         ("code", None), ("code", "LOAD"),
         ("code", "def first(run, key):\n"
                  "    frames = data.frames.get(run) or []\n"
                  "    return frames[0].get(key) if frames else None\n"
                  "table = table.assign(a2_start=[first(r, 'a2_index') for r in table['run']])\n"
-                 "table.groupby(['route', 'dod_resolved'])[['a2_start', 'a2_index']].mean()"),
+                 "table.groupby(['route', 'dod_resolved'])[['a2_start', 'x_end', 'a2_index']].mean()"),
         ("code", obs_cell([6])),
     ]),
     "figS10-cluster-classes.ipynb": ("../workflows/paper-fig1-dod.toml", [

@@ -75,3 +75,15 @@ def test_report_bad_inputs(tmp_path, repo_dir):
         build_report(tmp_path)
     with pytest.raises(ConfigError, match="dealloy study run"):
         build_report(repo_dir / "workflows" / "smoke.toml", directory=tmp_path / "never-run")
+
+
+def test_a2_row_reads_the_dealloyed_si_by_dod():
+    """Fig. S5: A(2 Å) of the fully dealloyed Si falls with DOD, most steeply into DOD 100 %."""
+    def rows(a2_100):
+        pts = [(0.5, 0.9), (0.7, 0.85), (0.9, 0.8), (1.0, a2_100)]
+        return [{"starting_state": "c-li15si4" if d == 1.0 else "core-shell", "dod_resolved": d,
+                 "a2_index": v} for d, v in pts]
+
+    assert {o.number: o.verdict for o in observables(_data(rows(0.5)))}[6] == AGREES
+    assert {o.number: o.verdict for o in observables(_data(rows(0.78)))}[6] != AGREES  # no abrupt drop
+    assert {o.number: o.verdict for o in observables(_data(rows(0.95)))}[6] == DISAGREES
