@@ -147,15 +147,21 @@ class SiNetwork(Analysis):
 
 
 def _depth_below_hull(frame: Frame):
-    """Distance of each atom below its convex hull (Å); None if no hull (flat/tiny)."""
-    from scipy.spatial import ConvexHull, QhullError
+    """Approximate distance of each atom below its convex hull (Å): the smallest distance to the
+    planes of the 8 hull facets whose centroids are nearest; None if no hull (flat/tiny)."""
+    from scipy.spatial import ConvexHull, QhullError, cKDTree
 
     try:
         hull = ConvexHull(frame.positions)
     except (QhullError, ValueError):
         return None
     eq = hull.equations  # n.x + d <= 0 inside
-    return np.min(-(frame.positions @ eq[:, :3].T + eq[:, 3]), axis=1)
+    centroids = frame.positions[hull.simplices].mean(axis=1)
+    k = min(8, len(centroids))
+    _, idx = cKDTree(centroids).query(frame.positions, k=k)
+    idx = idx.reshape(len(frame.positions), k)
+    dist = -(np.einsum("nkj,nj->nk", eq[idx, :3], frame.positions) + eq[idx, 3])
+    return dist.min(axis=1)
 
 
 @dataclass
@@ -165,6 +171,7 @@ class CrystallinityParams:
     qbar4_tolerance: float = 0.03            # |q̄4 - q̄4_ref| below this
     qbar6_tolerance: float = 0.07            # |q̄6 - q̄6_ref| below this (thermal noise ~0.03)
     li_si_cutoff_angstrom: float = 3.2       # Li is crystalline if all its Si within this are
+    min_shell_si: int = 8                    # isolated Si in the shell (11 in the crystal)
 
 
 class Crystallinity(Analysis):
@@ -175,7 +182,8 @@ class Crystallinity(Analysis):
     - c-Li15Si4 (I-43d): local order of the Si sublattice. An Si is c-Li15Si4-like when it has no
       Si within ``si_si_cutoff_angstrom`` (isolated, as Si4- in the crystal) and the averaged
       bond-orientational order of its Si shell (Lechner-Dellago q̄4, q̄6 over the Si within
-      ``li15si4_shell_angstrom``: 11 Si at 4.53-4.80 Å in the crystal) matches the ideal I-43d
+      ``li15si4_shell_angstrom``: 11 Si at 4.53-4.80 Å in the crystal; at least ``min_shell_si``
+      of them isolated) matches the ideal I-43d
       cell's within ``qbar4_tolerance``/``qbar6_tolerance``. A Li atom counts as crystalline when it has Si within
       ``li_si_cutoff_angstrom`` and all of them are. Amorphous Li15Si4 has isolated Si too, but
       not the crystal's q̄4/q̄6.
@@ -208,25 +216,32 @@ class Crystallinity(Analysis):
         }
 
 
-def _neighbors(data, cutoff):
+def _neighbors(data, cutoff, indices=None):
     from ovito.data import CutoffNeighborFinder
 
     finder = CutoffNeighborFinder(cutoff, data)
-    idx, vec = finder.find_all()
+    idx, vec = finder.find_all(indices) if indices is not None else finder.find_all()
     return np.asarray(idx), np.asarray(vec, float)
 
 
 def _qbar(data, p: CrystallinityParams):
-    """Isolated-Si flag and Lechner-Dellago averaged q4, q6 of each Si over its Si shell."""
+    """Isolated-Si flag and Lechner-Dellago averaged q4, q6 of each isolated Si over the isolated
+    Si of its shell (non-isolated Si are not c-Li15Si4-like and get 0; skipping them keeps Si
+    frameworks cheap)."""
     from scipy.special import sph_harm_y
 
     n = data.particles.count
-    idx, vec = _neighbors(data, p.li15si4_shell_angstrom)
+    q4o, q6o = np.zeros(n), np.zeros(n)
+    bonds, _ = _neighbors(data, p.si_si_cutoff_angstrom)
+    iso = np.bincount(bonds[:, 0], minlength=n) == 0 if len(bonds) else np.ones(n, bool)
+    if not iso.any():
+        return iso, q4o, q6o
+    idx, vec = _neighbors(data, p.li15si4_shell_angstrom, np.flatnonzero(iso))
     if len(idx) == 0:
-        return np.zeros(n, bool), np.zeros(n), np.zeros(n)
+        return np.zeros(n, bool), q4o, q6o
     d = np.linalg.norm(vec, axis=1)
-    bonded = np.bincount(idx[d < p.si_si_cutoff_angstrom, 0], minlength=n) > 0
-    i, j, v, dd = idx[:, 0], idx[:, 1], vec, d
+    keep = iso[idx[:, 1]]
+    i, j, v, dd = idx[keep, 0], idx[keep, 1], vec[keep], d[keep]
     nb = np.bincount(i, minlength=n)
     theta = np.arccos(np.clip(v[:, 2] / dd, -1, 1))
     phi = np.arctan2(v[:, 1], v[:, 0])
@@ -246,7 +261,7 @@ def _qbar(data, p: CrystallinityParams):
         qbar /= (nb + 1)[:, None]
         w = np.array([1.0] + [2.0] * ell)
         out.append(np.sqrt(4 * np.pi / (2 * ell + 1) * np.sum(w * np.abs(qbar) ** 2, axis=1)))
-    return (~bonded) & (nb > 0), out[0], out[1]
+    return iso & (nb >= p.min_shell_si), out[0], out[1]
 
 
 _REFERENCE: dict = {}

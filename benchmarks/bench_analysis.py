@@ -1,0 +1,105 @@
+"""Benchmark of the per-frame analysis (``analyze_frame``, all metrics, 1 Å voxels).
+
+Frames: porous Si particles (diamond Si sphere with random spherical pores of 2-4 nm diameter,
+porosity ~0.45, like the paper's frameworks) of ~10k, 30k, 100k, 300k atoms. Each size runs in a
+fresh process (one core: OMP/NUMBA/OVITO threads = 1) so peak memory is that of one analysis.
+Reports wall time (warm: the numba kernels are compiled once beforehand) and peak RSS above the
+frame itself, per atom.
+
+    python benchmarks/bench_analysis.py [--sizes 10000,30000,100000,300000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+ENV = {"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "OVITO_THREAD_COUNT": "1",
+       "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def porous_particle(n_atoms: int, porosity: float = 0.45, seed: int = 0):
+    import numpy as np
+    from ase.build import bulk
+
+    rng = np.random.default_rng(seed)
+    rho = 8 / 5.431**3
+    radius = (3 * n_atoms / (rho * (1 - porosity)) / (4 * np.pi)) ** (1 / 3)
+    n = int(np.ceil(2 * radius / 5.431)) + 1
+    si = bulk("Si", "diamond", a=5.431, cubic=True).repeat((n, n, n))
+    c = si.cell.array.sum(0) / 2
+    pos = si.positions - c
+    keep = np.linalg.norm(pos, axis=1) < radius
+    pos = pos[keep]
+    removed = np.zeros(len(pos), bool)
+    target = porosity * len(pos)
+    while removed.sum() < target:
+        r = rng.uniform(10, 20)
+        centre = rng.uniform(-1, 1, 3) * (radius - r - 5)
+        if np.linalg.norm(centre) > radius - r - 5:
+            continue
+        removed |= np.linalg.norm(pos - centre, axis=1) < r
+    from ase import Atoms
+
+    return Atoms("Si" * int((~removed).sum()), positions=pos[~removed], pbc=False)
+
+
+def child(n_atoms: int) -> None:
+    import resource
+
+    import numpy as np
+
+    from dealloy.analysis import analyze_frame
+
+    warm = porous_particle(3000, seed=1)
+    analyze_frame(warm)  # compile numba kernels, load OVITO
+    atoms = porous_particle(n_atoms)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    t = time.perf_counter()
+    m = analyze_frame(atoms)
+    wall = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"n_atoms": len(atoms), "wall_s": wall, "peak_above_bytes": peak - base,
+                      "bytes_per_atom": (peak - base) / len(atoms), "porosity": m["porosity"],
+                      "pore_diameter_nm": m["pore_diameter_nm"]["mean"],
+                      "ligament_diameter_nm": m["ligament_diameter_nm"]["mean"],
+                      "timings_s": m["timings_s"]}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="10000,30000,100000,300000")
+    ap.add_argument("--child", type=int, default=None)
+    args = ap.parse_args()
+    if args.child:
+        child(args.child)
+        return
+    rows = []
+    for n in [int(s) for s in args.sizes.split(",")]:
+        out = subprocess.run([sys.executable, __file__, "--child", str(n)], capture_output=True,
+                             text=True, env={**os.environ, **ENV})
+        if out.returncode:
+            print(out.stderr[-2000:], file=sys.stderr)
+            continue
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        t = row["timings_s"]
+        print(f"{row['n_atoms']:>7d} atoms  {row['wall_s']:6.2f} s  "
+              f"{row['bytes_per_atom'] / 1024:6.2f} KB/atom above frame   "
+              f"(network {t['network']:.2f}, rdf {t['rdf']:.2f}, crystal {t['crystal']:.2f}, "
+              f"voxel {t['voxel']:.2f})  porosity {row['porosity']:.3f}", flush=True)
+    if len(rows) >= 2:
+        import numpy as np
+
+        n = np.array([r["n_atoms"] for r in rows], float)
+        w = np.array([r["wall_s"] for r in rows])
+        slope = np.polyfit(np.log(n), np.log(w), 1)[0]
+        print(f"time grows as N^{slope:.2f}")
+
+
+if __name__ == "__main__":
+    main()
