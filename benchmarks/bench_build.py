@@ -64,8 +64,9 @@ def crystalline():
               f"{r['mean_grain_size_nm']:>13.2f}", flush=True)
 
 
-def amorphous(xs, n_si, protocol, potential):
+def amorphous(xs, n_si, protocol, potential, save_dir=None):
     from dealloy.build.amorphous import amorphous_lisi
+    from dealloy.io import write_structure
 
     print(f"\namorphous_lisi, potential {potential}, protocol {protocol}, n_si = {n_si}")
     print(f"{'x':>5} {'atoms':>6} {'time s':>7} {'rho g/cm3':>9} {'V/Si A3':>8} {'ref V/Si':>8} "
@@ -74,6 +75,8 @@ def amorphous(xs, n_si, protocol, potential):
         t = time.perf_counter()
         a = amorphous_lisi(x, n_si=n_si, protocol=protocol, potential=potential)
         i = a.info
+        if save_dir:
+            write_structure(f"{save_dir}/a_li{x:g}si_{protocol}_{n_si}.xyz", a)
         print(f"{x:>5.2f} {len(a):>6} {time.perf_counter() - t:>7.0f} {i['density_g_cm3']:>9.3f} "
               f"{i['volume_per_si_angstrom3']:>8.1f} {i['ref_volume_per_si_angstrom3']:>8.1f} "
               f"{i['si_si_cn']:>7.2f} {i['ref_si_si_cn']:>6.2f} {i['melt_msd_si_angstrom2']:>11.1f} "
@@ -88,11 +91,12 @@ def main():
     ap.add_argument("--n-si", type=int, default=32)
     ap.add_argument("--protocol", default="standard")
     ap.add_argument("--potential", default="meam-cui2012")
+    ap.add_argument("--save-dir", default=None, help="write each amorphous cell here (extxyz)")
     a = ap.parse_args()
     if not a.only_amorphous:
         crystalline()
     if a.amorphous or a.only_amorphous:
-        amorphous(a.x, a.n_si, a.protocol, a.potential)
+        amorphous(a.x, a.n_si, a.protocol, a.potential, a.save_dir)
 
 
 if __name__ == "__main__":

@@ -238,6 +238,8 @@ def amorphous_lisi(x: float, n_si: int = 64, seed: int = 0, potential: str = "me
 def _sphere_from_bulk(bulk: Atoms, radius: float) -> tuple[np.ndarray, np.ndarray]:
     """Symbols and positions (centred at 0) of the atoms of ``bulk`` (tiled as needed) within
     ``radius`` of the centre of the tiled block."""
+    bulk = bulk.copy()
+    bulk.wrap()
     L = bulk.cell.lengths()
     reps = [int(math.ceil(2 * radius / l)) + 1 for l in L]
     big = bulk.repeat(reps)
