@@ -52,7 +52,7 @@ def analyze_command(path, frames, json_out, plots_dir, voxel_angstrom, si_si_cut
 
 
 @click.command("diffusivity")
-@click.option("--temperatures", default="700,800,900,1000", show_default=True,
+@click.option("--temperatures", default="500,600,700,800", show_default=True,
               help="comma-separated MD temperatures in K")
 @click.option("--time-ps", "time_ps", type=float, default=20.0, show_default=True,
               help="production MD per temperature and phase (ps)")
@@ -60,10 +60,14 @@ def analyze_command(path, frames, json_out, plots_dir, voxel_angstrom, si_si_cut
 @click.option("--cells", type=int, default=1, show_default=True,
               help="c-Li15Si4 supercell repeats per axis (1 = 76 atoms)")
 @click.option("--potential", default="meam-cui2012", show_default=True)
+@click.option("--protocol", "amorphous_protocol", default="fast", show_default=True,
+              type=click.Choice(["fast", "standard"]),
+              help="melt-quench protocol of a-Li15Si4 (fast: tests/smoke, standard: production)")
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="diffusivity",
               show_default=True, help="directory for diffusivity.json/.csv and the Arrhenius plot")
-def diffusivity_command(temperatures, time_ps, equilibrate_ps, cells, potential, seed, out_dir):
+def diffusivity_command(temperatures, time_ps, equilibrate_ps, cells, potential, amorphous_protocol,
+                        seed, out_dir):
     """Li diffusivity in c- vs a-Li15Si4 bulk: MD at several T, Arrhenius fit, 300 K extrapolation.
 
     The c/a ratio is the meaningful number (absolute MD values run high); the paper cites
@@ -77,5 +81,6 @@ def diffusivity_command(temperatures, time_ps, equilibrate_ps, cells, potential,
     except ValueError as exc:
         raise ConfigError(f"--temperatures '{temperatures}': give numbers in K, e.g. 700,800,900") from exc
     params = DiffusivityParams(temperatures_k=temps, time_ps=time_ps, equilibrate_ps=equilibrate_ps,
-                               cells=cells, potential=potential, seed=seed)
+                               cells=cells, potential=potential, seed=seed,
+                               amorphous_protocol=amorphous_protocol)
     run_diffusivity(params, out_dir, echo=click.echo)
