@@ -121,5 +121,9 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
 
 
 def _light(f):
-    """Keep only what the MSD needs of a frame (positions of Li, ids, time)."""
-    return f
+    """Keep only what the MSD needs of a frame: the Li (positions, ids, unwrapped), time, cell."""
+    li = f.mask("Li")
+    g = f.subset(li)
+    if "unwrapped" in f.info:
+        g.info["unwrapped"] = f.info["unwrapped"][li]
+    return g
