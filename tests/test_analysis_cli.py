@@ -119,3 +119,50 @@ def test_frame_selection_out_of_range(particle_file, capsys):
 def test_unknown_parameter_is_named():
     with pytest.raises(ConfigError, match="voxel_size"):
         analyze_frame(si_sphere(6.0), voxel_size=1.0)
+
+
+def test_ovito_pipeline_and_ase_give_the_same_metrics(particle_file):
+    from ovito.io import import_file
+
+    from dealloy.io import read_structure
+
+    atoms = read_structure(particle_file)
+    a = analyze_frame(atoms, metrics=("network",))
+    b = analyze_frame(import_file(str(particle_file)), metrics=("network",))
+    assert a["n_si"] == b["n_si"] and a["n_li"] == b["n_li"]
+    assert a["si_cluster_fractions"] == b["si_cluster_fractions"]
+
+
+def test_zcontrast_intensity_scales_as_z_to_1_7():
+    from dealloy.analysis.microscopy import zcontrast_image
+
+    # one Si column and one Li column of 5 atoms each, 10 Å apart, projected along z
+    pos = [(0.0, 0.0, 2.5 * k) for k in range(5)] + [(10.0, 0.0, 2.5 * k) for k in range(5)]
+    atoms = Atoms("Si5Li5", positions=pos)
+    img, ext = zcontrast_image(atoms, "z", pixel_angstrom=0.25)
+    x = np.linspace(ext[0], ext[1], img.shape[1], endpoint=False) + 0.125
+    si_peak = img[:, np.abs(x - 0.0) < 1.0].max()
+    li_peak = img[:, np.abs(x - 10.0) < 1.0].max()
+    assert si_peak / li_peak == pytest.approx((14 / 3) ** 1.7, rel=0.02)
+
+
+def test_trajectory_li_msd_from_a_dump(tmp_path):
+    from dealloy.analysis.trajectory import li_msd
+
+    from test_analysis_structures import li15si4_cell
+
+    rng = np.random.default_rng(1)
+    base = li15si4_cell()
+    frames, pos = [], base.positions.copy()
+    li = np.array(base.get_chemical_symbols()) == "Li"
+    for _ in range(12):  # Li random walk, 0.1 Å^2/ps per direction -> D = 1e-5 cm^2/s
+        a = base.copy()
+        a.positions = pos.copy()
+        a.wrap()
+        frames.append(a)
+        pos[li] += rng.normal(0, np.sqrt(2 * 0.05 * 1.0), (li.sum(), 3))
+    write_lammps_dump(tmp_path / "t.lammpstrj", frames, np.arange(12) * 1.0)
+    got = read_frames(tmp_path / "t.lammpstrj", "all")
+    res = li_msd(got)
+    assert res is not None and res.n_atoms == li.sum()
+    assert res.diffusion_cm2_per_s == pytest.approx(0.5e-5, rel=0.3)
