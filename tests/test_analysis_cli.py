@@ -166,3 +166,16 @@ def test_trajectory_li_msd_from_a_dump(tmp_path):
     res = li_msd(got)
     assert res is not None and res.n_atoms == li.sum()
     assert res.diffusion_cm2_per_s == pytest.approx(0.5e-5, rel=0.3)
+
+
+def test_run_directory_time_from_timestep_when_dump_has_no_time(tmp_path):
+    from dealloy.analysis.run import analyze_path
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.toml").write_text("timestep_ps = 0.002\n")
+    frames = [li15si4_sphere(9.0) for _ in range(2)]
+    write_lammps_dump(run / "traj.lammpstrj", frames, [0, 0], with_time=False, step_every=500)
+    summary = analyze_path(run, params=None, images=False, echo=lambda *_: None,
+                           plots_dir=None)
+    assert [f["time_ps"] for f in summary["frames"]] == [0.0, 1.0]

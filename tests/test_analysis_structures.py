@@ -96,8 +96,9 @@ def random_lisi_bulk(seed: int = 0) -> Atoms:
     return a
 
 
-def write_lammps_dump(path, frames, times_ps) -> None:
-    """A LAMMPS text dump with an element column and ITEM: TIME (as dealloy run writes)."""
+def write_lammps_dump(path, frames, times_ps, with_time: bool = True, step_every: int = 100) -> None:
+    """A LAMMPS text dump with an element column (as dealloy run writes: id element x y z) and
+    optionally ITEM: TIME."""
     lines = []
     for step, (atoms, t) in enumerate(zip(frames, times_ps)):
         cell = atoms.cell.array
@@ -106,12 +107,13 @@ def write_lammps_dump(path, frames, times_ps) -> None:
             lo, hi = np.zeros(3), np.diag(cell)
         else:
             lo, hi = atoms.positions.min(0) - 1, atoms.positions.max(0) + 1
-        lines += ["ITEM: TIME", f"{t}", "ITEM: TIMESTEP", f"{step * 100}",
+        lines += (["ITEM: TIME", f"{t}"] if with_time else [])
+        lines += ["ITEM: TIMESTEP", f"{step * step_every}",
                   "ITEM: NUMBER OF ATOMS", f"{len(atoms)}", f"ITEM: BOX BOUNDS {pbc}"]
         lines += [f"{lo[i]} {hi[i]}" for i in range(3)]
-        lines.append("ITEM: ATOMS id type element x y z")
+        lines.append("ITEM: ATOMS id element x y z")
         ids = atoms.arrays.get("id", np.arange(1, len(atoms) + 1))
         for i, (s, p) in enumerate(zip(atoms.get_chemical_symbols(), atoms.positions)):
-            lines.append(f"{ids[i]} {1 if s == 'Li' else 2} {s} {p[0]:.5f} {p[1]:.5f} {p[2]:.5f}")
+            lines.append(f"{ids[i]} {s} {p[0]:.5f} {p[1]:.5f} {p[2]:.5f}")
     with open(path, "w") as fh:
         fh.write("\n".join(lines) + "\n")

@@ -99,13 +99,14 @@ def vulkan_available() -> bool:
 
 
 def render_3d(frame: Frame, out: Path, echo=print) -> list[Path]:
-    """OVITO rendering of the particle (Si yellow, Li green); skipped without a Vulkan driver."""
+    """OVITO rendering of the particle (OVITO's default element colours); skipped with one line
+    when no Vulkan driver (libvulkan) is installed or rendering fails."""
     if not vulkan_available():
         echo("3D render skipped: no Vulkan driver (install libvulkan1 mesa-vulkan-drivers)")
         return []
     try:
         from ovito.pipeline import Pipeline, StaticSource
-        from ovito.vis import OpenGLRenderer, Viewport  # noqa: F401
+        from ovito.vis import OpenGLRenderer, Viewport
 
         data = frame.to_ovito()
         data.cell.vis.enabled = False
@@ -114,9 +115,8 @@ def render_3d(frame: Frame, out: Path, echo=print) -> list[Path]:
         vp = Viewport(type=Viewport.Type.Perspective, camera_dir=(-1, -1, -1))
         vp.zoom_all(size=(800, 800))
         path = out / "render_3d.png"
-        from ovito.vis import VulkanRenderer
-
-        vp.render_image(size=(800, 800), filename=str(path), renderer=VulkanRenderer())
+        # OVITO's OpenGL renderer draws off-screen through the Vulkan driver on headless machines
+        vp.render_image(size=(800, 800), filename=str(path), renderer=OpenGLRenderer())
         pipe.remove_from_scene()
         return [path]
     except Exception as exc:  # a driver that is present but unusable

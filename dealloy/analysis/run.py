@@ -51,7 +51,7 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
     """
     params = params or AnalysisParams()
     source, run_dir = resolve_source(path)
-    src = FrameSource(source)
+    src = FrameSource(run_dir if run_dir is not None else source)
     if frames is None:
         frames = "all" if run_dir is not None else "-1"
     sel = parse_selection(frames, len(src))

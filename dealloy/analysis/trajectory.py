@@ -44,8 +44,10 @@ def _is_ase(path: Path) -> bool:
 class FrameSource:
     """Frames of one file, read lazily: ``len(src)``, ``src[i]`` -> Frame."""
 
-    def __init__(self, path):
-        self.path, _ = resolve_source(path)
+    def __init__(self, path, timestep_ps: float | None = None):
+        self.path, run_dir = resolve_source(path)
+        # LAMMPS dumps without ITEM: TIME: time = Timestep x the run's timestep (config.toml)
+        self.timestep_ps = timestep_ps if timestep_ps is not None else _run_timestep_ps(run_dir)
         self._pipeline = None
         self._ase = None
         if _is_ase(self.path):
@@ -77,11 +79,31 @@ class FrameSource:
             except Exception as exc:
                 raise ConfigError(f"cannot read frame {i} of {self.path}: {exc}") from exc
             f = _from_ovito_data(data)
-            f.info["timestep"] = data.attributes.get("Timestep")
+            step = data.attributes.get("Timestep")
+            f.info["timestep"] = step
+            if f.time_ps is None and step is not None and self.timestep_ps:
+                f.time_ps = float(step) * self.timestep_ps
             if "Periodic Image" in data.particles:
                 img = np.asarray(data.particles["Periodic Image"], float)
                 f.info["unwrapped"] = f.positions + img @ f.cell
         return f
+
+
+def _run_timestep_ps(run_dir) -> float | None:
+    if run_dir is None:
+        return None
+    from dealloy.rundir import RunDir
+
+    cfg = RunDir(run_dir).config
+    if not cfg.is_file():
+        return None
+    try:
+        from dealloy.config import load_toml
+
+        dt = load_toml(cfg).get("timestep_ps")
+        return float(dt) if dt else None
+    except Exception:  # an unreadable config only costs the time axis
+        return None
 
 
 def parse_selection(sel: str | None, n: int) -> list[int]:
