@@ -48,7 +48,25 @@ def porous_particle(n_atoms: int, porosity: float = 0.45, seed: int = 0):
     return Atoms("Si" * int((~removed).sum()), positions=pos[~removed], pbc=False)
 
 
-def child(n_atoms: int) -> None:
+def li15si4_particle(n_atoms: int):
+    """A dense c-Li15Si4 sphere (I-43d cell, 76 atoms per 10.685^3 Å^3) of about n_atoms."""
+    import numpy as np
+    from ase.spacegroup import crystal
+
+    a = 10.685
+    radius = (3 * n_atoms * a**3 / 76 / (4 * np.pi)) ** (1 / 3)
+    n = int(np.ceil(2 * radius / a)) + 1
+    cell = crystal(["Li", "Li", "Si"], basis=[(3 / 8, 0, 1 / 4), (0.12307, 0.15391, 0.96344),
+                                              (0.45757, 0.45757, 0.45757)],
+                   spacegroup=220, cellpar=[a] * 3 + [90] * 3).repeat((n, n, n))
+    c = cell.cell.array.sum(0) / 2
+    p = cell[np.linalg.norm(cell.positions - c, axis=1) < radius]
+    p.positions -= c
+    p.pbc = False
+    return p
+
+
+def child(n_atoms: int, kind: str = "porous-si") -> None:
     import resource
 
     import numpy as np
@@ -57,7 +75,7 @@ def child(n_atoms: int) -> None:
 
     warm = porous_particle(3000, seed=1)
     analyze_frame(warm)  # compile numba kernels, load OVITO
-    atoms = porous_particle(n_atoms)
+    atoms = porous_particle(n_atoms) if kind == "porous-si" else li15si4_particle(n_atoms)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     t = time.perf_counter()
     c = time.process_time()
@@ -75,14 +93,17 @@ def child(n_atoms: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10000,30000,100000,300000")
+    ap.add_argument("--kind", default="porous-si", choices=["porous-si", "li15si4"],
+                    help="porous Si framework particle, or dense c-Li15Si4 particle")
     ap.add_argument("--child", type=int, default=None)
     args = ap.parse_args()
     if args.child:
-        child(args.child)
+        child(args.child, args.kind)
         return
     rows = []
     for n in [int(s) for s in args.sizes.split(",")]:
-        out = subprocess.run([sys.executable, __file__, "--child", str(n)], capture_output=True,
+        out = subprocess.run([sys.executable, __file__, "--child", str(n), "--kind", args.kind],
+                             capture_output=True,
                              text=True, env={**os.environ, **ENV})
         if out.returncode:
             print(out.stderr[-2000:], file=sys.stderr)
