@@ -59,6 +59,8 @@ def analyze_command(path, frames, json_out, plots_dir, voxel_angstrom, si_si_cut
 @click.option("--equilibrate-ps", "equilibrate_ps", type=float, default=2.0, show_default=True)
 @click.option("--cells", type=int, default=1, show_default=True,
               help="c-Li15Si4 supercell repeats per axis (1 = 76 atoms)")
+@click.option("--li-vacancies", "li_vacancies", type=int, default=0, show_default=True,
+              help="Li removed from the crystal (c-Li3.75-dSi; the amorphous cell gets the same x)")
 @click.option("--potential", default="meam-cui2012", show_default=True)
 @click.option("--protocol", "amorphous_protocol", default="fast", show_default=True,
               type=click.Choice(["fast", "standard"]),
@@ -66,8 +68,8 @@ def analyze_command(path, frames, json_out, plots_dir, voxel_angstrom, si_si_cut
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="diffusivity",
               show_default=True, help="directory for diffusivity.json/.csv and the Arrhenius plot")
-def diffusivity_command(temperatures, time_ps, equilibrate_ps, cells, potential, amorphous_protocol,
-                        seed, out_dir):
+def diffusivity_command(temperatures, time_ps, equilibrate_ps, cells, li_vacancies, potential,
+                        amorphous_protocol, seed, out_dir):
     """Li diffusivity in c- vs a-Li15Si4 bulk: MD at several T, Arrhenius fit, 300 K extrapolation.
 
     The c/a ratio is the meaningful number (absolute MD values run high); the paper cites
@@ -81,6 +83,7 @@ def diffusivity_command(temperatures, time_ps, equilibrate_ps, cells, potential,
     except ValueError as exc:
         raise ConfigError(f"--temperatures '{temperatures}': give numbers in K, e.g. 700,800,900") from exc
     params = DiffusivityParams(temperatures_k=temps, time_ps=time_ps, equilibrate_ps=equilibrate_ps,
-                               cells=cells, potential=potential, seed=seed,
+                               cells=cells, li_vacancies=li_vacancies, potential=potential,
+                               seed=seed,
                                amorphous_protocol=amorphous_protocol)
     run_diffusivity(params, out_dir, echo=click.echo)

@@ -36,6 +36,7 @@ class DiffusivityParams:
     equilibrate_ps: float = 2.0
     record_every_ps: float = 0.1
     cells: int = 1                       # c-Li15Si4 cells per axis (76 atoms each)
+    li_vacancies: int = 0                # Li removed at random from the crystal (c-Li3.75-d Si)
     potential: str = "meam-cui2012"
     seed: int = 1
     amorphous_protocol: str = "fast"     # melt-quench of a-Li15Si4 ("standard" for production)
@@ -53,18 +54,26 @@ class DiffusivityParams:
                               f"record_every_ps={self.record_every_ps}; run longer")
         if self.cells < 1:
             raise ConfigError("cells must be >= 1")
+        if not 0 <= self.li_vacancies < 60 * self.cells**3:
+            raise ConfigError(f"li_vacancies={self.li_vacancies}: give 0..{60 * self.cells**3 - 1}")
 
 
 def bulk_structure(phase: str, p: DiffusivityParams, echo=print):
     from dealloy.build.crystal import li15si4_cell
 
     if phase == "crystalline":
-        return li15si4_cell().repeat((p.cells,) * 3)
+        atoms = li15si4_cell().repeat((p.cells,) * 3)
+        if p.li_vacancies:
+            li = np.flatnonzero(np.array(atoms.get_chemical_symbols()) == "Li")
+            rng = np.random.default_rng(p.seed)
+            del atoms[sorted(rng.choice(li, p.li_vacancies, replace=False).tolist())]
+        return atoms
     from dealloy.build.amorphous import amorphous_lisi
 
     n_si = 16 * p.cells**3
-    echo(f"building a-Li15Si4 ({n_si} Si, melt-quench protocol '{p.amorphous_protocol}') ...")
-    return amorphous_lisi(3.75, n_si=n_si, seed=p.seed, potential=p.potential,
+    x = (60 * p.cells**3 - p.li_vacancies) / n_si  # same composition as the crystal
+    echo(f"building a-Li{x:.3g}Si ({n_si} Si, melt-quench protocol '{p.amorphous_protocol}') ...")
+    return amorphous_lisi(x, n_si=n_si, seed=p.seed, potential=p.potential,
                           protocol=p.amorphous_protocol)
 
 
