@@ -3,7 +3,8 @@
 Each run is ``[mpiexec -n N] python -m dealloy.cli run <run>/config.toml [--resume]`` in its own
 process (log: ``<study>/logs/<key>.log``); ``jobs`` runs go at once. Finished runs are skipped,
 checkpointed/interrupted ones resume, failed ones are left alone unless ``retry_failed``.
-Ctrl-C sends SIGTERM to the runs, which checkpoint and stop; the next call resumes them.
+Ctrl-C (or SIGTERM to this process) sends SIGTERM to the runs, which checkpoint and stop; the
+next call resumes them.
 """
 
 from __future__ import annotations
@@ -96,23 +97,32 @@ def run_local(plan: Plan, jobs: int, ranks: int, mpiexec: str = "mpiexec",
             analyze_run(run.path, logs / f"{run.key}.log", echo)
         return rc
 
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    old_term = None
+    if threading.current_thread() is threading.main_thread():
+        def on_term(signum, frame):  # SIGTERM to the runner: same as Ctrl-C
+            raise KeyboardInterrupt
+        old_term = signal.signal(signal.SIGTERM, on_term)
     try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = {run.key: pool.submit(one, run) for run in todo}
-            for key, fut in futures.items():
-                results[key] = fut.result()
+        futures = {run.key: pool.submit(one, run) for run in todo}
+        for key, fut in futures.items():
+            results[key] = fut.result()
     except KeyboardInterrupt:
         stopping.set()
-        echo("interrupted: asking the runs to checkpoint (SIGTERM)...")
+        echo("interrupted: asking the runs to checkpoint (SIGTERM); run again to resume")
         with lock:
-            for p in procs.values():
-                try:
-                    os.killpg(p.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        for p in list(procs.values()):
-            p.wait()
+            running = list(procs.values())
+        for p in running:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        pool.shutdown(wait=True, cancel_futures=True)
         raise
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+    pool.shutdown(wait=True)
     return results
 
 
