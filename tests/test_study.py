@@ -324,3 +324,19 @@ def test_standard_figures_from_a_table(tmp_path):
     for name in notes[:2]:
         assert (tmp_path / "fig" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "skipped" in notes[2]  # no analysed trajectories in this plan
+
+
+def test_structure_file_content_is_part_of_the_hash(tmp_path):
+    from ase import Atoms
+    from ase.io import write
+
+    xyz = tmp_path / "p.extxyz"
+    base = tmp_path / "base.toml"
+    base.write_text('[particle]\nfile = "p.extxyz"\n')
+    study = tmp_path / "s.toml"
+    study.write_text(f'name = "f"\nbase = "{base}"\n[axes]\nseed = [1]\n')
+    write(xyz, Atoms("LiSi", positions=[[0, 0, 0], [2.5, 0, 0]], cell=[30, 30, 30]))
+    one = plan_of(study).runs[0]
+    assert one.config["particle"]["file"] == str(xyz)  # made absolute
+    write(xyz, Atoms("LiSi", positions=[[0, 0, 0], [2.6, 0, 0]], cell=[30, 30, 30]))
+    assert plan_of(study).runs[0].key != one.key
