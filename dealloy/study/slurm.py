@@ -18,7 +18,7 @@ from pathlib import Path
 
 from dealloy.config.study import SlurmSettings
 from dealloy.errors import ConfigError, DealloyError
-from dealloy.io import write_json, write_text
+from dealloy.io import write_json
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
