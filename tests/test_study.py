@@ -97,8 +97,7 @@ diameter_nm = 4.0
     assert "grain_size_nm" not in sc["args"] and pc["args"]["grain_size_nm"] == 1.5
 
 
-@pytest.mark.parametrize("name", ["paper-fig1-dod.toml", "paper-fig4-rates.toml",
-                                  "paper-exafs-a2.toml", "smoke.toml"])
+@pytest.mark.parametrize("name", sorted(p.name for p in WORKFLOWS.glob("*.toml")))
 def test_shipped_studies_plan(tmp_path, name):
     from dealloy.build import BUILDERS
     from dealloy.study.axes import STATES
