@@ -40,3 +40,14 @@ def test_li_md_in_crystal_gives_finite_msd_and_keeps_the_crystal():
     assert res.n_atoms == 60  # the 60 Li of the cell
     assert np.all(np.isfinite(res.msd_angstrom2)) and res.msd_angstrom2.max() < 5.0
     assert Crystallinity().compute(final).results["crystalline_fraction"] > 0.8
+
+
+@pytest.mark.slow
+def test_melt_quenched_a_li15si4_is_not_counted_crystalline():
+    from dealloy.analysis import analyze_frame
+    from dealloy.build.amorphous import amorphous_lisi
+
+    a = amorphous_lisi(3.75, n_si=16, seed=2, protocol="fast")
+    m = analyze_frame(a, metrics=("crystal",))
+    # the criterion separates the crystal from a glass of the same composition
+    assert m["crystalline_fraction"] < 0.1
