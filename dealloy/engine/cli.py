@@ -54,9 +54,13 @@ def _print_summary(r: dict) -> None:
               default=Path("dealloy-quickstart"), show_default=True)
 @click.option("--ranks", "-n", type=int, default=None,
               help="MPI ranks (default: all cores, by relaunching itself under mpiexec)")
+@click.option("--overwrite", is_flag=True, help="start again instead of continuing/reusing OUT")
 @click.option("--quiet", "-q", is_flag=True)
-def quickstart_command(out_dir, ranks, quiet):
-    """Dealloy a ~4 nm c-Li15Si4 and an a-Li15Si4 particle at the same rate; compare them."""
+def quickstart_command(out_dir, ranks, overwrite, quiet):
+    """Dealloy a ~4 nm c-Li15Si4 and an a-Li15Si4 particle at the same rate; compare them.
+
+    Re-running with the same OUT continues interrupted runs and reuses finished ones.
+    """
     from dealloy.engine.quickstart import quickstart
 
-    quickstart(out_dir, ranks=ranks, quiet=quiet)
+    quickstart(out_dir, ranks=ranks, quiet=quiet, overwrite=overwrite)

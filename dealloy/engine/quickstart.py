@@ -33,7 +33,7 @@ STAGES = [
     {"type": "minimize", "maxiter": 200},
     {"type": "equilibrate", "time_ps": 1.0},
     {"type": "extract", "selector": "surface", "x_final": 0.0, "interval_ps": 0.25,
-     "rate_fraction_per_ns": 100.0, "max_time_ps": 20.0, "patience_intervals": 8},
+     "rate_fraction_per_ns": 100.0, "max_time_ps": 12.0, "patience_intervals": 8},
     {"type": "hold", "time_ps": 1.0},
 ]
 
@@ -56,14 +56,16 @@ def run_config(name: str) -> dict:
             "particle": PARTICLES[name], "stages": STAGES}
 
 
-def quickstart(out_dir, ranks: int | None = None, quiet: bool = False) -> dict | None:
+def quickstart(out_dir, ranks: int | None = None, quiet: bool = False,
+               overwrite: bool = False) -> dict | None:
     out_dir = Path(out_dir).resolve()
     if not under_mpi_launcher() and os.environ.get(_CHILD) != "1":
         n = ranks if ranks else min(os.cpu_count() or 1, 8)
         mpiexec = shutil.which("mpiexec")
         if n > 1 and mpiexec:
             cmd = [mpiexec, "-n", str(n), sys.executable, "-m", "dealloy.cli", "quickstart",
-                   "-o", str(out_dir), "--ranks", str(n)] + (["-q"] if quiet else [])
+                   "-o", str(out_dir), "--ranks", str(n)] + (["-q"] if quiet else []) \
+                + (["--overwrite"] if overwrite else [])
             if not quiet:
                 print(f"dealloy quickstart: running on {n} ranks: {' '.join(cmd)}",
                       file=sys.stderr, flush=True)
@@ -71,10 +73,10 @@ def quickstart(out_dir, ranks: int | None = None, quiet: bool = False) -> dict |
             if rc:
                 sys.exit(rc)
             return json.loads((out_dir / "summary.json").read_text())
-    return _quickstart(out_dir, quiet)
+    return _quickstart(out_dir, quiet, overwrite)
 
 
-def _quickstart(out_dir: Path, quiet: bool) -> dict:
+def _quickstart(out_dir: Path, quiet: bool, overwrite: bool = False) -> dict:
     from dealloy.config.run import parse_run_config
     from dealloy.engine.progress import Progress
     from dealloy.engine.run import run
@@ -94,8 +96,8 @@ def _quickstart(out_dir: Path, quiet: bool) -> dict:
             f"{STAGES[3]['time_ps']} ps) ...")
         progress = Progress() if rank0 and not quiet else None
         t = time.time()
-        res = run(cfg, run_dir=out_dir / name, resume=True, quiet=quiet, comm=comm,
-                  progress=progress)
+        res = run(cfg, run_dir=out_dir / name, resume=not overwrite, overwrite=overwrite,
+                  quiet=quiet, comm=comm, progress=progress)
         if progress is not None:
             progress.close()
         res["quickstart_wall_s"] = time.time() - t
@@ -121,7 +123,7 @@ def _quickstart(out_dir: Path, quiet: bool) -> dict:
 
 
 def _summarise(out_dir: Path, results: dict) -> dict:
-    import ase.io
+    from dealloy.io import read_structure  # rank 0 only: no hidden ASE broadcast
 
     rows = {}
     for name, res in results.items():
@@ -134,12 +136,12 @@ def _summarise(out_dir: Path, results: dict) -> dict:
         try:
             from dealloy.analysis import analyze_frame
 
-            m = analyze_frame(ase.io.read(final))
+            m = analyze_frame(read_structure(final))
             row.update(si_si_cn=m.get("si_si_coordination_mean"),
                        largest_si_cluster=m.get("largest_si_cluster_fraction"),
                        porosity=m.get("porosity"))
         except ImportError:  # analysis not installed: Si-Si CN and clusters by hand
-            row.update(_basic_metrics(ase.io.read(final)))
+            row.update(_basic_metrics(read_structure(final)))
         rows[name] = row
     return {"diameter_nm": DIAMETER_NM, "protocol": STAGES, "particles": rows}
 
