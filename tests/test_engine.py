@@ -97,7 +97,7 @@ def test_extract_reaches_x_final_si_conserved_and_outputs(particle, tmp_path):
     assert final.get_chemical_symbols().count("Li") == res["li_end"]
     removed = {int(e["id"]) for e in ev}
     assert not removed & set(final.arrays["id"].tolist())
-    data = ase.io.read(rd.final_data, format="lammps-data", style="atomic")
+    data = ase.io.read(rd.final_data, format="lammps-data", atom_style="atomic")
     assert len(data) == len(final)
     frames = ase.io.read(rd.trajectory, index=":", format="lammps-dump-text")
     assert rd.trajectory.name.endswith(".gz")
