@@ -230,8 +230,11 @@ def _plot(summary, p, path):
         if fit:
             tt = np.linspace(p.extrapolate_to_k, max(t), 50)
             ax.plot(1000 / tt, [predict(fit, x)[0] for x in tt], "--", color=color)
-    ax.axhspan(1e-11, 1e-10, color="tab:red", alpha=0.1, label="paper c-Li3.75Si (300 K)")
-    ax.axhspan(1e-13, 1e-12, color="tab:blue", alpha=0.1, label="paper a-LixSi (300 K)")
+    x300 = 1000 / 300.0
+    ax.fill_between([x300 - 0.08, x300 + 0.08], 1e-11, 1e-10, color="tab:red", alpha=0.25,
+                    label="paper c-Li3.75Si (300 K)")
+    ax.fill_between([x300 - 0.08, x300 + 0.08], 1e-13, 1e-12, color="tab:blue", alpha=0.25,
+                    label="paper a-LixSi (300 K)")
     ax.set_yscale("log")
     ax.set(xlabel="1000 / T (1/K)", ylabel="Li D (cm²/s)", title="Li diffusivity, Arrhenius")
     ax.legend(fontsize=7)
