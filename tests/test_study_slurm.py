@@ -145,7 +145,17 @@ def test_smoke_study_as_job_array(slurm_cluster, tmp_path):
         assert (table["wall_time_s"] > 0).all()
         if analysis_available():
             for col in ("a2_index", "porosity", "cluster_isolated", "largest_si_cluster_fraction"):
-                assert col in table and table[col].notna().all(), col
+                assert col in table and table[col].notna().all(), (
+                    f"collected table lacks {col}: `dealloy analyze` failed on the finished runs:\n"
+                    + analysis_errors(sdir))
+
+
+def analysis_errors(study_dir: Path) -> str:
+    lines = []
+    for log in sorted((study_dir / "slurm" / "logs").glob("*.out")):
+        tail = [ln for ln in log.read_text().splitlines() if "error" in ln.lower()]
+        lines += [f"{log.name}: {ln}" for ln in tail[-2:]]
+    return "\n".join(lines) or "(no error lines in the job logs)"
 
 
 def interrupt_study(tmp_path: Path) -> Path:
