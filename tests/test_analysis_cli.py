@@ -179,3 +179,13 @@ def test_run_directory_time_from_timestep_when_dump_has_no_time(tmp_path):
     summary = analyze_path(run, params=None, images=False, echo=lambda *_: None,
                            plots_dir=None)
     assert [f["time_ps"] for f in summary["frames"]] == [0.0, 1.0]
+
+
+def test_particle_in_a_periodic_box_is_analysed_as_a_particle():
+    atoms = si_sphere(12.0)
+    atoms.cell = [40.0, 40.0, 40.0]
+    atoms.pbc = True  # e.g. a LAMMPS data file: periodic box, particle across the boundary
+    with pytest.warns(UserWarning, match="isolated particle in a box"):
+        m = analyze_frame(atoms, metrics=("network", "voxel"))
+    assert m["kind"] == "particle" and m["porosity_basis"] == "envelope"
+    assert m["porosity"] < 0.03 and m["largest_si_cluster_fraction"] == 1.0

@@ -153,7 +153,38 @@ def as_frame(obj, frame: int = 0) -> Frame:
         raise ConfigError(f"cannot analyse a {type(obj).__name__}: give ase.Atoms, an OVITO "
                           "DataCollection/Pipeline, or a structure file path")
     check_frame(out)
-    return out
+    return detect_particle_in_box(out)
+
+
+#: a periodic frame whose atoms leave a vacuum gap wider than this along all three cell axes is an
+#: isolated particle in a box (analysed non-periodic, so the vacuum never looks like a pore)
+PARTICLE_GAP_ANGSTROM = 6.0
+
+
+def detect_particle_in_box(f: Frame, gap_angstrom: float = PARTICLE_GAP_ANGSTROM) -> Frame:
+    """A periodic frame with vacuum gaps on all three axes -> the same atoms, made contiguous
+    across the boundary, as a non-periodic particle (with a warning). Other frames unchanged."""
+    if not f.periodic or f.n_atoms == 0:
+        return f
+    cell = np.asarray(f.cell, float)
+    frac = np.mod(np.linalg.solve(cell.T, f.positions.T).T, 1.0)
+    vol = abs(np.linalg.det(cell))
+    shift = np.zeros(3)
+    gaps = []
+    for ax in range(3):
+        u = np.sort(frac[:, ax])
+        d = np.diff(np.concatenate([u, [u[0] + 1.0]]))
+        k = int(np.argmax(d))
+        height = vol / np.linalg.norm(np.cross(cell[(ax + 1) % 3], cell[(ax + 2) % 3]))
+        gaps.append(d[k] * height)
+        shift[ax] = u[(k + 1) % len(u)]  # first atom after the largest gap goes to 0
+    if min(gaps) <= gap_angstrom:
+        return f
+    frac = np.mod(frac - shift, 1.0)
+    warnings.warn(f"periodic cell with vacuum gaps of {min(gaps):.0f}+ Å on every axis: an "
+                  "isolated particle in a box, analysed as non-periodic", stacklevel=3)
+    return Frame(frac @ cell, f.symbols, cell, (False, False, False), f.time_ps, f.ids,
+                 dict(f.info))
 
 
 def check_frame(f: Frame) -> None:
