@@ -252,6 +252,15 @@ def test_sigkill_then_resume_matches_uninterrupted(particle, tmp_path):
                              format="lammps-dump-text")
     assert [len(f) for f in frames] == [len(f) for f in frames_ref]
 
+    def times(path):  # ITEM: TIME = simulated ps, also across the resume
+        import gzip
+
+        lines = gzip.open(path, "rt").read().splitlines()
+        return [float(lines[i + 1]) for i, ln in enumerate(lines) if ln.strip() == "ITEM: TIME"]
+
+    t_res, t_ref = times(rd.trajectory), times(tmp_path / "ref" / "traj.lammpstrj.gz")
+    assert t_res == pytest.approx(t_ref) and t_res[-1] == pytest.approx(res["time_ps"])
+
 
 @pytest.mark.slow
 def test_sigterm_writes_checkpoint_and_status(particle, tmp_path):

@@ -98,8 +98,11 @@ def complete_frames(text: str):
     lines = text.splitlines(keepends=True)
     i, n = 0, len(lines)
     while i < n:
-        if not lines[i].startswith("ITEM: TIMESTEP"):
-            i += 1
+        start = i
+        if lines[i].strip() == "ITEM: TIME":  # dump_modify time yes: TIME precedes TIMESTEP
+            i += 2
+        if i >= n or not lines[i].startswith("ITEM: TIMESTEP"):
+            i = start + 1
             continue
         try:
             step = int(lines[i + 1])
@@ -114,7 +117,7 @@ def complete_frames(text: str):
                 return
         except (IndexError, ValueError):
             return
-        yield step, "".join(lines[i:end])
+        yield step, "".join(lines[start:end])
         i = end
 
 

@@ -311,7 +311,8 @@ class Engine:
         self._gz_ok = bool(s.lmp.has_gzip_support)
         if state is not None:
             self.cmd(f'log "{rd.lammps_log}" append')
-            self.cmd(f"reset_timestep {state['lammps_step']}")
+            t_native = s.units.to_native_time(state["md_step"] * self.dt)
+            self.cmd(f"reset_timestep {state['lammps_step']} time {t_native}")
             v = np.ascontiguousarray(self._resume_v, dtype=np.float64).ravel()
             ids = [int(i) for i in self._resume_ids]
             import ctypes
@@ -339,7 +340,8 @@ class Engine:
         self.dump_every = (steps_of(self.cfg.dump_interval_ps, self.dt)
                            if self.cfg.dump_interval_ps > 0 else 10**9)
         self.cmd(f'dump dealloy_traj all {style} {self.dump_every} "{target}" id element x y z')
-        self.cmd(f"dump_modify dealloy_traj element {' '.join(ELEMENTS)} sort id first yes")
+        self.cmd(f"dump_modify dealloy_traj element {' '.join(ELEMENTS)} sort id first yes "
+                 "time yes")  # ITEM: TIME = simulated time (minimisation excluded)
         self._need_setup = True
 
     # ---- protocol --------------------------------------------------------------------------
