@@ -107,6 +107,9 @@ def write_structure(path, atoms, format: str | None = None, comm=None, collectiv
     if format == "lammps-data":
         from dealloy.potentials import ELEMENTS
 
+        if not isinstance(atoms, (list, tuple)) and atoms.cell.rank < 3:
+            atoms = atoms.copy()  # LAMMPS needs a box: the bounding box plus 5 Å on every side
+            atoms.center(vacuum=5.0)
         kwargs.setdefault("specorder", list(ELEMENTS))
         kwargs.setdefault("masses", True)
         kwargs.setdefault("atom_style", "atomic")

@@ -198,3 +198,13 @@ def test_cli_bad_input_is_one_clear_line(dealloy_cli, args, needle):
     res = dealloy_cli(*args)
     assert res.returncode == 2
     assert needle in res.stderr and "Traceback" not in res.stderr
+
+
+def test_lammps_data_of_atoms_without_cell_gets_a_box(tmp_path):
+    from ase import Atoms
+
+    atoms = Atoms("LiSi", positions=[[0, 0, 0], [2.5, 0, 0]])
+    write_structure(tmp_path / "m.data", atoms)
+    back = read_structure(tmp_path / "m.data")
+    assert back.get_chemical_symbols() == ["Li", "Si"]
+    assert back.cell.rank == 3 and abs(back.get_distance(0, 1) - 2.5) < 1e-6
