@@ -286,7 +286,8 @@ def amorphous_lisi_particle(diameter_nm: float, x: float, seed: int = 0,
     ``protocol_overrides``: any keyword of :func:`amorphous_lisi`'s protocol.
 
     ``info``: builder, builder_args, seed, dealloy_version, x, diameter_*_nm, bulk_density_g_cm3,
-    bulk_si_si_cn, interior_density_g_cm3 (atoms more than 0.5 nm inside the surface), si_si_cn.
+    bulk_si_si_cn, interior_density_g_cm3 (:func:`interior_density`, 0.5 nm below the surface),
+    si_si_cn.
     ``arrays['grain']`` = -1.
     """
     args = dict(diameter_nm=diameter_nm, x=x, seed=seed, potential=potential, protocol=protocol,
@@ -315,7 +316,7 @@ def amorphous_lisi_particle(diameter_nm: float, x: float, seed: int = 0,
     n_si_p = int((sym == "Si").sum())
     return C.record(atoms, "amorphous_lisi_particle", args, seed,
                     x=float((len(sym) - n_si_p) / max(n_si_p, 1)), **C.particle_diameter_nm(atoms),
-                    interior_density_g_cm3=interior_density(atoms, 5.0),
+                    interior_density_g_cm3=interior_density(atoms),
                     si_si_cn=si_si_coordination(atoms), bulk_n_si=n_si,
                     bulk_density_g_cm3=bulk.info["density_g_cm3"], bulk_si_si_cn=bulk.info["si_si_cn"],
                     bulk_volume_per_si_angstrom3=bulk.info["volume_per_si_angstrom3"],
@@ -335,19 +336,27 @@ def _bulk_overrides(overrides: dict) -> dict:
     return {k: v for k, v in overrides.items() if k != "particle_relax_ps"}
 
 
-def interior_density(atoms: Atoms, depth_angstrom: float) -> float:
-    """Mass density (g/cm^3) of the sphere ``depth_angstrom`` inside the particle's outer radius
-    (outer radius from the radius of gyration, R = sqrt(5/3) Rg)."""
+def interior_density(atoms: Atoms, depth_angstrom: float = 5.0) -> float:
+    """Mass density (g/cm^3) of a particle's interior: the slope of the enclosed mass M(r) against
+    the enclosed volume 4/3 pi r^3 (least squares over 30 radii from 0.4 R_in to R_in, R_in =
+    R - ``depth_angstrom``, R = sqrt(5/3) Rg about the centroid). Less noisy than one sphere's
+    mass/volume, and blind to the surface layer."""
     from dealloy.potentials import MASSES_AMU
 
     pos = atoms.positions
     r = np.linalg.norm(pos - pos.mean(0), axis=1)
-    R = math.sqrt(5 / 3 * float(np.mean(r * r))) - depth_angstrom
-    if R <= 2.0:
+    r_in = math.sqrt(5 / 3 * float(np.mean(r * r))) - depth_angstrom
+    if r_in <= 4.0:
         return float("nan")
-    sym = np.array(atoms.get_chemical_symbols())
-    mass = sum(MASSES_AMU[s] * int(((sym == s) & (r < R)).sum()) for s in ("Li", "Si"))
-    return mass * AMU_PER_A3_TO_G_PER_CM3 / (4 / 3 * math.pi * R ** 3)
+    mass = np.array([MASSES_AMU[s] for s in atoms.get_chemical_symbols()])
+    order = np.argsort(r)
+    rs, cum = r[order], np.cumsum(mass[order])
+    grid = np.linspace(0.4 * r_in, r_in, 30)
+    idx = np.searchsorted(rs, grid, side="right")
+    enclosed = np.where(idx > 0, cum[np.maximum(idx - 1, 0)], 0.0)
+    vol = 4 / 3 * math.pi * grid ** 3
+    slope = np.linalg.lstsq(np.vstack([vol, np.ones_like(vol)]).T, enclosed, rcond=None)[0][0]
+    return float(slope) * AMU_PER_A3_TO_G_PER_CM3
 
 
 # ---- core-shell ----------------------------------------------------------------------------------
