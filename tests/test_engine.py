@@ -263,7 +263,8 @@ def test_sigkill_then_resume_matches_uninterrupted(particle, tmp_path):
 
 
 @pytest.mark.slow
-def test_sigterm_writes_checkpoint_and_status(particle, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGUSR1], ids=["TERM", "USR1"])
+def test_sigterm_writes_checkpoint_and_status(particle, tmp_path, sig):
     body = """
 [[stages]]
 type = "equilibrate"
@@ -273,7 +274,7 @@ time_ps = 0.8
     rd = RunDir(tmp_path / "t")
     proc = subprocess.Popen(DEALLOY + ["run", str(cfg), "--quiet"])
     assert _wait_for(lambda: _n_lines(rd.thermo_csv) >= 3, proc=proc)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     assert proc.wait(timeout=60) == EXIT_CHECKPOINTED
     info = rd.read_run_json()
     assert info["status"] == "checkpointed" and 0 < info["time_ps"] < 0.8
