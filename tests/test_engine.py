@@ -486,8 +486,12 @@ temperature_start_k = 300
 temperature_end_k = 900
 time_ps = 0.1
 """
-    res = run(toml(tmp_path / "a.toml", particle, body, thermostat="nose-hoover"), quiet=True)
+    res = run(toml(tmp_path / "a.toml", particle, body, thermostat="nose-hoover",
+                   dump_interval_ps=0.0), quiet=True)
     assert res["status"] == "done" and res["time_ps"] == pytest.approx(0.1)
+    frames = ase.io.read(tmp_path / "a" / "traj.lammpstrj.gz", index=":",
+                         format="lammps-dump-text")
+    assert len(frames) == 2  # dump_interval_ps = 0: first and last frame only
     th = read_csv(tmp_path / "a" / "thermo.csv")
     assert {r["stage"] for r in th} == {"anneal"} and len(th) == 5
     log = (tmp_path / "a" / "lammps.log").read_text()
