@@ -144,3 +144,23 @@ def test_specific_surface_area_of_a_sphere():
     r_env = (3 * m["envelope_volume_nm3"] / (4 * np.pi)) ** (1 / 3)
     area = 4 * np.pi * r_env**2
     assert m["surface_area_nm2"] == pytest.approx(area, rel=0.15)
+
+
+def test_msd_of_a_run_trajectory_with_off_grid_first_and_last_frames():
+    """A run's dump has its first frame before the grid (minimisation) and its last off it:
+    the MSD uses the evenly spaced frames in between instead of failing."""
+    import warnings as _w
+
+    from dealloy.analysis.trajectory import evenly_spaced_subset, msd
+
+    t = np.array([0.0, 0.3, 0.8, 1.3, 1.8, 2.3, 2.8, 3.3, 3.6])
+    assert evenly_spaced_subset(t).tolist() == [1, 2, 3, 4, 5, 6, 7]
+    rng = np.random.default_rng(0)
+    d_true = 0.5  # Å^2/ps per dimension -> MSD = 6 D t
+    steps = rng.normal(0, 1, (len(t), 400, 3))
+    x = np.cumsum(steps * np.sqrt(2 * d_true * np.r_[0.3, np.diff(t)])[:, None, None], axis=0)
+    with _w.catch_warnings(record=True) as caught:
+        _w.simplefilter("always")
+        res = msd(t, x)
+    assert any("not evenly spaced" in str(w.message) for w in caught)
+    assert res.diffusion_cm2_per_s == pytest.approx(d_true * 1e-4, rel=0.3)

@@ -182,6 +182,30 @@ def unwrap(positions: list[np.ndarray], cell: np.ndarray | None) -> np.ndarray:
     return np.concatenate([x[:1], x[0] + np.cumsum(frac @ cell, axis=0)])
 
 
+def evenly_spaced_subset(times_ps) -> np.ndarray:
+    """Indices of the longest run of consecutive frames on the grid of the median spacing.
+
+    A run's trajectory has its first frame before the equilibration grid (minimisation) and its
+    last at the end of the run, off the dump grid; a resumed run may add one more. Those are left
+    out; the frames in between are evenly spaced.
+    """
+    t = np.asarray(times_ps, float)
+    if len(t) < 2:
+        return np.arange(len(t))
+    step = float(np.median(np.diff(t)))
+    if step <= 0:
+        return np.arange(min(len(t), 1))
+    best, cur = [0], [0]
+    for i in range(1, len(t)):
+        if abs((t[i] - t[cur[-1]]) / step - 1.0) < 1e-3:
+            cur.append(i)
+        else:
+            cur = [i]
+        if len(cur) > len(best):
+            best = list(cur)
+    return np.array(best)
+
+
 def msd(times_ps, positions, fit_window=(0.2, 0.8)) -> MSDResult:
     """MSD over all time origins for evenly spaced frames, D = slope / 6 from a least-squares line
     over ``fit_window`` (fractions of the longest lag). Uncertainty: the larger of the slope's
@@ -193,7 +217,14 @@ def msd(times_ps, positions, fit_window=(0.2, 0.8)) -> MSDResult:
         raise ConfigError(f"MSD needs at least 4 frames (got {nt})")
     dt = np.diff(t)
     if not np.allclose(dt, dt[0], rtol=1e-3):
-        raise ConfigError("MSD needs evenly spaced frames")
+        keep = evenly_spaced_subset(t)
+        if len(keep) < 4:
+            raise ConfigError("MSD needs at least 4 evenly spaced frames (the frame times are "
+                              f"{np.round(t, 3).tolist()[:8]}...)")
+        warnings.warn(f"frames are not evenly spaced: the Li MSD uses the {len(keep)} of {nt} frames "
+                      f"on a {np.median(dt):.3g} ps grid", stacklevel=2)
+        t, x = t[keep], x[keep]
+        nt, dt = len(t), np.diff(t)
     lags = np.arange(1, nt)
     m = np.array([np.mean(np.sum((x[k:] - x[:-k]) ** 2, axis=2)) for k in lags])
     lag_ps = lags * dt[0]
