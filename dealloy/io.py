@@ -158,7 +158,7 @@ def read_structure(path, index=-1, format: str | None = None):
     if format == "lammps-data":
         from dealloy.potentials import ELEMENTS
 
-        kwargs.update(style="atomic", Z_of_type={i + 1: _Z(s) for i, s in enumerate(ELEMENTS)})
+        kwargs.update(atom_style="atomic", Z_of_type={i + 1: _Z(s) for i, s in enumerate(ELEMENTS)})
     try:
         return ase.io.read(path, index=index, format=format, parallel=False, **kwargs)
     except Exception as exc:  # ASE raises many kinds; give one clear message
