@@ -9,6 +9,7 @@ from typing import Any
 
 from dealloy.errors import ConfigError
 from dealloy.rundir import RunDir
+from dealloy.study.axes import pathway  # noqa: F401  (re-exported for notebooks)
 
 MICROSCOPY_PREFIXES = ("haadf_", "slices_", "render")
 
@@ -28,16 +29,6 @@ class ReportData:
     @property
     def done(self):
         return self.table[self.table["status"] == "done"]
-
-
-def pathway(state: Any) -> str:
-    """'c-path' (crystalline c-Li15Si4 start), 'a-path' (amorphous or core-shell start) or 'other'."""
-    s = str(state or "").lower()
-    if "li15si4" in s or s.startswith("c-"):
-        return "c-path"
-    if "amorph" in s or s.startswith("a-") or "core" in s or "lixsi" in s:
-        return "a-path"
-    return "other"
 
 
 def _run_frames(rd: RunDir) -> list[dict]:

@@ -58,6 +58,19 @@ STATES: dict[str, StatePreset] = {
         ("diameter_nm", "dod", "x_shell", "seed", "potential"), "dod"),
 }
 
+def pathway(state) -> str:
+    """The paper's two routes: 'c-path' (a crystalline c-Li15Si4 start), 'a-path' (an amorphous
+    a-LixSi or core-shell start) or 'other', for a state name or a builder name."""
+    s = str(state or "").lower().replace("-", "_")
+    preset = STATES.get(str(state or "").lower())
+    builder = preset.builder if preset else s
+    if builder == "li15si4_particle":
+        return "c-path"
+    if builder in ("amorphous_lisi_particle", "core_shell_particle"):
+        return "a-path"
+    return "other"
+
+
 # builder name -> (args, dod handling) for a base config's own particle (state not given)
 _BUILDER_DOD = {p.builder: p for p in STATES.values() if p.dod != "fixed"}
 

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from dealloy.io import atomic_path
 from dealloy.rundir import RunDir
+from dealloy.study.axes import pathway
 from dealloy.study.plan import Plan, PlannedRun
 from dealloy.study.state import states
 
@@ -309,12 +310,10 @@ def _series(rd: RunDir):
 def _fig_clusters(plan, df, outdir) -> str:
     import matplotlib.pyplot as plt
 
-    paths = {"c-path (c-Li15Si4)": [], "a-path (a-LixSi)": []}
+    labels = {"c-path": "c-path (c-Li15Si4)", "a-path": "a-path (a-LixSi)"}
+    paths = {label: [] for label in labels.values()}
     for run in plan.runs:
-        state = derived(run)["starting_state"]
-        kind = ("c-path (c-Li15Si4)" if str(state).startswith(("c-li15si4", "li15si4"))
-                else "a-path (a-LixSi)" if str(state).startswith(("a-", "amorphous", "core"))
-                else None)
+        kind = labels.get(pathway(derived(run)["starting_state"]))
         if kind:
             s = _series(run.rundir)
             if len(s) >= 2:
