@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from test_analysis_structures import (li15si4_cell, li15si4_sphere, random_lisi_bulk, si_slabs,
-                                  si_sphere, with_cavities, diamond_si, sphere_from)
+                                  si_sphere, with_cavities, diamond_si)
 from dealloy.analysis import PartialRDF, SiNetwork, VoxelMetrics, analyze_frame
 
 CONTRACT_KEYS = ["n_si", "n_li", "x", "rdf", "si_si_coordination_mean",

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from dealloy.errors import ConfigError
-from dealloy.potentials.amorphous import check_series, reference_at, validate_amorphous
+from dealloy.potentials.amorphous import check_series, reference_at
 
 
 def test_bad_series_inputs_fail_before_md():

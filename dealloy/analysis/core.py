@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dealloy.analysis.frame import Frame, as_frame
+from dealloy.analysis.frame import as_frame
 from dealloy.analysis.structure import (Crystallinity, CrystallinityParams, PartialRDF,
                                         RDFParams, SiNetwork, SiNetworkParams)
 from dealloy.analysis.voxel import VoxelMetrics, VoxelParams

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 from dealloy.analysis.core import AnalysisParams, analyze_frame, flat_row, to_json
 from dealloy.analysis.trajectory import FrameSource, li_msd, parse_selection, resolve_source
-from dealloy.errors import ConfigError
 from dealloy.io import write_json, write_text
 
 
