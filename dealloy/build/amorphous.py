@@ -272,6 +272,16 @@ def relax_particle(atoms: Atoms, potential, seed: int, temperature_k: float, tim
     return out
 
 
+def _relax_in_box(atoms: Atoms, pot, seed: int, p: dict, vacuum_nm: float) -> tuple[Atoms, float]:
+    """Box the cut particle, relax it (:func:`relax_particle`), box it again; returns it and Li/Si."""
+    atoms = C.box_particle(atoms, vacuum_nm)
+    atoms = relax_particle(atoms, pot, seed, p["relax_temperature_k"], p["particle_relax_ps"])
+    atoms = C.box_particle(atoms, vacuum_nm)
+    sym = np.array(atoms.get_chemical_symbols())
+    n_si = int((sym == "Si").sum())
+    return atoms, float((len(sym) - n_si) / max(n_si, 1))
+
+
 def amorphous_lisi_particle(diameter_nm: float, x: float, seed: int = 0,
                             potential: str = "meam-cui2012", protocol: str = "standard",
                             bulk_n_si: int | None = None, vacuum_nm: float = 2.0,
@@ -309,13 +319,9 @@ def amorphous_lisi_particle(diameter_nm: float, x: float, seed: int = 0,
     keep = C.trim_composition(sym, pos, x)
     atoms = Atoms(list(sym[keep]), positions=pos[keep], pbc=False)
     atoms.arrays["grain"] = np.full(len(atoms), -1, dtype=int)
-    atoms = C.box_particle(atoms, vacuum_nm)
-    atoms = relax_particle(atoms, pot, seed, p["relax_temperature_k"], p["particle_relax_ps"])
-    atoms = C.box_particle(atoms, vacuum_nm)
-    sym = np.array(atoms.get_chemical_symbols())
-    n_si_p = int((sym == "Si").sum())
+    atoms, x_p = _relax_in_box(atoms, pot, seed, p, vacuum_nm)
     return C.record(atoms, "amorphous_lisi_particle", args, seed,
-                    x=float((len(sym) - n_si_p) / max(n_si_p, 1)), **C.particle_diameter_nm(atoms),
+                    x=x_p, **C.particle_diameter_nm(atoms),
                     interior_density_g_cm3=interior_density(atoms),
                     si_si_cn=si_si_coordination(atoms), bulk_n_si=n_si,
                     bulk_density_g_cm3=bulk.info["density_g_cm3"], bulk_si_si_cn=bulk.info["si_si_cn"],
@@ -440,13 +446,9 @@ def core_shell_particle(diameter_nm: float, dod: float, x_shell: float = 3.5, se
     sym, pos, is_shell = sym[keep], pos[keep], is_shell[keep]
     atoms = Atoms(list(sym), positions=pos, pbc=False)
     atoms.arrays["grain"] = np.where(is_shell, -1, 0)
-    atoms = C.box_particle(atoms, vacuum_nm)
-    atoms = relax_particle(atoms, pot, seed, p["relax_temperature_k"], p["particle_relax_ps"])
-    atoms = C.box_particle(atoms, vacuum_nm)
-    sym = np.array(atoms.get_chemical_symbols())
-    n_si_tot = int((sym == "Si").sum())
+    atoms, x_p = _relax_in_box(atoms, pot, seed, p, vacuum_nm)
     return C.record(atoms, "core_shell_particle", args, seed,
-                    x=float((len(sym) - n_si_tot) / max(n_si_tot, 1)),
+                    x=x_p,
                     core_radius_nm=rc / 10, n_core_si=int((atoms.arrays["grain"] == 0).sum()),
                     si_lattice_constant=si_a, **C.particle_diameter_nm(atoms),
                     shell_bulk_n_si=n_si, shell_density_g_cm3=shell_bulk.info["density_g_cm3"],

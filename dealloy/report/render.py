@@ -48,10 +48,12 @@ def _cost(data: ReportData) -> str:
     df = data.table
     if "wall_time_s" not in df.columns:
         return "wall time not recorded"
-    wall = [float(w) for w in df["wall_time_s"] if w is not None and w == w]
-    ranks = [float(r) if r is not None and r == r else 1.0 for r in df.get("ranks", [1] * len(df))]
-    core_s = sum(float(w) * r for w, r in zip(df["wall_time_s"], ranks) if w is not None and w == w)
-    return (f"{len(wall)} runs, wall time {sum(wall) / 3600:.2f} h in all, "
+    ranks = df["ranks"] if "ranks" in df.columns else [None] * len(df)
+    runs = [(float(w), float(r) if r is not None and r == r else 1.0)
+            for w, r in zip(df["wall_time_s"], ranks) if w is not None and w == w]
+    wall_s = sum(w for w, _ in runs)
+    core_s = sum(w * r for w, r in runs)
+    return (f"{len(runs)} runs, wall time {wall_s / 3600:.2f} h in all, "
             f"{core_s / 3600:.2f} core-hours")
 
 
