@@ -60,7 +60,7 @@ class FrameSource:
             from ovito.io import import_file
 
             try:
-                self._pipeline = import_file(str(self.path))
+                self._pipeline = import_file(str(self.path), multiple_frames=True)
                 self.n = self._pipeline.source.num_frames
             except Exception as exc:  # OVITO raises RuntimeError with its own text
                 raise ConfigError(f"cannot read {self.path}: {exc}") from exc
