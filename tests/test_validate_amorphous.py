@@ -11,7 +11,7 @@ import json
 import pytest
 
 from dealloy.errors import ConfigError
-from dealloy.potentials.amorphous import check_series, reference_at
+from dealloy.potentials.amorphous import check_series, reference_at, validate_amorphous
 
 
 def test_bad_series_inputs_fail_before_md():
@@ -29,7 +29,7 @@ def test_fast_subset_meam_cui2012(tmp_path, dealloy_cli):
     res = dealloy_cli("validate-potential", "meam-cui2012", "--amorphous", "--xs", "2.0",
                       "--n-si", "32", "--seeds", "1", "--jobs", "1", "--protocol", "fast",
                       "--json", tmp_path / "a.json", "--plots", tmp_path, "--report",
-                      tmp_path / "a.md", "--quiet", check=True)
+                      tmp_path / "a.md", "--cache", tmp_path / "cache", "--quiet", check=True)
     data = json.loads((tmp_path / "a.json").read_text())["amorphous"][0]
     row = {r["x"]: r for r in data["per_x"]}[2.0]
     got = {k: row[k]["mean"] for k in ("volume_per_si_angstrom3", "si_si_cn", "isolated",
@@ -47,3 +47,22 @@ def test_fast_subset_meam_cui2012(tmp_path, dealloy_cli):
     assert "Fernandez" in res.stdout and "0.43 V" in res.stdout
     assert (tmp_path / "amorphous-voltage.png").stat().st_size > 1000
     assert "meam-cui2012" in (tmp_path / "a.md").read_text()
+
+    # the cache: one file per (x, seed) cell; a rerun serves the cells from it (an edited value
+    # comes through) instead of melt-quenching again
+    cached = sorted((tmp_path / "cache").glob("*.json"))
+    assert len(cached) == 2  # x = 2 and the a-Si end member
+    for f in cached:
+        d = json.loads(f.read_text())
+        if d["x"] == 2.0:
+            d["si_si_cn"] = 9.99
+            f.write_text(json.dumps(d))
+    again = validate_amorphous("meam-cui2012", xs=[2.0], n_si=32, seeds=1, protocol="fast",
+                               cache_dir=tmp_path / "cache")
+    assert {r["x"]: r for r in again.per_x}[2.0]["si_si_cn"]["mean"] == 9.99
+    # a different cell size is a different cell: not served from this cache
+    from dealloy.potentials.amorphous import _sample_key
+    from dealloy.potentials import get_potential
+    job = d["job"]
+    assert _sample_key(job, get_potential("meam-cui2012")) != _sample_key(
+        {**job, "n_si": 64}, get_potential("meam-cui2012"))

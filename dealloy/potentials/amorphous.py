@@ -19,10 +19,13 @@ mean and spread over seeds for every number, printed beside the DFT(B) reference
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
+from pathlib import Path
 
 import numpy as np
 
@@ -122,6 +125,51 @@ def _one(job: dict) -> dict:
     }
 
 
+def _sample_key(job: dict, pot: Potential) -> str:
+    """Cache key of one (x, seed) cell: everything that determines its result, including the
+    bytes of the potential's parameter files (so an edited file is never served stale)."""
+    files = hashlib.sha256()
+    for f in pot.files:
+        files.update(Path(f).read_bytes())
+    blob = json.dumps({"job": job, "potential_files_sha256": files.hexdigest(), "schema": 1},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _run_jobs(work: list[dict], pot: Potential, jobs: int, cache_dir, say) -> list[dict]:
+    """Run (or load from ``cache_dir``) every cell; each result is cached as soon as it exists,
+    so an interrupted series loses at most the cells in flight."""
+    from dealloy.io import write_json
+
+    cache = Path(cache_dir) if cache_dir else None
+    if cache:
+        cache.mkdir(parents=True, exist_ok=True)
+    done, todo = {}, []
+    for i, job in enumerate(work):
+        path = cache / f"{_sample_key(job, pot)}.json" if cache else None
+        if path and path.exists():
+            done[i] = json.loads(path.read_text())
+            say(f"x = {job['x']:.2f} seed {job['seed']}: cached ({path.name})")
+        else:
+            todo.append((i, job, path))
+
+    def finish(i, job, path, res):
+        done[i] = res
+        if path:
+            write_json(path, {**res, "job": job})
+        say(f"x = {res['x']:.2f} seed {res['seed']}: CN {res['si_si_cn']:.2f}")
+
+    if jobs > 1 and len(todo) > 1:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            futures = {pool.submit(_one, job): (i, job, path) for i, job, path in todo}
+            for fut in as_completed(futures):
+                finish(*futures[fut], fut.result())
+    else:
+        for i, job, path in todo:
+            finish(i, job, path, _one(job))
+    return [{k: v for k, v in done[i].items() if k != "job"} for i in range(len(work))]
+
+
 def _stats(values) -> dict:
     v = np.asarray(values, float)
     return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
@@ -183,9 +231,13 @@ class AmorphousValidation:
 
 def validate_amorphous(potential: Potential | str = "meam-cui2012", xs=DEFAULT_XS,
                        n_si: int = PRODUCTION_N_SI, seeds: int = PRODUCTION_SEEDS, jobs: int = 1,
-                       progress=None, **protocol) -> AmorphousValidation:
+                       progress=None, cache_dir=None, **protocol) -> AmorphousValidation:
     """Run the amorphous series (see module docstring). ``protocol`` overrides
-    ``VALIDATION_PROTOCOL`` (any keyword of :func:`dealloy.build.amorphous_lisi`)."""
+    ``VALIDATION_PROTOCOL`` (any keyword of :func:`dealloy.build.amorphous_lisi`).
+
+    ``cache_dir``: keep each melt-quenched cell's measurements there (one JSON per potential, x,
+    seed, cell size and protocol); a rerun reuses them, so an interrupted series resumes and a
+    combined report of several potentials costs nothing once each has been run."""
     from ase.build import bulk
 
     from dealloy.potentials.validate import _relax_bulk, li15si4_unit_cell
@@ -200,17 +252,7 @@ def validate_amorphous(potential: Potential | str = "meam-cui2012", xs=DEFAULT_X
     say = progress or (lambda msg: None)
     work = [{"x": x, "seed": s, "n_si": int(n_si), "potential": spec, "protocol": proto}
             for s in range(int(seeds)) for x in sorted(xs, reverse=True)]  # big cells first
-    samples = []
-    if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-            for res in pool.map(_one, work):
-                samples.append(res)
-                say(f"x = {res['x']:.2f} seed {res['seed']}: CN {res['si_si_cn']:.2f}")
-    else:
-        for job in work:
-            res = _one(job)
-            samples.append(res)
-            say(f"x = {res['x']:.2f} seed {res['seed']}: CN {res['si_si_cn']:.2f}")
+    samples = _run_jobs(work, pot, int(jobs), cache_dir, say)
 
     li, e_li = _relax_bulk(bulk("Li", "bcc", a=3.51, cubic=True).repeat(4), pot)
     mu_li = e_li / len(li)

@@ -43,10 +43,13 @@ def _floats(ctx, param, value):
               help="amorphous: write PNG plots (structure, energy, voltage, g(r)) here")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None,
               help="amorphous: write a Markdown report of all potentials validated")
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False), default=None,
+              help="amorphous: keep each cell's results here; a rerun reuses them (resume an "
+                   "interrupted series, or combine potentials run separately into one report)")
 @click.option("--quiet", is_flag=True, help="print only the tables")
 def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, amorphous, xs, n_si,
                                seeds, jobs, protocol, quench_rate_k_per_s, plots_dir, report_path,
-                               quiet):
+                               cache_dir, quiet):
     """Validate potential NAME (default: every shipped potential).
 
     NAME is one of: meam-cui2012 (default potential), meam-godet2020, reaxff (needs --ffield).
@@ -73,7 +76,7 @@ def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, am
         for pot in pots:
             say = None if quiet else (lambda msg, p=pot.name: click.echo(f"[{p}] {msg}", err=True))
             res = validate_amorphous(pot, xs=xs or DEFAULT_XS, n_si=n_si, seeds=seeds, jobs=jobs,
-                                     progress=say, protocol=protocol,
+                                     progress=say, cache_dir=cache_dir, protocol=protocol,
                                      quench_rate_k_per_s=quench_rate_k_per_s)
             results.append(res)
             click.echo(res.table() + "\n")
