@@ -10,7 +10,9 @@
     <run>/final.extxyz       the final structure (also final.data, LAMMPS data)
     <run>/checkpoint/        restart files + state.json for --resume
     <run>/lammps.log         LAMMPS' own log
-    <run>/analysis/          what ``dealloy analyze`` writes for this run
+    <run>/analysis/          what ``dealloy analyze`` writes for this run: metrics.json ({"frames":
+                             [...], "li_msd": ...}, or one frame's metrics for a single frame),
+                             frames.csv, rdf.csv, plots/
 
 Statuses in run.json: ``running``, ``done``, ``failed``, ``checkpointed``; no run.json = ``pending``.
 """
@@ -41,6 +43,17 @@ class RunDir:
     checkpoint_dir = property(lambda self: self.path / "checkpoint")
     lammps_log = property(lambda self: self.path / "lammps.log")
     analysis_dir = property(lambda self: self.path / "analysis")
+    metrics_json = property(lambda self: self.path / "analysis" / "metrics.json")
+
+    def analysis_frames(self) -> list[dict]:
+        """The per-frame metrics ``dealloy analyze`` wrote for this run ([] if not analysed)."""
+        try:
+            data = json.loads(self.metrics_json.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return []
+        if isinstance(data, dict) and isinstance(data.get("frames"), list):
+            return data["frames"]
+        return [data] if isinstance(data, dict) else []
 
     @property
     def trajectory(self) -> Path:

@@ -100,14 +100,6 @@ def count_events(run) -> int:
     return max(0, len(lines) - 1)
 
 
-def analysis_available() -> bool:
-    try:
-        import dealloy.analysis.cli  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def test_smoke_study_as_job_array(slurm_cluster, tmp_path):
     """submit -> 4 array tasks x 2 MPI ranks (srun --mpi=pmi2) -> status -> collect."""
     sdir = tmp_path / "smoke"
@@ -143,11 +135,10 @@ def test_smoke_study_as_job_array(slurm_cluster, tmp_path):
         assert (table["x_end"] <= 2.0 + 1e-9).all() and (table["x_end"] > 1.8).all()
         assert (table["n_removed"] == table["n_events"]).all()
         assert (table["wall_time_s"] > 0).all()
-        if analysis_available():
-            for col in ("a2_index", "porosity", "cluster_isolated", "largest_si_cluster_fraction"):
-                assert col in table and table[col].notna().all(), (
-                    f"collected table lacks {col}: `dealloy analyze` failed on the finished runs:\n"
-                    + analysis_errors(sdir))
+        for col in ("a2_index", "porosity", "cluster_isolated", "largest_si_cluster_fraction"):
+            assert col in table and table[col].notna().all(), (
+                f"collected table lacks {col}: `dealloy analyze` failed on the finished runs:\n"
+                + analysis_errors(sdir))
 
 
 def analysis_errors(study_dir: Path) -> str:

@@ -56,7 +56,7 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
         from dealloy.rundir import RunDir
 
         out_dir = RunDir(run_dir).analysis_dir
-        json_out = json_out or out_dir / "metrics.json"
+        json_out = json_out or RunDir(run_dir).metrics_json
         plots_dir = plots_dir or out_dir / "plots"
     per_frame = []
     kept = []

@@ -262,6 +262,7 @@ def li_msd(frames: list[Frame], fit_window=(0.2, 0.8)) -> MSDResult | None:
     if len(frames) < 4 or any(f.time_ps is None for f in frames):
         return None
     ids0 = frames[0].ids
+    ref_ids = None  # the first frame's sorted Li ids; every later frame must carry the same
     pos = []
     for f in frames:
         li = f.mask("Li")
@@ -270,14 +271,15 @@ def li_msd(frames: list[Frame], fit_window=(0.2, 0.8)) -> MSDResult | None:
             order = np.argsort(f.ids[li])
             ids = f.ids[li][order]
             p = p[order]
-            if pos and not np.array_equal(ids, ref_ids):
+            if ref_ids is not None and not np.array_equal(ids, ref_ids):
                 common = np.intersect1d(ids, ref_ids)
                 if len(common) == 0:
                     return None
                 warnings.warn("Li atoms change between frames (extraction): MSD uses the Li "
                               "present in every frame", stacklevel=2)
                 return _msd_common(frames, fit_window)
-            ref_ids = ids
+            if ref_ids is None:
+                ref_ids = ids
         elif pos and len(p) != len(pos[0]):
             return None
         pos.append(p)

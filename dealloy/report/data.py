@@ -32,9 +32,7 @@ class ReportData:
 
 
 def _run_frames(rd: RunDir) -> list[dict]:
-    from dealloy.study.collect import analysis_frames
-
-    return analysis_frames(rd.analysis_dir)
+    return rd.analysis_frames()
 
 
 def _run_images(rd: RunDir) -> list[Path]:

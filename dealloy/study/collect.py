@@ -27,39 +27,24 @@ X_FULL = 3.75
 
 
 # ---- reading one run --------------------------------------------------------------------------
-def _first(d: dict, *names, default=None):
-    for n in names:
-        cur: Any = d
-        ok = True
-        for part in n.split("."):
-            if isinstance(cur, dict) and part in cur:
-                cur = cur[part]
-            else:
-                ok = False
-                break
-        if ok and cur is not None:
-            return cur
-    return default
-
-
 def run_info(rd: RunDir) -> dict[str, Any]:
     """Bookkeeping from run.json: wall time, ranks, Si at start and end, final Li/Si."""
-    info = rd.read_run_json()
-    n_si_start = _first(info, "si_start", "n_si_start")
-    n_si_end = _first(info, "si_end", "n_si_end")
+    info = rd.read_run_json()  # keys written by dealloy.engine.run (see dealloy/rundir.py)
+    n_si_start = info.get("si_start")
+    n_si_end = info.get("si_end")
     out = {
-        "wall_time_s": _first(info, "wall_time_s", "wall_s", "wall_time"),
-        "ranks": _first(info, "ranks", "n_ranks", "mpi_ranks"),
+        "wall_time_s": info.get("wall_time_s"),
+        "ranks": info.get("ranks"),
         "n_si_start": n_si_start,
         "n_si_end": n_si_end,
         "si_conserved": (None if n_si_start is None or n_si_end is None
                          else bool(n_si_start == n_si_end)),
-        "x_start": _first(info, "x_start"),
-        "x_end": _first(info, "x_end"),
-        "n_removed": _first(info, "n_removed"),
-        "n_inserted": _first(info, "n_inserted"),
-        "time_ps": _first(info, "time_ps"),
-        "checkpoints": _first(info, "checkpoints"),
+        "x_start": info.get("x_start"),
+        "x_end": info.get("x_end"),
+        "n_removed": info.get("n_removed"),
+        "n_inserted": info.get("n_inserted"),
+        "time_ps": info.get("time_ps"),
+        "checkpoints": info.get("checkpoints"),
         "n_events": None,
     }
     if out["n_events"] is None and rd.events_csv.is_file():
@@ -70,7 +55,7 @@ def run_info(rd: RunDir) -> dict[str, Any]:
 
 def final_metrics(rd: RunDir) -> dict[str, Any]:
     """The last analysed frame of ``dealloy analyze`` (``<run>/analysis/``), flattened."""
-    frame = _final_frame(rd.analysis_dir)
+    frame = _final_frame(rd)
     if not frame:
         return {}
     out: dict[str, Any] = {}
@@ -98,37 +83,8 @@ def final_metrics(rd: RunDir) -> dict[str, Any]:
     return out
 
 
-def _frames_from_json(data) -> list[dict]:
-    if isinstance(data, list):
-        return [f for f in data if isinstance(f, dict)]
-    if isinstance(data, dict):
-        for k in ("frames", "per_frame", "results"):
-            if isinstance(data.get(k), list):
-                return [f for f in data[k] if isinstance(f, dict)]
-        for k in ("final", "last", "final_frame"):
-            if isinstance(data.get(k), dict):
-                return [data[k]]
-        if "a2_index" in data or "porosity" in data:
-            return [data]
-    return []
-
-
-def analysis_frames(analysis_dir: Path) -> list[dict]:
-    if not analysis_dir.is_dir():
-        return []
-    best: list[dict] = []
-    for f in sorted(analysis_dir.rglob("*.json")):
-        try:
-            frames = _frames_from_json(json.loads(f.read_text()))
-        except (json.JSONDecodeError, OSError):
-            continue
-        if len(frames) > len(best):
-            best = frames
-    return best
-
-
-def _final_frame(analysis_dir: Path) -> dict:
-    frames = analysis_frames(analysis_dir)
+def _final_frame(rd: RunDir) -> dict:
+    frames = rd.analysis_frames()
     if not frames:
         return {}
     if all(isinstance(f.get("time_ps"), (int, float)) for f in frames):
@@ -173,7 +129,7 @@ def collect(plan: Plan, analyze_missing: bool = True, echo: Callable[[str], None
     rows = []
     for st in states(plan)[0]:
         run, rd = st.run, st.run.rundir
-        if st.state == "done" and analyze_missing and not analysis_frames(rd.analysis_dir):
+        if st.state == "done" and analyze_missing and not rd.analysis_frames():
             log = plan.directory / "logs" / f"{run.key}.log"
             log.parent.mkdir(parents=True, exist_ok=True)
             echo(f"analysing {run.key} ...")
@@ -286,7 +242,7 @@ def _fig_rate(plan, df, outdir) -> str:
 
 def _series(rd: RunDir):
     """Per-frame (x, cluster fractions) of one run from its analysis."""
-    frames = analysis_frames(rd.analysis_dir)
+    frames = rd.analysis_frames()
     pts = []
     for f in frames:
         fr = f.get("si_cluster_fractions") or {}
