@@ -42,6 +42,14 @@ def test_fast_subset_meam_cui2012(tmp_path, dealloy_cli):
     c = data["li15si4"]
     assert c["formation_ev_per_atom_vs_c_si"] == pytest.approx(-0.0859, abs=0.001)
     assert c["extraction_ev_per_li"] == pytest.approx(0.1088, abs=0.001)
+    # the departure summary the default-potential choice rests on is the table's own numbers
+    dev = data["deviations"]
+    a_si = {r["x"]: r for r in data["per_x"]}[0.0]
+    assert dev["si_si_cn_a_si"] == pytest.approx(a_si["si_si_cn"]["mean"] - 3.88)
+    assert dev["si_si_cn_rms"] == pytest.approx(
+        ((dev["si_si_cn_a_si"] ** 2 + (got["si_si_cn"] - 1.44) ** 2) / 2) ** 0.5)
+    assert dev["li15si4_extraction_ev_per_li"] == pytest.approx(c["extraction_ev_per_li"] - 0.307)
+    assert "Departure from the references" in (tmp_path / "a.md").read_text()
     # the melt was liquid and the structure is what the table says it is
     assert row["melt_msd_si_angstrom2"]["mean"] > 5.0
     assert "Fernandez" in res.stdout and "0.43 V" in res.stdout
