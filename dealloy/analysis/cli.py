@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from dealloy.potentials import DEFAULT_POTENTIAL
+
 
 @click.command("analyze")
 @click.argument("path", type=click.Path(path_type=str))
@@ -61,7 +63,7 @@ def analyze_command(path, frames, json_out, plots_dir, voxel_angstrom, si_si_cut
               help="c-Li15Si4 supercell repeats per axis (1 = 76 atoms)")
 @click.option("--li-vacancies", "li_vacancies", type=int, default=0, show_default=True,
               help="Li removed from the crystal (c-Li3.75-dSi; the amorphous cell gets the same x)")
-@click.option("--potential", default="meam-cui2012", show_default=True)
+@click.option("--potential", default=DEFAULT_POTENTIAL, show_default=True)
 @click.option("--protocol", "amorphous_protocol", default="fast", show_default=True,
               type=click.Choice(["fast", "standard"]),
               help="melt-quench protocol of a-Li15Si4 (fast: tests/smoke, standard: production)")

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from dealloy.errors import ConfigError
+from dealloy.potentials import DEFAULT_POTENTIAL
 
 KB_EV = 8.617333262e-5
 
@@ -37,7 +38,7 @@ class DiffusivityParams:
     record_every_ps: float = 0.1
     cells: int = 1                       # c-Li15Si4 cells per axis (76 atoms each)
     li_vacancies: int = 0                # Li removed at random from the crystal (c-Li3.75-d Si)
-    potential: str = "meam-cui2012"
+    potential: str = DEFAULT_POTENTIAL
     seed: int = 1
     amorphous_protocol: str = "fast"     # melt-quench of a-Li15Si4 ("standard" for production)
     fit_window: tuple[float, float] = (0.2, 0.8)

@@ -30,6 +30,7 @@ from ase import Atoms
 
 from dealloy.build import _common as C
 from dealloy.errors import ConfigError, SimulationError
+from dealloy.potentials import DEFAULT_POTENTIAL
 
 X_MAX = 3.75
 AMU_PER_A3_TO_G_PER_CM3 = 1.66053907
@@ -193,7 +194,7 @@ def melt_quench(atoms: Atoms, potential, seed: int, p: dict, log=None) -> tuple[
                  "pressure_bar": pressure}
 
 
-def amorphous_lisi(x: float, n_si: int = 64, seed: int = 0, potential: str = "meam-cui2012",
+def amorphous_lisi(x: float, n_si: int = 64, seed: int = 0, potential: str = DEFAULT_POTENTIAL,
                    protocol: str = "standard", melt_temperature_k: float | None = None,
                    melt_ps: float | None = None, quench_rate_k_per_s: float | None = None,
                    quench_npt_below_k: float | None = None, relax_temperature_k: float | None = None,
@@ -283,7 +284,7 @@ def _relax_in_box(atoms: Atoms, pot, seed: int, p: dict, vacuum_nm: float) -> tu
 
 
 def amorphous_lisi_particle(diameter_nm: float, x: float, seed: int = 0,
-                            potential: str = "meam-cui2012", protocol: str = "standard",
+                            potential: str = DEFAULT_POTENTIAL, protocol: str = "standard",
                             bulk_n_si: int | None = None, vacuum_nm: float = 2.0,
                             **protocol_overrides) -> Atoms:
     """Isolated a-LixSi nanoparticle (0 <= x <= 3.75): a sphere cut from relaxed bulk a-LixSi
@@ -384,7 +385,7 @@ def core_radius_angstrom(radius: float, dod: float, x_shell: float, si_a: float,
 
 
 def core_shell_particle(diameter_nm: float, dod: float, x_shell: float = 3.5, seed: int = 0,
-                        potential: str = "meam-cui2012", protocol: str = "standard",
+                        potential: str = DEFAULT_POTENTIAL, protocol: str = "standard",
                         bulk_n_si: int | None = None, vacuum_nm: float = 2.0,
                         **protocol_overrides) -> Atoms:
     """Crystalline Si core in an a-Li(x_shell)Si shell, overall Li/Si = 3.75 dod (partial-DOD

@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from dealloy.config import StrictModel, dump_toml, load_toml
 from dealloy.errors import ConfigError
+from dealloy.potentials import DEFAULT_POTENTIAL
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -129,7 +130,7 @@ def default_stages() -> list:
 
 
 class RunConfig(StrictModel):
-    potential: str = "meam-cui2012"
+    potential: str = DEFAULT_POTENTIAL
     ffield: str = ""
     temperature_k: PositiveFloat = 300.0
     timestep_ps: Optional[PositiveFloat] = None

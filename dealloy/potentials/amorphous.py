@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from dealloy.errors import ConfigError
-from dealloy.potentials import Potential, get_potential
+from dealloy.potentials import DEFAULT_POTENTIAL, Potential, get_potential
 from dealloy.potentials.energetics import (average_voltage, formation_energy_per_si, interpolate,
                                            voltage_profile)
 
@@ -268,7 +268,7 @@ class AmorphousValidation:
         return "\n".join(lines)
 
 
-def validate_amorphous(potential: Potential | str = "meam-cui2012", xs=DEFAULT_XS,
+def validate_amorphous(potential: Potential | str = DEFAULT_POTENTIAL, xs=DEFAULT_XS,
                        n_si: int = PRODUCTION_N_SI, seeds: int = PRODUCTION_SEEDS, jobs: int = 1,
                        progress=None, cache_dir=None, **protocol) -> AmorphousValidation:
     """Run the amorphous series (see module docstring). ``protocol`` overrides

@@ -19,7 +19,7 @@ from ase.build import bulk
 from ase.spacegroup import crystal
 
 from dealloy.engine.session import LammpsSession
-from dealloy.potentials import Potential, get_potential
+from dealloy.potentials import DEFAULT_POTENTIAL, Potential, get_potential
 
 # c-Li15Si4, I-43d (No. 220), Materials Project mp-569849
 LI15SI4_SPACEGROUP = 220
@@ -160,7 +160,7 @@ def bulk_modulus_gpa(atoms: Atoms, pot: Potential, strain: float = 0.02, npoints
     return float(b / GPa)
 
 
-def validate_crystals(potential: Potential | str = "meam-cui2012", md_ps: float = 10.0,
+def validate_crystals(potential: Potential | str = DEFAULT_POTENTIAL, md_ps: float = 10.0,
                       temperature_k: float = 300.0, seed: int = 1, comm=None,
                       progress=None) -> CrystalValidation:
     """Compute the crystal validation figures for ``potential`` (see module docstring)."""

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dealloy.errors import ConfigError
+from dealloy.potentials import DEFAULT_POTENTIAL
 
 X_FULL = 3.75  # Li/Si of c-Li15Si4 = DOD 100 %
 
@@ -310,7 +311,7 @@ def finish_particle(cfg: dict, state: str | None, where: str) -> None:
         return
     args = cfg["particle"].setdefault("args", {})
     if "potential" in preset.args:
-        args["potential"] = cfg.get("potential", "meam-cui2012")
+        args["potential"] = cfg.get("potential", DEFAULT_POTENTIAL)
     for need in preset.needs:
         if need not in args:
             raise ConfigError(f"{where}: builder {preset.builder!r} of this state needs {need} "
