@@ -148,6 +148,22 @@ def test_atomic_path_leaves_target_untouched_on_error(tmp_path):
     assert list(tmp_path.iterdir()) == [target]
 
 
+def test_atomic_writes_get_the_permissions_of_a_plain_open(tmp_path):
+    import os
+    import stat
+
+    from dealloy.io import write_json
+
+    old = os.umask(0o022)
+    try:
+        write_json(tmp_path / "r.json", {"x": 1})
+        (tmp_path / "plain.txt").write_text("")
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE((tmp_path / "r.json").stat().st_mode)
+    assert mode == stat.S_IMODE((tmp_path / "plain.txt").stat().st_mode) == 0o644
+
+
 def test_lammps_data_uses_dealloy_type_order(tmp_path):
     atoms = li15si4_unit_cell()
     write_structure(tmp_path / "cell.data", atoms)

@@ -61,6 +61,20 @@ def test_hash_follows_parameters_not_spelling(tmp_path):
     assert ka != kc
 
 
+def test_hash_carries_the_value_of_a_package_default():
+    """A run that left a setting at its default must not be reused once the default changes
+    (e.g. the default potential): the key is built from the filled-in value, not its absence."""
+    from dealloy.potentials import DEFAULT_POTENTIAL
+    from dealloy.study.plan import _canonical, run_key
+
+    cfg = {"particle": {"builder": "li15si4_particle", "args": {"diameter_nm": 2.0}}}
+    assert _canonical(cfg)["potential"] == DEFAULT_POTENTIAL
+    assert _canonical(cfg)["timestep_ps"] is None and _canonical(cfg)["temperature_k"] == 300
+    assert run_key(cfg) == run_key({**cfg, "potential": DEFAULT_POTENTIAL})
+    other = next(n for n in ("meam-cui2012", "meam-godet2020") if n != DEFAULT_POTENTIAL)
+    assert run_key(cfg) != run_key({**cfg, "potential": other})
+
+
 def test_explicit_runs_combined_with_axes_and_dotted_paths(tmp_path):
     p = write_study(tmp_path, '''name = "r"
 [axes]

@@ -155,7 +155,9 @@ def _check_builder_args(cfg: dict, where: str) -> None:
 
 
 def run_key(config: dict) -> str:
-    """Stable hash of a resolved run config (defaults dropped, structure file content included)."""
+    """Stable hash of a resolved run config (every field, defaults filled in, so a changed package
+    default -- e.g. the default potential -- gives new runs instead of reusing old ones; structure
+    file content included)."""
     canon = _canonical(config)
     particle = config.get("particle") or {}
     if particle.get("file"):
@@ -172,7 +174,7 @@ def _canonical(config: dict) -> dict:
     except ImportError:  # pragma: no cover
         return _norm(copy.deepcopy(config))
     model = RunConfig.model_validate(config)
-    d = model.model_dump(mode="json", exclude_defaults=True)
+    d = model.model_dump(mode="json")
     d.setdefault("particle", {})
     return _norm(d)
 
