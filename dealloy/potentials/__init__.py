@@ -18,7 +18,10 @@ from dealloy.errors import ConfigError
 
 ELEMENTS: tuple[str, ...] = ("Li", "Si")
 MASSES_AMU: dict[str, float] = {"Li": 6.941, "Si": 28.086}
-DEFAULT_POTENTIAL = "meam-cui2012"
+#: chosen by the amorphous-path validation (potentials/README.md, "Choice of the default"):
+#: meam-godet2020 is closer to DFT(B) on a-LixSi structure, energetics and voltages; cui2012 only
+#: on the c-Li15Si4 lattice constant
+DEFAULT_POTENTIAL = "meam-godet2020"
 
 
 def potentials_dir() -> Path:
@@ -149,24 +152,28 @@ def _registry() -> dict[str, Potential]:
     return {
         "meam-cui2012": _meam(
             "meam-cui2012",
-            "2NN MEAM Li-Si (default)",
+            "2NN MEAM Li-Si (default until the amorphous validation; kept for comparison)",
             "library.meam.cui2012",
             "LiSi.meam.cui2012",
             "Z. Cui, F. Gao, Z. Cui, J. Qu, J. Power Sources 207 (2012) 150-159",
             "10.1016/j.jpowsour.2012.01.145",
             "Underbinds c-Li15Si4 (formation energy -0.086 eV/atom vs -0.243 PBE), so Li "
-            "extraction energies are ~3x too small; a-LixSi Si-Si coordination is too high at "
-            "high x (Si clusters where DFT has isolated Si). See potentials/README.md.",
+            "extraction energies and voltages are ~3-5x too small (c-Li15Si4 -> a-Li1.1Si 0.09 V "
+            "vs the 0.43 V plateau); a-LixSi is over-coordinated (a-Si Si-Si CN 5.4 vs 3.88; "
+            "a-Li3.75Si CN 1.3 and 25 % isolated Si vs 0.12 and 89 %), biasing the a-path towards "
+            "connected Si. See potentials/README.md.",
         ),
         "meam-godet2020": _meam(
             "meam-godet2020",
-            "re-optimised 2NN MEAM Li-Si (Li of Cui 2012, Si of Lee 2007)",
+            "re-optimised 2NN MEAM Li-Si (Li of Cui 2012, Si of Lee 2007) (default)",
             "library.meam.godet2020",
             "LiSi.meam.godet2020",
             "S. Godet et al., Phys. Rev. Materials 4 (2020) 065402",
             "10.1103/PhysRevMaterials.4.065402",
-            "c-Li15Si4 lattice constant too large (~11.0 A vs 10.685 A) and formation energy "
-            "overbound (-0.34 eV/atom vs -0.243 PBE). See potentials/README.md.",
+            "c-Li15Si4 lattice constant too large (11.04 A at 300 K vs 10.685 A) and formation "
+            "energy overbound (-0.34 eV/atom vs -0.243 PBE; extraction 0.43 vs 0.31 eV/Li); "
+            "Li-rich a-LixSi 6-11 % too voluminous per Si (x >= 2) and too many isolated Si at "
+            "x = 1.5-2.5 (0.18-0.51 vs 0.02-0.34). See potentials/README.md.",
         ),
     }
 

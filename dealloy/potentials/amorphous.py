@@ -405,11 +405,12 @@ def plot_amorphous(results: list[AmorphousValidation], out_dir) -> list:
         for s in res.voltage_steps:
             xs += [s["x_from"], s["x_to"]]
             vs += [s["voltage_v"], s["voltage_v"]]
-        ax.plot(xs, vs, label=f"{res.potential} (a-LixSi hull)")
-        ax.axhline(res.li15si4["voltage_to_a_li1.1si_v"], ls=":", label=f"{res.potential} c-Li15Si4 → a-Li1.1Si")
+        (line,) = ax.plot(xs, vs, label=f"{res.potential} (a-LixSi hull)")
+        ax.axhline(res.li15si4["voltage_to_a_li1.1si_v"], ls=":", color=line.get_color(),
+                   label=f"{res.potential} c-Li15Si4 → a-Li1.1Si")
     ax.axhline(REF_VOLTAGES["c_path_plateau_v"], color="k", ls="--", label="paper c-path plateau 0.43 V")
-    for v in REF_VOLTAGES["a_path_v"]:
-        ax.axhline(v, color="grey", ls="--")
+    for i, v in enumerate(REF_VOLTAGES["a_path_v"]):
+        ax.axhline(v, color="grey", ls="--", label="paper a-path processes" if i == 0 else None)
     ax.set_xlabel("x in LixSi")
     ax.set_ylabel("average voltage vs Li (V)")
     ax.legend(fontsize=7)
