@@ -238,7 +238,7 @@ def test_cli_amorphous_roundtrip(tmp_path, capsys, a_small):
     from dealloy.io import read_structure
 
     out = tmp_path / "a.xyz"
-    main(["build", "amorphous-lisi", "--x", "0.5", "--n-si", "16", "--protocol", "fast",
+    main(["build", "amorphous-lisi", "--x", "0.5", "--n-si", "16", "--protocol", "fast", "--potential", POT,
           "--seed", "3", "-o", str(out)])
     ref = a_small  # same arguments in memory: the CLI writes the identical structure
     back = read_structure(out)

@@ -32,7 +32,10 @@ def test_report_of_smoke_study(smoke_study, tmp_path, dealloy_cli):
     assert "Si conserved in 4/4 runs" in md
     for ref in re.findall(r"\]\(([^)]+\.png)\)", md):
         assert (out.parent / ref).is_file()
-    assert "meam-cui2012" in md and "core-hours" in md
+    import tomllib
+    smoke_base = Path(__file__).parents[1] / "workflows" / "base" / "smoke-run.toml"
+    potential = tomllib.loads(smoke_base.read_text())["potential"]
+    assert potential in md and "core-hours" in md  # the potential the runs used, and their cost
 
 
 @pytest.mark.slow
