@@ -52,6 +52,8 @@ def test_fast_subset_meam_cui2012(tmp_path, dealloy_cli):
     assert "Departure from the references" in (tmp_path / "a.md").read_text()
     # the melt was liquid and the structure is what the table says it is
     assert row["melt_msd_si_angstrom2"]["mean"] > 5.0
+    # both species diffuse in the melt, Li (light, low melting point) faster than Si
+    assert row["melt_msd_li_angstrom2"]["mean"] > row["melt_msd_si_angstrom2"]["mean"]
     assert "Fernandez" in res.stdout and "0.43 V" in res.stdout
     assert (tmp_path / "amorphous-voltage.png").stat().st_size > 1000
     assert "meam-cui2012" in (tmp_path / "a.md").read_text()

@@ -172,7 +172,10 @@ def melt_quench(atoms: Atoms, potential, seed: int, p: dict, log=None) -> tuple[
         x0 = _unwrapped(s)
         s.md(p["melt_ps"], t_melt, ensemble="nvt", seed=seed + 2)
         x1 = _unwrapped(s)
-        msd_si = float(np.mean(np.sum((x1 - x0)[is_si] ** 2, axis=1)))
+        sq = np.sum((x1 - x0) ** 2, axis=1)
+        msd_si = float(np.mean(sq[is_si]))
+        # Li is reported too (the liquid check is on Si, the slower species)
+        msd_li = {"melt_msd_li_angstrom2": float(np.mean(sq[~is_si]))} if (~is_si).any() else {}
         if msd_si < p["min_melt_msd_angstrom2"]:
             raise SimulationError(
                 f"melt not liquid: Si mean-squared displacement {msd_si:.2f} Å^2 over "
@@ -190,7 +193,8 @@ def melt_quench(atoms: Atoms, potential, seed: int, p: dict, log=None) -> tuple[
         pressure = s.pressure_bar()
         out = s.get_atoms(velocities=False)
     del out.arrays["id"]
-    return out, {"melt_msd_si_angstrom2": msd_si, "potential_energy_ev_per_atom": pe / len(out),
+    return out, {"melt_msd_si_angstrom2": msd_si, **msd_li,
+                 "potential_energy_ev_per_atom": pe / len(out),
                  "pressure_bar": pressure}
 
 
@@ -208,7 +212,8 @@ def amorphous_lisi(x: float, n_si: int = 64, seed: int = 0, potential: str = DEF
     be overridden by its keyword. ``potential``: a registry name (LAMMPS through LammpsSession).
 
     ``info``: builder, builder_args, seed, dealloy_version, x, density_g_cm3,
-    volume_per_si_angstrom3, si_si_cn (cutoff 2.9 Å), melt_msd_si_angstrom2, pressure_bar, the
+    volume_per_si_angstrom3, si_si_cn (cutoff 2.9 Å), melt_msd_si_angstrom2 (and
+    melt_msd_li_angstrom2 when there is Li), pressure_bar, the
     reference values (ref_volume_per_si_angstrom3, ref_si_si_cn) and the protocol used.
     ``arrays['grain']`` = -1 (amorphous).
     """
@@ -328,6 +333,7 @@ def amorphous_lisi_particle(diameter_nm: float, x: float, seed: int = 0,
                     bulk_density_g_cm3=bulk.info["density_g_cm3"], bulk_si_si_cn=bulk.info["si_si_cn"],
                     bulk_volume_per_si_angstrom3=bulk.info["volume_per_si_angstrom3"],
                     melt_msd_si_angstrom2=bulk.info["melt_msd_si_angstrom2"],
+                    melt_msd_li_angstrom2=bulk.info.get("melt_msd_li_angstrom2", float("nan")),
                     potential_name=pot.name, protocol=protocol, **p)
 
 

@@ -117,6 +117,7 @@ def _one(job: dict) -> dict:
         "density_g_cm3": float(info["density_g_cm3"]),
         "pressure_bar": float(info.get("pressure_bar", float("nan"))),
         "melt_msd_si_angstrom2": float(info.get("melt_msd_si_angstrom2", float("nan"))),
+        "melt_msd_li_angstrom2": float(info.get("melt_msd_li_angstrom2", float("nan"))),
         "si_si_cn": net["si_si_coordination_mean"],
         "si_si_cn_histogram": net["si_si_coordination_histogram"]["fraction"],
         "cluster_fractions": net["si_cluster_fractions"],
@@ -228,7 +229,7 @@ class AmorphousValidation:
                 f"{self.seeds} seed(s); mean ± spread over seeds; DFTB refs: Fernandez et al. 2023)")
         lines = [head, f"{'x':>5} {'V/Si (Å³)':>14} {'ref':>6} {'CN Si-Si':>12} {'ref':>5} "
                        f"{'isolated':>11} {'ref':>5} {'network':>8} {'largest':>8} "
-                       f"{'E_f (eV/at)':>13} {'melt MSD':>9}"]
+                       f"{'E_f (eV/at)':>13} {'melt MSD Si/Li (Å²)':>19}"]
         for row in self.per_x:
             ref = reference_at(row["x"]) or {}
             f = lambda s, d=3: f"{s['mean']:.{d}f}±{s['std']:.{d}f}"  # noqa: E731
@@ -238,7 +239,8 @@ class AmorphousValidation:
                 f"{f(row['si_si_cn'], 2):>12} {r('si_si_cn'):>5} {f(row['isolated'], 2):>11} "
                 f"{r('isolated'):>5} {row['network']['mean']:>8.2f} "
                 f"{row['largest_si_cluster_fraction']['mean']:>8.2f} "
-                f"{f(row['formation_ev_per_atom'], 3):>13} {row['melt_msd_si_angstrom2']['mean']:>9.1f}")
+                f"{f(row['formation_ev_per_atom'], 3):>13} "
+                f"{row['melt_msd_si_angstrom2']['mean']:>9.1f}/{row['melt_msd_li_angstrom2']['mean']:<9.1f}")
         c = self.li15si4
         lines += [
             "",
@@ -312,8 +314,9 @@ def validate_amorphous(potential: Potential | str = DEFAULT_POTENTIAL, xs=DEFAUL
         row = {"x": x}
         for key in ("x_actual", "volume_per_si_angstrom3", "density_g_cm3", "si_si_cn",
                     "largest_si_cluster_fraction", "formation_ev_per_atom", "formation_ev_per_si",
-                    "melt_msd_si_angstrom2", "pressure_bar"):
-            row[key] = _stats([g[key] for g in group])
+                    "melt_msd_si_angstrom2", "melt_msd_li_angstrom2", "pressure_bar"):
+            # .get: cells cached before a quantity was recorded count as not measured (nan)
+            row[key] = _stats([g.get(key, float("nan")) for g in group])
         for cls in ("isolated", "dumbbell", "small", "network"):
             row[cls] = _stats([g["cluster_fractions"][cls] for g in group])
         row["si_si_cn_histogram"] = np.mean([g["si_si_cn_histogram"] for g in group], axis=0).tolist()
@@ -344,9 +347,11 @@ def validate_amorphous(potential: Potential | str = DEFAULT_POTENTIAL, xs=DEFAUL
         notes.append(f"c-Li15Si4 lies {1000 * (ef_c_vs_a - e_a375) / 4.75:+.1f} meV/atom from a-Li3.75Si "
                      "(negative: the crystal is the stable end state, as in experiment)")
     for row in per_x:
-        msd = row["melt_msd_si_angstrom2"]["mean"]
-        if math.isfinite(msd) and msd < 10:
-            notes.append(f"x = {row['x']:g}: Si moved only {msd:.1f} Å² in the melt; check it was liquid")
+        for species in ("si", "li"):
+            msd = row[f"melt_msd_{species}_angstrom2"]["mean"]
+            if math.isfinite(msd) and msd < 10:
+                notes.append(f"x = {row['x']:g}: {species.title()} moved only {msd:.1f} Å² in the "
+                             "melt; check it was liquid")
     return AmorphousValidation(
         potential=pot.name, n_si=int(n_si), seeds=int(seeds), protocol=proto, per_x=per_x,
         samples=[{k: v for k, v in s.items() if k != "rdf"} for s in samples],
