@@ -43,7 +43,7 @@ class RunDir:
     checkpoint_dir = property(lambda self: self.path / "checkpoint")
     lammps_log = property(lambda self: self.path / "lammps.log")
     analysis_dir = property(lambda self: self.path / "analysis")
-    metrics_json = property(lambda self: self.path / "analysis" / "metrics.json")
+    metrics_json = property(lambda self: self.analysis_dir / "metrics.json")
 
     def analysis_frames(self) -> list[dict]:
         """The per-frame metrics ``dealloy analyze`` wrote for this run ([] if not analysed)."""
