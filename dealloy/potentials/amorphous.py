@@ -171,6 +171,11 @@ def _run_jobs(work: list[dict], pot: Potential, jobs: int, cache_dir, say) -> li
     return [{k: v for k, v in done[i].items() if k != "job"} for i in range(len(work))]
 
 
+def _fmt(value, spec: str, missing: str = "-") -> str:
+    """``format(value, spec)``, or ``missing`` for a deviation with no reference (None)."""
+    return missing if value is None else format(value, spec)
+
+
 def _stats(values) -> dict:
     v = np.asarray(values, float)
     return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
@@ -256,13 +261,12 @@ class AmorphousValidation:
         ]
         lines += [f"  x {s['x_from']:.2f} -> {s['x_to']:.2f}: {s['voltage_v']:.3f} V" for s in self.voltage_steps]
         d = self.deviations()
-        fmt = lambda v, spec: "-" if v is None else format(v, spec)  # noqa: E731
         lines += [
             f"departure from the references ({d['n_compositions']} compositions with a reference): "
             f"V/Si {100 * d['volume_per_si_mean_abs_rel']:.1f} % mean |dev| "
             f"(max {100 * d['volume_per_si_max_abs_rel']:.1f} %); Si-Si CN rms {d['si_si_cn_rms']:.2f} "
-            f"(a-Si {fmt(d['si_si_cn_a_si'], '+.2f')}, x = 3.75 {fmt(d['si_si_cn_x3.75'], '+.2f')}); "
-            f"isolated-Si rms {d['isolated_rms']:.2f} (x = 3.75 {fmt(d['isolated_x3.75'], '+.2f')}); "
+            f"(a-Si {_fmt(d['si_si_cn_a_si'], '+.2f')}, x = 3.75 {_fmt(d['si_si_cn_x3.75'], '+.2f')}); "
+            f"isolated-Si rms {d['isolated_rms']:.2f} (x = 3.75 {_fmt(d['isolated_x3.75'], '+.2f')}); "
             f"c-Li15Si4 E_f {d['li15si4_formation_ev_per_atom']:+.3f} eV/atom, extraction "
             f"{d['li15si4_extraction_ev_per_li']:+.3f} eV/Li, c-path voltage {d['c_path_voltage_v']:+.2f} V",
         ]
@@ -463,11 +467,10 @@ def write_report(results: list[AmorphousValidation], path, plots=()) -> None:
                   "|---|---|---|---|---|---|---|---|---|"]
         for res in results:
             d = res.deviations()
-            f = lambda v, spec: "–" if v is None else format(v, spec)  # noqa: E731
             parts.append(
                 f"| {res.potential} | {100 * d['volume_per_si_mean_abs_rel']:.1f} % "
                 f"({100 * d['volume_per_si_max_abs_rel']:.1f} %) | {d['si_si_cn_rms']:.2f} | "
-                f"{f(d['si_si_cn_a_si'], '+.2f')} | {f(d['si_si_cn_x3.75'], '+.2f')} | "
+                f"{_fmt(d['si_si_cn_a_si'], '+.2f', '–')} | {_fmt(d['si_si_cn_x3.75'], '+.2f', '–')} | "
                 f"{d['isolated_rms']:.2f} | {d['li15si4_formation_ev_per_atom']:+.3f} | "
                 f"{d['li15si4_extraction_ev_per_li']:+.3f} | {d['c_path_voltage_v']:+.2f} |")
         parts += ["", "References: DFTB a-LixSi (Fernandez et al., PRB 108, 144201 (2023)), a-Si "

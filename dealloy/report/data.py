@@ -31,10 +31,6 @@ class ReportData:
         return self.table[self.table["status"] == "done"]
 
 
-def _run_frames(rd: RunDir) -> list[dict]:
-    return rd.analysis_frames()
-
-
 def _run_images(rd: RunDir) -> list[Path]:
     plots = rd.analysis_dir / "plots"
     if not plots.is_dir():
@@ -65,7 +61,7 @@ def _load_study(path: Path, analyze_missing: bool, echo, directory=None) -> Repo
     data.extras["study_dir"] = plan.directory
     for run in plan.runs:
         rd = run.rundir
-        data.frames[run.key] = _run_frames(rd)
+        data.frames[run.key] = rd.analysis_frames()
         data.images[run.key] = _run_images(rd)
         data.configs[run.key] = load_toml(rd.config) if rd.config.is_file() else run.config
     _load_extras(data, plan.directory)
@@ -84,7 +80,7 @@ def _load_run(path: Path, analyze_missing: bool, echo) -> ReportData:
     if status != "done":
         raise ConfigError(f"run {path} is '{status}', not finished: run `dealloy run {rd.config}` "
                           "(or `--resume` it) first, then `dealloy report` again")
-    if analyze_missing and not _run_frames(rd):
+    if analyze_missing and not rd.analysis_frames():
         from dealloy.analysis.run import analyze_path
 
         echo(f"analysing {path} ...")
@@ -97,7 +93,7 @@ def _load_run(path: Path, analyze_missing: bool, echo) -> ReportData:
     row.update(final_metrics(rd))
     row["path"] = str(path)
     data = ReportData(title=f"run {key}", kind="run", source=path, table=pd.DataFrame([row]))
-    data.frames[key] = _run_frames(rd)
+    data.frames[key] = rd.analysis_frames()
     data.images[key] = _run_images(rd)
     data.configs[key] = cfg
     _load_extras(data, path)
