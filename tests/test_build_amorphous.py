@@ -112,8 +112,13 @@ def a_small():
     return amorphous_lisi(0.5, n_si=16, seed=3, **FAST)
 
 
-def test_same_seed_identical(a_small):
-    again = amorphous_lisi(0.5, n_si=16, seed=3, **FAST)
+def test_same_seed_identical(a_small, caplog):
+    with caplog.at_level("INFO", logger="dealloy.build"):
+        again = amorphous_lisi(0.5, n_si=16, seed=3, **FAST)
+    # the phases are announced (`dealloy run` relays them while a particle is being built)
+    said = caplog.text
+    assert "melt-quench of 24 atoms: 3 ps at 3000 K, quench to 300 K at 2e+14 K/s (13.5 ps)" in said
+    assert "melt done" in said and "quench and relaxation done" in said
     assert again.get_chemical_symbols() == a_small.get_chemical_symbols()
     assert np.allclose(again.positions, a_small.positions, atol=1e-8)
     assert np.allclose(again.cell, a_small.cell, atol=1e-8)

@@ -299,6 +299,8 @@ def test_local_run_interrupt_resume_analyse_skip(tmp_path, dealloy_cli):
     # trajectory succeeds is the analysis' business; a failure is reported, not hidden)
     log = (tmp_path / "study" / "logs" / f"{run.key}.log").read_text()
     assert "dealloy analyze" in log
+    # the engine says what it builds before the first stage (a melt-quench can take an hour)
+    assert "building the particle: li15si4_particle(" in log and "particle built in" in log
     if not (run.rundir.analysis_dir / "metrics.json").is_file():
         assert f"analysis of {run.key} failed" in res.stdout
     mtime = run.rundir.run_json.stat().st_mtime_ns

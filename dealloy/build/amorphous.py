@@ -23,7 +23,9 @@ the bulk cell is smaller than the particle), trimmed to Li/Si = x at the surface
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 
 import numpy as np
 from ase import Atoms
@@ -31,6 +33,8 @@ from ase import Atoms
 from dealloy.build import _common as C
 from dealloy.errors import ConfigError, SimulationError
 from dealloy.potentials import DEFAULT_POTENTIAL
+
+_logger = logging.getLogger(__name__)  # phase messages; `dealloy run` shows them (INFO)
 
 X_MAX = 3.75
 AMU_PER_A3_TO_G_PER_CM3 = 1.66053907
@@ -166,6 +170,12 @@ def melt_quench(atoms: Atoms, potential, seed: int, p: dict, log=None) -> tuple[
     is_si = np.array(atoms.get_chemical_symbols()) == "Si"
     t_melt, t_end = p["melt_temperature_k"], p["relax_temperature_k"]
     rate_per_ps = p["quench_rate_k_per_s"] * 1e-12
+    t_switch = min(max(p["quench_npt_below_k"], t_end), t_melt)
+    quench_ps = (t_melt - t_end) / rate_per_ps
+    _logger.info(f"melt-quench of {len(atoms)} atoms: {p['melt_ps']:g} ps at {t_melt:g} K, "
+                 f"quench to {t_end:g} K at {p['quench_rate_k_per_s']:.3g} K/s ({quench_ps:g} ps), "
+                 f"{p['relax_ps']:g} ps NPT at {t_end:g} K")
+    t0 = time.time()
     with LammpsSession(atoms, potential, log=log) as s:
         s.minimize(ftol_ev_per_angstrom=1e-3, maxiter=2000)
         s.create_velocities(t_melt, seed + 1)
@@ -181,12 +191,13 @@ def melt_quench(atoms: Atoms, potential, seed: int, p: dict, log=None) -> tuple[
                 f"melt not liquid: Si mean-squared displacement {msd_si:.2f} Å^2 over "
                 f"{p['melt_ps']} ps at {t_melt} K < {p['min_melt_msd_angstrom2']} Å^2; raise "
                 "melt_temperature_k or melt_ps")
-        t_switch = min(max(p["quench_npt_below_k"], t_end), t_melt)
+        _logger.info(f"melt done in {time.time() - t0:.0f} s (Si MSD {msd_si:.1f} Å^2); quenching")
         if t_melt > t_switch:
             s.md((t_melt - t_switch) / rate_per_ps, t_melt, t_switch, ensemble="nvt")
         if t_switch > t_end:
             s.md((t_switch - t_end) / rate_per_ps, t_switch, t_end, ensemble="npt")
         s.md(p["relax_ps"], t_end, ensemble="npt")
+        _logger.info(f"quench and relaxation done in {time.time() - t0:.0f} s")
         pe = s.minimize(box=True, ftol_ev_per_angstrom=1e-4, maxiter=5000)
         s.command("velocity all set 0.0 0.0 0.0")  # static (virial) pressure of the relaxed cell
         s.command("run 0 post no")
@@ -281,6 +292,8 @@ def relax_particle(atoms: Atoms, potential, seed: int, temperature_k: float, tim
 def _relax_in_box(atoms: Atoms, pot, seed: int, p: dict, vacuum_nm: float) -> tuple[Atoms, float]:
     """Box the cut particle, relax it (:func:`relax_particle`), box it again; returns it and Li/Si."""
     atoms = C.box_particle(atoms, vacuum_nm)
+    _logger.info(f"relaxing the cut particle ({len(atoms)} atoms): minimise, {p['particle_relax_ps']:g} "
+                 f"ps at {p['relax_temperature_k']:g} K, minimise")
     atoms = relax_particle(atoms, pot, seed, p["relax_temperature_k"], p["particle_relax_ps"])
     atoms = C.box_particle(atoms, vacuum_nm)
     sym = np.array(atoms.get_chemical_symbols())

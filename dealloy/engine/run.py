@@ -195,7 +195,7 @@ class Engine:
             return prev
         try:
             if state is None:
-                atoms = build_particle(self.cfg, self.comm)
+                atoms = self._build_particle()
             else:
                 atoms = self._checkpoint_atoms(state)
             symbols = np.array(atoms.get_chemical_symbols())
@@ -790,6 +790,33 @@ class Engine:
     def _progress(self) -> None:
         if self.progress is not None and self.rank == 0:
             self.progress.update(self)
+
+    def _build_particle(self):
+        """build_particle, saying what it builds and, for builders, relaying their phase messages
+        (a melt-quench takes tens of minutes before the first MD stage shows progress)."""
+        import logging
+
+        spec = self.cfg.particle
+        if spec.file is not None:
+            return build_particle(self.cfg, self.comm)
+        t0 = time.time()
+        self._log(f"building the particle: {spec.builder}({', '.join(f'{k}={v!r}' for k, v in spec.args.items())})")
+        logger, handler = logging.getLogger("dealloy.build"), None
+        if self.rank == 0 and not self.quiet:
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("dealloy build: %(message)s"))
+            logger.addHandler(handler)
+            old_level, logger.level = logger.level, logging.INFO
+        try:
+            atoms = build_particle(self.cfg, self.comm)
+        finally:
+            if handler is not None:
+                logger.removeHandler(handler)
+                logger.setLevel(old_level)
+        sym = atoms.get_chemical_symbols()
+        self._log(f"particle built in {time.time() - t0:.0f} s: {len(atoms)} atoms "
+                  f"({sym.count('Li')} Li, {sym.count('Si')} Si)")
+        return atoms
 
     def _log(self, msg: str) -> None:
         if self.rank == 0 and not self.quiet:
