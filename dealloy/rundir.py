@@ -2,6 +2,7 @@
 
     <run>/config.toml        the resolved run config (written before MD starts)
     <run>/run.json           status, versions, potential file hashes, seed, ranks, wall time,
+                             core time (wall x ranks, summed over resumed segments),
                              Si count at start and end, error message if failed
     <run>/thermo.csv         time_ps, temperature_k, pe_ev, n_atoms, n_li, n_si, x, stage
     <run>/events.csv         every removal/insertion: time_ps, stage, event, id, species, x, y, z

@@ -289,11 +289,19 @@ time_ps = 0.8
     # without --resume the checkpoint is protected
     out = subprocess.run(DEALLOY + ["run", str(cfg)], capture_output=True, text=True)
     assert out.returncode == 2 and "--resume" in out.stderr
-    out = subprocess.run(DEALLOY + ["run", str(cfg), "--resume", "-q"], capture_output=True,
-                         text=True)
+    # resumed on 2 ranks after 1 (USR1 case): a checkpoint moves between rank counts, and the
+    # core time counts each segment at its own ranks
+    wall_ckpt = state["wall_s"]
+    ranks = 2 if sig == signal.SIGUSR1 and shutil.which("mpiexec") else 1
+    launch = ["mpiexec", "-n", "2"] if ranks == 2 else []
+    out = subprocess.run(launch + DEALLOY + ["run", str(cfg), "--resume", "-q"],
+                         capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     info = rd.read_run_json()
     assert info["status"] == "done" and info["time_ps"] == pytest.approx(0.8)
+    assert info["ranks"] == ranks and state["core_s"] == pytest.approx(wall_ckpt)
+    assert info["core_time_s"] == pytest.approx(
+        wall_ckpt + ranks * (info["wall_time_s"] - wall_ckpt), abs=0.01)
     t = [float(r["time_ps"]) for r in read_csv(rd.thermo_csv)]
     assert t == sorted(t) and len(set(t)) == len(t) and t[-1] == pytest.approx(0.8)
 

@@ -90,3 +90,14 @@ def test_a2_row_reads_the_dealloyed_si_by_dod():
     assert {o.number: o.verdict for o in observables(_data(rows(0.5)))}[6] == AGREES
     assert {o.number: o.verdict for o in observables(_data(rows(0.78)))}[6] != AGREES  # no abrupt drop
     assert {o.number: o.verdict for o in observables(_data(rows(0.95)))}[6] == DISAGREES
+
+
+def test_cost_counts_each_run_at_its_core_time():
+    """A run resumed on other ranks has core time != wall x last ranks; runs from before core time
+    was recorded fall back to wall x ranks."""
+    from dealloy.report.render import _cost
+
+    table = pd.DataFrame({"wall_time_s": [3600.0, 1800.0, float("nan")],
+                          "ranks": [1, 2, 4], "core_time_s": [5400.0, float("nan"), float("nan")]})
+    text = _cost(ReportData(title="t", kind="study", source=Path("."), table=table))
+    assert text == "2 runs, wall time 1.50 h in all, 2.50 core-hours"

@@ -212,6 +212,9 @@ class Engine:
         self._prepare_files(state, atoms)
         self.st = state or self._fresh_state(atoms)
         self.wall_before = self.st.get("wall_s", 0.0)
+        # core time: each segment's wall time x its ranks (a run resumed on a different number
+        # of ranks); a checkpoint from before this was recorded counts at the current ranks
+        self.core_before = self.st.get("core_s", self.wall_before * self.nranks)
         self._t_start = t_start
         self._install_signals()
         status, error = "failed", None
@@ -246,7 +249,7 @@ class Engine:
             "n_removed": 0, "n_inserted": 0, "n_batches": 0, "n_lost": {"Li": 0, "Si": 0},
             "velocities": bool(atoms.has("momenta") and np.any(atoms.get_momenta())),
             "stage_reports": [], "thermo_bytes": None, "events_bytes": None,
-            "checkpoint_count": 0, "wall_s": 0.0, "finished": False, "atoms_file": None,
+            "checkpoint_count": 0, "wall_s": 0.0, "core_s": 0.0, "finished": False, "atoms_file": None,
             "config": resolved_dict(self.cfg),
         }
 
@@ -659,7 +662,9 @@ class Engine:
         self.st["lammps_step"] = self._lammps_step()
         self.st["thermo_bytes"] = self.thermo_log.tell()
         self.st["events_bytes"] = self.events_log.tell()
-        self.st["wall_s"] = self.wall_before + time.time() - self._t_start
+        elapsed = time.time() - self._t_start
+        self.st["wall_s"] = self.wall_before + elapsed
+        self.st["core_s"] = self.core_before + elapsed * self.nranks
         old = self.st.get("atoms_file")
         self.st["atoms_file"] = f"atoms-{n:05d}.npz"
         if self.rank == 0:
@@ -728,6 +733,7 @@ class Engine:
 
     def _write_run_json(self, status: str, error: str | None = None) -> None:
         st = self.st
+        elapsed = time.time() - self._t_start
         data = {
             "status": status,
             "error": error,
@@ -737,7 +743,8 @@ class Engine:
                           "citation": self.potential.citation},
             "seed": self.cfg.seed,
             "ranks": self.nranks,
-            "wall_time_s": round(self.wall_before + time.time() - self._t_start, 3),
+            "wall_time_s": round(self.wall_before + elapsed, 3),
+            "core_time_s": round(self.core_before + elapsed * self.nranks, 3),
             "time_ps": round(self.t_ps, 6),
             "stage_index": st["stage_index"],
             "n_stages": len(self.cfg.stages),

@@ -22,7 +22,7 @@ RUN_COLUMNS = [
     ("porosity", "porosity"), ("a2_index", "A(2 Å)"),
     ("largest_si_cluster_fraction", "largest cluster"), ("ligament_diameter_mean_nm", "wire (nm)"),
     ("pore_diameter_mean_nm", "pore (nm)"), ("si_conserved", "Si kept"),
-    ("wall_time_s", "wall (s)"), ("ranks", "ranks"),
+    ("wall_time_s", "wall (s)"), ("core_time_s", "core-s"), ("ranks", "ranks"),
 ]
 COLOURS = {AGREES: "#1b7f3b", DISAGREES: "#b3261e", PARTLY: "#9a6700", NOT_COVERED: "#666"}
 
@@ -49,10 +49,12 @@ def _cost(data: ReportData) -> str:
     if "wall_time_s" not in df.columns:
         return "wall time not recorded"
     ranks = df["ranks"] if "ranks" in df.columns else [None] * len(df)
-    runs = [(float(w), float(r) if r is not None and r == r else 1.0)
-            for w, r in zip(df["wall_time_s"], ranks) if w is not None and w == w]
+    cores = df["core_time_s"] if "core_time_s" in df.columns else [None] * len(df)
+    runs = [(float(w), float(c) if c is not None and c == c
+             else float(w) * (float(r) if r is not None and r == r else 1.0))
+            for w, r, c in zip(df["wall_time_s"], ranks, cores) if w is not None and w == w]
     wall_s = sum(w for w, _ in runs)
-    core_s = sum(w * r for w, r in runs)
+    core_s = sum(c for _, c in runs)
     return (f"{len(runs)} runs, wall time {wall_s / 3600:.2f} h in all, "
             f"{core_s / 3600:.2f} core-hours")
 

@@ -27,6 +27,15 @@ X_FULL = 3.75
 
 
 # ---- reading one run --------------------------------------------------------------------------
+def _core_time_s(info: dict):
+    """run.json's core time (wall x ranks of each segment); runs from before it was recorded:
+    wall x the last segment's ranks."""
+    if info.get("core_time_s") is not None:
+        return info["core_time_s"]
+    wall, ranks = info.get("wall_time_s"), info.get("ranks")
+    return None if wall is None else wall * (ranks or 1)
+
+
 def run_info(rd: RunDir) -> dict[str, Any]:
     """Bookkeeping from run.json: wall time, ranks, Si at start and end, final Li/Si."""
     info = rd.read_run_json()  # keys written by dealloy.engine.run (see dealloy/rundir.py)
@@ -34,7 +43,8 @@ def run_info(rd: RunDir) -> dict[str, Any]:
     n_si_end = info.get("si_end")
     out = {
         "wall_time_s": info.get("wall_time_s"),
-        "ranks": info.get("ranks"),
+        "ranks": info.get("ranks"),  # of the last segment; core_time_s counts every segment
+        "core_time_s": _core_time_s(info),
         "n_si_start": n_si_start,
         "n_si_end": n_si_end,
         "si_conserved": (None if n_si_start is None or n_si_end is None
