@@ -11,7 +11,7 @@ import pytest
 
 from dealloy.errors import ConfigError
 from dealloy.report import ReportData, build_report, observables
-from dealloy.report.observables import AGREES, DISAGREES, NOT_COVERED
+from dealloy.report.observables import AGREES, DISAGREES, NOT_COVERED, PARTLY
 
 
 @pytest.mark.slow
@@ -69,6 +69,28 @@ def test_verdicts_follow_the_numbers():
     v = {o.number: o.verdict for o in bad}
     assert v[1] == v[2] == v[3] == v[4] == v[5] == v[8] == DISAGREES
     assert v[11] == NOT_COVERED
+
+
+def test_a_dense_connected_particle_is_no_framework():
+    """Connected Si without porosity is the collapse, not the framework: its 'ligament diameter'
+    is the particle's own thickness and must not pass as a sub-2 nm wire."""
+    rows = observables(_data([
+        {"starting_state": "c-li15si4", "largest_si_cluster_fraction": 0.99, "porosity": 0.0,
+         "ligament_diameter_mean_nm": 2.3, "pore_diameter_mean_nm": float("nan"), "x_end": 0.13},
+    ]))
+    by = {o.number: o for o in rows}
+    assert by[1].verdict == by[3].verdict == by[4].verdict == by[5].verdict == DISAGREES
+    assert "dense" in by[1].simulation and "no pores" in by[4].simulation
+    assert "thickness" in by[3].simulation and "2.30 nm" in by[3].simulation
+    # one framework and one dense particle: partly
+    mixed = observables(_data([
+        {"starting_state": "c-li15si4", "largest_si_cluster_fraction": 0.99, "porosity": 0.45,
+         "ligament_diameter_mean_nm": 1.8, "pore_diameter_mean_nm": 3.2},
+        {"starting_state": "c-li15si4", "largest_si_cluster_fraction": 0.99, "porosity": 0.02,
+         "ligament_diameter_mean_nm": 3.0},
+    ]))
+    by = {o.number: o for o in mixed}
+    assert by[1].verdict == PARTLY and by[3].verdict == AGREES  # the wire size of the porous one
 
 
 def test_report_bad_inputs(tmp_path, repo_dir):
