@@ -76,9 +76,11 @@ def test_a_dense_connected_particle_is_no_framework():
     is the particle's own thickness and must not pass as a sub-2 nm wire."""
     rows = observables(_data([
         {"starting_state": "c-li15si4", "largest_si_cluster_fraction": 0.99, "porosity": 0.0,
-         "ligament_diameter_mean_nm": 2.3, "pore_diameter_mean_nm": float("nan"), "x_end": 0.13},
+         "ligament_diameter_mean_nm": 2.3, "pore_diameter_mean_nm": float("nan"), "x_end": 0.15,
+         "x_start": 3.75},
     ]))
     by = {o.number: o for o in rows}
+    assert "96.0 % of the Li extracted" in by[8].simulation  # the MD Coulombic efficiency
     assert by[1].verdict == by[3].verdict == by[4].verdict == by[5].verdict == DISAGREES
     assert "dense" in by[1].simulation and "no pores" in by[4].simulation
     assert "thickness" in by[3].simulation and "2.30 nm" in by[3].simulation

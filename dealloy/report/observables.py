@@ -234,10 +234,16 @@ def observables(data: ReportData) -> list[Observable]:
     x_end = _col(done, "x_end")
     if cons:
         ok = all(bool(v) for v in cons)
+        # share of the starting Li extracted: the MD analogue of the Coulombic efficiency
+        xs = np.array([(_num(r.get("x_start")), _num(r.get("x_end"))) for _, r in done.iterrows()]
+                      ).reshape(-1, 2)
+        xs = xs[np.isfinite(xs).all(1) & (xs[:, 0] > 0)]
+        out = (f"; {_ms(100 * (1 - xs[:, 1] / xs[:, 0]), 1)} % of the Li extracted"
+               if len(xs) else "")
         rows.append(Observable(8, "mass conservation",
                                "no gravimetric Si loss; Coulombic efficiency > 92 % (1st cycle)",
                                f"Si conserved in {sum(map(bool, cons))}/{len(cons)} runs; Li/Si left "
-                               f"at the end {_ms(x_end, 3)}", AGREES if ok else DISAGREES,
+                               f"at the end {_ms(x_end, 3)}{out}", AGREES if ok else DISAGREES,
                                "every run ends with its initial Si count"))
     else:
         rows.append(Observable(8, "mass conservation", "no Si loss", "no run bookkeeping",
