@@ -4,12 +4,15 @@ No tests here: a helper module named so that it belongs to the analysis test fil
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from ase import Atoms
 from ase.build import bulk
 from ase.spacegroup import crystal
 
 A_SI = 5.431
+DATA = Path(__file__).parent / "data"  # frames from real runs, kept as regression cases
 A_LI15SI4 = 10.685
 
 
