@@ -238,7 +238,7 @@ def observables(data: ReportData) -> list[Observable]:
         xs = np.array([(_num(r.get("x_start")), _num(r.get("x_end"))) for _, r in done.iterrows()]
                       ).reshape(-1, 2)
         xs = xs[np.isfinite(xs).all(1) & (xs[:, 0] > 0)]
-        out = (f"; {_ms(100 * (1 - xs[:, 1] / xs[:, 0]), 1)} % of the Li extracted"
+        out = (f"; {_ms(100 * (1 - xs[:, 1] / xs[:, 0]), 1, ' %')} of the Li extracted"
                if len(xs) else "")
         rows.append(Observable(8, "mass conservation",
                                "no gravimetric Si loss; Coulombic efficiency > 92 % (1st cycle)",
