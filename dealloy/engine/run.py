@@ -813,7 +813,8 @@ class Engine:
             handler = logging.StreamHandler()
             handler.setFormatter(logging.Formatter("dealloy build: %(message)s"))
             logger.addHandler(handler)
-            old_level, logger.level = logger.level, logging.INFO
+            old_level = logger.level
+            logger.setLevel(logging.INFO)  # setLevel, not .level =: it clears the children's caches
         try:
             atoms = build_particle(self.cfg, self.comm)
         finally:
