@@ -213,8 +213,10 @@ class Engine:
         self.st = state or self._fresh_state(atoms)
         self.wall_before = self.st.get("wall_s", 0.0)
         # core time: each segment's wall time x its ranks (a run resumed on a different number
-        # of ranks); a checkpoint from before this was recorded counts at the current ranks
-        self.core_before = self.st.get("core_s", self.wall_before * self.nranks)
+        # of ranks); a checkpoint from before this was recorded counts at the ranks run.json
+        # last recorded
+        self.core_before = self.st.get("core_s",
+                                       self.wall_before * (prev.get("ranks") or self.nranks))
         self._t_start = t_start
         self._install_signals()
         status, error = "failed", None
