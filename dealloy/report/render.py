@@ -48,11 +48,10 @@ def _cost(data: ReportData) -> str:
     df = data.table
     if "wall_time_s" not in df.columns:
         return "wall time not recorded"
-    ranks = df["ranks"] if "ranks" in df.columns else [None] * len(df)
-    cores = df["core_time_s"] if "core_time_s" in df.columns else [None] * len(df)
-    runs = [(float(w), float(c) if c is not None and c == c
-             else float(w) * (float(r) if r is not None and r == r else 1.0))
-            for w, r, c in zip(df["wall_time_s"], ranks, cores) if w is not None and w == w]
+    from dealloy.study.collect import core_time_s, is_known
+
+    runs = [(float(row["wall_time_s"]), core_time_s(row))
+            for row in df.to_dict("records") if is_known(row["wall_time_s"])]
     wall_s = sum(w for w, _ in runs)
     core_s = sum(c for _, c in runs)
     return (f"{len(runs)} runs, wall time {wall_s / 3600:.2f} h in all, "

@@ -27,13 +27,21 @@ X_FULL = 3.75
 
 
 # ---- reading one run --------------------------------------------------------------------------
-def _core_time_s(info: dict):
-    """run.json's core time (wall x ranks of each segment); runs from before it was recorded:
+def is_known(value) -> bool:
+    """False for None and NaN (an empty cell of the collected table)."""
+    return value is not None and value == value
+
+
+def core_time_s(info) -> float | None:
+    """Core time of one run from run.json or a row of the collected table: the recorded
+    ``core_time_s`` (wall x ranks of each segment); runs from before it was recorded count
     wall x the last segment's ranks."""
-    if info.get("core_time_s") is not None:
-        return info["core_time_s"]
+    if is_known(info.get("core_time_s")):
+        return float(info["core_time_s"])
     wall, ranks = info.get("wall_time_s"), info.get("ranks")
-    return None if wall is None else wall * (ranks or 1)
+    if not is_known(wall):
+        return None
+    return float(wall) * (float(ranks) if is_known(ranks) else 1.0)
 
 
 def run_info(rd: RunDir) -> dict[str, Any]:
@@ -44,7 +52,7 @@ def run_info(rd: RunDir) -> dict[str, Any]:
     out = {
         "wall_time_s": info.get("wall_time_s"),
         "ranks": info.get("ranks"),  # of the last segment; core_time_s counts every segment
-        "core_time_s": _core_time_s(info),
+        "core_time_s": core_time_s(info),
         "n_si_start": n_si_start,
         "n_si_end": n_si_end,
         "si_conserved": (None if n_si_start is None or n_si_end is None
