@@ -292,6 +292,8 @@ time_ps = 0.8
     # resumed on 2 ranks after 1 (USR1 case): a checkpoint moves between rank counts, and the
     # core time counts each segment at its own ranks
     wall_ckpt = state["wall_s"]
+    stage_ckpt = state["stage"]["wall_s"]  # the interrupted stage's wall time up to the checkpoint
+    assert 0 < stage_ckpt <= wall_ckpt
     ranks = 2 if sig == signal.SIGUSR1 and shutil.which("mpiexec") else 1
     launch = ["mpiexec", "-n", "2"] if ranks == 2 else []
     out = subprocess.run(launch + DEALLOY + ["run", str(cfg), "--resume", "-q"],
@@ -302,6 +304,8 @@ time_ps = 0.8
     assert info["ranks"] == ranks and state["core_s"] == pytest.approx(wall_ckpt)
     assert info["core_time_s"] == pytest.approx(
         wall_ckpt + ranks * (info["wall_time_s"] - wall_ckpt), abs=0.01)
+    # the resumed stage's wall time counts both segments
+    assert info["stages"][state["stage_index"]]["wall_s"] > stage_ckpt
     t = [float(r["time_ps"]) for r in read_csv(rd.thermo_csv)]
     assert t == sorted(t) and len(set(t)) == len(t) and t[-1] == pytest.approx(0.8)
 

@@ -360,7 +360,9 @@ class Engine:
                                     "lammps_step0": self._lammps_step(), "li_ref": None,
                                     "stop_reason": None, "t0_ps": self.t_ps, "wall_s": 0.0,
                                     "li0": self.st["n_li"]}
-            t_wall = time.perf_counter()
+            # the stage's wall time so far: what the checkpoint carried plus this segment's
+            # (a checkpoint stores it up to its own moment, so resumed stages count every segment)
+            self._stage_wall = (self.st["stage"]["wall_s"], time.perf_counter())
             self._stage_label = stage.type
             try:
                 if stage.type == "minimize":
@@ -371,9 +373,13 @@ class Engine:
                 raise SimulationError(f"stage {i} ({stage.type}) at t = {self.t_ps:.3f} ps: "
                                       f"{exc}") from exc
             finally:
-                if self.st["stage"]:
-                    self.st["stage"]["wall_s"] += time.perf_counter() - t_wall
+                self._stage_wall_now()
             self._end_stage(i, stage)
+
+    def _stage_wall_now(self) -> None:
+        if self.st.get("stage") and getattr(self, "_stage_wall", None):
+            before, t0 = self._stage_wall
+            self.st["stage"]["wall_s"] = before + time.perf_counter() - t0
 
     def _lammps_step(self) -> int:
         return int(self.session.lmp.extract_global("ntimestep"))
@@ -667,6 +673,7 @@ class Engine:
         elapsed = time.time() - self._t_start
         self.st["wall_s"] = self.wall_before + elapsed
         self.st["core_s"] = self.core_before + elapsed * self.nranks
+        self._stage_wall_now()
         old = self.st.get("atoms_file")
         self.st["atoms_file"] = f"atoms-{n:05d}.npz"
         if self.rank == 0:
