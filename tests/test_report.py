@@ -114,6 +114,14 @@ def test_a2_row_reads_the_dealloyed_si_by_dod():
     assert {o.number: o.verdict for o in observables(_data(rows(0.5)))}[6] == AGREES
     assert {o.number: o.verdict for o in observables(_data(rows(0.78)))}[6] != AGREES  # no abrupt drop
     assert {o.number: o.verdict for o in observables(_data(rows(0.95)))}[6] == DISAGREES
+    # two DODs show a fall but cannot show the abrupt step: partly, and the row says why
+    two = {o.number: o for o in observables(_data(rows(0.5)[2:]))}[6]
+    assert two.verdict == PARTLY and "≥ 3 DODs" in two.simulation
+    # the paper's DOD 100 % state is c-Li15Si4: an a-Li3.75Si run at DOD 100 % does not enter
+    # the row when c-path runs exist
+    mixed = rows(0.5) + [{"starting_state": "a-lixsi", "dod_resolved": 1.0, "a2_index": 0.95}]
+    six = {o.number: o for o in observables(_data(mixed))}[6]
+    assert six.verdict == AGREES and "DOD 100%: 0.50" in six.simulation
 
 
 def test_cost_counts_each_run_at_its_core_time():
