@@ -189,7 +189,7 @@ def observables(data: ReportData) -> list[Observable]:
     # the paper's DOD 100 % particle is c-Li3.75Si (pc-SiNP, 1st cycle): where c-path runs exist,
     # an amorphous DOD 100 % run (a-Li3.75Si) is a different state and is left out of this row
     ended = pd_concat(c, a)
-    c_full = set(c["run"]) if len(c) else set()
+    c_full = {r["run"] for _, r in c.iterrows() if math.isfinite(_num(r.get("a2_index")))}
     by: dict[float, list[float]] = {}
     for _, r in ended.iterrows():
         dod, a2 = _num(r.get("dod_resolved")), _num(r.get("a2_index"))
