@@ -67,9 +67,14 @@ def test_fast_subset_meam_cui2012(tmp_path, dealloy_cli):
         if d["x"] == 2.0:
             d["si_si_cn"] = 9.99
             f.write_text(json.dumps(d))
+    a_si = next(f for f in cached if json.loads(f.read_text())["x"] == 0.0)
+    a_si.unlink()  # one cell lost: only that one is melt-quenched again, and the series says so
+    said = []
     again = validate_amorphous("meam-cui2012", xs=[2.0], n_si=32, seeds=1, protocol="fast",
-                               cache_dir=tmp_path / "cache")
+                               cache_dir=tmp_path / "cache", progress=said.append)
     assert {r["x"]: r for r in again.per_x}[2.0]["si_si_cn"]["mean"] == 9.99
+    assert "1 cell(s) to melt-quench on 1 worker(s), biggest first (1 cached)" in said[1], said
+    assert a_si.exists() and "x = 2.00 seed 0: cached" in said[0]
     # a different cell size is a different cell: not served from this cache
     from dealloy.potentials.amorphous import _sample_key
     from dealloy.potentials import get_potential

@@ -154,6 +154,11 @@ def _run_jobs(work: list[dict], pot: Potential, jobs: int, cache_dir, say) -> li
         else:
             todo.append((i, job, path))
 
+    if todo:
+        # the first cell can take half an hour (1e13 K/s quench): say what is under way
+        say(f"{len(todo)} cell(s) to melt-quench on {min(jobs, len(todo))} worker(s), biggest "
+            f"first ({len(done)} cached); each prints a line when done")
+
     def finish(i, job, path, res):
         done[i] = res
         if path:
