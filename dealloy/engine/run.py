@@ -154,6 +154,7 @@ class Engine:
         self.bookkeeping_s = 0.0
         self.md_s = 0.0
         self._stage_label = "init"
+        self._stage_wall: tuple[float, float] | None = None  # (wall_s carried in, segment start)
         self.traj_part = None
 
     # ---- small helpers -------------------------------------------------------------------
@@ -377,7 +378,7 @@ class Engine:
             self._end_stage(i, stage)
 
     def _stage_wall_now(self) -> None:
-        if self.st.get("stage") and getattr(self, "_stage_wall", None):
+        if self.st.get("stage") and self._stage_wall is not None:
             before, t0 = self._stage_wall
             self.st["stage"]["wall_s"] = before + time.perf_counter() - t0
 
