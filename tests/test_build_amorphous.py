@@ -231,9 +231,23 @@ def test_bad_input_is_a_clear_config_error(fn, kwargs, words, monkeypatch):
         assert w in str(exc.value), f"{w!r} not in message: {exc.value}"
 
 
-def test_registry_has_every_builder():
-    assert set(BUILDERS) == {"li15si4_cell", "si_particle", "li15si4_particle", "amorphous_lisi",
-                             "amorphous_lisi_particle", "core_shell_particle"}
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_unknown_builder_keyword_is_refused_before_lammps(name, monkeypatch):
+    """``particle.args`` are the builder's keywords: a misspelt one (``diameter`` for
+    ``diameter_nm``) must be refused by name before anything runs, never silently ignored
+    (the amorphous builders forward ``**protocol_overrides``, which must not swallow it)."""
+    import dealloy.engine.session as session
+
+    def no_lammps(*a, **k):
+        raise AssertionError("LAMMPS started before the arguments were checked")
+
+    monkeypatch.setattr(session, "LammpsSession", no_lammps)
+    good = {"li15si4_cell": {}, "si_particle": dict(diameter_nm=2.0),
+            "li15si4_particle": dict(diameter_nm=2.0), "amorphous_lisi": dict(x=1.0),
+            "amorphous_lisi_particle": dict(diameter_nm=2.0, x=1.0),
+            "core_shell_particle": dict(diameter_nm=2.0, dod=0.5)}[name]
+    with pytest.raises((ConfigError, TypeError), match="diameter_typo_nm"):
+        BUILDERS[name](**good, diameter_typo_nm=3.0)
 
 
 def test_cli_amorphous_roundtrip(tmp_path, capsys, a_small):

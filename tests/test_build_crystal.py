@@ -208,8 +208,20 @@ def test_same_seed_identical_and_rebuild_from_info(name, kwargs):
 
 
 def test_builders_registry():
-    for name in ("li15si4_cell", "si_particle", "li15si4_particle"):
-        assert BUILDERS[name].__name__ == name
+    """Every exported builder is reachable by its own name (hyphenated too), every study state
+    names a registered builder, and an unknown name is a ConfigError listing the choices."""
+    import dealloy.build as build
+    from dealloy.build import get_builder
+    from dealloy.study.axes import STATES
+
+    exported = {n for n in build.__all__ if callable(getattr(build, n)) and n != "get_builder"}
+    assert exported == set(BUILDERS), "exported builders and the registry differ"
+    for name, fn in BUILDERS.items():
+        assert fn is getattr(build, name)
+        assert get_builder(name.replace("_", "-")) is fn
+    assert {s.builder for s in STATES.values()} <= set(BUILDERS)
+    with pytest.raises(ConfigError, match="choose one of: .*li15si4_cell"):
+        get_builder("li15si4-slab")
 
 
 # ---- bad input --------------------------------------------------------------------------------
