@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -141,18 +142,40 @@ def guess_format(path) -> str | None:
     if name.endswith((".lammpstrj", ".lammpstrj.gz", ".dump", ".dump.gz")):
         return "lammps-dump-text"
     try:
-        return filetype(path, read=Path(path).exists(), guess=False)
-    except (UnknownFileTypeError, OSError):
+        # a str, not a Path: ASE peeks into the file with .read() only on str names
+        return filetype(str(path), read=Path(path).is_file(), guess=True)
+    except (UnknownFileTypeError, OSError, ValueError, AttributeError):
         from dealloy.errors import ConfigError
 
         raise ConfigError(f"cannot tell the file format of {path}: use a known suffix "
                           "(.extxyz, .xyz, .data, .lammpstrj, .cif, .vasp, ...)") from None
 
 
+#: where a structure file names no element (a LAMMPS data file without Masses, labels or comments;
+#: a dump with only a ``type`` column) dealloy's convention applies: LAMMPS type 1 = Li, 2 = Si
+TYPE_CONVENTION = "LAMMPS types 1 = Li, 2 = Si"
+
+
+def species_assumed_note(path) -> str:
+    return (f"{Path(path).name}: the file names no elements; species ASSUMED by dealloy's convention "
+            f"({TYPE_CONVENTION}); give Masses or element names if that is wrong")
+
+
 def read_structure(path, index=-1, format: str | None = None):
     """Read a structure with ASE on the calling rank only (no hidden MPI broadcast).
 
-    LAMMPS data files are read with dealloy's type order (1 = Li, 2 = Si).
+    Any format ASE reads is accepted (the format is guessed from the suffix, else from the
+    content). Species come from what the file says: for a LAMMPS data file the ``Atom Type
+    Labels``, element names in the ``Masses`` comments (``1 28.085 # Si``), else the masses;
+    the atom style (``atomic``, ``charge``, ``full``, ...) from the ``Atoms # style`` comment,
+    else from the number of columns. Only when a file names no element at all does the
+    convention :data:`TYPE_CONVENTION` apply, and then ``atoms.info["species_source"]`` says so
+    and a warning is issued. ``atoms.info["species_source"]`` always names the source.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file and the reason when it is missing or unreadable.
     """
     import ase.io
 
@@ -161,17 +184,129 @@ def read_structure(path, index=-1, format: str | None = None):
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"structure file not found: {path} (check the path)")
+    if path.stat().st_size == 0:
+        raise ConfigError(f"cannot read structure file {path}: the file is empty")
     if format is None:
         format = guess_format(path)
-    kwargs = {}
+    kwargs: dict = {}
+    source = None
     if format == "lammps-data":
-        from dealloy.potentials import ELEMENTS
-
-        kwargs.update(atom_style="atomic", Z_of_type={i + 1: _Z(s) for i, s in enumerate(ELEMENTS)})
+        header = _lammps_data_header(path)
+        kwargs.update(atom_style=header["atom_style"], Z_of_type=header["Z_of_type"])
+        source = header["species_source"]
+    elif format == "lammps-dump-text":
+        kwargs.update(order=True)
     try:
-        return ase.io.read(path, index=index, format=format, parallel=False, **kwargs)
-    except Exception as exc:  # ASE raises many kinds; give one clear message
-        raise ConfigError(f"cannot read structure file {path}: {exc}") from exc
+        # ASE's readers take a file name (a PosixPath breaks some, e.g. the CIF reader)
+        out = ase.io.read(str(path), index=index, format=format, parallel=False, **kwargs)
+    except Exception as exc:  # ASE raises many kinds; give one clear line
+        from ase.io.formats import UnknownFileTypeError
+
+        if isinstance(exc, UnknownFileTypeError):
+            reason = ("not a structure format ASE reads (use .extxyz, .data, .cif, .vasp, "
+                      ".lammpstrj, ...)")
+        elif isinstance(exc, (StopIteration, EOFError)):
+            reason = "the file ends before a complete structure"
+        else:
+            text = str(exc).strip()
+            reason = f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+        raise ConfigError(f"cannot read structure file {path} (format {format}): {reason}") from None
+    frames = out if isinstance(out, list) else [out]
+    if not frames:
+        raise ConfigError(f"cannot read structure file {path}: it holds no structure")
+    for atoms in frames:
+        atoms.info["species_source"] = source or _species_source(format)
+    if source and source.startswith("ASSUMED"):
+        warnings.warn(species_assumed_note(path), stacklevel=2)
+    return out
+
+
+def _species_source(format: str | None) -> str:
+    return {"lammps-dump-text": "dump columns"}.get(format or "", f"element symbols ({format})")
+
+
+_STYLE_BY_FIELDS = {5: "atomic", 8: "atomic", 7: "full", 10: "full"}
+
+
+def _lammps_data_header(path) -> dict:
+    """Atom style and type -> element map of a LAMMPS data file, from what its header says.
+
+    Returns ``atom_style`` (None lets ASE read the ``Atoms # style`` comment), ``Z_of_type``
+    (None lets ASE use type labels or masses) and ``species_source`` (a short phrase; starts with
+    ``ASSUMED`` when the file names no element).
+    """
+    from ase.data import atomic_masses, atomic_numbers
+
+    from dealloy.errors import ConfigError
+    from dealloy.potentials import ELEMENTS
+
+    masses: dict[int, float] = {}
+    named: dict[int, str] = {}
+    labels = False
+    style = None
+    first_atom_fields = None
+    section = None
+    with open(path, errors="replace") as fh:
+        next(fh, None)  # the first line is a free comment
+        for line in fh:
+            text, _, comment = line.partition("#")
+            fields = text.split()
+            if not fields:
+                continue
+            head = " ".join(fields)
+            if head in ("Masses", "Atoms", "Atom Type Labels") or (
+                    fields[0][0].isalpha() and head.endswith(("Coeffs", "Labels", "Velocities",
+                                                              "Bonds", "Angles", "Dihedrals",
+                                                              "Impropers"))):
+                section = head
+                if head == "Atoms" and comment.strip():
+                    style = comment.split()[0]
+                if head == "Atom Type Labels":
+                    labels = True
+                continue
+            if section == "Masses" and len(fields) >= 2:
+                try:
+                    t, m = int(fields[0]), float(fields[1])
+                except ValueError:
+                    continue
+                masses[t] = m
+                word = comment.split()[0] if comment.split() else ""
+                if word in atomic_numbers:
+                    named[t] = word
+            elif section == "Atoms":
+                first_atom_fields = fields
+                break
+    if style is None and first_atom_fields is not None:
+        n = len(first_atom_fields)
+        style = _STYLE_BY_FIELDS.get(n)
+        if n in (6, 9):  # charge (id type q x y z) or molecular (id mol type x y z)
+            style = "molecular" if _is_int(first_atom_fields[2]) else "charge"
+    if labels:
+        return {"atom_style": style, "Z_of_type": None, "species_source": "Atom Type Labels"}
+    if named:
+        for t, sym in named.items():
+            m = masses.get(t)
+            if m is not None and abs(m - atomic_masses[atomic_numbers[sym]]) > 1.0:
+                raise ConfigError(f"{path}: Masses type {t} says {m:g} amu but its comment names "
+                                  f"{sym} ({atomic_masses[atomic_numbers[sym]]:.3f} amu); fix "
+                                  "the mass or the comment")
+        if set(named) >= set(masses):
+            return {"atom_style": style,
+                    "Z_of_type": {t: atomic_numbers[s] for t, s in named.items()},
+                    "species_source": "Masses comments"}
+    if masses:
+        return {"atom_style": style, "Z_of_type": None, "species_source": "Masses"}
+    return {"atom_style": style,
+            "Z_of_type": {i + 1: atomic_numbers[s] for i, s in enumerate(ELEMENTS)},
+            "species_source": f"ASSUMED: {TYPE_CONVENTION} (no Masses, labels or comments)"}
+
+
+def _is_int(word: str) -> bool:
+    try:
+        int(word)
+    except ValueError:
+        return False
+    return True
 
 
 def _Z(symbol: str) -> int:
