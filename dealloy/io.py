@@ -19,12 +19,87 @@ import numpy as np
 
 
 def mpi_comm(comm=None):
-    """Return ``comm`` or MPI.COMM_WORLD (mpi4py is imported lazily)."""
+    """Return ``comm`` or MPI.COMM_WORLD (mpi4py is imported lazily).
+
+    The first time COMM_WORLD is taken, :func:`check_launcher` makes sure the launcher and MPI
+    agree on the number of tasks (raises :class:`~dealloy.errors.ConfigError` otherwise).
+    """
     if comm is not None:
         return comm
     from mpi4py import MPI
 
+    global _LAUNCHER_CHECKED
+    if not _LAUNCHER_CHECKED:
+        check_launcher(MPI.COMM_WORLD.Get_size())
+        _LAUNCHER_CHECKED = True
     return MPI.COMM_WORLD
+
+
+_LAUNCHER_CHECKED = False
+
+#: environment variables in which launchers give each task the number of tasks they started:
+#: (variable, launcher); SLURM's only inside a job step (srun), where SLURM_STEP_ID is set
+LAUNCHER_TASK_VARS = (
+    ("OMPI_COMM_WORLD_SIZE", "Open MPI's mpiexec"),
+    ("PMI_SIZE", "a PMI launcher (srun --mpi=pmi2, MPICH/Intel mpiexec)"),
+    ("PMIX_SIZE", "a PMIx launcher"),
+    ("SLURM_STEP_NUM_TASKS", "srun"),
+    ("SLURM_NTASKS", "srun"),
+    ("SLURM_NPROCS", "srun"),
+)
+
+
+def launcher_tasks(environ=None) -> tuple[int, str, str] | None:
+    """(tasks, variable, launcher) the launcher says it started, or None if no launcher says >1.
+
+    SLURM's counts are read only inside a job step (``SLURM_STEP_ID`` set, i.e. under ``srun``):
+    a batch script's own shell has ``SLURM_NTASKS`` of the whole allocation but is one process.
+    """
+    env = os.environ if environ is None else environ
+    step = str(env.get("SLURM_STEP_ID", env.get("SLURM_STEPID", ""))).strip()
+    in_step = step not in ("", "batch", "extern", "4294967294", "4294967295")
+    slurm_seen = False
+    for var, who in LAUNCHER_TASK_VARS:
+        if var.startswith("SLURM") and (not in_step or slurm_seen):
+            continue  # outside a step, or a more specific SLURM count was already read
+        raw = str(env.get(var, "")).split("(")[0].strip()
+        if not raw:
+            continue
+        slurm_seen = slurm_seen or var.startswith("SLURM")
+        try:
+            n = int(raw)
+        except ValueError:
+            continue
+        if n > 1:
+            return n, var, who
+    return None
+
+
+def check_launcher(mpi_size: int, environ=None) -> None:
+    """Refuse to start when a launcher started N > 1 tasks but MPI sees only ``mpi_size`` = 1.
+
+    That happens when srun's MPI plugin does not match the MPI library (or a plain ``srun``
+    without ``--mpi``): every task is rank 0 of 1, and N copies run the whole job into the same
+    files.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the variable and saying how to launch.
+    """
+    if mpi_size != 1:
+        return
+    said = launcher_tasks(environ)
+    if said is None:
+        return
+    from dealloy.errors import ConfigError
+
+    n, var, who = said
+    raise ConfigError(
+        f"the launcher started {n} tasks ({var}={n}, {who}) but MPI sees 1 rank in each: "
+        f"{n} copies would run the same job into the same files. Launch with "
+        f"`srun --mpi=pmi2 dealloy ...` (or the --mpi plugin your MPI library was built for: "
+        f"`srun --mpi=list`) or `mpiexec -n {n} dealloy ...`; for a serial run start one task")
 
 
 def rank(comm=None) -> int:

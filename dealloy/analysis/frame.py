@@ -156,13 +156,15 @@ def _ovito_symbols(parts) -> tuple[np.ndarray, str]:
     from ase.data import atomic_masses, chemical_symbols
 
     ptypes = parts.particle_types
-    if ptypes is None:
-        raise ConfigError("the frame has no particle types/elements; dealloy needs Li and Si")
-    names = {t.id: (t.name or "") for t in ptypes.types}
-    uniq, inverse = np.unique(np.asarray(ptypes), return_inverse=True)
-    named = [names.get(int(u), "") for u in uniq]
-    if all(n and not n.isdigit() for n in named):
-        return np.asarray(named, dtype=object).astype(str)[inverse], "type names"
+    if ptypes is None and "Mass" not in parts:
+        raise ConfigError("the frame has no particle types, elements or masses; dealloy needs "
+                          "Li and Si (give an element, type or mass column)")
+    if ptypes is not None:
+        names = {t.id: (t.name or "") for t in ptypes.types}
+        uniq, inverse = np.unique(np.asarray(ptypes), return_inverse=True)
+        named = [names.get(int(u), "") for u in uniq]
+        if all(n and not n.isdigit() for n in named):
+            return np.asarray(named, dtype=object).astype(str)[inverse], "type names"
     if "Mass" in parts:
         mass = np.asarray(parts["Mass"], float)
         z = np.abs(mass[:, None] - np.asarray(atomic_masses)[None, 1:]).argmin(1) + 1

@@ -55,8 +55,10 @@ def _text_chunks(path: Path, size: int = 1 << 22):
                 yield chunk
             return
         d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        in_member = False  # True once the current gzip member has been fed bytes
         while raw := fh.read(size):
             while raw:
+                in_member = True
                 try:
                     out = d.decompress(raw)
                 except zlib.error:
@@ -66,8 +68,8 @@ def _text_chunks(path: Path, size: int = 1 << 22):
                     yield out
                 raw = b""
                 if d.eof:  # a multi-member gzip: the next member starts in unused_data
-                    raw, d = d.unused_data, zlib.decompressobj(16 + zlib.MAX_WBITS)
-        if not d.eof and d.unconsumed_tail == b"":
+                    raw, d, in_member = d.unused_data, zlib.decompressobj(16 + zlib.MAX_WBITS), False
+        if in_member and not d.eof:
             tail = d.flush()
             if tail:
                 yield tail

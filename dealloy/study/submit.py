@@ -1,11 +1,14 @@
 """``dealloy study submit``: one sbatch job array over the runs that still need computing.
 
 Everything is checked before anything is written or submitted: the template (known variables,
-required ones present), the study directory's owner, ``sbatch`` on PATH (unless --dry-run).
+required ones present), the study directory's owner, ``sbatch`` on PATH (unless --dry-run), and
+the rendered script itself (``sbatch --test-only``, also on --dry-run where sbatch exists). Every
+path in the script is quoted for its place (``#SBATCH`` lines: double quotes; shell: shlex).
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,8 +56,13 @@ def submit(plan: Plan, settings: SlurmSettings, template: str | Path | None = No
                                    max_parallel=max_parallel or settings.max_parallel)
     rendered = slurm.render(text, values, str(tmpl))
     sub = Submission(rendered, script, manifest, todo)
+    if not dry_run:
+        slurm.sbatch_test(rendered)  # sbatch's own verdict before anything is written
     if dry_run:
         echo(rendered)
+        if shutil.which("sbatch"):
+            slurm.sbatch_test(rendered)
+            echo("# sbatch --test-only accepts this script")
         echo(f"# dry run: nothing written or submitted. Would write {script} and submit "
              f"{len(todo)} run(s):")
         for i, run in enumerate(todo):
