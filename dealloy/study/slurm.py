@@ -103,7 +103,9 @@ def launch_prefix(s: SlurmSettings) -> str:
 def sbatch_quote(value: str) -> str:
     """``value`` as one argument of an ``#SBATCH`` line: in double quotes, with ``\\`` and ``"``
     backslash-escaped (sbatch's directive parser groups on double quotes, takes ``\\x`` as x and
-    starts a comment at an unquoted ``#``; it expands no ``$``)."""
+    starts a comment at an unquoted ``#``; it expands no ``$``). Plain values stay as they are."""
+    if re.fullmatch(r"[A-Za-z0-9_./:%@+=,-]+", str(value)):
+        return str(value)
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -168,16 +170,22 @@ def sbatch(script: Path, cwd: Path) -> str:
     return out[-1].split(";")[0].strip()
 
 
-def sbatch_test(script_text: str, cwd: Path | None = None) -> None:
+def sbatch_test(script_text: str, cwd: Path | None = None, raise_on_reject: bool = True) -> str:
     """Ask ``sbatch --test-only`` whether it accepts ``script_text`` (nothing is submitted).
 
     The script is written to a temporary file outside the study directory, so a rejected script
     leaves nothing behind.
 
+    Returns
+    -------
+    str
+        sbatch's verdict in one line (with ``raise_on_reject=False`` also a rejection).
+
     Raises
     ------
     DealloyError
-        With sbatch's own message when it rejects the script (or sbatch is missing).
+        With sbatch's own message when it rejects the script (``raise_on_reject``), or when
+        sbatch is missing.
     """
     import tempfile
 
@@ -190,10 +198,13 @@ def sbatch_test(script_text: str, cwd: Path | None = None) -> None:
                                   capture_output=True, text=True, timeout=120)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise DealloyError(f"sbatch --test-only could not run: {exc}") from None
+    msg = " ".join((proc.stderr or proc.stdout).split())
     if proc.returncode != 0:
-        msg = " ".join((proc.stderr or proc.stdout).split())
-        raise DealloyError(f"sbatch rejects the job script (sbatch --test-only, exit "
-                           f"{proc.returncode}): {msg}. Nothing was written or submitted")
+        if raise_on_reject:
+            raise DealloyError(f"sbatch rejects the job script (sbatch --test-only, exit "
+                               f"{proc.returncode}): {msg}. Nothing was written or submitted")
+        return f"sbatch --test-only rejects this script here (exit {proc.returncode}): {msg}"
+    return "sbatch --test-only accepts this script"
 
 
 @dataclass

@@ -60,9 +60,10 @@ def submit(plan: Plan, settings: SlurmSettings, template: str | Path | None = No
         slurm.sbatch_test(rendered)  # sbatch's own verdict before anything is written
     if dry_run:
         echo(rendered)
-        if shutil.which("sbatch"):
-            slurm.sbatch_test(rendered)
-            echo("# sbatch --test-only accepts this script")
+        if shutil.which("sbatch") and slurm.slurm_env_ok():
+            # the verdict of this machine's SLURM (a script meant for another cluster may name
+            # a partition this one lacks): shown, not fatal
+            echo(f"# {slurm.sbatch_test(rendered, raise_on_reject=False)}")
         echo(f"# dry run: nothing written or submitted. Would write {script} and submit "
              f"{len(todo)} run(s):")
         for i, run in enumerate(todo):
