@@ -6,7 +6,10 @@ LAMMPS starts and before any analysis number is computed:
 - atoms closer than :data:`MIN_DISTANCE_ANGSTROM` (a bad merge, duplicated atoms, a wrong unit);
 - atoms far outside the particle: fragments farther than :data:`FAR_ANGSTROM` from the rest
   (beyond any Li-Si potential's reach, so they are a gas, not part of the particle);
-- (:func:`check_species`) an empty file, or one species where two are needed.
+
+Empty structures and missing species are refused where they matter: analysis needs Si
+(:func:`dealloy.analysis.frame.check_frame`), a run's protocol needs Li to extract and Si
+(:func:`dealloy.engine.run.check_protocol`).
 
 ``dealloy run`` refuses all of them before LAMMPS starts. ``dealloy analyze`` refuses duplicated
 atoms (closer than :data:`DUPLICATE_ANGSTROM`) before any number; pairs between that and
@@ -79,20 +82,44 @@ def close_pairs(positions, cell, pbc, min_distance_angstrom: float = MIN_DISTANC
     return i[order], j[order], d[order]
 
 
+#: atoms closer than this are bonded in any Li-Si phase (Li-Li ≤ 3.3 Å in Li-rich phases)
+_BONDED_ANGSTROM = 3.6
+
+
 def far_atoms(positions, cell, pbc, far_angstrom: float = FAR_ANGSTROM) -> np.ndarray:
-    """Indices of atoms outside the particle: every atom not in the largest group of atoms
-    connected by distances below ``far_angstrom`` (empty for one connected structure)."""
+    """Indices of atoms outside the particle: the atoms of every bonded group (atoms joined by
+    distances below 3.6 Å) whose closest atom is more than ``far_angstrom`` from the largest
+    group (empty for one connected structure)."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
+    positions = np.asarray(positions, float)
     n = len(positions)
     if n < 2:
         return np.zeros(0, int)
-    i, j, _ = _pairs(positions, cell, pbc, far_angstrom)
+    i, j, _ = _pairs(positions, cell, pbc, _BONDED_ANGSTROM)
     graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
-    _, label = connected_components(graph, directed=False)
+    n_comp, label = connected_components(graph, directed=False)
+    if n_comp == 1:
+        return np.zeros(0, int)
     main = np.bincount(label).argmax()
-    return np.flatnonzero(label != main)
+    # distance of every other atom to the main group (periodic images along periodic axes)
+    others = np.flatnonzero(label != main)
+    if not any(pbc):
+        from scipy.spatial import cKDTree
+
+        d, _ = cKDTree(positions[label == main]).query(positions[others],
+                                                       distance_upper_bound=far_angstrom)
+        near = np.isfinite(d)
+    else:
+        i, j, _ = _pairs(positions, cell, pbc, far_angstrom)
+        touch = np.zeros(n, bool)
+        touch[i[label[j] == main]] = True
+        touch[j[label[i] == main]] = True
+        near = touch[others]
+    near_groups = np.unique(label[others][near])
+    far = others[~np.isin(label[others], near_groups)]
+    return far
 
 
 def check_structure(positions, cell, pbc, symbols=None, what: str = "structure",
@@ -154,21 +181,3 @@ def check_structure(positions, cell, pbc, symbols=None, what: str = "structure",
             raise ConfigError(f"{line}; remove them or fix their coordinates")
         out.append(f"{line}: envelope, volume and porosity include them")
     return out
-
-
-def check_species(symbols, needed=("Li", "Si"), what: str = "structure") -> None:
-    """Refuse an empty structure, or one lacking a species in ``needed``.
-
-    Raises
-    ------
-    ConfigError
-        Naming the missing species and the counts found.
-    """
-    symbols = np.asarray(symbols)
-    if len(symbols) == 0:
-        raise ConfigError(f"{what}: the structure has no atoms (empty file?)")
-    missing = [s for s in needed if not np.any(symbols == s)]
-    if missing:
-        counts = ", ".join(f"{s} {int(np.sum(symbols == s))}" for s in np.unique(symbols))
-        raise ConfigError(f"{what}: contains no {' and no '.join(missing)} (found {counts}); "
-                          f"this needs {' and '.join(needed)} - wrong file or wrong type map?")

@@ -270,7 +270,17 @@ def read_structure(path, index=-1, format: str | None = None):
         kwargs.update(atom_style=header["atom_style"], Z_of_type=header["Z_of_type"])
         source = header["species_source"]
     elif format == "lammps-dump-text":
+        columns = _dump_columns(path)
         kwargs.update(order=True)
+        if "element" in columns:
+            source = "element column"
+        elif "mass" in columns:
+            source = "mass column"
+        else:  # ASE would make type 1 hydrogen: apply (and say) the convention instead
+            from dealloy.potentials import ELEMENTS
+
+            kwargs.update(specorder=list(ELEMENTS))
+            source = f"ASSUMED: {TYPE_CONVENTION} (the dump has only a type column)"
     try:
         # ASE's readers take a file name (a PosixPath breaks some, e.g. the CIF reader)
         out = ase.io.read(str(path), index=index, format=format, parallel=False, **kwargs)
@@ -294,6 +304,21 @@ def read_structure(path, index=-1, format: str | None = None):
     if source and source.startswith("ASSUMED"):
         warnings.warn(species_assumed_note(path), stacklevel=2)
     return out
+
+
+def _dump_columns(path) -> list[str]:
+    """Per-atom column names of a LAMMPS text dump's first frame (plain or gzipped)."""
+    import gzip
+
+    opener = gzip.open if str(path).lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", errors="replace") as fh:
+            for _, line in zip(range(100000), fh):
+                if line.startswith("ITEM: ATOMS"):
+                    return line.split()[2:]
+    except (OSError, EOFError):
+        pass
+    return []
 
 
 def _species_source(format: str | None) -> str:

@@ -29,7 +29,7 @@ from dealloy.analysis.run import analyze_path
 from dealloy.analysis.structure import (Crystallinity, CrystallinityParams, SiNetwork,
                                         _li15si4_like)
 from dealloy.analysis.trajectory import FrameSource, scan_dump
-from dealloy.checks import check_species, check_structure
+from dealloy.checks import check_structure
 from dealloy.errors import ConfigError
 from dealloy.io import check_launcher, launcher_tasks, read_structure
 
@@ -488,12 +488,31 @@ def test_analysis_notes_close_pairs_above_duplicates_and_far_atoms():
         analyze_frame(stray, metrics=("network",))
 
 
-def test_species_check():
-    with pytest.raises(ConfigError, match="no atoms"):
-        check_species([])
-    with pytest.raises(ConfigError, match="contains no Li"):
-        check_species(["Si", "Si"])
-    check_species(["Li", "Si"])
+def test_single_species_run_that_needs_li_is_refused(tmp_path):
+    p = si_sphere(8.0)
+    p.pbc = False
+    ase_write(tmp_path / "si.extxyz", p)
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('[particle]\nfile = "si.extxyz"\n[[stages]]\ntype = "extract"\n'
+                   'x_final = 0.0\nselector = "random"\n')
+    res = run_dealloy("run", cfg, "-o", tmp_path / "out", "--quiet")
+    assert res.returncode == 2 and "no Li" in res.stderr, res.stderr
+    assert not (tmp_path / "out" / "lammps.log").exists()
+
+
+def test_dump_as_particle_file_species(tmp_path):
+    p = small_lisi_particle()
+    for cols, assumed in (("id element x y z", False), ("id mass x y z", False),
+                          ("id type x y z", True)):
+        path = tmp_path / "p.lammpstrj"
+        _write_dump(path, [p], cols)
+        if assumed:
+            with pytest.warns(UserWarning, match="ASSUMED"):
+                back = read_structure(path)
+            # the file has Si as type 1: the convention (1 = Li) swaps them, and says so
+            assert counts(back) == {"Li": counts(p)["Si"], "Si": counts(p)["Li"]}
+        else:
+            assert counts(read_structure(path)) == counts(p)
 
 
 def test_empty_structure_file_is_one_line(tmp_path):
