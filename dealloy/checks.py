@@ -181,3 +181,19 @@ def check_structure(positions, cell, pbc, symbols=None, what: str = "structure",
             raise ConfigError(f"{line}; remove them or fix their coordinates")
         out.append(f"{line}: envelope, volume and porosity include them")
     return out
+
+
+def check_dump_path(path) -> None:
+    """Refuse a dump file path LAMMPS would rewrite: in a dump file name ``*`` becomes the
+    timestep and ``%`` the processor number (https://docs.lammps.org/dump.html), with no escape.
+
+    Raises
+    ------
+    ConfigError
+        Naming the character and the fix.
+    """
+    text = str(path)
+    for ch, what in (("%", "the processor number"), ("*", "the timestep")):
+        if ch in text:
+            raise ConfigError(f"{text}: LAMMPS replaces '{ch}' in a dump file name by {what}; "
+                              f"use a directory without '%' or '*'")

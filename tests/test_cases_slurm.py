@@ -18,7 +18,7 @@ from dealloy.study.plan import make_plan
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
-NASTY = "my studies/#1 $HOME \"q\" 'x' 50%"
+NASTY = "my studies/#1 $HOME \"q\" 'x'"
 
 
 def _copy_case(src: Path, dst: Path) -> Path:
@@ -44,7 +44,7 @@ def test_in08_study_submitted_to_a_directory_with_a_space(slurm_cluster, tmp_pat
 
 
 def test_nasty_directory_runs_lammps_and_sbatch_quoted(slurm_cluster, tmp_path):
-    """A one-run study in a directory with a space, '#', '$', both quotes and '%': sbatch
+    """A one-run study in a directory with a space, '#', '$' and both quotes: sbatch
     accepts the script, the job finds its manifest, LAMMPS writes its log and dump there."""
     base = (REPO / "workflows" / "base" / "smoke-run.toml").read_text()
     (tmp_path / "base.toml").write_text(base.replace("x_final = 2.0", "x_final = 3.0"))
@@ -72,6 +72,14 @@ def test_rejected_script_writes_nothing(slurm_cluster, tmp_path):
                   check=False)
     assert res.returncode != 0 and "sbatch rejects the job script" in res.stderr, res.stderr
     assert "Traceback" not in res.stderr
+    assert not sdir.exists()
+
+
+def test_percent_in_study_directory_refused_before_writing(slurm_cluster, tmp_path):
+    (tmp_path / "s.toml").write_text('name = "pct"\n[axes]\nseed = [1]\n')
+    sdir = tmp_path / "100% done"
+    res = dealloy("study", "submit", tmp_path / "s.toml", "--dir", sdir, check=False)
+    assert res.returncode != 0 and "LAMMPS replaces '%'" in res.stderr, res.stderr
     assert not sdir.exists()
 
 

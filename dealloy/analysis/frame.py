@@ -297,6 +297,9 @@ def infer_pbc(f: Frame, gap_angstrom: float = PARTICLE_GAP_ANGSTROM) -> Frame:
     note = (f"the cell header says periodic along {''.join('xyz'[a] for a in range(3) if f.pbc[a])}"
             f" but the atoms leave vacuum across {', '.join(opened)}: analysed as {kind}"
             f" (pbc {''.join('T' if p else 'F' for p in pbc)}); vacuum is never pore space")
+    if any(pbc):
+        note += ("; the voxel metrics (porosity, thicknesses) still close the envelope at the "
+                 "cell edges of the periodic directions")
     unwrapped = f.info.get("unwrapped")
     info = {k: v for k, v in f.info.items() if k != "unwrapped"}
     info["_pbc_inferred"] = True

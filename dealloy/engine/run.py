@@ -349,7 +349,7 @@ class Engine:
         style = "custom/gz" if self._gz_ok else "custom"
         self.dump_every = (steps_of(self.cfg.dump_interval_ps, self.dt)
                            if self.cfg.dump_interval_ps > 0 else 10**9)
-        self.cmd(f"dump dealloy_traj all {style} {self.dump_every} {lammps_quote(target)} "
+        self.cmd(f"dump dealloy_traj all {style} {self.dump_every} {lammps_quote(target, True)} "
                  "id element x y z")
         self.cmd(f"dump_modify dealloy_traj element {' '.join(ELEMENTS)} sort id first yes "
                  "time yes")  # ITEM: TIME = simulated time (minimisation excluded)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from dealloy.checks import check_dump_path
 from dealloy.config.study import SlurmSettings
 from dealloy.io import write_text
 from dealloy.study import slurm
@@ -37,6 +38,7 @@ def submit(plan: Plan, settings: SlurmSettings, template: str | Path | None = No
     text = tmpl.read_text()
     slurm.check_template(text, str(tmpl))
     check_directory(plan)
+    check_dump_path(plan.directory)  # the runs' dumps go below it: no '%' or '*'
     if not dry_run:
         slurm.sbatch_path()  # "sbatch not found ... use --dry-run" before anything is written
     todo, skipped = select_runs(plan, retry_failed)
