@@ -62,8 +62,15 @@ def test_nasty_directory_runs_lammps_and_sbatch_quoted(slurm_cluster, tmp_path):
     assert len(list((sdir / "slurm" / "logs").glob("*.out"))) == 1
 
 
+def _one_run_study(tmp_path: Path, name: str) -> Path:
+    shutil.copy(REPO / "workflows" / "base" / "smoke-run.toml", tmp_path / "base.toml")
+    (tmp_path / "s.toml").write_text(f'name = "{name}"\nbase = "base.toml"\n[axes]\n'
+                                     'seed = [1]\n')
+    return tmp_path / "s.toml"
+
+
 def test_rejected_script_writes_nothing(slurm_cluster, tmp_path):
-    (tmp_path / "s.toml").write_text('name = "rej"\n[axes]\nseed = [1]\n')
+    _one_run_study(tmp_path, "rej")
     bad = tmp_path / "bad.sbatch"
     text = (REPO / "slurm" / "array.sbatch").read_text()
     bad.write_text(text.replace("#SBATCH --requeue", "#SBATCH --no-such-option=1"))
@@ -76,7 +83,7 @@ def test_rejected_script_writes_nothing(slurm_cluster, tmp_path):
 
 
 def test_percent_in_study_directory_refused_before_writing(slurm_cluster, tmp_path):
-    (tmp_path / "s.toml").write_text('name = "pct"\n[axes]\nseed = [1]\n')
+    _one_run_study(tmp_path, "pct")
     sdir = tmp_path / "100% done"
     res = dealloy("study", "submit", tmp_path / "s.toml", "--dir", sdir, check=False)
     assert res.returncode != 0 and "LAMMPS replaces '%'" in res.stderr, res.stderr
