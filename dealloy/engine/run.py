@@ -57,7 +57,8 @@ def build_particle(cfg: RunConfig, comm=None):
             try:
                 atoms = read_structure(spec.file)
                 check_structure(atoms.positions, atoms.cell.array, atoms.pbc,
-                                atoms.get_chemical_symbols(), what=str(spec.file))
+                                atoms.get_chemical_symbols(), what=str(spec.file),
+                                refuse_far=not cfg.allow_atom_loss)
             except ConfigError as exc:
                 err = f"particle.file: {exc}"
         atoms, err = comm.bcast((atoms, err), root=0)
