@@ -232,7 +232,8 @@ TYPE_CONVENTION = "LAMMPS types 1 = Li, 2 = Si"
 
 
 def species_assumed_note(path) -> str:
-    return (f"{Path(path).name}: the file names no elements; species ASSUMED by dealloy's convention "
+    return (f"{Path(path).name}: the file names no elements; species ASSUMED by dealloy's "
+            "convention "
             f"({TYPE_CONVENTION}); give Masses or element names if that is wrong")
 
 
@@ -283,7 +284,14 @@ def read_structure(path, index=-1, format: str | None = None):
             source = f"ASSUMED: {TYPE_CONVENTION} (the dump has only a type column)"
     try:
         # ASE's readers take a file name (a PosixPath breaks some, e.g. the CIF reader)
-        out = ase.io.read(str(path), index=index, format=format, parallel=False, **kwargs)
+        try:
+            out = ase.io.read(str(path), index=index, format=format, parallel=False, **kwargs)
+        except Exception:
+            if format != "lammps-data" or not kwargs.get("atom_style"):
+                raise
+            # ASE reads the atomic, charge, full, bond/angle/molecular styles; OVITO many more
+            # (sphere, dipole, hybrid, ...): try it before giving up
+            out = _read_lammps_data_ovito(path, kwargs["atom_style"], kwargs["Z_of_type"])
     except Exception as exc:  # ASE raises many kinds; give one clear line
         from ase.io.formats import UnknownFileTypeError
 
@@ -295,7 +303,8 @@ def read_structure(path, index=-1, format: str | None = None):
         else:
             text = str(exc).strip()
             reason = f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
-        raise ConfigError(f"cannot read structure file {path} (format {format}): {reason}") from None
+        raise ConfigError(f"cannot read structure file {path} (format {format}): "
+                          f"{reason}") from None
     frames = out if isinstance(out, list) else [out]
     if not frames:
         raise ConfigError(f"cannot read structure file {path}: it holds no structure")
@@ -304,6 +313,33 @@ def read_structure(path, index=-1, format: str | None = None):
     if source and source.startswith("ASSUMED"):
         warnings.warn(species_assumed_note(path), stacklevel=2)
     return out
+
+
+def _read_lammps_data_ovito(path, atom_style: str, z_of_type: dict | None):
+    """A LAMMPS data file of an atom style ASE does not read, through OVITO's reader; species
+    from ``z_of_type`` (the header's decision), else OVITO's type names (Masses comments, type
+    labels), else the masses."""
+    from ase import Atoms
+    from ase.data import atomic_masses, atomic_numbers
+    from ovito.io import import_file
+
+    data = import_file(str(path), atom_style=atom_style).compute()
+    parts = data.particles
+    types = np.asarray(parts.particle_types)
+    z = {}
+    for t in parts.particle_types.types:
+        if z_of_type and t.id in z_of_type:
+            z[t.id] = z_of_type[t.id]
+        elif t.name in atomic_numbers:
+            z[t.id] = atomic_numbers[t.name]
+        elif t.mass:
+            z[t.id] = int(np.argmin(np.abs(np.asarray(atomic_masses) - t.mass)))
+        else:
+            raise ValueError(f"atom type {t.id} has no element, label or mass")
+    mat = np.asarray(data.cell[...], float)
+    return Atoms(numbers=[z[int(t)] for t in types],
+                 positions=np.asarray(parts.positions, float) - mat[:, 3],
+                 cell=mat[:, :3].T, pbc=tuple(bool(p) for p in data.cell.pbc))
 
 
 def _dump_columns(path) -> list[str]:

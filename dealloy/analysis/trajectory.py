@@ -68,7 +68,8 @@ def _text_chunks(path: Path, size: int = 1 << 22):
                     yield out
                 raw = b""
                 if d.eof:  # a multi-member gzip: the next member starts in unused_data
-                    raw, d, in_member = d.unused_data, zlib.decompressobj(16 + zlib.MAX_WBITS), False
+                    raw, in_member = d.unused_data, False
+                    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
         if in_member and not d.eof:
             tail = d.flush()
             if tail:
