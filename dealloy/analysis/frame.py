@@ -310,11 +310,6 @@ def infer_pbc(f: Frame, gap_angstrom: float = PARTICLE_GAP_ANGSTROM) -> Frame:
     return out
 
 
-def detect_particle_in_box(f: Frame, gap_angstrom: float = PARTICLE_GAP_ANGSTROM) -> Frame:
-    """Kept for callers of the old name: :func:`infer_pbc`."""
-    return infer_pbc(f, gap_angstrom)
-
-
 def check_frame(f: Frame) -> None:
     if f.n_atoms == 0:
         raise ConfigError("the frame contains no atoms (empty frame)")
