@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -573,7 +574,7 @@ def test_in07_launch_sh_refuses_both_copies_before_writing(tmp_path):
     shutil.copytree(case("in07"), d)
     os.chmod(d, 0o755)
     env = dict(os.environ)
-    env["PATH"] = f"{Path(run_dealloy.__globals__['sys'].executable).parent}:{env['PATH']}"
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"  # launch.sh calls `dealloy`
     res = subprocess.run(["bash", "launch.sh", "OUT"], cwd=d, env=env, capture_output=True,
                          text=True, timeout=300)
     assert res.returncode == 0
