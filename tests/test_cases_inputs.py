@@ -597,6 +597,28 @@ def test_in09_lattice_without_pbc_is_a_particle():
     assert "vacuum" in res.stdout
 
 
+def test_in09_particle_file_is_simulated_as_a_particle(tmp_path):
+    from dealloy.config.run import load_run_config
+    from dealloy.engine.run import build_particle
+
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(f'[particle]\nfile = "{case("in09/si_sphere_lattice_no_pbc.extxyz")}"\n'
+                   '[[stages]]\ntype = "minimize"\n')
+    with pytest.warns(UserWarning, match=r"simulated as an isolated particle"):
+        atoms = build_particle(load_run_config(cfg))
+    assert not any(atoms.pbc)
+    # the same sphere wrapped across the z boundary (as a periodic code writes it) comes out whole
+    a = read_structure(case("in09/si_sphere_lattice_no_pbc.extxyz"))
+    a.positions[:, 2] += a.cell[2, 2] / 2
+    a.wrap()
+    ase_write(tmp_path / "wrapped.extxyz", a)
+    cfg.write_text('[particle]\nfile = "wrapped.extxyz"\n[[stages]]\ntype = "minimize"\n')
+    with pytest.warns(UserWarning, match=r"simulated as an isolated particle"):
+        whole = build_particle(load_run_config(cfg))
+    ext = whole.positions.max(0) - whole.positions.min(0)
+    assert ext[2] == pytest.approx(26.59469 - 2.0, abs=0.01)
+
+
 def test_sphere_touching_its_image_in_one_axis_is_a_particle():
     p = si_sphere(12.0)
     ext = p.positions.max(0) - p.positions.min(0)

@@ -23,6 +23,7 @@ import numpy as np
 
 from dealloy.checks import DUPLICATE_ANGSTROM, check_structure
 from dealloy.errors import ConfigError
+from dealloy.periodicity import PARTICLE_GAP_ANGSTROM, _height, open_axes, override_note
 
 ELEMENT_Z = {"Li": 3, "Si": 14}
 
@@ -223,87 +224,26 @@ def _what(f: Frame) -> str:
                                 else "frame") if x)
 
 
-#: a periodic axis across which the atoms leave a vacuum gap wider than this, and only one such gap
-#: (one block of material per period), is open (a particle, slab or wire in a box): the vacuum
-#: never looks like a pore. Two or more such gaps per period are a lamellar periodic structure.
-PARTICLE_GAP_ANGSTROM = 6.0
-#: ... and so is an axis across which the atoms touch their periodic image only at a point: the
-#: atoms within ``CONTACT_DEPTH_ANGSTROM`` of the boundary are fewer than this share of those in
-#: the most populated slab of the same thickness (a sphere tight in its box: ~0.1; bulk, slab or
-#: wire along the axis, porous frameworks: 0.5-1.5)
-CONTACT_FRACTION_MIN = 0.25
-CONTACT_DEPTH_ANGSTROM = 3.0
-
-
-def _height(cell: np.ndarray, ax: int) -> float:
-    """Distance between the cell faces across axis ``ax`` (Å)."""
-    vol = abs(np.linalg.det(cell))
-    return float(vol / np.linalg.norm(np.cross(cell[(ax + 1) % 3], cell[(ax + 2) % 3])))
-
-
-def axis_continuity(cell: np.ndarray, positions: np.ndarray, ax: int,
-                    gap_angstrom: float = PARTICLE_GAP_ANGSTROM) -> tuple[float, float, float, int]:
-    """(largest vacuum gap in Å, contact fraction, fractional coordinate of the gap's centre,
-    number of gaps wider than ``gap_angstrom``) along cell axis ``ax``; see
-    :data:`PARTICLE_GAP_ANGSTROM` and :data:`CONTACT_FRACTION_MIN`."""
-    height = _height(cell, ax)
-    u = np.sort(np.mod(np.linalg.solve(cell.T, positions.T).T[:, ax], 1.0))
-    d = np.diff(np.concatenate([u, [u[0] + 1.0]]))
-    k = int(np.argmax(d))
-    gap = float(d[k] * height)
-    n_gaps = int(np.sum(d * height > gap_angstrom))
-    centre = float(np.mod(u[k] + d[k] / 2, 1.0))
-    w = CONTACT_DEPTH_ANGSTROM
-    if height <= 4 * w:
-        return gap, 1.0, centre, n_gaps
-    z = np.mod(u - centre, 1.0) * height  # 0 and height = the gap's centre
-    n_contact = int(np.sum((z < w) | (z > height - w)))
-    nbins = int(np.ceil(height / (w / 4)))
-    hist = np.bincount(np.minimum((z / height * nbins).astype(int), nbins - 1), minlength=nbins)
-    k_win = max(int(round(2 * w / (height / nbins))), 1)
-    win = np.convolve(np.concatenate([hist, hist[:k_win - 1]]), np.ones(k_win), "valid")
-    return gap, n_contact / max(float(win.max()), 1.0), centre, n_gaps
-
-
 def infer_pbc(f: Frame, gap_angstrom: float = PARTICLE_GAP_ANGSTROM) -> Frame:
-    """Per-axis periodicity from the atoms: an axis the header calls periodic stays periodic only
-    when the material continues across the boundary (no vacuum gap wider than ``gap_angstrom``
-    and more than a point contact with its image). Open axes get the atoms made contiguous across
-    the old boundary; a note says which axes were overridden and the vacuum gap."""
+    """Per-axis periodicity from the atoms (:func:`dealloy.periodicity.open_axes`): an axis the
+    header calls periodic stays periodic only when the material continues across the boundary.
+    Open axes get the atoms made contiguous across the old boundary; a note says which axes were
+    overridden and why."""
     if not any(f.pbc) or f.n_atoms == 0:
         f.info["_pbc_inferred"] = True
         return f
-    cell = np.asarray(f.cell, float)
-    frac = np.linalg.solve(cell.T, f.positions.T).T
-    pbc = list(f.pbc)
-    opened = []
-    for ax in range(3):
-        if not pbc[ax]:
-            continue
-        gap, contact, centre, n_gaps = axis_continuity(cell, f.positions, ax, gap_angstrom)
-        # one block of atoms along the axis with vacuum (or a point contact) across the boundary
-        # is open; several blocks per period (a stack of slabs) are a periodic lamellar structure
-        # whose gaps are pores between walls
-        if n_gaps == 1 or (n_gaps == 0 and contact < CONTACT_FRACTION_MIN):
-            pbc[ax] = False
-            frac[:, ax] = np.mod(frac[:, ax] - centre, 1.0) + centre  # contiguous, same place
-            why = (f"a {gap:.1f} Å vacuum gap" if gap > gap_angstrom
-                   else f"only a point contact ({contact:.2f} of a full slab) with its image")
-            opened.append(f"{'xyz'[ax]} ({why})")
+    pbc, positions, opened = open_axes(f.cell, f.positions, f.pbc, gap_angstrom)
     if not opened:
         f.info["_pbc_inferred"] = True
         return f
-    kind = {0: "an isolated particle in a box", 1: "a wire", 2: "a slab"}[sum(pbc)]
-    note = (f"the cell header says periodic along {''.join('xyz'[a] for a in range(3) if f.pbc[a])}"
-            f" but the atoms leave vacuum across {', '.join(opened)}: analysed as {kind}"
-            f" (pbc {''.join('T' if p else 'F' for p in pbc)}); vacuum is never pore space")
+    note = override_note(f.pbc, pbc, opened, "analysed") + "; vacuum is never pore space"
     if any(pbc):
         note += ("; the voxel metrics (porosity, thicknesses) still close the envelope at the "
                  "cell edges of the periodic directions")
     unwrapped = f.info.get("unwrapped")
     info = {k: v for k, v in f.info.items() if k != "unwrapped"}
     info["_pbc_inferred"] = True
-    out = Frame(frac @ cell, f.symbols, cell, tuple(pbc), f.time_ps, f.ids, info,
+    out = Frame(positions, f.symbols, np.asarray(f.cell, float), pbc, f.time_ps, f.ids, info,
                 list(f.notes) + [note])
     if unwrapped is not None:
         out.info["unwrapped"] = unwrapped

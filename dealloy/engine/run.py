@@ -22,6 +22,7 @@ import math
 import os
 import signal
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ from dealloy.engine.recorder import EVENT_COLUMNS, THERMO_COLUMNS, CsvLog, merge
 from dealloy.engine.selectors import choose, insertion_sites, removal_candidates
 from dealloy.errors import ConfigError, DealloyError, SimulationError
 from dealloy.io import mpi_comm, read_structure, write_json, write_structure, write_text
+from dealloy.periodicity import open_axes, override_note
 from dealloy.potentials import ELEMENTS, get_potential
 from dealloy.rundir import RunDir
 
@@ -56,6 +58,11 @@ def build_particle(cfg: RunConfig, comm=None):
         if comm.Get_rank() == 0:
             try:
                 atoms = read_structure(spec.file)
+                pbc, positions, opened = open_axes(atoms.cell.array, atoms.positions, atoms.pbc)
+                if opened:  # a particle (slab, wire) in a periodic box: simulate it as such
+                    warnings.warn(f"particle.file: "
+                                  f"{override_note(atoms.pbc, pbc, opened, 'simulated')}")
+                    atoms.positions, atoms.pbc = positions, pbc
                 check_structure(atoms.positions, atoms.cell.array, atoms.pbc,
                                 atoms.get_chemical_symbols(), what=str(spec.file),
                                 refuse_far=not cfg.allow_atom_loss)
