@@ -336,10 +336,13 @@ def test_detached_atom_fails_loudly_unless_allowed(particle, tmp_path):
     p = tmp_path / "stray.extxyz"
     ase.io.write(p, a)
     body = '[[stages]]\ntype = "hold"\ntime_ps = 0.01\n'
-    with pytest.raises(SimulationError, match=r"detached.*1 Li, 0 Si"):
+    # issue 16: an atom far outside the particle is refused before LAMMPS starts ...
+    with pytest.raises(ConfigError, match=r"1 atom\(s\) lie far outside the particle"):
         run(toml(tmp_path / "f.toml", p, body), quiet=True)
     rd = RunDir(tmp_path / "f")
-    assert rd.status == "failed" and "detached" in rd.read_run_json()["error"]
+    assert rd.status == "failed" and rd.read_run_json()["before_md"]
+    assert not rd.lammps_log.exists()
+    # ... unless atom loss is allowed: then MD detects it as detached and reports it lost
     res = run(toml(tmp_path / "ok.toml", p, body, allow_atom_loss=True), quiet=True)
     assert res["status"] == "done" and res["n_lost"] == {"Li": 1, "Si": 0}
     assert res["si_end"] == res["si_start"]

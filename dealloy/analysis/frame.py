@@ -4,8 +4,13 @@ Every analysis takes a :class:`Frame`. :func:`as_frame` accepts what a notebook 
 ``ase.Atoms``, an OVITO ``DataCollection`` or ``Pipeline`` (evaluated at ``frame``), a path to a
 structure file, or a :class:`Frame`. OVITO is only touched here and in :mod:`.structure`.
 
-Isolated particles (``pbc`` all False) get a non-periodic cell around them, so OVITO never sees the
-vacuum as a void; a fully periodic frame is analysed as bulk (porosity is then per cell).
+Periodicity is decided here, per axis, from where the atoms are (:func:`infer_pbc`): an axis the
+header calls periodic is analysed as open when the atoms leave a vacuum gap across it or touch
+their periodic image only at a point (a sphere in a tight box), so vacuum is never pore space
+whatever the header says. Isolated particles (``pbc`` all False) get a non-periodic cell around
+them; slabs and wires (some axes periodic) keep their periodic cell vectors and get open, padded
+ones; a fully periodic frame is analysed as bulk (porosity is then per cell). Every frame is also
+checked (:func:`dealloy.checks.check_structure`) before any number is computed.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from dealloy.checks import DUPLICATE_ANGSTROM, check_structure
 from dealloy.errors import ConfigError
+from dealloy.periodicity import PARTICLE_GAP_ANGSTROM, _height, open_axes, override_note
 
 ELEMENT_Z = {"Li": 3, "Si": 14}
 
@@ -30,6 +37,7 @@ class Frame:
     time_ps: float | None = None
     ids: np.ndarray | None = None    # atom ids if the source had them (for MSD)
     info: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)  # what reading assumed or overrode (one line each)
 
     @property
     def n_atoms(self) -> int:
@@ -40,12 +48,18 @@ class Frame:
         """True when the frame is bulk (all three directions periodic)."""
         return all(self.pbc)
 
+    @property
+    def partially_periodic(self) -> bool:
+        """True for a slab or wire (periodic along some but not all axes)."""
+        return any(self.pbc) and not all(self.pbc)
+
     def mask(self, element: str) -> np.ndarray:
         return self.symbols == element
 
     def subset(self, mask: np.ndarray) -> "Frame":
         return Frame(self.positions[mask], self.symbols[mask], self.cell, self.pbc, self.time_ps,
-                     None if self.ids is None else self.ids[mask], dict(self.info))
+                     None if self.ids is None else self.ids[mask], dict(self.info),
+                     list(self.notes))
 
     def to_ase(self):
         from ase import Atoms
@@ -57,12 +71,27 @@ class Frame:
         return atoms
 
     def analysis_cell(self, margin_angstrom: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
-        """(cell matrix, origin) OVITO should use: the periodic cell, or a box around the atoms."""
+        """(cell matrix, origin) OVITO should use: the periodic cell; a box around the atoms of
+        an isolated particle; for a slab or wire the periodic cell vectors, with each open one
+        stretched to span the atoms plus ``margin_angstrom`` on both sides."""
         if self.periodic:
             return np.asarray(self.cell, float), np.zeros(3)
-        lo = self.positions.min(0) - margin_angstrom
-        hi = self.positions.max(0) + margin_angstrom
-        return np.diag(hi - lo), lo
+        if not any(self.pbc):
+            lo = self.positions.min(0) - margin_angstrom
+            hi = self.positions.max(0) + margin_angstrom
+            return np.diag(hi - lo), lo
+        cell = np.asarray(self.cell, float).copy()
+        frac = np.linalg.solve(cell.T, self.positions.T).T
+        origin = np.zeros(3)
+        for ax in range(3):
+            if self.pbc[ax]:
+                continue
+            height = _height(cell, ax)
+            lo = frac[:, ax].min() - margin_angstrom / height
+            hi = frac[:, ax].max() + margin_angstrom / height
+            origin += lo * cell[ax]
+            cell[ax] = cell[ax] * (hi - lo)
+        return cell, origin
 
     def to_ovito(self, margin_angstrom: float = 5.0):
         """An OVITO DataCollection with particle types Li (1) and Si (2)."""
@@ -86,18 +115,17 @@ class Frame:
 def _from_ase(atoms, time_ps=None) -> Frame:
     cell = np.asarray(atoms.cell.array, float)
     pbc = tuple(bool(p) for p in atoms.pbc)
-    if any(pbc) and not all(pbc):
-        warnings.warn("frame is periodic in only some directions; analysing it as an isolated "
-                      "particle (non-periodic)", stacklevel=3)
-        pbc = (False, False, False)
-    if all(pbc) and atoms.cell.rank < 3:
+    if any(pbc) and atoms.cell.rank < 3:
         raise ConfigError("frame is periodic but has no full 3D cell; give a cell or set pbc=False")
     ids = atoms.arrays.get("id")
     if time_ps is None:
         time_ps = atoms.info.get("time_ps")
+    notes = []
+    if str(atoms.info.get("species_source", "")).startswith("ASSUMED"):
+        notes.append(f"species ASSUMED: {atoms.info['species_source'][9:]}")
     return Frame(np.asarray(atoms.positions, float), np.asarray(atoms.get_chemical_symbols()),
                  cell, pbc, time_ps, None if ids is None else np.asarray(ids),
-                 {k: v for k, v in atoms.info.items() if np.isscalar(v)})
+                 {k: v for k, v in atoms.info.items() if np.isscalar(v)}, notes)
 
 
 def _from_ovito_data(data, time_ps=None) -> Frame:
@@ -105,7 +133,8 @@ def _from_ovito_data(data, time_ps=None) -> Frame:
     if parts is None or parts.count == 0:
         raise ConfigError("the frame contains no atoms (empty frame)")
     pos = np.asarray(parts.positions, float)
-    symbols = _ovito_symbols(parts)
+    symbols, source = _ovito_symbols(parts)
+    notes = [f"species ASSUMED: {source[9:]}"] if source.startswith("ASSUMED") else []
     cell = data.cell
     if cell is not None:
         mat = np.asarray(cell[...], float)
@@ -114,29 +143,53 @@ def _from_ovito_data(data, time_ps=None) -> Frame:
         pos = pos - mat[:, 3]  # cell origin at 0, like ASE
     else:
         cellm, pbc = np.zeros((3, 3)), (False, False, False)
-    if any(pbc) and not all(pbc):
-        pbc = (False, False, False)
     ids = np.asarray(parts["Particle Identifier"]) if "Particle Identifier" in parts else None
     if time_ps is None:
         t = data.attributes.get("Time", data.attributes.get("time_ps"))
         time_ps = None if t is None else float(t)
-    return Frame(pos, symbols, cellm, pbc, time_ps, ids)
+    return Frame(pos, symbols, cellm, pbc, time_ps, ids, {}, notes)
 
 
-def _ovito_symbols(parts) -> np.ndarray:
+def _ovito_symbols(parts) -> tuple[np.ndarray, str]:
+    """Element symbols of OVITO particles and where they came from: the type names (a dump's
+    ``element`` column, a data file's labels), else a ``Mass`` column, else dealloy's convention
+    (LAMMPS type 1 = Li, 2 = Si; the source then starts with ``ASSUMED``)."""
+    from ase.data import atomic_masses, chemical_symbols
+
     ptypes = parts.particle_types
-    if ptypes is None:
-        raise ConfigError("the frame has no particle types/elements; dealloy needs Li and Si")
-    names = {t.id: (t.name or str(t.id)) for t in ptypes.types}
-    # LAMMPS dumps without an element column give numeric types: dealloy's order is 1=Li, 2=Si
+    if ptypes is None and "Mass" not in parts:
+        raise ConfigError("the frame has no particle types, elements or masses; dealloy needs "
+                          "Li and Si (give an element, type or mass column)")
+    if ptypes is not None:
+        names = {t.id: (t.name or "") for t in ptypes.types}
+        uniq, inverse = np.unique(np.asarray(ptypes), return_inverse=True)
+        named = [names.get(int(u), "") for u in uniq]
+        if all(n and not n.isdigit() for n in named):
+            return np.asarray(named, dtype=object).astype(str)[inverse], "type names"
+    if "Mass" in parts:
+        mass = np.asarray(parts["Mass"], float)
+        z = np.abs(mass[:, None] - np.asarray(atomic_masses)[None, 1:]).argmin(1) + 1
+        off = np.abs(np.asarray(atomic_masses)[z] - mass).max()
+        if off > 1.0:
+            raise ConfigError(f"a mass of the dump's mass column is {off:.1f} amu from every "
+                              "element's; give an element column")
+        return np.asarray(chemical_symbols, dtype=object)[z].astype(str), "mass column"
+    from dealloy.io import TYPE_CONVENTION
+
     default = {"1": "Li", "2": "Si"}
-    uniq, inverse = np.unique(np.asarray(ptypes), return_inverse=True)
-    labels = [default.get(names.get(int(u), str(u)), names.get(int(u), str(u))) for u in uniq]
-    return np.asarray(labels, dtype=object).astype(str)[inverse]
+    labels = [default.get(n or str(int(u)), n or str(int(u))) for n, u in zip(named, uniq)]
+    return (np.asarray(labels, dtype=object).astype(str)[inverse],
+            f"ASSUMED: {TYPE_CONVENTION} (the file has only a type column)")
 
 
-def as_frame(obj, frame: int = 0) -> Frame:
-    """Convert anything frame-like to a :class:`Frame` (the one conversion point)."""
+def as_frame(obj, frame: int = 0, check: bool = True) -> Frame:
+    """Convert anything frame-like to a :class:`Frame` (the one conversion point).
+
+    The result has its periodicity decided from the atoms (:func:`infer_pbc`) and, with
+    ``check``, has passed :func:`check_frame` and :func:`dealloy.checks.check_structure` (too-close
+    atoms, atoms far outside the particle): a bad structure is refused before any number.
+    Notes on what was assumed or overridden are issued as warnings (and kept in ``notes``).
+    """
     if isinstance(obj, Frame):
         out = obj
     elif isinstance(obj, (str, Path)):
@@ -153,38 +206,48 @@ def as_frame(obj, frame: int = 0) -> Frame:
         raise ConfigError(f"cannot analyse a {type(obj).__name__}: give ase.Atoms, an OVITO "
                           "DataCollection/Pipeline, or a structure file path")
     check_frame(out)
-    return detect_particle_in_box(out)
+    if not out.info.get("_pbc_inferred"):
+        out = infer_pbc(out)
+        if check:
+            out.notes.extend(check_structure(
+                out.positions, out.cell, out.pbc, out.symbols, what=_what(out),
+                refuse_below_angstrom=DUPLICATE_ANGSTROM, refuse_far=False))
+    for note in out.notes:
+        warnings.warn(note, stacklevel=3)
+    return out
 
 
-#: a periodic frame whose atoms leave a vacuum gap wider than this along all three cell axes is an
-#: isolated particle in a box (analysed non-periodic, so the vacuum never looks like a pore)
-PARTICLE_GAP_ANGSTROM = 6.0
+def _what(f: Frame) -> str:
+    src = f.info.get("source")
+    frame = f.info.get("frame")
+    return " ".join(x for x in (str(src) if src else "", f"frame {frame}" if frame is not None
+                                else "frame") if x)
 
 
-def detect_particle_in_box(f: Frame, gap_angstrom: float = PARTICLE_GAP_ANGSTROM) -> Frame:
-    """A periodic frame with vacuum gaps on all three axes -> the same atoms, made contiguous
-    across the boundary, as a non-periodic particle (with a warning). Other frames unchanged."""
-    if not f.periodic or f.n_atoms == 0:
+def infer_pbc(f: Frame, gap_angstrom: float = PARTICLE_GAP_ANGSTROM) -> Frame:
+    """Per-axis periodicity from the atoms (:func:`dealloy.periodicity.open_axes`): an axis the
+    header calls periodic stays periodic only when the material continues across the boundary.
+    Open axes get the atoms made contiguous across the old boundary; a note says which axes were
+    overridden and why."""
+    if not any(f.pbc) or f.n_atoms == 0:
+        f.info["_pbc_inferred"] = True
         return f
-    cell = np.asarray(f.cell, float)
-    frac = np.mod(np.linalg.solve(cell.T, f.positions.T).T, 1.0)
-    vol = abs(np.linalg.det(cell))
-    shift = np.zeros(3)
-    gaps = []
-    for ax in range(3):
-        u = np.sort(frac[:, ax])
-        d = np.diff(np.concatenate([u, [u[0] + 1.0]]))
-        k = int(np.argmax(d))
-        height = vol / np.linalg.norm(np.cross(cell[(ax + 1) % 3], cell[(ax + 2) % 3]))
-        gaps.append(d[k] * height)
-        shift[ax] = u[(k + 1) % len(u)]  # first atom after the largest gap goes to 0
-    if min(gaps) <= gap_angstrom:
+    pbc, positions, opened = open_axes(f.cell, f.positions, f.pbc, gap_angstrom)
+    if not opened:
+        f.info["_pbc_inferred"] = True
         return f
-    frac = np.mod(frac - shift, 1.0)
-    warnings.warn(f"periodic cell with vacuum gaps of {min(gaps):.0f}+ Å on every axis: an "
-                  "isolated particle in a box, analysed as non-periodic", stacklevel=3)
-    return Frame(frac @ cell, f.symbols, cell, (False, False, False), f.time_ps, f.ids,
-                 dict(f.info))
+    note = override_note(f.pbc, pbc, opened, "analysed") + "; vacuum is never pore space"
+    if any(pbc):
+        note += ("; the voxel metrics (porosity, thicknesses) still close the envelope at the "
+                 "cell edges of the periodic directions")
+    unwrapped = f.info.get("unwrapped")
+    info = {k: v for k, v in f.info.items() if k != "unwrapped"}
+    info["_pbc_inferred"] = True
+    out = Frame(positions, f.symbols, np.asarray(f.cell, float), pbc, f.time_ps, f.ids, info,
+                list(f.notes) + [note])
+    if unwrapped is not None:
+        out.info["unwrapped"] = unwrapped
+    return out
 
 
 def check_frame(f: Frame) -> None:

@@ -47,10 +47,17 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
     """
     params = params or AnalysisParams()
     source, run_dir = resolve_source(path)
-    src = FrameSource(run_dir if run_dir is not None else source)
+    with warnings.catch_warnings(record=True):  # reported once below, from src.warnings
+        warnings.simplefilter("always")
+        src = FrameSource(run_dir if run_dir is not None else source)
+    for w in src.warnings:
+        echo(f"warning: {w}")
     if frames is None:
         frames = "all" if run_dir is not None else "-1"
     sel = parse_selection(frames, len(src))
+    # a selection of several frames ('all', '0:5', '1,2') keeps the multi-frame JSON shape even
+    # when only one frame is there (a cut trajectory); a single index gives one frame's dict
+    single = str(frames).strip().lstrip("-").isdigit()
     out_dir = None
     if run_dir is not None:
         from dealloy.rundir import RunDir
@@ -81,6 +88,8 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
         echo(f"note: {n}")
     msd_res = li_msd(kept) if len(kept) >= 4 else None
     summary = {"source": str(source), "frames": [to_json(m) for m in per_frame]}
+    if src.warnings:
+        summary["warnings"] = list(src.warnings)
     if msd_res is not None:
         summary["li_msd"] = msd_res.as_dict()
         echo(f"Li diffusion coefficient: {msd_res.diffusion_cm2_per_s:.3e} ± "
@@ -89,9 +98,10 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
     if json_out is not None:
         json_out = Path(json_out)
         stem = json_out.with_suffix("")
-        payload = summary if len(per_frame) > 1 else {**summary["frames"][0],
-                                                      "source": str(source)}
-        if len(per_frame) == 1 and msd_res is not None:
+        payload = summary if not single else {**summary["frames"][0], "source": str(source)}
+        if single and src.warnings:
+            payload["warnings"] = list(src.warnings)
+        if single and msd_res is not None:
             payload["li_msd"] = summary["li_msd"]
         write_json(json_out, payload)
         write_text(f"{stem}_rdf.csv" if run_dir is None else out_dir / "rdf.csv",

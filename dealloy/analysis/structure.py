@@ -8,7 +8,6 @@ non-periodic boxes around the atoms; bulk frames keep their periodic cell.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +32,9 @@ def particle_volume_angstrom3(frame: Frame) -> float:
     """Volume a frame's atoms occupy: the periodic cell, or the convex hull of an isolated particle."""
     if frame.periodic:
         return float(abs(np.linalg.det(frame.cell)))
+    if frame.partially_periodic:  # slab or wire: periodic lengths x the atoms' extent when open
+        cell, _ = frame.analysis_cell(0.0)
+        return float(abs(np.linalg.det(cell)))
     from scipy.spatial import ConvexHull, QhullError
 
     try:
@@ -131,7 +133,11 @@ class SiNetwork(Analysis):
         }
         hist = np.bincount(np.minimum(cn, p.cn_max), minlength=p.cn_max + 1)
         mean_cn = float(cn.mean())
-        depth = _depth_below_hull(si) if not frame.periodic else None
+        depth = None
+        if frame.partially_periodic:
+            depth = _depth_along_open_axes(si)
+        elif not frame.periodic:
+            depth = _depth_below_hull(si)
         interior = cn if depth is None else cn[depth > 2 * p.si_si_cutoff_angstrom]
         return {
             "si_si_coordination_mean": mean_cn,
@@ -144,6 +150,21 @@ class SiNetwork(Analysis):
             "si_cluster_count": int(len(sizes)),
             "per_atom": {"coordination": cn, "cluster_size": size_of_atom},
         }
+
+
+def _depth_along_open_axes(frame: Frame):
+    """Distance of each atom below the surfaces of a slab or wire (Å), measured along the open
+    cell axes only (the periodic directions have no surface)."""
+    cell, origin = frame.analysis_cell(0.0)
+    frac = np.linalg.solve(cell.T, (frame.positions - origin).T).T
+    depth = np.full(frame.n_atoms, np.inf)
+    for ax in range(3):
+        if frame.pbc[ax]:
+            continue
+        vol = abs(np.linalg.det(cell))
+        height = vol / np.linalg.norm(np.cross(cell[(ax + 1) % 3], cell[(ax + 2) % 3]))
+        depth = np.minimum(depth, np.minimum(frac[:, ax], 1.0 - frac[:, ax]) * height)
+    return depth
 
 
 def _depth_below_hull(frame: Frame):
@@ -291,22 +312,22 @@ def _li15si4_like(data, p: CrystallinityParams) -> np.ndarray:
 
 
 def _crystalline_li(frame, si_mask, li_mask, lis, cutoff) -> int:
-    from scipy.spatial import cKDTree
+    """Number of Li with at least one Si within ``cutoff`` whose Si there are all c-Li15Si4-like.
 
-    si_pos = frame.positions[si_mask]
-    li_pos = frame.positions[li_mask]
-    box = None
-    if frame.periodic:
-        cell = np.asarray(frame.cell)
-        if not np.allclose(cell, np.diag(np.diag(cell))):
-            warnings.warn("triclinic cell: Li crystallinity uses minimum-image only along axes",
-                          stacklevel=3)
-        box = np.diag(cell)
-        si_pos = np.mod(si_pos, box)
-        li_pos = np.mod(li_pos, box)
-    tree = cKDTree(si_pos, boxsize=box)
-    d, k = tree.query(li_pos, k=8, distance_upper_bound=cutoff)
-    valid = np.isfinite(d)
-    lis_ext = np.append(lis, True)
-    ok = valid.any(axis=1) & np.all(lis_ext[k] | ~valid, axis=1)
-    return int(ok.sum())
+    Neighbours come from OVITO's ``CutoffNeighborFinder`` on the frame's own cell, so periodic
+    images are exact for any cell shape and orientation (general triclinic included); an earlier
+    version wrapped into the cell's diagonal, which is wrong for triclinic cells and made the
+    crystalline fraction depend on how the cell was oriented.
+    """
+    data = frame.to_ovito(margin_angstrom=cutoff + 1.0)
+    idx, _ = _neighbors(data, cutoff, np.flatnonzero(li_mask))
+    n = frame.n_atoms
+    if len(idx) == 0:
+        return 0
+    i, j = idx[:, 0], idx[:, 1]
+    to_si = si_mask[j]
+    i, j = i[to_si], j[to_si]
+    si_ord = np.cumsum(si_mask) - 1  # frame index -> index among the Si (the order of ``lis``)
+    n_si = np.bincount(i, minlength=n)
+    n_bad = np.bincount(i, weights=~lis[si_ord[j]], minlength=n)
+    return int(np.sum(li_mask & (n_si > 0) & (n_bad == 0)))

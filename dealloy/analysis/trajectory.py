@@ -14,7 +14,8 @@ import numpy as np
 from dealloy.analysis.frame import Frame, _from_ase, _from_ovito_data, check_frame
 from dealloy.errors import ConfigError
 
-ASE_SUFFIXES = (".extxyz", ".xyz", ".data", ".lmp", ".lammps", ".cif", ".vasp", ".traj", ".pdb")
+#: formats read with OVITO (lazily, frame by frame); every other format goes through ASE
+OVITO_FORMATS = ("lammps-dump-text",)
 
 
 def resolve_source(path) -> tuple[Path, Path | None]:
@@ -37,12 +38,124 @@ def resolve_source(path) -> tuple[Path, Path | None]:
 
 
 def _is_ase(path: Path) -> bool:
-    name = path.name.lower()
-    return name.endswith(ASE_SUFFIXES)
+    from dealloy.io import guess_format
+
+    return guess_format(path) not in OVITO_FORMATS
+
+
+def _text_chunks(path: Path, size: int = 1 << 22):
+    """Yield the (decompressed) bytes of a plain or gzipped file chunk by chunk; a gzip stream cut
+    short yields everything up to the cut and then ``None`` (no data is lost to the error)."""
+    import zlib
+
+    gz = path.name.lower().endswith(".gz")
+    with open(path, "rb") as fh:
+        if not gz:
+            while chunk := fh.read(size):
+                yield chunk
+            return
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        in_member = False  # True once the current gzip member has been fed bytes
+        while raw := fh.read(size):
+            while raw:
+                in_member = True
+                try:
+                    out = d.decompress(raw)
+                except zlib.error:
+                    yield None
+                    return
+                if out:
+                    yield out
+                raw = b""
+                if d.eof:  # a multi-member gzip: the next member starts in unused_data
+                    raw, in_member = d.unused_data, False
+                    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        if in_member and not d.eof:
+            tail = d.flush()
+            if tail:
+                yield tail
+            yield None  # the stream ended before its end-of-stream marker
+
+
+def scan_dump(path) -> dict:
+    """Count the complete frames of a LAMMPS text dump (plain or gzipped) in one pass.
+
+    Returns ``{"started": frames begun, "complete": frames complete, "cut": True when the file
+    (or its gzip stream) ends inside a frame, "complete_bytes": length of the decompressed text
+    holding the complete frames}``.
+    """
+    path = Path(path)
+    marker, started, consumed, pending, in_frame = None, 0, 0, b"", False
+    last_start = 0  # offset of the last frame's first line in the decompressed text
+    stream_cut = False
+    for chunk in _text_chunks(path):
+        if chunk is None:
+            stream_cut = True
+            break
+        if marker is None:  # every frame begins with the line the file begins with
+            first = chunk.split(b"\n", 1)[0].rstrip(b"\r")
+            if not first.startswith(b"ITEM:"):
+                raise ConfigError(f"{path} is not a LAMMPS text dump (it does not begin with "
+                                  "'ITEM:')")
+            marker = first + b"\n"
+        base = consumed - len(pending)
+        data = pending + chunk
+        consumed += len(chunk)
+        pos = data.find(marker, 1 if in_frame else 0)
+        last = None
+        while pos != -1:
+            started += 1
+            last = pos
+            pos = data.find(marker, pos + 1)
+        if last is not None:
+            pending, in_frame, last_start = data[last:], True, base + last
+        elif in_frame:
+            pending = data
+        else:
+            pending = data[-(len(marker) - 1):]
+    complete_last = in_frame and _dump_frame_complete(pending)
+    complete = started if complete_last else max(started - 1, 0)
+    cut = stream_cut or (started > 0 and not complete_last)
+    return {"started": started, "complete": complete, "cut": cut,
+            "complete_bytes": consumed if complete_last else last_start}
+
+
+def _dump_frame_complete(text: bytes) -> bool:
+    lines = text.decode(errors="replace").split("\n")
+    try:
+        k = next(i for i, ln in enumerate(lines) if ln.startswith("ITEM: NUMBER OF ATOMS"))
+        n = int(lines[k + 1])
+        a = next(i for i, ln in enumerate(lines) if ln.startswith("ITEM: ATOMS"))
+    except (StopIteration, IndexError, ValueError):
+        return False
+    ncol = len(lines[a].split()) - 2
+    rows = [ln for ln in lines[a + 1:] if ln.strip()]
+    if len(rows) < n:
+        return False
+    # the n-th row must be whole: all columns, and a newline after it (or more text)
+    return len(rows[n - 1].split()) == ncol and (len(rows) > n or text.endswith(b"\n"))
+
+
+def _complete_copy(path: Path, n_bytes: int, tmpdir: Path) -> Path:
+    """The first ``n_bytes`` of the (decompressed) dump as a plain file in ``tmpdir``."""
+    out = tmpdir / (path.name[:-3] if path.name.lower().endswith(".gz") else path.name)
+    left = n_bytes
+    with open(out, "wb") as dst:
+        for chunk in _text_chunks(path):
+            if chunk is None or left <= 0:
+                break
+            dst.write(chunk[:left])
+            left -= len(chunk[:left])
+    return out
 
 
 class FrameSource:
-    """Frames of one file, read lazily: ``len(src)``, ``src[i]`` -> Frame."""
+    """Frames of one file, read lazily: ``len(src)``, ``src[i]`` -> Frame.
+
+    Any format ASE reads is accepted (LAMMPS text dumps go through OVITO, frame by frame). A
+    trajectory cut short (plain or gzipped, cut mid-frame) yields every complete frame; the
+    warning saying so is issued once here and kept in ``self.warnings``.
+    """
 
     def __init__(self, path, timestep_ps: float | None = None):
         self.path, run_dir = resolve_source(path)
@@ -50,22 +163,74 @@ class FrameSource:
         self.timestep_ps = timestep_ps if timestep_ps is not None else _run_timestep_ps(run_dir)
         self._pipeline = None
         self._ase = None
+        self._tmp = None
+        self.warnings: list[str] = []
         if _is_ase(self.path):
-            from dealloy.io import read_structure
-
-            frames = read_structure(self.path, index=":")
-            self._ase = frames if isinstance(frames, list) else [frames]
+            self._ase = self._read_ase()
             self.n = len(self._ase)
         else:
-            from ovito.io import import_file
-
-            try:
-                self._pipeline = import_file(str(self.path), multiple_frames=True)
-                self.n = self._pipeline.source.num_frames
-            except Exception as exc:  # OVITO raises RuntimeError with its own text
-                raise ConfigError(f"cannot read {self.path}: {exc}") from exc
+            self.n = self._open_dump()
         if self.n == 0:
-            raise ConfigError(f"{self.path} contains no frames")
+            raise ConfigError(f"{self.path} contains no complete frame")
+        for w in self.warnings:
+            warnings.warn(w, stacklevel=2)
+
+    def _read_ase(self) -> list:
+        from dealloy.io import read_structure
+
+        try:
+            frames = read_structure(self.path, index=":")
+            return frames if isinstance(frames, list) else [frames]
+        except ConfigError as exc:
+            frames = self._read_ase_until_error()
+            if not frames:
+                raise exc from None
+            self.warnings.append(f"{self.path.name}: the file is cut short (job killed?): read "
+                                 f"{len(frames)} complete frame(s); the incomplete tail was "
+                                 "ignored")
+            return frames
+
+    def _read_ase_until_error(self) -> list:
+        import ase.io
+
+        from dealloy.io import guess_format
+
+        frames = []
+        try:
+            for atoms in ase.io.iread(str(self.path), index=":", format=guess_format(self.path),
+                                      parallel=False):
+                frames.append(atoms)
+        except Exception:  # the incomplete frame: keep what came before it
+            pass
+        for atoms in frames:
+            atoms.info.setdefault("species_source", "element symbols")
+        return frames
+
+    def _open_dump(self) -> int:
+        import tempfile
+
+        from ovito.io import import_file
+
+        scan = scan_dump(self.path)
+        target = self.path
+        if scan["cut"]:
+            if scan["complete"] == 0:
+                raise ConfigError(f"{self.path} is cut short before its first frame is complete "
+                                  "(no frame to analyse)")
+            self._tmp = tempfile.TemporaryDirectory(prefix="dealloy-cut-")
+            target = _complete_copy(self.path, scan["complete_bytes"], Path(self._tmp.name))
+            self.warnings.append(f"{self.path.name}: the trajectory is cut short (the file ends "
+                                 f"inside frame {scan['complete'] + 1}): read {scan['complete']} "
+                                 "complete frame(s); the incomplete tail was ignored")
+        try:
+            self._pipeline = import_file(str(target), multiple_frames=True)
+            n = self._pipeline.source.num_frames
+        except Exception as exc:  # OVITO raises RuntimeError with its own text
+            raise ConfigError(f"cannot read {self.path}: {exc}") from exc
+        if n != scan["complete"]:
+            raise ConfigError(f"cannot read {self.path}: OVITO reads {n} frame(s) where the file "
+                              f"holds {scan['complete']} complete one(s)")
+        return n
 
     def __len__(self) -> int:
         return self.n
@@ -86,6 +251,7 @@ class FrameSource:
             if "Periodic Image" in data.particles:
                 img = np.asarray(data.particles["Periodic Image"], float)
                 f.info["unwrapped"] = f.positions + img @ f.cell
+        f.info["source"] = self.path.name
         return f
 
 

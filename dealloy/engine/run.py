@@ -22,15 +22,19 @@ import math
 import os
 import signal
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+from dealloy.checks import check_structure
 from dealloy.config.run import RunConfig, dump_run_config, load_run_config, resolved_dict, steps_of
+from dealloy.engine.lammps import lammps_quote
 from dealloy.engine.recorder import EVENT_COLUMNS, THERMO_COLUMNS, CsvLog, merge_trajectory
 from dealloy.engine.selectors import choose, insertion_sites, removal_candidates
 from dealloy.errors import ConfigError, DealloyError, SimulationError
 from dealloy.io import mpi_comm, read_structure, write_json, write_structure, write_text
+from dealloy.periodicity import open_axes, override_note
 from dealloy.potentials import ELEMENTS, get_potential
 from dealloy.rundir import RunDir
 
@@ -54,6 +58,14 @@ def build_particle(cfg: RunConfig, comm=None):
         if comm.Get_rank() == 0:
             try:
                 atoms = read_structure(spec.file)
+                pbc, positions, opened = open_axes(atoms.cell.array, atoms.positions, atoms.pbc)
+                if opened:  # a particle (slab, wire) in a periodic box: simulate it as such
+                    warnings.warn(f"particle.file: "
+                                  f"{override_note(atoms.pbc, pbc, opened, 'simulated')}")
+                    atoms.positions, atoms.pbc = positions, pbc
+                check_structure(atoms.positions, atoms.cell.array, atoms.pbc,
+                                atoms.get_chemical_symbols(), what=str(spec.file),
+                                refuse_far=not cfg.allow_atom_loss)
             except ConfigError as exc:
                 err = f"particle.file: {exc}"
         atoms, err = comm.bcast((atoms, err), root=0)
@@ -316,7 +328,7 @@ class Engine:
         s = self.session
         self._gz_ok = bool(s.lmp.has_gzip_support)
         if state is not None:
-            self.cmd(f'log "{rd.lammps_log}" append')
+            self.cmd(f"log {lammps_quote(rd.lammps_log)} append")
             t_native = s.units.to_native_time(state["md_step"] * self.dt)
             self.cmd(f"reset_timestep {state['lammps_step']} time {t_native}")
             v = np.ascontiguousarray(self._resume_v, dtype=np.float64).ravel()
@@ -345,7 +357,8 @@ class Engine:
         style = "custom/gz" if self._gz_ok else "custom"
         self.dump_every = (steps_of(self.cfg.dump_interval_ps, self.dt)
                            if self.cfg.dump_interval_ps > 0 else 10**9)
-        self.cmd(f'dump dealloy_traj all {style} {self.dump_every} "{target}" id element x y z')
+        self.cmd(f"dump dealloy_traj all {style} {self.dump_every} {lammps_quote(target, True)} "
+                 "id element x y z")
         self.cmd(f"dump_modify dealloy_traj element {' '.join(ELEMENTS)} sort id first yes "
                  "time yes")  # ITEM: TIME = simulated time (minimisation excluded)
         self._need_setup = True

@@ -24,14 +24,14 @@ PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 # variable -> what it holds (slurm/README.md documents the same list)
 VARIABLES: dict[str, str] = {
-    "job_name": "the job name (default dealloy-<study name>)",
+    "job_name": "the job name (default dealloy-<study name>), quoted for an #SBATCH line",
     "array": "the array index range with its throttle, e.g. 0-3%2",
     "n_runs": "number of runs in this submission",
     "nodes": "nodes per run",
     "ntasks": "MPI ranks per run",
     "cpus_per_task": "CPUs per MPI rank (OMP_NUM_THREADS)",
     "time": "time limit per run (HH:MM:SS or D-HH:MM:SS)",
-    "output": "log file pattern (<study>/slurm/logs/%A_%a.out)",
+    "output": "log file pattern (<study>/slurm/logs/%A_%a.out), quoted for an #SBATCH line",
     "signal": "the checkpoint signal, B:USR1@<signal_seconds>",
     "signal_seconds": "seconds before the time limit at which USR1 is sent",
     "partition": "the partition ('' if not set)",
@@ -100,21 +100,36 @@ def launch_prefix(s: SlurmSettings) -> str:
     return f"{prefix} {s.dealloy} run"
 
 
+def sbatch_quote(value: str) -> str:
+    """``value`` as one argument of an ``#SBATCH`` line: in double quotes, with ``\\`` and ``"``
+    backslash-escaped (sbatch's directive parser groups on double quotes, takes ``\\x`` as x and
+    starts a comment at an unquoted ``#``; it expands no ``$``). Plain values stay as they are."""
+    if re.fullmatch(r"[A-Za-z0-9_./:%@+=,-]+", str(value)):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def filename_pattern(directory: Path, name: str) -> str:
+    """An sbatch ``--output`` pattern: ``directory`` literal (a ``%`` in it doubled, so SLURM does
+    not read it as a replacement symbol) joined with ``name`` (which may use ``%A``, ``%a``)."""
+    return str(directory).replace("%", "%%") + "/" + name
+
+
 def template_values(s: SlurmSettings, *, study_name: str, study_dir: Path, manifest: Path,
                     n_runs: int, max_parallel: int | None) -> dict[str, str]:
-    opts = [f"#SBATCH --partition={s.partition}"] if s.partition else []
-    opts += [f"#SBATCH --account={s.account}"] if s.account else []
-    opts += [f"#SBATCH --qos={s.qos}"] if s.qos else []
+    opts = [f"#SBATCH --partition={sbatch_quote(s.partition)}"] if s.partition else []
+    opts += [f"#SBATCH --account={sbatch_quote(s.account)}"] if s.account else []
+    opts += [f"#SBATCH --qos={sbatch_quote(s.qos)}"] if s.qos else []
     opts += [f"#SBATCH {o}" for o in s.sbatch_options]
     return {
-        "job_name": s.job_name or f"dealloy-{study_name}",
+        "job_name": sbatch_quote(s.job_name or f"dealloy-{study_name}"),
         "array": array_spec(n_runs, max_parallel),
         "n_runs": str(n_runs),
         "nodes": str(s.nodes),
         "ntasks": str(s.ntasks),
         "cpus_per_task": str(s.cpus_per_task),
         "time": s.time,
-        "output": str(study_dir / "slurm" / "logs" / "%A_%a.out"),
+        "output": sbatch_quote(filename_pattern(study_dir / "slurm" / "logs", "%A_%a.out")),
         "signal": f"B:USR1@{s.signal_seconds}",
         "signal_seconds": str(s.signal_seconds),
         "partition": s.partition,
@@ -153,6 +168,43 @@ def sbatch(script: Path, cwd: Path) -> str:
     if not out:
         raise DealloyError(f"sbatch printed no job id: {proc.stderr.strip()}")
     return out[-1].split(";")[0].strip()
+
+
+def sbatch_test(script_text: str, cwd: Path | None = None, raise_on_reject: bool = True) -> str:
+    """Ask ``sbatch --test-only`` whether it accepts ``script_text`` (nothing is submitted).
+
+    The script is written to a temporary file outside the study directory, so a rejected script
+    leaves nothing behind.
+
+    Returns
+    -------
+    str
+        sbatch's verdict in one line (with ``raise_on_reject=False`` also a rejection).
+
+    Raises
+    ------
+    DealloyError
+        With sbatch's own message when it rejects the script (``raise_on_reject``), or when
+        sbatch is missing.
+    """
+    import tempfile
+
+    exe = sbatch_path()
+    with tempfile.TemporaryDirectory(prefix="dealloy-sbatch-") as tmp:
+        script = Path(tmp) / "job.sbatch"
+        script.write_text(script_text)
+        try:
+            proc = subprocess.run([exe, "--test-only", str(script)], cwd=cwd or tmp,
+                                  capture_output=True, text=True, timeout=120)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise DealloyError(f"sbatch --test-only could not run: {exc}") from None
+    msg = " ".join((proc.stderr or proc.stdout).split())
+    if proc.returncode != 0:
+        if raise_on_reject:
+            raise DealloyError(f"sbatch rejects the job script (sbatch --test-only, exit "
+                               f"{proc.returncode}): {msg}. Nothing was written or submitted")
+        return f"sbatch --test-only rejects this script here (exit {proc.returncode}): {msg}"
+    return "sbatch --test-only accepts this script"
 
 
 @dataclass

@@ -1,16 +1,20 @@
 """``dealloy study submit``: one sbatch job array over the runs that still need computing.
 
 Everything is checked before anything is written or submitted: the template (known variables,
-required ones present), the study directory's owner, ``sbatch`` on PATH (unless --dry-run).
+required ones present), the study directory's owner, ``sbatch`` on PATH (unless --dry-run), and
+the rendered script itself (``sbatch --test-only``, also on --dry-run where sbatch exists). Every
+path in the script is quoted for its place (``#SBATCH`` lines: double quotes; shell: shlex).
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from dealloy.checks import check_dump_path
 from dealloy.config.study import SlurmSettings
 from dealloy.io import write_text
 from dealloy.study import slurm
@@ -34,6 +38,7 @@ def submit(plan: Plan, settings: SlurmSettings, template: str | Path | None = No
     text = tmpl.read_text()
     slurm.check_template(text, str(tmpl))
     check_directory(plan)
+    check_dump_path(plan.directory)  # the runs' dumps go below it: no '%' or '*'
     if not dry_run:
         slurm.sbatch_path()  # "sbatch not found ... use --dry-run" before anything is written
     todo, skipped = select_runs(plan, retry_failed)
@@ -53,8 +58,14 @@ def submit(plan: Plan, settings: SlurmSettings, template: str | Path | None = No
                                    max_parallel=max_parallel or settings.max_parallel)
     rendered = slurm.render(text, values, str(tmpl))
     sub = Submission(rendered, script, manifest, todo)
+    if not dry_run:
+        slurm.sbatch_test(rendered)  # sbatch's own verdict before anything is written
     if dry_run:
         echo(rendered)
+        if shutil.which("sbatch") and slurm.slurm_env_ok():
+            # the verdict of this machine's SLURM (a script meant for another cluster may name
+            # a partition this one lacks): shown, not fatal
+            echo(f"# {slurm.sbatch_test(rendered, raise_on_reject=False)}")
         echo(f"# dry run: nothing written or submitted. Would write {script} and submit "
              f"{len(todo)} run(s):")
         for i, run in enumerate(todo):
