@@ -149,7 +149,8 @@ def test_dense_phase_is_solid_throughout(phase):
                                   "a-Si 2 nm, 4 nm gaps"])
 def test_slab_stack_volume_thickness_and_gap(case):
     """The issue's case first: 13 (001) planes (1.77 nm) and 3.5 nm gaps read 1.91 and 3.11 nm
-    before. Flat surfaces: solid volume = N Ω within 2 %, ligament = mass thickness and pore =
+    before. Flat surfaces: solid volume = N Ω within 2.5 % (2 % and the grid: a face aligned with it
+    is quantised to ±1/2 voxel, -2.1 % at 1.1 nm), ligament = mass thickness and pore =
     gap within one voxel (the grid's alignment and the surface atoms' ripple), porosity exact."""
     atoms, t_mass, gap, omega = {
         "c-Si 13 planes, 3.5 nm gaps": lambda: slab_stack(13, 35.0),
@@ -174,9 +175,10 @@ def test_convention_band_is_the_metric_with_the_boundary_moved():
     assert pore["median_high"] - pore["median_low"] == pytest.approx(4 * BAND / 10, abs=0.1)
     assert lig["mean_low"] < lig["mean"] < lig["mean_high"]
     period = t_mass + gap
-    # (+0.005: the moved boundary fills the concave corners of the voxel staircase)
-    assert m["porosity_high"] - m["porosity_low"] == pytest.approx(4 * BAND / period + 0.005,
-                                                                   abs=0.01)
+    # each side 2 Å / period, up to +0.012: moving a rippled voxel surface by one voxel also
+    # flips the concave corners of its staircase (measured +0.005 and +0.010)
+    for width in (m["porosity"] - m["porosity_low"], m["porosity_high"] - m["porosity"]):
+        assert 2 * BAND / period - 0.002 <= width <= 2 * BAND / period + 0.012
     assert m["smallest_pore_diameter_nm"] > 0
 
 
@@ -200,7 +202,11 @@ def test_wire_array_volume_and_thickness(radius, cells):
 @pytest.mark.parametrize("kind", ["c-Si", "a-Si"])
 def test_sphere_volume_and_thickness(kind):
     """Spheres of 4.0 nm (c-Si) and 3.2 nm (a-Si) mass diameter: volume N Ω within 2 % after the
-    curvature shift (-σ²/R), envelope porosity 0; thickness as for wires (facets, roughness)."""
+    curvature shift (-σ²/R), envelope porosity 0. Thickness: the largest ball inside touches the
+    deepest dent of the surface (facets of the cut crystal; on the unrelaxed cut through the
+    a-Si network, protruding atoms), measured 0.23 nm (c-Si) and 0.45 nm (a-Si) below the
+    equal-volume diameter: asserted from d - 0.5 nm to d + one voxel (the old solid: within 0.2
+    nm, but +16 % and +18 % in volume)."""
     s, d_mass, omega = sphere(20.0) if kind == "c-Si" else sphere(16.0, a_si_cell())
     m = voxel(s)
     v_known = len(s) * omega / 1e3
@@ -208,7 +214,7 @@ def test_sphere_volume_and_thickness(kind):
                                                   rel=0.02)
     assert m["solid_volume_nm3"] == pytest.approx(v_known, rel=0.045)
     assert m["porosity"] < 0.01
-    assert d_mass / 10 - 0.45 <= m["ligament_diameter_nm"]["median"] <= d_mass / 10 + 0.1
+    assert d_mass / 10 - 0.5 <= m["ligament_diameter_nm"]["median"] <= d_mass / 10 + 0.1
 
 
 @pytest.mark.parametrize("r_cut,cells", [(10.0, 6), (12.0, 7), (15.0, 8)])

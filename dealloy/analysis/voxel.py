@@ -5,8 +5,8 @@ Definitions (docs/analysis.md, "Voxel metrics", has the measurements behind each
 
 - **solid** (the boundary convention): the half-density surface of the atoms' volume. Each atom
   carries its atomic volume Ω (``atomic_volume_angstrom3``: c-Si a³/8 = 20.02 Å³; Li 15.0 Å³, its
-  partial volume in c-Li15Si4, ~9 cm³/mol as in Obrovac et al., J. Electrochem. Soc. 154, A849
-  (2007), doi:10.1149/1.2752985) spread as a Gaussian of standard deviation
+  partial volume in c-Li15Si4 (I-43d, a = 10.685 Å) with the Si at its c-Si volume) spread as a
+  Gaussian of standard deviation
   ``density_width_angstrom``; the sum is the local volume fraction φ (1 on average inside a dense
   phase) and the solid is φ >= 1/2. On a flat surface this is the equimolar (Gibbs) dividing
   surface: a slab of n planes is n plane spacings thick (its mass thickness), a dense region of N
@@ -15,8 +15,9 @@ Definitions (docs/analysis.md, "Voxel metrics", has the measurements behind each
   the Si and pore levels), with the Gaussian standing for the instrument's blur.
 - **convention band**: porosity, ligament and pore sizes recomputed with the solid's boundary
   moved by ``-boundary_band_angstrom`` and ``+boundary_band_angstrom`` (default 1 Å: the
-  outermost atom centres lie ~0.7 Å inside the equimolar surface of Si(001), and a threshold at
-  25-75 % of the dense intensity at a 0.3 nm tomographic resolution moves it by ~0.9 Å). Reported
+  outermost atom centres lie 0.7-1.2 Å inside the equimolar surface of Si(001) and (111), and a
+  threshold at 25-75 % of the dense intensity at a 0.3 nm tomographic resolution moves it by
+  ~0.9 Å). Reported
   as ``*_low`` / ``*_high`` (the smaller / larger of the two).
 - **envelope**: the particle's outline: everything that a large probe of radius
   ``envelope_probe_radius_angstrom`` (default 25 Å, much larger than the 1.5-2 nm pore radii of
@@ -158,8 +159,8 @@ class VoxelMetrics(Analysis):
                             "(equimolar diameter) are invisible at these settings "
                             "(smallest_pore_diameter_nm)"]
         if keep_fields:
-            res["_fields"] = {"solid": solid, "envelope": fields["envelope"], "voxel_angstrom": h,
-                              "origin_angstrom": grid["origin"]}
+            res["_fields"] = {"solid": fields["solid"], "envelope": fields["envelope"],
+                              "voxel_angstrom": h, "origin_angstrom": grid["origin"]}
         return res
 
 
@@ -194,7 +195,8 @@ def _phase_metrics(solid: np.ndarray, h: float, dv: float, p: VoxelParams, rng, 
     # least min_pore_diameter inside it. Per pocket is not enough: the thin shell the coarse
     # envelope leaves around the whole particle is one pocket, and one 4 Å dimple in it kept
     # all of it (a "porosity" of 0.2 on a dense particle, flickering frame to frame)
-    opened = _opening(pores, 0.5 * (p.min_pore_diameter_angstrom / h + 1.0))
+    opened = _opening(pores, 0.5 * (p.min_pore_diameter_angstrom / h + 1.0), periodic)
+    outside = None if periodic else ~envelope
     if keep_fields:
         envelope &= ~(pores & ~opened)
     else:
@@ -203,7 +205,7 @@ def _phase_metrics(solid: np.ndarray, h: float, dv: float, p: VoxelParams, rng, 
     del opened
     pore_count = 0
     dt_pores = _edt(pores) if pores.any() else None
-    labels, nlab = _label(pores)
+    labels, nlab = _label(pores, periodic)
     if nlab:
         biggest, counts = label_stats(labels, dt_pores, nlab)
         diam = (2.0 * biggest - 1.0) * h
@@ -215,11 +217,21 @@ def _phase_metrics(solid: np.ndarray, h: float, dv: float, p: VoxelParams, rng, 
             drop_labels(labels, small, envelope, np.zeros(labels.shape, np.float32))
         drop_labels(labels, small, pores, dt_pores)
     del labels
+    # voids below the resolvable size that the solid encloses (reached neither from a pore nor
+    # from outside the envelope) are solid: a tomogram at this resolution shows them as solid, and
+    # in melt-quenched a-LixSi they would cut every inscribed ball (a dense 3.3 nm a-Si(Li)
+    # particle read a ligament median of 1.15 nm with them, 2.08 nm without)
+    seeds = pores if outside is None else pores | outside
+    del outside
     v_pore = float(np.count_nonzero(pores)) * dv
+    pore = _thickness_nm(pores, h, p, rng, periodic, None if periodic else dt_pores, n_samples)
+    del dt_pores, pores  # before the fill: one grid-sized float array fewer at the peak
+    solid = _fill_enclosed(solid, seeds, periodic)
+    del seeds
+    if keep_fields:
+        envelope |= solid
     v_solid = float(np.count_nonzero(solid)) * dv
     v_env = v_solid + v_pore
-    pore = _thickness_nm(pores, h, p, rng, periodic, None if periodic else dt_pores, n_samples)
-    del dt_pores, pores
     lig = _thickness_nm(solid, h, p, rng, periodic, None, n_samples)
     res = {"porosity": v_pore / v_env if v_env > 0 else float("nan"),
            "ligament_diameter_nm": lig, "pore_diameter_nm": pore}
@@ -234,8 +246,22 @@ def _phase_metrics(solid: np.ndarray, h: float, dv: float, p: VoxelParams, rng, 
                                    "solid_volume_nm3", "pore_count", "surface_area_nm2",
                                    "_area_angstrom2", "ligament_diameter_nm", "pore_diameter_nm")}
     if keep_fields:
-        res["_fields"] = {"envelope": envelope}
+        res["_fields"] = {"envelope": envelope, "solid": solid}
     return res
+
+
+def _fill_enclosed(solid: np.ndarray, seeds: np.ndarray, periodic: bool = False) -> np.ndarray:
+    """``solid`` plus every connected non-solid region (6-connectivity, across the faces of a
+    periodic cell) holding no ``seeds`` voxel (the resolved pores and the outside)."""
+    labels, n = _label(~solid, periodic)
+    if n == 0:
+        return solid
+    reached = np.zeros(n + 1, np.bool_)
+    reached[np.unique(labels[seeds])] = True
+    reached[0] = True  # label 0 is the solid itself
+    out = solid | ~reached[labels]
+    del labels
+    return out
 
 
 def volume_fraction_field(positions: np.ndarray, atomic_volume: np.ndarray, grid: dict,
@@ -392,26 +418,53 @@ def _envelope(solid: np.ndarray, probe_vox: float, factor: int = 1) -> np.ndarra
     return inside | solid
 
 
-def _opening(mask: np.ndarray, r_vox: float) -> np.ndarray:
+def _opening(mask: np.ndarray, r_vox: float, periodic: bool = False) -> np.ndarray:
     """Morphological opening of ``mask`` by a ball: the voxels covered by a ball of EDT radius
-    >= ``r_vox`` (a ball of EDT radius r spans 2r - 1 voxels) that lies inside ``mask``."""
+    >= ``r_vox`` (a ball of EDT radius r spans 2r - 1 voxels) that lies inside ``mask``
+    (``periodic``: across the cell's faces)."""
     if r_vox <= 0 or not mask.any():
         return mask
+    if periodic:
+        m = [min(int(np.ceil(r_vox)) + 2, k) for k in mask.shape]
+        out = _opening(np.pad(mask, [(k, k) for k in m], mode="wrap"), r_vox)
+        return np.ascontiguousarray(out[m[0]:m[0] + mask.shape[0], m[1]:m[1] + mask.shape[1],
+                                        m[2]:m[2] + mask.shape[2]])
     centres = _edt(mask) >= r_vox
     if not centres.any():
         return np.zeros_like(mask)
     return mask & (_edt(~centres) < r_vox)
 
 
-def _label(mask: np.ndarray):
-    """ndimage.label with 2-byte labels when they fit (saves memory on large grids)."""
+def _label(mask: np.ndarray, periodic: bool = False):
+    """ndimage.label with 2-byte labels when they fit (saves memory on large grids);
+    ``periodic``: regions that meet across the cell's faces get one label."""
     out = np.zeros(mask.shape, np.uint16)
     try:
         n = ndi.label(mask, output=out)
-        return out, n
     except RuntimeError:  # more than 65535 regions
         del out
-        return ndi.label(mask)
+        out, n = ndi.label(mask)
+    if periodic and n > 1:
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        pairs = []
+        for ax in range(3):
+            a = np.take(out, 0, axis=ax).ravel()
+            b = np.take(out, -1, axis=ax).ravel()
+            both = (a > 0) & (b > 0)
+            pairs.append(np.stack([a[both], b[both]]).astype(np.int64))
+        e = np.concatenate(pairs, axis=1)
+        graph = coo_matrix((np.ones(e.shape[1]), (e[0], e[1])), shape=(n + 1, n + 1))
+        k, comp = connected_components(graph, directed=False)
+        # new ids 1..m in order of the old ones; 0 stays 0
+        comp = comp - comp[0]
+        _, new = np.unique(np.where(comp < 0, comp + k, comp), return_inverse=True)
+        mapping = new.astype(out.dtype)
+        mapping[0] = 0
+        out = mapping[out]
+        n = int(mapping.max())
+    return out, n
 
 
 def _bbox(mask: np.ndarray, pad: int = 1):
