@@ -149,10 +149,13 @@ class VoxelMetrics(Analysis):
                 del s_solid
         if shifted:
             _attach_band(res, shifted)
-        d_min = smallest_pore_diameter_angstrom(width, p.min_pore_diameter_angstrom, h)
+        # the blur actually applied: the Gaussian, or the linear deposit alone (h/√6) on a grid
+        # too coarse for it
+        width_eff = max(width, float(np.max(grid["spacing"])) / np.sqrt(6.0))
+        d_min = smallest_pore_diameter_angstrom(width_eff, p.min_pore_diameter_angstrom, h)
         res["smallest_pore_diameter_nm"] = round(d_min / 10, 3)
         res["boundary_band_angstrom"] = band
-        res["density_width_angstrom"] = width
+        res["density_width_angstrom"] = round(width_eff, 4)
         res["voxel_angstrom"] = h
         if res["pore_count"] == 0 and not res["porosity"] > 0:
             res["notes"] = [f"no pore resolved: voids smaller than {d_min / 10:.2f} nm "
