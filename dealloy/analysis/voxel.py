@@ -37,10 +37,11 @@ Definitions (docs/analysis.md, "Voxel metrics", has the measurements behind each
   exactly (on the voxel grid) at ``thickness_samples`` random points of the phase, using the
   maximal-ball centres (ridge of the distance transform); the statistics are those of the sample
   (standard error ~ std/sqrt(n)). The band uses ``band_thickness_samples`` points.
-- **surface corrugation**: void pockets inside the envelope whose largest inscribed sphere is
-  smaller than ``min_pore_diameter_angstrom`` (the dimples between surface atoms under the large
-  probe, and the shell the coarse envelope grid leaves) are neither pore nor particle: they are
-  left out of both volumes.
+- **surface corrugation**: void space inside the envelope that no ball of
+  ``min_pore_diameter_angstrom`` inside the void covers (dents of the surface, and the shell the
+  coarse envelope grid leaves) is neither pore nor particle: it is left out of both volumes. Such
+  voids that the solid encloses (reached neither from a pore nor from outside the envelope) are
+  solid: below the resolvable size nothing is a pore.
 - ``pore_count``: connected pore regions (6-connectivity) of at least ``min_pore_volume_angstrom3``.
 - ``specific_surface_area_m2_per_g``: solid/non-solid interface area (voxel faces x 2/3, the
   Cauchy-Crofton mean for isotropic surfaces) per particle mass.
