@@ -124,14 +124,17 @@ class VoxelMetrics(Analysis):
         periodic = grid["periodic"]
         w_atom = np.where(frame.symbols == "Si", omega["Si"], omega["Li"])
         phi = volume_fraction_field(frame.positions, w_atom, grid, width)
-        solid = phi >= SOLID_LEVEL
+        box = [phi >= SOLID_LEVEL]  # the pass takes the mask out of the box (frees it early)
         del phi
+        shape = box[0].shape
+        # the band's passes start from this solid: kept bit-packed (1/8 byte per voxel)
+        packed = np.packbits(box[0]) if band > 0 else None
         rng = np.random.default_rng(p.seed)
         # lengths in voxels x h, volumes in voxels x dv (a periodic cell's spacing is its
         # length / round(length / h): within half a voxel per cell of h on each axis)
         hl = float(np.mean(grid["spacing"]))
         dv = float(np.prod(grid["spacing"]))
-        res = _phase_metrics(solid, hl, dv, p, rng, periodic, p.thickness_samples, full=True,
+        res = _phase_metrics(box, hl, dv, p, rng, periodic, p.thickness_samples, full=True,
                              keep_fields=keep_fields)
         fields = res.pop("_fields", None)
         from ase.data import atomic_masses, atomic_numbers
@@ -144,10 +147,12 @@ class VoxelMetrics(Analysis):
         shifted = []
         for sign in (-1.0, 1.0):
             if band > 0:
-                s_solid = shift_boundary(solid, sign * band / h, periodic)
-                shifted.append(_phase_metrics(s_solid, hl, dv, p, rng, periodic,
+                solid = np.unpackbits(packed, count=int(np.prod(shape))).reshape(shape)
+                box = [shift_boundary(solid.view(np.bool_), sign * band / h, periodic)]
+                del solid
+                shifted.append(_phase_metrics(box, hl, dv, p, rng, periodic,
                                               p.band_thickness_samples))
-                del s_solid
+        del packed
         if shifted:
             _attach_band(res, shifted)
         # the blur actually applied: the Gaussian, or the linear deposit alone (h/√6) on a grid
@@ -182,12 +187,15 @@ def _attach_band(res: dict, shifted: list[dict]) -> None:
             res[key][f"{stat}_low"], res[key][f"{stat}_high"] = lo, hi
 
 
-def _phase_metrics(solid: np.ndarray, h: float, dv: float, p: VoxelParams, rng, periodic: bool,
+def _phase_metrics(box: list, h: float, dv: float, p: VoxelParams, rng, periodic: bool,
                    n_samples: int, full: bool = False, keep_fields: bool = False) -> dict:
-    """Envelope, pores, porosity and the local thickness of both phases for one solid mask
-    (``h``: voxel edge, Å; ``dv``: voxel volume, Å³; ``full``: also pore count, volumes and
-    surface area)."""
+    """Envelope, pores, porosity and the local thickness of both phases for one solid mask,
+    handed over in a one-element list ``box`` and taken out of it, so that the caller holds no
+    reference and the unfilled mask is freed once filled (``h``: voxel edge, Å; ``dv``: voxel
+    volume, Å³; ``full``: also pore count, volumes and surface area)."""
     from dealloy.analysis._kernels import drop_labels, label_stats
+
+    solid = box.pop()
 
     if periodic:
         envelope = np.ones_like(solid)
@@ -200,7 +208,6 @@ def _phase_metrics(solid: np.ndarray, h: float, dv: float, p: VoxelParams, rng, 
     # envelope leaves around the whole particle is one pocket, and one 4 Å dimple in it kept
     # all of it (a "porosity" of 0.2 on a dense particle, flickering frame to frame)
     opened = _opening(pores, 0.5 * (p.min_pore_diameter_angstrom / h + 1.0), periodic)
-    outside = None if periodic else ~envelope
     if keep_fields:
         envelope &= ~(pores & ~opened)
     else:
@@ -225,13 +232,11 @@ def _phase_metrics(solid: np.ndarray, h: float, dv: float, p: VoxelParams, rng, 
     # from outside the envelope) are solid: a tomogram at this resolution shows them as solid, and
     # in melt-quenched a-LixSi they would cut every inscribed ball (a dense 3.3 nm a-Si(Li)
     # particle read a ligament median of 1.15 nm with them, 2.08 nm without)
-    seeds = pores if outside is None else pores | outside
-    del outside
     v_pore = float(np.count_nonzero(pores)) * dv
     pore = _thickness_nm(pores, h, p, rng, periodic, None if periodic else dt_pores, n_samples)
-    del dt_pores, pores  # before the fill: one grid-sized float array fewer at the peak
-    solid = _fill_enclosed(solid, seeds, periodic)
-    del seeds
+    del dt_pores  # before the fill: one grid-sized float array fewer at the peak
+    solid = _fill_enclosed(solid, pores, periodic)
+    del pores
     if keep_fields:
         envelope |= solid
     v_solid = float(np.count_nonzero(solid)) * dv
@@ -256,12 +261,17 @@ def _phase_metrics(solid: np.ndarray, h: float, dv: float, p: VoxelParams, rng, 
 
 def _fill_enclosed(solid: np.ndarray, seeds: np.ndarray, periodic: bool = False) -> np.ndarray:
     """``solid`` plus every connected non-solid region (6-connectivity, across the faces of a
-    periodic cell) holding no ``seeds`` voxel (the resolved pores and the outside)."""
+    periodic cell) holding no ``seeds`` voxel (the resolved pores) and, on a particle's grid,
+    touching none of its faces (the outside of the envelope: the probe comes from the faces)."""
     labels, n = _label(~solid, periodic)
     if n == 0:
         return solid
     reached = np.zeros(n + 1, np.bool_)
     reached[np.unique(labels[seeds])] = True
+    if not periodic:
+        for ax in range(3):
+            for end in (0, -1):
+                reached[np.unique(np.take(labels, end, axis=ax))] = True
     reached[0] = True  # label 0 is the solid itself
     out = solid | ~reached[labels]
     del labels
