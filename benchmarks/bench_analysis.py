@@ -7,6 +7,12 @@ Reports CPU and wall time (warm: the numba kernels are compiled once beforehand;
 machine the CPU time is the fair figure) and peak RSS above the frame itself, per atom.
 
     python benchmarks/bench_analysis.py [--sizes 10000,30000,100000,300000]
+    python benchmarks/bench_analysis.py --local-thickness [--sizes 10000,30000]
+
+``--local-thickness``: the sampled local thickness (dealloy's numba kernels, 20000 points) against
+porespy's ``filters.local_thickness`` (every voxel; methods ``dt`` and the default ``bf``) on the
+solid and pore masks of the same porous particle: CPU time and the median/mean diameters, in one
+process per size (the baseline is porespy, measured in the same run).
 """
 
 from __future__ import annotations
@@ -90,13 +96,69 @@ def child(n_atoms: int, kind: str = "porous-si") -> None:
                       "timings_s": m["timings_s"]}))
 
 
+def child_local_thickness(n_atoms: int) -> None:
+    import numpy as np
+    import porespy as ps
+
+    from dealloy.analysis.voxel import VoxelMetrics, local_thickness_samples, thickness_stats
+
+    atoms = porous_particle(n_atoms)
+    m = VoxelMetrics().compute(atoms, keep_fields=True).results
+    solid = m["_fields"]["solid"]
+    pores = m["_fields"]["envelope"] & ~solid
+    local_thickness_samples(solid[:20, :20, :20], 10, np.random.default_rng(0))  # compile
+    out = {"n_atoms": len(atoms), "grid": list(solid.shape)}
+    for name, phase in (("ligament", solid), ("pore", pores)):
+        c = time.process_time()
+        radii, _ = local_thickness_samples(phase, 20000, np.random.default_rng(0))
+        t_ours = time.process_time() - c
+        ours = thickness_stats(radii, 1.0, 0.1)
+        row = {"dealloy_cpu_s": t_ours, "dealloy_median_nm": ours["median"],
+               "dealloy_mean_nm": ours["mean"]}
+        for method in ("dt", "bf"):
+            c = time.process_time()
+            lt = ps.filters.local_thickness(phase, method=method, smooth=False)[phase]
+            row[f"porespy_{method}_cpu_s"] = time.process_time() - c
+            d = (2.0 * lt - 0.5) * 0.1  # porespy returns EDT radii (voxels): same conversion
+            row[f"porespy_{method}_median_nm"] = float(np.median(d))
+            row[f"porespy_{method}_mean_nm"] = float(np.mean(d))
+        out[name] = row
+    print(json.dumps(out))
+
+
+def main_local_thickness(sizes) -> None:
+    for n in sizes:
+        res = subprocess.run([sys.executable, __file__, "--child-lt", str(n)], capture_output=True,
+                             text=True, env={**os.environ, **ENV})
+        if res.returncode:
+            print(res.stderr[-2000:], file=sys.stderr)
+            continue
+        row = json.loads(res.stdout.strip().splitlines()[-1])
+        for name in ("ligament", "pore"):
+            r = row[name]
+            print(f"{row['n_atoms']:>7d} atoms {name:8s} dealloy {r['dealloy_cpu_s']:6.2f} s "
+                  f"(median {r['dealloy_median_nm']:.3f}, mean {r['dealloy_mean_nm']:.3f} nm) | "
+                  f"porespy dt {r['porespy_dt_cpu_s']:6.2f} s ({r['porespy_dt_median_nm']:.3f}, "
+                  f"{r['porespy_dt_mean_nm']:.3f}) | porespy bf {r['porespy_bf_cpu_s']:6.2f} s "
+                  f"({r['porespy_bf_median_nm']:.3f}, {r['porespy_bf_mean_nm']:.3f})", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10000,30000,100000,300000")
     ap.add_argument("--kind", default="porous-si", choices=["porous-si", "li15si4"],
                     help="porous Si framework particle, or dense c-Li15Si4 particle")
     ap.add_argument("--child", type=int, default=None)
+    ap.add_argument("--local-thickness", action="store_true",
+                    help="dealloy's sampled local thickness vs porespy's, same masks")
+    ap.add_argument("--child-lt", type=int, default=None)
     args = ap.parse_args()
+    if args.child_lt:
+        child_local_thickness(args.child_lt)
+        return
+    if args.local_thickness:
+        main_local_thickness([int(s) for s in args.sizes.split(",")])
+        return
     if args.child:
         child(args.child, args.kind)
         return

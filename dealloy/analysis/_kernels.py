@@ -8,45 +8,6 @@ import numpy as np
 
 
 @numba.njit(cache=True)
-def stamp_balls(mask, u, radius, periodic):
-    """Set ``mask`` True at voxel centres within ``radius[a]`` (voxels) of each point ``u[a]``.
-
-    ``u`` is in voxel units (voxel i has its centre at i). ``periodic`` wraps indices.
-    """
-    nx, ny, nz = mask.shape
-    for a in range(u.shape[0]):
-        r = radius[a]
-        r2 = r * r
-        x, y, z = u[a, 0], u[a, 1], u[a, 2]
-        for i in range(int(np.ceil(x - r)), int(np.floor(x + r)) + 1):
-            dx2 = (i - x) ** 2
-            if dx2 > r2:
-                continue
-            if periodic:
-                ii = i % nx
-            elif i < 0 or i >= nx:
-                continue
-            else:
-                ii = i
-            for j in range(int(np.ceil(y - r)), int(np.floor(y + r)) + 1):
-                dxy2 = dx2 + (j - y) ** 2
-                if dxy2 > r2:
-                    continue
-                if periodic:
-                    jj = j % ny
-                elif j < 0 or j >= ny:
-                    continue
-                else:
-                    jj = j
-                for k in range(int(np.ceil(z - r)), int(np.floor(z + r)) + 1):
-                    if dxy2 + (k - z) ** 2 <= r2:
-                        if periodic:
-                            mask[ii, jj, k % nz] = True
-                        elif 0 <= k < nz:
-                            mask[ii, jj, k] = True
-
-
-@numba.njit(cache=True)
 def ridge_mask(dt, out, alpha):
     """Centres of (near-)maximal inscribed balls: voxel c is dropped when a 26-neighbour n has
     dt(n) >= dt(c) + alpha |n - c|. With alpha = 1 ball(c) lies inside ball(n) (exact, but ~90 %
@@ -147,58 +108,6 @@ def drop_labels(labels, drop, mask, values):
         if drop[fl[i]]:
             fm[i] = False
             fv[i] = 0
-
-
-@numba.njit(cache=True)
-def probe_sweep(excl, radius):
-    """Solvent-excluded solid: ``excl`` (voxels where a probe centre would overlap an atom) minus
-    every voxel within ``radius`` of a free voxel (one next to ``excl``: interior free voxels
-    add nothing new). Modifies and returns ``excl``."""
-    nx, ny, nz = excl.shape
-    r = int(np.floor(radius))
-    r2 = radius * radius
-    void = np.zeros(excl.shape, np.bool_)
-    for i in range(nx):
-        for j in range(ny):
-            for k in range(nz):
-                if excl[i, j, k]:
-                    continue
-                edge = False
-                if i > 0 and excl[i - 1, j, k]:
-                    edge = True
-                elif i < nx - 1 and excl[i + 1, j, k]:
-                    edge = True
-                elif j > 0 and excl[i, j - 1, k]:
-                    edge = True
-                elif j < ny - 1 and excl[i, j + 1, k]:
-                    edge = True
-                elif k > 0 and excl[i, j, k - 1]:
-                    edge = True
-                elif k < nz - 1 and excl[i, j, k + 1]:
-                    edge = True
-                if not edge:
-                    continue
-                for di in range(-r, r + 1):
-                    ii = i + di
-                    if ii < 0 or ii >= nx:
-                        continue
-                    for dj in range(-r, r + 1):
-                        jj = j + dj
-                        if jj < 0 or jj >= ny:
-                            continue
-                        d2 = di * di + dj * dj
-                        if d2 > r2:
-                            continue
-                        for dk in range(-r, r + 1):
-                            kk = k + dk
-                            if 0 <= kk < nz and d2 + dk * dk <= r2:
-                                void[ii, jj, kk] = True
-    for i in range(nx):
-        for j in range(ny):
-            for k in range(nz):
-                if void[i, j, k]:
-                    excl[i, j, k] = False
-    return excl
 
 
 @numba.njit(cache=True)

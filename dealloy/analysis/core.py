@@ -101,6 +101,7 @@ def analyze_frame(frame, params: AnalysisParams | None = None, **kwargs) -> dict
         vox = VoxelMetrics(params.voxel).compute(f).results
         if not vox:
             notes.append("voxel metrics skipped (triclinic periodic cell)")
+        info_notes = vox.pop("notes", [])  # facts about the settings, not warnings
         out.update(vox)
         timings["voxel"] = time.perf_counter() - t
     out["notes"] = notes
@@ -108,6 +109,8 @@ def analyze_frame(frame, params: AnalysisParams | None = None, **kwargs) -> dict
     out["timings_s"]["total"] = round(time.perf_counter() - t0, 4)
     for note in notes:
         warnings.warn(note, stacklevel=2)
+    if "voxel" in params.metrics:
+        notes.extend(info_notes)
     return out
 
 

@@ -50,6 +50,22 @@ def _ms(vals, digits=2, unit="") -> str:
     return f"{np.mean(vals):.{digits}f} ± {np.std(vals, ddof=1):.{digits}f}{unit} (n = {len(vals)})"
 
 
+def _band(df, lo_col: str, hi_col: str, digits=2, unit="") -> str:
+    """The convention band of a voxel metric (the value with the solid's boundary moved by
+    -/+ boundary_band_angstrom, docs/analysis.md): ' [band lo–hi]', means over the runs; '' when
+    the table has no band (analysed before the band existed)."""
+    lo, hi = _col(df, lo_col), _col(df, hi_col)
+    if not len(lo) or not len(hi):
+        return ""
+    return f" [convention band {np.mean(lo):.{digits}f}–{np.mean(hi):.{digits}f}{unit}]"
+
+
+def _invisible(df) -> str:
+    """'; voids below X nm are invisible' from the smallest resolvable pore of the runs."""
+    d = _col(df, "smallest_pore_diameter_nm")
+    return f"; voids below {np.max(d):.2f} nm are invisible at these settings" if len(d) else ""
+
+
 #: a run counts as dealloyed (comparable with the paper's end states) when it ends at Li/Si <= this
 X_DEALLOYED = 0.5
 #: a dealloyed c-path particle counts as a (porous) framework from this porosity on; the paper
@@ -146,7 +162,9 @@ def observables(data: ReportData) -> list[Observable]:
     pa = _col(a, "porosity")
     rows.append(Observable(
         2, "morphology after dealloying a-LixSi", "dense spherical bulk a-Si",
-        f"porosity {_ms(pa, 3)}" if len(pa) else _missing(done, a, "a-path", "porosity"),
+        f"porosity {_ms(pa, 3)}{_band(a, 'porosity_low', 'porosity_high', 3)}"
+        f"{_invisible(a) if len(pa) and not np.any(pa > 0) else ''}"
+        if len(pa) else _missing(done, a, "a-path", "porosity"),
         _window(pa, 0.0, 0.1), "a-path: porosity ≤ 0.10"))
 
     # 3, 4: wire and pore sizes exist only in a porous framework; in a dense particle the
@@ -160,8 +178,9 @@ def observables(data: ReportData) -> list[Observable]:
         lig_txt = (f"no framework to measure (porosity {_ms(pc_all, 3)}); the local thickness of "
                    f"the dense Si is {_ms(thick, 2, ' nm')}")
     else:
-        lig_txt = _ms(lig, 2, " nm") if len(lig) else _missing(done, c, "c-path",
-                                                                 "the ligament diameter")
+        lig_txt = (_ms(lig, 2, " nm") + _band(porous, "ligament_diameter_mean_low_nm",
+                                             "ligament_diameter_mean_high_nm", 2, " nm")
+                   if len(lig) else _missing(done, c, "c-path", "the ligament diameter"))
     rows.append(Observable(
         3, "framework wire (ligament) size", "~1.8 nm, sd ~0.4 nm (sub-2 nm)", lig_txt,
         DISAGREES if dense else _window(lig, 1.0, 2.6),
@@ -169,18 +188,24 @@ def observables(data: ReportData) -> list[Observable]:
 
     pore = _col(c, "pore_diameter_mean_nm")
     if len(pore):
-        pore_txt, pore_verdict = _ms(pore, 2, " nm"), _window(pore, 2.2, 4.8)
+        pore_txt = _ms(pore, 2, " nm") + _band(c, "pore_diameter_mean_low_nm",
+                                               "pore_diameter_mean_high_nm", 2, " nm")
+        pore_verdict = _window(pore, 2.2, 4.8)
     elif len(pc_all):
-        pore_txt, pore_verdict = f"no pores (porosity {_ms(pc_all, 3)})", DISAGREES
+        pore_txt = f"no pores (porosity {_ms(pc_all, 3)}{_invisible(c)})"
+        pore_verdict = DISAGREES
     else:
         pore_txt, pore_verdict = _missing(done, c, "c-path", "the pore size"), NOT_COVERED
     rows.append(Observable(4, "pore size", "~3–4 nm, sd ~0.8 nm", pore_txt, pore_verdict,
                            "c-path mean pore diameter 2.2–4.8 nm"))
 
     pc = _col(c, "porosity")
+    pc_txt = _ms(pc, 3) + _band(c, "porosity_low", "porosity_high", 3)
+    if len(pc) and not np.any(pc > 0):
+        pc_txt += _invisible(c)
     rows.append(Observable(
         5, "porosity", "0.48 (tomography), ~40–50 %",
-        _ms(pc, 3) if len(pc) else _missing(done, c, "c-path", "porosity"),
+        pc_txt if len(pc) else _missing(done, c, "c-path", "porosity"),
         _window(pc, 0.35, 0.6), "c-path porosity 0.35–0.60"))
 
     # 6: A(2 Å) of the fully dealloyed Si vs the DOD of its starting state (paper Fig. S5)

@@ -21,9 +21,19 @@ RUN_COLUMNS = [
     ("seed_resolved", "seed"), ("status", "status"), ("x_end", "x end"),
     ("porosity", "porosity"), ("a2_index", "A(2 Å)"),
     ("largest_si_cluster_fraction", "largest cluster"), ("ligament_diameter_mean_nm", "wire (nm)"),
-    ("pore_diameter_mean_nm", "pore (nm)"), ("si_conserved", "Si kept"),
+    ("pore_diameter_mean_nm", "pore (nm)"), ("smallest_pore_diameter_nm", "smallest pore (nm)"),
+    ("si_conserved", "Si kept"),
     ("wall_time_s", "wall (s)"), ("core_time_s", "core-s"), ("ranks", "ranks"),
 ]
+#: a run-table column shown with its convention band (docs/analysis.md): value [low–high]
+BAND_COLUMNS = {"porosity": ("porosity_low", "porosity_high"),
+                "ligament_diameter_mean_nm": ("ligament_diameter_mean_low_nm",
+                                              "ligament_diameter_mean_high_nm"),
+                "pore_diameter_mean_nm": ("pore_diameter_mean_low_nm", "pore_diameter_mean_high_nm")}
+BAND_NOTE = ("Porosity, wire and pore sizes: value [convention band], the band being the same "
+             "metric with the solid's boundary moved 1 Å in and out (the solid is the half-density "
+             "surface of the atoms; docs/analysis.md). 'smallest pore': voids of smaller "
+             "(equimolar) diameter are invisible to the analysis.")
 COLOURS = {AGREES: "#1b7f3b", DISAGREES: "#b3261e", PARTLY: "#9a6700", NOT_COVERED: "#666"}
 
 
@@ -40,8 +50,17 @@ def _fmt(v) -> str:
 def _run_rows(data: ReportData) -> tuple[list[str], list[list[str]]]:
     cols = [(k, label) for k, label in RUN_COLUMNS if k in data.table.columns
             and data.table[k].notna().any()]
-    rows = [[_fmt(r[k]) for k, _ in cols] for _, r in data.table.iterrows()]
+    rows = [[_cell(r, k) for k, _ in cols] for _, r in data.table.iterrows()]
     return [label for _, label in cols], rows
+
+
+def _cell(row, key: str) -> str:
+    """A run-table cell; a voxel metric with its convention band as 'value [low–high]'."""
+    text = _fmt(row[key])
+    lo, hi = (row.get(c) for c in BAND_COLUMNS.get(key, ("", "")))
+    if text != "–" and isinstance(lo, float) and isinstance(hi, float) and lo == lo and hi == hi:
+        text += f" [{_fmt(lo)}–{_fmt(hi)}]"
+    return text
 
 
 def _cost(data: ReportData) -> str:
@@ -143,6 +162,7 @@ def build_report(target, output=None, analyze_missing: bool = True, echo=print,
             md += [f"### {path}: run {run}", ""] + [f"![{p.stem}]({md_ref(p, run)})" for p in imgs] + [""]
     md += ["", "## Runs", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     md += ["| " + " | ".join(r) + " |" for r in rows]
+    md += ["", BAND_NOTE]
     md += ["", "## Potential and its known limitations", ""]
     md += [f"- **{n}** ({c}): {lim}" for n, c, lim in pots] or ["- not recorded"]
     md += ["", "## Cost", "", _cost(data), ""]
@@ -177,7 +197,7 @@ def build_report(target, output=None, analyze_missing: bool = True, echo=print,
         h.append("</div>")
     h.append("<h2>Runs</h2><table><tr>" + "".join(f"<th>{e(c)}</th>" for c in header) + "</tr>")
     h += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows]
-    h.append("</table><h2>Potential and its known limitations</h2><ul>")
+    h.append(f"</table><p>{e(BAND_NOTE)}</p><h2>Potential and its known limitations</h2><ul>")
     h += [f"<li><b>{e(n)}</b> ({e(c)}): {e(lim)}</li>" for n, c, lim in pots]
     h.append(f"</ul><h2>Cost</h2><p>{e(_cost(data))}</p></body></html>")
     write_text(out_html, "\n".join(h))

@@ -77,7 +77,8 @@ def final_metrics(rd: RunDir) -> dict[str, Any]:
     if not frame:
         return {}
     out: dict[str, Any] = {}
-    for key in ("x", "n_si", "n_li", "porosity", "a2_index", "si_si_coordination_mean",
+    for key in ("x", "n_si", "n_li", "porosity", "porosity_low", "porosity_high",
+                "smallest_pore_diameter_nm", "a2_index", "si_si_coordination_mean",
                 "largest_si_cluster_fraction", "pore_count", "specific_surface_area_m2_per_g",
                 "crystalline_fraction", "crystalline_fraction_by_phase", "si_cluster_count"):
         v = frame.get(key)
@@ -96,6 +97,11 @@ def final_metrics(rd: RunDir) -> dict[str, Any]:
             out[f"{short}_diameter_mean_nm"] = v.get("mean")
             out[f"{short}_diameter_median_nm"] = v.get("median")
             out[f"{short}_diameter_std_nm"] = v.get("std")
+            # the convention band (boundary moved by -/+ boundary_band_angstrom; analysis docs)
+            for stat in ("mean", "median"):
+                for end in ("low", "high"):
+                    if f"{stat}_{end}" in v:
+                        out[f"{short}_diameter_{stat}_{end}_nm"] = v[f"{stat}_{end}"]
         elif isinstance(v, (int, float)):
             out[f"{short}_diameter_mean_nm"] = v
     return out
