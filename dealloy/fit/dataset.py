@@ -189,42 +189,78 @@ def crystal_configs(spec: DataSpec, rng) -> list[Atoms]:
 
 
 def _snap(s: LammpsSession) -> Atoms:
-    return s.get_atoms(velocities=False)
+    a = s.get_atoms(velocities=False)
+    del a.arrays["id"]  # LAMMPS ids: a subset (delithiation) must be renumbered
+    return a
 
 
-def amorphous_configs(spec: DataSpec, rng) -> tuple[list[Atoms], list[Atoms]]:
-    """(liquid + amorphous snapshots, relaxed end states) over xs, seeds and quench rates."""
-    pot = get_potential(spec.structure_potential)
+def _checkpointed(cache_dir, key: dict, make):
+    """``make()`` -> list of Atoms, stored as ``cache_dir/<hash of key>.extxyz`` (atomically) and
+    read back on a rerun, so an interrupted generation loses at most the job in flight."""
+    import ase.io
+
+    if cache_dir is None:
+        return make()
+    h = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    path = Path(cache_dir) / f"{h}.extxyz"
+    if path.is_file():
+        return ase.io.read(path, index=":")
+    out = make()
+    from dealloy.io import write_structure
+
+    write_structure(path, out, format="extxyz")
+    return out
+
+
+def amorphous_configs(spec: DataSpec, rng, cache_dir=None,
+                      progress=None) -> tuple[list[Atoms], list[Atoms]]:
+    """(liquid + amorphous snapshots, relaxed end states) over xs, seeds and quench rates; each
+    melt-quench has its own random stream and is checkpointed in ``cache_dir``."""
+    say = progress or (lambda m: None)
     snaps, ends = [], []
-    n_snap = max(1, spec.snapshots_per_stage)
-    for x in spec.xs:
-        for seed in range(spec.seeds):
-            for rate in spec.quench_rates_k_per_s:
-                n_li = int(round(x * spec.n_si))
-                vol = spec.n_si * ref_volume_per_si(x)
-                start = random_packing(n_li, spec.n_si, vol, rng)
-                tag = f"x={x:g} seed={seed} rate={rate:.0e} K/s"
-                t_melt, t_end = spec.melt_temperature_k, 300.0
-                quench_ps = (t_melt - t_end) / (rate * 1e-12)
-                with LammpsSession(start, pot) as s:
-                    s.minimize(ftol_ev_per_angstrom=1e-3, maxiter=1000)
-                    s.create_velocities(t_melt, int(rng.integers(1, 2**30)))
-                    for k in range(n_snap):
-                        s.md(spec.melt_ps / n_snap, t_melt, ensemble="nvt")
-                        snaps.append(_tag(_snap(s), "liquid", f"{tag} melt {t_melt:g} K"))
-                    t0 = t_melt
-                    for k in range(n_snap):
-                        t1 = t_melt - (t_melt - t_end) * (k + 1) / n_snap
-                        s.md(quench_ps / n_snap, t0, t1, ensemble="npt")
-                        snaps.append(_tag(_snap(s), "amorphous", f"{tag} quench at {t1:.0f} K"))
-                        t0 = t1
-                    s.md(spec.relax_ps, t_end, ensemble="npt")
-                    s.minimize(box=True, ftol_ev_per_angstrom=1e-3, maxiter=2000)
-                    end = _snap(s)
-                end.info["x"] = x
-                snaps.append(_tag(end, "amorphous", f"{tag} relaxed"))
-                ends.append(end)
+    jobs = [(ix, x, seed, ir, rate) for ix, x in enumerate(spec.xs) for seed in range(spec.seeds)
+            for ir, rate in enumerate(spec.quench_rates_k_per_s)]
+    t0 = time.time()
+    for k, (ix, x, seed, ir, rate) in enumerate(jobs):
+        key = {"job": "melt-quench", "x": x, "seed": seed, "rate": rate, "spec": asdict(spec),
+               "schema": 1}
+        out = _checkpointed(cache_dir, key, lambda: _melt_quench_job(
+            spec, x, seed, rate, np.random.default_rng([spec.seed, ix, seed, ir])))
+        end = out[-1]
+        end.info["x"] = x
+        snaps += out
+        ends.append(end)
+        say(f"melt-quench {k + 1}/{len(jobs)} (x = {x:g}, {rate:.0e} K/s) done "
+            f"({time.time() - t0:.0f} s)")
     return snaps, ends
+
+
+def _melt_quench_job(spec: DataSpec, x: float, seed: int, rate: float, rng) -> list[Atoms]:
+    """Melt snapshots, quench snapshots and the box-relaxed end state (last) of one cell."""
+    pot = get_potential(spec.structure_potential)
+    snaps = []
+    n_snap = max(1, spec.snapshots_per_stage)
+    n_li = int(round(x * spec.n_si))
+    start = random_packing(n_li, spec.n_si, spec.n_si * ref_volume_per_si(x), rng)
+    tag = f"x={x:g} seed={seed} rate={rate:.0e} K/s"
+    t_melt, t_end = spec.melt_temperature_k, 300.0
+    quench_ps = (t_melt - t_end) / (rate * 1e-12)
+    with LammpsSession(start, pot) as s:
+        s.minimize(ftol_ev_per_angstrom=1e-3, maxiter=1000)
+        s.create_velocities(t_melt, int(rng.integers(1, 2**30)))
+        for _ in range(n_snap):
+            s.md(spec.melt_ps / n_snap, t_melt, ensemble="nvt")
+            snaps.append(_tag(_snap(s), "liquid", f"{tag} melt {t_melt:g} K"))
+        t0 = t_melt
+        for k in range(n_snap):
+            t1 = t_melt - (t_melt - t_end) * (k + 1) / n_snap
+            s.md(quench_ps / n_snap, t0, t1, ensemble="npt")
+            snaps.append(_tag(_snap(s), "amorphous", f"{tag} quench at {t1:.0f} K"))
+            t0 = t1
+        s.md(spec.relax_ps, t_end, ensemble="npt")
+        s.minimize(box=True, ftol_ev_per_angstrom=1e-3, maxiter=2000)
+        snaps.append(_tag(_snap(s), "amorphous", f"{tag} relaxed"))
+    return snaps
 
 
 def _minimised(a: Atoms, pot) -> Atoms:
@@ -288,15 +324,16 @@ def delithiated_configs(spec: DataSpec, ends: list[Atoms], rng) -> list[Atoms]:
     return out
 
 
-def make_configurations(spec: DataSpec, progress=None) -> list[Atoms]:
-    """All unlabelled configurations of ``spec`` (each with info family, source, config_id)."""
+def make_configurations(spec: DataSpec, progress=None, cache_dir=None) -> list[Atoms]:
+    """All unlabelled configurations of ``spec`` (each with info family, source, config_id);
+    the melt-quenches are checkpointed in ``cache_dir`` (resumable)."""
     say = progress or (lambda m: None)
     spec.check()
     rng = np.random.default_rng(spec.seed)
     t = time.time()
     configs = crystal_configs(spec, rng)
     say(f"crystal: {len(configs)} configurations")
-    snaps, ends = amorphous_configs(spec, rng)
+    snaps, ends = amorphous_configs(spec, rng, cache_dir=cache_dir, progress=say)
     configs += snaps
     say(f"liquid + amorphous: {len(snaps)} snapshots from {len(ends)} melt-quenches "
         f"({time.time() - t:.0f} s)")

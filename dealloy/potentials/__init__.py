@@ -87,6 +87,8 @@ class Potential:
     lammps_packages: tuple[str, ...]
     elements: tuple[str, ...] = ELEMENTS
     masses_amu: dict = field(default_factory=lambda: dict(MASSES_AMU))
+    #: fitted SNAP: ZBL core (inner, outer switching radii, Å) overlaid on the SNAP model
+    zbl_angstrom: tuple[float, float] | None = None
 
     # ---- LAMMPS lines -------------------------------------------------------------------
     def pair_commands(self) -> list[str]:
@@ -110,9 +112,16 @@ class Potential:
         if self.kind == "pod":  # ML-POD: descriptor settings, coefficients
             param, coeff = self.files
             return masses + ["pair_style pod", f"pair_coeff * * {_q(param)} {_q(coeff)} {el}"]
-        if self.kind == "snap":  # ML-SNAP: coefficients, parameters
+        if self.kind == "snap":  # ML-SNAP: coefficients, parameters (+ the ZBL core it was fitted on)
             coeff, param = self.files
-            return masses + ["pair_style snap", f"pair_coeff * * {_q(coeff)} {_q(param)} {el}"]
+            if self.zbl_angstrom is None:
+                return masses + ["pair_style snap", f"pair_coeff * * {_q(coeff)} {_q(param)} {el}"]
+            inner, outer = self.zbl_angstrom
+            z = {"Li": 3, "Si": 14}
+            zbl = [f"pair_coeff {i + 1} {j + 1} zbl {z[a]} {z[b]}"
+                   for i, a in enumerate(self.elements) for j, b in enumerate(self.elements) if j >= i]
+            return masses + [f"pair_style hybrid/overlay zbl {inner} {outer} snap",
+                             f"pair_coeff * * snap {_q(coeff)} {_q(param)} {el}"] + zbl
         raise AssertionError(self.kind)
 
     def check_files(self) -> None:
@@ -193,7 +202,8 @@ def fitted_potential(folder: str | os.PathLike) -> Potential:
             timestep_ps=float(m.get("timestep_ps", 0.001)),
             cutoff_angstrom=float(m["cutoff_angstrom"]), citation=m.get("citation", ""),
             doi=m.get("doi", ""), limitations=m.get("limitations", ""),
-            lammps_packages=FITTED_KINDS[kind])
+            lammps_packages=FITTED_KINDS[kind],
+            zbl_angstrom=tuple(m["zbl_angstrom"]) if m.get("zbl_angstrom") else None)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{path}: not a fitted-potential manifest ({exc}); refit it with "
                           "dealloy potential fit") from exc
