@@ -159,4 +159,30 @@ def teacher_li15si4(teacher, fmax: float = 0.01) -> dict:
 
 
 __all__ = ["PBE_LI15SI4", "crystal_hull", "end_members", "errors_by_family", "li15si4_figures",
-           "md_speed", "single_point", "teacher_li15si4"]
+           "md_speed", "single_point", "teacher_hull_single_points", "teacher_li15si4"]
+
+
+def teacher_hull_single_points(teacher, crystals: dict) -> dict:
+    """Formation energies (eV/atom) of the reference crystals by single points of ``teacher`` at
+    the given (PBE) geometries, and their rms against PBE -- the cheap first measure for choosing
+    a teacher (``crystals`` as from :func:`dealloy.fit.dataset.reference_crystals`)."""
+    e = {}
+    for name, a in crystals.items():
+        b = a.copy()
+        b.calc = teacher.calculator
+        e[name] = b.get_potential_energy()
+    n = {k: (a.get_chemical_symbols().count("Li"), a.get_chemical_symbols().count("Si"))
+         for k, a in crystals.items()}
+    mu_li, mu_si = e["Li"] / len(crystals["Li"]), e["Si"] / len(crystals["Si"])
+    p_li = crystals["Li"].info["pbe_energy_ev"] / len(crystals["Li"])
+    p_si = crystals["Si"].info["pbe_energy_ev"] / len(crystals["Si"])
+    rows, d = {}, []
+    for k, a in crystals.items():
+        if k in ("Li", "Si"):
+            continue
+        nl, ns = n[k]
+        ef = (e[k] - nl * mu_li - ns * mu_si) / len(a)
+        ef_pbe = (a.info["pbe_energy_ev"] - nl * p_li - ns * p_si) / len(a)
+        rows[k] = {"formation_ev_per_atom": float(ef), "pbe_formation_ev_per_atom": float(ef_pbe)}
+        d.append(ef - ef_pbe)
+    return {"crystals": rows, "formation_rmse_vs_pbe_ev_per_atom": float(np.sqrt(np.mean(np.square(d))))}
