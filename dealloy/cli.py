@@ -18,6 +18,7 @@ from dealloy.errors import DealloyError
 COMMANDS: dict[str, str] = {
     "info": "dealloy.info:info_command",
     "validate-potential": "dealloy.potentials.cli:validate_potential_command",
+    "potential": "dealloy.potentials.cli:potential_group",
     "build": "dealloy.build.cli:build_command",
     "run": "dealloy.engine.cli:run_command",
     "quickstart": "dealloy.engine.cli:quickstart_command",

@@ -10,6 +10,7 @@ dealloy's LAMMPS type convention is fixed: type 1 = Li, type 2 = Si (``ELEMENTS`
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,19 @@ def potentials_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "data" / "potentials"
 
 
+def user_potentials_dir() -> Path:
+    """Where ``dealloy potential fit`` puts a fitted potential by default:
+    ``$DEALLOY_USER_POTENTIALS_DIR`` or ``~/.local/share/dealloy/potentials``."""
+    env = os.environ.get("DEALLOY_USER_POTENTIALS_DIR")
+    if env:
+        return Path(env)
+    return Path.home() / ".local" / "share" / "dealloy" / "potentials"
+
+
+#: the manifest that makes a folder a fitted potential (written by ``dealloy potential fit``)
+MANIFEST = "potential.json"
+
+
 @dataclass(frozen=True)
 class Units:
     """A LAMMPS unit style and its conversion factors to dealloy's own (eV, ps, bar, Å)."""
@@ -60,7 +74,7 @@ REAL = Units("real", 0.0433641043, 1e-3, 1.01325)
 @dataclass(frozen=True)
 class Potential:
     name: str
-    kind: str  # "meam" | "reaxff"
+    kind: str  # "meam" | "reaxff" | "pod" | "snap" (fitted: dealloy.fit)
     description: str
     files: tuple[Path, ...]
     units: Units
@@ -73,6 +87,8 @@ class Potential:
     lammps_packages: tuple[str, ...]
     elements: tuple[str, ...] = ELEMENTS
     masses_amu: dict = field(default_factory=lambda: dict(MASSES_AMU))
+    #: fitted SNAP: ZBL core (inner, outer switching radii, Å) overlaid on the SNAP model
+    zbl_angstrom: tuple[float, float] | None = None
 
     # ---- LAMMPS lines -------------------------------------------------------------------
     def pair_commands(self) -> list[str]:
@@ -93,6 +109,19 @@ class Potential:
                 f"pair_coeff * * {_q(ffield)} {el}",
                 "fix dealloy_qeq all qeq/reaxff 1 0.0 10.0 1e-8 reaxff",
             ]
+        if self.kind == "pod":  # ML-POD: descriptor settings, coefficients
+            param, coeff = self.files
+            return masses + ["pair_style pod", f"pair_coeff * * {_q(param)} {_q(coeff)} {el}"]
+        if self.kind == "snap":  # ML-SNAP: coefficients, parameters (+ the ZBL core it was fitted on)
+            coeff, param = self.files
+            if self.zbl_angstrom is None:
+                return masses + ["pair_style snap", f"pair_coeff * * {_q(coeff)} {_q(param)} {el}"]
+            inner, outer = self.zbl_angstrom
+            z = {"Li": 3, "Si": 14}
+            zbl = [f"pair_coeff {i + 1} {j + 1} zbl {z[a]} {z[b]}"
+                   for i, a in enumerate(self.elements) for j, b in enumerate(self.elements) if j >= i]
+            return masses + [f"pair_style hybrid/overlay zbl {inner} {outer} snap",
+                             f"pair_coeff * * snap {_q(coeff)} {_q(param)} {el}"] + zbl
         raise AssertionError(self.kind)
 
     def check_files(self) -> None:
@@ -148,7 +177,60 @@ def _meam(name, description, lib, alloy, citation, doi, limitations) -> Potentia
     )
 
 
+#: LAMMPS package of each fitted kind
+FITTED_KINDS = {"pod": ("ML-POD",), "snap": ("ML-SNAP",)}
+
+
+def fitted_potential(folder: str | os.PathLike) -> Potential:
+    """The fitted potential described by ``folder/potential.json`` (see docs/fitting.md).
+
+    Raises
+    ------
+    ConfigError
+        no manifest, an unknown kind, or a missing parameter file.
+    """
+    folder = Path(folder)
+    path = folder / MANIFEST
+    try:
+        m = json.loads(path.read_text())
+        kind = m["kind"]
+        if kind not in FITTED_KINDS:
+            raise ValueError(f"kind '{kind}' is not one of {', '.join(FITTED_KINDS)}")
+        pot = Potential(
+            name=m["name"], kind=kind, description=m.get("description", ""),
+            files=tuple(folder / f for f in m["files"]), units=METAL, atom_style="atomic",
+            timestep_ps=float(m.get("timestep_ps", 0.001)),
+            cutoff_angstrom=float(m["cutoff_angstrom"]), citation=m.get("citation", ""),
+            doi=m.get("doi", ""), limitations=m.get("limitations", ""),
+            lammps_packages=FITTED_KINDS[kind],
+            zbl_angstrom=tuple(m["zbl_angstrom"]) if m.get("zbl_angstrom") else None)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path}: not a fitted-potential manifest ({exc}); refit it with "
+                          "dealloy potential fit") from exc
+    return pot
+
+
+def _fitted(folder: Path) -> dict[str, Potential]:
+    out = {}
+    if folder.is_dir():
+        for sub in sorted(folder.iterdir()):
+            if (sub / MANIFEST).is_file():
+                try:
+                    pot = fitted_potential(sub)
+                except ConfigError:
+                    continue  # a broken folder must not break the other potentials
+                out[pot.name] = pot
+    return out
+
+
 def _registry() -> dict[str, Potential]:
+    """Shipped MEAMs, then fitted potentials shipped in potentials/, then the user's own fitted
+    potentials (``user_potentials_dir()``; a user potential of the same name wins -- writing one
+    needs ``--force``)."""
+    return {**_builtin(), **_fitted(potentials_dir()), **_fitted(user_potentials_dir())}
+
+
+def _builtin() -> dict[str, Potential]:
     return {
         "meam-cui2012": _meam(
             "meam-cui2012",
@@ -178,7 +260,12 @@ def _registry() -> dict[str, Potential]:
     }
 
 
-POTENTIAL_NAMES = ("meam-cui2012", "meam-godet2020", "reaxff")
+def __getattr__(name: str):
+    # POTENTIAL_NAMES follows the registry, so a fitted potential is a valid name everywhere
+    # (run configs validate against it) as soon as its folder exists (PEP 562)
+    if name == "POTENTIAL_NAMES":
+        return tuple(_registry()) + ("reaxff",)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def reaxff(ffield: str | os.PathLike) -> Potential:
@@ -247,8 +334,8 @@ def get_potential(name: str = DEFAULT_POTENTIAL, ffield: str | os.PathLike | Non
     reg = _registry()
     if name not in reg:
         raise ConfigError(
-            f"unknown potential '{name}'; choose one of: {', '.join(POTENTIAL_NAMES)} "
-            "(reaxff needs an ffield path)."
+            f"unknown potential '{name}'; choose one of: {', '.join(reg)}, reaxff "
+            "(reaxff needs an ffield path; fitted potentials: dealloy potential fit)."
         )
     pot = reg[name]
     pot.check_files()
@@ -266,8 +353,10 @@ __all__ = [
     "POTENTIAL_NAMES",
     "Potential",
     "Units",
+    "fitted_potential",
     "get_potential",
     "list_potentials",
     "potentials_dir",
     "reaxff",
+    "user_potentials_dir",
 ]

@@ -1,0 +1,16 @@
+"""Distil a universal machine-learned potential (the *teacher*) into a LAMMPS-native Li-Si
+potential (the *student*): ``dealloy potential fit`` and :func:`fit_potential`.
+
+A workflow above the engine (docs/fitting.md): teacher (:mod:`.teacher`) -> configurations and
+labels (:mod:`.dataset`) -> students (:mod:`.students`: POD by LAMMPS fitpod, SNAP by FitSNAP) ->
+validation (:mod:`.evaluate`) -> a registry folder (:func:`dealloy.potentials.fitted_potential`).
+The teacher and FitSNAP come with the optional extra ``pip install "dealloy[fit]"``; running a
+fitted potential needs only the base install.
+"""
+
+from dealloy.fit.dataset import DataSpec, read_dataset, write_dataset
+from dealloy.fit.teacher import DEFAULT_TEACHER, load_teacher
+from dealloy.fit.workflow import fit_potential
+
+__all__ = ["DEFAULT_TEACHER", "DataSpec", "fit_potential", "load_teacher", "read_dataset",
+           "write_dataset"]

@@ -1,0 +1,500 @@
+"""Training configurations for a Li-Si student potential, their teacher labels, and the data set
+file (extxyz + provenance JSON with a sha256 checksum).
+
+Configurations are made by dealloy's own machinery, by *family* (``FAMILIES``):
+
+``crystal``
+    the PBE reference crystals (bcc Li, diamond Si, LiSi, Li12Si7, Li7Si3, Li13Si4, Li15Si4;
+    ``../shared/reference/pbe-crystals``, Oviedo et al., J. Phys. Chem. A 127 (2023) 2637) -- or,
+    without that folder, the builders' bcc Li, diamond Si and c-Li15Si4 -- randomly strained
+    (volumetric and shear, up to ``strain_max``) and rattled.
+``liquid``
+    snapshots of the melt (``melt_temperature_k``) of a-LixSi cells started by the amorphous
+    builder's random packing (:func:`dealloy.build.amorphous.random_packing`) at each x.
+``amorphous``
+    snapshots along the quench at each rate in ``quench_rates_k_per_s`` and the box-relaxed
+    end state (the builder's melt-quench route, driven by ``structure_potential``).
+``surface``
+    c-Li15Si4 (100) and a-LixSi slabs (vacuum along z), minimised and rattled.
+``fragment``
+    spheres cut from the a-LixSi cells, in vacuum (Si clusters, Li-rich crusts), minimised.
+``delithiated``
+    what dealloying leaves: c-Li15Si4 and a-LixSi cells with a random 10-50 % of their Li
+    removed (Li vacancies), minimised and after a short MD at 600 K.
+
+The MD that makes the structures uses a cheap registry potential (``structure_potential``,
+default meam-godet2020); only the labels come from the teacher. Labels are cached per
+configuration (sha256 of species, positions, cell and the teacher's identity) so an interrupted
+labelling resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.build import bulk
+from ase.calculators.singlepoint import SinglePointCalculator
+
+from dealloy.build.amorphous import random_packing, ref_volume_per_si
+from dealloy.engine.session import LammpsSession
+from dealloy.errors import ConfigError
+from dealloy.io import atomic_path, write_json
+from dealloy.potentials import DEFAULT_POTENTIAL, ELEMENTS, get_potential
+from dealloy.potentials.validate import li15si4_unit_cell
+
+FAMILIES = ("crystal", "liquid", "amorphous", "surface", "fragment", "delithiated")
+PBE_CRYSTAL_FILES = ("Li.xyz", "Si.xyz", "LiSi.xyz", "Li12Si7.xyz", "Li7Si3.xyz", "Li13Si4.xyz",
+                     "Li15Si4.xyz")
+DATASET_SCHEMA = 1
+
+
+def default_crystals_dir() -> Path | None:
+    """``$DEALLOY_PBE_CRYSTALS``, else ``<repository>/../shared/reference/pbe-crystals`` if present."""
+    env = os.environ.get("DEALLOY_PBE_CRYSTALS")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parents[2]
+    cand = here.parent / "shared" / "reference" / "pbe-crystals"
+    return cand if cand.is_dir() else None
+
+
+@dataclass
+class DataSpec:
+    """What configurations to make (sizes are per family; times in ps, temperatures in K).
+
+    ``preset("tiny")`` is the end-to-end test (a few dozen small cells); ``preset("standard")``
+    the shipped potential's data set.
+    """
+
+    crystals_dir: str | None = None
+    strains_per_crystal: int = 6
+    strain_max: float = 0.04
+    rattle_angstrom: float = 0.05
+    xs: tuple = (0.0, 0.5, 1.0, 1.75, 2.5, 3.25, 3.75)
+    n_si: int = 16
+    seeds: int = 1
+    melt_temperature_k: float = 2500.0
+    melt_ps: float = 2.0
+    quench_rates_k_per_s: tuple = (1e14,)
+    snapshots_per_stage: int = 2
+    relax_ps: float = 1.0
+    surfaces: bool = True
+    fragments: bool = True
+    delithiated: bool = True
+    fragment_radius_angstrom: float = 5.0
+    vacuum_angstrom: float = 6.0
+    max_atoms: int = 160
+    structure_potential: str = DEFAULT_POTENTIAL
+    seed: int = 0
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> "DataSpec":
+        presets = {
+            "tiny": dict(strains_per_crystal=2, xs=(0.0, 1.0, 3.75), n_si=6, melt_ps=0.5,
+                         quench_rates_k_per_s=(1e15,), snapshots_per_stage=1, relax_ps=0.2,
+                         fragment_radius_angstrom=4.0, max_atoms=80),
+            "standard": dict(strains_per_crystal=12, xs=(0.0, 0.25, 0.5, 1.0, 1.5, 1.75, 2.0, 2.5,
+                                                         3.0, 3.25, 3.5, 3.75),
+                             n_si=16, seeds=2, melt_ps=4.0, quench_rates_k_per_s=(1e14, 1e15),
+                             snapshots_per_stage=4, relax_ps=4.0),
+        }
+        if name not in presets:
+            raise ConfigError(f"data preset must be one of {', '.join(presets)}, got {name!r}")
+        return cls(**{**presets[name], **overrides})
+
+    def check(self) -> None:
+        bad = [x for x in self.xs if not 0.0 <= float(x) <= 3.75]
+        if bad:
+            raise ConfigError(f"xs must lie in [0, 3.75], got {bad}")
+        if self.n_si < 2:
+            raise ConfigError(f"n_si must be >= 2 Si per amorphous cell, got {self.n_si}")
+        if any(r <= 0 or r > 1e15 for r in self.quench_rates_k_per_s):
+            raise ConfigError("quench_rates_k_per_s must lie in (0, 1e15] K/s")
+        if self.crystals_dir and not Path(self.crystals_dir).is_dir():
+            raise ConfigError(f"crystals_dir: no such folder {self.crystals_dir}; give the "
+                              "pbe-crystals folder or leave it empty for the builders' crystals")
+        get_potential(self.structure_potential)
+
+
+# ---- configurations ----------------------------------------------------------------------
+def config_hash(atoms: Atoms) -> str:
+    """sha256 (first 16 hex) of species, positions (1e-6 Å), cell and periodicity."""
+    h = hashlib.sha256()
+    h.update(np.asarray(atoms.numbers, np.int64).tobytes())
+    h.update(np.round(atoms.positions, 6).astype(np.float64).tobytes())
+    h.update(np.round(atoms.cell.array, 6).astype(np.float64).tobytes())
+    h.update(np.asarray(atoms.pbc, bool).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _tag(atoms: Atoms, family: str, source: str) -> Atoms:
+    a = Atoms(atoms.get_chemical_symbols(), positions=atoms.positions, cell=atoms.cell,
+              pbc=True)
+    a.wrap()
+    a.info = {"family": family, "source": source}
+    a.info["config_id"] = config_hash(a)
+    return a
+
+
+def reference_crystals(crystals_dir=None) -> dict[str, Atoms]:
+    """The PBE crystals by phase name (``energy`` in info = PBE total energy, eV), or the
+    builders' bcc Li, diamond Si and c-Li15Si4 (no energies) when no folder is available."""
+    import ase.io
+
+    d = Path(crystals_dir) if crystals_dir else default_crystals_dir()
+    out = {}
+    if d is not None and d.is_dir():
+        for f in PBE_CRYSTAL_FILES:
+            if (d / f).is_file():
+                a = ase.io.read(d / f)
+                e = a.get_potential_energy() if a.calc is not None else a.info.get("energy")
+                a.calc = None
+                a.info = {"pbe_energy_ev": float(e)} if e is not None else {}
+                out[f[:-4]] = a
+    if not out:
+        out = {"Li": bulk("Li", "bcc", a=3.44, cubic=True).repeat(3),
+               "Si": bulk("Si", "diamond", a=5.47, cubic=True),
+               "Li15Si4": li15si4_unit_cell(10.56)}
+    return out
+
+
+def _strained(a: Atoms, rng, strain_max: float, rattle: float) -> Atoms:
+    b = a.copy()
+    eps = rng.uniform(-strain_max, strain_max, (3, 3))
+    eps = 0.5 * (eps + eps.T)
+    b.set_cell(b.cell.array @ (np.eye(3) + eps), scale_atoms=True)
+    b.positions += rng.normal(0.0, rattle, b.positions.shape)
+    return b
+
+
+def crystal_configs(spec: DataSpec, rng) -> list[Atoms]:
+    out = []
+    for name, a in reference_crystals(spec.crystals_dir).items():
+        if len(a) > spec.max_atoms:  # keep labelling cheap: the primitive-ish cell suffices
+            continue
+        out.append(_tag(a, "crystal", f"{name} as given"))
+        for k in range(spec.strains_per_crystal):
+            s = spec.strain_max * (k + 1) / spec.strains_per_crystal
+            out.append(_tag(_strained(a, rng, s, spec.rattle_angstrom), "crystal",
+                            f"{name} strain<={s:.3f} rattle {spec.rattle_angstrom} A"))
+    return out
+
+
+def _snap(s: LammpsSession) -> Atoms:
+    a = s.get_atoms(velocities=False)
+    del a.arrays["id"]  # LAMMPS ids: a subset (delithiation) must be renumbered
+    return a
+
+
+def _checkpointed(cache_dir, key: dict, make):
+    """``make()`` -> list of Atoms, stored as ``cache_dir/<hash of key>.extxyz`` (atomically) and
+    read back on a rerun, so an interrupted generation loses at most the job in flight."""
+    import ase.io
+
+    if cache_dir is None:
+        return make()
+    h = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    path = Path(cache_dir) / f"{h}.extxyz"
+    if path.is_file():
+        return ase.io.read(path, index=":")
+    out = make()
+    from dealloy.io import write_structure
+
+    write_structure(path, out, format="extxyz")
+    return out
+
+
+def amorphous_configs(spec: DataSpec, rng, cache_dir=None,
+                      progress=None) -> tuple[list[Atoms], list[Atoms]]:
+    """(liquid + amorphous snapshots, relaxed end states) over xs, seeds and quench rates; each
+    melt-quench has its own random stream and is checkpointed in ``cache_dir``."""
+    say = progress or (lambda m: None)
+    snaps, ends = [], []
+    jobs = [(ix, x, seed, ir, rate) for ix, x in enumerate(spec.xs) for seed in range(spec.seeds)
+            for ir, rate in enumerate(spec.quench_rates_k_per_s)]
+    t0 = time.time()
+    for k, (ix, x, seed, ir, rate) in enumerate(jobs):
+        key = {"job": "melt-quench", "x": x, "seed": seed, "rate": rate, "spec": asdict(spec),
+               "schema": 1}
+        out = _checkpointed(cache_dir, key, lambda: _melt_quench_job(
+            spec, x, seed, rate, np.random.default_rng([spec.seed, ix, seed, ir])))
+        end = out[-1]
+        end.info["x"] = x
+        snaps += out
+        ends.append(end)
+        say(f"melt-quench {k + 1}/{len(jobs)} (x = {x:g}, {rate:.0e} K/s) done "
+            f"({time.time() - t0:.0f} s)")
+    return snaps, ends
+
+
+def _melt_quench_job(spec: DataSpec, x: float, seed: int, rate: float, rng) -> list[Atoms]:
+    """Melt snapshots, quench snapshots and the box-relaxed end state (last) of one cell."""
+    pot = get_potential(spec.structure_potential)
+    snaps = []
+    n_snap = max(1, spec.snapshots_per_stage)
+    n_li = int(round(x * spec.n_si))
+    start = random_packing(n_li, spec.n_si, spec.n_si * ref_volume_per_si(x), rng)
+    tag = f"x={x:g} seed={seed} rate={rate:.0e} K/s"
+    t_melt, t_end = spec.melt_temperature_k, 300.0
+    quench_ps = (t_melt - t_end) / (rate * 1e-12)
+    with LammpsSession(start, pot) as s:
+        s.minimize(ftol_ev_per_angstrom=1e-3, maxiter=1000)
+        s.create_velocities(t_melt, int(rng.integers(1, 2**30)))
+        for _ in range(n_snap):
+            s.md(spec.melt_ps / n_snap, t_melt, ensemble="nvt")
+            snaps.append(_tag(_snap(s), "liquid", f"{tag} melt {t_melt:g} K"))
+        t0 = t_melt
+        for k in range(n_snap):
+            t1 = t_melt - (t_melt - t_end) * (k + 1) / n_snap
+            s.md(quench_ps / n_snap, t0, t1, ensemble="npt")
+            snaps.append(_tag(_snap(s), "amorphous", f"{tag} quench at {t1:.0f} K"))
+            t0 = t1
+        s.md(spec.relax_ps, t_end, ensemble="npt")
+        s.minimize(box=True, ftol_ev_per_angstrom=1e-3, maxiter=2000)
+        snaps.append(_tag(_snap(s), "amorphous", f"{tag} relaxed"))
+    return snaps
+
+
+def _minimised(a: Atoms, pot) -> Atoms:
+    with LammpsSession(a, pot) as s:
+        s.minimize(ftol_ev_per_angstrom=1e-2, maxiter=200)
+        return s.get_atoms(velocities=False)
+
+
+def surface_configs(spec: DataSpec, ends: list[Atoms], rng) -> list[Atoms]:
+    pot = get_potential(spec.structure_potential)
+    out = []
+    slab = li15si4_unit_cell(10.56)
+    slab.center(vacuum=spec.vacuum_angstrom, axis=2)
+    out.append(_tag(_minimised(slab, pot), "surface", "c-Li15Si4 (100) slab, minimised"))
+    for end in ends:
+        a = end.copy()
+        a.center(vacuum=spec.vacuum_angstrom, axis=2)
+        a = _minimised(a, pot)
+        out.append(_tag(a, "surface", f"a-LixSi x={end.info.get('x', '?')} slab, minimised"))
+        r = a.copy()
+        r.positions += rng.normal(0.0, spec.rattle_angstrom, r.positions.shape)
+        out.append(_tag(r, "surface", f"a-LixSi x={end.info.get('x', '?')} slab, rattled"))
+    return out
+
+
+def fragment_configs(spec: DataSpec, ends: list[Atoms], rng) -> list[Atoms]:
+    pot = get_potential(spec.structure_potential)
+    out = []
+    R = spec.fragment_radius_angstrom
+    for end in ends:
+        big = end.repeat([max(1, int(math.ceil(2 * R / l))) for l in end.cell.lengths()])
+        centre = big.cell.lengths() / 2
+        d = np.linalg.norm(big.positions - centre, axis=1)
+        keep = d <= R
+        if keep.sum() < 2:
+            continue
+        frag = Atoms(np.array(big.get_chemical_symbols())[keep], positions=big.positions[keep])
+        frag.center(vacuum=spec.vacuum_angstrom)
+        frag.pbc = True
+        frag = _minimised(frag, pot)
+        out.append(_tag(frag, "fragment", f"sphere R={R:g} A from a-LixSi x={end.info.get('x', '?')}"))
+    return out
+
+
+def delithiated_configs(spec: DataSpec, ends: list[Atoms], rng) -> list[Atoms]:
+    pot = get_potential(spec.structure_potential)
+    out = []
+    for base in [li15si4_unit_cell(10.56)] + [e for e in ends if e.info.get("x", 0) >= 1.0]:
+        li = [i for i, s in enumerate(base.get_chemical_symbols()) if s == "Li"]
+        frac = float(rng.uniform(0.1, 0.5))
+        drop = set(rng.choice(li, size=max(1, int(frac * len(li))), replace=False).tolist())
+        a = base[[i for i in range(len(base)) if i not in drop]]
+        with LammpsSession(a, pot) as s:
+            s.minimize(ftol_ev_per_angstrom=1e-2, maxiter=200)
+            out.append(_tag(s.get_atoms(velocities=False), "delithiated",
+                            f"{len(drop)} of {len(li)} Li removed, minimised"))
+            s.create_velocities(600.0, int(rng.integers(1, 2**30)))
+            s.md(max(0.2, spec.relax_ps / 2), 600.0, ensemble="nvt")
+            out.append(_tag(s.get_atoms(velocities=False), "delithiated",
+                            f"{len(drop)} of {len(li)} Li removed, 600 K MD"))
+    return out
+
+
+def make_configurations(spec: DataSpec, progress=None, cache_dir=None) -> list[Atoms]:
+    """All unlabelled configurations of ``spec`` (each with info family, source, config_id);
+    the melt-quenches are checkpointed in ``cache_dir`` (resumable)."""
+    say = progress or (lambda m: None)
+    spec.check()
+    rng = np.random.default_rng(spec.seed)
+    t = time.time()
+    configs = crystal_configs(spec, rng)
+    say(f"crystal: {len(configs)} configurations")
+    snaps, ends = amorphous_configs(spec, rng, cache_dir=cache_dir, progress=say)
+    configs += snaps
+    say(f"liquid + amorphous: {len(snaps)} snapshots from {len(ends)} melt-quenches "
+        f"({time.time() - t:.0f} s)")
+    if spec.surfaces:
+        s = surface_configs(spec, ends, rng)
+        configs += s
+        say(f"surface: {len(s)}")
+    if spec.fragments:
+        f = fragment_configs(spec, ends, rng)
+        configs += f
+        say(f"fragment: {len(f)}")
+    if spec.delithiated:
+        d = delithiated_configs(spec, ends, rng)
+        configs += d
+        say(f"delithiated: {len(d)}")
+    big = [a for a in configs if len(a) > spec.max_atoms and a.info["family"] != "crystal"]
+    if big:
+        say(f"note: {len(big)} configurations exceed max_atoms={spec.max_atoms} (kept)")
+    return configs
+
+
+# ---- labels ------------------------------------------------------------------------------
+def _label_path(cache_dir: Path, teacher_ident: str, atoms: Atoms) -> Path:
+    t = hashlib.sha256(teacher_ident.encode()).hexdigest()[:12]
+    return cache_dir / t / f"{atoms.info.get('config_id') or config_hash(atoms)}.json"
+
+
+def label(configs: list[Atoms], teacher, cache_dir=None, progress=None) -> list[Atoms]:
+    """Teacher energy (eV), forces (eV/Å) and stress (eV/Å^3, Voigt xx yy zz yz xz xy) on each
+    configuration; each label is cached under ``cache_dir`` as soon as it exists."""
+    say = progress or (lambda m: None)
+    cache = Path(cache_dir) if cache_dir else None
+    out, n_new, t0 = [], 0, time.time()
+    for i, a in enumerate(configs):
+        path = _label_path(cache, teacher.ident, a) if cache else None
+        if path is not None and path.exists():
+            lab = json.loads(path.read_text())
+        else:
+            b = a.copy()
+            b.calc = teacher.calculator
+            lab = {"energy": float(b.get_potential_energy()),
+                   "forces": np.asarray(b.get_forces(), float).tolist(),
+                   "stress": np.asarray(b.get_stress(voigt=True), float).tolist(),
+                   "teacher": teacher.ident}
+            if path is not None:
+                write_json(path, lab)
+            n_new += 1
+            if n_new % 10 == 0 or i == len(configs) - 1:
+                rate = sum(len(c) for c in configs[: i + 1]) / max(time.time() - t0, 1e-9)
+                say(f"labelled {i + 1}/{len(configs)} ({n_new} new, {time.time() - t0:.0f} s)")
+        b = a.copy()
+        b.calc = SinglePointCalculator(b, energy=lab["energy"], forces=np.array(lab["forces"]),
+                                       stress=np.array(lab["stress"]))
+        b.info["teacher"] = teacher.ident
+        out.append(b)
+    say(f"labels: {len(configs) - n_new} cached, {n_new} computed in {time.time() - t0:.0f} s")
+    return out
+
+
+# ---- split, checks, files ----------------------------------------------------------------
+def assign_split(atoms_list: list[Atoms], test_fraction: float = 0.2, seed: int = 0) -> None:
+    """Mark ``info['split']`` = train/test, stratified by family (deterministic in ``seed``);
+    every family with >= 2 configurations gets at least one test configuration."""
+    if not 0.0 <= test_fraction < 1.0:
+        raise ConfigError(f"test_fraction must lie in [0, 1), got {test_fraction}")
+    rng = np.random.default_rng(seed)
+    by_family: dict[str, list[Atoms]] = {}
+    for a in atoms_list:
+        by_family.setdefault(a.info.get("family", "other"), []).append(a)
+    for fam, items in by_family.items():
+        order = rng.permutation(len(items))
+        n_test = int(round(test_fraction * len(items)))
+        if test_fraction > 0 and len(items) >= 2:
+            n_test = max(1, n_test)
+        for k, j in enumerate(order):
+            items[j].info["split"] = "test" if k < n_test else "train"
+
+
+def check_dataset(atoms_list, where: str = "data set") -> None:
+    """Raise ConfigError on an empty set, elements other than Li/Si, or missing / non-finite
+    energies or forces."""
+    if not atoms_list:
+        raise ConfigError(f"{where}: no configurations; give a non-empty labelled extxyz file")
+    for i, a in enumerate(atoms_list):
+        bad = sorted(set(a.get_chemical_symbols()) - set(ELEMENTS))
+        if bad:
+            raise ConfigError(f"{where}: configuration {i} contains {', '.join(bad)}; a Li-Si "
+                              "potential is fitted to Li and Si only (remove those configurations)")
+        if len(a) == 0:
+            raise ConfigError(f"{where}: configuration {i} has no atoms")
+        if a.calc is None:
+            raise ConfigError(f"{where}: configuration {i} has no energy/forces labels; label it "
+                              "with a teacher first")
+        try:
+            e = a.get_potential_energy()
+            f = a.get_forces()
+        except Exception as exc:
+            raise ConfigError(f"{where}: configuration {i} lacks energy or forces ({exc})") from exc
+        if not np.isfinite(e) or not np.all(np.isfinite(f)):
+            raise ConfigError(f"{where}: configuration {i} ({a.info.get('source', '')}) has a "
+                              "NaN/inf energy or force label; drop it or relabel it")
+
+
+def file_sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def family_counts(atoms_list) -> dict:
+    out: dict = {}
+    for a in atoms_list:
+        fam = a.info.get("family", "other")
+        d = out.setdefault(fam, {"configurations": 0, "atoms": 0, "train": 0, "test": 0})
+        d["configurations"] += 1
+        d["atoms"] += len(a)
+        d[a.info.get("split", "train")] += 1
+    return out
+
+
+def write_dataset(path, atoms_list, provenance: dict) -> dict:
+    """Write the labelled set as extxyz (atomically) and ``<path>.json`` beside it: provenance,
+    counts by family, and the extxyz's sha256. Returns that JSON document."""
+    import ase.io
+
+    check_dataset(atoms_list)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        ase.io.write(tmp, atoms_list, format="extxyz")
+    doc = {"schema": DATASET_SCHEMA, "file": path.name, "sha256": file_sha256(path),
+           "configurations": len(atoms_list), "atoms": int(sum(len(a) for a in atoms_list)),
+           "families": family_counts(atoms_list), **provenance}
+    write_json(path.with_suffix(path.suffix + ".json"), doc)
+    return doc
+
+
+def read_dataset(path) -> tuple[list[Atoms], dict]:
+    """Read a labelled extxyz set (and its provenance JSON if present; the checksum is verified)."""
+    import ase.io
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"data set not found: {path}")
+    meta_path = path.with_suffix(path.suffix + ".json")
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    if meta.get("sha256") and meta["sha256"] != file_sha256(path):
+        raise ConfigError(f"data set {path} does not match the checksum in {meta_path.name} "
+                          "(edited or truncated); regenerate it or delete the JSON")
+    try:
+        atoms = ase.io.read(path, index=":", format="extxyz") if path.stat().st_size else []
+    except Exception as exc:
+        raise ConfigError(f"data set {path} is not readable extxyz ({exc})") from exc
+    check_dataset(atoms, where=f"data set {path.name}")
+    for a in atoms:
+        a.info.setdefault("family", "other")
+        a.info.setdefault("config_id", config_hash(a))
+    return atoms, meta
+
+
+__all__ = ["DataSpec", "FAMILIES", "assign_split", "check_dataset", "config_hash",
+           "default_crystals_dir", "family_counts", "label", "make_configurations",
+           "read_dataset", "reference_crystals", "write_dataset"]

