@@ -607,7 +607,8 @@ class Engine:
             if stage.type in ("extract", "insert") and not self._target_reached(stage):
                 report["warning"] = (f"stopped at x = {self._x():.4g} before x_final = "
                                      f"{stage.x_final}: {prog.get('stop_reason')}")
-                self._log(f"warning: stage {i} ({stage.type}) {report['warning']}")
+                self._log(f"warning: stage {i + 1}/{len(self.cfg.stages)} ({stage.type}) "
+                          f"{report['warning']}")  # numbered as the progress line numbers it
         if stage.type != "minimize" and self.st["md_step"] % self.thermo_steps != 0:
             self.cmd("run 0 post no")  # energy of the composition after the last event
             self._need_setup = False
