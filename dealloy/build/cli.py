@@ -40,15 +40,43 @@ def builder_kwargs(kind: str, given: dict, extra: tuple[str, ...]) -> tuple[call
         except json.JSONDecodeError:
             kwargs[key] = val
     params = inspect.signature(fn).parameters
-    bad = [k for k in kwargs if k not in params]
+    named = {k: p for k, p in params.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+    open_kwargs = len(named) < len(params)  # **protocol_overrides: the builder checks those
+    bad = [k for k in kwargs if k not in named and not open_kwargs]
     if bad:
         raise ConfigError(f"builder {fn.__name__} takes no option {', '.join(bad)}; it accepts: "
-                          f"{', '.join(params)}")
+                          f"{', '.join(option_name(k) for k in named)}")
+    missing = [k for k, p in named.items() if p.default is p.empty and k not in kwargs]
+    if missing:
+        raise ConfigError(f"{kind}: missing {', '.join(option_name(k) for k in missing)} "
+                          f"({'; '.join(_describe(k) for k in missing)}); e.g. `dealloy build "
+                          f"{kind} {' '.join(option_name(k) + ' ' + _example(k) for k in missing)} "
+                          "-o OUT.xyz`")
     if isinstance(kwargs.get("orientation"), str):
         o = kwargs["orientation"].strip()
         if o.startswith("["):
             kwargs["orientation"] = json.loads(o)
     return fn, kwargs
+
+
+def option_name(param: str) -> str:
+    """The ``dealloy build`` option that sets builder keyword ``param`` (``--arg KEY=VALUE`` for
+    keywords without an option of their own), read from the command's own options."""
+    for opt in build_command.params:
+        if opt.name == param and isinstance(opt, click.Option):
+            return max(opt.opts, key=len)
+    return f"--arg {param}=VALUE"
+
+
+def _describe(param: str) -> str:
+    for opt in build_command.params:
+        if opt.name == param and isinstance(opt, click.Option) and opt.help:
+            return f"{param}: {opt.help}"
+    return param
+
+
+def _example(param: str) -> str:
+    return {"diameter_nm": "4", "x": "3.75", "dod": "0.5", "n_si": "64"}.get(param, "VALUE")
 
 
 def output_format(path, fmt: str | None = None) -> str:
