@@ -88,3 +88,40 @@ def test_protocol_keywords_reach_the_particle_builders(tmp_path):
                       "--arg", "melt_pss=3", "-o", tmp_path / "out.xyz", cwd=tmp_path)
     err = _one_line_error(res, tmp_path)
     assert "melt_pss" in err and "melt_ps," in err  # the builder's list of protocol keywords
+
+
+def test_build_progress_estimates_and_calibrates():
+    """A phase that announces its MD gets an estimate; a finished part re-estimates it at the
+    measured throughput; plain messages are relayed as they are."""
+    import io
+    import logging
+
+    from dealloy.engine.progress import PRIOR_ATOM_STEPS_PER_S_PER_RANK, BuildProgress
+
+    out = io.StringIO()
+    log = logging.getLogger("dealloy.build.amorphous")
+    with BuildProgress(ranks=1, stream=out, tty=False) as bp:
+        log.info("melt-quench of 1000 atoms", extra={"phase": "melt-quench", "atoms": 1000,
+                                                     "md_ps": 10.0, "timestep_ps": 0.001})
+        est = 1000 * 10.0 / 0.001 / PRIOR_ATOM_STEPS_PER_S_PER_RANK
+        assert f"estimated 0:{int(est) // 60:02d}:" in out.getvalue().splitlines()[0]
+        log.info("melt done", extra={"md_ps_done": 2.0, "elapsed_s": 100.0})
+        assert bp.rate == pytest.approx(1000 * 2.0 / 0.001 / 100.0)  # 20 katom-steps/s measured
+        assert "measured 20 katom-steps/s: about 0:06:40 left" in out.getvalue()
+        log.info("a plain phase message")
+    lines = out.getvalue().splitlines()
+    assert lines[-2] == "dealloy build: a plain phase message"
+    assert lines[-1].startswith("dealloy build: melt-quench took ")
+    assert not logging.getLogger("dealloy.build").handlers  # detached afterwards
+
+
+def test_amorphous_build_speaks_with_an_estimate(tmp_path):
+    res = run_dealloy("build", "amorphous-lisi", "--x", "3.75", "--n-si", "16", "--protocol", "fast",
+                      "--arg", "melt_ps=2", "--arg", "quench_rate_k_per_s=1e15", "--arg",
+                      "relax_ps=0.5", "-o", tmp_path / "out.xyz", cwd=tmp_path, timeout=300)
+    assert res.returncode == 0, res.stderr
+    err = res.stderr
+    assert "dealloy build: melt-quench of 76 atoms" in err and "(estimated 0:" in err
+    assert "measured" in err and "katom-steps/s: about" in err  # re-estimated after the melt
+    assert "melt-quench took" in err
+    assert "76 atoms (Li 60, Si 16)" in res.stdout and "rank(s))" in res.stdout

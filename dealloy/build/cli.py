@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
+import time
 
 import click
 
@@ -125,22 +127,40 @@ def output_format(path, fmt: str | None = None) -> str:
               help="random seed (same seed -> identical structure); builder default 0")
 @click.option("--arg", "extra", multiple=True, metavar="KEY=VALUE",
               help="any other builder keyword (value parsed as JSON when possible); repeatable")
-def build_command(kind, output, fmt, extra, seed, **options):
+@click.option("--quiet", "-q", is_flag=True, help="no phase messages or progress bar")
+def build_command(kind, output, fmt, extra, seed, quiet, **options):
     """Build a structure KIND and write it to -o FILE.
 
     KIND is a builder name (hyphens or underscores): li15si4_cell, si_particle, li15si4_particle,
     amorphous_lisi, amorphous_lisi_particle, core_shell_particle. Example:
 
         dealloy build li15si4-particle -d 5 --grain-size-nm 2.5 --seed 1 -o p.xyz
+
+    \b
+    Expected times (2-core machine, meam-godet2020; docs/builders.md):
+      crystalline kinds: seconds (no MD; MPI does not help)
+      amorphous-lisi --x 3.75 --n-si 64 --protocol fast: ~1.5 min on 1 rank
+      amorphous-lisi-particle / core-shell-particle: a melt-quench of a bulk cell as large as
+      the particle (or --arg bulk_n_si=N, tiled) plus the particle's relaxation; minutes with
+      --protocol fast at 2-3 nm, up to an hour or more with the standard protocol at 5 nm.
+    The amorphous kinds run LAMMPS and use MPI: mpiexec -n N dealloy build ... (rank 0 writes).
+    They print each phase with an estimated time left.
     """
-    from dealloy.io import write_structure
+    from dealloy.engine.progress import BuildProgress
+    from dealloy.io import mpi_comm, write_structure
 
     given = dict(options)
     given["seed"] = seed
     fn, kwargs = builder_kwargs(kind, given, extra)
     fmt = output_format(output, fmt)
-    atoms = fn(**kwargs)
+    comm = mpi_comm()
+    rank0 = comm.Get_rank() == 0
+    t0 = time.time()
+    with (BuildProgress(ranks=comm.Get_size()) if rank0 and not quiet else contextlib.nullcontext()):
+        atoms = fn(**kwargs)
     write_structure(output, atoms, format=fmt)
-    n_si = sum(1 for s in atoms.get_chemical_symbols() if s == "Si")
-    n_li = len(atoms) - n_si
-    click.echo(f"{fn.__name__}: {len(atoms)} atoms (Li {n_li}, Si {n_si}) -> {output}")
+    if rank0:
+        n_si = sum(1 for s in atoms.get_chemical_symbols() if s == "Si")
+        n_li = len(atoms) - n_si
+        click.echo(f"{fn.__name__}: {len(atoms)} atoms (Li {n_li}, Si {n_si}) -> {output} "
+                   f"({time.time() - t0:.1f} s on {comm.Get_size()} rank(s))")
