@@ -53,8 +53,27 @@ def test_quickstart_ends_with_report_and_figures(tiny_quickstart):
     assert text.count("haadf_z") >= 2
     assert "data:image/png;base64," in html.read_text()
     for name in PARTICLES:  # every run analysed frame by frame (the figures' source)
-        frames = json.loads((out / name / "analysis" / "metrics.json").read_text())["frames"]
+        metrics = json.loads((out / name / "analysis" / "metrics.json").read_text())
+        frames = metrics["frames"]
         assert len(frames) >= 3 and frames[0]["x"] > frames[-1]["x"]
+        # Li left during the run: no diffusion coefficient, and the reason is given
+        diff = metrics["li_diffusion"]
+        assert diff["reported"] is False and "extraction" in diff["why_not"]
+        assert "li_msd" not in metrics
+
+
+@pytest.mark.slow
+def test_final_structure_carries_time_x_and_potential(tiny_quickstart):
+    from ase.io import read
+
+    out, summary = tiny_quickstart
+    for name in PARTICLES:
+        atoms = read(out / name / "final.extxyz")
+        info, row = atoms.info, summary["particles"][name]
+        assert info["time_ps"] == pytest.approx(row["time_ps"])
+        assert info["x"] == pytest.approx(row["x_end"], abs=1e-4)
+        assert info["potential"] == "meam-godet2020" and info["li_removed"] == row["li_removed"]
+        assert info["builder"] == PARTICLES[name]["builder"]
 
 
 @pytest.mark.slow

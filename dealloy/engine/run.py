@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from dealloy.config.run import RunConfig, dump_run_config, load_run_config, resolved_dict, steps_of
-from dealloy.engine.recorder import EVENT_COLUMNS, THERMO_COLUMNS, CsvLog, merge_trajectory
+from dealloy.engine.recorder import (EVENT_COLUMNS, THERMO_COLUMNS, CsvLog, final_structure_info,
+                                     merge_trajectory)
 from dealloy.engine.selectors import choose, insertion_sites, removal_candidates
 from dealloy.errors import ConfigError, DealloyError, SimulationError
 from dealloy.io import mpi_comm, read_structure, write_json, write_structure, write_text
@@ -700,6 +701,10 @@ class Engine:
         self.cmd("run 0 post no")
         self.cmd(f"dump_modify dealloy_traj every {self.dump_every}")
         atoms = self.session.get_atoms()
+        atoms.info.update(final_structure_info(  # time, x, potential: final.extxyz stands alone
+            self.t_ps, self.st["n_li"], self.st["n_si"], self.cfg.potential, self.cfg.seed,
+            self.cfg.temperature_k, self.st["n_removed"], self.st["n_inserted"],
+            self.cfg.particle.builder))
         write_structure(self.rd.final_structure, atoms, format="extxyz", comm=self.comm,
                         collective=True)
         write_structure(self.rd.final_data, atoms, comm=self.comm, collective=True,

@@ -44,11 +44,8 @@ def _load_study(path: Path, analyze_missing: bool, echo, directory=None) -> Repo
     from dealloy.study.collect import collect
     from dealloy.study.plan import check_directory, make_plan
 
-    plan = make_plan(load_study(path), directory)
-    if not plan.directory.is_dir():
-        raise ConfigError(f"study '{plan.study.name}' has not been run yet ({plan.directory} does not "
-                          f"exist): run `dealloy study run {path} --local` or `dealloy study submit "
-                          f"{path}` first, then `dealloy report {path}`")
+    study = load_study(path)
+    plan = make_plan(study, find_study_directory(study, directory, path))
     check_directory(plan)
     df, out, _ = collect(plan, analyze_missing=analyze_missing, echo=echo)
     if not len(df) or not (df["status"] == "done").any():
@@ -66,6 +63,36 @@ def _load_study(path: Path, analyze_missing: bool, echo, directory=None) -> Repo
         data.configs[run.key] = load_toml(rd.config) if rd.config.is_file() else run.config
     _load_extras(data, plan.directory)
     return data
+
+
+def study_directory_candidates(study, directory=None) -> list[Path]:
+    """Where a study's runs may be, in order: ``directory`` if given (``--dir``,
+    ``$DEALLOY_STUDY_DIR``), else the study file's own ``directory``, else ``studies/<name>``
+    under the current folder (where ``dealloy study run`` puts it by default), under its parent
+    (a notebook in ``analysis/`` of a study run from the repository root) and beside the
+    study file's folder (``<repo>/workflows/x.toml`` -> ``<repo>/studies/<name>``)."""
+    first = study.directory(directory)
+    if directory or study.spec.directory:
+        return [first]
+    name = study.spec.name
+    cands = [first, (Path.cwd().parent / "studies" / name).resolve(),
+             (study.path.resolve().parent.parent / "studies" / name).resolve()]
+    return list(dict.fromkeys(cands))
+
+
+def find_study_directory(study, directory=None, path=None) -> Path:
+    """The first existing of :func:`study_directory_candidates`; a ConfigError naming every
+    place looked at if none exists (only then is running the study advised)."""
+    cands = study_directory_candidates(study, directory)
+    for c in cands:
+        if c.is_dir():
+            return c
+    path = path or study.path
+    where = ", ".join(str(c) for c in cands)
+    raise ConfigError(f"study '{study.spec.name}': no study directory at {where}. If it was run "
+                      f"with --dir DIR, point at it (`dealloy report {path} --dir DIR`, or "
+                      f"DEALLOY_STUDY_DIR=DIR for a notebook); if it has not been run yet: "
+                      f"`dealloy study run {path} --local` or `dealloy study submit {path}`")
 
 
 def _load_run(path: Path, analyze_missing: bool, echo) -> ReportData:
