@@ -9,6 +9,7 @@ import time
 
 import click
 
+from dealloy.engine.progress import BuildProgress
 from dealloy.errors import ConfigError
 
 # option name -> builder keyword (only options the user gives are passed on)
@@ -146,7 +147,6 @@ def build_command(kind, output, fmt, extra, seed, quiet, **options):
     The amorphous kinds run LAMMPS and use MPI: mpiexec -n N dealloy build ... (rank 0 writes).
     They print each phase with an estimated time left.
     """
-    from dealloy.engine.progress import BuildProgress
     from dealloy.io import mpi_comm, write_structure
 
     given = dict(options)

@@ -17,6 +17,7 @@ a resumed run replays exactly the same schedule with the same random generator s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from dealloy.config.run import RunConfig, dump_run_config, load_run_config, resolved_dict, steps_of
+from dealloy.engine.progress import BuildProgress
 from dealloy.engine.recorder import (EVENT_COLUMNS, THERMO_COLUMNS, CsvLog, final_structure_info,
                                      merge_trajectory)
 from dealloy.engine.selectors import choose, insertion_sites, removal_candidates
@@ -817,26 +819,16 @@ class Engine:
     def _build_particle(self):
         """build_particle, saying what it builds and, for builders, relaying their phase messages
         (a melt-quench takes tens of minutes before the first MD stage shows progress)."""
-        import logging
-
         spec = self.cfg.particle
         if spec.file is not None:
             return build_particle(self.cfg, self.comm)
         t0 = time.time()
         self._log(f"building the particle: {spec.builder}({', '.join(f'{k}={v!r}' for k, v in spec.args.items())})")
-        logger, handler = logging.getLogger("dealloy.build"), None
-        if self.rank == 0 and not self.quiet:
-            handler = logging.StreamHandler()
-            handler.setFormatter(logging.Formatter("dealloy build: %(message)s"))
-            logger.addHandler(handler)
-            old_level = logger.level
-            logger.setLevel(logging.INFO)  # setLevel, not .level =: it clears the children's caches
-        try:
+        # the builder's phases with an estimated time left (the same relay as `dealloy build`)
+        relay = (BuildProgress(ranks=self.comm.Get_size()) if self.rank == 0 and not self.quiet
+                 else contextlib.nullcontext())
+        with relay:
             atoms = build_particle(self.cfg, self.comm)
-        finally:
-            if handler is not None:
-                logger.removeHandler(handler)
-                logger.setLevel(old_level)
         sym = atoms.get_chemical_symbols()
         self._log(f"particle built in {time.time() - t0:.0f} s: {len(atoms)} atoms "
                   f"({sym.count('Li')} Li, {sym.count('Si')} Si)")
