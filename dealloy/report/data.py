@@ -209,5 +209,5 @@ def load_report_data(target, analyze_missing: bool = True, echo=print, directory
         return _load_run(path, analyze_missing, echo)
     if run_dirs_in(path):
         return _load_folder(path, analyze_missing, echo)
-    raise ConfigError(f"{path} is neither a study file, a run directory nor a folder of run "
+    raise ConfigError(f"{path} is neither a study file nor a run directory, nor a folder of run "
                       "directories (no config.toml or run.json in it or its subfolders)")
