@@ -66,8 +66,9 @@ under identical conditions (same size, rate, selector, potential) -- and the who
 (build -> LAMMPS -> analysis -> report) working on this machine.
 What it cannot show: the paper's result. The particles are {diameter_nm:g} nm ({atoms}
 atoms; the paper's framework has 3-4 nm pores, which do not fit in them), the rate is
-{rate:g} x the initial Li per ns (about 1e8 x faster than an experimental C-rate; at this rate
-both particles end as compact Si), the a-Li15Si4 is a fast melt-quench (2e14 K/s, under-relaxed
+{rate:g} x the initial Li per ns (nominally {c_rate:.0e} C; relative to Li diffusion across the
+particle {fast_lo:.0e}-{fast_hi:.0e} x faster than the experiment, docs/engine.md "Rates"; at
+this rate both particles end as compact Si), the a-Li15Si4 is a fast melt-quench (2e14 K/s, under-relaxed
 glass) and the potential ({potential}) has known errors on a-LixSi (potentials/README.md).
 A low porosity here is therefore no contradiction of the paper's ~48 %.
 The real comparison: docs/results/first-result/ (5 nm, the default rate, standard melt-quench;
@@ -265,9 +266,11 @@ def _table(summary: dict) -> str:
         lines.append(f"| {label} | " + " | ".join(vals) + " |")
     atoms = sorted({p.get("atoms_start") for p in summary["particles"].values()
                     if isinstance(p.get("atoms_start"), int)})
+    rate = summary.get("rate_fraction_per_ns") or 0
     caveat = CAVEAT.format(
         diameter_nm=d or 0, atoms="-".join(str(a) for a in atoms[::max(len(atoms) - 1, 1)]) or "?",
-        rate=summary.get("rate_fraction_per_ns") or 0, potential=summary.get("potential") or "?")
+        rate=rate, c_rate=rate * 3.6e12, fast_lo=rate * 1e5, fast_hi=rate * 1e6,
+        potential=summary.get("potential") or "?")
     wall = summary.get("wall_time_s", 0) or 0
     lines += ["", caveat,
               f"{summary.get('ranks', 1)} MPI rank(s), {wall:.0f} s wall "
