@@ -138,14 +138,14 @@ def build_command(kind, output, fmt, extra, seed, quiet, **options):
         dealloy build li15si4-particle -d 5 --grain-size-nm 2.5 --seed 1 -o p.xyz
 
     \b
-    Expected times (2-core machine, meam-godet2020; docs/builders.md):
-      crystalline kinds: seconds (no MD; MPI does not help)
-      amorphous-lisi --x 3.75 --n-si 64 --protocol fast: ~1.5 min on 1 rank
-      amorphous-lisi-particle / core-shell-particle: a melt-quench of a bulk cell as large as
-      the particle (or --arg bulk_n_si=N, tiled) plus the particle's relaxation; minutes with
-      --protocol fast at 2-3 nm, up to an hour or more with the standard protocol at 5 nm.
-    The amorphous kinds run LAMMPS and use MPI: mpiexec -n N dealloy build ... (rank 0 writes).
-    They print each phase with an estimated time left.
+    Expected times (2-core machine, 1 rank, default potential; docs/builders.md):
+      crystalline kinds: seconds, even at 20 nm (pure NumPy/ASE; MPI does not help)
+      amorphous-lisi --x 3.75 --n-si 64 --protocol fast: ~2 min
+      amorphous-lisi-particle -d 2.5 --protocol fast: ~7 min; core-shell-particle -d 3: ~15 min
+      standard protocol, 128-Si cell tiled to a 5 nm particle: ~55 min
+    The amorphous kinds run LAMMPS on every rank they are started on (mpiexec -n N dealloy
+    build ...; rank 0 writes); MPI pays only for cells of thousands of atoms (304 atoms ran
+    slower on 2 ranks than on 1). They print each phase with an estimated time left.
     """
     from dealloy.io import mpi_comm, write_structure
 
