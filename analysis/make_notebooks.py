@@ -3,7 +3,8 @@
     python analysis/make_notebooks.py
 
 Every notebook loads its data through the package API (``dealloy.report.load_report_data``) with a
-parameter cell at the top; the tests run each one against the smoke study's output.
+parameter cell at the top; the tests run each one against the smoke study's output. Cells that
+draw are tagged ``figure`` (the test asserts each produced an image).
 """
 
 from pathlib import Path
@@ -12,7 +13,10 @@ import nbformat as nbf
 
 HERE = Path(__file__).resolve().parent
 
-PARAMS = '''# Parameters: a study file (and its directory, if it was run with --dir), or a run directory.
+PARAMS = '''# Parameters: a study file (and its directory, if it was run with --dir), a run directory or a
+# folder of runs (e.g. dealloy-quickstart/). Relative paths are from this notebook's folder; the
+# study's runs are looked for where `dealloy study run` puts them when run from here or from the
+# repository root (studies/<name>), or in STUDY_DIR.
 import os
 STUDY = os.environ.get("DEALLOY_STUDY", "{default}")
 STUDY_DIR = os.environ.get("DEALLOY_STUDY_DIR") or None'''
@@ -44,7 +48,7 @@ NOTEBOOKS = {
                  "'largest_si_cluster_fraction', 'a2_index') if c in table]\n"
                  "table.groupby(['route', 'starting_state', 'dod_resolved'])[cols[2:]].mean()"),
         ("code", obs_cell([1, 2, 5])),
-        ("code", "for run, imgs in data.images.items():\n"
+        ("figure", "for run, imgs in data.images.items():\n"
                  "    for p in imgs:\n"
                  "        if p.name.startswith('haadf'):\n"
                  "            display(Markdown(f'**{run}** ({table.set_index(\"run\").loc[run, \"route\"] if run in set(table.run) else \"?\"})'))\n"
@@ -54,7 +58,7 @@ NOTEBOOKS = {
         "# Fig. 2 — slices through the dealloyed particles\n\nThin Z-contrast slices (like the "
         "tomography slices of Fig. 2) of the first finished c-path and a-path run.",
         ("code", None), ("code", "LOAD"),
-        ("code", "shown = set()\nfor _, r in table.iterrows():\n"
+        ("figure", "shown = set()\nfor _, r in table.iterrows():\n"
                  "    if r['route'] in shown:\n        continue\n"
                  "    slices = [p for p in data.images.get(r['run'], []) if p.name.startswith('slices')]\n"
                  "    if slices:\n        shown.add(r['route'])\n"
@@ -71,13 +75,23 @@ NOTEBOOKS = {
                  "sizes = [c for c in ('ligament_diameter_mean_nm', 'pore_diameter_mean_nm') if c in table]\n"
                  "summary = table.groupby(rate)[sizes].agg(['mean', 'std']) if rate else table[sizes]\n"
                  "summary"),
-        ("code", "if rate and table[rate].nunique() >= 2:\n"
-                 "    fig, ax = plt.subplots()\n"
-                 "    for c in sizes:\n"
-                 "        g = table.groupby(rate)[c].mean()\n"
-                 "        ax.plot(g.index, g.values, 'o-', label=c)\n"
-                 "    ax.set_xscale('log'); ax.set_xlabel(rate); ax.set_ylabel('nm'); ax.legend()\n"
-                 "else:\n    print('this study has fewer than two rates: nothing to plot against rate')"),
+        ("figure", "labels = {'ligament_diameter_mean_nm': 'ligament (Si wire)', "
+                   "'pore_diameter_mean_nm': 'pore'}\n"
+                   "fig, ax = plt.subplots()\n"
+                   "if rate and table[rate].nunique() >= 2:\n"
+                   "    for c in sizes:\n"
+                   "        g = table.groupby(rate)[c].agg(['mean', 'std'])\n"
+                   "        ax.errorbar(g.index, g['mean'], yerr=g['std'].fillna(0), marker='o', "
+                   "capsize=3, label=labels[c])\n"
+                   "    ax.set_xscale('log'); ax.set_xlabel(rate.replace('_resolved', ''))\n"
+                   "else:  # one rate: the sizes of each run, so the data are still seen\n"
+                   "    for i, c in enumerate(sizes):\n"
+                   "        ax.plot(range(len(table)), table[c], 'o', label=labels[c])\n"
+                   "    ax.set_xticks(range(len(table)), table['run'], rotation=45, fontsize=7)\n"
+                   "    ax.set_title('one rate in this study: sizes per run (a rate sweep: "
+                   "workflows/paper-fig4-rates.toml)', fontsize=8)\n"
+                   "ax.set_ylabel('diameter (nm)'); ax.legend()\n"
+                   "plt.show()"),
         ("code", obs_cell([3, 4, 10])),
     ]),
     "figS5-a2-index.ipynb": ("../workflows/paper-exafs-a2.toml", [
@@ -96,30 +110,42 @@ NOTEBOOKS = {
         "# Fig. S10 — Si cluster classes during dealloying (the 7Li NMR signature)\n\nc-path: isolated "
         "Si → larger clusters, skipping small ones; a-path: small → larger gradually.",
         ("code", None), ("code", "LOAD"),
-        ("code", "classes = ('isolated', 'dumbbell', 'small', 'network')\n"
-                 "fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)\n"
-                 "for ax, path in zip(axes, ('c-path', 'a-path')):\n"
-                 "    runs = table[table['route'] == path]['run']\n"
-                 "    for run in list(runs)[:1]:\n"
-                 "        fr = data.frames.get(run) or []\n"
-                 "        xs = [f['x'] for f in fr]\n"
-                 "        for c in classes:\n"
-                 "            ax.plot(xs, [f['si_cluster_fractions'][c] for f in fr], '.-', label=c)\n"
-                 "    ax.set_title(f'{path} ({len(runs)} run(s))'); ax.set_xlabel('Li/Si'); ax.invert_xaxis()\n"
-                 "axes[0].set_ylabel('share of Si'); axes[0].legend()"),
+        ("figure", "classes = ('isolated', 'dumbbell', 'small', 'network')\n"
+                   "styles = ('-', '--', ':', '-.')\n"
+                   "fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)\n"
+                   "for ax, path in zip(axes, ('c-path', 'a-path')):\n"
+                   "    runs = list(table[table['route'] == path]['run'])\n"
+                   "    for k, run in enumerate(runs):  # every run of the path, one line style each\n"
+                   "        fr = [f for f in data.frames.get(run) or [] if f.get('si_cluster_fractions')]\n"
+                   "        xs = [f['x'] for f in fr]\n"
+                   "        for i, c in enumerate(classes):\n"
+                   "            ax.plot(xs, [f['si_cluster_fractions'][c] for f in fr], styles[k % 4], "
+                   "marker='.', color=f'C{i}', label=c if k == 0 else None)\n"
+                   "    ax.set_title(f'{path} ({len(runs)} run(s))'); ax.set_xlabel('Li/Si'); ax.invert_xaxis()\n"
+                   "    if not runs:\n"
+                   "        ax.text(0.5, 0.5, f'no {path} run in this study', ha='center', transform=ax.transAxes)\n"
+                   "axes[0].set_ylabel('share of Si'); axes[0].legend(title='Si cluster class')\n"
+                   "plt.show()"),
         ("code", obs_cell([7])),
     ]),
     "li-diffusivity.ipynb": ("../workflows/paper-fig1-dod.toml", [
         "# Li diffusivity — crystalline vs amorphous\n\nPaper (Ding et al. 2009): c-Li3.75Si 1e-10–1e-11 "
-        "cm²/s, a-LixSi 1e-12–1e-13 cm²/s. Per run: the Li MSD fit of `dealloy analyze` during the run; "
-        "the controlled comparison is `dealloy diffusivity` (bulk c- vs a-Li15Si4, Arrhenius to 300 K).",
+        "cm²/s, a-LixSi 1e-12–1e-13 cm²/s. The controlled comparison is `dealloy diffusivity` (bulk c- "
+        "vs a-Li15Si4, Arrhenius to 300 K). Per run, `dealloy analyze` reports D only where it means "
+        "something: at fixed composition (no Li leaving or entering in the fitted frames), with at "
+        "least 50 Li and 8 evenly spaced frames, centre-of-mass drift removed "
+        "(`dealloy.analysis.diffusivity.li_diffusion`); otherwise the table says why not. A "
+        "dealloying run changes its composition all the time, so it rarely has a D.",
         ("code", None), ("code", "LOAD"),
         ("code", "import json\nfrom dealloy.rundir import RunDir\nrows = []\n"
                  "for _, r in table.iterrows():\n"
                  "    f = RunDir(r['path']).analysis_dir / 'metrics.json'\n"
-                 "    msd = json.loads(f.read_text()).get('li_msd') if f.is_file() else None\n"
+                 "    d = json.loads(f.read_text()).get('li_diffusion') if f.is_file() else None\n"
+                 "    d = d or {'reported': False, 'why_not': 'not analysed with this version: '\n"
+                 "              'run `dealloy analyze` on the run directory again'}\n"
                  "    rows.append({'run': r['run'], 'route': r['route'],\n"
-                 "                 'D_cm2_per_s': msd and msd.get('diffusion_cm2_per_s')})\n"
+                 "                 'D_cm2_per_s': d['diffusion_cm2_per_s'] if d['reported'] else None,\n"
+                 "                 'Li atoms': d.get('n_atoms'), 'why not': d.get('why_not')})\n"
                  "pd.DataFrame(rows)"),
         ("code", obs_cell([11])),
     ]),
@@ -140,6 +166,10 @@ def build():
                 out.append(c)
             elif cell[1] == "LOAD":
                 out.append(nbf.v4.new_code_cell(LOAD))
+            elif cell[0] == "figure":
+                c = nbf.v4.new_code_cell(cell[1])
+                c.metadata["tags"] = ["figure"]
+                out.append(c)
             else:
                 out.append(nbf.v4.new_code_cell(cell[1]))
         nb.cells = out

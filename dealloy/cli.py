@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 
 import click
 
@@ -61,13 +62,43 @@ def cli():
     """
 
 
+def one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings as one-line notes beside dealloy's own: ``dealloy: note: ...`` for dealloy's
+    (and plain UserWarnings), ``dealloy: note (DeprecationWarning, from numpy): ...`` otherwise;
+    no source paths or code lines."""
+    text = " ".join(str(message).split())
+    module = _module_of(filename)
+    if category is UserWarning or module == "dealloy":
+        return f"dealloy: note: {text}\n"
+    return f"dealloy: note ({category.__name__}{f', from {module}' if module else ''}): {text}\n"
+
+
+def _module_of(filename: str) -> str:
+    """Top-level package of a source file (``.../site-packages/numpy/x.py`` -> ``numpy``)."""
+    from pathlib import Path
+
+    parts = Path(str(filename)).parts
+    for anchor in ("site-packages", "dist-packages"):
+        if anchor in parts:
+            i = parts.index(anchor)
+            return parts[i + 1].split(".")[0] if i + 1 < len(parts) else ""
+    return "dealloy" if "dealloy" in parts else ""
+
+
 def main(argv=None):
-    """Console entry point: user errors print one clear line (exit 2), no traceback."""
+    """Console entry point: user errors print one clear line (exit 2), no traceback; warnings
+    print as one-line notes."""
+    warnings.formatwarning = one_line_warning
     try:
         cli.main(args=argv, prog_name="dealloy", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:  # bad/missing option: one line, not click's usage block
+        cmd = exc.ctx.command_path if exc.ctx is not None else "dealloy"
+        msg = " ".join(exc.format_message().split())
+        click.echo(f"{cmd}: error: {msg} (see `{cmd} --help`)", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -87,6 +87,8 @@ def write_images(frame, out: Path, axis: str = "z", n_slices: int = 6,
         axx.set_axis_off()
     for axx in axes.ravel()[n_slices:]:
         axx.set_axis_off()
+    fig.suptitle(f"{slice_thickness_angstrom / 10:g} nm thick slices along {axis} (Z-contrast "
+                 "Σ Z^1.7: bright = Si (Z 14), dark = Li (Z 3) or empty)", fontsize=8)
     _save(fig, out / f"slices_{axis}.png", written)
     written += render_3d(f, out, echo=echo)
     return written

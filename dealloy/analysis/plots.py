@@ -1,20 +1,40 @@
-"""PNG plots (matplotlib, Agg): g(r), CN histogram, pore/ligament size distributions, cluster
-classes / porosity / coordination vs x and vs time, Li MSD."""
+"""PNG plots: g(r), CN histogram, pore/solid size distributions, cluster classes / porosity /
+coordination vs x and vs time, Li MSD.
+
+Figures are drawn on :class:`matplotlib.figure.Figure` objects (no pyplot), so library code never
+chooses or switches the caller's backend (a notebook keeps its inline figures) and never leaves
+figures open.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
+
+#: readable axis labels of the per-frame metrics plotted vs x and vs time
+METRIC_LABELS = {"porosity": "porosity", "a2_index": "A(2 Å) index",
+                 "largest_si_cluster_fraction": "Si in largest\nSi cluster",
+                 "crystalline_fraction": "crystalline\nfraction",
+                 "si_si_coordination_mean": "Si–Si CN"}
 
 
-def _plt():
-    import matplotlib
+#: below this Li/Si the solid of a dealloyed particle is called a ligament (Si framework)
+LIGAMENT_MAX_X = 0.5
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    return plt
+class _Figures:
+    """``subplots`` like pyplot's, on a backend-free :class:`Figure`."""
+
+    @staticmethod
+    def subplots(nrows: int = 1, ncols: int = 1, figsize=None, **kwargs):
+        fig = Figure(figsize=figsize)
+        return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
+def _plt() -> _Figures:
+    return _Figures()
 
 
 def _save(fig, path: Path, written: list) -> None:
@@ -23,11 +43,16 @@ def _save(fig, path: Path, written: list) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
     written.append(path)
-    _plt().close(fig)
 
 
-def write_plots(per_frame: list[dict], msd=None, out: Path = Path("plots")) -> list[Path]:
+def write_plots(per_frame: list[dict], msd=None, out: Path = Path("plots"),
+                title: str | None = None) -> list[Path]:
+    """Write the per-run PNGs into ``out``; ``title`` (e.g. the run's name) heads every figure.
+
+    ``msd``: a Li MSD result to plot, or None (not plotted: see
+    :func:`dealloy.analysis.diffusivity.diffusion_validity`)."""
     plt = _plt()
+    head = f"{title}: " if title else ""
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     last = per_frame[-1]
@@ -36,7 +61,7 @@ def write_plots(per_frame: list[dict], msd=None, out: Path = Path("plots")) -> l
         r = np.asarray(last["rdf"]["r_angstrom"])
         for key, label in (("si_si", "Si–Si"), ("li_si", "Li–Si"), ("li_li", "Li–Li")):
             ax.plot(r, np.asarray(last["rdf"][key]), label=label)
-        ax.set(xlabel="r (Å)", ylabel="g(r)", title=f"partial g(r), frame {last.get('frame', 0)}")
+        ax.set(xlabel="r (Å)", ylabel="g(r)", title=f"{head}partial g(r), frame {last.get('frame', 0)}")
         ax.legend()
         _save(fig, out / "rdf.png", written)
     if "si_si_coordination_histogram" in last:
@@ -44,19 +69,23 @@ def write_plots(per_frame: list[dict], msd=None, out: Path = Path("plots")) -> l
         fig, ax = plt.subplots(figsize=(5, 3.5))
         ax.bar(h["cn"], h["fraction"], color="tab:blue")
         ax.set(xlabel="Si–Si coordination number", ylabel="fraction of Si",
-               title=f"mean {last['si_si_coordination_mean']:.2f}, A(2 Å) {last['a2_index']:.2f}")
+               title=f"{head}mean {last['si_si_coordination_mean']:.2f}, "
+                     f"A(2 Å) {last['a2_index']:.2f}")
         _save(fig, out / "cn_histogram.png", written)
     if "ligament_diameter_nm" in last:
         fig, ax = plt.subplots(figsize=(5, 3.5))
-        for key, label in (("ligament_diameter_nm", "ligament (Si framework)"),
-                           ("pore_diameter_nm", "pore")):
+        # the solid is a Si framework (ligament) only once the Li is gone; before, it is the alloy
+        x_last = last.get("x")
+        solid = ("ligament (Si framework)" if x_last is not None and x_last < LIGAMENT_MAX_X
+                 else f"solid (Li–Si, Li/Si = {x_last:.2f})" if x_last is not None else "solid")
+        for key, label in (("ligament_diameter_nm", solid), ("pore_diameter_nm", "pore")):
             hist = last[key]["histogram"]
             if hist["fraction"]:
                 e = np.asarray(hist["bin_edges"])
                 ax.stairs(hist["fraction"], e, label=f"{label}: {last[key]['mean']:.2f} ± "
                                                       f"{last[key]['std']:.2f} nm")
         ax.set(xlabel="local thickness (nm)", ylabel="volume fraction",
-               title=f"porosity {last['porosity']:.3f}")
+               title=f"{head}porosity {last['porosity']:.3f}")
         ax.legend(fontsize=8)
         _save(fig, out / "size_distributions.png", written)
     if len(per_frame) > 1:
@@ -66,7 +95,7 @@ def write_plots(per_frame: list[dict], msd=None, out: Path = Path("plots")) -> l
             fig, ax = plt.subplots(figsize=(5, 3.5))
             for cls in ("isolated", "dumbbell", "small", "network"):
                 ax.plot(x, [m["si_cluster_fractions"][cls] for m in per_frame], "o-", ms=3, label=cls)
-            ax.set(xlabel="x in LixSi", ylabel="fraction of Si", title="Si cluster classes")
+            ax.set(xlabel="x in LixSi", ylabel="fraction of Si", title=f"{head}Si cluster classes")
             ax.invert_xaxis()
             ax.legend(fontsize=8)
             _save(fig, out / "clusters_vs_x.png", written)
@@ -80,7 +109,9 @@ def write_plots(per_frame: list[dict], msd=None, out: Path = Path("plots")) -> l
             for ax, k in zip(axes[:, 0], keys):
                 ax.plot(axis_vals, [m.get(k) if m.get(k) is not None else np.nan
                                     for m in per_frame], "o-", ms=3)
-                ax.set_ylabel(k.replace("_", " "), fontsize=8)
+                ax.set_ylabel(METRIC_LABELS.get(k, k.replace("_", " ")), fontsize=8)
+            axes[0, 0].set_title(f"{title or 'run'}: metrics vs "
+                                 f"{'Li/Si' if axis_name == 'x' else 'time'}", fontsize=9)
             axes[-1, 0].set_xlabel("x in LixSi" if axis_name == "x" else "time (ps)")
             if axis_name == "x":
                 axes[-1, 0].invert_xaxis()
@@ -91,7 +122,8 @@ def write_plots(per_frame: list[dict], msd=None, out: Path = Path("plots")) -> l
         lo, hi = msd.fit_window_ps
         ax.axvspan(lo, hi, color="0.9", label="fit window")
         ax.set(xlabel="lag (ps)", ylabel="Li MSD (Å²)",
-               title=f"D = {msd.diffusion_cm2_per_s:.2e} ± {msd.diffusion_stderr_cm2_per_s:.1e} cm²/s")
+               title=f"{head}D = {msd.diffusion_cm2_per_s:.2e} ± "
+                     f"{msd.diffusion_stderr_cm2_per_s:.1e} cm²/s")
         ax.legend()
         _save(fig, out / "li_msd.png", written)
     return written

@@ -8,7 +8,8 @@ import warnings
 from pathlib import Path
 
 from dealloy.analysis.core import AnalysisParams, analyze_frame, flat_row, to_json
-from dealloy.analysis.trajectory import FrameSource, li_msd, parse_selection, resolve_source
+from dealloy.analysis.diffusivity import center_of_mass_angstrom, li_diffusion
+from dealloy.analysis.trajectory import FrameSource, parse_selection, resolve_source
 from dealloy.io import write_json, write_text
 
 
@@ -86,15 +87,23 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
     notes = sorted({n for m in per_frame for n in m["notes"]})
     for n in notes:
         echo(f"note: {n}")
-    msd_res = li_msd(kept) if len(kept) >= 4 else None
     summary = {"source": str(source), "frames": [to_json(m) for m in per_frame]}
     if src.warnings:
         summary["warnings"] = list(src.warnings)
-    if msd_res is not None:
-        summary["li_msd"] = msd_res.as_dict()
-        echo(f"Li diffusion coefficient: {msd_res.diffusion_cm2_per_s:.3e} ± "
-             f"{msd_res.diffusion_stderr_cm2_per_s:.1e} cm^2/s "
-             f"(fit {msd_res.fit_window_ps[0]:.2f}-{msd_res.fit_window_ps[1]:.2f} ps)")
+    msd_res = None
+    if len(kept) > 1:
+        # D only where it means something (fixed composition, enough Li and frames, drift
+        # removed); otherwise li_diffusion says why not (dealloy.analysis.diffusivity)
+        diff, msd_res = li_diffusion(kept)
+        summary["li_diffusion"] = diff
+        if msd_res is not None:
+            summary["li_msd"] = msd_res.as_dict()
+            echo(f"Li diffusion coefficient: {msd_res.diffusion_cm2_per_s:.3e} ± "
+                 f"{msd_res.diffusion_stderr_cm2_per_s:.1e} cm^2/s ({diff['n_atoms']} Li, fit "
+                 f"{msd_res.fit_window_ps[0]:.2f}-{msd_res.fit_window_ps[1]:.2f} ps, centre-of-"
+                 f"mass drift of {diff['drift_of']} removed: {diff['drift_removed_angstrom']:.2f} Å)")
+        else:
+            echo(f"Li diffusion coefficient: not reported: {diff['why_not']}")
     if json_out is not None:
         json_out = Path(json_out)
         stem = json_out.with_suffix("")
@@ -103,6 +112,8 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
             payload["warnings"] = list(src.warnings)
         if single and msd_res is not None:
             payload["li_msd"] = summary["li_msd"]
+        if len(per_frame) > 1:
+            payload["li_diffusion"] = summary["li_diffusion"]
         write_json(json_out, payload)
         write_text(f"{stem}_rdf.csv" if run_dir is None else out_dir / "rdf.csv",
                    rdf_csv(per_frame))
@@ -117,7 +128,8 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
     if plots_dir is not None:
         from dealloy.analysis.plots import write_plots
 
-        written = write_plots(per_frame, msd_res, Path(plots_dir))
+        title = Path(run_dir).name if run_dir is not None else Path(source).name
+        written = write_plots(per_frame, msd_res, Path(plots_dir), title=title)
         if images:
             from dealloy.analysis.microscopy import write_images
 
@@ -127,9 +139,11 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
 
 
 def _light(f):
-    """Keep only what the MSD needs of a frame: the Li (positions, ids, unwrapped), time, cell."""
+    """Keep only what the Li diffusion needs of a frame: the Li (positions, ids, unwrapped), time,
+    cell, and the centre of mass of all atoms (drift)."""
     li = f.mask("Li")
     g = f.subset(li)
+    g.info["com_angstrom"] = center_of_mass_angstrom(f)
     if "unwrapped" in f.info:
         g.info["unwrapped"] = f.info["unwrapped"][li]
     return g

@@ -174,7 +174,10 @@ def melt_quench(atoms: Atoms, potential, seed: int, p: dict, log=None) -> tuple[
     quench_ps = (t_melt - t_end) / rate_per_ps
     _logger.info(f"melt-quench of {len(atoms)} atoms: {p['melt_ps']:g} ps at {t_melt:g} K, "
                  f"quench to {t_end:g} K at {p['quench_rate_k_per_s']:.3g} K/s ({quench_ps:g} ps), "
-                 f"{p['relax_ps']:g} ps NPT at {t_end:g} K")
+                 f"{p['relax_ps']:g} ps NPT at {t_end:g} K",
+                 extra={"phase": "melt-quench", "atoms": len(atoms),  # for dealloy.engine.progress
+                        "md_ps": p["melt_ps"] + quench_ps + p["relax_ps"],
+                        "timestep_ps": getattr(potential, "timestep_ps", None)})
     t0 = time.time()
     with LammpsSession(atoms, potential, log=log) as s:
         s.minimize(ftol_ev_per_angstrom=1e-3, maxiter=2000)
@@ -191,7 +194,8 @@ def melt_quench(atoms: Atoms, potential, seed: int, p: dict, log=None) -> tuple[
                 f"melt not liquid: Si mean-squared displacement {msd_si:.2f} Å^2 over "
                 f"{p['melt_ps']} ps at {t_melt} K < {p['min_melt_msd_angstrom2']} Å^2; raise "
                 "melt_temperature_k or melt_ps")
-        _logger.info(f"melt done in {time.time() - t0:.0f} s (Si MSD {msd_si:.1f} Å^2); quenching")
+        _logger.info(f"melt done in {time.time() - t0:.0f} s (Si MSD {msd_si:.1f} Å^2); quenching",
+                     extra={"md_ps_done": p["melt_ps"], "elapsed_s": time.time() - t0})
         if t_melt > t_switch:
             s.md((t_melt - t_switch) / rate_per_ps, t_melt, t_switch, ensemble="nvt")
         if t_switch > t_end:
@@ -293,7 +297,9 @@ def _relax_in_box(atoms: Atoms, pot, seed: int, p: dict, vacuum_nm: float) -> tu
     """Box the cut particle, relax it (:func:`relax_particle`), box it again; returns it and Li/Si."""
     atoms = C.box_particle(atoms, vacuum_nm)
     _logger.info(f"relaxing the cut particle ({len(atoms)} atoms): minimise, {p['particle_relax_ps']:g} "
-                 f"ps at {p['relax_temperature_k']:g} K, minimise")
+                 f"ps at {p['relax_temperature_k']:g} K, minimise",
+                 extra={"phase": "particle relaxation", "atoms": len(atoms),
+                        "md_ps": p["particle_relax_ps"], "timestep_ps": pot.timestep_ps})
     atoms = relax_particle(atoms, pot, seed, p["relax_temperature_k"], p["particle_relax_ps"])
     atoms = C.box_particle(atoms, vacuum_nm)
     sym = np.array(atoms.get_chemical_symbols())

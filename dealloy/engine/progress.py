@@ -1,11 +1,12 @@
-"""Progress of a run on rank 0: a live line on a TTY, periodic log lines otherwise.
-
-Shows stage, simulated ps, Li/Si, atoms, ns/day and an ETA for the current stage (time-based
-stages: remaining ps; extraction/insertion: remaining Li at the configured rate).
+"""Progress on rank 0: of a run (:class:`Progress`: a live line on a TTY, periodic log lines
+otherwise; stage, simulated ps, Li/Si, atoms, ns/day and an ETA for the current stage -- time-based
+stages: remaining ps; extraction/insertion: remaining Li at the configured rate) and of a build
+(:class:`BuildProgress`: the builders' phases with an estimated ETA).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 import time
@@ -99,3 +100,144 @@ class Progress:
 def _hms(s: float) -> str:
     s = int(s)
     return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+# ---- builds: the builders' phases, with an estimated ETA ------------------------------------------
+#: MD throughput assumed before a build has measured its own (atom-steps per second per MPI rank):
+#: meam-godet2020 on this project's 2-core test machine, a-Li3.75Si melt-quench of 304 atoms
+#: (docs/builders.md, "Expected times"). Replaced by the build's own rate after its first phase.
+PRIOR_ATOM_STEPS_PER_S_PER_RANK = 6.0e4
+
+
+class BuildProgress(logging.Handler):
+    """Relay the ``dealloy.build`` logger's phase messages (the mechanism ``dealloy run`` uses)
+    and, for phases that announce their MD (``extra={"phase", "atoms", "md_ps",
+    "timestep_ps"}``), show a :mod:`rich` progress bar with the elapsed time and an estimated
+    time left.
+
+    The estimate is MD work / throughput: ``atoms x md_ps / timestep_ps`` atom-steps at
+    :data:`PRIOR_ATOM_STEPS_PER_S_PER_RANK` x ranks until the build reports a finished part of a
+    phase (``extra={"md_ps_done", "elapsed_s"}``), then at the throughput it measured. LAMMPS
+    gives no progress from inside a ``run``, so the bar advances with the clock and holds at
+    99 % if the phase takes longer than estimated. On a terminal the bar is live; otherwise each
+    phase prints one line with its estimate.
+
+    Use as a context manager on MPI rank 0::
+
+        with BuildProgress(ranks=comm.Get_size()):
+            atoms = builder(**kwargs)
+    """
+
+    def __init__(self, ranks: int = 1, stream=None, tty: bool | None = None,
+                 prefix: str = "dealloy build"):
+        super().__init__(logging.INFO)
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty() if tty is None else tty
+        self.prefix = prefix
+        self.ranks = max(int(ranks), 1)
+        self.rate = PRIOR_ATOM_STEPS_PER_S_PER_RANK * self.ranks  # atom-steps per s
+        self.measured = False
+        self._phase = None          # (name, atom-steps, start time)
+        self._progress = None
+        self._task = None
+        self._logger = logging.getLogger("dealloy.build")
+        self._old_level = None
+        self.t0 = time.time()
+
+    # ---- logging.Handler ----------------------------------------------------------------------
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            msg = record.getMessage()
+            done = getattr(record, "md_ps_done", None)
+            if done is not None and self._phase is not None and getattr(record, "elapsed_s", 0) > 0:
+                self._calibrate(done, record.elapsed_s)
+            phase = getattr(record, "phase", None)
+            if phase is not None and getattr(record, "md_ps", None):
+                self._start_phase(phase, record.atoms, record.md_ps,
+                                  record.timestep_ps or 0.001, msg)
+            else:
+                self._print(msg)
+        except Exception:  # progress must never break a build
+            self.handleError(record)
+
+    # ---- phases -------------------------------------------------------------------------------
+    def estimate_s(self, atoms: int, md_ps: float, timestep_ps: float) -> float:
+        return atoms * md_ps / timestep_ps / self.rate
+
+    def _start_phase(self, name, atoms, md_ps, timestep_ps, msg) -> None:
+        self._finish_phase()
+        est = self.estimate_s(atoms, md_ps, timestep_ps)
+        basis = ("this build's measured" if self.measured else "an assumed") + \
+            f" {self.rate / 1e3:.0f} katom-steps/s"
+        self._phase = {"name": name, "est": est, "start": time.time(), "atoms": atoms,
+                       "md_ps": md_ps, "timestep_ps": timestep_ps}
+        if not self.tty:
+            self._print(f"{msg} (estimated {_hms(est)} at {basis})")
+            return
+        self._print(msg)
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
+
+        self._progress = RichProgress(
+            TextColumn(f"{self.prefix}: [bold]{{task.description}}"), BarColumn(),
+            TimeElapsedColumn(), TextColumn("{task.fields[left]}"),
+            console=Console(file=self.stream), transient=True, refresh_per_second=2)
+        self._task = self._progress.add_task(name, total=est, left=f"~{_hms(est)} left ({basis})")
+        self._progress.start()
+        self._tick_thread()
+
+    def _tick_thread(self) -> None:
+        import threading
+
+        def tick(progress=self._progress, task=self._task, phase=self._phase):
+            while progress is self._progress and not progress.finished:
+                el = time.time() - phase["start"]
+                est = phase["est"]
+                left = est - el
+                progress.update(task, total=est, completed=min(el, 0.99 * est),
+                                left=f"~{_hms(left)} left" if left > 0 else "longer than estimated")
+                time.sleep(0.5)
+
+        threading.Thread(target=tick, daemon=True).start()
+
+    def _finish_phase(self) -> None:
+        if self._progress is not None:
+            progress, self._progress = self._progress, None
+            progress.stop()
+        if self._phase is not None:
+            ph, self._phase = self._phase, None
+            self._print(f"{ph['name']} took {_hms(time.time() - ph['start'])} (estimated "
+                        f"{_hms(ph['first_est'] if 'first_est' in ph else ph['est'])})")
+
+    def _calibrate(self, md_ps_done: float, elapsed_s: float) -> None:
+        """The phase reported ``md_ps_done`` of its MD finished in ``elapsed_s``: use that
+        throughput from now on, and re-estimate the rest of the phase with it."""
+        ph = self._phase
+        self.rate = ph["atoms"] * md_ps_done / ph["timestep_ps"] / elapsed_s
+        self.measured = True
+        ph.setdefault("first_est", ph["est"])
+        left = self.estimate_s(ph["atoms"], ph["md_ps"] - md_ps_done, ph["timestep_ps"])
+        ph["est"] = time.time() - ph["start"] + left
+        if not self.tty:
+            self._print(f"measured {self.rate / 1e3:.0f} katom-steps/s: about {_hms(left)} left "
+                        f"in the {ph['name']}")
+
+    def _print(self, msg: str) -> None:
+        if self._progress is not None:
+            self._progress.console.print(f"{self.prefix}: {msg}", markup=False, highlight=False)
+        else:
+            self.stream.write(f"{self.prefix}: {msg}\n")
+            self.stream.flush()
+
+    # ---- context manager ------------------------------------------------------------------------
+    def __enter__(self):
+        self._logger.addHandler(self)
+        self._old_level = self._logger.level
+        self._logger.setLevel(logging.INFO)  # setLevel, not .level =: it clears children's caches
+        return self
+
+    def __exit__(self, *exc):
+        self._finish_phase()
+        self._logger.removeHandler(self)
+        self._logger.setLevel(self._old_level)
+        return False

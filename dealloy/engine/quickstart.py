@@ -3,9 +3,18 @@
 Builds a ~4 nm single-crystal c-Li15Si4 particle and an a-Li15Si4 particle of the same size
 (fast melt-quench), extracts the Li from both at the same rate with the default potential and the
 default (surface) selector, and prints a side-by-side summary of the dealloyed particles
-(Si-Si coordination, share of Si in the largest Si cluster, porosity) from ``dealloy.analysis``.
-Everything goes into one folder: ``<out>/c-Li15Si4/`` and ``<out>/a-Li15Si4/`` (ordinary run
-directories) and ``<out>/summary.json`` / ``summary.md``.
+(Si-Si coordination, share of Si in the largest Si cluster, porosity) from ``dealloy.analysis``,
+saying what the comparison shows and what it cannot (size, rate, potential). It ends with the
+c-vs-a report of the folder (``dealloy report <out>``: the paper's observables beside these two
+runs, cluster classes and porosity vs Li/Si per path, virtual HAADF side by side) and prints the
+path to open. Everything goes into one folder: ``<out>/c-Li15Si4/`` and ``<out>/a-Li15Si4/``
+(ordinary run directories, each analysed into ``analysis/``), ``<out>/summary.json`` /
+``summary.md``, ``<out>/figures/`` and ``<out>/report.html`` / ``report.md``.
+
+Why a folder of runs and not a study: the two runs are one MPI job in sequence, named by what
+they are (``c-Li15Si4``, ``a-Li15Si4``) rather than by a config hash, and ``dealloy report``
+reads any folder of run directories (:func:`dealloy.report.data.run_dirs_in`) -- the same
+report a user gets for their own runs collected in one folder.
 
 Without an MPI launcher around it, it relaunches itself under ``mpiexec -n <cores>`` so it uses
 every core (``--ranks 1`` to stay serial).
@@ -50,10 +59,28 @@ def under_mpi_launcher() -> bool:
     return any(v in os.environ for v in _LAUNCHER_VARS)
 
 
-def run_config(name: str) -> dict:
+#: what the quickstart shows and what it cannot; printed after its table and kept in summary.md
+CAVEAT = """\
+What this shows: the paper's two routes side by side -- crystalline vs amorphous Li15Si4 dealloyed
+under identical conditions (same size, rate, selector, potential) -- and the whole pipeline
+(build -> LAMMPS -> analysis -> report) working on this machine.
+What it cannot show: the paper's result. The particles are {diameter_nm:g} nm ({atoms}
+atoms; the paper's framework has 3-4 nm pores, which do not fit in them), the rate is
+{rate:g} x the initial Li per ns (nominally {c_rate:.0e} C; relative to Li diffusion across the
+particle {fast_lo:.0e}-{fast_hi:.0e} x faster than the experiment, docs/engine.md "Rates"; at
+this rate both particles end as compact Si), the a-Li15Si4 is a fast melt-quench (2e14 K/s, under-relaxed
+glass) and the potential ({potential}) has known errors on a-LixSi (potentials/README.md).
+A low porosity here is therefore no contradiction of the paper's ~48 %.
+The real comparison: docs/results/first-result/ (5 nm, the default rate, standard melt-quench;
+workflows/first-result.toml, ~7 core-hours) and the paper-scale studies workflows/paper-*.toml.
+"""
+
+
+def run_config(name: str, particles: dict | None = None, stages: list | None = None) -> dict:
+    particles = PARTICLES if particles is None else particles
     return {"seed": SEED, "temperature_k": 300.0, "dump_interval_ps": 1.0,
             "thermo_interval_ps": 0.1, "checkpoint_ps": 5.0,
-            "particle": PARTICLES[name], "stages": STAGES}
+            "particle": particles[name], "stages": STAGES if stages is None else stages}
 
 
 def quickstart(out_dir, ranks: int | None = None, quiet: bool = False,
@@ -76,31 +103,32 @@ def quickstart(out_dir, ranks: int | None = None, quiet: bool = False,
     return _quickstart(out_dir, quiet, overwrite)
 
 
-def _quickstart(out_dir: Path, quiet: bool, overwrite: bool = False) -> dict:
+def _quickstart(out_dir: Path, quiet: bool, overwrite: bool = False, particles: dict | None = None,
+                stages: list | None = None) -> dict:
+    """The quickstart in this process (all ranks of ``mpi_comm()``); ``particles``/``stages``
+    replace :data:`PARTICLES`/:data:`STAGES` (smaller systems for tests)."""
     from dealloy.config.run import parse_run_config
     from dealloy.engine.progress import Progress
     from dealloy.engine.run import run
     from dealloy.io import mpi_comm, write_json, write_text
 
+    particles = PARTICLES if particles is None else particles
+    stages = STAGES if stages is None else stages
     comm = mpi_comm()
     rank0 = comm.Get_rank() == 0
     say = (lambda m: print(f"dealloy quickstart: {m}", file=sys.stderr, flush=True)) \
         if rank0 and not quiet else (lambda m: None)
     t0 = time.time()
     results = {}
-    for name in PARTICLES:
-        cfg = parse_run_config(run_config(name), source=f"quickstart {name}")
-        say(f"{name}: building the particle and running (minimize, equilibrate "
-            f"{STAGES[1]['time_ps']} ps, extract with the surface selector at "
-            f"{STAGES[2]['rate_fraction_per_ns']:g} x the initial Li per ns, hold "
-            f"{STAGES[3]['time_ps']} ps) ...")
+    extract = next(s for s in stages if s["type"] == "extract")
+    for name in particles:
+        cfg = parse_run_config(run_config(name, particles, stages), source=f"quickstart {name}")
+        say(f"{name}: building the particle and running ({', '.join(_stage_text(s) for s in stages)}) ...")
         progress = Progress() if rank0 and not quiet else None
-        t = time.time()
         res = run(cfg, run_dir=out_dir / name, resume=not overwrite, overwrite=overwrite,
                   quiet=quiet, comm=comm, progress=progress)
         if progress is not None:
             progress.close()
-        res["quickstart_wall_s"] = time.time() - t
         results[name] = res
         if res.get("status") == "checkpointed":
             from dealloy.engine.run import EXIT_CHECKPOINTED
@@ -109,41 +137,90 @@ def _quickstart(out_dir: Path, quiet: bool, overwrite: bool = False) -> dict:
             sys.exit(EXIT_CHECKPOINTED)
     summary = None
     if rank0:
-        say("analysing the dealloyed particles ...")
+        t_an = time.time()
+        say("analysing both runs (every frame) and writing the c-vs-a report ...")
+        report = _report(out_dir, say)
         summary = _summarise(out_dir, results)
-        summary["wall_time_s"] = round(time.time() - t0, 1)
+        summary["protocol"] = stages
+        summary["diameter_nm"] = _diameter(particles)
+        summary["rate_fraction_per_ns"] = extract.get("rate_fraction_per_ns")
+        summary["potential"] = cfg.potential
+        # the runs' own wall time (kept in run.json: a re-run that reuses finished runs does not
+        # turn it into seconds) plus this invocation's analysis and report
+        summary["runs_wall_time_s"] = round(sum(float(r.get("wall_time_s") or 0.0)
+                                                for r in results.values()), 1)
+        summary["analysis_wall_time_s"] = round(time.time() - t_an, 1)
+        summary["wall_time_s"] = round(summary["runs_wall_time_s"] + summary["analysis_wall_time_s"], 1)
+        summary["this_invocation_s"] = round(time.time() - t0, 1)
         summary["ranks"] = comm.Get_size()
+        summary["report"] = report
     summary = comm.bcast(summary, root=0)
     write_json(out_dir / "summary.json", summary, comm, collective=True)
     md = _table(summary)
     write_text(out_dir / "summary.md", md, comm, collective=True)
     if rank0:
         print(md)
+        if summary["report"].get("html"):
+            print(f"Open the report: {summary['report']['html']}\n(figures in "
+                  f"{out_dir / 'figures'}; again any time with `dealloy report {out_dir}`)")
+        else:
+            print(f"No report: {summary['report'].get('error')}")
     return summary
+
+
+def _stage_text(stage: dict) -> str:
+    t = stage["type"]
+    if t == "minimize":
+        return "minimise"
+    if t == "extract":
+        return (f"extract with the {stage.get('selector', 'surface')} selector at "
+                f"{stage.get('rate_fraction_per_ns', 0):g} x the initial Li per ns"
+                + (f" for at most {stage['max_time_ps']:g} ps" if stage.get("max_time_ps") else ""))
+    return f"{t} {stage.get('time_ps', 0):g} ps"
+
+
+def _diameter(particles: dict) -> float | None:
+    ds = {p["args"].get("diameter_nm") for p in particles.values()}
+    return ds.pop() if len(ds) == 1 else None
+
+
+def _report(out_dir: Path, say) -> dict:
+    """``dealloy report out_dir`` (analyses the runs first); {"html", "md"} or {"error"}."""
+    try:
+        from dealloy.report import build_report
+
+        def echo(msg: str) -> None:
+            if msg.startswith(("analysing", "note")):
+                say(msg)
+
+        html_path, md_path = build_report(out_dir, echo=echo)
+        return {"html": str(html_path), "md": str(md_path)}
+    except ImportError as exc:  # analysis extras (OVITO) missing: the table still comes
+        return {"error": f"the report needs dealloy's analysis ({exc}); install dealloy fully"}
 
 
 def _summarise(out_dir: Path, results: dict) -> dict:
     from dealloy.io import read_structure  # rank 0 only: no hidden ASE broadcast
+    from dealloy.rundir import RunDir
+    from dealloy.study.collect import final_metrics
 
     rows = {}
     for name, res in results.items():
         row = {"atoms_start": res["li_start"] + res["si_start"], "n_si": res["si_end"],
                "x_start": res["x_start"], "x_end": res["x_end"], "li_removed": res["n_removed"],
                "time_ps": res["time_ps"], "status": res["status"],
+               "wall_time_s": res.get("wall_time_s"),
                "stop": next((s.get("stop_reason") for s in res["stages"]
                              if s["type"] == "extract"), None)}
-        final = out_dir / name / "final.extxyz"
-        try:
-            from dealloy.analysis import analyze_frame
-
-            m = analyze_frame(read_structure(final))
+        m = final_metrics(RunDir(out_dir / name))  # the last analysed frame of the report's analysis
+        if m:
             row.update(si_si_cn=m.get("si_si_coordination_mean"),
                        largest_si_cluster=m.get("largest_si_cluster_fraction"),
                        porosity=m.get("porosity"))
-        except ImportError:  # analysis not installed: Si-Si CN and clusters by hand
-            row.update(_basic_metrics(read_structure(final)))
+        else:  # analysis not installed: Si-Si CN and clusters by hand
+            row.update(_basic_metrics(read_structure(out_dir / name / "final.extxyz")))
         rows[name] = row
-    return {"diameter_nm": DIAMETER_NM, "protocol": STAGES, "particles": rows}
+    return {"particles": rows}
 
 
 def _basic_metrics(atoms) -> dict:
@@ -178,7 +255,8 @@ def _table(summary: dict) -> str:
             ("Si-Si coordination", "si_si_cn", ".2f"),
             ("Si in largest Si cluster", "largest_si_cluster", ".3f"),
             ("porosity", "porosity", ".3f"), ("extraction stopped", "stop", "s")]
-    lines = [f"# dealloy quickstart: {summary['diameter_nm']} nm particles, same extraction rate",
+    d = summary.get("diameter_nm")
+    lines = [f"# dealloy quickstart: {f'{d:g} nm ' if d else ''}particles, same extraction rate",
              "", "| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for label, k, spec in keys:
         vals = []
@@ -186,7 +264,18 @@ def _table(summary: dict) -> str:
             v = summary["particles"][n].get(k)
             vals.append(_fmt(v, spec) if not isinstance(v, int) or spec == "d" else str(v))
         lines.append(f"| {label} | " + " | ".join(vals) + " |")
-    lines += ["", f"{summary.get('ranks', 1)} MPI rank(s), {summary.get('wall_time_s', 0):.0f} s "
-              "wall. Run directories beside this file; see docs/engine.md for what the rate "
-              "means against experimental C-rates."]
+    atoms = sorted({p.get("atoms_start") for p in summary["particles"].values()
+                    if isinstance(p.get("atoms_start"), int)})
+    rate = summary.get("rate_fraction_per_ns") or 0
+    caveat = CAVEAT.format(
+        diameter_nm=d or 0, atoms="-".join(str(a) for a in atoms[::max(len(atoms) - 1, 1)]) or "?",
+        rate=rate, c_rate=rate * 3.6e12, fast_lo=rate * 1e5, fast_hi=rate * 1e6,
+        potential=summary.get("potential") or "?")
+    wall = summary.get("wall_time_s", 0) or 0
+    lines += ["", caveat,
+              f"{summary.get('ranks', 1)} MPI rank(s), {wall:.0f} s wall "
+              f"(runs {summary.get('runs_wall_time_s', wall) or 0:.0f} s as recorded in their "
+              f"run.json, analysis and report {summary.get('analysis_wall_time_s', 0) or 0:.0f} s). "
+              "Run directories beside this file; see docs/engine.md for what the rate means "
+              "against experimental C-rates."]
     return "\n".join(lines) + "\n"

@@ -150,3 +150,24 @@ def merge_trajectory(traj: Path, part: Path | None, max_step: int | None) -> int
     if part is not None and Path(part).exists():
         Path(part).unlink()
     return len(frames)
+
+
+def final_structure_info(time_ps: float, n_li: int, n_si: int, potential: str, seed: int,
+                         temperature_k: float, n_removed: int, n_inserted: int,
+                         builder: str | None = None) -> dict:
+    """``info`` of ``final.extxyz``: what the structure is without run.json beside it.
+
+    Returns ``time_ps`` (simulated time at the end), ``x`` (Li/Si), ``n_li``, ``n_si``,
+    ``potential``, ``seed``, ``temperature_k``, ``li_removed``, ``li_inserted``, ``builder`` (of
+    the starting particle, if built) and ``dealloy_version``.
+    """
+    from dealloy import __version__
+
+    info = {"time_ps": round(float(time_ps), 6),
+            "x": round(n_li / n_si, 6) if n_si else float("nan"),
+            "n_li": int(n_li), "n_si": int(n_si), "potential": str(potential), "seed": int(seed),
+            "temperature_k": float(temperature_k), "li_removed": int(n_removed),
+            "li_inserted": int(n_inserted), "dealloy_version": __version__}
+    if builder:
+        info["builder"] = str(builder)
+    return info

@@ -17,6 +17,7 @@ a resumed run replays exactly the same schedule with the same random generator s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -30,7 +31,9 @@ import numpy as np
 from dealloy.checks import check_structure
 from dealloy.config.run import RunConfig, dump_run_config, load_run_config, resolved_dict, steps_of
 from dealloy.engine.lammps import lammps_quote
-from dealloy.engine.recorder import EVENT_COLUMNS, THERMO_COLUMNS, CsvLog, merge_trajectory
+from dealloy.engine.progress import BuildProgress
+from dealloy.engine.recorder import (EVENT_COLUMNS, THERMO_COLUMNS, CsvLog, final_structure_info,
+                                     merge_trajectory)
 from dealloy.engine.selectors import choose, insertion_sites, removal_candidates
 from dealloy.errors import ConfigError, DealloyError, SimulationError
 from dealloy.io import mpi_comm, read_structure, write_json, write_structure, write_text
@@ -620,7 +623,8 @@ class Engine:
             if stage.type in ("extract", "insert") and not self._target_reached(stage):
                 report["warning"] = (f"stopped at x = {self._x():.4g} before x_final = "
                                      f"{stage.x_final}: {prog.get('stop_reason')}")
-                self._log(f"warning: stage {i} ({stage.type}) {report['warning']}")
+                self._log(f"warning: stage {i + 1}/{len(self.cfg.stages)} ({stage.type}) "
+                          f"{report['warning']}")  # numbered as the progress line numbers it
         if stage.type != "minimize" and self.st["md_step"] % self.thermo_steps != 0:
             self.cmd("run 0 post no")  # energy of the composition after the last event
             self._need_setup = False
@@ -712,6 +716,10 @@ class Engine:
         self.cmd("run 0 post no")
         self.cmd(f"dump_modify dealloy_traj every {self.dump_every}")
         atoms = self.session.get_atoms()
+        atoms.info.update(final_structure_info(  # time, x, potential: final.extxyz stands alone
+            self.t_ps, self.st["n_li"], self.st["n_si"], self.cfg.potential, self.cfg.seed,
+            self.cfg.temperature_k, self.st["n_removed"], self.st["n_inserted"],
+            self.cfg.particle.builder))
         write_structure(self.rd.final_structure, atoms, format="extxyz", comm=self.comm,
                         collective=True)
         write_structure(self.rd.final_data, atoms, comm=self.comm, collective=True,
@@ -824,26 +832,16 @@ class Engine:
     def _build_particle(self):
         """build_particle, saying what it builds and, for builders, relaying their phase messages
         (a melt-quench takes tens of minutes before the first MD stage shows progress)."""
-        import logging
-
         spec = self.cfg.particle
         if spec.file is not None:
             return build_particle(self.cfg, self.comm)
         t0 = time.time()
         self._log(f"building the particle: {spec.builder}({', '.join(f'{k}={v!r}' for k, v in spec.args.items())})")
-        logger, handler = logging.getLogger("dealloy.build"), None
-        if self.rank == 0 and not self.quiet:
-            handler = logging.StreamHandler()
-            handler.setFormatter(logging.Formatter("dealloy build: %(message)s"))
-            logger.addHandler(handler)
-            old_level = logger.level
-            logger.setLevel(logging.INFO)  # setLevel, not .level =: it clears the children's caches
-        try:
+        # the builder's phases with an estimated time left (the same relay as `dealloy build`)
+        relay = (BuildProgress(ranks=self.comm.Get_size()) if self.rank == 0 and not self.quiet
+                 else contextlib.nullcontext())
+        with relay:
             atoms = build_particle(self.cfg, self.comm)
-        finally:
-            if handler is not None:
-                logger.removeHandler(handler)
-                logger.setLevel(old_level)
         sym = atoms.get_chemical_symbols()
         self._log(f"particle built in {time.time() - t0:.0f} s: {len(atoms)} atoms "
                   f"({sym.count('Li')} Li, {sym.count('Si')} Si)")

@@ -372,10 +372,7 @@ def plot_amorphous(results: list[AmorphousValidation], out_dir) -> list:
     """PNG plots of every potential's series beside the references; returns the paths written."""
     from pathlib import Path
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # the caller's backend (never chosen here)
 
     from dealloy.io import atomic_path
 

@@ -44,11 +44,8 @@ def _load_study(path: Path, analyze_missing: bool, echo, directory=None) -> Repo
     from dealloy.study.collect import collect
     from dealloy.study.plan import check_directory, make_plan
 
-    plan = make_plan(load_study(path), directory)
-    if not plan.directory.is_dir():
-        raise ConfigError(f"study '{plan.study.name}' has not been run yet ({plan.directory} does not "
-                          f"exist): run `dealloy study run {path} --local` or `dealloy study submit "
-                          f"{path}` first, then `dealloy report {path}`")
+    study = load_study(path)
+    plan = make_plan(study, find_study_directory(study, directory, path))
     check_directory(plan)
     df, out, _ = collect(plan, analyze_missing=analyze_missing, echo=echo)
     if not len(df) or not (df["status"] == "done").any():
@@ -66,6 +63,36 @@ def _load_study(path: Path, analyze_missing: bool, echo, directory=None) -> Repo
         data.configs[run.key] = load_toml(rd.config) if rd.config.is_file() else run.config
     _load_extras(data, plan.directory)
     return data
+
+
+def study_directory_candidates(study, directory=None) -> list[Path]:
+    """Where a study's runs may be, in order: ``directory`` if given (``--dir``,
+    ``$DEALLOY_STUDY_DIR``), else the study file's own ``directory``, else ``studies/<name>``
+    under the current folder (where ``dealloy study run`` puts it by default), under its parent
+    (a notebook in ``analysis/`` of a study run from the repository root) and beside the
+    study file's folder (``<repo>/workflows/x.toml`` -> ``<repo>/studies/<name>``)."""
+    first = study.directory(directory)
+    if directory or study.spec.directory:
+        return [first]
+    name = study.spec.name
+    cands = [first, (Path.cwd().parent / "studies" / name).resolve(),
+             (study.path.resolve().parent.parent / "studies" / name).resolve()]
+    return list(dict.fromkeys(cands))
+
+
+def find_study_directory(study, directory=None, path=None) -> Path:
+    """The first existing of :func:`study_directory_candidates`; a ConfigError naming every
+    place looked at if none exists (only then is running the study advised)."""
+    cands = study_directory_candidates(study, directory)
+    for c in cands:
+        if c.is_dir():
+            return c
+    path = path or study.path
+    where = ", ".join(str(c) for c in cands)
+    raise ConfigError(f"study '{study.spec.name}': no study directory at {where}. If it was run "
+                      f"with --dir DIR, point at it (`dealloy report {path} --dir DIR`, or "
+                      f"DEALLOY_STUDY_DIR=DIR for a notebook); if it has not been run yet: "
+                      f"`dealloy study run {path} --local` or `dealloy study submit {path}`")
 
 
 def _load_run(path: Path, analyze_missing: bool, echo) -> ReportData:
@@ -100,6 +127,62 @@ def _load_run(path: Path, analyze_missing: bool, echo) -> ReportData:
     return data
 
 
+def run_dirs_in(folder: Path) -> list[Path]:
+    """The run directories directly inside ``folder`` (sorted by name): a folder of runs such as
+    ``dealloy quickstart``'s output (``<out>/c-Li15Si4/``, ``<out>/a-Li15Si4/``)."""
+    return sorted(d for d in Path(folder).iterdir() if d.is_dir() and RunDir(d).is_run_dir())
+
+
+def _load_folder(path: Path, analyze_missing: bool, echo) -> ReportData:
+    """A folder of run directories, reported like a small study: one table row per run, the
+    study figures (cluster classes and porosity vs Li/Si per path, ...) drawn into
+    ``<folder>/figures/``, virtual microscopy of the c- and a-path side by side."""
+    import pandas as pd
+
+    from dealloy.analysis.run import analyze_path
+    from dealloy.config import load_toml
+    from dealloy.study.collect import derived, figures, final_metrics, run_info
+    from dealloy.study.plan import PlannedRun
+
+    rows, runs = [], []
+    for i, d in enumerate(run_dirs_in(path)):
+        rd = RunDir(d)
+        status = rd.status
+        if status == "done" and analyze_missing and not rd.analysis_frames():
+            echo(f"analysing {d} ...")
+            analyze_path(d, echo=echo)
+        cfg = load_toml(rd.config) if rd.config.is_file() else {}
+        run = PlannedRun(i, d.name, {}, cfg, d)
+        runs.append(run)
+        row = {"run": d.name, "status": status}
+        row.update(derived(run))
+        row.update(run_info(rd))
+        row.update(final_metrics(rd))
+        row["path"] = str(d)
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    if not (df["status"] == "done").any():
+        raise ConfigError(f"{path}: none of its {len(rows)} run directories "
+                          f"({', '.join(r['run'] for r in rows)}) has finished; finish them "
+                          "(`dealloy run CONFIG --resume`, or re-run the command that made them), "
+                          "then `dealloy report` again")
+    notes = figures(None, df, path / "figures", name=path.name, runs=runs)
+    for note in notes:  # a figure the folder has no data for is skipped quietly
+        if "not drawn" in note:
+            echo(f"note: figure {note}")
+    data = ReportData(title=f"{path.name}: {len(rows)} run(s) ({', '.join(df['run'])})",
+                      kind="study", source=path, table=df)
+    drawn = [n for n in notes if n.endswith(".png")]
+    data.figures = [path / "figures" / n for n in drawn]
+    data.extras["study_dir"] = path
+    for run in runs:
+        data.frames[run.key] = run.rundir.analysis_frames()
+        data.images[run.key] = _run_images(run.rundir)
+        data.configs[run.key] = run.config
+    _load_extras(data, path)
+    return data
+
+
 def _load_extras(data: ReportData, directory: Path) -> None:
     """Optional inputs found beside the data: ``diffusivity/*.json`` (dealloy diffusivity)."""
     for cand in sorted(directory.glob("diffusivity*/*.json")):
@@ -112,7 +195,8 @@ def _load_extras(data: ReportData, directory: Path) -> None:
 
 
 def load_report_data(target, analyze_missing: bool = True, echo=print, directory=None) -> ReportData:
-    """Load a study file (``.toml``; its runs in ``directory`` if given) or a run directory."""
+    """Load a study file (``.toml``; its runs in ``directory`` if given), a run directory, or a
+    folder of run directories (e.g. ``dealloy quickstart``'s output)."""
     path = Path(target)
     if not path.exists():
         raise ConfigError(f"{path} does not exist: give a study file (workflows/*.toml) or a run "
@@ -123,5 +207,7 @@ def load_report_data(target, analyze_missing: bool = True, echo=print, directory
         return _load_study(path, analyze_missing, echo, directory)
     if RunDir(path).is_run_dir():
         return _load_run(path, analyze_missing, echo)
-    raise ConfigError(f"{path} is neither a study file nor a run directory (no config.toml or "
-                      "run.json inside)")
+    if run_dirs_in(path):
+        return _load_folder(path, analyze_missing, echo)
+    raise ConfigError(f"{path} is neither a study file nor a run directory, nor a folder of run "
+                      "directories (no config.toml or run.json in it or its subfolders)")

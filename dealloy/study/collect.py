@@ -5,7 +5,10 @@ in ``<study>/results/figures/``:
 
 - ``porosity_a2_vs_dod.png``: porosity and a2_index vs DOD, one line per starting state (Fig. 1/S5)
 - ``sizes_vs_rate.png``: ligament and pore diameter vs extraction rate (Fig. 4B-C)
-- ``clusters_vs_x.png``: Si cluster classes vs Li/Si along the c- and a-paths (Fig. S10)
+- ``clusters_vs_x.png``: Si cluster classes vs Li/Si along the c- and a-paths, every run of
+  each path (Fig. S10)
+- ``porosity_vs_x.png``: porosity vs Li/Si during dealloying, c-path beside a-path (Fig. 1's
+  framework vs dense outcome, followed in time)
 
 A figure whose data the study does not have (e.g. no rate axis) is skipped with a note.
 """
@@ -190,37 +193,46 @@ def _parquet_safe(df):
 
 
 # ---- figures ------------------------------------------------------------------------------------
-def figures(plan: Plan, df, outdir: Path) -> list[str]:
-    import matplotlib
+def figures(plan: Plan, df, outdir: Path, name: str | None = None,
+            runs: list[PlannedRun] | None = None) -> list[str]:
+    """Draw the study figures of ``df`` into ``outdir``; returns one note per figure.
 
-    matplotlib.use("Agg")
+    ``plan`` gives the title (its study name) and the runs; without a plan (a folder of run
+    directories such as the quickstart's), give ``name`` and ``runs``. Figures are drawn on
+    backend-free :class:`matplotlib.figure.Figure` objects: the caller's matplotlib backend is
+    never chosen or switched here.
+    """
+    name = name if name is not None else plan.study.name
+    runs = runs if runs is not None else plan.runs
     outdir.mkdir(parents=True, exist_ok=True)
     notes = []
-    for fn in (_fig_dod, _fig_rate, _fig_clusters):
+    for fn in (_fig_dod, _fig_rate, _fig_clusters, _fig_porosity_vs_x):
         try:
-            note = fn(plan, df, outdir)
+            note = fn(name, runs, df, outdir)
         except Exception as exc:  # a figure never fails collect; say why it is missing
             note = f"{fn.__name__[5:]}: not drawn ({type(exc).__name__}: {exc})"
         notes.append(note)
     return notes
 
 
-def _save(fig, path: Path) -> None:
-    import matplotlib.pyplot as plt
+def _figure(nrows: int = 1, ncols: int = 1, figsize=None, **kwargs):
+    from matplotlib.figure import Figure
 
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
+def _save(fig, path: Path) -> None:
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
 
 
-def _fig_dod(plan, df, outdir) -> str:
-    import matplotlib.pyplot as plt
-
+def _fig_dod(name, runs, df, outdir) -> str:
     need = [c for c in ("porosity", "a2_index") if c in df and df[c].notna().any()]
     if not need or df["dod_resolved"].dropna().nunique() < 2:
         return "porosity_a2_vs_dod.png: skipped (needs >= 2 DOD values with porosity/a2_index)"
-    fig, axs = plt.subplots(1, len(need), figsize=(5 * len(need), 4), squeeze=False)
+    fig, axs = _figure(1, len(need), figsize=(5 * len(need), 4), squeeze=False)
     for ax, col in zip(axs[0], need):
         for state, g in df[df[col].notna()].groupby("starting_state"):
             g = g.groupby("dod_resolved")[col].agg(["mean", "std", "count"]).reset_index()
@@ -235,21 +247,19 @@ def _fig_dod(plan, df, outdir) -> str:
         ax.set_ylabel(col)
         ax.legend(title="starting state", fontsize=8,
                   loc="center left" if col == "porosity" else "best")
-    fig.suptitle(f"{plan.study.name}: after dealloying")
+    fig.suptitle(f"{name}: after dealloying")
     _save(fig, outdir / "porosity_a2_vs_dod.png")
     return "porosity_a2_vs_dod.png"
 
 
-def _fig_rate(plan, df, outdir) -> str:
-    import matplotlib.pyplot as plt
-
+def _fig_rate(name, runs, df, outdir) -> str:
     rate_col = next((c for c in ("rate_fraction_per_ns_resolved", "rate_li_per_ps_resolved")
                      if c in df and df[c].dropna().nunique() >= 2), None)
     cols = [c for c in ("ligament_diameter_mean_nm", "pore_diameter_mean_nm")
             if c in df and df[c].notna().any()]
     if rate_col is None or not cols:
         return "sizes_vs_rate.png: skipped (needs >= 2 rates with ligament/pore sizes)"
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = _figure(figsize=(5.5, 4))
     for col, label in zip(cols, ("ligament (Si wire)", "pore")[:len(cols)]):
         std = col.replace("_mean_", "_std_")
         g = df[df[col].notna()].groupby(rate_col)[col].agg(["mean", "std"]).reset_index()
@@ -265,7 +275,7 @@ def _fig_rate(plan, df, outdir) -> str:
     ax.set_xlabel(f"extraction rate ({unit})")
     ax.set_ylabel("diameter (nm)")
     ax.legend()
-    ax.set_title(f"{plan.study.name}: sizes vs dealloying rate")
+    ax.set_title(f"{name}: sizes vs dealloying rate")
     _save(fig, outdir / "sizes_vs_rate.png")
     return "sizes_vs_rate.png"
 
@@ -293,30 +303,81 @@ def _series(rd: RunDir):
     return pts  # frame (time) order
 
 
-def _fig_clusters(plan, df, outdir) -> str:
-    import matplotlib.pyplot as plt
+PATH_LABELS = {"c-path": "c-path (c-Li15Si4)", "a-path": "a-path (a-LixSi)"}
 
-    labels = {"c-path": "c-path (c-Li15Si4)", "a-path": "a-path (a-LixSi)"}
-    paths = {label: [] for label in labels.values()}
-    for run in plan.runs:
-        kind = labels.get(pathway(derived(run)["starting_state"]))
+
+def _by_path(runs, series) -> dict[str, list]:
+    """path label -> [(run, series)] of every run of that path with >= 2 points of ``series``."""
+    paths = {label: [] for label in PATH_LABELS.values()}
+    for run in runs:
+        kind = PATH_LABELS.get(pathway(derived(run)["starting_state"]))
         if kind:
-            s = _series(run.rundir)
+            s = series(run.rundir)
             if len(s) >= 2:
                 paths[kind].append((run, s))
-    present = {k: v for k, v in paths.items() if v}
+    return {k: v for k, v in paths.items() if v}
+
+
+def _run_name(run) -> str:
+    return run.label() or run.key
+
+
+def _fig_clusters(name, runs, df, outdir) -> str:
+    """Cluster classes vs x, one panel per path; every run of the path (one line style each)."""
+    present = _by_path(runs, _series)
     if not present:
         return "clusters_vs_x.png: skipped (no analysed trajectories with cluster classes vs x)"
-    fig, axs = plt.subplots(1, len(present), figsize=(5.5 * len(present), 4), squeeze=False)
-    for ax, (kind, runs) in zip(axs[0], present.items()):
-        run, s = runs[0]
-        xs = [p[0] for p in s]
-        for i, c in enumerate(CLUSTER_CLASSES):
-            ax.plot(xs, [p[1][i] for p in s], marker=".", label=c)
+    fig, axs = _figure(1, len(present), figsize=(5.5 * len(present), 4), squeeze=False)
+    styles = ("-", "--", ":", "-.")
+    colours = [f"C{i}" for i in range(len(CLUSTER_CLASSES))]
+    for ax, (kind, path_runs) in zip(axs[0], present.items()):
+        for k, (run, s) in enumerate(path_runs):
+            xs = [p[0] for p in s]
+            for i, c in enumerate(CLUSTER_CLASSES):
+                ax.plot(xs, [p[1][i] for p in s], styles[k % len(styles)], marker=".",
+                        color=colours[i], label=c if k == 0 else None)
         ax.invert_xaxis()
         ax.set_xlabel("Li/Si (x) during dealloying")
         ax.set_ylabel("share of Si")
-        ax.set_title(f"{kind}\n{run.label()}", fontsize=9)
-        ax.legend(fontsize=8)
+        if len(path_runs) == 1:
+            runs_txt = f"run {_run_name(path_runs[0][0])}"
+        else:
+            names = ("solid", "dashed", "dotted", "dash-dot")
+            runs_txt = "; ".join(f"{names[k % 4]}: {_run_name(r)}"
+                                 for k, (r, _) in enumerate(path_runs[:4]))
+            runs_txt += f" (+{len(path_runs) - 4} more)" if len(path_runs) > 4 else ""
+        ax.set_title(f"{kind}: {len(path_runs)} run(s)\n{runs_txt}", fontsize=8)
+        ax.legend(fontsize=8, title="Si cluster class", title_fontsize=8)
+    fig.suptitle(f"{name}: Si cluster classes vs Li/Si", fontsize=10)
     _save(fig, outdir / "clusters_vs_x.png")
     return "clusters_vs_x.png"
+
+
+def _porosity_series(rd: RunDir):
+    """Per-frame (x, porosity) of one run from its analysis (frames without porosity skipped)."""
+    return [(f["x"], f["porosity"]) for f in rd.analysis_frames()
+            if f.get("x") is not None and isinstance(f.get("porosity"), (int, float))]
+
+
+def _fig_porosity_vs_x(name, runs, df, outdir) -> str:
+    """Porosity vs Li/Si during dealloying, c-path beside a-path (every run of each path)."""
+    present = _by_path(runs, _porosity_series)
+    if not present:
+        return "porosity_vs_x.png: skipped (no analysed trajectories with porosity vs x)"
+    fig, ax = _figure(figsize=(6, 4))
+    colours = {PATH_LABELS["c-path"]: "C3", PATH_LABELS["a-path"]: "C0"}
+    for kind, path_runs in present.items():
+        for k, (run, s) in enumerate(path_runs):
+            ax.plot([p[0] for p in s], [p[1] for p in s], marker=".", color=colours[kind],
+                    alpha=1.0 if k == 0 else 0.6,
+                    label=f"{kind}: {_run_name(run)}" if len(path_runs) <= 4 or k == 0 else None)
+    ax.axhspan(0.40, 0.50, color="0.88", zorder=0, label="paper, c-path framework (0.48)")
+    top = max(p[1] for v in present.values() for _, s in v for p in s)
+    ax.set_ylim(-0.02, max(0.6, 1.1 * top))
+    ax.invert_xaxis()
+    ax.set_xlabel("Li/Si (x) during dealloying")
+    ax.set_ylabel("porosity (pore volume / particle envelope)")
+    ax.set_title(f"{name}: porosity vs Li/Si", fontsize=10)
+    ax.legend(fontsize=7)
+    _save(fig, outdir / "porosity_vs_x.png")
+    return "porosity_vs_x.png"

@@ -1,0 +1,111 @@
+"""``dealloy quickstart`` end to end on tiny particles: runs, analysis, summary, report, figures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import run_dealloy
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+# the quickstart's two routes at a test size: a 2.2 nm c-Li15Si4 and a 2 nm a-Li15Si4 cut from a
+# 16-Si melt-quench with a shortened fast protocol; a short extraction at a high rate
+PARTICLES = {
+    "c-Li15Si4": {"builder": "li15si4_particle",
+                  "args": {"diameter_nm": 2.2, "seed": 0, "vacuum_nm": 1.5}},
+    "a-Li15Si4": {"builder": "amorphous_lisi_particle",
+                  "args": {"diameter_nm": 2.2, "x": 3.75, "seed": 0, "protocol": "fast",
+                           "bulk_n_si": 16, "vacuum_nm": 1.5, "melt_ps": 2.0,
+                           "quench_rate_k_per_s": 1e15, "relax_ps": 0.5,
+                           "particle_relax_ps": 0.2}},
+}
+STAGES = [
+    {"type": "minimize", "maxiter": 50},
+    {"type": "equilibrate", "time_ps": 0.2},
+    {"type": "extract", "selector": "surface", "x_final": 0.0, "interval_ps": 0.2,
+     "rate_fraction_per_ns": 300.0, "max_time_ps": 2.6, "patience_intervals": 4},
+    {"type": "hold", "time_ps": 0.2},
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_quickstart(tmp_path_factory):
+    from dealloy.engine.quickstart import _quickstart
+
+    out = tmp_path_factory.mktemp("quickstart")
+    summary = _quickstart(out, quiet=True, particles=PARTICLES, stages=STAGES)
+    return out, summary
+
+
+@pytest.mark.slow
+def test_quickstart_ends_with_report_and_figures(tiny_quickstart):
+    out, summary = tiny_quickstart
+    html, md = out / "report.html", out / "report.md"
+    assert summary["report"] == {"html": str(html), "md": str(md)}
+    for fig in ("clusters_vs_x.png", "porosity_vs_x.png"):
+        assert (out / "figures" / fig).read_bytes()[:8] == PNG, fig
+    text = md.read_text()
+    # the figures and the c- and a-path virtual HAADF side by side
+    assert "clusters_vs_x" in text and "porosity_vs_x" in text
+    assert "### a-path: run a-Li15Si4" in text and "### c-path: run c-Li15Si4" in text
+    assert text.count("haadf_z") >= 2
+    assert "data:image/png;base64," in html.read_text()
+    for name in PARTICLES:  # every run analysed frame by frame (the figures' source)
+        metrics = json.loads((out / name / "analysis" / "metrics.json").read_text())
+        frames = metrics["frames"]
+        assert len(frames) >= 3 and frames[0]["x"] > frames[-1]["x"]
+        # Li left during the run: no diffusion coefficient, and the reason is given
+        diff = metrics["li_diffusion"]
+        assert diff["reported"] is False and "extraction" in diff["why_not"]
+        assert "li_msd" not in metrics
+
+
+@pytest.mark.slow
+def test_final_structure_carries_time_x_and_potential(tiny_quickstart):
+    from ase.io import read
+
+    out, summary = tiny_quickstart
+    for name in PARTICLES:
+        atoms = read(out / name / "final.extxyz")
+        info, row = atoms.info, summary["particles"][name]
+        assert info["time_ps"] == pytest.approx(row["time_ps"])
+        assert info["x"] == pytest.approx(row["x_end"], abs=1e-4)
+        assert info["potential"] == "meam-godet2020" and info["li_removed"] == row["li_removed"]
+        assert info["builder"] == PARTICLES[name]["builder"]
+
+
+@pytest.mark.slow
+def test_quickstart_says_what_it_shows_and_what_it_cannot(tiny_quickstart):
+    out, summary = tiny_quickstart
+    md = (out / "summary.md").read_text()
+    assert "What this shows" in md and "What it cannot show" in md
+    assert "2.2 nm" in md and "300 x the initial Li per ns" in md and "meam-godet2020" in md
+    assert "docs/results/first-result/" in md and "workflows/first-result.toml" in md
+    # numbers of the table come from the runs' own analysis
+    for name in PARTICLES:
+        row = summary["particles"][name]
+        assert row["porosity"] is not None and 0.0 <= row["porosity"] < 1.0
+        assert row["x_end"] < row["x_start"]
+
+
+@pytest.mark.slow
+def test_quickstart_rerun_keeps_wall_time_and_report_cli_reads_the_folder(tiny_quickstart):
+    from dealloy.engine.quickstart import _quickstart
+
+    out, first = tiny_quickstart
+    again = _quickstart(out, quiet=True, particles=PARTICLES, stages=STAGES)  # reuses both runs
+    assert again["runs_wall_time_s"] == first["runs_wall_time_s"] > 1.0
+    assert again["this_invocation_s"] < first["this_invocation_s"]
+    (out / "report.html").unlink()
+    res = run_dealloy("report", out, "--no-analyze")
+    assert res.returncode == 0, res.stderr
+    assert (out / "report.html").is_file() and f"wrote {out / 'report.html'}" in res.stdout
+
+
+def test_report_of_a_folder_without_runs_is_one_line(tmp_path):
+    (tmp_path / "empty").mkdir()
+    res = run_dealloy("report", tmp_path / "empty")
+    assert res.returncode == 2
+    assert res.stderr.strip().count("\n") == 0 and "folder of run directories" in res.stderr
