@@ -394,3 +394,56 @@ def test_sigkill_resume_continues_the_mc_stream(small, tmp_path):
     assert mv["accepted"] == sum(e["event"] == "remove" for e in ev) == res["n_removed"]
     assert mv["rejected"] == sum(e["event"] == "reject-remove" for e in ev) > 0
     assert res["li_end"] == res["li_start"] - res["n_removed"]
+
+
+# ---- outputs: U vs x, dQ/dV, report row 12; study axes ---------------------------------------------
+def test_voltage_curve_dqdv_and_report_row(small, tmp_path):
+    import pandas as pd
+
+    from dealloy.analysis.voltage import dqdv, voltage_curve, write_voltage_outputs
+    from dealloy.report.observables import _voltage_row
+
+    cfg = toml(tmp_path / "v.toml", small, """
+[[stages]]
+type = "galvanostatic"
+batch = 4
+interval_ps = 0.05
+x_final = 3.5
+""")
+    res = run(cfg, quiet=True)
+    rd = RunDir(tmp_path / "v")
+    summary = write_voltage_outputs(rd.path)
+    rows = voltage_curve(rd.path)
+    n_rm = res["n_removed"]
+    assert len(rows) == n_rm == 108 - math.floor(3.5 * 24)
+    x = [r["x"] for r in rows]
+    assert x == sorted(x, reverse=True) and x[-1] == pytest.approx(res["x_end"])
+    mu = res["electrochem"]["mu_li_bcc_ev"]
+    for r in rows:  # galvanostatic: the recorded voltage is the removal voltage
+        assert r["voltage_v"] == pytest.approx(r["delta_e_ev"] + mu, abs=2e-6)
+    centres, d = dqdv(rows, 24, 0.02)
+    assert float(np.sum(d) * 0.02) == pytest.approx(n_rm / 24)  # integral of dQ/dV = capacity
+    for name in ("voltage.csv", "dqdv.csv", "voltage.json", "plots/voltage.png"):
+        assert (rd.analysis_dir / name).is_file(), name
+    assert summary["potential_c_to_a_voltage_v"] == pytest.approx(0.477, abs=0.01)
+    row = _voltage_row(pd.DataFrame([{"path": str(rd.path), "_path": "c-path"}]))
+    assert row.number == 12 and row.verdict != "not covered"
+    assert f"{summary['dqdv_peak_v']:.2f} V" in row.simulation and "c→a 0.48 V" in row.simulation
+
+
+def test_study_axes_switch_the_extraction_mode():
+    from dealloy.study.axes import apply_params
+
+    base = {"particle": {"builder": "li15si4_particle"},
+            "stages": [{"type": "minimize"},
+                       {"type": "extract", "selector": "surface", "x_final": 1.0,
+                        "rate_li_per_ps": 2.0, "interval_ps": 0.25}]}
+    g = apply_params(base, {"extraction": "galvanostatic"}, "t")["stages"][1]
+    assert g == {"type": "galvanostatic", "x_final": 1.0, "interval_ps": 0.25,
+                 "accessible": "surface", "rate_li_per_ps": 2.0}
+    p = apply_params(base, {"extraction": "potentiostatic", "voltage_v": 0.45,
+                            "stages.potentiostatic.time_ps": 50.0}, "t")
+    parse_run_config(p)  # a valid run config
+    assert p["stages"][1]["voltage_v"] == 0.45 and "rate_li_per_ps" not in p["stages"][1]
+    with pytest.raises(ConfigError, match="extraction = 'cv'"):
+        apply_params(base, {"extraction": "cv"}, "t")

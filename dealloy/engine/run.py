@@ -749,8 +749,8 @@ class Engine:
                 self.st["n_inserted"] += 1
             event = m.kind if m.accepted else f"reject-{m.kind}"
             rows.append((t, stage.type, event, int(m.atom_id), "Li",
-                         *(round(float(c), 4) for c in m.position), round(m.delta_e_ev, 6),
-                         round(m.voltage_v, 6), int(m.accepted)))
+                         *(round(float(c), 4) for c in m.position), f"{m.delta_e_ev:.9g}",
+                         f"{m.voltage_v:.9g}", int(m.accepted)))
         self.events_log.rows(rows)
         if self.session.natoms != self.st["n_li"] + self.st["n_si"]:
             raise SimulationError(f"after Li exchange LAMMPS holds {self.session.natoms} atoms, "
