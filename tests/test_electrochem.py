@@ -107,6 +107,24 @@ def test_bad_electrochemical_input_is_one_line_at_load(stage, needle):
     assert lines[1].lstrip().startswith("- stages[0]")
 
 
+@pytest.mark.parametrize("stage", [
+    {"type": "potentiostatic", "voltage_v": 0.4, "time_ps": 5, "accessible": "all"},
+    {"type": "potentiostatic", "schedule": [{"voltage_start_v": 0.1, "voltage_end_v": 0.5,
+                                             "sweep_rate_mv_per_ps": 10}], "reinsertion": True},
+    {"type": "galvanostatic", "rate_li_per_ps": 2.0, "accessible": "all"},
+    {"type": "galvanostatic", "cutoff_voltage_v": 0.9, "cv_time_ps": 5, "tfmc_steps_per_interval": 3,
+     "anneal_every_ps": 5, "anneal_window_ps": 1, "anneal_temperature_k": 500},
+])
+def test_resolved_config_loads_again(stage, tmp_path):
+    # <run>/config.toml writes every default explicitly; re-running or resuming reads it back
+    from dealloy.config.run import dump_run_config, load_run_config
+
+    cfg = parse_run_config({**BASE, "stages": [stage]})
+    (tmp_path / "config.toml").write_text(dump_run_config(cfg))
+    again = load_run_config(tmp_path / "config.toml")
+    assert again.stages[0] == cfg.stages[0]
+
+
 def test_schedule_voltage_and_duration():
     cfg = parse_run_config({**BASE, "stages": [{"type": "potentiostatic", "schedule": [
         {"voltage_start_v": 0.1, "time_ps": 2.0},

@@ -184,9 +184,15 @@ class _ElectrochemStage(StrictModel):
     anneal_window_ps: Optional[PositiveFloat] = None
     anneal_temperature_k: Optional[PositiveFloat] = None
 
+    def _set_apart_from_default(self) -> set[str]:
+        """Keys given with a value other than their default (a resolved config.toml writes every
+        default explicitly; that must load again)."""
+        return {k for k in self.model_fields_set
+                if getattr(self, k) != type(self).model_fields[k].default}
+
     @model_validator(mode="after")
     def _consistent(self):
-        given = self.model_fields_set
+        given = self._set_apart_from_default()
         if self.accessible == "all":
             geo = sorted(given & {"probe_radius_angstrom", "voxel_angstrom",
                                   "surface_depth_angstrom"})
@@ -237,7 +243,7 @@ class PotentiostaticStage(_ElectrochemStage):
             if self.time_ps is not None:
                 raise ValueError("time_ps applies to voltage_v; a schedule's segments carry "
                                  "their own time_ps / sweep_rate_mv_per_ps")
-        if "site_distance_angstrom" in self.model_fields_set and not self.reinsertion:
+        if "site_distance_angstrom" in self._set_apart_from_default() and not self.reinsertion:
             raise ValueError("site_distance_angstrom applies to re-insertion; set reinsertion = "
                              "true or remove it")
         return self
@@ -285,7 +291,8 @@ class GalvanostaticStage(_ElectrochemStage):
         if self.cv_time_ps is not None and self.cutoff_voltage_v is None:
             raise ValueError("cv_time_ps (the constant-voltage hold) needs cutoff_voltage_v: the "
                              "CV phase holds the cutoff the CC phase ends at")
-        if "cv_attempts_per_interval" in self.model_fields_set and self.cv_time_ps is None:
+        if ("cv_attempts_per_interval" in self._set_apart_from_default()
+                and self.cv_time_ps is None):
             raise ValueError("cv_attempts_per_interval applies to the CV hold; set cv_time_ps or "
                              "remove it")
         return self
