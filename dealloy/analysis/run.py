@@ -10,6 +10,7 @@ from pathlib import Path
 from dealloy.analysis.core import AnalysisParams, analyze_frame, flat_row, to_json
 from dealloy.analysis.diffusivity import center_of_mass_angstrom, li_diffusion
 from dealloy.analysis.trajectory import FrameSource, parse_selection, resolve_source
+from dealloy.analysis.voltage import write_voltage_outputs
 from dealloy.io import write_json, write_text
 
 
@@ -135,6 +136,12 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
 
             written += write_images(src[sel[-1]], Path(plots_dir), echo=echo)
         echo(f"wrote {len(written)} picture(s) to {plots_dir}")
+    if run_dir is not None:  # runs with potentiostatic/galvanostatic stages: U vs x, dQ/dV
+        volt = write_voltage_outputs(run_dir)
+        if volt:
+            summary["voltage"] = volt
+            echo(f"voltage curve: dQ/dV peak at {volt['dqdv_peak_v']:.3f} V, plateau share "
+                 f"{volt['plateau_share']:.2f} (analysis/voltage.csv, dqdv.csv, plots/voltage.png)")
     return summary
 
 

@@ -22,7 +22,10 @@ PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 SELECTORS = ("surface", "shell", "random")
-STAGE_TYPES = ("minimize", "equilibrate", "extract", "insert", "hold", "anneal")
+STAGE_TYPES = ("minimize", "equilibrate", "extract", "insert", "hold", "anneal",
+               "potentiostatic", "galvanostatic")
+ELECTROCHEM_TYPES = ("potentiostatic", "galvanostatic")
+VOLTAGE_RANGE_V = (-0.5, 3.0)  # applied potentials accepted, V vs Li/Li+
 
 
 class ParticleSpec(StrictModel):
@@ -114,8 +117,198 @@ class InsertStage(_ExchangeStage):
     patience_intervals: Annotated[int, Field(gt=0)] = 40
 
 
+# ---- electrochemical extraction (docs/engine.md, "Electrochemical extraction") ---------------
+def _check_voltage(v: float, key: str) -> float:
+    lo, hi = VOLTAGE_RANGE_V
+    if not math.isfinite(v) or not lo <= v <= hi:
+        raise ValueError(f"{key} = {v} V is outside [{lo:g}, {hi:g}] V vs Li/Li+; give a potential "
+                         "in that window (the paper dealloys between 0.01 and 1.5 V)")
+    return v
+
+
+class VoltageSegment(StrictModel):
+    """One piece of a potentiostatic schedule: a hold (``voltage_end_v`` omitted or equal) or a
+    linear ramp from ``voltage_start_v`` to ``voltage_end_v``, lasting ``time_ps`` or set by a
+    signed ``sweep_rate_mv_per_ps``."""
+
+    voltage_start_v: float
+    voltage_end_v: Optional[float] = None
+    time_ps: Optional[PositiveFloat] = None
+    sweep_rate_mv_per_ps: Optional[float] = None
+
+    @model_validator(mode="after")
+    def _valid(self):
+        _check_voltage(self.voltage_start_v, "voltage_start_v")
+        if self.voltage_end_v is not None:
+            _check_voltage(self.voltage_end_v, "voltage_end_v")
+        if (self.time_ps is None) == (self.sweep_rate_mv_per_ps is None):
+            raise ValueError("give exactly one of time_ps or sweep_rate_mv_per_ps for each "
+                             "schedule segment")
+        if self.sweep_rate_mv_per_ps is not None:
+            end = self.voltage_end_v if self.voltage_end_v is not None else self.voltage_start_v
+            dv = end - self.voltage_start_v
+            r = self.sweep_rate_mv_per_ps
+            if dv == 0 or r == 0 or (dv > 0) != (r > 0):
+                raise ValueError(f"a ramp from {self.voltage_start_v} V at {r} mV/ps never reaches "
+                                 f"voltage_end_v = {end} V; give a rate of the sign of "
+                                 f"(voltage_end_v - voltage_start_v), or time_ps for a hold")
+        return self
+
+    @property
+    def end_v(self) -> float:
+        return self.voltage_end_v if self.voltage_end_v is not None else self.voltage_start_v
+
+    def duration_ps(self) -> float:
+        if self.time_ps is not None:
+            return self.time_ps
+        return abs(self.end_v - self.voltage_start_v) * 1000.0 / abs(self.sweep_rate_mv_per_ps)
+
+
+class _ElectrochemStage(StrictModel):
+    """Keys common to potentiostatic and galvanostatic extraction."""
+
+    x_final: NonNegFloat = 0.0
+    interval_ps: PositiveFloat = 0.5  # MD between two MC passes / removal batches
+    temperature_k: Optional[PositiveFloat] = None
+    max_time_ps: Optional[PositiveFloat] = None
+    accessible: Literal["surface", "all"] = "surface"  # which Li may leave
+    probe_radius_angstrom: PositiveFloat = 3.0
+    voxel_angstrom: Annotated[float, Field(gt=0.2, le=2.0)] = 0.7
+    surface_depth_angstrom: NonNegFloat = 1.0
+    patience_intervals: Annotated[int, Field(gt=0)] = 40
+    # Si mobility (docs/engine.md, "Si mobility"): tfMC between exchanges, anneal windows
+    tfmc_steps_per_interval: Annotated[int, Field(ge=0)] = 0
+    tfmc_delta_angstrom: PositiveFloat = 0.1
+    tfmc_temperature_k: Optional[PositiveFloat] = None
+    anneal_every_ps: Optional[PositiveFloat] = None
+    anneal_window_ps: Optional[PositiveFloat] = None
+    anneal_temperature_k: Optional[PositiveFloat] = None
+
+    def _set_apart_from_default(self) -> set[str]:
+        """Keys given with a value other than their default (a resolved config.toml writes every
+        default explicitly; that must load again)."""
+        return {k for k in self.model_fields_set
+                if getattr(self, k) != type(self).model_fields[k].default}
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        given = self._set_apart_from_default()
+        if self.accessible == "all":
+            geo = sorted(given & {"probe_radius_angstrom", "voxel_angstrom",
+                                  "surface_depth_angstrom"})
+            if geo:
+                raise ValueError(f"{', '.join(geo)} only apply to accessible = 'surface' (with "
+                                 "'all' every Li may leave); remove them or use 'surface'")
+        if self.tfmc_steps_per_interval == 0:
+            tf = sorted(given & {"tfmc_delta_angstrom", "tfmc_temperature_k"})
+            if tf:
+                raise ValueError(f"{', '.join(tf)} set but tfmc_steps_per_interval = 0 (tfMC off); "
+                                 "set tfmc_steps_per_interval > 0 or remove them")
+        an = [self.anneal_every_ps, self.anneal_window_ps, self.anneal_temperature_k]
+        if any(v is not None for v in an) and not all(v is not None for v in an):
+            raise ValueError("anneal windows need all of anneal_every_ps, anneal_window_ps and "
+                             "anneal_temperature_k")
+        if self.anneal_every_ps is not None and self.anneal_window_ps >= self.anneal_every_ps:
+            raise ValueError(f"anneal_window_ps = {self.anneal_window_ps} must be shorter than "
+                             f"anneal_every_ps = {self.anneal_every_ps}")
+        return self
+
+
+class PotentiostaticStage(_ElectrochemStage):
+    """Li leaves (and, with ``reinsertion``, returns) by grand-canonical Metropolis moves at an
+    applied potential: constant ``voltage_v`` for ``time_ps``, or a ``schedule`` of holds/ramps."""
+
+    type: Literal["potentiostatic"]
+    voltage_v: Optional[float] = None
+    time_ps: Optional[PositiveFloat] = None
+    schedule: Optional[list[VoltageSegment]] = None
+    reinsertion: bool = False
+    attempts_per_interval: Annotated[int, Field(ge=0)] = 20  # 0: every exchange site once
+    site_distance_angstrom: PositiveFloat = 1.8  # a vacancy is free if no atom is closer
+
+    @model_validator(mode="after")
+    def _schedule(self):
+        if (self.voltage_v is None) == (self.schedule is None):
+            raise ValueError("give exactly one of voltage_v (with time_ps) or schedule "
+                             "(a list of holds/ramps)")
+        if self.voltage_v is not None:
+            _check_voltage(self.voltage_v, "voltage_v")
+            if self.time_ps is None:
+                raise ValueError("voltage_v needs time_ps (how long to hold it): without it the "
+                                 "stage ends only at x_final, which a potential below the "
+                                 "extraction voltage never reaches")
+        else:
+            if not self.schedule:
+                raise ValueError("schedule is empty; give at least one segment")
+            if self.time_ps is not None:
+                raise ValueError("time_ps applies to voltage_v; a schedule's segments carry "
+                                 "their own time_ps / sweep_rate_mv_per_ps")
+        if "site_distance_angstrom" in self._set_apart_from_default() and not self.reinsertion:
+            raise ValueError("site_distance_angstrom applies to re-insertion; set reinsertion = "
+                             "true or remove it")
+        return self
+
+    def duration_ps(self) -> float:
+        if self.voltage_v is not None:
+            return float(self.time_ps)
+        return float(sum(seg.duration_ps() for seg in self.schedule))
+
+    def voltage_at(self, t_ps: float) -> float:
+        """Applied potential (V vs Li/Li+) ``t_ps`` into the stage (the last value after its end)."""
+        if self.voltage_v is not None:
+            return float(self.voltage_v)
+        t = max(0.0, float(t_ps))
+        for seg in self.schedule:
+            d = seg.duration_ps()
+            if t <= d:
+                return seg.voltage_start_v + (seg.end_v - seg.voltage_start_v) * t / d
+            t -= d
+        return float(self.schedule[-1].end_v)
+
+
+class GalvanostaticStage(_ElectrochemStage):
+    """Constant current: at a fixed rate the accessible Li with the lowest removal energy leaves;
+    its removal voltage is recorded. Optional cutoff voltage, then a CV hold (CC-then-CV)."""
+
+    type: Literal["galvanostatic"]
+    batch: Optional[Annotated[int, Field(gt=0)]] = None
+    rate_li_per_ps: Optional[PositiveFloat] = None
+    rate_fraction_per_ns: Optional[PositiveFloat] = None
+    max_candidates: Annotated[int, Field(ge=0)] = 0  # 0: every accessible Li is evaluated
+    cutoff_voltage_v: Optional[float] = None
+    cv_time_ps: Optional[PositiveFloat] = None
+    cv_attempts_per_interval: Annotated[int, Field(ge=0)] = 20
+
+    @model_validator(mode="after")
+    def _cc(self):
+        given = [k for k in ("batch", "rate_li_per_ps", "rate_fraction_per_ns")
+                 if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give only one of batch, rate_li_per_ps, rate_fraction_per_ns "
+                             f"(got {', '.join(given)})")
+        if self.cutoff_voltage_v is not None:
+            _check_voltage(self.cutoff_voltage_v, "cutoff_voltage_v")
+        if self.cv_time_ps is not None and self.cutoff_voltage_v is None:
+            raise ValueError("cv_time_ps (the constant-voltage hold) needs cutoff_voltage_v: the "
+                             "CV phase holds the cutoff the CC phase ends at")
+        if ("cv_attempts_per_interval" in self._set_apart_from_default()
+                and self.cv_time_ps is None):
+            raise ValueError("cv_attempts_per_interval applies to the CV hold; set cv_time_ps or "
+                             "remove it")
+        return self
+
+    def li_per_interval(self, li_reference: int) -> float:
+        """Mean Li removed per interval (default 1; the engine carries the remainder)."""
+        if self.rate_li_per_ps is not None:
+            return self.rate_li_per_ps * self.interval_ps
+        if self.rate_fraction_per_ns is not None:
+            return self.rate_fraction_per_ns * li_reference * self.interval_ps / 1000.0
+        return float(self.batch if self.batch is not None else 1)
+
+
 Stage = Annotated[
-    Union[MinimizeStage, EquilibrateStage, ExtractStage, InsertStage, HoldStage, AnnealStage],
+    Union[MinimizeStage, EquilibrateStage, ExtractStage, InsertStage, HoldStage, AnnealStage,
+          PotentiostaticStage, GalvanostaticStage],
     Field(discriminator="type"),
 ]
 
@@ -195,6 +388,26 @@ def _loc(loc: tuple, data: dict) -> str:
     return ".".join(parts) + suffix
 
 
+# keys that belong to one extraction mode: given in another stage they contradict its mode
+_RATE_HINT = ("extract", "insert", "galvanostatic"), ("a rate drives the geometric and galvanostatic "
+                                                     "modes; a potentiostatic stage is driven by "
+                                                     "voltage_v or schedule")
+_MODE_KEYS = {
+    "selector": (("extract",), "geometric selectors belong to 'extract'; the electrochemical "
+                              "stages choose by energy among the Li given by accessible = "
+                              "'surface' | 'all'"),
+    "shell_width_nm": (("extract",), "it belongs to the geometric 'shell' selector"),
+    "batch": _RATE_HINT, "rate_li_per_ps": _RATE_HINT, "rate_fraction_per_ns": _RATE_HINT,
+    "voltage_v": (("potentiostatic",), "an applied potential belongs to 'potentiostatic' "
+                                       "(galvanostatic: cutoff_voltage_v)"),
+    "schedule": (("potentiostatic",), "a voltage schedule belongs to 'potentiostatic'"),
+    "reinsertion": (("potentiostatic",), "re-insertion needs an applied potential "
+                                         "(potentiostatic); galvanostatic only removes"),
+    "cutoff_voltage_v": (("galvanostatic",), "CC-then-CV belongs to 'galvanostatic'"),
+    "cv_time_ps": (("galvanostatic",), "CC-then-CV belongs to 'galvanostatic'"),
+    "accessible": (ELECTROCHEM_TYPES, "the geometric extract stage uses selector"),
+}
+
 _HINTS = {
     "greater_than": "must be > 0",
     "greater_than_equal": "must be >= 0",
@@ -208,8 +421,14 @@ def format_errors(exc: ValidationError, source: str, data: dict) -> str:
         typ = err["type"]
         if typ == "extra_forbidden":
             allowed = _allowed_keys(tuple(err["loc"][:-1]))
-            msg = "unknown key (typo?); remove it" + (f" - valid keys here: {', '.join(allowed)}"
-                                                       if allowed else "")
+            key = str(err["loc"][-1])
+            stype = next((p for p in err["loc"] if p in STAGE_TYPES), None)
+            owner = _MODE_KEYS.get(key)
+            if owner and stype and stype not in owner[0]:
+                msg = f"does not apply to this {stype} stage: {owner[1]}; remove it"
+            else:
+                msg = "unknown key (typo?); remove it" + (
+                    f" - valid keys here: {', '.join(allowed)}" if allowed else "")
         elif typ == "union_tag_invalid":
             msg = (f"unknown stage type {err.get('input', {}).get('type')!r}; "
                    f"use one of {', '.join(STAGE_TYPES)}")
@@ -231,7 +450,7 @@ def _allowed_keys(loc: tuple) -> list[str]:
     model: Any = RunConfig
     stage_models = {m.model_fields["type"].annotation.__args__[0]: m for m in
                     (MinimizeStage, EquilibrateStage, ExtractStage, InsertStage, HoldStage,
-                     AnnealStage)}
+                     AnnealStage, PotentiostaticStage, GalvanostaticStage)}
     i = 0
     while i < len(loc):
         p = loc[i]
@@ -288,6 +507,8 @@ def steps_of(time_ps: float, dt_ps: float) -> int:
 
 __all__ = [
     "RunConfig", "ParticleSpec", "MinimizeStage", "EquilibrateStage", "ExtractStage",
-    "InsertStage", "HoldStage", "AnnealStage", "SELECTORS", "STAGE_TYPES", "default_stages",
+    "InsertStage", "HoldStage", "AnnealStage", "PotentiostaticStage", "GalvanostaticStage",
+    "VoltageSegment", "ELECTROCHEM_TYPES", "VOLTAGE_RANGE_V", "SELECTORS", "STAGE_TYPES",
+    "default_stages",
     "parse_run_config", "load_run_config", "resolved_dict", "dump_run_config",
 ]

@@ -29,12 +29,15 @@ from pathlib import Path
 import numpy as np
 
 from dealloy.checks import check_structure
-from dealloy.config.run import RunConfig, dump_run_config, load_run_config, resolved_dict, steps_of
+from dealloy.config.run import (ELECTROCHEM_TYPES, RunConfig, dump_run_config, load_run_config,
+                                resolved_dict, steps_of)
+from dealloy.engine.electrochem import (SinglePoints, cheapest_removals, li_bcc_chemical_potential_ev,
+                                       maxwell_velocity, potentiostatic_sweep)
 from dealloy.engine.lammps import lammps_quote
 from dealloy.engine.progress import BuildProgress
 from dealloy.engine.recorder import (EVENT_COLUMNS, THERMO_COLUMNS, CsvLog, final_structure_info,
                                      merge_trajectory)
-from dealloy.engine.selectors import choose, insertion_sites, removal_candidates
+from dealloy.engine.selectors import ProbeGrid, choose, insertion_sites, removal_candidates
 from dealloy.errors import ConfigError, DealloyError, SimulationError
 from dealloy.io import mpi_comm, read_structure, write_json, write_structure, write_text
 from dealloy.periodicity import open_axes, override_note
@@ -45,6 +48,21 @@ EXIT_CHECKPOINTED = 75  # EX_TEMPFAIL: not finished, resume me
 LI, SI = 1, 2  # LAMMPS types
 _AMU_A2_PS2_EV = 1.0364269e-4  # 1 amu*A^2/ps^2 in eV
 _KB_EV = 8.617333262e-5
+
+
+#: extra events.csv columns of runs with electrochemical stages: the move's energy change
+#: E_after - E_before (eV), the potential (V vs Li/Li+: applied, or the removal voltage in
+#: galvanostatic mode) and whether the move was accepted (1/0); rejected moves are
+#: ``reject-remove`` / ``reject-insert`` rows
+ELECTROCHEM_EVENT_COLUMNS = ["delta_e_ev", "voltage_v", "accepted"]
+
+
+class _EventLog(CsvLog):
+    """events.csv with the electrochemical columns; geometric rows are padded with empty cells."""
+
+    def rows(self, rows) -> None:
+        n = len(self.columns)
+        super().rows([tuple(r) + ("",) * (n - len(r)) for r in rows])
 
 
 class Checkpointed(DealloyError):
@@ -140,7 +158,17 @@ def check_protocol(cfg: RunConfig, n_li: int, n_si: int) -> None:
             if st.rate_fraction_per_ns is not None and st.x_final * n_si < 1:
                 raise ConfigError(f"{key}: rate_fraction_per_ns needs a target with Li")
             x = st.x_final
-        if st.type in ("extract", "insert"):
+        elif st.type in ELECTROCHEM_TYPES:
+            if round(x * n_si) == 0:
+                raise ConfigError(f"{key}: the particle has no Li to extract at this point "
+                                  f"(x = {x:.3g}); remove the stage or insert Li before it")
+            if st.x_final >= x - 0.5 / n_si:
+                raise ConfigError(f"{key}.x_final = {st.x_final} is not below the starting "
+                                  f"x = Li/Si = {x:.4g}; give x_final < {x:.4g}")
+            # potentiostatic: x at the end is unknown (set by the potential); the next stage's
+            # checks take the x_final bound as the most it can have left
+            x = st.x_final if st.type == "galvanostatic" else x
+        if st.type in ("extract", "insert", "galvanostatic"):
             li_ref = max(1, round(x * n_si))
             if st.li_per_interval(li_ref) < 1e-3:
                 raise ConfigError(f"{key}: the rate gives {st.li_per_interval(li_ref):.2g} Li per "
@@ -171,6 +199,7 @@ class Engine:
         self._stage_label = "init"
         self._stage_wall: tuple[float, float] | None = None  # (wall_s carried in, segment start)
         self.traj_part = None
+        self._electro_run = any(st.type in ELECTROCHEM_TYPES for st in cfg.stages)
 
     # ---- small helpers -------------------------------------------------------------------
     @property
@@ -218,6 +247,11 @@ class Engine:
             if state is None:
                 check_protocol(self.cfg, int((symbols == "Li").sum()),
                                int((symbols == "Si").sum()))
+            self.mu_li_bcc_ev = None
+            if self._electro_run:
+                self.mu_li_bcc_ev = ((state or {}).get("electro") or {}).get("mu_li_bcc_ev")
+                if self.mu_li_bcc_ev is None:
+                    self.mu_li_bcc_ev = li_bcc_chemical_potential_ev(self.potential, self.comm)
         except ConfigError as exc:
             # bad input found before LAMMPS: say so in run.json too (studies read it)
             if prev.get("status") in (None, "pending", "failed"):
@@ -227,6 +261,9 @@ class Engine:
             raise
         self._prepare_files(state, atoms)
         self.st = state or self._fresh_state(atoms)
+        if self._electro_run:
+            self.st.setdefault("electro", _electro_counters())
+            self.st["electro"]["mu_li_bcc_ev"] = self.mu_li_bcc_ev
         self.wall_before = self.st.get("wall_s", 0.0)
         # core time: each segment's wall time x its ranks (a run resumed on a different number
         # of ranks); a checkpoint from before this was recorded counts at the ranks run.json
@@ -315,7 +352,8 @@ class Engine:
         self.comm.Barrier()
         active = self.rank == 0
         self.thermo_log = CsvLog(rd.thermo_csv, THERMO_COLUMNS, active)
-        self.events_log = CsvLog(rd.events_csv, EVENT_COLUMNS, active)
+        self.events_log = (_EventLog(rd.events_csv, EVENT_COLUMNS + ELECTROCHEM_EVENT_COLUMNS, active)
+                           if self._electro_run else CsvLog(rd.events_csv, EVENT_COLUMNS, active))
         self.thermo_log.open(None if state is None else state["thermo_bytes"])
         self.events_log.open(None if state is None else state["events_bytes"])
 
@@ -450,7 +488,18 @@ class Engine:
         else:
             t0 = t1 = cfg.stage_temperature(stage)
         exchange = kind in ("extract", "insert")
-        if exchange:
+        electro = kind in ELECTROCHEM_TYPES
+        per_interval = 0.0
+        if electro:
+            interval = steps_of(stage.interval_ps, self.dt)
+            total = (steps_of(stage.duration_ps(), self.dt) if kind == "potentiostatic" else None)
+            if stage.max_time_ps:
+                total = min(total or 10**15, steps_of(stage.max_time_ps, self.dt))
+            if prog["li_ref"] is None:
+                prog["li_ref"] = self.st["n_li"]
+            if kind == "galvanostatic":
+                per_interval = stage.li_per_interval(prog["li_ref"])
+        elif exchange:
             total = steps_of(stage.max_time_ps, self.dt) if stage.max_time_ps else None
             interval = steps_of(stage.interval_ps, self.dt)
             if prog["li_ref"] is None:
@@ -463,16 +512,22 @@ class Engine:
         ramp = None
         if kind == "anneal":
             ramp = (prog["lammps_step0"], prog["lammps_step0"] + total)
+        window = self._anneal_window(stage) if electro else None
+        hot = window is not None and window(prog["steps_done"])
+        if hot:
+            t0 = t1 = stage.anneal_temperature_k
         self._ensure_velocities(t0)
         fixes = self._thermostat(t0, t1)
         try:
             while True:
-                if exchange and (prog["stop_reason"] or self._target_reached(stage)):
+                if (exchange or electro) and (prog["stop_reason"] or self._target_reached(stage)):
                     prog["stop_reason"] = prog["stop_reason"] or "x_final reached"
                     break
                 if total is not None and prog["steps_done"] >= total:
-                    if exchange:
-                        prog["stop_reason"] = "max_time_ps reached"
+                    if exchange or electro:
+                        prog["stop_reason"] = ("schedule done" if kind == "potentiostatic" and
+                                               prog["steps_done"] >= steps_of(stage.duration_ps(), self.dt)
+                                               else "max_time_ps reached")
                     break
                 md = self.st["md_step"]
                 n = min(self.thermo_steps - md % self.thermo_steps,
@@ -481,13 +536,27 @@ class Engine:
                     n = min(n, total - prog["steps_done"])
                 if interval is not None:
                     n = min(n, interval - prog["steps_done"] % interval)
+                if window is not None:
+                    n = min(n, window.steps_to_switch(prog["steps_done"]))
                 self._run(n, ramp)
                 prog["steps_done"] += n
                 md = self.st["md_step"]
                 if md % self.thermo_steps == 0:
                     self._thermo_row()
+                was_hot = hot
+                if window is not None:
+                    hot = window(prog["steps_done"])
                 if interval is not None and prog["steps_done"] % interval == 0:
-                    self._exchange(stage, prog, per_interval)
+                    if electro:
+                        if not was_hot:  # no exchange inside an anneal window
+                            fixes = self._electro(stage, prog, per_interval, fixes)
+                    else:
+                        self._exchange(stage, prog, per_interval)
+                if window is not None and hot != was_hot:
+                    for f in fixes:
+                        self.cmd(f"unfix {f}")
+                    t_now = stage.anneal_temperature_k if hot else cfg.stage_temperature(stage)
+                    fixes = self._thermostat(t_now, t_now)
                 self._progress()
                 if md % self.ckpt_steps == 0:
                     self.checkpoint()
@@ -500,12 +569,12 @@ class Engine:
 
     def _target(self, stage) -> int:
         n_si = self.st["n_si"]
-        if stage.type == "extract":
+        if stage.type != "insert":
             return int(math.floor(stage.x_final * n_si + 1e-9))
         return int(math.ceil(stage.x_final * n_si - 1e-9))
 
     def _target_reached(self, stage) -> bool:
-        if stage.type == "extract":
+        if stage.type != "insert":
             return self.st["n_li"] <= self._target(stage)
         return self.st["n_li"] >= self._target(stage)
 
@@ -540,6 +609,191 @@ class Engine:
         dt = time.perf_counter() - t
         self.bookkeeping_s += dt
         prog["bookkeeping_s"] = prog.get("bookkeeping_s", 0.0) + dt
+
+    # ---- electrochemical extraction --------------------------------------------------------
+    def _anneal_window(self, stage):
+        """None, or a callable step -> bool (inside an anneal window) with ``steps_to_switch``."""
+        if stage.anneal_every_ps is None:
+            return None
+        period = steps_of(stage.anneal_every_ps, self.dt)
+        width = min(period - 1, steps_of(stage.anneal_window_ps, self.dt))
+
+        class Window:
+            # the last ``width`` steps of every ``period`` run at anneal_temperature_k
+            def __call__(self, step: int) -> bool:
+                return step % period >= period - width
+
+            def steps_to_switch(self, step: int) -> int:
+                p = step % period
+                return (period - width - p) if p < period - width else (period - p)
+
+        return Window()
+
+    def _gather_full(self):
+        """ids, types, positions, velocities (native units), image flags; sorted by id."""
+        s = self.session
+        ids = s.gather("id", 0, 1).astype(np.int64)
+        order = np.argsort(ids)
+        return (ids[order], s.gather("type", 0, 1).astype(np.int64)[order],
+                s.gather("x", 1, 3)[order], s.gather("v", 1, 3)[order],
+                s.gather("image", 0, 1).astype(np.int64)[order])
+
+    def _electro(self, stage, prog: dict, per_interval: float, fixes: list) -> list:
+        """One interval of potentiostatic / galvanostatic extraction; returns the thermostat fixes
+        (re-created after a tfMC window)."""
+        t_start = time.perf_counter()
+        kind = stage.type
+        prog.setdefault("moves", _move_counts())
+        prog.setdefault("evaluations", 0)
+        cv = prog.get("cv_start") is not None
+        if cv and prog["steps_done"] - prog["cv_start"] >= steps_of(stage.cv_time_ps, self.dt):
+            prog["stop_reason"] = "CV hold at cutoff_voltage_v done"
+            return fixes
+        k = 0
+        if kind == "galvanostatic" and not cv:
+            prog["owed"] += per_interval
+            whole = int(math.floor(prog["owed"] + 1e-9))
+            prog["owed"] -= whole
+            k = min(whole, self.st["n_li"] - self._target(stage))
+            if k <= 0:
+                self._account(prog, t_start)
+                return fixes
+        ids, types, x, v, img = self._gather_full()
+        reinsert = kind == "potentiostatic" and stage.reinsertion
+        vac = [np.asarray(p, float) for p in prog.get("vacancies", [])]
+        payload = None
+        if self.rank == 0:
+            rng = self._rng()
+            seed = int(rng.integers(2**63 - 1))  # one draw per interval: the stream never forks
+            self.st["rng"] = rng.bit_generator.state
+            is_li = types == LI
+            if stage.accessible == "surface":
+                cand = removal_candidates("surface", x, is_li,
+                                          probe_radius=stage.probe_radius_angstrom,
+                                          voxel=stage.voxel_angstrom,
+                                          surface_depth=stage.surface_depth_angstrom)
+            else:
+                cand = np.flatnonzero(is_li)
+            free: list[int] = []
+            if reinsert and vac:
+                from scipy.spatial import cKDTree
+
+                pts = np.array(vac)
+                ok = cKDTree(x).query(pts)[0] >= stage.site_distance_angstrom
+                if stage.accessible == "surface":
+                    grid = ProbeGrid(x, stage.probe_radius_angstrom, stage.voxel_angstrom)
+                    ok &= grid.depth(pts) <= stage.surface_depth_angstrom
+                free = np.flatnonzero(ok).tolist()
+            payload = (seed, [int(i) for i in ids[cand]], free, self.st["rng"])
+        seed, cand_ids, free, self.st["rng"] = self.comm.bcast(payload, root=0)
+        rng = np.random.default_rng(seed)
+        row = np.searchsorted(ids, cand_ids)
+        atoms = {i: (x[j], v[j], int(img[j])) for i, j in zip(cand_ids, row)}
+        t_k = self.cfg.stage_temperature(stage)
+        mu = self.st["electro"]["mu_li_bcc_ev"]
+        cut = False
+        s = self.session
+        with SinglePoints(s, quiet_log=str(self.rd.lammps_log)) as sp:
+            if kind == "potentiostatic" or cv:
+                if kind == "potentiostatic":
+                    u_v = stage.voltage_at(self.t_ps - prog["t0_ps"])
+                    attempts = stage.attempts_per_interval
+                else:
+                    u_v, attempts = stage.cutoff_voltage_v, stage.cv_attempts_per_interval
+                sub = [vac[i] for i in free]
+                mass = self.potential.masses_amu["Li"]
+                moves, self.st["next_id"] = potentiostatic_sweep(
+                    sp, cand_ids, atoms, sub, u_v, mu, t_k, rng, attempts or None,
+                    self.st["next_id"],
+                    lambda r: maxwell_velocity(r, t_k, mass, s.units.time_ps),
+                    max_net_removals=self.st["n_li"] - self._target(stage))
+                if reinsert:
+                    kept = [p for j, p in enumerate(vac) if j not in set(free)]
+                    prog["vacancies"] = [[float(c) for c in p] for p in kept + sub]
+                prog["last_voltage_v"] = u_v
+            else:
+                if stage.max_candidates and len(cand_ids) > stage.max_candidates:
+                    cand_ids = sorted(int(i) for i in rng.choice(cand_ids, stage.max_candidates,
+                                                                 replace=False))
+                cell = s.cell_matrix() if any(s.pbc) else None
+                moves, cut = cheapest_removals(
+                    sp, cand_ids, atoms, k, mu, 2 * self.potential.cutoff_angstrom + 0.5,
+                    cutoff_voltage_v=stage.cutoff_voltage_v, cell=cell, pbc=s.pbc)
+                if moves:
+                    prog["last_voltage_v"] = moves[-1].voltage_v
+        self._need_setup = True
+        prog["evaluations"] += sp.n_evaluations
+        self.st["electro"]["evaluations"] += sp.n_evaluations
+        self._record_moves(stage, prog, moves)
+        if kind == "galvanostatic" and not cv:
+            if not cand_ids:
+                prog["idle"] += 1
+                if prog["idle"] >= stage.patience_intervals:
+                    prog["stop_reason"] = f"no accessible Li for {prog['idle']} intervals"
+            else:
+                prog["idle"] = 0
+            if cut:
+                if stage.cv_time_ps is not None:
+                    prog["cv_start"] = prog["steps_done"]
+                    prog["cv_start_ps"] = round(self.t_ps, 6)
+                else:
+                    prog["stop_reason"] = "cutoff_voltage_v reached"
+        if stage.tfmc_steps_per_interval:
+            fixes = self._tfmc(stage, fixes, int(rng.integers(1, 900_000_000)))
+        self._account(prog, t_start)
+        return fixes
+
+    def _account(self, prog: dict, t_start: float) -> None:
+        dt = time.perf_counter() - t_start
+        self.bookkeeping_s += dt
+        prog["bookkeeping_s"] = prog.get("bookkeeping_s", 0.0) + dt
+
+    def _record_moves(self, stage, prog: dict, moves) -> None:
+        t = round(self.t_ps, 6)
+        rows = []
+        for m in moves:
+            side = prog["moves"][m.kind]
+            tot = self.st["electro"]["moves"][m.kind]
+            key = "accepted" if m.accepted else "rejected"
+            side[key] += 1
+            tot[key] += 1
+            if m.accepted and m.kind == "remove":
+                self.st["n_li"] -= 1
+                self.st["n_removed"] += 1
+            elif m.accepted:
+                self.st["n_li"] += 1
+                self.st["n_inserted"] += 1
+            event = m.kind if m.accepted else f"reject-{m.kind}"
+            rows.append((t, stage.type, event, int(m.atom_id), "Li",
+                         *(round(float(c), 4) for c in m.position), f"{m.delta_e_ev:.9g}",
+                         f"{m.voltage_v:.9g}", int(m.accepted)))
+        self.events_log.rows(rows)
+        if self.session.natoms != self.st["n_li"] + self.st["n_si"]:
+            raise SimulationError(f"after Li exchange LAMMPS holds {self.session.natoms} atoms, "
+                                  f"the engine counts {self.st['n_li'] + self.st['n_si']}")
+
+    def _tfmc(self, stage, fixes: list, seed: int) -> list:
+        """``tfmc_steps_per_interval`` steps of time-stamped force-bias Monte Carlo (LAMMPS
+        ``fix tfmc``; Mees et al., PRB 85, 134301 (2012); Bal & Neyts, JCTC 11, 4545 (2015))
+        in place of MD: simulated time and the dump schedule do not advance."""
+        for f in fixes:
+            self.cmd(f"unfix {f}")
+        t_k = stage.tfmc_temperature_k or self.cfg.stage_temperature(stage)
+        extra = "" if any(self.session.pbc) else " com 1 1 1 rot"
+        self.cmd("dump_modify dealloy_traj every 1000000000")
+        self.cmd("timestep 0.0")  # tfMC has no time; LAMMPS' clock (dump TIME) stays put
+        self.cmd(f"fix dealloy_tfmc all tfmc {stage.tfmc_delta_angstrom} {t_k} {seed}{extra}")
+        t = time.perf_counter()
+        self.cmd(f"run {stage.tfmc_steps_per_interval} post no")
+        self.md_s += time.perf_counter() - t
+        self.cmd("unfix dealloy_tfmc")
+        self.session.timestep_ps(self.dt)
+        self.cmd(f"dump_modify dealloy_traj every {self.dump_every}")
+        self._need_setup = True
+        self.st["electro"]["tfmc_steps"] = (self.st["electro"].get("tfmc_steps", 0)
+                                            + stage.tfmc_steps_per_interval)
+        t_now = self.cfg.stage_temperature(stage)
+        return self._thermostat(t_now, t_now)
 
     def _rng(self) -> np.random.Generator:
         rng = np.random.default_rng()
@@ -616,6 +870,14 @@ class Engine:
         report = {"index": i, "type": stage.type, "t_start_ps": prog.get("t0_ps", 0.0),
                   "t_end_ps": self.t_ps, "n_li": self.st["n_li"], "n_si": self.st["n_si"],
                   "x": self._x(), "wall_s": round(prog.get("wall_s", 0.0), 3)}
+        if stage.type in ELECTROCHEM_TYPES:
+            report["stop_reason"] = prog.get("stop_reason")
+            report["bookkeeping_s"] = round(prog.get("bookkeeping_s", 0.0), 4)
+            report["moves"] = prog.get("moves", _move_counts())
+            report["evaluations"] = prog.get("evaluations", 0)
+            if prog.get("cv_start") is not None:
+                report["cv_start_ps"] = prog.get("cv_start_ps")
+            report["last_voltage_v"] = prog.get("last_voltage_v")
         if stage.type in ("extract", "insert"):
             report["batches"] = prog.get("batches", 0)
             report["stop_reason"] = prog.get("stop_reason")
@@ -788,6 +1050,7 @@ class Engine:
             "checkpoints": st["checkpoint_count"],
             "bookkeeping_s": round(self.bookkeeping_s, 4),
             "md_s": round(self.md_s, 4),
+            **({"electrochem": st["electro"]} if st.get("electro") else {}),
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         write_json(self.rd.run_json, data, self.comm, collective=True)
@@ -852,6 +1115,14 @@ class Engine:
             import sys
 
             print(f"dealloy run: {msg}", file=sys.stderr, flush=True)
+
+
+def _move_counts() -> dict:
+    return {"remove": {"accepted": 0, "rejected": 0}, "insert": {"accepted": 0, "rejected": 0}}
+
+
+def _electro_counters() -> dict:
+    return {"mu_li_bcc_ev": None, "moves": _move_counts(), "evaluations": 0, "tfmc_steps": 0}
 
 
 def default_run_dir(config_path: Path) -> Path:

@@ -17,6 +17,11 @@ diameter_nm            ``particle.args.diameter_nm``
 grain_size_nm          ``particle.args.grain_size_nm``
 potential              ``potential`` (and ``particle.args.potential`` of melt-quench builders)
 seed                   ``seed`` and ``particle.args.seed`` (independent replicas)
+extraction             the extraction mode: ``geometric`` (an ``extract`` stage), ``potentiostatic``
+                       or ``galvanostatic``; the protocol's extraction stage is replaced by one of
+                       that type keeping x_final, interval_ps, temperature_k, max_time_ps and the
+                       accessible Li (selector surface <-> accessible surface, random <-> all)
+voltage_v              ``stages.potentiostatic.voltage_v`` (applied potential, V vs Li/Li+)
 =====================  ===========================================================================
 
 Any other axis name must be a run-config key by dotted path, e.g. ``stages.extract.interval_ps``
@@ -88,7 +93,15 @@ FRIENDLY_AXES: dict[str, str] = {
     "grain_size_nm": "particle.args.grain_size_nm",
     "potential": "potential (+ particle.args.potential of melt-quench builders)",
     "seed": "seed and particle.args.seed",
+    "extraction": "extraction mode: geometric | potentiostatic | galvanostatic",
+    "voltage_v": "stages.potentiostatic.voltage_v",
 }
+EXTRACTION_MODES = {"geometric": "extract", "potentiostatic": "potentiostatic",
+                    "galvanostatic": "galvanostatic"}
+_EXTRACTION_TYPES = tuple(EXTRACTION_MODES.values())
+# keys an extraction stage keeps when its mode changes
+_MODE_COMMON = ("x_final", "interval_ps", "temperature_k", "max_time_ps", "probe_radius_angstrom",
+                "voxel_angstrom", "surface_depth_angstrom")
 
 # Documented run-config keys (docs/run-config.md), used to check dotted paths when the run-config
 # schema (dealloy.config.run) cannot say it itself.
@@ -144,7 +157,7 @@ def run_config_keys() -> tuple[set[str], dict[str, set[str]]]:
     top = set(rc.RunConfig.model_fields) - {"particle", "stages"}
     stages = {}
     for model in (rc.MinimizeStage, rc.EquilibrateStage, rc.ExtractStage, rc.InsertStage,
-                  rc.HoldStage, rc.AnnealStage):
+                  rc.HoldStage, rc.AnnealStage, rc.PotentiostaticStage, rc.GalvanostaticStage):
         stage_type = model.model_fields["type"].annotation.__args__[0]
         stages[stage_type] = set(model.model_fields) - {"type"}
     return top, stages
@@ -263,7 +276,7 @@ def preset_for(cfg: dict, state: str | None = None) -> StatePreset | None:
 
 
 ORDER = ("potential", "temperature_k", "state", "dod", "diameter_nm", "grain_size_nm", "seed",
-         "selector", "rate_fraction_per_ns", "rate_li_per_ps")
+         "extraction", "voltage_v", "selector", "rate_fraction_per_ns", "rate_li_per_ps")
 
 
 def apply_params(cfg: dict, params: dict[str, Any], where: str) -> dict:
@@ -290,6 +303,10 @@ def apply_params(cfg: dict, params: dict[str, Any], where: str) -> dict:
         cfg["seed"] = params["seed"]
         if cfg["particle"].get("builder"):
             args["seed"] = params["seed"]
+    if "extraction" in params:
+        apply_extraction(cfg, params["extraction"], where)
+    if "voltage_v" in params:
+        set_dotted(cfg, "stages.potentiostatic.voltage_v", params["voltage_v"])
     if "selector" in params:
         set_dotted(cfg, "stages.extract.selector", params["selector"])
     for key in ("rate_fraction_per_ns", "rate_li_per_ps"):
@@ -302,6 +319,41 @@ def apply_params(cfg: dict, params: dict[str, Any], where: str) -> dict:
     if not cfg["particle"].get("args"):
         cfg["particle"].pop("args", None)
     return cfg
+
+
+def apply_extraction(cfg: dict, mode: str, where: str) -> None:
+    """Replace the protocol's extraction stage by one of ``mode`` (see the axis table)."""
+    if mode not in EXTRACTION_MODES:
+        raise ConfigError(f"{where}: extraction = {mode!r}; use one of "
+                          f"{', '.join(EXTRACTION_MODES)}")
+    stages = cfg.get("stages") or default_stages()
+    cfg["stages"] = stages
+    k = next((i for i, st in enumerate(stages) if st.get("type") in _EXTRACTION_TYPES), None)
+    if k is None:
+        raise ConfigError(f"{where}: extraction = {mode!r} needs an extraction stage in the base "
+                          f"protocol (extract, potentiostatic or galvanostatic)")
+    old = stages[k]
+    new_type = EXTRACTION_MODES[mode]
+    if old.get("type") == new_type:
+        return
+    new = {"type": new_type, **{key: old[key] for key in _MODE_COMMON if key in old}}
+    sel = old.get("selector", "surface") if old.get("type") == "extract" else None
+    acc = old.get("accessible", "surface") if old.get("type") != "extract" else None
+    if new_type == "extract":
+        new["selector"] = "random" if acc == "all" else "surface"
+    else:
+        if sel == "shell":
+            raise ConfigError(f"{where}: extraction = {mode!r} has no 'shell' selector; the "
+                              "electrochemical modes take accessible = 'surface' or 'all'")
+        new["accessible"] = "all" if (sel == "random" or acc == "all") else "surface"
+        if new["accessible"] == "all":
+            for key in ("probe_radius_angstrom", "voxel_angstrom", "surface_depth_angstrom"):
+                new.pop(key, None)
+    if new_type == "galvanostatic":
+        for key in EXTRACT_RATE_KEYS:
+            if key in old:
+                new[key] = old[key]
+    stages[k] = new
 
 
 def finish_particle(cfg: dict, state: str | None, where: str) -> None:

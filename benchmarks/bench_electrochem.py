@@ -1,0 +1,100 @@
+"""Electrochemical extraction benchmark: what the MC / selection bookkeeping of the potentiostatic
+and galvanostatic stages costs against plain MD of the same particle, in one invocation.
+
+    python benchmarks/bench_electrochem.py [--radius 14] [--time-ps 5] [--ranks 1] [--out DIR]
+
+Three `dealloy run`s of the same c-Li15Si4 sphere (meam-godet2020, 300 K, Langevin), each
+minimise + one stage of TIME ps, interleaved so they share the machine's background load:
+
+1. ``hold``: plain MD (the baseline);
+2. ``potentiostatic`` at 0.45 V with the default settings (interval 0.5 ps, 20 attempts per
+   interval, surface-accessible Li, no re-insertion);
+3. ``galvanostatic`` with the default settings (1 Li per 0.5 ps, every accessible Li evaluated).
+
+For 2 and 3: bookkeeping share = the stage's ``bookkeeping_s`` (gather, accessibility grid,
+single-point energies, deletions/re-creations, events) / the stage's wall time, and the stage wall
+time relative to the hold's. Target (issue 15): bookkeeping <= 20 % of wall time at the default
+settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import ase.io
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dealloy.engine.particles import li15si4_sphere  # noqa: E402
+
+DEALLOY = [sys.executable, "-m", "dealloy.cli"]
+
+STAGES = {
+    "hold": 'type = "hold"\ntime_ps = {t}',
+    "potentiostatic": 'type = "potentiostatic"\nvoltage_v = 0.45\ntime_ps = {t}',
+    "galvanostatic": 'type = "galvanostatic"\nmax_time_ps = {t}\nx_final = 0.0',
+}
+
+
+def run_one(kind: str, particle: Path, t_ps: float, out: Path, ranks: int) -> dict:
+    cfg = out.with_suffix(".toml")
+    cfg.write_text(f"""potential = "meam-godet2020"
+seed = 1
+dump_interval_ps = 0
+thermo_interval_ps = 0.1
+checkpoint_ps = 1000.0
+[particle]
+file = "{particle}"
+[[stages]]
+type = "minimize"
+[[stages]]
+{STAGES[kind].format(t=t_ps)}
+""")
+    launch = ["mpiexec", "-n", str(ranks)] if ranks > 1 else []
+    t = time.time()
+    subprocess.run(launch + DEALLOY + ["run", str(cfg), "-o", str(out), "-q", "--overwrite"],
+                   check=True)
+    info = json.loads((out / "run.json").read_text())
+    st = info["stages"][1]
+    return {"kind": kind, "stage_wall_s": st["wall_s"], "bookkeeping_s": st.get("bookkeeping_s", 0.0),
+            "evaluations": st.get("evaluations", 0), "moves": st.get("moves"),
+            "n_removed": info["n_removed"], "process_wall_s": round(time.time() - t, 2)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--radius", type=float, default=14.0, help="particle radius (Å)")
+    ap.add_argument("--time-ps", type=float, default=5.0)
+    ap.add_argument("--ranks", type=int, default=1)
+    ap.add_argument("--out", type=Path, default=None)
+    a = ap.parse_args()
+    work = a.out or Path(tempfile.mkdtemp(prefix="bench-electrochem-"))
+    work.mkdir(parents=True, exist_ok=True)
+    particle = work / "particle.extxyz"
+    atoms = li15si4_sphere(a.radius)
+    ase.io.write(particle, atoms)
+    res = {k: run_one(k, particle, a.time_ps, work / k, a.ranks) for k in STAGES}
+    base = res["hold"]["stage_wall_s"]
+    print(f"particle: {len(atoms)} atoms (R = {a.radius} Å), {a.time_ps} ps per stage, "
+          f"{a.ranks} rank(s), work dir {work}")
+    print(f"{'stage':<15} {'wall s':>8} {'/ hold':>7} {'bookkeeping s':>14} {'share':>6} "
+          f"{'single points':>14} {'removed':>8}")
+    for k, r in res.items():
+        share = r["bookkeeping_s"] / r["stage_wall_s"] if r["stage_wall_s"] else float("nan")
+        r["wall_over_hold"] = r["stage_wall_s"] / base
+        r["bookkeeping_share"] = share
+        print(f"{k:<15} {r['stage_wall_s']:>8.1f} {r['wall_over_hold']:>7.2f} "
+              f"{r['bookkeeping_s']:>14.1f} {share:>6.1%} {r['evaluations']:>14d} "
+              f"{r['n_removed']:>8d}")
+    (work / "bench_electrochem.json").write_text(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()

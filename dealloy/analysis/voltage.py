@@ -1,0 +1,232 @@
+"""Voltage-capacity curves and dQ/dV of runs with electrochemical stages (``events.csv``).
+
+Each accepted move of a ``potentiostatic`` or ``galvanostatic`` stage changes Li/Si by 1/N_Si
+(``dealloy/engine/electrochem.py`` for the conventions). The curve is U against x (Li/Si after
+the move) and against the extracted capacity Q:
+
+* galvanostatic: U = removal voltage of each removal, (ΔE + mu_Li(bcc)) / e, the MD analogue of
+  a constant-current curve; it fluctuates from Li to Li, so ``voltage_smoothed_v`` is its running
+  median over ``window`` removals (default 2 % of them, at least 5);
+* potentiostatic: U = the applied potential at the move (the curve of a voltage sweep).
+
+dQ/dV (Li per Si per V, and mAh g⁻¹(Si) V⁻¹) is the histogram of the (smoothed) voltages of the
+accepted moves weighted by their capacity (+ removal, - re-insertion), ``bin_v`` wide: the
+quantity of the paper's Fig. 1D/1H. Capacity: 1 Li per Si = F / M_Si = 954.3 mAh g⁻¹ of Si
+(F = 96485.33 C/mol, M_Si = 28.0855 g/mol).
+
+The paper's reference (si-framework paper, Fig. 1D/1G and Methods): c-Li15Si4 decomposes on a
+flat plateau at ~0.43 V (a sharp dQ/dV peak); a-LixSi dealloys in two broad processes at ~0.30
+and ~0.55 V. The potential's own bias comes from ``dealloy validate-potential --amorphous``
+(c-Li15Si4 -> a-Li1.1Si voltage, potentials/validation/amorphous.json).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from dealloy.io import write_json, write_text
+from dealloy.potentials import potentials_dir
+from dealloy.rundir import RunDir
+
+MAH_PER_G_SI_PER_LI = 96485.33212 / 28.0855 / 3.6  # 954.3 mAh/g per Li/Si
+PAPER_C_PLATEAU_V = 0.43
+PAPER_A_PROCESSES_V = (0.30, 0.55)
+PLATEAU_HALF_WIDTH_V = 0.05
+ELECTROCHEM_STAGES = ("potentiostatic", "galvanostatic")
+
+
+def _running_median(v: np.ndarray, window: int) -> np.ndarray:
+    if len(v) == 0 or window <= 1:
+        return v.copy()
+    from scipy.ndimage import median_filter
+
+    return median_filter(v, size=window, mode="nearest")
+
+
+def voltage_curve(run_dir, window: int | None = None) -> list[dict]:
+    """One row per accepted electrochemical move: time_ps, stage, event, x, capacity,
+    voltage_v, voltage_smoothed_v, delta_e_ev, removal_voltage_v.
+
+    Parameters
+    ----------
+    run_dir : path
+        A run directory written by ``dealloy run``.
+    window : int, optional
+        Running-median window (moves) for galvanostatic voltages; default max(5, 2 % of them).
+
+    Returns
+    -------
+    list of dict ([] when the run has no electrochemical moves)
+    """
+    rd = RunDir(run_dir)
+    info = rd.read_run_json()
+    if not rd.events_csv.is_file() or not info.get("si_start"):
+        return []
+    mu = ((info.get("electrochem") or {}).get("mu_li_bcc_ev"))
+    n_si = float(info["si_start"])
+    li = float(info["li_start"])
+    rows = []
+    with open(rd.events_csv) as fh:
+        for e in csv.DictReader(fh):
+            if e.get("event") in ("remove", "lost") and e.get("species") == "Li":
+                li -= 1
+            elif e.get("event") == "insert":
+                li += 1
+            else:
+                continue
+            if e.get("stage") not in ELECTROCHEM_STAGES or e["event"] == "lost":
+                continue
+            de = float(e["delta_e_ev"])
+            x = li / n_si
+            rows.append({"time_ps": float(e["time_ps"]), "stage": e["stage"], "event": e["event"],
+                         "x": x, "voltage_v": float(e["voltage_v"]), "delta_e_ev": de,
+                         "removal_voltage_v": (de + mu if e["event"] == "remove" else mu - de)
+                         if mu is not None else math.nan})
+    if not rows:
+        return []
+    x0 = float(info["li_start"]) / n_si
+    galv = np.array([r["stage"] == "galvanostatic" for r in rows])
+    v = np.array([r["voltage_v"] for r in rows])
+    sm = v.copy()
+    if galv.any():
+        w = window or max(5, int(round(0.02 * galv.sum())))
+        sm[galv] = _running_median(v[galv], w)
+    for r, s in zip(rows, sm):
+        r["voltage_smoothed_v"] = float(s)
+        r["capacity_li_per_si"] = x0 - r["x"]
+        r["capacity_mah_per_g"] = r["capacity_li_per_si"] * MAH_PER_G_SI_PER_LI
+    return rows
+
+
+def dqdv(rows: list[dict], n_si: int, bin_v: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
+    """Bin centres (V) and dQ/dV (Li per Si per V) of the accepted moves' smoothed voltages."""
+    if not rows:
+        return np.empty(0), np.empty(0)
+    u = np.array([r["voltage_smoothed_v"] for r in rows])
+    w = np.array([1.0 if r["event"] == "remove" else -1.0 for r in rows]) / n_si
+    lo = math.floor(u.min() / bin_v) * bin_v
+    hi = math.ceil(u.max() / bin_v) * bin_v + bin_v
+    edges = np.arange(lo, hi + 0.5 * bin_v, bin_v)
+    hist, edges = np.histogram(u, bins=edges, weights=w)
+    return 0.5 * (edges[1:] + edges[:-1]), hist / bin_v
+
+
+def known_c_to_a_voltage_v(potential: str) -> float | None:
+    """The potential's c-Li15Si4 -> a-Li1.1Si voltage from validate-potential (None if absent)."""
+    path = potentials_dir() / "validation" / "amorphous.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    for e in data.get("amorphous", []):
+        if e.get("potential") == potential:
+            return (e.get("li15si4") or {}).get("voltage_to_a_li1.1si_v")
+    return None
+
+
+def summarize(rows: list[dict], n_si: int, bin_v: float = 0.02) -> dict:
+    """Main dQ/dV peak, plateau share (capacity within ±0.05 V of it), mean voltage."""
+    if not rows:
+        return {}
+    centres, d = dqdv(rows, n_si, bin_v)
+    k = int(np.argmax(d))
+    peak = float(centres[k])
+    u = np.array([r["voltage_smoothed_v"] for r in rows if r["event"] == "remove"])
+    share = float(np.mean(np.abs(u - peak) <= PLATEAU_HALF_WIDTH_V)) if len(u) else math.nan
+    return {"dqdv_peak_v": round(peak, 4), "dqdv_peak_li_per_si_per_v": float(d[k]),
+            "plateau_share": share, "mean_voltage_v": float(np.mean(u)) if len(u) else math.nan,
+            "capacity_li_per_si": float(rows[-1]["capacity_li_per_si"]),
+            "n_moves": len(rows), "bin_v": bin_v}
+
+
+def write_voltage_outputs(run_dir, bin_v: float = 0.02) -> dict:
+    """Write ``analysis/voltage.csv``, ``analysis/dqdv.csv``, ``analysis/voltage.json`` and
+    ``analysis/plots/voltage.png`` for a run with electrochemical moves; returns the summary
+    ({} and nothing written when the run has none)."""
+    rd = RunDir(run_dir)
+    rows = voltage_curve(rd.path)
+    if not rows:
+        return {}
+    info = rd.read_run_json()
+    n_si = int(info["si_start"])
+    out = rd.analysis_dir
+    out.mkdir(parents=True, exist_ok=True)
+    keys = list(rows[0])
+    text = ",".join(keys) + "\n" + "".join(
+        ",".join(f"{r[k]:.6g}" if isinstance(r[k], float) else str(r[k]) for k in keys) + "\n"
+        for r in rows)
+    write_text(out / "voltage.csv", text)
+    centres, d = dqdv(rows, n_si, bin_v)
+    write_text(out / "dqdv.csv", "voltage_v,dqdv_li_per_si_per_v,dqdv_mah_per_g_per_v\n" + "".join(
+        f"{c:.4f},{v:.6g},{v * MAH_PER_G_SI_PER_LI:.6g}\n" for c, v in zip(centres, d)))
+    potential = (info.get("config") or {}).get("potential")
+    summary = {**summarize(rows, n_si, bin_v),
+               "mu_li_bcc_ev": (info.get("electrochem") or {}).get("mu_li_bcc_ev"),
+               "potential": potential,
+               "potential_c_to_a_voltage_v": known_c_to_a_voltage_v(potential) if potential else None,
+               "paper_c_plateau_v": PAPER_C_PLATEAU_V,
+               "paper_a_processes_v": list(PAPER_A_PROCESSES_V)}
+    write_json(out / "voltage.json", summary)
+    _plot(rows, centres, d, summary, out / "plots" / "voltage.png")
+    return summary
+
+
+def load_summary(run_dir) -> dict:
+    """``analysis/voltage.json`` if written, else computed from events.csv ({} without moves)."""
+    rd = RunDir(run_dir)
+    p = rd.analysis_dir / "voltage.json"
+    if p.is_file():
+        try:
+            return json.loads(p.read_text())
+        except json.JSONDecodeError:
+            pass
+    rows = voltage_curve(rd.path)
+    if not rows:
+        return {}
+    info = rd.read_run_json()
+    potential = (info.get("config") or {}).get("potential")
+    return {**summarize(rows, int(info["si_start"])),
+            "potential": potential,
+            "potential_c_to_a_voltage_v": known_c_to_a_voltage_v(potential) if potential else None}
+
+
+def _plot(rows, centres, d, summary, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dealloy.io import atomic_path
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6))
+    x = [r["x"] for r in rows]
+    a1.plot(x, [r["voltage_v"] for r in rows], ".", ms=2, alpha=0.4, label="per move")
+    a1.plot(x, [r["voltage_smoothed_v"] for r in rows], "-", lw=1.2, label="smoothed")
+    a1.axhline(PAPER_C_PLATEAU_V, color="k", ls="--", lw=0.8, label="paper c-path 0.43 V")
+    for v in PAPER_A_PROCESSES_V:
+        a1.axhline(v, color="grey", ls=":", lw=0.8)
+    if summary.get("potential_c_to_a_voltage_v") is not None:
+        a1.axhline(summary["potential_c_to_a_voltage_v"], color="tab:red", ls="-.", lw=0.8,
+                   label=f"{summary.get('potential')} c→a")
+    a1.invert_xaxis()
+    a1.set_xlabel("x = Li/Si")
+    a1.set_ylabel("U (V vs Li/Li+)")
+    a1.legend(fontsize=7)
+    a2.plot(centres, d, "-")
+    a2.set_xlabel("U (V vs Li/Li+)")
+    a2.set_ylabel("dQ/dV (Li per Si per V)")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+
+
+__all__ = ["voltage_curve", "dqdv", "summarize", "write_voltage_outputs", "load_summary",
+           "known_c_to_a_voltage_v", "MAH_PER_G_SI_PER_LI", "PAPER_C_PLATEAU_V",
+           "PAPER_A_PROCESSES_V"]

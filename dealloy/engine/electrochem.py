@@ -1,0 +1,360 @@
+"""Electrochemistry in the MD: Li leaves (or returns) because the electrode potential makes it pay.
+
+Conventions (all energies in eV, potentials in V vs Li/Li+, e = 1 so eU in eV = U in V):
+
+* ``mu_li_bcc_ev``: energy per atom of relaxed bcc Li with the potential in use (the Li/Li+
+  reference electrode of the half-cell), :func:`li_bcc_chemical_potential_ev`.
+* ``mu_Li(U) = mu_li_bcc_ev - e U``: the chemical potential of Li in the electrode reservoir at
+  applied potential U.
+* A move's ``delta_e_ev`` is E_after - E_before of the many-body potential: for a removal
+  ΔE = E(N-1) - E(N) (positive: Li is bound), for an insertion ΔE = E(N+1) - E(N).
+* Grand potential change: removal ΔΩ = ΔE + mu_Li(U); insertion ΔΩ = ΔE - mu_Li(U). A move is
+  accepted with the Metropolis probability min(1, exp(-ΔΩ / k_B T)) (Frenkel & Smit,
+  *Understanding Molecular Simulation*, 2nd ed., ch. 5; the lattice-gas form without the ideal-gas
+  factor N Λ³/V of LAMMPS' ``fix gcmc``, because the Li goes to the electrode, not into a gas).
+* *Removal voltage* of a Li: the U at which its removal is neutral,
+  U_rem = (ΔE_remove + mu_li_bcc_ev) / e = -(ΔE_insert - mu_li_bcc_ev) / e. The galvanostatic
+  mode records it for each removal as the cell voltage (the MD analogue of a constant-current
+  curve: the cheapest Li leaves next). Average over a c-Li15Si4 -> a-Li1.1Si reaction it is the
+  voltage ``dealloy validate-potential --amorphous`` reports (0.48 V with meam-godet2020).
+
+Energies are exact single points of LAMMPS on the live session: the atom is deleted
+(``delete_atoms``), ``run 0`` gives E(N-1), and it is re-created with its id, position, image
+and velocity when the move is rejected. LAMMPS' own MC fixes do not fit: ``fix gcmc`` accepts
+with the ideal-gas reservoir factor and inserts at random points of a region, ``fix atom/swap``
+keeps N, ``fix sgcmc`` needs an EAM-type local energy; and their random streams live inside
+LAMMPS, so a checkpoint could not continue them. Here every random number comes from the run's
+numpy generator (in the checkpoint).
+
+Every MPI rank calls these functions with the same arguments (LAMMPS is collective; the random
+generator is the same on every rank, seeded from a value broadcast by the engine).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from ase.geometry import get_distances
+
+from dealloy.errors import ConfigError, DealloyError, SimulationError
+
+KB_EV = 8.617333262e-5  # Boltzmann constant, eV/K (CODATA 2018)
+VOLTAGE_MIN_V, VOLTAGE_MAX_V = -0.5, 3.0  # accepted applied potentials, V vs Li/Li+
+LI_TYPE = 1
+_AMU_A2_PS2_EV = 1.0364269e-4  # 1 amu*A^2/ps^2 in eV
+
+
+# ---- the reference electrode ------------------------------------------------------------------
+def li_bcc_chemical_potential_ev(potential, comm=None) -> float:
+    """Energy per atom (eV) of relaxed bcc Li with ``potential``: mu_Li(bcc), the Li/Li+ reference.
+
+    A 4x4x4 conventional bcc cell (128 Li) relaxed with ``fix box/relax iso`` (twice, as
+    ``dealloy validate-potential``). Cached per potential name and parameter-file hashes.
+
+    Parameters
+    ----------
+    potential : dealloy.potentials.Potential
+        The registry potential of the run.
+    comm : mpi4py communicator, optional
+        Every rank calls (LAMMPS is collective).
+
+    Returns
+    -------
+    float
+        mu_Li(bcc) in eV/atom (-1.647 for both shipped MEAMs, potentials/README.md).
+
+    Raises
+    ------
+    ConfigError
+        The potential cannot give it: LAMMPS fails on pure Li, the energy is not finite or not
+        bound (>= -0.05 eV/atom), or the relaxed cell is not bcc Li (a outside 2.8-4.2 Å).
+    """
+    key = (potential.name, tuple(sorted(potential.file_hashes().items())))
+    return _mu_cached(key, potential, comm)
+
+
+_MU_CACHE: dict = {}
+
+
+def _mu_cached(key, potential, comm) -> float:
+    if key in _MU_CACHE:
+        return _MU_CACHE[key]
+    from ase.build import bulk
+
+    from dealloy.engine.session import LammpsSession
+
+    atoms = bulk("Li", "bcc", a=3.51, cubic=True).repeat(4)
+    why = None
+    try:
+        with LammpsSession(atoms, potential, comm=comm) as s:
+            s.minimize(box=True, ftol_ev_per_angstrom=1e-6)
+            e = s.minimize(box=True, ftol_ev_per_angstrom=1e-6)
+            a = float(s.cell_matrix()[0, 0]) / 4
+    except DealloyError as exc:
+        raise ConfigError(f"potential '{potential.name}': mu_Li(bcc) cannot be computed (LAMMPS "
+                          f"on bcc Li: {str(exc).splitlines()[0]}); the electrochemical stages "
+                          "need it: use a potential that describes Li metal") from None
+    mu = e / len(atoms)
+    if not math.isfinite(mu):
+        why = f"energy per atom is {mu}"
+    elif mu >= -0.05:
+        why = f"bcc Li is not bound ({mu:.4g} eV/atom)"
+    elif not 2.8 <= a <= 4.2:
+        why = f"the relaxed bcc cell has a = {a:.3f} Å, not Li metal (3.51 Å)"
+    if why:
+        raise ConfigError(f"potential '{potential.name}': mu_Li(bcc) cannot be computed ({why}); "
+                          "the electrochemical stages need it: use a potential that describes "
+                          "Li metal")
+    _MU_CACHE[key] = float(mu)
+    return float(mu)
+
+
+def mu_li_ev(mu_li_bcc_ev: float, voltage_v: float) -> float:
+    """mu_Li(U) = mu_Li(bcc) - e U (eV) at applied potential ``voltage_v`` (V vs Li/Li+)."""
+    return mu_li_bcc_ev - voltage_v
+
+
+def removal_voltage_v(delta_e_remove_ev: float, mu_li_bcc_ev: float) -> float:
+    """U at which removing a Li with E(N-1) - E(N) = ``delta_e_remove_ev`` is neutral (V)."""
+    return delta_e_remove_ev + mu_li_bcc_ev
+
+
+def metropolis(delta_omega_ev: float, temperature_k: float, u: float) -> bool:
+    """Accept with probability min(1, exp(-ΔΩ / k_B T)); ``u`` uniform in [0, 1)."""
+    if delta_omega_ev <= 0.0:
+        return True
+    return u < math.exp(-delta_omega_ev / (KB_EV * temperature_k))
+
+
+# ---- exact single points on a live LAMMPS session ------------------------------------------------
+@dataclass
+class Move:
+    """One attempted (and maybe accepted) removal or insertion of a Li."""
+
+    kind: str  # "remove" | "insert"
+    atom_id: int
+    position: np.ndarray
+    delta_e_ev: float  # E_after - E_before
+    voltage_v: float  # applied U (potentiostatic) or the removal voltage (galvanostatic)
+    accepted: bool
+
+
+class SinglePoints:
+    """Delete / re-create single Li in a live :class:`~dealloy.engine.session.LammpsSession` and
+    read the exact total energy after each change (``run 0``).
+
+    ``atoms`` maps atom id -> (position, velocity, image) as gathered at the start of the batch;
+    positions do not change between single points (no MD runs inside a batch).
+    """
+
+    def __init__(self, session, quiet_log: str | None = None):
+        self.s = session
+        self.n_evaluations = 0
+        self._log = quiet_log
+        self.e_ev = None
+
+    def __enter__(self):
+        if self._log:
+            self.s.command("log none")  # run 0 per move would flood lammps.log
+        self.e_ev = self.energy_ev()
+        return self
+
+    def __exit__(self, *exc):
+        if self._log and self.s.lmp is not None:
+            self.s.command(f'log "{self._log}" append')
+
+    def energy_ev(self) -> float:
+        self.s.command("run 0 post no")
+        self.n_evaluations += 1
+        return self.s.thermo("pe") * self.s.units.energy_ev
+
+    def delete(self, atom_id: int) -> None:
+        self.s.command(f"group dealloy_mc id {int(atom_id)}")
+        self.s.command("delete_atoms group dealloy_mc compress no")
+        self.s.command("group dealloy_mc delete")
+
+    def create(self, atom_id: int, x, v, image: int | None = None) -> None:
+        n = self.s.lmp.create_atoms(1, [int(atom_id)], [LI_TYPE], [float(c) for c in x],
+                                    [float(c) for c in v],
+                                    None if image is None else [int(image)], shrinkexceed=True)
+        del n
+
+    def try_remove(self, atom_id: int) -> float:
+        """Delete ``atom_id``; return ΔE = E(N-1) - E(N). Follow with :meth:`commit` or
+        :meth:`restore`."""
+        self.delete(atom_id)
+        self._e_trial = self.energy_ev()
+        return self._e_trial - self.e_ev
+
+    def try_insert(self, atom_id: int, x, v) -> float:
+        """Create a Li ``atom_id`` at ``x``; return ΔE = E(N+1) - E(N)."""
+        self.create(atom_id, x, v)
+        self._e_trial = self.energy_ev()
+        return self._e_trial - self.e_ev
+
+    def commit(self) -> None:
+        self.e_ev = self._e_trial
+
+    def restore_removed(self, atom_id: int, x, v, image) -> None:
+        self.create(atom_id, x, v, image)
+
+    def undo_insert(self, atom_id: int) -> None:
+        self.delete(atom_id)
+
+
+def maxwell_velocity(rng: np.random.Generator, temperature_k: float, mass_amu: float,
+                     time_unit_ps: float) -> np.ndarray:
+    """A Maxwell-Boltzmann velocity (Å per native time unit) for a new atom."""
+    sigma = math.sqrt(KB_EV * temperature_k / (mass_amu * _AMU_A2_PS2_EV))
+    return rng.normal(0.0, sigma, size=3) * time_unit_ps
+
+
+# ---- potentiostatic: Metropolis sweeps over the exchange sites ---------------------------------------
+def potentiostatic_sweep(sp: SinglePoints, occupied: list[int], atoms: dict, vacancies: list,
+                         voltage_v: float, mu_li_bcc_ev: float, temperature_k: float,
+                         rng: np.random.Generator, max_attempts: int | None, next_id: int,
+                         new_velocity, max_net_removals: int | None = None
+                         ) -> tuple[list[Move], int]:
+    """One grand-canonical Metropolis pass at applied ``voltage_v``.
+
+    The exchange sites are the ``occupied`` Li (ids, electrolyte-accessible or all) and the free
+    ``vacancies`` (positions where Li left earlier, for re-insertion; empty list = removal only).
+    ``max_attempts`` of them (all if None) are visited in a random order without replacement; an
+    occupied site tries a removal (ΔΩ = ΔE + mu_Li(U)), a vacancy an insertion
+    (ΔΩ = ΔE - mu_Li(U)). The proposal is symmetric (a site is proposed whether full or empty),
+    so Metropolis acceptance gives detailed balance for the site occupations:
+    P(config) ∝ exp(-(E - N mu_Li(U)) / k_B T).
+
+    Parameters
+    ----------
+    sp : SinglePoints
+        Open single-point context on the live session.
+    occupied : list of int
+        Li atom ids that may leave.
+    atoms : dict
+        id -> (position (3,) Å, velocity (3,) native units, image flag) for ``occupied``.
+    vacancies : list
+        Positions (3,) Å where a Li may be re-inserted. Entries of accepted insertions are
+        removed, positions of accepted removals appended (in place).
+    voltage_v : float
+        Applied potential, V vs Li/Li+.
+    mu_li_bcc_ev, temperature_k : float
+        Reference chemical potential (eV) and the MC temperature (K).
+    rng : numpy.random.Generator
+        Same state on every rank.
+    max_attempts : int or None
+    next_id : int
+        First free atom id for insertions.
+    new_velocity : callable(rng) -> (3,) array
+        Velocity of an inserted Li.
+    max_net_removals : int, optional
+        Removal attempts are skipped once removals - insertions reach this (the stage's
+        x_final); the random numbers are drawn all the same, so the stream does not depend on it.
+
+    Returns
+    -------
+    (moves, next_id)
+    """
+    mu = mu_li_ev(mu_li_bcc_ev, voltage_v)
+    sites = [("occ", int(i)) for i in occupied] + [("vac", k) for k in range(len(vacancies))]
+    order = rng.permutation(len(sites))
+    if max_attempts is not None:
+        order = order[:max_attempts]
+    u_all = rng.random(len(order))
+    moves: list[Move] = []
+    vac = list(vacancies)
+    vac_used: set[int] = set()
+    net = 0
+    for u, j in zip(u_all, order):
+        kind, ref = sites[j]
+        if kind == "occ":
+            if max_net_removals is not None and net >= max_net_removals:
+                continue
+            x, v, img = atoms[ref]
+            de = sp.try_remove(ref)
+            ok = metropolis(de + mu, temperature_k, float(u))
+            if ok:
+                sp.commit()
+                net += 1
+                vac.append(np.asarray(x, float))
+            else:
+                sp.restore_removed(ref, x, v, img)
+            moves.append(Move("remove", ref, np.asarray(x, float), de, voltage_v, ok))
+        else:
+            x = vac[ref]
+            v = new_velocity(rng)
+            de = sp.try_insert(next_id, x, v)
+            ok = metropolis(de - mu, temperature_k, float(u))
+            if ok:
+                sp.commit()
+                net -= 1
+                vac_used.add(ref)
+                moves.append(Move("insert", next_id, np.asarray(x, float), de, voltage_v, True))
+                next_id += 1
+            else:
+                sp.undo_insert(next_id)
+                moves.append(Move("insert", next_id, np.asarray(x, float), de, voltage_v, False))
+    vacancies[:] = [p for k, p in enumerate(vac) if k not in vac_used]
+    return moves, next_id
+
+
+# ---- galvanostatic: the cheapest accessible Li leaves ------------------------------------------------
+def removal_energies(sp: SinglePoints, ids, atoms: dict) -> dict[int, float]:
+    """ΔE = E(N-1) - E(N) (eV) of each Li in ``ids``, one at a time, the structure restored."""
+    out = {}
+    for i in ids:
+        x, v, img = atoms[i]
+        out[int(i)] = sp.try_remove(i)
+        sp.restore_removed(i, x, v, img)
+    return out
+
+
+def cheapest_removals(sp: SinglePoints, candidates, atoms: dict, k: int, mu_li_bcc_ev: float,
+                      locality_angstrom: float, cutoff_voltage_v: float | None = None,
+                      cell=None, pbc=(False, False, False)) -> tuple[list[Move], bool]:
+    """Remove up to ``k`` Li, each time the candidate with the lowest ΔE = E(N-1) - E(N).
+
+    After a removal only the candidates within ``locality_angstrom`` (twice the potential's
+    cutoff: the reach of a many-body energy change) of it are re-evaluated; the others' ΔE are
+    unchanged exactly, as nothing moves inside the batch (distances by minimum image when
+    ``pbc``; ``cell`` is the 3x3 cell matrix, Å). Each move records its exact ΔE and
+    its removal voltage U = ΔE + mu_Li(bcc) (V).
+
+    Returns
+    -------
+    (moves, cutoff_reached)
+        ``cutoff_reached``: the cheapest remaining Li would need more than ``cutoff_voltage_v``
+        (the constant-current phase ends there).
+    """
+    cand = [int(i) for i in candidates]
+    if not cand or k <= 0:
+        return [], False
+    de = removal_energies(sp, cand, atoms)
+    moves: list[Move] = []
+    pos = {i: np.asarray(atoms[i][0], float) for i in cand}
+    while de and len(moves) < k:
+        best = min(de, key=lambda i: (de[i], i))
+        u_best = removal_voltage_v(de[best], mu_li_bcc_ev)
+        if cutoff_voltage_v is not None and u_best > cutoff_voltage_v:
+            return moves, True
+        d = sp.try_remove(best)
+        sp.commit()
+        moves.append(Move("remove", best, pos[best], d, removal_voltage_v(d, mu_li_bcc_ev), True))
+        del de[best]
+        rest = list(de)
+        if rest:
+            _, dist = get_distances(pos[best][None, :], np.array([pos[i] for i in rest]),
+                                    cell=cell if any(pbc) else None,
+                                    pbc=pbc if any(pbc) else None)
+            near = [i for i, r in zip(rest, dist[0]) if r <= locality_angstrom]
+        else:
+            near = []
+        de.update(removal_energies(sp, near, atoms))
+    return moves, False
+
+
+__all__ = ["li_bcc_chemical_potential_ev", "mu_li_ev", "removal_voltage_v", "metropolis",
+           "SinglePoints", "Move", "potentiostatic_sweep", "cheapest_removals",
+           "removal_energies", "maxwell_velocity", "KB_EV", "VOLTAGE_MIN_V", "VOLTAGE_MAX_V"]
