@@ -88,7 +88,7 @@ def _module_of(filename: str) -> str:
 def main(argv=None):
     """Console entry point: user errors print one clear line (exit 2), no traceback; warnings
     print as one-line notes."""
-    warnings.formatwarning = one_line_warning
+    old_format, warnings.formatwarning = warnings.formatwarning, one_line_warning
     try:
         cli.main(args=argv, prog_name="dealloy", standalone_mode=False)
     except click.exceptions.Abort:
@@ -107,6 +107,8 @@ def main(argv=None):
         sys.exit(2)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    finally:  # called from Python (tests, notebooks): leave its warning format as it was
+        warnings.formatwarning = old_format
 
 
 if __name__ == "__main__":  # pragma: no cover
