@@ -168,7 +168,8 @@ def write_voltage_outputs(run_dir, bin_v: float = 0.02) -> dict:
     summary = {**summarize(rows, n_si, bin_v),
                "mu_li_bcc_ev": (info.get("electrochem") or {}).get("mu_li_bcc_ev"),
                "potential": potential,
-               "potential_c_to_a_voltage_v": known_c_to_a_voltage_v(potential) if potential else None,
+               "potential_c_to_a_voltage_v": (known_c_to_a_voltage_v(potential) if potential
+                                              else None),
                "paper_c_plateau_v": PAPER_C_PLATEAU_V,
                "paper_a_processes_v": list(PAPER_A_PROCESSES_V)}
     write_json(out / "voltage.json", summary)

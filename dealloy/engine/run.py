@@ -28,8 +28,9 @@ import numpy as np
 
 from dealloy.config.run import (ELECTROCHEM_TYPES, RunConfig, dump_run_config, load_run_config,
                                 resolved_dict, steps_of)
-from dealloy.engine.electrochem import (SinglePoints, cheapest_removals, li_bcc_chemical_potential_ev,
-                                       maxwell_velocity, potentiostatic_sweep)
+from dealloy.engine.electrochem import (SinglePoints, cheapest_removals,
+                                       li_bcc_chemical_potential_ev, maxwell_velocity,
+                                       potentiostatic_sweep)
 from dealloy.engine.recorder import EVENT_COLUMNS, THERMO_COLUMNS, CsvLog, merge_trajectory
 from dealloy.engine.selectors import ProbeGrid, choose, insertion_sites, removal_candidates
 from dealloy.errors import ConfigError, DealloyError, SimulationError
@@ -337,8 +338,11 @@ class Engine:
         self.comm.Barrier()
         active = self.rank == 0
         self.thermo_log = CsvLog(rd.thermo_csv, THERMO_COLUMNS, active)
-        self.events_log = (_EventLog(rd.events_csv, EVENT_COLUMNS + ELECTROCHEM_EVENT_COLUMNS, active)
-                           if self._electro_run else CsvLog(rd.events_csv, EVENT_COLUMNS, active))
+        if self._electro_run:
+            self.events_log = _EventLog(rd.events_csv, EVENT_COLUMNS + ELECTROCHEM_EVENT_COLUMNS,
+                                        active)
+        else:
+            self.events_log = CsvLog(rd.events_csv, EVENT_COLUMNS, active)
         self.thermo_log.open(None if state is None else state["thermo_bytes"])
         self.events_log.open(None if state is None else state["events_bytes"])
 
@@ -509,9 +513,9 @@ class Engine:
                     break
                 if total is not None and prog["steps_done"] >= total:
                     if exchange or electro:
-                        prog["stop_reason"] = ("schedule done" if kind == "potentiostatic" and
-                                               prog["steps_done"] >= steps_of(stage.duration_ps(), self.dt)
-                                               else "max_time_ps reached")
+                        done = (kind == "potentiostatic" and prog["steps_done"]
+                                >= steps_of(stage.duration_ps(), self.dt))
+                        prog["stop_reason"] = "schedule done" if done else "max_time_ps reached"
                     break
                 md = self.st["md_step"]
                 n = min(self.thermo_steps - md % self.thermo_steps,
