@@ -726,9 +726,9 @@ class Engine:
                     prog["cv_start_ps"] = round(self.t_ps, 6)
                 else:
                     prog["stop_reason"] = "cutoff_voltage_v reached"
+        self._account(prog, t_start)  # tfMC steps count as MD (md_s), not as bookkeeping
         if stage.tfmc_steps_per_interval:
             fixes = self._tfmc(stage, fixes, int(rng.integers(1, 900_000_000)))
-        self._account(prog, t_start)
         return fixes
 
     def _account(self, prog: dict, t_start: float) -> None:

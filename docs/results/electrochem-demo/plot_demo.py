@@ -23,7 +23,8 @@ from dealloy.analysis.voltage import (PAPER_A_PROCESSES_V, PAPER_C_PLATEAU_V,  #
 from dealloy.rundir import RunDir  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-LABELS = {"c": "c-Li15Si4 (2.2 nm)", "a": "a-Li3.75Si (2.2 nm)"}
+LABELS = {"c": "c-Li15Si4 (2.2 nm)", "a": "a-Li3.75Si (2.2 nm)",
+          "c-tfmc": "c-Li15Si4, 100 tfMC steps per pass"}
 
 
 def main(state_dir: Path) -> None:
@@ -31,6 +32,8 @@ def main(state_dir: Path) -> None:
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
     for key, label in LABELS.items():
         rd = RunDir(state_dir / key)
+        if rd.status != "done":
+            continue
         info = rd.read_run_json()
         summ = write_voltage_outputs(rd.path, bin_v=0.05)
         rows = voltage_curve(rd.path)
@@ -48,7 +51,8 @@ def main(state_dir: Path) -> None:
                     "single_points": info["electrochem"]["evaluations"],
                     "stage_wall_s": st["wall_s"], "stage_bookkeeping_s": st["bookkeeping_s"],
                     "wall_time_s": info["wall_time_s"], "core_time_s": info["core_time_s"],
-                    "versions": info["versions"], "stop_reason": st["stop_reason"]}
+                    "versions": info["versions"], "stop_reason": st["stop_reason"],
+                    "tfmc_steps": info["electrochem"].get("tfmc_steps", 0)}
     for ax in (a1,):
         ax.axhline(PAPER_C_PLATEAU_V, color="k", ls="--", lw=0.8, label="paper c-path 0.43 V")
         for v in PAPER_A_PROCESSES_V:
