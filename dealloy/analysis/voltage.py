@@ -168,7 +168,8 @@ def write_voltage_outputs(run_dir, bin_v: float = 0.02) -> dict:
     summary = {**summarize(rows, n_si, bin_v),
                "mu_li_bcc_ev": (info.get("electrochem") or {}).get("mu_li_bcc_ev"),
                "potential": potential,
-               "potential_c_to_a_voltage_v": known_c_to_a_voltage_v(potential) if potential else None,
+               "potential_c_to_a_voltage_v": (known_c_to_a_voltage_v(potential) if potential
+                                              else None),
                "paper_c_plateau_v": PAPER_C_PLATEAU_V,
                "paper_a_processes_v": list(PAPER_A_PROCESSES_V)}
     write_json(out / "voltage.json", summary)
@@ -196,15 +197,13 @@ def load_summary(run_dir) -> dict:
 
 
 def _plot(rows, centres, d, summary, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: library code never chooses the backend
 
     from dealloy.io import atomic_path
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6))
+    fig = Figure(figsize=(9, 3.6))
+    a1, a2 = fig.subplots(1, 2)
     x = [r["x"] for r in rows]
     a1.plot(x, [r["voltage_v"] for r in rows], ".", ms=2, alpha=0.4, label="per move")
     a1.plot(x, [r["voltage_smoothed_v"] for r in rows], "-", lw=1.2, label="smoothed")
@@ -224,7 +223,6 @@ def _plot(rows, centres, d, summary, path: Path) -> None:
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
 
 
 __all__ = ["voltage_curve", "dqdv", "summarize", "write_voltage_outputs", "load_summary",

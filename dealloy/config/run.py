@@ -254,7 +254,7 @@ class PotentiostaticStage(_ElectrochemStage):
         return float(sum(seg.duration_ps() for seg in self.schedule))
 
     def voltage_at(self, t_ps: float) -> float:
-        """Applied potential (V vs Li/Li+) ``t_ps`` into the stage (the last value after its end)."""
+        """Applied potential (V vs Li/Li+) ``t_ps`` into the stage (the last value after the end)."""
         if self.voltage_v is not None:
             return float(self.voltage_v)
         t = max(0.0, float(t_ps))
@@ -389,9 +389,9 @@ def _loc(loc: tuple, data: dict) -> str:
 
 
 # keys that belong to one extraction mode: given in another stage they contradict its mode
-_RATE_HINT = ("extract", "insert", "galvanostatic"), ("a rate drives the geometric and galvanostatic "
-                                                     "modes; a potentiostatic stage is driven by "
-                                                     "voltage_v or schedule")
+_RATE_HINT = (("extract", "insert", "galvanostatic"),
+              "a rate drives the geometric and galvanostatic modes; a potentiostatic stage is "
+              "driven by voltage_v or schedule")
 _MODE_KEYS = {
     "selector": (("extract",), "geometric selectors belong to 'extract'; the electrochemical "
                               "stages choose by energy among the Li given by accessible = "

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 from ase.geometry import get_distances
 
-from dealloy.errors import ConfigError, DealloyError, SimulationError
+from dealloy.errors import ConfigError, DealloyError
 
 KB_EV = 8.617333262e-5  # Boltzmann constant, eV/K (CODATA 2018)
 VOLTAGE_MIN_V, VOLTAGE_MAX_V = -0.5, 3.0  # accepted applied potentials, V vs Li/Li+
@@ -211,7 +211,7 @@ def maxwell_velocity(rng: np.random.Generator, temperature_k: float, mass_amu: f
     return rng.normal(0.0, sigma, size=3) * time_unit_ps
 
 
-# ---- potentiostatic: Metropolis sweeps over the exchange sites ---------------------------------------
+# ---- potentiostatic: Metropolis sweeps over the exchange sites ------------------------------
 def potentiostatic_sweep(sp: SinglePoints, occupied: list[int], atoms: dict, vacancies: list,
                          voltage_v: float, mu_li_bcc_ev: float, temperature_k: float,
                          rng: np.random.Generator, max_attempts: int | None, next_id: int,
@@ -300,7 +300,7 @@ def potentiostatic_sweep(sp: SinglePoints, occupied: list[int], atoms: dict, vac
     return moves, next_id
 
 
-# ---- galvanostatic: the cheapest accessible Li leaves ------------------------------------------------
+# ---- galvanostatic: the cheapest accessible Li leaves ---------------------------------------
 def removal_energies(sp: SinglePoints, ids, atoms: dict) -> dict[int, float]:
     """ΔE = E(N-1) - E(N) (eV) of each Li in ``ids``, one at a time, the structure restored."""
     out = {}

@@ -31,8 +31,9 @@ import numpy as np
 from dealloy.checks import check_structure
 from dealloy.config.run import (ELECTROCHEM_TYPES, RunConfig, dump_run_config, load_run_config,
                                 resolved_dict, steps_of)
-from dealloy.engine.electrochem import (SinglePoints, cheapest_removals, li_bcc_chemical_potential_ev,
-                                       maxwell_velocity, potentiostatic_sweep)
+from dealloy.engine.electrochem import (SinglePoints, cheapest_removals,
+                                       li_bcc_chemical_potential_ev, maxwell_velocity,
+                                       potentiostatic_sweep)
 from dealloy.engine.lammps import lammps_quote
 from dealloy.engine.progress import BuildProgress
 from dealloy.engine.recorder import (EVENT_COLUMNS, THERMO_COLUMNS, CsvLog, final_structure_info,
@@ -352,8 +353,11 @@ class Engine:
         self.comm.Barrier()
         active = self.rank == 0
         self.thermo_log = CsvLog(rd.thermo_csv, THERMO_COLUMNS, active)
-        self.events_log = (_EventLog(rd.events_csv, EVENT_COLUMNS + ELECTROCHEM_EVENT_COLUMNS, active)
-                           if self._electro_run else CsvLog(rd.events_csv, EVENT_COLUMNS, active))
+        if self._electro_run:
+            self.events_log = _EventLog(rd.events_csv, EVENT_COLUMNS + ELECTROCHEM_EVENT_COLUMNS,
+                                        active)
+        else:
+            self.events_log = CsvLog(rd.events_csv, EVENT_COLUMNS, active)
         self.thermo_log.open(None if state is None else state["thermo_bytes"])
         self.events_log.open(None if state is None else state["events_bytes"])
 
@@ -525,9 +529,9 @@ class Engine:
                     break
                 if total is not None and prog["steps_done"] >= total:
                     if exchange or electro:
-                        prog["stop_reason"] = ("schedule done" if kind == "potentiostatic" and
-                                               prog["steps_done"] >= steps_of(stage.duration_ps(), self.dt)
-                                               else "max_time_ps reached")
+                        done = (kind == "potentiostatic" and prog["steps_done"]
+                                >= steps_of(stage.duration_ps(), self.dt))
+                        prog["stop_reason"] = "schedule done" if done else "max_time_ps reached"
                     break
                 md = self.st["md_step"]
                 n = min(self.thermo_steps - md % self.thermo_steps,
@@ -738,9 +742,9 @@ class Engine:
                     prog["cv_start_ps"] = round(self.t_ps, 6)
                 else:
                     prog["stop_reason"] = "cutoff_voltage_v reached"
+        self._account(prog, t_start)  # tfMC steps count as MD (md_s), not as bookkeeping
         if stage.tfmc_steps_per_interval:
             fixes = self._tfmc(stage, fixes, int(rng.integers(1, 900_000_000)))
-        self._account(prog, t_start)
         return fixes
 
     def _account(self, prog: dict, t_start: float) -> None:
