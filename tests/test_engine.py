@@ -106,6 +106,40 @@ def test_extract_reaches_x_final_si_conserved_and_outputs(particle, tmp_path):
     assert "timestep_ps" in rd.config.read_text()
 
 
+def _dump_times(path: Path) -> list[float]:
+    import gzip
+
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt") as fh:
+        lines = fh.read().splitlines()
+    return [float(lines[i + 1]) for i, line in enumerate(lines) if line.strip() == "ITEM: TIME"]
+
+
+def test_trajectory_time_rises_through_a_minimisation(particle, tmp_path):
+    """LAMMPS counts minimiser iterations as elapsed time and writes a frame when a minimisation
+    converges (before maxiter): one converged in 392 iterations made that frame read 0.392 ps
+    and the next MD frame 0.108 ps (time running backwards). The dump's TIME is the simulated
+    time: the relaxed structure is t = 0, a later minimisation adds no time, time always rises."""
+    body = """
+[[stages]]
+type = "minimize"
+[[stages]]
+type = "equilibrate"
+time_ps = 0.12
+[[stages]]
+type = "minimize"
+[[stages]]
+type = "hold"
+time_ps = 0.06
+"""
+    res = run(toml(tmp_path / "m.toml", particle, body), quiet=True)
+    assert res["status"] == "done"
+    times = _dump_times(RunDir(tmp_path / "m").trajectory)
+    assert times[0] == 0.0
+    assert all(b > a for a, b in zip(times, times[1:])), times
+    assert times[-1] == pytest.approx(0.18, abs=1e-9)
+
+
 # ---- selectors: each removes only what it should ---------------------------------------------
 @pytest.fixture(scope="module")
 def big():

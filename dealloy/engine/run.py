@@ -398,13 +398,19 @@ class Engine:
             merge_trajectory(self.traj, rd.checkpoint_dir / f"traj.part{suffix}",
                              state["lammps_step"])
         self.comm.Barrier()
-        target = self.traj_part or self.traj
-        style = "custom/gz" if self._gz_ok else "custom"
         self.dump_every = (steps_of(self.cfg.dump_interval_ps, self.dt)
                            if self.cfg.dump_interval_ps > 0 else 10**9)
+        self._open_dump(first=True, append=False)
+
+    def _open_dump(self, first: bool, append: bool) -> None:
+        """(Re)define the trajectory dump: ``first`` writes a frame at the next setup, ``append``
+        continues the file (after a minimisation)."""
+        target = self.traj_part or self.traj
+        style = "custom/gz" if self._gz_ok else "custom"
         self.cmd(f"dump dealloy_traj all {style} {self.dump_every} {lammps_quote(target, True)} "
                  "id element x y z")
-        self.cmd(f"dump_modify dealloy_traj element {' '.join(ELEMENTS)} sort id first yes "
+        self.cmd(f"dump_modify dealloy_traj element {' '.join(ELEMENTS)} sort id "
+                 f"first {'yes' if first else 'no'} append {'yes' if append else 'no'} "
                  "time yes")  # ITEM: TIME = simulated time (minimisation excluded)
         self._need_setup = True
 
@@ -444,14 +450,19 @@ class Engine:
         return int(self.session.lmp.extract_global("ntimestep"))
 
     def _minimize(self, stage) -> None:
-        self.cmd("dump_modify dealloy_traj every 1000000000")
-        # LAMMPS' step counter advances by the iterations (it cannot be reset with an open dump);
-        # simulated time (md_step) does not
+        # LAMMPS writes a dump frame at the end of a minimisation and counts the iterations as
+        # elapsed time (that frame's TIME read t + iterations x dt, and the next MD frame fell
+        # back to t + MD time). Its clock can only be reset with no dump defined: close the
+        # dump, minimise, put LAMMPS' time back on the simulated time (md_step; the step counter
+        # keeps the iterations), and continue the file. Before any MD the relaxed structure is
+        # the trajectory's t = 0 frame (the unrelaxed one is initial.extxyz).
+        self.cmd("undump dealloy_traj")
         self.session.minimize(ftol_ev_per_angstrom=stage.ftol_ev_per_angstrom,
                               maxiter=stage.maxiter)
-        self.cmd(f"dump_modify dealloy_traj every {self.dump_every}")
-        self._need_setup = True
-        self._thermo_row()
+        self._thermo_row()  # before the reset: LAMMPS tallied the energy on this step
+        t_native = self.session.units.to_native_time(self.t_ps)
+        self.cmd(f"reset_timestep {self._lammps_step()} time {t_native}")
+        self._open_dump(first=self.st["md_step"] == 0, append=True)
 
     def _ensure_velocities(self, temperature_k: float) -> None:
         if not self.st["velocities"]:
