@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -138,6 +139,97 @@ time_ps = 0.06
     assert times[0] == 0.0
     assert all(b > a for a, b in zip(times, times[1:])), times
     assert times[-1] == pytest.approx(0.18, abs=1e-9)
+
+
+def test_dump_columns_lammps_commands_and_restart(particle, tmp_path):
+    """Issue 17 item 9: per-atom velocities, forces and energies in the dump on request; extra
+    LAMMPS commands applied at their named point (and recorded in run.json); a LAMMPS restart
+    file plus an input that continues the run in plain LAMMPS at the run's final energy."""
+    body = f"""
+[[lammps_commands]]
+at = "setup"
+commands = ["compute my_msd all msd", "variable my_m equal c_my_msd[4]",
+            'fix my_print all print 10 "${{my_m}}" file {tmp_path}/msd.txt screen no']
+[[lammps_commands]]
+at = "each_stage"
+commands = ['print "stage starts" append {tmp_path}/stages.txt screen no']
+[[stages]]
+type = "minimize"
+[[stages]]
+type = "equilibrate"
+time_ps = 0.05
+[[stages]]
+type = "hold"
+time_ps = 0.02
+"""
+    cfg = toml(tmp_path / "c.toml", particle, body,
+               dump_columns=["vx", "vy", "vz", "fx", "fy", "fz", "pe"], lammps_restart=True)
+    res = run(cfg, quiet=True)
+    rd = RunDir(tmp_path / "c")
+    assert res["status"] == "done"
+    assert [e["at"] for e in res["config"]["lammps_commands"]] == ["setup", "each_stage"]
+    assert (tmp_path / "stages.txt").read_text().count("stage starts") == 3
+    assert len((tmp_path / "msd.txt").read_text().split()) >= 5
+    frames = ase.io.read(rd.trajectory, index=":", format="lammps-dump-text")
+    import gzip
+    with gzip.open(rd.trajectory, "rt") as fh:
+        header = next(line for line in fh if line.startswith("ITEM: ATOMS"))
+    assert header.split()[2:] == ["id", "element", "x", "y", "z", "vx", "vy", "vz", "fx", "fy",
+                                  "fz", "c_dealloy_pe"]
+    # the per-atom energies of the last frame add up to the run's final potential energy
+    with gzip.open(rd.trajectory, "rt") as fh:
+        last = fh.read().rsplit("ITEM: ATOMS", 1)[1].splitlines()[1:]
+    pe_atoms = sum(float(line.split()[-1]) for line in last if line.strip())
+    pe_final = float(read_csv(rd.thermo_csv)[-1]["pe_ev"])
+    assert pe_atoms == pytest.approx(pe_final, rel=1e-6)
+    assert len(frames[-1]) == len(last)
+    # plain LAMMPS continues from the restart at the same energy
+    script = rd.path / "lammps-continue.in"
+    assert (rd.checkpoint_dir / "lammps.restart").is_file() and script.is_file()
+    from dealloy.engine.lammps import open_lammps
+
+    cwd = os.getcwd()
+    os.chdir(rd.path)
+    try:
+        lmp = open_lammps(packages=())
+        lmp.file(str(script))
+        pe = lmp.get_thermo("pe")
+        lmp.close()
+    finally:
+        os.chdir(cwd)
+    assert pe == pytest.approx(pe_final, rel=1e-6)
+
+
+@pytest.mark.parametrize("entry,words", [
+    ('dump_columns = ["q"]', ["dump_columns", "pe"]),
+    ('[[lammps_commands]]\ncommands = ["run 100"]', ["lammps_commands", "'run'", "stages"]),
+    ('[[lammps_commands]]\ncommands = ["unfix dealloy_th"]', ["lammps_commands", "dealloy_"]),
+    ('[[lammps_commands]]\nat = "end"\ncommands = ["print hi"]', ["lammps_commands", "at"]),
+])
+def test_bad_extras_refused_at_load(tmp_path, particle, entry, words):
+    from dealloy.config.run import load_run_config
+
+    head, _, table = entry.partition("\n")
+    top = head if not head.startswith("[[") else ""
+    tables = entry if head.startswith("[[") else ""
+    p = tmp_path / "bad.toml"
+    p.write_text(f'{top}\n{tables}\n[particle]\nfile = "{particle}"\n')
+    with pytest.raises(ConfigError) as exc:
+        load_run_config(p)
+    msg = str(exc.value)
+    for w in words:
+        assert w in msg, msg
+
+
+def test_study_run_keys_unchanged_by_unset_extras():
+    """Output-side keys added later do not change the run keys of studies that leave them unset
+    (studies hash every field); set, they do."""
+    from dealloy.study.plan import run_key
+
+    base = {"particle": {"builder": "si_particle", "args": {"diameter_nm": 2.0}}}
+    assert run_key(base) == run_key({**base, "dump_columns": [], "lammps_restart": False,
+                                     "lammps_commands": []})
+    assert run_key(base) != run_key({**base, "dump_columns": ["vx"]})
 
 
 # ---- selectors: each removes only what it should ---------------------------------------------

@@ -322,6 +322,55 @@ def default_stages() -> list:
     ]
 
 
+#: extra per-atom dump columns on request (``dump_columns``) -> the LAMMPS dump field; values in
+#: the potential's LAMMPS units (metal: Å/ps, eV/Å, eV; real for ReaxFF: Å/fs, kcal/mol/Å, kcal/mol)
+DUMP_COLUMNS = {"type": "type", "vx": "vx", "vy": "vy", "vz": "vz", "fx": "fx", "fy": "fy",
+                "fz": "fz", "pe": "c_dealloy_pe", "ix": "ix", "iy": "iy", "iz": "iz"}
+
+#: LAMMPS commands a ``lammps_commands`` entry may not give: they would change the system, the
+#: potential, the clock or the files behind the engine's back (its checkpoints, run.json and
+#: trajectory would then describe another simulation). IDs starting ``dealloy_`` are the engine's.
+FORBIDDEN_LAMMPS_COMMANDS = frozenset({
+    "run", "minimize", "rerun", "clear", "units", "atom_style", "boundary", "read_data",
+    "read_restart", "read_dump", "create_box", "create_atoms", "delete_atoms", "replicate",
+    "reset_timestep", "reset_atoms", "timestep", "pair_style", "pair_coeff", "pair_modify",
+    "mass", "change_box", "displace_atoms", "set", "write_restart", "restart", "log", "quit",
+    "shell", "include", "jump", "label", "next", "python", "plugin"})
+LAMMPS_COMMAND_POINTS = ("setup", "each_stage")
+
+
+class LammpsCommands(StrictModel):
+    """Extra LAMMPS commands (the escape hatch), applied at a named point of the run:
+
+    - ``setup``: once the particle, potential and trajectory dump are set up, before the first
+      stage (again after every resume: a resumed run rebuilds its LAMMPS instance);
+    - ``each_stage``: at the start of every stage (of a resumed stage, too).
+
+    For computes, fixes and outputs of your own (``compute msd``, ``fix ave/time``, ``fix print``,
+    ``thermo_modify``, ``dump`` of your own, ``variable``); refused at load: commands that change
+    the system, potential, clock or the engine's files, and IDs starting ``dealloy_``.
+    """
+
+    at: Literal["setup", "each_stage"] = "setup"
+    commands: list[str] = Field(min_length=1)
+
+    @field_validator("commands")
+    @classmethod
+    def _allowed(cls, v: list[str]) -> list[str]:
+        for line in v:
+            words = line.split("#", 1)[0].split()
+            if not words:
+                raise ValueError("an empty LAMMPS command; remove it")
+            if words[0] in FORBIDDEN_LAMMPS_COMMANDS:
+                raise ValueError(f"'{line}': {words[0]!r} would change the system, potential, clock "
+                                 "or files behind the engine's back; use the run config's own keys "
+                                 "(stages, potential, timestep_ps, dump_columns, lammps_restart)")
+            if any(w.startswith("dealloy_") or "_dealloy_" in w for w in words[1:]):
+                raise ValueError(f"'{line}': IDs starting 'dealloy_' belong to the engine; "
+                                 "name yours otherwise")
+        return v
+
+
 class RunConfig(StrictModel):
     potential: str = DEFAULT_POTENTIAL
     ffield: str = ""
@@ -334,6 +383,9 @@ class RunConfig(StrictModel):
     thermo_interval_ps: PositiveFloat = 0.1
     checkpoint_ps: PositiveFloat = 10.0
     allow_atom_loss: bool = False
+    dump_columns: list[Literal[tuple(DUMP_COLUMNS)]] = Field(default_factory=list)
+    lammps_commands: list[LammpsCommands] = Field(default_factory=list)
+    lammps_restart: bool = False
     particle: ParticleSpec
     stages: list[Stage] = Field(default_factory=default_stages)
 
@@ -488,6 +540,11 @@ def parse_run_config(data: dict, source: str = "run config", base_dir: Path | No
 def load_run_config(path: str | Path) -> RunConfig:
     path = Path(path)
     return parse_run_config(load_toml(path), source=str(path), base_dir=path.parent)
+
+
+#: output-side keys added after studies hashed every field: left out of a study's run key while
+#: unset, so run keys (and finished runs) of studies that do not use them stay the same
+KEY_NEUTRAL_WHEN_UNSET = {"dump_columns": [], "lammps_commands": [], "lammps_restart": False}
 
 
 def resolved_dict(cfg: RunConfig) -> dict:

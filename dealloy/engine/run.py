@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from dealloy.checks import check_structure
-from dealloy.config.run import (ELECTROCHEM_TYPES, RunConfig, dump_run_config, load_run_config,
-                                resolved_dict, steps_of)
+from dealloy.config.run import (DUMP_COLUMNS, ELECTROCHEM_TYPES, RunConfig, dump_run_config,
+                                load_run_config, resolved_dict, steps_of)
 from dealloy.engine.electrochem import (SinglePoints, cheapest_removals,
                                        li_bcc_chemical_potential_ev, maxwell_velocity,
                                        potentiostatic_sweep)
@@ -276,6 +276,7 @@ class Engine:
         status, error = "failed", None
         try:
             self._open_session(atoms, state)
+            self._user_commands("setup")
             self._write_run_json("running")
             self._protocol()
             self._finish()
@@ -400,19 +401,60 @@ class Engine:
         self.comm.Barrier()
         self.dump_every = (steps_of(self.cfg.dump_interval_ps, self.dt)
                            if self.cfg.dump_interval_ps > 0 else 10**9)
+        if "pe" in self.cfg.dump_columns:
+            self.cmd("compute dealloy_pe all pe/atom")
         self._open_dump(first=True, append=False)
+        if self.cfg.lammps_restart and self.rank == 0:
+            write_text(rd.path / "lammps-continue.in", self._continue_script())
 
     def _open_dump(self, first: bool, append: bool) -> None:
         """(Re)define the trajectory dump: ``first`` writes a frame at the next setup, ``append``
         continues the file (after a minimisation)."""
         target = self.traj_part or self.traj
         style = "custom/gz" if self._gz_ok else "custom"
+        extra = "".join(f" {DUMP_COLUMNS[c]}" for c in self.cfg.dump_columns)
         self.cmd(f"dump dealloy_traj all {style} {self.dump_every} {lammps_quote(target, True)} "
-                 "id element x y z")
+                 f"id element x y z{extra}")
         self.cmd(f"dump_modify dealloy_traj element {' '.join(ELEMENTS)} sort id "
                  f"first {'yes' if first else 'no'} append {'yes' if append else 'no'} "
                  "time yes")  # ITEM: TIME = simulated time (minimisation excluded)
         self._need_setup = True
+
+    def _user_commands(self, point: str) -> None:
+        """Apply the run config's ``lammps_commands`` entries for ``point`` (setup/each_stage)."""
+        for k, entry in enumerate(self.cfg.lammps_commands):
+            if entry.at != point:
+                continue
+            for line in entry.commands:
+                try:
+                    self.cmd(line)
+                except SimulationError as exc:
+                    raise SimulationError(f"lammps_commands[{k}] (at {point}): {exc}") from None
+
+    def _write_lammps_restart(self) -> None:
+        """checkpoint/lammps.restart (``lammps_restart = true``): LAMMPS' own restart file of the
+        state just checkpointed, written beside a temp name and renamed (never half-written)."""
+        final = self.rd.checkpoint_dir / "lammps.restart"
+        tmp = final.with_name(".lammps.restart.tmp")
+        self.cmd(f"write_restart {lammps_quote(tmp)}")
+        self.comm.Barrier()
+        if self.rank == 0:
+            os.replace(tmp, final)
+
+    def _continue_script(self) -> str:
+        """A LAMMPS input that continues this run in plain LAMMPS from checkpoint/lammps.restart
+        (manybody pair styles keep no coefficients in a restart file: they are given again)."""
+        pot = self.session.potential
+        lines = [f"# continue dealloy run {self.rd.path.name} in plain LAMMPS ({pot.name}):",
+                 "#   lmp -in lammps-continue.in   (from this run directory)",
+                 "# then add your own fixes (e.g. fix nve + langevin) and run",
+                 f"units {pot.units.style}",
+                 "read_restart checkpoint/lammps.restart",
+                 *pot.pair_commands(),
+                 f"timestep {self.session.units.to_native_time(self.dt)}",
+                 "thermo_style custom step time temp pe ke etotal press vol atoms",
+                 "run 0"]
+        return "\n".join(lines) + "\n"
 
     # ---- protocol --------------------------------------------------------------------------
     def _protocol(self) -> None:
@@ -429,6 +471,7 @@ class Engine:
             # (a checkpoint stores it up to its own moment, so resumed stages count every segment)
             self._stage_wall = (self.st["stage"]["wall_s"], time.perf_counter())
             self._stage_label = stage.type
+            self._user_commands("each_stage")
             try:
                 if stage.type == "minimize":
                     self._minimize(stage)
@@ -981,6 +1024,8 @@ class Engine:
                 with open(tmp, "wb") as fh:
                     np.savez(fh, ids=ids, types=types, x=x, v=v,
                              cell=np.asarray(cell), pbc=np.array(s.pbc))
+        if self.cfg.lammps_restart:
+            self._write_lammps_restart()
         write_json(self.rd.checkpoint_dir / "state.json", self.st, self.comm, collective=True)
         if self.rank == 0 and old and old != self.st["atoms_file"]:
             (self.rd.checkpoint_dir / old).unlink(missing_ok=True)

@@ -173,9 +173,14 @@ def _canonical(config: dict) -> dict:
         from dealloy.config.run import RunConfig
     except ImportError:  # pragma: no cover
         return _norm(copy.deepcopy(config))
+    from dealloy.config.run import KEY_NEUTRAL_WHEN_UNSET
+
     model = RunConfig.model_validate(config)
     d = model.model_dump(mode="json")
     d.setdefault("particle", {})
+    for k, unset in KEY_NEUTRAL_WHEN_UNSET.items():
+        if d.get(k) == unset:
+            d.pop(k)
     return _norm(d)
 
 
