@@ -486,7 +486,7 @@ def test_lammps_error_names_the_stage(particle, tmp_path, monkeypatch):
     with pytest.raises(SimulationError) as exc:
         run(toml(tmp_path / "e.toml", particle, body), quiet=True)
     msg = str(exc.value)
-    assert "stage 1 (equilibrate)" in msg and "ERROR" in msg and "langevin" in msg
+    assert "stage 2/2 (equilibrate)" in msg and "ERROR" in msg and "langevin" in msg
     assert RunDir(tmp_path / "e").status == "failed"
 
 

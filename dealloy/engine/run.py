@@ -478,7 +478,8 @@ class Engine:
                 else:
                     self._md_stage(stage, self.st["stage"])
             except SimulationError as exc:
-                raise SimulationError(f"stage {i} ({stage.type}) at t = {self.t_ps:.3f} ps: "
+                raise SimulationError(f"stage {i + 1}/{len(stages)} ({stage.type}) at t = "
+                                      f"{self.t_ps:.3f} ps: "
                                       f"{exc}") from exc
             finally:
                 self._stage_wall_now()
@@ -923,7 +924,7 @@ class Engine:
 
     # ---- checks ----------------------------------------------------------------------------
     def _end_stage(self, i: int, stage) -> None:
-        self._check_atoms(f"after stage {i} ({stage.type})")
+        self._check_atoms(f"after stage {i + 1}/{len(self.cfg.stages)} ({stage.type})")
         prog = self.st["stage"]
         report = {"index": i, "type": stage.type, "t_start_ps": prog.get("t0_ps", 0.0),
                   "t_end_ps": self.t_ps, "n_li": self.st["n_li"], "n_si": self.st["n_si"],
