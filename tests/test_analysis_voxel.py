@@ -11,7 +11,7 @@ from dealloy.analysis.voxel import local_thickness_samples, thickness_stats
 
 @pytest.fixture(scope="module")
 def blobs():
-    ps = pytest.importorskip("porespy")
+    import porespy as ps  # a runtime dependency: never skip the independent check
     return ps.generators.blobs(shape=[64, 64, 64], porosity=0.5, blobiness=0.4, seed=4)
 
 
