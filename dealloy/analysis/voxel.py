@@ -24,7 +24,10 @@ Definitions (docs/analysis.md, "Voxel metrics", has the measurements behind each
   the paper) coming from outside cannot reach (a morphological closing of the solid, with probe
   centres restricted to the outside region). Open and closed pores are inside it; the vacuum around
   the particle never is. A bulk (periodic) frame has no envelope: the whole cell is used and the
-  porosity is per cell.
+  porosity is per cell. A slab or wire (``Frame.pbc`` periodic along some axes): the grid wraps
+  along the periodic axes (every step below runs across their faces) and the probe comes in from
+  the open axes only, so the vacuum beside it is never pore space and pores inside it are,
+  wherever they sit in the cell; its porosity is per envelope.
 - **pores** = envelope minus solid. ``porosity`` = pore volume / envelope volume.
 - **smallest resolvable pore** (``smallest_pore_diameter_nm``): the equimolar diameter (that of
   the ball holding the missing atoms' volume) of the smallest spherical void in a dense phase that
