@@ -172,3 +172,71 @@ def test_wire_in_vacuum_is_dense_with_its_mass_diameter(radius, cells):
     assert m["solid_volume_nm3"] == pytest.approx(v_known * curvature_factor(d_mass / 2, 2),
                                                   rel=0.02)
     assert d_mass / 10 - 0.35 <= m["ligament_diameter_nm"]["median"] <= d_mass / 10 + 0.1
+
+
+# ---- periodic cell vectors not along x, y, z (triclinic cells, hexagonal slabs) ----------------
+def test_primitive_fcc_cell_is_dense_bulk():
+    """c-Si in its fcc primitive cell (3x3x3, general triclinic): voxelised as an orthogonal
+    supercell (rotated; extensive results per input cell): porosity 0 and solid volume = the
+    cell's volume (N Ω), as for the cubic cell (before: skipped with a warning)."""
+    from ase.build import bulk
+
+    a = bulk("Si", "diamond", a=A_SI).repeat((3, 3, 3))
+    m = voxel(a)
+    assert m["porosity"] == 0.0 and m["porosity_basis"] == "cell"
+    assert m["solid_volume_nm3"] == pytest.approx(a.get_volume() / 1e3, rel=1e-6)
+    assert any("supercell" in n for n in m["notes"])
+
+
+def test_sheared_cell_of_a_pore_array_reads_the_cubic_cells_numbers():
+    """The same periodic pore array given by a sheared cell (c -> c + a, same lattice, atoms
+    wrapped into it) reads the cubic cell's porosity, volumes, area and pore size (the supercell
+    search finds the cubic cell back)."""
+    cubic, _, _ = pore_array(12.0, 7)
+    sheared = cubic.copy()
+    c = sheared.cell.array.copy()
+    c[2] += c[0]
+    sheared.set_cell(c, scale_atoms=False)
+    sheared.wrap()
+    m0, m1 = voxel(cubic), voxel(sheared)
+    for key in ("porosity", "solid_volume_nm3", "surface_area_nm2", "pore_count"):
+        assert m1[key] == pytest.approx(m0[key], rel=1e-6), key
+    assert m1["pore_diameter_nm"]["median"] == pytest.approx(m0["pore_diameter_nm"]["median"],
+                                                             abs=1e-6)
+
+
+def test_hexagonal_111_slab_in_vacuum():
+    """A Si(111) slab (12 planes, hexagonal in-plane cell, 3 nm vacuum): voxelised as its
+    rectangular supercell, porosity 0, solid volume N Ω within 2.5 % and ligament = mass
+    thickness (N Ω / area) within 0.11 nm, like the (001) slabs (before: the in-plane cell was cut
+    at its edges like an isolated block)."""
+    from ase.build import diamond111
+
+    s = diamond111("Si", size=(4, 4, 12), a=A_SI, vacuum=15.0)
+    s.pbc = True
+    assert pbc_of(s) == (True, True, False)
+    m = voxel(s)
+    area = np.linalg.norm(np.cross(s.cell[0], s.cell[1]))
+    assert m["porosity"] < 0.005 and m["porosity_basis"] == "envelope"
+    assert m["solid_volume_nm3"] == pytest.approx(len(s) * OMEGA_CSI / 1e3, rel=0.025)
+    assert m["ligament_diameter_nm"]["median"] == pytest.approx(len(s) * OMEGA_CSI / area / 10,
+                                                                abs=0.11)
+
+
+def test_general_triclinic_cell_reads_like_its_lammps_oriented_copy():
+    """in03 of ../shared/cases: the c-Li15Si4 bcc primitive cell in general orientation and its
+    LAMMPS-oriented copy (before: both skipped): the same voxel numbers to 1e-6, dense (porosity
+    0, solid volume = the cell's volume)."""
+    from test_cases_inputs import case
+
+    from dealloy.analysis.trajectory import read_frames
+
+    res = []
+    for name in ("li15si4_primitive.extxyz", "li15si4_primitive_lammps_orientation.extxyz"):
+        f = read_frames(case(f"in03/{name}"), "0")[0]
+        m = voxel(f)
+        assert m["porosity"] == 0.0
+        assert m["solid_volume_nm3"] == pytest.approx(abs(np.linalg.det(f.cell)) / 1e3, rel=1e-6)
+        res.append(m)
+    for key in ("solid_volume_nm3", "surface_area_nm2", "envelope_volume_nm3"):
+        assert res[0][key] == pytest.approx(res[1][key], rel=1e-6)

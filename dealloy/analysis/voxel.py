@@ -121,6 +121,15 @@ class VoxelMetrics(Analysis):
         bad = [s for s, v in omega.items() if not v > 0]
         if bad:
             raise ConfigError(f"atomic_volume_angstrom3 needs a positive volume for {bad} (Å³)")
+        multiple = 1
+        if not _axis_aligned(frame):
+            found = orthogonal_supercell_frame(frame)
+            if found is None:
+                warnings.warn("triclinic periodic cell without a small orthogonal supercell: voxel "
+                              "metrics (porosity, thickness) need the periodic cell vectors along "
+                              "x, y, z and are skipped", stacklevel=4)
+                return {}
+            frame, multiple = found
         grid = _grid(frame, h, p)
         if grid is None:
             return {}
@@ -170,6 +179,15 @@ class VoxelMetrics(Analysis):
             res["notes"] = [f"no pore resolved: voids smaller than {d_min / 10:.2f} nm "
                             "(equimolar diameter) are invisible at these settings "
                             "(smallest_pore_diameter_nm)"]
+        if multiple > 1:  # extensive results per cell of the input
+            for key in ("envelope_volume_nm3", "solid_volume_nm3", "surface_area_nm2"):
+                res[key] = res[key] / multiple
+            res["pore_count"] = int(np.ceil(res["pore_count"] / multiple))
+        if multiple > 1 or frame.info.get("_voxel_rotated"):
+            res.setdefault("notes", []).append(
+                "periodic cell vectors not along x, y, z: voxelised rotated" + (
+                    f", as an orthogonal supercell of {multiple} cells; volumes, surface area "
+                    "and pore count are per input cell" if multiple > 1 else ""))
         if keep_fields:
             res["_fields"] = {"solid": fields["solid"], "envelope": fields["envelope"],
                               "voxel_angstrom": h, "origin_angstrom": grid["origin"]}
@@ -375,6 +393,135 @@ def smallest_pore_diameter_angstrom(width_angstrom: float, min_pore_diameter_ang
 
     lo, hi = need, need + 10 * s
     return 2.0 * brentq(excess, lo, hi, xtol=1e-4)
+
+
+def _axis_aligned(frame: Frame) -> bool:
+    """True when every periodic cell vector of ``frame`` lies along its Cartesian axis."""
+    cell = np.asarray(frame.cell, float)
+    return all(not q or (np.allclose(np.delete(cell[ax], ax), 0.0, atol=1e-6) and cell[ax, ax] > 0)
+               for ax, q in enumerate(frame.pbc))
+
+
+def orthogonal_supercell_frame(frame: Frame, max_coefficient: int = 3, max_multiple: int = 8,
+                               cos_tol: float = 1e-5):
+    """The frame as an orthogonal supercell of its periodic lattice, rotated so that the
+    supercell's vectors lie along x (, y, z): (frame, number of input cells in it), or None.
+
+    The voxel grid needs the periodic cell vectors along the Cartesian axes. A wire or a slab
+    whose periodic vectors are orthogonal but rotated is only rotated (1 cell); a hexagonal slab
+    (a, b at 120°) becomes its rectangular (a, 2b + a) cell (2 cells); an fcc/bcc primitive cell
+    its cubic cell (4/2 cells). The supercell's vectors are integer combinations (coefficients up to
+    ``max_coefficient``) of the periodic cell vectors, mutually orthogonal within ``cos_tol``,
+    holding the fewest cells (at most ``max_multiple``), then the shortest. The voxel metrics are
+    rotation invariant (to the voxel resolution), and intensive ones do not depend on the number
+    of cells.
+
+    Parameters
+    ----------
+    frame : Frame (a periodic cell vector not along its axis)
+    max_coefficient, max_multiple : int
+    cos_tol : float
+
+    Returns
+    -------
+    (Frame, int) or None: the rotated supercell (periodic axes first: x, then y, z; open axes
+    after them), the number of input cells it holds.
+    """
+    import itertools
+
+    cell = np.asarray(frame.cell, float)
+    per = [ax for ax in range(3) if frame.pbc[ax]]
+    k = len(per)
+    P = cell[per]
+    rng = range(-max_coefficient, max_coefficient + 1)
+    coef = np.array([c for c in itertools.product(rng, repeat=k)
+                     if any(c) and next(x for x in c if x) > 0], float)
+    vec = coef @ P
+    length = np.linalg.norm(vec, axis=1)
+    order = np.argsort(length, kind="stable")
+    coef, vec, length = coef[order], vec[order], length[order]
+    gram = np.abs(vec @ vec.T) <= cos_tol * np.outer(length, length)
+    best = None
+    for combo in _orthogonal_sets(gram, k):
+        m = coef[list(combo)]
+        det = abs(round(float(np.linalg.det(m))))
+        if det < 1 or det > max_multiple:
+            continue
+        key = (det, float(length[list(combo)].sum()))
+        if best is None or key < best[0]:
+            best = (key, m, vec[list(combo)])
+    if best is None:
+        return None
+    _, m, sup = best
+    mult = int(abs(round(float(np.linalg.det(m)))))
+    # orthonormal basis: the supercell's directions, then the open complement
+    basis = [v / np.linalg.norm(v) for v in sup]
+    for ax in range(3):
+        if len(basis) == 3:
+            break
+        if ax in per:
+            continue
+        v = cell[ax] if np.linalg.norm(cell[ax]) > 0 else np.eye(3)[ax]
+        for b in basis:
+            v = v - (v @ b) * b
+        if np.linalg.norm(v) < 1e-8:
+            v = np.eye(3)[ax]
+            for b in basis:
+                v = v - (v @ b) * b
+        basis.append(v / np.linalg.norm(v))
+    while len(basis) < 3:  # a cell without open vectors to follow (should not happen)
+        v = np.cross(basis[0], basis[1]) if len(basis) == 2 else np.eye(3)[
+            int(np.argmin(np.abs(basis[0])))]
+        for b in basis:
+            v = v - (v @ b) * b
+        basis.append(v / np.linalg.norm(v))
+    rot = np.array(basis)
+    # one image of every atom per coset of the input lattice in the supercell's
+    inv = np.linalg.inv(m)
+    reps, seen = [], set()
+    span = int(np.abs(m).sum(axis=0).max()) + 1
+    for c in itertools.product(range(span), repeat=k):
+        key = tuple(np.round(np.mod(np.asarray(c, float) @ inv, 1.0), 6) % 1.0)
+        if key not in seen:
+            seen.add(key)
+            reps.append(c)
+        if len(reps) == mult:
+            break
+    if len(reps) != mult:
+        return None
+    pos = np.concatenate([frame.positions + np.asarray(c, float) @ P for c in reps])
+    frac = pos @ sup.T / np.sum(sup**2, axis=1)  # along the (orthogonal) supercell vectors
+    pos = pos - np.floor(frac) @ sup  # into the supercell along the periodic directions
+    new_pos = pos @ rot.T
+    lengths = np.linalg.norm(sup, axis=1)
+    new_cell = np.zeros((3, 3))
+    new_cell[:k, :k] = np.diag(lengths)
+    for j, ax in enumerate(a for a in range(3) if a not in per):
+        new_cell[k + j] = rot @ cell[ax]
+    pbc = tuple([True] * k + [False] * (3 - k))
+    info = dict(frame.info)
+    info["_voxel_rotated"] = True
+    out = Frame(new_pos, np.tile(frame.symbols, mult), new_cell, pbc, frame.time_ps, None, info,
+                list(frame.notes))
+    return out, mult
+
+
+def _orthogonal_sets(gram: np.ndarray, k: int):
+    """Index tuples of ``k`` mutually orthogonal candidates (``gram``: orthogonality matrix)."""
+    n = len(gram)
+    if k == 1:
+        for i in range(n):
+            yield (i,)
+        return
+    for i in range(n):
+        js = np.flatnonzero(gram[i, i + 1:]) + i + 1
+        if k == 2:
+            for j in js:
+                yield (i, j)
+            continue
+        for j in js:
+            for q in np.flatnonzero(gram[j, j + 1:] & gram[i, j + 1:]) + j + 1:
+                yield (i, j, q)
 
 
 def _grid(frame: Frame, h: float, p: VoxelParams):
