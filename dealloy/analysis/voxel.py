@@ -528,8 +528,9 @@ def _grid(frame: Frame, h: float, p: VoxelParams):
     """Voxel grid: shape, spacing and origin per axis: along a periodic axis the cell (wrapped),
     along an open one a box just around the atoms (a particle: all open; a slab or wire: both).
 
-    A periodic axis needs its cell vector along that Cartesian axis (an orthorhombic cell for
-    bulk); otherwise the metrics are skipped with a warning."""
+    A periodic axis needs its cell vector along that Cartesian axis (the caller first turns
+    other cells into a rotated orthogonal supercell, :func:`orthogonal_supercell_frame`);
+    otherwise the metrics are skipped with a warning."""
     per = tuple(bool(x) for x in frame.pbc)
     cell = np.asarray(frame.cell, float)
     for ax in range(3):
