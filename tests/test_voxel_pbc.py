@@ -190,19 +190,23 @@ def test_primitive_fcc_cell_is_dense_bulk():
 
 def test_sheared_cell_of_a_pore_array_reads_the_cubic_cells_numbers():
     """The same periodic pore array given by a sheared cell (c -> c + a, same lattice, atoms
-    wrapped into it) reads the cubic cell's porosity, volumes, area and pore size (the supercell
-    search finds the cubic cell back)."""
+    wrapped into it), and that cell rotated, read the cubic cell's porosity, volumes, area and
+    pore size (the supercell search finds the cubic cell back and turns it onto the axes)."""
     cubic, _, _ = pore_array(12.0, 7)
     sheared = cubic.copy()
     c = sheared.cell.array.copy()
     c[2] += c[0]
     sheared.set_cell(c, scale_atoms=False)
     sheared.wrap()
-    m0, m1 = voxel(cubic), voxel(sheared)
-    for key in ("porosity", "solid_volume_nm3", "surface_area_nm2", "pore_count"):
-        assert m1[key] == pytest.approx(m0[key], rel=1e-6), key
-    assert m1["pore_diameter_nm"]["median"] == pytest.approx(m0["pore_diameter_nm"]["median"],
-                                                             abs=1e-6)
+    rotated = sheared.copy()  # and the sheared cell turned by a general rotation
+    rotated.rotate(37.0, (1.0, 2.0, 0.5), rotate_cell=True)
+    m0 = voxel(cubic)
+    for other in (sheared, rotated):
+        m1 = voxel(other)
+        for key in ("porosity", "solid_volume_nm3", "surface_area_nm2", "pore_count"):
+            assert m1[key] == pytest.approx(m0[key], rel=1e-6), key
+        assert m1["pore_diameter_nm"]["median"] == pytest.approx(
+            m0["pore_diameter_nm"]["median"], abs=1e-6)
 
 
 def test_hexagonal_111_slab_in_vacuum():
