@@ -63,24 +63,40 @@ def slab_stack(n_layers: int, gap: float, n_slabs: int = 2):
     return atoms, n_layers * d, gap, OMEGA_CSI
 
 
-def a_si_slab(thickness_cut: float = 20.0, period: float = 60.0):
-    """An a-Si slab cut from the tiled cell, periodic in x, y; mass thickness N Ω / area."""
+def a_si_slab(thickness_cut: float = 20.0, period: float = 60.0, n_slabs: int = 2):
+    """A stack of ``n_slabs`` a-Si slabs per cell (one every ``period`` Å along z) cut from the
+    tiled cell, periodic in x, y; mass thickness N Ω / area of one slab. Two or more slabs per
+    cell stay a periodic stack (dealloy.periodicity); one is a slab in vacuum."""
     src = a_si_cell()
     omega = src.get_volume() / len(src)
     big = src.repeat((1, 1, int(np.ceil(thickness_cut / src.cell[2, 2])) + 1))
     z = big.positions[:, 2]
     slab = big[(z >= 5.0) & (z < 5.0 + thickness_cut)]
-    slab.cell[2, 2] = period
     t_mass = len(slab) * omega / (slab.cell[0, 0] * slab.cell[1, 1])
-    return slab, t_mass, period - t_mass, omega
+    atoms = slab.copy()
+    for k in range(1, n_slabs):
+        s = slab.copy()
+        s.positions[:, 2] += k * period
+        atoms += s
+    atoms.cell[2, 2] = n_slabs * period
+    return atoms, t_mass, period - t_mass, omega
 
 
-def wire_array(radius: float, spacing_cells: int, length_cells: int = 2):
-    """One [001] c-Si wire per periodic cell; mass diameter from N Ω per length."""
-    a = diamond((spacing_cells, spacing_cells, length_cells))
-    c = np.full(2, spacing_cells * A_SI / 2)
-    w = a[np.linalg.norm(a.positions[:, :2] - c, axis=1) < radius]
-    d_mass = 2 * np.sqrt(len(w) * OMEGA_CSI / (np.pi * length_cells * A_SI))
+def wire_array(radius: float, spacing_cells: int, length_cells: int = 2, n_wires: int = 2):
+    """[001] c-Si wires; mass diameter of one wire from N Ω per length. ``n_wires`` = 2: a
+    periodic square array, two wires per (2 x ``spacing_cells``)² cell at its (1/4, 1/4) and
+    (3/4, 3/4) points (nearest wires √2 x spacing_cells unit cells apart; two vacuum gaps per
+    period along x and y, so it stays periodic); 1: one wire in a cell of ``spacing_cells``
+    unit cells (a wire in vacuum by dealloy.periodicity's rule)."""
+    k = spacing_cells * (2 if n_wires == 2 else 1)
+    a = diamond((k, k, length_cells))
+    step = spacing_cells * A_SI
+    centres = [np.full(2, step / 2)] + ([np.full(2, 1.5 * step)] if n_wires == 2 else [])
+    keep = np.zeros(len(a), bool)
+    for c in centres:
+        keep |= np.linalg.norm(a.positions[:, :2] - c, axis=1) < radius
+    w = a[keep]
+    d_mass = 2 * np.sqrt(len(w) / n_wires * OMEGA_CSI / (np.pi * length_cells * A_SI))
     return w, d_mass
 
 

@@ -24,7 +24,10 @@ Definitions (docs/analysis.md, "Voxel metrics", has the measurements behind each
   the paper) coming from outside cannot reach (a morphological closing of the solid, with probe
   centres restricted to the outside region). Open and closed pores are inside it; the vacuum around
   the particle never is. A bulk (periodic) frame has no envelope: the whole cell is used and the
-  porosity is per cell.
+  porosity is per cell. A slab or wire (``Frame.pbc`` periodic along some axes): the grid wraps
+  along the periodic axes (every step below runs across their faces) and the probe comes in from
+  the open axes only, so the vacuum beside it is never pore space and pores inside it are,
+  wherever they sit in the cell; its porosity is per envelope.
 - **pores** = envelope minus solid. ``porosity`` = pore volume / envelope volume.
 - **smallest resolvable pore** (``smallest_pore_diameter_nm``): the equimolar diameter (that of
   the ball holding the missing atoms' volume) of the smallest spherical void in a dense phase that
@@ -118,10 +121,19 @@ class VoxelMetrics(Analysis):
         bad = [s for s, v in omega.items() if not v > 0]
         if bad:
             raise ConfigError(f"atomic_volume_angstrom3 needs a positive volume for {bad} (Å³)")
+        multiple = 1
+        if not _axis_aligned(frame):
+            found = orthogonal_supercell_frame(frame)
+            if found is None:
+                warnings.warn("triclinic periodic cell without a small orthogonal supercell: voxel "
+                              "metrics (porosity, thickness) need the periodic cell vectors along "
+                              "x, y, z and are skipped", stacklevel=4)
+                return {}
+            frame, multiple = found
         grid = _grid(frame, h, p)
         if grid is None:
             return {}
-        periodic = grid["periodic"]
+        periodic = tuple(bool(x) for x in grid["periodic"])
         w_atom = np.where(frame.symbols == "Si", omega["Si"], omega["Li"])
         phi = volume_fraction_field(frame.positions, w_atom, grid, width)
         box = [phi >= SOLID_LEVEL]  # the pass takes the mask out of the box (frees it early)
@@ -167,6 +179,15 @@ class VoxelMetrics(Analysis):
             res["notes"] = [f"no pore resolved: voids smaller than {d_min / 10:.2f} nm "
                             "(equimolar diameter) are invisible at these settings "
                             "(smallest_pore_diameter_nm)"]
+        if multiple > 1:  # extensive results per cell of the input
+            for key in ("envelope_volume_nm3", "solid_volume_nm3", "surface_area_nm2"):
+                res[key] = res[key] / multiple
+            res["pore_count"] = int(np.ceil(res["pore_count"] / multiple))
+        if multiple > 1 or frame.info.get("_voxel_rotated"):
+            res.setdefault("notes", []).append(
+                "periodic cell vectors not along x, y, z: voxelised rotated" + (
+                    f", as an orthogonal supercell of {multiple} cells; volumes, surface area "
+                    "and pore count are per input cell" if multiple > 1 else ""))
         if keep_fields:
             res["_fields"] = {"solid": fields["solid"], "envelope": fields["envelope"],
                               "voxel_angstrom": h, "origin_angstrom": grid["origin"]}
@@ -187,21 +208,22 @@ def _attach_band(res: dict, shifted: list[dict]) -> None:
             res[key][f"{stat}_low"], res[key][f"{stat}_high"] = lo, hi
 
 
-def _phase_metrics(box: list, h: float, dv: float, p: VoxelParams, rng, periodic: bool,
+def _phase_metrics(box: list, h: float, dv: float, p: VoxelParams, rng, periodic,
                    n_samples: int, full: bool = False, keep_fields: bool = False) -> dict:
     """Envelope, pores, porosity and the local thickness of both phases for one solid mask,
     handed over in a one-element list ``box`` and taken out of it, so that the caller holds no
     reference and the unfilled mask is freed once filled (``h``: voxel edge, Å; ``dv``: voxel
-    volume, Å³; ``full``: also pore count, volumes and surface area)."""
+    volume, Å³; ``periodic``: 3 bools, the grid wraps along those axes; ``full``: also pore count,
+    volumes and surface area)."""
     from dealloy.analysis._kernels import drop_labels, label_stats
 
     solid = box.pop()
-
-    if periodic:
+    periodic = _axes(periodic)
+    if all(periodic):
         envelope = np.ones_like(solid)
-    else:
+    else:  # the probe comes in along the open axes only (a slab's or wire's envelope)
         envelope = _envelope(solid, p.envelope_probe_radius_angstrom / h,
-                             max(1, int(round(p.envelope_voxel_angstrom / h))))
+                             max(1, int(round(p.envelope_voxel_angstrom / h))), periodic)
     pores = envelope & ~solid
     # surface corrugation, voxel by voxel: keep only the pore space covered by a ball of at
     # least min_pore_diameter inside it. Per pocket is not enough: the thin shell the coarse
@@ -233,7 +255,8 @@ def _phase_metrics(box: list, h: float, dv: float, p: VoxelParams, rng, periodic
     # in melt-quenched a-LixSi they would cut every inscribed ball (a dense 3.3 nm a-Si(Li)
     # particle read a ligament median of 1.15 nm with them, 2.08 nm without)
     v_pore = float(np.count_nonzero(pores)) * dv
-    pore = _thickness_nm(pores, h, p, rng, periodic, None if periodic else dt_pores, n_samples)
+    pore = _thickness_nm(pores, h, p, rng, periodic, None if any(periodic) else dt_pores,
+                         n_samples)
     del dt_pores  # before the fill: one grid-sized float array fewer at the peak
     solid = _fill_enclosed(solid, pores, periodic)
     del pores
@@ -246,7 +269,7 @@ def _phase_metrics(box: list, h: float, dv: float, p: VoxelParams, rng, periodic
            "ligament_diameter_nm": lig, "pore_diameter_nm": pore}
     if full:
         area = _surface_area(solid, periodic) * dv ** (2 / 3)
-        res.update({"porosity_basis": "cell" if periodic else "envelope",
+        res.update({"porosity_basis": "cell" if all(periodic) else "envelope",
                     "envelope_volume_nm3": v_env * 1e-3, "solid_volume_nm3": v_solid * 1e-3,
                     "pore_count": pore_count, "surface_area_nm2": area * 1e-2,
                     "_area_angstrom2": area})
@@ -259,17 +282,18 @@ def _phase_metrics(box: list, h: float, dv: float, p: VoxelParams, rng, periodic
     return res
 
 
-def _fill_enclosed(solid: np.ndarray, seeds: np.ndarray, periodic: bool = False) -> np.ndarray:
-    """``solid`` plus every connected non-solid region (6-connectivity, across the faces of a
-    periodic cell) holding no ``seeds`` voxel (the resolved pores) and, on a particle's grid,
-    touching none of its faces (the outside of the envelope: the probe comes from the faces)."""
+def _fill_enclosed(solid: np.ndarray, seeds: np.ndarray, periodic=False) -> np.ndarray:
+    """``solid`` plus every connected non-solid region (6-connectivity, across the faces of the
+    periodic axes) holding no ``seeds`` voxel (the resolved pores) and touching none of the faces
+    of the open axes (the outside of the envelope: the probe comes from those faces)."""
+    periodic = _axes(periodic)
     labels, n = _label(~solid, periodic)
     if n == 0:
         return solid
     reached = np.zeros(n + 1, np.bool_)
     reached[np.unique(labels[seeds])] = True
-    if not periodic:
-        for ax in range(3):
+    for ax in range(3):
+        if not periodic[ax]:
             for end in (0, -1):
                 reached[np.unique(np.take(labels, end, axis=ax))] = True
     reached[0] = True  # label 0 is the solid itself
@@ -287,7 +311,7 @@ def volume_fraction_field(positions: np.ndarray, atomic_volume: np.ndarray, grid
     positions : (N, 3) array, Å
     atomic_volume : (N,) array, Å³ (Ω of each atom)
     grid : dict from ``_grid``: ``n`` (3 ints), ``spacing`` (3, Å), ``origin`` (3, Å),
-        ``periodic`` (wrap the field across the cell)
+        ``periodic`` (3 bools, or one for all axes: wrap the field across the cell along them)
     width_angstrom : float
         σ of the Gaussian, Å.
 
@@ -302,7 +326,7 @@ def volume_fraction_field(positions: np.ndarray, atomic_volume: np.ndarray, grid
     """
     n = np.asarray(grid["n"], int)
     sp = np.asarray(grid["spacing"], float)
-    periodic = bool(grid["periodic"])
+    periodic = np.asarray(_axes(grid["periodic"]))
     u = (np.asarray(positions, float) - grid["origin"]) / sp
     i0 = np.floor(u).astype(np.int64)
     f = u - i0
@@ -312,22 +336,22 @@ def volume_fraction_field(positions: np.ndarray, atomic_volume: np.ndarray, grid
         c = np.array([(corner >> k) & 1 for k in range(3)])
         idx = i0 + c
         w = wt * np.prod(np.where(c == 1, f, 1.0 - f), axis=1)
-        if periodic:
-            idx = np.mod(idx, n)
-        else:
+        idx = np.where(periodic, np.mod(idx, n), idx)
+        if not periodic.all():
             ok = np.all((idx >= 0) & (idx < n), axis=1)
             idx, w = idx[ok], w[ok]
         np.add.at(rho, np.ravel_multi_index(idx.T, tuple(n)), w.astype(np.float32))
     rho = rho.reshape(tuple(n))
     sigma = np.sqrt(np.maximum(width_angstrom**2 - sp**2 / 6.0, 0.0)) / sp
     if np.any(sigma > 0):
-        ndi.gaussian_filter(rho, sigma, output=rho, mode="wrap" if periodic else "constant",
-                            truncate=4.0)
+        ndi.gaussian_filter(rho, sigma, output=rho, truncate=4.0,
+                            mode=["wrap" if q else "constant" for q in periodic])
     return rho
 
 
-def shift_boundary(solid: np.ndarray, shift_vox: float, periodic: bool) -> np.ndarray:
-    """``solid`` with its boundary moved outward by ``shift_vox`` voxels (inward if negative).
+def shift_boundary(solid: np.ndarray, shift_vox: float, periodic) -> np.ndarray:
+    """``solid`` with its boundary moved outward by ``shift_vox`` voxels (inward if negative),
+    across the faces of the ``periodic`` axes (3 bools, or one for all).
 
     The boundary lies half a voxel beyond the last solid voxel centre, so a voxel moves to the
     other side when its distance transform (to the nearest voxel of the other phase) is below
@@ -336,13 +360,7 @@ def shift_boundary(solid: np.ndarray, shift_vox: float, periodic: bool) -> np.nd
         return solid.copy()
     grow = shift_vox > 0
     src = ~solid if grow else solid
-    if periodic:
-        m = [min(int(np.ceil(abs(shift_vox))) + 2, k) for k in solid.shape]
-        padded = np.pad(src, [(k, k) for k in m], mode="wrap")
-        dt = _edt(padded)[m[0]:m[0] + solid.shape[0], m[1]:m[1] + solid.shape[1],
-                          m[2]:m[2] + solid.shape[2]]
-    else:
-        dt = _edt(src)
+    dt = _edt_wrapped(src, int(np.ceil(abs(shift_vox))) + 2, _axes(periodic))
     flip = src & (dt < abs(shift_vox) + 0.5)
     return (solid | flip) if grow else (solid & ~flip)
 
@@ -377,31 +395,183 @@ def smallest_pore_diameter_angstrom(width_angstrom: float, min_pore_diameter_ang
     return 2.0 * brentq(excess, lo, hi, xtol=1e-4)
 
 
+def _axis_aligned(frame: Frame) -> bool:
+    """True when every periodic cell vector of ``frame`` lies along its Cartesian axis."""
+    cell = np.asarray(frame.cell, float)
+    return all(not q or (np.allclose(np.delete(cell[ax], ax), 0.0, atol=1e-6) and cell[ax, ax] > 0)
+               for ax, q in enumerate(frame.pbc))
+
+
+def orthogonal_supercell_frame(frame: Frame, max_coefficient: int = 3, max_multiple: int = 8,
+                               cos_tol: float = 1e-5):
+    """The frame as an orthogonal supercell of its periodic lattice, rotated so that the
+    supercell's vectors lie along x (, y, z): (frame, number of input cells in it), or None.
+
+    The voxel grid needs the periodic cell vectors along the Cartesian axes. A wire or a slab
+    whose periodic vectors are orthogonal but rotated is only rotated (1 cell); a hexagonal slab
+    (a, b at 120°) becomes its rectangular (a, 2b + a) cell (2 cells); an fcc/bcc primitive cell
+    its cubic cell (4/2 cells). The supercell's vectors are integer combinations (coefficients up to
+    ``max_coefficient``) of the periodic cell vectors, mutually orthogonal within ``cos_tol``,
+    holding the fewest cells (at most ``max_multiple``), then the shortest. The voxel metrics are
+    rotation invariant (to the voxel resolution), and intensive ones do not depend on the number
+    of cells.
+
+    Parameters
+    ----------
+    frame : Frame (a periodic cell vector not along its axis)
+    max_coefficient, max_multiple : int
+    cos_tol : float
+
+    Returns
+    -------
+    (Frame, int) or None: the rotated supercell (periodic axes first: x, then y, z; open axes
+    after them), the number of input cells it holds.
+    """
+    import itertools
+
+    cell = np.asarray(frame.cell, float)
+    per = [ax for ax in range(3) if frame.pbc[ax]]
+    k = len(per)
+    P = cell[per]
+    rng = range(-max_coefficient, max_coefficient + 1)
+    coef = np.array([c for c in itertools.product(rng, repeat=k)
+                     if any(c) and next(x for x in c if x) > 0], float)
+    vec = coef @ P
+    length = np.linalg.norm(vec, axis=1)
+    order = np.argsort(length, kind="stable")
+    coef, vec, length = coef[order], vec[order], length[order]
+    gram = np.abs(vec @ vec.T) <= cos_tol * np.outer(length, length)
+    best = None
+    for combo in _orthogonal_sets(gram, k):
+        m = coef[list(combo)]
+        det = abs(round(float(np.linalg.det(m))))
+        if det < 1 or det > max_multiple:
+            continue
+        key = (det, float(length[list(combo)].sum()))
+        if best is None or key < best[0]:
+            best = (key, m, vec[list(combo)])
+    if best is None:
+        return None
+    _, m, sup = best
+    mult = int(abs(round(float(np.linalg.det(m)))))
+    # orthonormal basis: the supercell's directions, then the open complement
+    basis = [v / np.linalg.norm(v) for v in sup]
+    for ax in range(3):
+        if len(basis) == 3:
+            break
+        if ax in per:
+            continue
+        v = cell[ax] if np.linalg.norm(cell[ax]) > 0 else np.eye(3)[ax]
+        for b in basis:
+            v = v - (v @ b) * b
+        if np.linalg.norm(v) < 1e-8:
+            v = np.eye(3)[ax]
+            for b in basis:
+                v = v - (v @ b) * b
+        basis.append(v / np.linalg.norm(v))
+    while len(basis) < 3:  # a cell without open vectors to follow (should not happen)
+        v = np.cross(basis[0], basis[1]) if len(basis) == 2 else np.eye(3)[
+            int(np.argmin(np.abs(basis[0])))]
+        for b in basis:
+            v = v - (v @ b) * b
+        basis.append(v / np.linalg.norm(v))
+    rot = np.array(basis)
+    # one image of every atom per coset of the input lattice in the supercell's
+    inv = np.linalg.inv(m)
+    reps, seen = [], set()
+    span = int(np.abs(m).sum(axis=0).max()) + 1
+    for c in itertools.product(range(span), repeat=k):
+        key = tuple(np.round(np.mod(np.asarray(c, float) @ inv, 1.0), 6) % 1.0)
+        if key not in seen:
+            seen.add(key)
+            reps.append(c)
+        if len(reps) == mult:
+            break
+    if len(reps) != mult:
+        return None
+    pos = np.concatenate([frame.positions + np.asarray(c, float) @ P for c in reps])
+    frac = pos @ sup.T / np.sum(sup**2, axis=1)  # along the (orthogonal) supercell vectors
+    pos = pos - np.floor(frac) @ sup  # into the supercell along the periodic directions
+    new_pos = pos @ rot.T
+    lengths = np.linalg.norm(sup, axis=1)
+    new_cell = np.zeros((3, 3))
+    new_cell[:k, :k] = np.diag(lengths)
+    for j, ax in enumerate(a for a in range(3) if a not in per):
+        new_cell[k + j] = rot @ cell[ax]
+    pbc = tuple([True] * k + [False] * (3 - k))
+    info = dict(frame.info)
+    info["_voxel_rotated"] = True
+    out = Frame(new_pos, np.tile(frame.symbols, mult), new_cell, pbc, frame.time_ps, None, info,
+                list(frame.notes))
+    return out, mult
+
+
+def _orthogonal_sets(gram: np.ndarray, k: int):
+    """Index tuples of ``k`` mutually orthogonal candidates (``gram``: orthogonality matrix)."""
+    n = len(gram)
+    if k == 1:
+        for i in range(n):
+            yield (i,)
+        return
+    for i in range(n):
+        js = np.flatnonzero(gram[i, i + 1:]) + i + 1
+        if k == 2:
+            for j in js:
+                yield (i, j)
+            continue
+        for j in js:
+            for q in np.flatnonzero(gram[j, j + 1:] & gram[i, j + 1:]) + j + 1:
+                yield (i, j, q)
+
+
 def _grid(frame: Frame, h: float, p: VoxelParams):
-    """Voxel grid: shape and origin (the periodic cell, or a box just around the particle)."""
-    if frame.periodic:
-        cell = np.asarray(frame.cell, float)
-        if not np.allclose(cell, np.diag(np.diag(cell)), atol=1e-6):
-            warnings.warn("triclinic periodic cell: voxel metrics (porosity, thickness) need an "
-                          "orthorhombic cell and are skipped", stacklevel=4)
+    """Voxel grid: shape, spacing and origin per axis: along a periodic axis the cell (wrapped),
+    along an open one a box just around the atoms (a particle: all open; a slab or wire: both).
+
+    A periodic axis needs its cell vector along that Cartesian axis (the caller first turns
+    other cells into a rotated orthogonal supercell, :func:`orthogonal_supercell_frame`);
+    otherwise the metrics are skipped with a warning."""
+    per = tuple(bool(x) for x in frame.pbc)
+    cell = np.asarray(frame.cell, float)
+    for ax in range(3):
+        if per[ax] and not np.allclose(np.delete(cell[ax], ax), 0.0, atol=1e-6):
+            kind = "periodic cell" if all(per) else "cell vector along a periodic axis"
+            warnings.warn(f"triclinic {kind}: voxel metrics (porosity, thickness) need the "
+                          "periodic cell vectors along x, y, z and are skipped", stacklevel=4)
             return None
-        lengths = np.diag(cell)
-        n = np.maximum(np.round(lengths / h).astype(int), 1)
-        return {"periodic": True, "n": n, "spacing": lengths / n, "origin": np.zeros(3)}
     # room for the Gaussian tails (4 σ), the band's outward shift, and the envelope's border
     pad = 4.0 * p.density_width_angstrom + p.boundary_band_angstrom + 3 * h
-    lo = frame.positions.min(0) - pad
-    hi = frame.positions.max(0) + pad
-    n = np.ceil((hi - lo) / h).astype(int) + 1
+    n = np.zeros(3, int)
+    spacing = np.full(3, float(h))
+    origin = np.zeros(3)
+    lo_atoms = frame.positions.min(0) - pad
+    hi_atoms = frame.positions.max(0) + pad
+    for ax in range(3):
+        if per[ax]:
+            length = float(cell[ax, ax])
+            n[ax] = max(int(round(length / h)), 1)
+            spacing[ax] = length / n[ax]
+        else:
+            origin[ax] = lo_atoms[ax]
+            n[ax] = int(np.ceil((hi_atoms[ax] - lo_atoms[ax]) / h)) + 1
     if np.prod(n.astype(float)) > 2e9:
         raise ConfigError(f"voxel grid of {n.tolist()} is too large; use a larger voxel_angstrom")
-    return {"periodic": False, "n": n, "spacing": np.full(3, h), "origin": lo}
+    return {"periodic": per, "n": n, "spacing": spacing, "origin": origin}
 
 
-def _envelope(solid: np.ndarray, probe_vox: float, factor: int = 1) -> np.ndarray:
+def _envelope(solid: np.ndarray, probe_vox: float, factor: int = 1,
+              periodic=(False, False, False)) -> np.ndarray:
     """Closing of ``solid`` by a ball of ``probe_vox`` voxels with probe centres connected to the
     outside, computed on a grid ``factor`` times coarser (a coarse cell is solid if any of its
-    voxels is), then back on the fine grid and united with the solid."""
+    voxels is), then back on the fine grid and united with the solid.
+
+    ``periodic`` (3 bools): the grid wraps along those axes (a slab's or wire's): the probe moves
+    across their faces, and the outside it comes from lies beyond the faces of the open axes only
+    (the coarse grid treats the last, partial coarse cell of a periodic axis as a whole one: the
+    envelope is then off by less than one coarse cell)."""
+    periodic = _axes(periodic)
+    if any(periodic):
+        return _envelope_partial(solid, probe_vox, factor, periodic)
     n = np.array(solid.shape)
     nc = -(-n // factor)
     if factor > 1:
@@ -432,38 +602,98 @@ def _envelope(solid: np.ndarray, probe_vox: float, factor: int = 1) -> np.ndarra
     return inside | solid
 
 
-def _opening(mask: np.ndarray, r_vox: float, periodic: bool = False) -> np.ndarray:
+def _envelope_partial(solid: np.ndarray, probe_vox: float, factor: int, periodic) -> np.ndarray:
+    """:func:`_envelope` of a slab or wire: wraps along the periodic axes, probe from the open
+    axes' faces."""
+    n = np.array(solid.shape)
+    nc = -(-n // factor)
+    if factor > 1:
+        padded = np.zeros(nc * factor, np.bool_)
+        padded[:n[0], :n[1], :n[2]] = solid
+        coarse = padded.reshape(nc[0], factor, nc[1], factor, nc[2], factor).any(axis=(1, 3, 5))
+        del padded
+    else:
+        coarse = solid
+    r = probe_vox / factor
+    pad = int(np.ceil(r)) + 2
+    # vacuum beyond the open faces; the probe's reach across the periodic ones by wrapping
+    coarse = np.pad(coarse, [(0, 0) if q else (pad, pad) for q in periodic])
+    centres = _edt_wrapped(~coarse, pad, periodic) > r
+    # keep probe centres connected (across the periodic faces too) to the open axes' faces
+    lab, nlab = _label(centres, periodic)
+    on_face = np.zeros(nlab + 1, np.bool_)
+    for ax in range(3):
+        if not periodic[ax]:
+            for end in (0, -1):
+                on_face[np.unique(np.take(lab, end, axis=ax))] = True
+    on_face[0] = False
+    centres = on_face[lab]
+    del lab
+    inside = ~(centres | (_edt_wrapped(~centres, pad, periodic) <= r))
+    inside = inside[tuple(slice(None) if q else slice(pad, -pad) for q in periodic)]
+    if factor > 1:
+        inside = np.broadcast_to(inside[:, None, :, None, :, None],
+                                 (nc[0], factor, nc[1], factor, nc[2], factor)
+                                 ).reshape(nc * factor)[:n[0], :n[1], :n[2]]
+    return inside | solid
+
+
+def _axes(periodic) -> tuple:
+    """Per-axis periodicity: 3 bools from 3 bools or one bool for all axes."""
+    if np.ndim(periodic) == 0:
+        return (bool(periodic),) * 3
+    return tuple(bool(q) for q in periodic)
+
+
+def _wrap_pad(mask: np.ndarray, width: int, periodic) -> tuple[np.ndarray, tuple]:
+    """``mask`` padded by ``width`` voxels (at most its length) of its periodic images along the
+    periodic axes; and the slices that cut the original back out."""
+    m = [min(width, k) if q else 0 for k, q in zip(mask.shape, periodic)]
+    if not any(m):
+        return mask, (slice(None),) * 3
+    return (np.pad(mask, [(k, k) for k in m], mode="wrap"),
+            tuple(slice(k, k + s) for k, s in zip(m, mask.shape)))
+
+
+def _edt_wrapped(mask: np.ndarray, reach: int, periodic) -> np.ndarray:
+    """EDT of ``mask`` across the faces of the ``periodic`` axes, exact up to ``reach`` voxels
+    (or the cell length) from a True voxel's nearest False voxel."""
+    padded, cut = _wrap_pad(mask, reach, periodic)
+    return np.ascontiguousarray(_edt(padded)[cut]) if padded is not mask else _edt(mask)
+
+
+def _opening(mask: np.ndarray, r_vox: float, periodic=False) -> np.ndarray:
     """Morphological opening of ``mask`` by a ball: the voxels covered by a ball of EDT radius
     >= ``r_vox`` (a ball of EDT radius r spans 2r - 1 voxels) that lies inside ``mask``
-    (``periodic``: across the cell's faces)."""
+    (``periodic``: 3 bools or one, across the faces of those axes)."""
     if r_vox <= 0 or not mask.any():
         return mask
-    if periodic:
-        m = [min(int(np.ceil(r_vox)) + 2, k) for k in mask.shape]
-        out = _opening(np.pad(mask, [(k, k) for k in m], mode="wrap"), r_vox)
-        return np.ascontiguousarray(out[m[0]:m[0] + mask.shape[0], m[1]:m[1] + mask.shape[1],
-                                        m[2]:m[2] + mask.shape[2]])
+    periodic = _axes(periodic)
+    if any(periodic):
+        padded, cut = _wrap_pad(mask, int(np.ceil(r_vox)) + 2, periodic)
+        return np.ascontiguousarray(_opening(padded, r_vox)[cut])
     centres = _edt(mask) >= r_vox
     if not centres.any():
         return np.zeros_like(mask)
     return mask & (_edt(~centres) < r_vox)
 
 
-def _label(mask: np.ndarray, periodic: bool = False):
+def _label(mask: np.ndarray, periodic=False):
     """ndimage.label with 2-byte labels when they fit (saves memory on large grids);
-    ``periodic``: regions that meet across the cell's faces get one label."""
+    ``periodic`` (3 bools or one): regions that meet across those axes' faces get one label."""
+    periodic = _axes(periodic)
     out = np.zeros(mask.shape, np.uint16)
     try:
         n = ndi.label(mask, output=out)
     except RuntimeError:  # more than 65535 regions
         del out
         out, n = ndi.label(mask)
-    if periodic and n > 1:
+    if any(periodic) and n > 1:
         from scipy.sparse import coo_matrix
         from scipy.sparse.csgraph import connected_components
 
         pairs = []
-        for ax in range(3):
+        for ax in (a for a in range(3) if periodic[a]):
             a = np.take(out, 0, axis=ax).ravel()
             b = np.take(out, -1, axis=ax).ravel()
             both = (a > 0) & (b > 0)
@@ -492,10 +722,11 @@ def _bbox(mask: np.ndarray, pad: int = 1):
     return tuple(sl)
 
 
-def _surface_area(solid: np.ndarray, periodic: bool) -> float:
+def _surface_area(solid: np.ndarray, periodic) -> float:
+    periodic = _axes(periodic)
     faces = 0
     for ax in range(3):
-        if periodic:
+        if periodic[ax]:
             faces += int(np.count_nonzero(solid != np.roll(solid, 1, axis=ax)))
         else:
             a = np.moveaxis(solid, ax, 0)
@@ -503,19 +734,21 @@ def _surface_area(solid: np.ndarray, periodic: bool) -> float:
     return faces * 2.0 / 3.0
 
 
-def local_thickness_samples(phase: np.ndarray, n_samples: int, rng, periodic: bool = False,
+def local_thickness_samples(phase: np.ndarray, n_samples: int, rng, periodic=False,
                             dt: np.ndarray | None = None, ridge_alpha: float = 0.85):
     """Local thickness (radius, voxels, of the largest inscribed EDT ball containing the point)
     at ``n_samples`` random voxels of ``phase``. Returns (radii, sample coordinates).
 
+    ``periodic``: 3 bools (or one for all axes): the phase continues across those axes' faces.
     ``dt`` may be given (the EDT of ``phase``, non-periodic case) to save recomputing it."""
     from dealloy.analysis._kernels import max_covering_radius, ridge_mask, ridge_points
 
     n_phase = int(np.count_nonzero(phase))
     if n_phase == 0:
         return np.zeros(0, np.float32), np.zeros((0, 3), np.int64)
-    if periodic:
-        m = [min(k, 40) for k in phase.shape]
+    periodic = _axes(periodic)
+    if any(periodic):
+        m = [min(k, 40) if q else 0 for k, q in zip(phase.shape, periodic)]
         work = np.pad(phase, [(k, k) for k in m], mode="wrap")
         off = np.array(m)
         dt = None
@@ -584,7 +817,7 @@ def _random_voxels(phase: np.ndarray, n: int, rng) -> np.ndarray:
     return np.concatenate(out)[:n].astype(np.int64)
 
 
-def _thickness_nm(phase, h, p: VoxelParams, rng, periodic: bool, dt=None,
+def _thickness_nm(phase, h, p: VoxelParams, rng, periodic, dt=None,
                   n_samples: int | None = None) -> dict:
     n = p.thickness_samples if n_samples is None else n_samples
     radii, _ = local_thickness_samples(phase, n, rng, periodic=periodic, dt=dt)
