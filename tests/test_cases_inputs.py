@@ -652,6 +652,7 @@ def test_slab_is_periodic_in_plane_and_open_across():
     # bonds through the periodic directions: the interior is 4-fold, one cluster
     assert m["si_si_coordination_interior_mean"] == pytest.approx(4.0)
     assert m["largest_si_cluster_fraction"] == 1.0
+    assert m["kind"] == "slab"
     # only the two free surfaces lose bonds: (3 cells x 8 - 2 x 2 layers x 9 x 1 bond) / N
     n = len(_slab())
     n_surface = 2 * 18  # top and bottom (001) layers of 3x3 cells, 2 dangling bonds each
@@ -664,6 +665,7 @@ def test_wire_is_periodic_along_its_axis_only():
     assert f.pbc == (False, False, True)
     m = analyze_frame(f, metrics=("network",))
     assert m["largest_si_cluster_fraction"] == 1.0 and m["si_cluster_count"] == 1
+    assert m["kind"] == "wire"
 
 
 def test_slab_stack_stays_periodic_bulk():

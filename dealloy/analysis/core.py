@@ -59,6 +59,12 @@ class AnalysisParams:
         return params
 
 
+def frame_kind(f) -> str:
+    """'bulk' (periodic along all three axes), 'slab' (two), 'wire' (one) or 'particle' (none),
+    from the frame's per-axis periodicity as decided by :func:`dealloy.analysis.frame.as_frame`."""
+    return {3: "bulk", 2: "slab", 1: "wire", 0: "particle"}[sum(bool(p) for p in f.pbc)]
+
+
 def analyze_frame(frame, params: AnalysisParams | None = None, **kwargs) -> dict:
     """All per-frame metrics of ``frame`` (see docs/analysis.md for each key).
 
@@ -77,7 +83,7 @@ def analyze_frame(frame, params: AnalysisParams | None = None, **kwargs) -> dict
     n_si = int(np.sum(f.symbols == "Si"))
     n_li = int(np.sum(f.symbols == "Li"))
     out: dict = {"n_atoms": f.n_atoms, "n_si": n_si, "n_li": n_li, "x": n_li / n_si,
-                 "time_ps": f.time_ps, "kind": "bulk" if f.periodic else "particle"}
+                 "time_ps": f.time_ps, "kind": frame_kind(f)}
     notes = []
     if f.periodic and "voxel" in params.metrics:
         notes.append("periodic bulk cell: analysed as bulk; porosity is per cell (no envelope)")

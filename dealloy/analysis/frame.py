@@ -237,9 +237,6 @@ def infer_pbc(f: Frame, gap_angstrom: float = PARTICLE_GAP_ANGSTROM) -> Frame:
         f.info["_pbc_inferred"] = True
         return f
     note = override_note(f.pbc, pbc, opened, "analysed") + "; vacuum is never pore space"
-    if any(pbc):
-        note += ("; the voxel metrics (porosity, thicknesses) still close the envelope at the "
-                 "cell edges of the periodic directions")
     unwrapped = f.info.get("unwrapped")
     info = {k: v for k, v in f.info.items() if k != "unwrapped"}
     info["_pbc_inferred"] = True
