@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from test_cases_inputs import case
-from test_study_slurm import REPO, dealloy, slurm_cluster, state_map, wait_for  # noqa: F401
+from test_study_slurm import REPO, dealloy, state_map, wait_for
 
 from dealloy.config.study import load_study
 from dealloy.study.plan import make_plan

@@ -8,8 +8,6 @@ saying why, only when SLURM cannot start here (packages missing, not root).
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -24,48 +22,8 @@ from dealloy.study.state import states
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
-START = REPO / "tests" / "slurm" / "start.sh"
-STOP = REPO / "tests" / "slurm" / "stop.sh"
 SMOKE = REPO / "workflows" / "smoke.toml"
 SMOKE_BASE = REPO / "workflows" / "base" / "smoke-run.toml"
-
-
-@pytest.fixture(scope="session")
-def slurm_cluster(tmp_path_factory):
-    """A private SLURM for this session; yields the SLURM_CONF path (also set in os.environ)."""
-    missing = [exe for exe in ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol")
-               if shutil.which(exe) is None]
-    # CI installs and starts SLURM (.ci/run): there a cluster that cannot start is a failure,
-    # never a skip that would hide every submission test
-    cannot = pytest.fail if os.environ.get("CI") else pytest.skip
-    if missing:
-        cannot(f"SLURM cannot start: {', '.join(missing)} not installed "
-               f"(apt-get install -y slurm-wlm munge)")
-    if os.geteuid() != 0:
-        cannot("SLURM cannot start: the test cluster runs its daemons as root")
-    d = tmp_path_factory.mktemp("slurm")
-    t0 = time.time()
-    # 6 CPUs claimed (config_overrides): three 2-rank runs at once, oversubscribing small machines
-    res = subprocess.run(["bash", str(START), str(d), "6"], capture_output=True, text=True,
-                         timeout=120)
-    if res.returncode != 0:
-        subprocess.run(["bash", str(STOP), str(d)], capture_output=True, timeout=60)
-        cannot(f"SLURM cannot start here: {res.stderr.strip()[-500:]}")
-    conf = res.stdout.strip().split("=", 1)[1]
-    print(f"\nSLURM up in {time.time() - t0:.1f} s ({conf})")
-    old = {k: os.environ.get(k) for k in ("SLURM_CONF", "PATH")}
-    os.environ["SLURM_CONF"] = conf
-    # the jobs run `dealloy` from this environment (sbatch exports it)
-    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    try:
-        yield conf
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        subprocess.run(["bash", str(STOP), str(d)], capture_output=True, timeout=120)
 
 
 def dealloy(*args, check=True):
