@@ -285,3 +285,29 @@ def test_tiny_sevenn_fit_end_to_end(tmp_path, user_pots):
         s.create_velocities(300.0, 1)
         s.md(0.1, 300.0, ensemble="nvt")
         assert s.natoms == 76 and np.isfinite(s.potential_energy_ev())
+
+
+# ---- the shipped fitted potential (base install; numbers pinned) ------------------------------
+def test_shipped_pod_lisi_7net_numbers_are_pinned():
+    from dealloy.fit.evaluate import li15si4_figures
+    from dealloy.potentials import POTENTIAL_NAMES
+
+    pot = get_potential("pod-lisi-7net")
+    assert "pod-lisi-7net" in POTENTIAL_NAMES and pot.kind == "pod"
+    man = json.loads((pot.files[0].parent / "potential.json").read_text())
+    v = man["validation"]
+    got = li15si4_figures(pot)
+    # regression: the numbers recorded at fit time (and in potentials/README.md)
+    assert got["li15si4_formation_ev_per_atom"] == pytest.approx(v["li15si4_formation_ev_per_atom"], abs=2e-3)
+    assert got["li15si4_a_angstrom"] == pytest.approx(v["li15si4_a_angstrom"], abs=5e-3)
+    # physics targets it meets (issue 14): E_f within 15 meV/atom of PBE -0.243
+    assert abs(got["li15si4_formation_ev_per_atom"] + 0.243) < 0.015
+    assert v["crystal_hull"]["formation_rmse_vs_pbe_ev_per_atom"] < 0.025
+    assert v["test_errors_by_family"]["all"]["force_rmse_ev_per_angstrom"] < 0.15
+    # and it runs: 0.2 ps NVT at 600 K of c-Li15Si4, no pair closer than 1.5 A
+    with LammpsSession(li15si4_unit_cell(10.47), pot) as s:
+        s.create_velocities(600.0, 3)
+        s.md(0.2, 600.0, ensemble="nvt")
+        a = s.get_atoms(velocities=False)
+    d = a.get_all_distances(mic=True)
+    assert np.min(d[np.triu_indices(len(a), 1)]) > 1.5
