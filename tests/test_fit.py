@@ -222,7 +222,8 @@ def test_labels_are_cached_and_a_rerun_resumes(tmp_path, user_pots):
         calc.calculate = calculate
         return calc
 
-    spec = DataSpec.preset("tiny", surfaces=False, fragments=False, delithiated=False)
+    spec = DataSpec.preset("tiny", surfaces=False, fragments=False, delithiated=False,
+                           shortrange=False)
     work = tmp_path / "work"
     msgs = []
     fit_potential("lj", teacher=counting_teacher, spec=spec, students=("pod",), work_dir=work,
@@ -265,7 +266,8 @@ def test_tiny_sevenn_fit_end_to_end(tmp_path, user_pots):
                         students=("pod", "snap"), work_dir=tmp_path / "work")
     meta = json.loads((tmp_path / "work" / "dataset.extxyz.json").read_text())
     assert meta["teacher"]["teacher"] == "sevenn" and meta["teacher"]["model"] == "7net-0"
-    assert 20 <= meta["configurations"] <= 80
+    assert 20 <= meta["configurations"] <= 150
+    assert meta["families"]["shortrange"]["configurations"] >= 24
     for name, man in res["potentials"].items():
         v = man["validation"]
         assert v["test_errors_by_family"]["all"]["configurations"] >= 5
@@ -285,3 +287,40 @@ def test_tiny_sevenn_fit_end_to_end(tmp_path, user_pots):
         s.create_velocities(300.0, 1)
         s.md(0.1, 300.0, ensemble="nvt")
         assert s.natoms == 76 and np.isfinite(s.potential_energy_ev())
+
+
+# ---- the shipped fitted potential (base install; numbers pinned) ------------------------------
+def test_shipped_pod_lisi_7net_numbers_are_pinned():
+    from dealloy.fit.evaluate import li15si4_figures
+    from dealloy.potentials import POTENTIAL_NAMES
+
+    pot = get_potential("pod-lisi-7net")
+    assert "pod-lisi-7net" in POTENTIAL_NAMES and pot.kind == "pod"
+    man = json.loads((pot.files[0].parent / "potential.json").read_text())
+    v = man["validation"]
+    got = li15si4_figures(pot)
+    # regression: the numbers recorded at fit time (and in potentials/README.md)
+    assert got["li15si4_formation_ev_per_atom"] == pytest.approx(v["li15si4_formation_ev_per_atom"], abs=2e-3)
+    assert got["li15si4_a_angstrom"] == pytest.approx(v["li15si4_a_angstrom"], abs=5e-3)
+    # physics targets it meets (issue 14): E_f within 15 meV/atom of PBE -0.243
+    assert abs(got["li15si4_formation_ev_per_atom"] + 0.243) < 0.015
+    assert v["crystal_hull"]["formation_rmse_vs_pbe_ev_per_atom"] < 0.025
+    # held-out crystal family within the issue's targets (disordered families are not yet)
+    crystal = v["test_errors_by_family"]["crystal"]
+    assert crystal["energy_rmse_ev_per_atom"] < 0.010 and crystal["force_rmse_ev_per_angstrom"] < 0.15
+    # lattice constant within 0.5 % of the teacher's (10.558 A)
+    assert abs(got["li15si4_a_angstrom"] / v["teacher_li15si4"]["li15si4_a_angstrom"] - 1) < 0.005
+    # no short-range collapse: a random packing of a-Li3.75Si (the amorphous builder's start, no pair
+    # closer than 1.9 A) minimises to a sane energy (without the shortrange family: -374 eV/atom)
+    from dealloy.build.amorphous import random_packing, ref_volume_per_si
+
+    start = random_packing(240, 64, 64 * ref_volume_per_si(3.75), np.random.default_rng(1))
+    with LammpsSession(start, pot) as s:
+        assert -3.2 < s.minimize(ftol_ev_per_angstrom=1e-3, maxiter=2000) / len(start) < -2.4
+    # and it runs: 0.2 ps NVT at 600 K of c-Li15Si4, no pair closer than 1.5 A
+    with LammpsSession(li15si4_unit_cell(10.47), pot) as s:
+        s.create_velocities(600.0, 3)
+        s.md(0.2, 600.0, ensemble="nvt")
+        a = s.get_atoms(velocities=False)
+    d = a.get_all_distances(mic=True)
+    assert np.min(d[np.triu_indices(len(a), 1)]) > 1.5

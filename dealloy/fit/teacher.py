@@ -128,7 +128,9 @@ def _licence(package: str) -> str:
         meta = importlib.metadata.metadata(package)
     except importlib.metadata.PackageNotFoundError:
         return "unknown"
-    return meta.get("License-Expression") or meta.get("License") or "see the package"
+    text = meta.get("License-Expression") or meta.get("License") or ""
+    first = text.strip().splitlines()[0].strip() if text.strip() else ""
+    return first or "see the package"
 
 
 def _import(package: str, teacher: str):

@@ -87,7 +87,7 @@ class Potential:
     lammps_packages: tuple[str, ...]
     elements: tuple[str, ...] = ELEMENTS
     masses_amu: dict = field(default_factory=lambda: dict(MASSES_AMU))
-    #: fitted SNAP: ZBL core (inner, outer switching radii, Å) overlaid on the SNAP model
+    #: fitted SNAP/POD: ZBL core (inner, outer switching radii, Å) overlaid on the fitted model
     zbl_angstrom: tuple[float, float] | None = None
 
     # ---- LAMMPS lines -------------------------------------------------------------------
@@ -109,20 +109,26 @@ class Potential:
                 f"pair_coeff * * {_q(ffield)} {el}",
                 "fix dealloy_qeq all qeq/reaxff 1 0.0 10.0 1e-8 reaxff",
             ]
-        if self.kind == "pod":  # ML-POD: descriptor settings, coefficients
+        if self.kind == "pod":  # ML-POD: descriptor settings, coefficients (+ its ZBL core)
             param, coeff = self.files
-            return masses + ["pair_style pod", f"pair_coeff * * {_q(param)} {_q(coeff)} {el}"]
+            if self.zbl_angstrom is None:
+                return masses + ["pair_style pod", f"pair_coeff * * {_q(param)} {_q(coeff)} {el}"]
+            return masses + [f"pair_style hybrid/overlay zbl {self.zbl_angstrom[0]} "
+                             f"{self.zbl_angstrom[1]} pod",
+                             f"pair_coeff * * pod {_q(param)} {_q(coeff)} {el}"] + self._zbl_coeffs()
         if self.kind == "snap":  # ML-SNAP: coefficients, parameters (+ the ZBL core it was fitted on)
             coeff, param = self.files
             if self.zbl_angstrom is None:
                 return masses + ["pair_style snap", f"pair_coeff * * {_q(coeff)} {_q(param)} {el}"]
             inner, outer = self.zbl_angstrom
-            z = {"Li": 3, "Si": 14}
-            zbl = [f"pair_coeff {i + 1} {j + 1} zbl {z[a]} {z[b]}"
-                   for i, a in enumerate(self.elements) for j, b in enumerate(self.elements) if j >= i]
             return masses + [f"pair_style hybrid/overlay zbl {inner} {outer} snap",
-                             f"pair_coeff * * snap {_q(coeff)} {_q(param)} {el}"] + zbl
+                             f"pair_coeff * * snap {_q(coeff)} {_q(param)} {el}"] + self._zbl_coeffs()
         raise AssertionError(self.kind)
+
+    def _zbl_coeffs(self) -> list[str]:
+        z = {"Li": 3, "Si": 14}
+        return [f"pair_coeff {i + 1} {j + 1} zbl {z[a]} {z[b]}"
+                for i, a in enumerate(self.elements) for j, b in enumerate(self.elements) if j >= i]
 
     def check_files(self) -> None:
         for f in self.files:

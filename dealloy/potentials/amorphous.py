@@ -293,7 +293,7 @@ def validate_amorphous(potential: Potential | str = DEFAULT_POTENTIAL, xs=DEFAUL
     from dealloy.potentials.validate import _relax_bulk, li15si4_unit_cell
 
     pot = get_potential(potential) if isinstance(potential, str) else potential
-    if pot.kind != "meam":
+    if pot.kind == "reaxff":  # workers look potentials up by name; ReaxFF by its ffield
         spec = f"reaxff:{pot.files[0]}"
     else:
         spec = pot.name
