@@ -40,7 +40,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -414,7 +414,6 @@ def label(configs: list[Atoms], teacher, cache_dir=None, progress=None) -> list[
                 write_json(path, lab)
             n_new += 1
             if n_new % 10 == 0 or i == len(configs) - 1:
-                rate = sum(len(c) for c in configs[: i + 1]) / max(time.time() - t0, 1e-9)
                 say(f"labelled {i + 1}/{len(configs)} ({n_new} new, {time.time() - t0:.0f} s)")
         b = a.copy()
         b.calc = SinglePointCalculator(b, energy=lab["energy"], forces=np.array(lab["forces"]),
