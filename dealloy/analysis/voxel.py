@@ -573,14 +573,7 @@ def _envelope(solid: np.ndarray, probe_vox: float, factor: int = 1,
     if any(periodic):
         return _envelope_partial(solid, probe_vox, factor, periodic)
     n = np.array(solid.shape)
-    nc = -(-n // factor)
-    if factor > 1:
-        padded = np.zeros(nc * factor, np.bool_)
-        padded[:n[0], :n[1], :n[2]] = solid
-        coarse = padded.reshape(nc[0], factor, nc[1], factor, nc[2], factor).any(axis=(1, 3, 5))
-        del padded
-    else:
-        coarse = solid
+    nc, coarse = _coarsen(solid, factor)
     r = probe_vox / factor
     pad = int(np.ceil(r)) + 2
     coarse = np.pad(coarse, pad)
@@ -602,18 +595,22 @@ def _envelope(solid: np.ndarray, probe_vox: float, factor: int = 1,
     return inside | solid
 
 
+def _coarsen(solid: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
+    """(coarse shape, coarse grid): a coarse voxel is solid if any of its factor³ fine ones is."""
+    n = np.array(solid.shape)
+    nc = -(-n // factor)
+    if factor == 1:
+        return nc, solid
+    padded = np.zeros(nc * factor, np.bool_)
+    padded[:n[0], :n[1], :n[2]] = solid
+    return nc, padded.reshape(nc[0], factor, nc[1], factor, nc[2], factor).any(axis=(1, 3, 5))
+
+
 def _envelope_partial(solid: np.ndarray, probe_vox: float, factor: int, periodic) -> np.ndarray:
     """:func:`_envelope` of a slab or wire: wraps along the periodic axes, probe from the open
     axes' faces."""
     n = np.array(solid.shape)
-    nc = -(-n // factor)
-    if factor > 1:
-        padded = np.zeros(nc * factor, np.bool_)
-        padded[:n[0], :n[1], :n[2]] = solid
-        coarse = padded.reshape(nc[0], factor, nc[1], factor, nc[2], factor).any(axis=(1, 3, 5))
-        del padded
-    else:
-        coarse = solid
+    nc, coarse = _coarsen(solid, factor)
     r = probe_vox / factor
     pad = int(np.ceil(r)) + 2
     # vacuum beyond the open faces; the probe's reach across the periodic ones by wrapping

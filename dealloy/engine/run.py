@@ -144,22 +144,7 @@ def check_protocol(cfg: RunConfig, n_li: int, n_si: int) -> None:
     x = n_li / n_si
     for i, st in enumerate(cfg.stages):
         key = f"stages[{i}] ({st.type} stage)"
-        if st.type == "extract":
-            if round(x * n_si) == 0:
-                raise ConfigError(f"{key}: the particle has no Li to extract at this point "
-                                  f"(x = {x:.3g}); remove the stage or insert Li before it")
-            if st.x_final >= x - 0.5 / n_si:
-                raise ConfigError(f"{key}.x_final = {st.x_final} is not below the starting "
-                                  f"x = Li/Si = {x:.4g}; give x_final < {x:.4g}")
-            x = st.x_final
-        elif st.type == "insert":
-            if st.x_final <= x + 0.5 / n_si:
-                raise ConfigError(f"{key}.x_final = {st.x_final} is not above the starting "
-                                  f"x = Li/Si = {x:.4g}; give x_final > {x:.4g}")
-            if st.rate_fraction_per_ns is not None and st.x_final * n_si < 1:
-                raise ConfigError(f"{key}: rate_fraction_per_ns needs a target with Li")
-            x = st.x_final
-        elif st.type in ELECTROCHEM_TYPES:
+        if st.type == "extract" or st.type in ELECTROCHEM_TYPES:
             if round(x * n_si) == 0:
                 raise ConfigError(f"{key}: the particle has no Li to extract at this point "
                                   f"(x = {x:.3g}); remove the stage or insert Li before it")
@@ -167,8 +152,15 @@ def check_protocol(cfg: RunConfig, n_li: int, n_si: int) -> None:
                 raise ConfigError(f"{key}.x_final = {st.x_final} is not below the starting "
                                   f"x = Li/Si = {x:.4g}; give x_final < {x:.4g}")
             # potentiostatic: x at the end is unknown (set by the potential); the next stage's
-            # checks take the x_final bound as the most it can have left
-            x = st.x_final if st.type == "galvanostatic" else x
+            # checks take the starting x as the most it can have left
+            x = x if st.type == "potentiostatic" else st.x_final
+        elif st.type == "insert":
+            if st.x_final <= x + 0.5 / n_si:
+                raise ConfigError(f"{key}.x_final = {st.x_final} is not above the starting "
+                                  f"x = Li/Si = {x:.4g}; give x_final > {x:.4g}")
+            if st.rate_fraction_per_ns is not None and st.x_final * n_si < 1:
+                raise ConfigError(f"{key}: rate_fraction_per_ns needs a target with Li")
+            x = st.x_final
         if st.type in ("extract", "insert", "galvanostatic"):
             li_ref = max(1, round(x * n_si))
             if st.li_per_interval(li_ref) < 1e-3:
