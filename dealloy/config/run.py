@@ -71,6 +71,16 @@ class AnnealStage(StrictModel):
     time_ps: PositiveFloat = 50.0
 
 
+def _li_per_interval(stage, li_reference: int, default_batch: int) -> float:
+    """Li per interval of a stage with ``interval_ps`` and one of ``rate_li_per_ps``,
+    ``rate_fraction_per_ns`` (of ``li_reference``) or ``batch`` (else ``default_batch``)."""
+    if stage.rate_li_per_ps is not None:
+        return stage.rate_li_per_ps * stage.interval_ps
+    if stage.rate_fraction_per_ns is not None:
+        return stage.rate_fraction_per_ns * li_reference * stage.interval_ps / 1000.0
+    return float(stage.batch if stage.batch is not None else default_batch)
+
+
 class _ExchangeStage(StrictModel):
     """Common keys of extract/insert: a batch of Li every interval_ps, at a rate."""
 
@@ -95,11 +105,7 @@ class _ExchangeStage(StrictModel):
 
     def li_per_interval(self, li_reference: int) -> float:
         """Mean Li exchanged per interval (may be fractional; the engine carries the remainder)."""
-        if self.rate_li_per_ps is not None:
-            return self.rate_li_per_ps * self.interval_ps
-        if self.rate_fraction_per_ns is not None:
-            return self.rate_fraction_per_ns * li_reference * self.interval_ps / 1000.0
-        return float(self.batch if self.batch is not None else 10)
+        return _li_per_interval(self, li_reference, default_batch=10)
 
 
 class ExtractStage(_ExchangeStage):
@@ -299,11 +305,7 @@ class GalvanostaticStage(_ElectrochemStage):
 
     def li_per_interval(self, li_reference: int) -> float:
         """Mean Li removed per interval (default 1; the engine carries the remainder)."""
-        if self.rate_li_per_ps is not None:
-            return self.rate_li_per_ps * self.interval_ps
-        if self.rate_fraction_per_ns is not None:
-            return self.rate_fraction_per_ns * li_reference * self.interval_ps / 1000.0
-        return float(self.batch if self.batch is not None else 1)
+        return _li_per_interval(self, li_reference, default_batch=1)
 
 
 Stage = Annotated[

@@ -76,23 +76,30 @@ def _chdir(path: Path):
 
 
 # ---- POD ---------------------------------------------------------------------------------
+def _periodic_box(lmp, atoms):
+    """Reset ``lmp`` to a periodic metal-units box holding ``atoms``' cell (no atoms yet);
+    returns (ASE Prism, positions in LAMMPS' frame, wrapped)."""
+    from ase.calculators.lammps import Prism
+
+    prism = Prism(atoms.cell.array, pbc=(True, True, True))
+    xhi, yhi, zhi, xy, xz, yz = prism.get_lammps_prism()
+    for line in ["clear", "units metal", "atom_style atomic", "atom_modify map array sort 0 0",
+                 "boundary p p p",
+                 f"region dealloy_box prism 0 {xhi} 0 {yhi} 0 {zhi} {xy} {xz} {yz} units box",
+                 f"create_box {len(ELEMENTS)} dealloy_box"]:
+        lmp.command(line)
+    return prism, prism.vector_to_lammps(atoms.positions, wrap=True)
+
+
 def zbl_energy_forces(atoms, p: dict, lmp=None) -> tuple[float, np.ndarray]:
     """Energy (eV) and forces (eV/Å, Cartesian frame of ``atoms``) of the ZBL core alone."""
-    from ase.calculators.lammps import Prism
     from mpi4py import MPI
 
     own = lmp is None
     if own:
         lmp = open_lammps(comm=MPI.COMM_SELF)
     try:
-        prism = Prism(atoms.cell.array, pbc=(True, True, True))
-        xhi, yhi, zhi, xy, xz, yz = prism.get_lammps_prism()
-        for line in ["clear", "units metal", "atom_style atomic", "atom_modify map array sort 0 0",
-                     "boundary p p p",
-                     f"region dealloy_box prism 0 {xhi} 0 {yhi} 0 {zhi} {xy} {xz} {yz} units box",
-                     f"create_box {len(ELEMENTS)} dealloy_box"]:
-            lmp.command(line)
-        pos = prism.vector_to_lammps(atoms.positions, wrap=True)
+        prism, pos = _periodic_box(lmp, atoms)
         n = len(atoms)
         lmp.create_atoms(n, list(range(1, n + 1)),
                          [ELEMENTS.index(s) + 1 for s in atoms.get_chemical_symbols()],
@@ -322,22 +329,14 @@ def snap_design_rows(atoms, p: dict, lmp=None) -> tuple[np.ndarray, np.ndarray, 
     the columns are [N_Li, N_Si, B_Li..., B_Si...] / the same scaling as the row. The ZBL core
     (:func:`zbl_reference_commands`) is the reference potential: its energy, forces and stress
     are subtracted from the labels, so SNAP fits the rest."""
-    from ase.calculators.lammps import Prism
     from mpi4py import MPI
 
     own = lmp is None
     if own:
         lmp = open_lammps(comm=MPI.COMM_SELF, packages=("ML-SNAP",))
     try:
-        prism = Prism(atoms.cell.array, pbc=(True, True, True))
-        xhi, yhi, zhi, xy, xz, yz = prism.get_lammps_prism()
         cut = float(p["rcutfac"]) * 2 * max(p["radelem"])
-        for line in ["clear", "units metal", "atom_style atomic", "atom_modify map array sort 0 0",
-                     "boundary p p p",
-                     f"region dealloy_box prism 0 {xhi} 0 {yhi} 0 {zhi} {xy} {xz} {yz} units box",
-                     f"create_box {len(ELEMENTS)} dealloy_box"]:
-            lmp.command(line)
-        pos = prism.vector_to_lammps(atoms.positions, wrap=True)
+        prism, pos = _periodic_box(lmp, atoms)
         types = [ELEMENTS.index(s) + 1 for s in atoms.get_chemical_symbols()]
         n = len(atoms)
         lmp.create_atoms(n, list(range(1, n + 1)), types, [float(v) for v in pos.ravel()])
