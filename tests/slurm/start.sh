@@ -54,6 +54,11 @@ PY
 )
 
 HOST=$(hostname -s)
+# Job ids start at a random number, never at 1: MPICH names its shared-memory segment after the
+# PMI key space (job id + step id), and a segment left in /dev/shm by a killed job of an earlier
+# test cluster with the same job id makes MPI_Init of a new job fail in UCX ("failed to unpack
+# address, invalid bandwidth 0.00"). Real clusters never reuse job ids; a restarted test cluster did.
+FIRST_JOB_ID=$(( ( (RANDOM << 15) | RANDOM ) % 50000000 + 1000 ))
 MEM_MB=$(awk '/MemTotal/ {print int($2 / 1024 / 2)}' /proc/meminfo)
 CONF="$DIR/etc/slurm.conf"
 cat > "$CONF" <<CONF
@@ -95,6 +100,7 @@ MessageTimeout=10
 SlurmctldTimeout=30
 SlurmdTimeout=60
 MaxArraySize=10001
+FirstJobId=$FIRST_JOB_ID
 NodeName=$HOST NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM_MB State=UNKNOWN
 PartitionName=debug Nodes=$HOST Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 CONF
