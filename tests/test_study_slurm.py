@@ -68,7 +68,7 @@ def test_smoke_study_as_job_array(slurm_cluster, tmp_path):
     res = dealloy("study", "submit", SMOKE, "--dir", sdir)
     assert "submitted job array" in res.stdout and "--array=0-3%2" in res.stdout
     scripts = list((sdir / "slurm").glob("*.sbatch"))
-    assert len(scripts) == 1 and "srun --mpi=pmi2 dealloy run" in scripts[0].read_text()
+    assert len(scripts) == 1 and "srun --mpi=pmi2 --kill-on-bad-exit=1 dealloy run" in scripts[0].read_text()
     plan = make_plan(load_study(SMOKE), sdir)
     wait_for(lambda: all(s.state in ("done", "failed") for s in state_map(plan).values()),
              600, "the smoke array to finish", plan)

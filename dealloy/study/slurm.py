@@ -94,7 +94,9 @@ def launch_prefix(s: SlurmSettings) -> str:
     if s.launch:
         prefix = s.launch
     elif s.launcher == "srun":
-        prefix = f"srun --mpi={shlex.quote(s.mpi)}"
+        # --kill-on-bad-exit: a rank that dies (e.g. in MPI_Init) takes the others with it, so
+        # the task fails at once instead of holding its allocation until the time limit
+        prefix = f"srun --mpi={shlex.quote(s.mpi)} --kill-on-bad-exit=1"
     else:
         prefix = f"mpiexec -n {s.ntasks * s.nodes}"
     return f"{prefix} {s.dealloy} run"
