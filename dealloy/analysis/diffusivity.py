@@ -24,10 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from dealloy import materials as M
 from dealloy.errors import ConfigError
 from dealloy.potentials import DEFAULT_POTENTIAL
 
-KB_EV = 8.617333262e-5
+KB_EV = M.UNITS["kB"]  # eV/K, CODATA 2018
 
 
 @dataclass

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dealloy import materials as M
 from dealloy.analysis.base import Analysis
 from dealloy.analysis.frame import Frame
 from dealloy.errors import ConfigError
@@ -292,14 +293,9 @@ def li15si4_reference(p: CrystallinityParams) -> tuple[float, float]:
     """q̄4, q̄6 of Si in the ideal c-Li15Si4 cell (I-43d, a = 10.685 Å), computed once."""
     key = (p.li15si4_shell_angstrom, p.si_si_cutoff_angstrom)
     if key not in _REFERENCE:
-        from ase.spacegroup import crystal
-
         from dealloy.analysis.frame import as_frame
 
-        cell = crystal(["Li", "Li", "Si"], basis=[(3 / 8, 0, 1 / 4), (0.12307, 0.15391, 0.96344),
-                                                  (0.45757, 0.45757, 0.45757)],
-                       spacegroup=220, cellpar=[10.685] * 3 + [90] * 3)
-        f = as_frame(cell)
+        f = as_frame(M.li15si4_conventional_cell(M.LI15SI4_A_ANGSTROM))
         _, q4, q6 = _qbar(f.subset(f.mask("Si")).to_ovito(), p)
         _REFERENCE[key] = (float(np.mean(q4)), float(np.mean(q6)))
     return _REFERENCE[key]

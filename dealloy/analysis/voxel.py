@@ -58,16 +58,17 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage as ndi
 
+from dealloy import materials as M
 from dealloy.analysis.base import Analysis
 from dealloy.analysis.frame import Frame
 from dealloy.errors import ConfigError
 
-AMU_G = 1.66053906660e-24
+AMU_G = M.UNITS["_amu"] * 1e3  # atomic mass constant in g (CODATA 2018)
 ANGSTROM2_M2 = 1e-20
-#: atomic volumes (Å³): c-Si a³/8 (a = 5.431 Å); Li from c-Li15Si4 (a = 10.685 Å, 60 Li + 16 Si
-#: per cell) with the Si at its c-Si volume: (a³ / 4 - 4 Ω_Si) / 15
-OMEGA_SI_ANGSTROM3 = 5.431**3 / 8
-OMEGA_LI_ANGSTROM3 = (10.685**3 / 4 - 4 * OMEGA_SI_ANGSTROM3) / 15
+#: atomic volumes (Å³): c-Si a³/8; Li from c-Li15Si4 with the Si at its c-Si volume
+#: (definitions and sources in :mod:`dealloy.materials`)
+OMEGA_SI_ANGSTROM3 = M.OMEGA_SI_ANGSTROM3
+OMEGA_LI_ANGSTROM3 = M.OMEGA_LI_ANGSTROM3
 #: the solid is where the volume fraction is at least this (half the dense phase's)
 SOLID_LEVEL = 0.5
 

@@ -30,24 +30,28 @@ import time
 import numpy as np
 from ase import Atoms
 
+from dealloy import materials as M
 from dealloy.build import _common as C
 from dealloy.errors import ConfigError, SimulationError
 from dealloy.potentials import DEFAULT_POTENTIAL
 
 _logger = logging.getLogger(__name__)  # phase messages; `dealloy run` shows them (INFO)
 
-X_MAX = 3.75
-AMU_PER_A3_TO_G_PER_CM3 = 1.66053907
+X_MAX = M.X_LI15SI4
+#: amu/Å³ -> g/cm³ (CODATA 2018 atomic mass constant, g)
+AMU_PER_A3_TO_G_PER_CM3 = M.UNITS["_amu"] * 1e3 / 1e-24
 
-#: Reference a-LixSi volume per Si (Å^3): a-Si 2.28 g/cm^3 at x = 0, DFTB (Fernandez et al., PRB
-#: 108, 144201 (2023)) for x > 0. Used only for the starting density of the melt.
-REF_VOLUME_PER_SI = ((0.0, 20.46), (0.2, 23.6), (0.89, 31.4), (1.5, 41.1), (2.0, 48.9),
-                     (2.5, 57.0), (3.28, 70.1), (3.75, 78.6))
+#: The DFTB table's x = 0.56 row was never in the builder's tables; it stays out so the starting
+#: density (interpolated between 0.2 and 0.89) and hence every build stays bit-identical.
+_BUILDER_XS = tuple(x for x in sorted(M.DFTB_A_LIXSI) if x != 0.56)
+#: Reference a-LixSi volume per Si (Å^3): a-Si at x = 0, DFTB a-LixSi for x > 0 (sources in
+#: :mod:`dealloy.materials`). Used only for the starting density of the melt.
+REF_VOLUME_PER_SI = ((0.0, M.A_SI_VOLUME_PER_SI_ROUNDED_ANGSTROM3),) + tuple(
+    (x, M.DFTB_A_LIXSI[x][0]) for x in _BUILDER_XS)
 #: Reference Si-Si coordination (same sources; a-Si 3.88).
-REF_SI_SI_CN = ((0.0, 3.88), (0.2, 3.81), (0.89, 2.97), (1.5, 2.03), (2.0, 1.44), (2.5, 1.06),
-                (3.28, 0.31), (3.75, 0.12))
+REF_SI_SI_CN = ((0.0, M.A_SI_SI_SI_CN),) + tuple((x, M.DFTB_A_LIXSI[x][1]) for x in _BUILDER_XS)
 #: Si-Si coordination cutoff (Å): the first minimum of the a-Si / a-LixSi Si-Si g(r).
-SI_SI_CN_CUTOFF = 2.9
+SI_SI_CN_CUTOFF = M.SI_SI_CN_CUTOFF_ANGSTROM
 
 #: Melt-quench protocols. "standard" is the production route (quench 1e13 K/s); "fast" is a cheap
 #: setting for tests and smoke runs only (quench 2e14 K/s: under-relaxed glass).

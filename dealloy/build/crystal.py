@@ -14,23 +14,20 @@ import math
 import numpy as np
 from ase import Atoms
 
+from dealloy import materials as M
 from dealloy.build import _common as C
 from dealloy.errors import ConfigError
 
-#: c-Li15Si4 (I-43d, No. 220), Materials Project mp-569849: Wyckoff sites (fractional).
-LI15SI4_A = 10.685
-LI15SI4_SITES = (("Li", (3 / 8, 0.0, 1 / 4)), ("Li", (0.12307, 0.15391, 0.96344)),
-                 ("Si", (0.45757, 0.45757, 0.45757)))
-SI_A = 5.431
+#: c-Li15Si4 lattice constant (Å) and sites: :mod:`dealloy.materials` (sources there).
+LI15SI4_A = M.LI15SI4_A_ANGSTROM
+LI15SI4_SITES = tuple((el, xyz) for el, _, xyz in M.LI15SI4_WYCKOFF_SITES)
+SI_A = M.SI_A_ANGSTROM
 SI_BOND = math.sqrt(3) / 4  # x a
 
 
 @functools.lru_cache(maxsize=8)
 def _li15si4_basis(a: float) -> tuple[np.ndarray, tuple[str, ...]]:
-    from ase.spacegroup import crystal
-
-    cell = crystal([s for s, _ in LI15SI4_SITES], basis=[p for _, p in LI15SI4_SITES],
-                   spacegroup=220, cellpar=[a, a, a, 90, 90, 90], primitive_cell=False)
+    cell = M.li15si4_conventional_cell(a)
     return cell.get_scaled_positions(), tuple(cell.get_chemical_symbols())
 
 
@@ -51,7 +48,7 @@ def li15si4_cell(a: float = LI15SI4_A) -> Atoms:
     frac, symbols = _li15si4_basis(a)
     atoms = Atoms(symbols=list(symbols), scaled_positions=frac, cell=np.eye(3) * a, pbc=True)
     atoms.arrays["grain"] = np.zeros(len(atoms), dtype=int)
-    return C.record(atoms, "li15si4_cell", {"a": a}, 0, space_group=220)
+    return C.record(atoms, "li15si4_cell", {"a": a}, 0, space_group=M.LI15SI4_SPACE_GROUP)
 
 
 # ---- Si lattice constant from a potential ------------------------------------------------
@@ -262,7 +259,7 @@ def li15si4_particle(diameter_nm: float, grain_size_nm: float | None = None, see
     sym, pos, grain, n_removed, _ = _assemble(
         frac, symbols, a, 5.0 * d, rng, n_grains, rot,
         priority_of=lambda s: (s == "Li").astype(int))  # remove Li before Si at boundaries
-    keep = C.trim_composition(sym, pos, 3.75)
+    keep = C.trim_composition(sym, pos, M.X_LI15SI4)
     sym, pos, grain = sym[keep], pos[keep], grain[keep]
     atoms = _finish_particle(sym, pos, grain, vacuum_nm)
     n_si = int((sym == "Si").sum())

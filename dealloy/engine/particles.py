@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 from ase import Atoms
-from ase.spacegroup import crystal
 
-LI15SI4_A = 10.685  # Angstrom (Zeng et al.; I-43d, space group 220)
+from dealloy import materials as M
+
+LI15SI4_A = M.LI15SI4_A_ANGSTROM  # Å; source in dealloy.materials
 
 
 def li15si4_cell() -> Atoms:
-    """Conventional cell of c-Li15Si4 (I-43d, 76 atoms: 60 Li + 16 Si)."""
-    return crystal(
-        ["Li", "Li", "Si"],
-        basis=[(0.375, 0.0, 0.25), (0.12307, 0.15391, 0.96344), (0.45757, 0.45757, 0.45757)],
-        spacegroup=220,
-        cellpar=[LI15SI4_A] * 3 + [90, 90, 90],
-    )
+    """Conventional cell of c-Li15Si4 (I-43d, 76 atoms: 60 Li + 16 Si) at
+    :data:`dealloy.materials.LI15SI4_A_ANGSTROM`."""
+    return M.li15si4_conventional_cell(LI15SI4_A)
 
 
 def li15si4_sphere(radius_angstrom: float, vacuum_angstrom: float = 15.0) -> Atoms:

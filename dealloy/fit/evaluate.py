@@ -10,13 +10,15 @@ import numpy as np
 from ase import Atoms
 from ase.build import bulk
 
+from dealloy import materials as M
 from dealloy.engine.session import LammpsSession
 from dealloy.potentials import Potential
 from dealloy.potentials.validate import li15si4_unit_cell
 
 #: c-Li15Si4 PBE formation energy (eV/atom) and lattice constant (Å): Materials Project
 #: mp-569849 as redistributed by Oviedo et al., J. Phys. Chem. A 127 (2023) 2637
-PBE_LI15SI4 = {"formation_ev_per_atom": -0.243, "a_angstrom": 10.566}
+PBE_LI15SI4 = {"formation_ev_per_atom": M.LI15SI4_FORMATION_PBE_EV_PER_ATOM,
+               "a_angstrom": M.LI15SI4_A_PBE_ANGSTROM}
 
 
 def single_point(atoms: Atoms, pot: Potential) -> tuple[float, np.ndarray]:

@@ -15,6 +15,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ase.calculators.lammps import convert
+
 from dealloy.errors import ConfigError
 
 ELEMENTS: tuple[str, ...] = ("Li", "Si")
@@ -52,7 +54,12 @@ MANIFEST = "potential.json"
 
 @dataclass(frozen=True)
 class Units:
-    """A LAMMPS unit style and its conversion factors to dealloy's own (eV, ps, bar, Å)."""
+    """A LAMMPS unit style and its conversion factors to dealloy's own (eV, ps, bar, Å).
+
+    Build it with :meth:`from_lammps`: the factors then come from
+    :func:`ase.calculators.lammps.convert`, which carries LAMMPS' own constants
+    (``src/update.cpp``), so dealloy converts exactly as LAMMPS does.
+    """
 
     style: str
     energy_ev: float  # 1 native energy unit in eV
@@ -65,10 +72,17 @@ class Units:
     def to_native_pressure(self, p_bar: float) -> float:
         return p_bar / self.pressure_bar
 
+    @classmethod
+    def from_lammps(cls, style: str) -> Units:
+        """The factors of LAMMPS unit style ``style`` ("metal", "real", ...) to eV, ps and bar."""
+        return cls(style, convert(1.0, "energy", style, "metal"),
+                   convert(1.0, "time", style, "metal"), convert(1.0, "pressure", style, "metal"))
 
-METAL = Units("metal", 1.0, 1.0, 1.0)
-# real: kcal/mol, fs, atm
-REAL = Units("real", 0.0433641043, 1e-3, 1.01325)
+
+METAL = Units.from_lammps("metal")  # eV, ps, bar: the identity
+# real: kcal/mol, fs, atm (LAMMPS' kcal/mol = 0.04336410390 eV; the hand-typed 0.0433641043 it
+# replaces differed by 9e-9 relative)
+REAL = Units.from_lammps("real")
 
 
 @dataclass(frozen=True)

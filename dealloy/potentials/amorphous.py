@@ -29,13 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
+from dealloy import materials as M
 from dealloy.errors import ConfigError
 from dealloy.potentials import DEFAULT_POTENTIAL, Potential, get_potential
 from dealloy.potentials.energetics import (average_voltage, formation_energy_per_si, interpolate,
                                            voltage_profile)
 
 DEFAULT_XS = (0.0, 0.2, 0.5, 0.9, 1.5, 2.0, 2.5, 3.25, 3.75)
-X_MAX = 3.75
+X_MAX = M.X_LI15SI4
 #: fewer Si than this gives cluster fractions in steps of > 3 % and a meaningless CN histogram
 MIN_N_SI = 32
 #: the production series (>= 128 Si per cell, >= 3 seeds) -- smaller settings are for tests
@@ -48,20 +49,13 @@ PRODUCTION_SEEDS = 3
 VALIDATION_PROTOCOL = dict(protocol="standard", melt_temperature_k=2500.0, melt_ps=10.0,
                            quench_rate_k_per_s=1e14, relax_ps=10.0)
 
-#: DFTB a-LixSi (Fernandez et al., PRB 108, 144201 (2023)): x -> (volume per Si Å^3, Si-Si CN,
-#: isolated Si fraction)
-REF_DFTB = {
-    0.20: (23.6, 3.81, 0.00),
-    0.56: (27.7, 3.38, 0.00),
-    0.89: (31.4, 2.97, 0.00),
-    1.50: (41.1, 2.03, 0.02),
-    2.00: (48.9, 1.44, 0.16),
-    2.50: (57.0, 1.06, 0.34),
-    3.28: (70.1, 0.31, 0.73),
-    3.75: (78.6, 0.12, 0.89),
-}
-REF_A_SI = {"density_g_cm3": 2.28, "si_si_cn": 3.88, "c_si_volume_per_si_angstrom3": 20.02}
-REF_LI15SI4 = {"formation_ev_per_atom": -0.243, "extraction_ev_per_li": 0.307}
+#: DFTB a-LixSi: x -> (volume per Si Å^3, Si-Si CN, isolated Si fraction); source in
+#: :data:`dealloy.materials.DFTB_A_LIXSI`
+REF_DFTB = M.DFTB_A_LIXSI
+REF_A_SI = {"density_g_cm3": M.A_SI_DENSITY_G_PER_CM3, "si_si_cn": M.A_SI_SI_SI_CN,
+            "c_si_volume_per_si_angstrom3": 20.02}
+REF_LI15SI4 = {"formation_ev_per_atom": M.LI15SI4_FORMATION_PBE_EV_PER_ATOM,
+               "extraction_ev_per_li": M.LI15SI4_EXTRACTION_PBE_EV_PER_LI}
 REF_VOLTAGES = {"c_path_plateau_v": 0.43, "a_path_v": (0.30, 0.55)}
 A_LI11SI_X = 1.1  # product of the c-Li15Si4 two-phase plateau (paper)
 
@@ -69,7 +63,8 @@ A_LI11SI_X = 1.1  # product of the c-Li15Si4 two-phase plateau (paper)
 def reference_at(x: float) -> dict | None:
     """DFTB reference values at x (interpolated inside the table; a-Si values at x = 0)."""
     if x == 0:
-        return {"volume_per_si_angstrom3": 28.0855 / REF_A_SI["density_g_cm3"] / 0.602214076,
+        return {"volume_per_si_angstrom3": M.SI_MOLAR_MASS_G_PER_MOL / REF_A_SI["density_g_cm3"]
+                                           / (M.UNITS["_Nav"] * 1e-24),
                 "si_si_cn": REF_A_SI["si_si_cn"], "isolated": 0.0}
     xs = sorted(REF_DFTB)
     if x < xs[0] or x > xs[-1]:
@@ -306,7 +301,7 @@ def validate_amorphous(potential: Potential | str = DEFAULT_POTENTIAL, xs=DEFAUL
 
     li, e_li = _relax_bulk(bulk("Li", "bcc", a=3.51, cubic=True).repeat(4), pot)
     mu_li = e_li / len(li)
-    csi, e_csi = _relax_bulk(bulk("Si", "diamond", a=5.431, cubic=True).repeat(2), pot)
+    csi, e_csi = _relax_bulk(bulk("Si", "diamond", a=M.SI_A_ANGSTROM, cubic=True).repeat(2), pot)
     mu_c_si = e_csi / len(csi)
     a_si = [s for s in samples if s["x"] == 0.0]
     mu_a_si = float(np.mean([s["energy_ev_per_atom"] for s in a_si]))

@@ -16,35 +16,30 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from ase import Atoms
 from ase.build import bulk
-from ase.spacegroup import crystal
 
+from dealloy import materials as M
 from dealloy.engine.session import LammpsSession
 from dealloy.potentials import DEFAULT_POTENTIAL, Potential, get_potential
 
-# c-Li15Si4, I-43d (No. 220), Materials Project mp-569849
-LI15SI4_SPACEGROUP = 220
-LI15SI4_BASIS = {
-    "Li_12a": (0.375, 0.0, 0.25),
-    "Li_48e": (0.12307, 0.15391, 0.96344),
-    "Si_16c": (0.45757, 0.45757, 0.45757),
-}
+# c-Li15Si4, I-43d (No. 220): dealloy.materials (sources there)
+LI15SI4_SPACEGROUP = M.LI15SI4_SPACE_GROUP
+LI15SI4_BASIS = {f"{el}_{w}": xyz for el, w, xyz in M.LI15SI4_WYCKOFF_SITES}
 
 REFERENCES = {
     "li_a_angstrom": (3.51, "experiment (bcc Li, room temperature)"),
     "li_ecoh_ev": (1.63, "experiment"),
-    "si_a_angstrom": (5.431, "experiment"),
+    "si_a_angstrom": (M.SI_A_ANGSTROM, "experiment"),
     "si_ecoh_ev": (4.63, "experiment"),
-    "li15si4_a_angstrom": (10.566, "PBE (0 K); experiment 10.632 A at 123 K"),
-    "li15si4_a_300k_angstrom": (10.685, "experiment, room temperature"),
-    "li15si4_formation_ev_per_atom": (-0.243, "PBE"),
+    "li15si4_a_angstrom": (M.LI15SI4_A_PBE_ANGSTROM,
+                           f"PBE (0 K); experiment {M.LI15SI4_A_123K_ANGSTROM:g} A at 123 K"),
+    "li15si4_a_300k_angstrom": (M.LI15SI4_A_ANGSTROM, "experiment, room temperature"),
+    "li15si4_formation_ev_per_atom": (M.LI15SI4_FORMATION_PBE_EV_PER_ATOM, "PBE"),
 }
 
 
-def li15si4_unit_cell(a: float = 10.685) -> Atoms:
+def li15si4_unit_cell(a: float = M.LI15SI4_A_ANGSTROM) -> Atoms:
     """The conventional c-Li15Si4 cell (60 Li + 16 Si) at lattice constant ``a`` (Å)."""
-    b = LI15SI4_BASIS
-    return crystal(["Li", "Li", "Si"], basis=[b["Li_12a"], b["Li_48e"], b["Si_16c"]],
-                   spacegroup=LI15SI4_SPACEGROUP, cellpar=[a, a, a, 90, 90, 90])
+    return M.li15si4_conventional_cell(a)
 
 
 @dataclass
@@ -173,7 +168,7 @@ def validate_crystals(potential: Potential | str = DEFAULT_POTENTIAL, md_ps: flo
     e_li_atom = e_li / len(li)
     li_a = li.cell.lengths()[0] / 4
     say("diamond Si")
-    si, e_si = _relax_bulk(bulk("Si", "diamond", a=5.431, cubic=True).repeat(2), pot, comm)
+    si, e_si = _relax_bulk(bulk("Si", "diamond", a=M.SI_A_ANGSTROM, cubic=True).repeat(2), pot, comm)
     e_si_atom = e_si / len(si)
     si_a = si.cell.lengths()[0] / 2
     e_iso_li = isolated_atom_energy_ev("Li", pot, comm)

@@ -1,0 +1,117 @@
+"""Materials data of the Li-Si system used across dealloy, each number once, with its source.
+
+The bottom layer: imports nothing from dealloy (only numpy and ASE), so every layer may import it.
+Physical constants are not defined here: take them from :mod:`ase.units` (``create_units("2018")``
+for CODATA 2018, see :data:`UNITS`) and LAMMPS unit-style factors from
+:func:`ase.calculators.lammps.convert`.
+
+References
+----------
+.. [MP] A. Jain et al., "Commentary: The Materials Project", APL Mater. 1 (2013) 011002,
+   doi:10.1063/1.4812323; c-Li15Si4 entry mp-569849.
+.. [OC] M. N. Obrovac, L. Christensen, "Structural changes in silicon anodes during lithium
+   insertion/extraction", Electrochem. Solid-State Lett. 7 (2004) A93, doi:10.1149/1.1652421
+   (c-Li15Si4 identified); T. D. Hatchard, J. R. Dahn, J. Electrochem. Soc. 151 (2004) A838,
+   doi:10.1149/1.1739217.
+.. [ZF] M. Zeilinger, V. Baran, L. van Wüllen, U. Häussermann, T. F. Fässler, "Stabilizing the
+   phase Li15Si4 through lithium-aluminum substitution ...", Chem. Mater. 25 (2013) 4113
+   (single crystal, a = 10.6322(9) Å at 123 K).
+.. [OV] M. B. Oviedo, F. Fernandez, M. Otero, E. P. M. Leiva, S. A. Paz, "Density Functional
+   Tight-Binding Model for Lithium-Silicon Alloys", J. Phys. Chem. A 127 (2023) 2637 (PBE,
+   Materials Project settings; data in ../shared/reference/pbe-crystals).
+.. [FE] F. Fernandez, S. A. Paz, M. Otero, D. Barraco, E. P. M. Leiva, "Characterization of
+   amorphous Li_xSi structures from ab initio molecular dynamics / DFTB", Phys. Rev. B 108 (2023)
+   144201, doi:10.1103/PhysRevB.108.144201.
+"""
+
+from __future__ import annotations
+
+from ase import Atoms
+from ase.spacegroup import crystal
+from ase.units import create_units
+
+#: CODATA 2018 constants (``UNITS["kB"]`` eV/K, ``UNITS["_amu"]`` kg, ``UNITS["_Nav"]``, ...).
+#: ASE's default ``ase.units`` is CODATA 2014; dealloy's numbers were written with 2018 values.
+UNITS = create_units("2018")
+
+# ---- c-Li15Si4 -----------------------------------------------------------------------------
+#: x = Li/Si of c-Li15Si4 (15/4), the fully lithiated state: x = X_LI15SI4 * depth of discharge.
+X_LI15SI4 = 3.75
+#: Space group of c-Li15Si4: I-43d, No. 220 (Cu15Si4 type) [MP]_, [ZF]_.
+LI15SI4_SPACE_GROUP = 220
+LI15SI4_SPACE_GROUP_SYMBOL = "I-43d"
+#: Wyckoff sites of c-Li15Si4 (element, Wyckoff letter, fractional coordinates) [MP]_
+#: (mp-569849): Li 12a, Li 48e, Si 16c (x, x, x). 60 Li + 16 Si in the conventional cell.
+LI15SI4_WYCKOFF_SITES = (("Li", "12a", (3 / 8, 0.0, 1 / 4)),
+                         ("Li", "48e", (0.12307, 0.15391, 0.96344)),
+                         ("Si", "16c", (0.45757, 0.45757, 0.45757)))
+#: Room-temperature lattice constant of c-Li15Si4 (Å), the value the paper's observables map
+#: uses (reference/paper-observables.md); XRD of the phase [OC]_. Default of every builder.
+LI15SI4_A_ANGSTROM = 10.685
+#: Single-crystal lattice constant at 123 K (Å) [ZF]_.
+LI15SI4_A_123K_ANGSTROM = 10.632
+#: PBE (0 K) lattice constant (Å) [OV]_ (Materials Project settings).
+LI15SI4_A_PBE_ANGSTROM = 10.566
+#: PBE formation energy of c-Li15Si4 against bcc Li and diamond Si (eV/atom) [OV]_.
+LI15SI4_FORMATION_PBE_EV_PER_ATOM = -0.243
+#: PBE energy to extract one Li from c-Li15Si4 towards a-Si, -E_f(per formula) / x (eV/Li) [OV]_.
+LI15SI4_EXTRACTION_PBE_EV_PER_LI = 0.307
+
+# ---- Si ------------------------------------------------------------------------------------
+#: Diamond Si lattice constant (Å), room temperature (experiment).
+SI_A_ANGSTROM = 5.431
+#: Density of a-Si (g/cm³) and its mean Si-Si coordination at a 2.9 Å cutoff
+#: (reference/paper-observables.md).
+A_SI_DENSITY_G_PER_CM3 = 2.28
+A_SI_SI_SI_CN = 3.88
+#: Molar mass of Si (g/mol), IUPAC standard atomic weight (``ase.data`` rounds it to 28.085).
+SI_MOLAR_MASS_G_PER_MOL = 28.0855
+#: a-Si volume per Si (Å³) as the amorphous builder's starting density uses it: from
+#: A_SI_DENSITY_G_PER_CM3, 28.0855 / 2.28 / 0.602214076 = 20.455, rounded to 20.46.
+A_SI_VOLUME_PER_SI_ROUNDED_ANGSTROM3 = 20.46
+
+# ---- atomic volumes ------------------------------------------------------------------------
+#: Atomic volume of Si in c-Si (Å³): a³/8.
+OMEGA_SI_ANGSTROM3 = SI_A_ANGSTROM**3 / 8
+#: Atomic volume of Li (Å³) from c-Li15Si4 (60 Li + 16 Si per cell) with the Si at its c-Si
+#: volume: (a³/4 - 4 Ω_Si) / 15.
+OMEGA_LI_ANGSTROM3 = (LI15SI4_A_ANGSTROM**3 / 4 - 4 * OMEGA_SI_ANGSTROM3) / 15
+
+# ---- amorphous a-LixSi ---------------------------------------------------------------------
+#: DFTB a-LixSi [FE]_: x -> (volume per Si Å³, Si-Si coordination number, isolated-Si fraction).
+DFTB_A_LIXSI = {
+    0.20: (23.6, 3.81, 0.00),
+    0.56: (27.7, 3.38, 0.00),
+    0.89: (31.4, 2.97, 0.00),
+    1.50: (41.1, 2.03, 0.02),
+    2.00: (48.9, 1.44, 0.16),
+    2.50: (57.0, 1.06, 0.34),
+    3.28: (70.1, 0.31, 0.73),
+    3.75: (78.6, 0.12, 0.89),
+}
+#: Si-Si coordination cutoff (Å): the first minimum of the a-Si / a-LixSi Si-Si g(r).
+SI_SI_CN_CUTOFF_ANGSTROM = 2.9
+
+
+def li15si4_conventional_cell(a: float = LI15SI4_A_ANGSTROM) -> Atoms:
+    """The conventional cubic cell of c-Li15Si4 from :data:`LI15SI4_WYCKOFF_SITES`.
+
+    Parameters
+    ----------
+    a : float
+        Lattice constant (Å); default :data:`LI15SI4_A_ANGSTROM`.
+
+    Returns
+    -------
+    ase.Atoms
+        76 atoms (60 Li, then 16 Si, in ``ase.spacegroup.crystal``'s order), periodic, cubic cell
+        ``a``. A new object on every call.
+
+    References
+    ----------
+    [MP]_ (mp-569849).
+    """
+    return crystal([s for s, _, _ in LI15SI4_WYCKOFF_SITES],
+                   basis=[p for _, _, p in LI15SI4_WYCKOFF_SITES],
+                   spacegroup=LI15SI4_SPACE_GROUP, cellpar=[a, a, a, 90, 90, 90],
+                   primitive_cell=False)
