@@ -128,6 +128,23 @@ def test_si_particle_orientation_direction_along_z():
     assert v == pytest.approx([0, 0, 1], abs=1e-9)
 
 
+@pytest.mark.parametrize("u", [[1, 2, 3], [0, 0, 1], [0, 0, -2], [1, 0, 0], [-1, -1, -1],
+                               [1e-9, 0, -1]])
+def test_rotation_taking_is_the_minimal_proper_rotation(u):
+    """R u ∥ v, R proper, and R turns by the angle between u and v (the shortest arc): the
+    contract the orientation option relies on, antiparallel directions included."""
+    from dealloy.build._common import rotation_taking
+
+    u = np.asarray(u, float)
+    v = np.array([0.0, 0.0, 1.0])
+    rot = rotation_taking(u, v)
+    assert rot @ (u / np.linalg.norm(u)) == pytest.approx(v, abs=1e-9)
+    assert rot @ rot.T == pytest.approx(np.eye(3), abs=1e-12)
+    assert np.linalg.det(rot) == pytest.approx(1.0)
+    angle = math.acos(np.clip((np.trace(rot) - 1) / 2, -1, 1))
+    assert angle == pytest.approx(math.acos(np.clip(u @ v / np.linalg.norm(u), -1, 1)), abs=1e-6)
+
+
 def test_si_particle_pc_grains():
     target = 2.0
     atoms = si_particle(4.0, crystallinity="pc", grain_size_nm=target, seed=3)
