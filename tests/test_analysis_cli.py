@@ -115,6 +115,20 @@ def test_frame_selection_out_of_range(particle_file, capsys):
         read_frames(particle_file, "first")
 
 
+@pytest.mark.parametrize("sel, frames", [
+    ("all", list(range(10))), ("-1", [9]), ("0,3,7", [0, 3, 7]), ("::4", [0, 4, 8]),
+    ("-3:", [7, 8, 9]), ("8:,0", [8, 9, 0]), ("3:1:-1", [3, 2])])
+def test_frame_selection_grammar(sel, frames):
+    """ase.io.read's index grammar per comma-separated part, negative indices resolved."""
+    assert parse_selection(sel, 10) == frames
+
+
+@pytest.mark.parametrize("sel", ["1.5", "a", "1:x", "1:2:3:4", "5:5", "2,,3"])
+def test_frame_selection_bad_part_is_a_config_error(sel):
+    with pytest.raises(ConfigError, match="frame selection"):
+        parse_selection(sel, 10)
+
+
 def test_unknown_parameter_is_named():
     with pytest.raises(ConfigError, match="voxel_size"):
         analyze_frame(si_sphere(6.0), voxel_size=1.0)

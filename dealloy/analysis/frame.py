@@ -20,12 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from ase.data import atomic_numbers
 
 from dealloy.checks import DUPLICATE_ANGSTROM, check_structure
 from dealloy.errors import ConfigError
 from dealloy.periodicity import PARTICLE_GAP_ANGSTROM, _height, open_axes, override_note
 
-ELEMENT_Z = {"Li": 3, "Si": 14}
+#: the elements dealloy analyses and their atomic numbers (from ``ase.data``)
+ELEMENTS = ("Li", "Si")
+ELEMENT_Z = {s: atomic_numbers[s] for s in ELEMENTS}
 
 
 @dataclass

@@ -3,13 +3,13 @@ loop that writes CSV/JSON/plots, and the Li mean-squared displacement."""
 
 from __future__ import annotations
 
-import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+from ase.io.formats import string2index
 
 from dealloy.analysis.frame import Frame, _from_ase, _from_ovito_data, check_frame
 from dealloy.errors import ConfigError
@@ -273,25 +273,47 @@ def _run_timestep_ps(run_dir) -> float | None:
 
 
 def parse_selection(sel: str | None, n: int) -> list[int]:
-    """Frame selection: ``all``, ``-1`` (last), ``5``, ``0,3,7``, ``start:stop[:step]``."""
+    """Frame indices of a selection string.
+
+    Parameters
+    ----------
+    sel : str or None
+        ``all`` (or None, empty, ``:``), ``-1`` (last), ``5``, ``0,3,7``, ``start:stop[:step]``,
+        or a comma-separated mix; each part is read by ASE's ``string2index`` (the grammar of
+        ``ase.io.read(..., index=...)``).
+    n : int
+        Number of frames in the file.
+
+    Returns
+    -------
+    list of int
+        Non-negative frame indices in selection order (repeats kept).
+
+    Raises
+    ------
+    ConfigError
+        A part that does not parse, an index out of range, or a slice that selects no frame.
+    """
     if sel is None or str(sel).strip().lower() in ("", "all", ":"):
         return list(range(n))
     out: list[int] = []
     for part in str(sel).split(","):
         part = part.strip()
-        if re.fullmatch(r"-?\d*:-?\d*(:-?\d*)?", part):
-            bits = [int(b) if b else None for b in part.split(":")]
-            idx = list(range(n))[slice(*bits)]
-            if not idx:
+        try:
+            idx = string2index(part) if part else part
+        except (ValueError, TypeError):
+            idx = part
+        if isinstance(idx, slice):
+            picked = list(range(n))[idx]
+            if not picked:
                 raise ConfigError(f"frame selection '{part}' selects no frame (the file has {n} "
                                   f"frame(s), 0..{n - 1})")
-            out.extend(idx)
-        elif re.fullmatch(r"-?\d+", part):
-            i = int(part)
-            if not -n <= i < n:
-                raise ConfigError(f"frame {i} is out of range: the file has {n} frame(s) "
+            out.extend(picked)
+        elif isinstance(idx, int):
+            if not -n <= idx < n:
+                raise ConfigError(f"frame {idx} is out of range: the file has {n} frame(s) "
                                   f"(valid 0..{n - 1} or -1 for the last)")
-            out.append(i % n)
+            out.append(idx % n)
         else:
             raise ConfigError(f"cannot parse frame selection '{part}' (use all, -1, 5, 0,3,7, "
                               "or start:stop:step)")
