@@ -62,6 +62,8 @@ from dealloy import materials as M
 from dealloy.analysis.base import Analysis
 from dealloy.analysis.frame import Frame
 from dealloy.errors import ConfigError
+from dealloy.labelling import connected_to_faces, label
+from dealloy.labelling import per_axis as _axes
 
 AMU_G = M.UNITS["_amu"] * 1e3  # atomic mass constant in g (CODATA 2018)
 ANGSTROM2_M2 = 1e-20
@@ -580,13 +582,7 @@ def _envelope(solid: np.ndarray, probe_vox: float, factor: int = 1,
     coarse = np.pad(coarse, pad)
     centres = _edt(~coarse) > r
     # keep probe centres connected to the box faces (a probe inside a cavity is not "outside")
-    lab, nlab = ndi.label(centres)
-    on_face = np.zeros(nlab + 1, np.bool_)
-    for face in (lab[0], lab[-1], lab[:, 0], lab[:, -1], lab[:, :, 0], lab[:, :, -1]):
-        on_face[np.unique(face)] = True
-    on_face[0] = False
-    centres = on_face[lab]
-    del lab
+    centres = connected_to_faces(centres)
     inside = ~(centres | (_edt(~centres) <= r))
     inside = inside[pad:-pad, pad:-pad, pad:-pad]
     if factor > 1:
@@ -618,15 +614,7 @@ def _envelope_partial(solid: np.ndarray, probe_vox: float, factor: int, periodic
     coarse = np.pad(coarse, [(0, 0) if q else (pad, pad) for q in periodic])
     centres = _edt_wrapped(~coarse, pad, periodic) > r
     # keep probe centres connected (across the periodic faces too) to the open axes' faces
-    lab, nlab = _label(centres, periodic)
-    on_face = np.zeros(nlab + 1, np.bool_)
-    for ax in range(3):
-        if not periodic[ax]:
-            for end in (0, -1):
-                on_face[np.unique(np.take(lab, end, axis=ax))] = True
-    on_face[0] = False
-    centres = on_face[lab]
-    del lab
+    centres = connected_to_faces(centres, faces=[not q for q in periodic], periodic=periodic)
     inside = ~(centres | (_edt_wrapped(~centres, pad, periodic) <= r))
     inside = inside[tuple(slice(None) if q else slice(pad, -pad) for q in periodic)]
     if factor > 1:
@@ -634,13 +622,6 @@ def _envelope_partial(solid: np.ndarray, probe_vox: float, factor: int, periodic
                                  (nc[0], factor, nc[1], factor, nc[2], factor)
                                  ).reshape(nc * factor)[:n[0], :n[1], :n[2]]
     return inside | solid
-
-
-def _axes(periodic) -> tuple:
-    """Per-axis periodicity: 3 bools from 3 bools or one bool for all axes."""
-    if np.ndim(periodic) == 0:
-        return (bool(periodic),) * 3
-    return tuple(bool(q) for q in periodic)
 
 
 def _wrap_pad(mask: np.ndarray, width: int, periodic) -> tuple[np.ndarray, tuple]:
@@ -676,37 +657,7 @@ def _opening(mask: np.ndarray, r_vox: float, periodic=False) -> np.ndarray:
     return mask & (_edt(~centres) < r_vox)
 
 
-def _label(mask: np.ndarray, periodic=False):
-    """ndimage.label with 2-byte labels when they fit (saves memory on large grids);
-    ``periodic`` (3 bools or one): regions that meet across those axes' faces get one label."""
-    periodic = _axes(periodic)
-    out = np.zeros(mask.shape, np.uint16)
-    try:
-        n = ndi.label(mask, output=out)
-    except RuntimeError:  # more than 65535 regions
-        del out
-        out, n = ndi.label(mask)
-    if any(periodic) and n > 1:
-        from scipy.sparse import coo_matrix
-        from scipy.sparse.csgraph import connected_components
-
-        pairs = []
-        for ax in (a for a in range(3) if periodic[a]):
-            a = np.take(out, 0, axis=ax).ravel()
-            b = np.take(out, -1, axis=ax).ravel()
-            both = (a > 0) & (b > 0)
-            pairs.append(np.stack([a[both], b[both]]).astype(np.int64))
-        e = np.concatenate(pairs, axis=1)
-        graph = coo_matrix((np.ones(e.shape[1]), (e[0], e[1])), shape=(n + 1, n + 1))
-        k, comp = connected_components(graph, directed=False)
-        # new ids 1..m in order of the old ones; 0 stays 0
-        comp = comp - comp[0]
-        _, new = np.unique(np.where(comp < 0, comp + k, comp), return_inverse=True)
-        mapping = new.astype(out.dtype)
-        mapping[0] = 0
-        out = mapping[out]
-        n = int(mapping.max())
-    return out, n
+_label = label  # dealloy.labelling.label (shared with the engine's selectors)
 
 
 def _bbox(mask: np.ndarray, pad: int = 1):

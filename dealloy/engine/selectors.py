@@ -25,6 +25,8 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from dealloy.labelling import connected_to_faces
+
 
 class ProbeGrid:
     """Voxel grid of the probe-accessible (electrolyte) region around a set of atoms."""
@@ -43,12 +45,7 @@ class ProbeGrid:
         # excluded = within R of an atom centre: distance transform of the non-atom voxels
         dist_to_atom = ndimage.distance_transform_edt(~occupied, sampling=self.h)
         free = dist_to_atom >= self.R
-        labels, _ = ndimage.label(free)
-        border = np.unique(np.concatenate([
-            labels[0].ravel(), labels[-1].ravel(), labels[:, 0].ravel(), labels[:, -1].ravel(),
-            labels[:, :, 0].ravel(), labels[:, :, -1].ravel()]))
-        border = border[border > 0]
-        self.outside = np.isin(labels, border)
+        self.outside = connected_to_faces(free)
         self.dist_to_atom = dist_to_atom
         self._dist_to_outside = None
 
