@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
 
 import click
+from rich import box
+from rich.console import Console
+from rich.table import Table
 
 DIR_OPTION = click.option("--dir", "directory", type=click.Path(file_okay=False),
                           help="study directory (default: 'directory' in the study file, "
@@ -19,12 +24,29 @@ def _plan(file, directory):
     return make_plan(load_study(file), directory)
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
-    lines += [fmt.format(*(str(x) for x in r)) for r in rows]
-    return "\n".join(line.rstrip() for line in lines)
+#: rich's SIMPLE_HEAD in ASCII: a dashed rule under the header, columns split by spaces
+_ASCII_HEAD = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
+
+
+def _table(header: list[str], rows: list[list[str]], tty: bool | None = None) -> str:
+    """``rows`` under ``header`` as a ``rich.table.Table``.
+
+    On a terminal (``tty``; default: whether stdout is one) a bold header and rich's line rule,
+    wrapped to the terminal's width; otherwise plain ASCII, one line per row however long (so
+    the output can be grepped and diffed), trailing spaces stripped.
+    """
+    if tty is None:
+        tty = sys.stdout.isatty()
+    table = Table(box=box.SIMPLE_HEAD if tty else _ASCII_HEAD, show_edge=False, pad_edge=False,
+                  header_style="bold" if tty else "")
+    for h in header:
+        table.add_column(str(h), no_wrap=not tty, overflow="fold" if tty else "ignore")
+    for r in rows:
+        table.add_row(*(str(x) for x in r))
+    buf = io.StringIO()
+    Console(file=buf, width=None if tty else 1_000_000, force_terminal=tty,
+            color_system="auto" if tty else None, highlight=False).print(table, crop=False)
+    return "\n".join(line.rstrip() for line in buf.getvalue().splitlines())
 
 
 def _fmt(v) -> str:
