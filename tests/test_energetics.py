@@ -28,3 +28,27 @@ def test_voltage_profile_decreases_along_the_hull():
     v = [s.voltage_v for s in steps]
     assert v == pytest.approx([0.6, 0.4, 0.2 / 1.75])
     assert all(a >= b for a, b in zip(v, v[1:]))  # convex hull => voltages fall with x
+
+
+def test_lower_hull_agrees_with_qhull_and_handles_what_qhull_cannot():
+    """scipy.spatial.ConvexHull (Qhull) as the independent check on random point sets; the
+    monotone chain stays because Qhull raises on two points and on collinear sets (e.g. a point
+    on the chord between the end members), which a composition series can produce."""
+    import numpy as np
+    from scipy.spatial import ConvexHull, QhullError
+
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        x = np.sort(rng.choice(np.linspace(0, 3.75, 40), size=8, replace=False))
+        e = rng.normal(-0.5, 0.4, size=8)
+        hull = ConvexHull(np.column_stack([x, e]))
+        # lower facets: outward normal points down (negative e component)
+        lower = {int(v) for s, eq in zip(hull.simplices, hull.equations) if eq[1] < 0 for v in s}
+        hx, he = lower_hull(x, e)
+        assert list(hx) == sorted(x[sorted(lower)].tolist())
+        assert np.allclose(he, e[np.isin(x, hx)])
+    for pts in ([[0, 0], [3.75, -1.0]], [[0, 0], [1, -0.5], [2, -1.0]]):
+        with pytest.raises(QhullError):
+            ConvexHull(np.array(pts, float))
+        hx, _ = lower_hull(*zip(*pts))
+        assert list(hx) == [0, pts[-1][0]]  # collinear middle point is not a hull vertex

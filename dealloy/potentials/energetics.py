@@ -25,7 +25,30 @@ def formation_energy_per_si(e_total_ev: float, n_li: int, n_si: int, mu_li_ev: f
 
 
 def lower_hull(x, e) -> tuple[np.ndarray, np.ndarray]:
-    """Lower convex hull of points (x, e) (Andrew's monotone chain); returns hull x and e sorted."""
+    """Lower convex hull of points (x, e) by Andrew's monotone chain.
+
+    Parameters
+    ----------
+    x, e : array_like, shape (n,)
+        Compositions and energies (e.g. formation energy per Si, eV); n >= 1. Repeated x keep
+        their lowest e.
+
+    Returns
+    -------
+    hx, he : numpy.ndarray, shape (m,)
+        Hull vertices sorted by x; points on a hull segment (collinear) are not vertices.
+
+    Notes
+    -----
+    Kept rather than ``scipy.spatial.ConvexHull`` for correctness, not speed: Qhull raises on
+    fewer than three points and on collinear sets (a composition on the chord of its neighbours),
+    both of which a composition series can produce. tests/test_energetics.py checks the two
+    against each other on random sets.
+
+    References
+    ----------
+    A. M. Andrew, Inf. Process. Lett. 9 (1979) 216, doi:10.1016/0020-0190(79)90069-3.
+    """
     pts = sorted(set(zip(map(float, x), map(float, e))))
     # keep the lowest energy per x
     best: dict[float, float] = {}
