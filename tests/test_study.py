@@ -355,3 +355,19 @@ def test_structure_file_content_is_part_of_the_hash(tmp_path):
     assert one.config["particle"]["file"] == str(xyz)  # made absolute
     write(xyz, Atoms("LiSi", positions=[[0, 0, 0], [2.6, 0, 0]], cell=[30, 30, 30]))
     assert plan_of(study).runs[0].key != one.key
+
+
+def test_status_table_plain_when_not_a_terminal():
+    """Not a TTY: ASCII, no escape codes, one line per run however long its note, columns
+    aligned (each header starts where its values start)."""
+    from dealloy.study.cli import _table
+
+    note = "checkpointed at x = 2.5; " * 12
+    out = _table(["#", "run", "status", "note"], [["0", "r-000", "done", ""],
+                                                  ["1", "r-001", "failed", note]], tty=False)
+    lines = out.splitlines()
+    assert len(lines) == 4 and out.isascii() and "\x1b" not in out
+    assert set(lines[1]) == {"-"}
+    assert lines[3].endswith(note.rstrip())
+    col = lines[0].index("status")
+    assert lines[2][col:] == "done" and lines[3][col:].startswith("failed ")
