@@ -179,6 +179,25 @@ def test_msd_of_a_run_trajectory_with_off_grid_first_and_last_frames():
     assert res.diffusion_cm2_per_s == pytest.approx(d_true * 1e-4, rel=0.3)
 
 
+def test_msd_is_the_mean_over_all_time_origins():
+    """The FFT MSD equals its definition, the mean over atoms and every origin of the squared
+    displacement, on a drifting random walk far from the origin (where an FFT in single
+    precision, like freud.msd's, loses ~1e-5); freud's window-mode MSD as independent code."""
+    import freud
+
+    from dealloy.analysis.trajectory import msd
+
+    rng = np.random.default_rng(5)
+    nt, n = 120, 300
+    x = np.cumsum(rng.normal(0, 0.4, (nt, n, 3)), axis=0) + rng.uniform(0, 200, (1, n, 3))
+    x += 0.05 * np.arange(nt)[:, None, None]  # a drift, so origins differ
+    res = msd(np.arange(nt) * 0.1, x)
+    direct = np.array([np.mean(np.sum((x[k:] - x[:-k]) ** 2, axis=2)) for k in range(1, nt)])
+    assert res.msd_angstrom2 == pytest.approx(direct, rel=1e-9)
+    f = freud.msd.MSD(mode="window").compute(x - x.mean(0))
+    assert res.msd_angstrom2 == pytest.approx(np.asarray(f.msd)[1:], rel=1e-4)
+
+
 def test_dense_particle_with_a_rough_surface_has_no_porosity():
     """Regression, from the first 5 nm c-path result (meam-godet2020, t = 239 ps, x = 0.13): a
     dense particle whose coarse-envelope skin joined into one pocket around it. One 4 Å dimple
