@@ -179,6 +179,56 @@ def test_msd_of_a_run_trajectory_with_off_grid_first_and_last_frames():
     assert res.diffusion_cm2_per_s == pytest.approx(d_true * 1e-4, rel=0.3)
 
 
+def steinhardt_qbar_freud(data, shell_angstrom, isolated):
+    """q̄4, q̄6 (Lechner-Dellago, averaged over the shell) by freud.order.Steinhardt on the
+    isolated-Si pairs of an OVITO DataCollection of a non-periodic frame (a cube twice its size
+    makes freud's minimum image the plain difference)."""
+    import freud
+    from ovito.data import CutoffNeighborFinder
+
+    n = data.particles.count
+    idx, vec = CutoffNeighborFinder(shell_angstrom, data).find_all(np.flatnonzero(isolated))
+    idx, vec = np.asarray(idx), np.asarray(vec, float)
+    keep = isolated[idx[:, 1]]
+    i, j, v = idx[keep, 0], idx[keep, 1], vec[keep]
+    order = np.lexsort((j, i))
+    nlist = freud.locality.NeighborList.from_arrays(n, n, i[order], j[order], v[order])
+    pos = np.asarray(data.particles.positions, float)
+    box = freud.box.Box.cube(2 * np.ptp(pos, axis=0).max() + 4 * shell_angstrom)
+    st = freud.order.Steinhardt([4, 6], average=True)
+    st.compute((box, pos - pos.mean(0)), neighbors=nlist)
+    return np.asarray(st.particle_order, float)
+
+
+def test_qbar_agrees_with_freud_steinhardt():
+    """The Lechner-Dellago q̄4/q̄6 of the c-Li15Si4 detector against freud's Steinhardt (average
+    = True) on the same neighbour pairs, on a real frame (the dense 5 nm particle at the end of a
+    c-path run, whose few isolated Si are Li-rich pockets) and a thermally disordered c-Li15Si4
+    sphere: equal to within freud's single precision."""
+    import gzip
+    from pathlib import Path
+
+    from ase.io import read
+
+    from dealloy.analysis.structure import CrystallinityParams, _qbar
+
+    p = CrystallinityParams()
+    path = Path(__file__).parent / "data" / "dense-particle-5nm-c-path-end.xyz.gz"
+    with gzip.open(path, "rt") as fh:
+        real = read(fh, format="extxyz")
+    hot = li15si4_sphere(16.0)
+    hot.positions += np.random.default_rng(2).normal(0, 0.15, hot.positions.shape)
+    for atoms, n_min in ((real, 1), (hot, 200)):
+        f = as_frame(atoms)
+        data = f.subset(f.mask("Si")).to_ovito(margin_angstrom=p.li15si4_shell_angstrom + 1.0)
+        iso_shell, q4, q6 = _qbar(data, p)
+        iso = q4 > 0
+        assert iso.sum() >= n_min
+        ref = steinhardt_qbar_freud(data, p.li15si4_shell_angstrom, iso)
+        assert q4[iso] == pytest.approx(ref[iso, 0], abs=1e-4)
+        assert q6[iso] == pytest.approx(ref[iso, 1], abs=1e-4)
+
+
 def test_msd_is_the_mean_over_all_time_origins():
     """The FFT MSD equals its definition, the mean over atoms and every origin of the squared
     displacement, on a drifting random walk far from the origin (where an FFT in single
