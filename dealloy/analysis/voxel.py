@@ -741,7 +741,9 @@ def local_thickness_samples(phase: np.ndarray, n_samples: int, rng, periodic=Fal
         key[idx] = offs[k] + (c[:, 0] * nb[1] + c[:, 1]) * nb[2] + c[:, 2]
     order = np.lexsort((-radii, key))
     centres, radii, key = centres[order], radii[order], key[order]
-    starts = np.searchsorted(key, np.arange(key_off + 1)).astype(np.int64)
+    # start of each key's run in the sorted keys (= searchsorted(key, arange(key_off + 1)))
+    starts = np.zeros(key_off + 1, np.int64)
+    np.cumsum(np.bincount(key, minlength=key_off), out=starts[1:])
     r = max_covering_radius(samples, centres, radii, np.asarray(class_lo, np.float32),
                             np.asarray(buckets, np.int64), np.asarray(dims, np.int64),
                             np.asarray(offs, np.int64), starts)
