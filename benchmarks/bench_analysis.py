@@ -55,16 +55,15 @@ def porous_particle(n_atoms: int, porosity: float = 0.45, seed: int = 0):
 
 
 def li15si4_particle(n_atoms: int):
-    """A dense c-Li15Si4 sphere (I-43d cell, 76 atoms per 10.685^3 Å^3) of about n_atoms."""
+    """A dense c-Li15Si4 sphere (I-43d cell, 76 atoms per a^3) of about n_atoms."""
     import numpy as np
-    from ase.spacegroup import crystal
 
-    a = 10.685
+    from dealloy import materials as M
+
+    a = M.LI15SI4_A_ANGSTROM
     radius = (3 * n_atoms * a**3 / 76 / (4 * np.pi)) ** (1 / 3)
     n = int(np.ceil(2 * radius / a)) + 1
-    cell = crystal(["Li", "Li", "Si"], basis=[(3 / 8, 0, 1 / 4), (0.12307, 0.15391, 0.96344),
-                                              (0.45757, 0.45757, 0.45757)],
-                   spacegroup=220, cellpar=[a] * 3 + [90] * 3).repeat((n, n, n))
+    cell = M.li15si4_conventional_cell(a).repeat((n, n, n))
     c = cell.cell.array.sum(0) / 2
     p = cell[np.linalg.norm(cell.positions - c, axis=1) < radius]
     p.positions -= c

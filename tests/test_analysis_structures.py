@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 from ase.build import bulk
-from ase.spacegroup import crystal
 
-A_SI = 5.431
+from dealloy import materials as M
+
+A_SI = M.SI_A_ANGSTROM
 DATA = Path(__file__).parent / "data"  # frames from real runs, kept as regression cases
-A_LI15SI4 = 10.685
+A_LI15SI4 = M.LI15SI4_A_ANGSTROM
 
 
 def diamond_si(repeat) -> Atoms:
@@ -37,11 +38,8 @@ def si_sphere(radius: float) -> Atoms:
 
 
 def li15si4_cell() -> Atoms:
-    """c-Li15Si4, I-43d (No. 220): Li 12a, Li 48e, Si 16c (Kubota/Zeilinger coordinates)."""
-    return crystal(["Li", "Li", "Si"],
-                   basis=[(3 / 8, 0, 1 / 4), (0.12307, 0.15391, 0.96344),
-                          (0.45757, 0.45757, 0.45757)],
-                   spacegroup=220, cellpar=[A_LI15SI4] * 3 + [90] * 3)
+    """c-Li15Si4, I-43d (No. 220): Li 12a, Li 48e, Si 16c (:mod:`dealloy.materials`)."""
+    return M.li15si4_conventional_cell(A_LI15SI4)
 
 
 def li15si4_sphere(radius: float) -> Atoms:
