@@ -29,11 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
+from dealloy import materials as M
 from dealloy.io import write_json, write_text
 from dealloy.potentials import potentials_dir
 from dealloy.rundir import RunDir
 
-MAH_PER_G_SI_PER_LI = 96485.33212 / 28.0855 / 3.6  # 954.3 mAh/g per Li/Si
+#: 954.3 mAh/g per Li/Si: F / M_Si in mAh/g (F = e N_A, CODATA 2018 via ase.units; M_Si in
+#: dealloy.materials)
+MAH_PER_G_SI_PER_LI = M.UNITS["_e"] * M.UNITS["_Nav"] / M.SI_MOLAR_MASS_G_PER_MOL / 3.6
 PAPER_C_PLATEAU_V = 0.43
 PAPER_A_PROCESSES_V = (0.30, 0.55)
 PLATEAU_HALF_WIDTH_V = 0.05
