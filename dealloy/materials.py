@@ -19,9 +19,8 @@ References
 .. [OV] M. B. Oviedo, F. Fernandez, M. Otero, E. P. M. Leiva, S. A. Paz, "Density Functional
    Tight-Binding Model for Lithium-Silicon Alloys", J. Phys. Chem. A 127 (2023) 2637 (PBE,
    Materials Project settings; data in ../shared/reference/pbe-crystals).
-.. [FE] F. Fernandez, S. A. Paz, M. Otero, D. Barraco, E. P. M. Leiva, "Characterization of
-   amorphous Li_xSi structures from ab initio molecular dynamics / DFTB", Phys. Rev. B 108 (2023)
-   144201, doi:10.1103/PhysRevB.108.144201.
+.. [FE] F. Fernandez et al., Phys. Rev. B 108 (2023) 144201, doi:10.1103/PhysRevB.108.144201:
+   a-LixSi from the DFTB model of [OV]_ (structures public; arXiv:2305.11006).
 """
 
 from __future__ import annotations
