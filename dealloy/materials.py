@@ -20,7 +20,7 @@ References
    Tight-Binding Model for Lithium-Silicon Alloys", J. Phys. Chem. A 127 (2023) 2637 (PBE,
    Materials Project settings; data in ../shared/reference/pbe-crystals).
 .. [FE] F. Fernandez et al., Phys. Rev. B 108 (2023) 144201, doi:10.1103/PhysRevB.108.144201:
-   a-LixSi from the DFTB model of [OV]_ (structures public; arXiv:2305.11006).
+   a-LixSi structures from the DFTB model of [OV]_.
 """
 
 from __future__ import annotations
