@@ -187,9 +187,17 @@ def _diameter(particles: dict) -> float | None:
 def _report(out_dir: Path, say) -> dict:
     """``dealloy report out_dir`` (analyses the runs first); {"html", "md"} or {"error"}."""
     try:
+        from dealloy.analysis.run import note_key
         from dealloy.report import build_report
 
-        def echo(msg: str) -> None:
+        said: set[str] = set()
+
+        def echo(msg: str) -> None:  # each distinct note once, whichever run it came from
+            if msg.startswith("note"):
+                key = note_key(msg)
+                if key in said:
+                    return
+                said.add(key)
             if msg.startswith(("analysing", "note")):
                 say(msg)
 

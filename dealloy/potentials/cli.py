@@ -6,6 +6,7 @@ import json
 
 import click
 
+from dealloy.engine.progress import TaskProgress
 from dealloy.potentials import POTENTIAL_NAMES
 
 
@@ -48,7 +49,7 @@ def _floats(ctx, param, value):
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False), default=None,
               help="amorphous: keep each cell's results here; a rerun reuses them (resume an "
                    "interrupted series, or combine potentials run separately into one report)")
-@click.option("--quiet", is_flag=True, help="print only the tables")
+@click.option("--quiet", "-q", is_flag=True, help="print only the tables (no progress)")
 def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, amorphous, xs, n_si,
                                seeds, jobs, protocol, quench_rate_k_per_s, plots_dir, report_path,
                                cache_dir, quiet):
@@ -58,10 +59,15 @@ def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, am
     Without --amorphous: lattice constants, cohesive energies, the Li15Si4 formation energy and
     bulk modulus, and whether I-43d survives relaxation and MD, beside reference values.
     With --amorphous: a-LixSi volume, Si-Si coordination, cluster classes, formation energies and
-    voltages vs x over several melt-quench seeds, beside DFT(B) references (about an hour per
-    potential on 2 cores at the defaults).
+    voltages vs x over several melt-quench seeds, beside DFT(B) references.
+
+    Time (progress with an ETA on stderr): the crystal checks take about 10 s per MEAM
+    potential at the defaults, most of it the --md-ps NPT run (ReaxFF ~10x more); one process,
+    MPI does not help at these sizes. --amorphous: about an hour per potential on 2 cores at the
+    defaults (27 cells of 128 Si; each melt-quench ~ its atoms, --protocol fast ~10x less);
+    cells run in parallel on --jobs cores, not with MPI.
     """
-    from dealloy.io import write_json
+    from dealloy.io import rank, write_json
     from dealloy.potentials import get_potential, list_potentials
 
     if name:
@@ -76,10 +82,11 @@ def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, am
         check_series(xs or DEFAULT_XS, n_si, seeds)  # bad input fails before any MD
         results = []
         for pot in pots:
-            say = None if quiet else (lambda msg, p=pot.name: click.echo(f"[{p}] {msg}", err=True))
-            res = validate_amorphous(pot, xs=xs or DEFAULT_XS, n_si=n_si, seeds=seeds, jobs=jobs,
-                                     progress=say, cache_dir=cache_dir, protocol=protocol,
-                                     quench_rate_k_per_s=quench_rate_k_per_s)
+            with TaskProgress(f"[{pot.name}]", enabled=not quiet) as say:
+                res = validate_amorphous(pot, xs=xs or DEFAULT_XS, n_si=n_si, seeds=seeds,
+                                         jobs=jobs, progress=say, cache_dir=cache_dir,
+                                         protocol=protocol,
+                                         quench_rate_k_per_s=quench_rate_k_per_s)
             results.append(res)
             click.echo(res.table() + "\n")
         plots = plot_amorphous(results, plots_dir) if plots_dir else []
@@ -97,8 +104,8 @@ def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, am
 
     results = []
     for pot in pots:
-        say = None if quiet else (lambda msg, p=pot.name: click.echo(f"[{p}] {msg} ...", err=True))
-        res = validate_crystals(pot, md_ps=md_ps, temperature_k=temperature_k, progress=say)
+        with TaskProgress(f"[{pot.name}]", enabled=not quiet and rank() == 0) as say:
+            res = validate_crystals(pot, md_ps=md_ps, temperature_k=temperature_k, progress=say)
         results.append(res)
         click.echo(res.table())
         click.echo(f"known limitations: {pot.limitations}\n")
