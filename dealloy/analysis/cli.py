@@ -7,6 +7,7 @@ Messages and progress go to stderr when stdout carries JSON; progress (with an E
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import click
 
@@ -56,8 +57,9 @@ def analyze_command(path, frames, json_out, plots_dir, voxel_angstrom, si_si_cut
     if skip:
         kwargs["metrics"] = tuple(m for m in ("rdf", "network", "crystal", "voxel") if m not in skip)
     params = AnalysisParams.from_kwargs(**kwargs)
-    # with neither --json nor --plots a single frame's JSON goes to stdout: keep it clean
-    to_stdout = json_out is None and plots_dir is None
+    # a file's single frame without --json/--plots: its JSON goes to stdout, so keep stdout clean
+    # (a run directory's results go to <run>/analysis/)
+    to_stdout = json_out is None and plots_dir is None and not Path(path).is_dir()
     echo = functools.partial(click.echo, err=True) if to_stdout else click.echo
     with TaskProgress("dealloy analyze", enabled=not quiet) as progress:
         summary = analyze_path(path, frames=frames, json_out=json_out, plots_dir=plots_dir,
@@ -118,5 +120,10 @@ def diffusivity_command(temperatures, time_ps, equilibrate_ps, cells, li_vacanci
         if quiet:
             run_diffusivity(params, out_dir, echo=click.echo, progress=None)
         else:  # the melt-quench's phases with their own estimate, above the MD runs' bar
-            with BuildProgress(prefix="dealloy diffusivity", stream=progress):
-                run_diffusivity(params, out_dir, echo=click.echo, progress=progress)
+            with BuildProgress(prefix="dealloy diffusivity", stream=progress) as build:
+                def hook(msg=None, **counts):  # MD runs moving on: the build phase has ended
+                    build.finish_phase()
+                    progress(msg, **counts)
+
+                hook.takes_counts = True
+                run_diffusivity(params, out_dir, echo=click.echo, progress=hook)

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from dealloy.errors import ConfigError
+from dealloy.io import progress_hook
 from dealloy.potentials import DEFAULT_POTENTIAL
 
 KB_EV = 8.617333262e-5
@@ -167,7 +168,7 @@ def run_diffusivity(p: DiffusivityParams, out_dir, echo=print, progress=None) ->
     t0 = time.perf_counter()
     rows = []
     n_runs = len(p.phases) * len(p.temperatures_k)
-    say = progress or (lambda *a, **k: None)
+    say = progress_hook(progress)
     say(done=0, total=n_runs, task="MD runs")
     for phase in p.phases:
         start = bulk_structure(phase, p, echo)

@@ -31,7 +31,8 @@ def note_key(note: str) -> str:
     """What a note says, without the numbers, coordinates, paths and frame indices that differ
     between frames and runs (``... frame 3: 2 atom(s) lie far outside ... at [1.0, 2.0] Å`` and
     ``... frame 7: 5 atom(s) ...`` are the same note)."""
-    key = re.sub(r"\[[^\]]*\]", "[]", note)
+    key = re.sub(r"\bframe \d+", "frame", note)
+    key = re.sub(r"\[[^\]]*\]", "[]", key)
     key = re.sub(r"(?:[\w.~-]*/)+[\w.~-]*", "<path>", key)
     key = re.sub(r"[A-Za-z]{0,2}\d+(?:\.\d+)?(?:e[-+]?\d+)?", "#", key)
     return key
@@ -117,6 +118,7 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
              f"porosity={m.get('porosity', float('nan')):.3f} "
              f"({m['timings_s']['total']:.2f} s)")
         tick(done=k + 1, total=len(sel), task="frames")
+    printed = {note_key(n) for m in per_frame for n in m["notes"]}
     for n in distinct_notes([m["notes"] for m in per_frame]):
         echo(f"note: {n}")
     summary = {"source": str(source), "frames": [to_json(m) for m in per_frame]}
@@ -161,11 +163,18 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
         from dealloy.analysis.plots import write_plots
 
         title = Path(run_dir).name if run_dir is not None else Path(source).name
-        written = write_plots(per_frame, msd_res, Path(plots_dir), title=title)
-        if images:
-            from dealloy.analysis.microscopy import write_images
+        # the pictures look at frames again: their notes were said above (once, not per picture)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            written = write_plots(per_frame, msd_res, Path(plots_dir), title=title)
+            if images:
+                from dealloy.analysis.microscopy import write_images
 
-            written += write_images(src[sel[-1]], Path(plots_dir), echo=echo)
+                written += write_images(src[sel[-1]], Path(plots_dir), echo=echo)
+        for n in distinct_notes([[str(w.message) for w in caught]]):
+            if note_key(n) not in printed:
+                printed.add(note_key(n))
+                echo(f"note: {n}")
         echo(f"wrote {len(written)} picture(s) to {plots_dir}")
     if run_dir is not None:  # runs with potentiostatic/galvanostatic stages: U vs x, dQ/dV
         volt = write_voltage_outputs(run_dir)

@@ -25,6 +25,7 @@ import time
 from rich.console import Console
 from rich.progress import (BarColumn, Progress as RichProgress, ProgressColumn, TaskProgressColumn,
                            TextColumn, TimeElapsedColumn)
+from rich.table import Column
 from rich.text import Text
 
 
@@ -102,36 +103,44 @@ class Progress:
         n = len(eng.cfg.stages)
         return f"stage {min(i + 1, n)}/{n} {eng.cfg.stages[min(i, n - 1)].type}"
 
-    def text(self, eng) -> str:
+    def _parts(self, eng) -> dict:
         now = time.time()
         step = eng.st["md_step"]
         if self._t0 is None:
             self._t0, self._step0 = now, step
         el = max(now - self._t0, 1e-9)
         steps_per_s = (step - self._step0) / el
-        ns_day = steps_per_s * eng.dt * 1e-3 * 86400
         eta = self._eta_s(eng, steps_per_s)
-        eta_txt = "--" if eta is None or steps_per_s == 0 else _hms(eta)
-        return (f"{self.stage_label(eng):<19} t={eng.t_ps:9.2f} ps  "
-                f"Li/Si={eng._x():6.3f}  atoms={eng.st['n_li'] + eng.st['n_si']:7d}  "
-                f"{ns_day:7.2f} ns/day  stage ETA {eta_txt}")
+        return {"stage": self.stage_label(eng), "t_ps": eng.t_ps, "x": eng._x(),
+                "atoms": eng.st["n_li"] + eng.st["n_si"],
+                "ns_day": steps_per_s * eng.dt * 1e-3 * 86400,
+                "eta": "--" if eta is None or steps_per_s == 0 else _hms(eta)}
+
+    def text(self, eng) -> str:
+        """The log line: stage i/n, simulated time, Li/Si, atoms, ns/day, the stage's ETA."""
+        d = self._parts(eng)
+        return (f"{d['stage']:<19} t={d['t_ps']:9.2f} ps  Li/Si={d['x']:6.3f}  "
+                f"atoms={d['atoms']:7d}  {d['ns_day']:7.2f} ns/day  stage ETA {d['eta']}")
 
     def update(self, eng, force: bool = False) -> None:
         now = time.time()
         if not force and now - self._last < self.interval_s:
             return
         self._last = now
-        line = self.text(eng)
         if not self.tty:
-            self.stream.write(line + "\n")
+            self.stream.write(self.text(eng) + "\n")
             self.stream.flush()
             return
+        d = self._parts(eng)  # the same numbers, most telling first (a narrow terminal folds)
+        line = (f"{d['stage']}  stage ETA {d['eta']}  t={d['t_ps']:.2f} ps  Li/Si={d['x']:.3f}  "
+                f"{d['atoms']} atoms  {d['ns_day']:.2f} ns/day")
         if self._live is None:
-            self._live = RichProgress(BarColumn(bar_width=20), TaskProgressColumn(),
-                                      TextColumn("{task.description}", markup=False),
+            self._live = RichProgress(BarColumn(bar_width=12), TaskProgressColumn(),
+                                      TextColumn("{task.description}", markup=False,
+                                                 table_column=Column(overflow="fold", ratio=1)),
                                       console=_console(self.stream), auto_refresh=False,
                                       **_redirects(self.stream))
-            self._task = self._live.add_task(line, total=1.0)
+            self._task = self._live.add_task(line, total=1.0, completed=self.fraction(eng))
             self._live.start()
         self._live.update(self._task, completed=self.fraction(eng), description=line)
         self._live.refresh()
@@ -417,6 +426,11 @@ class BuildProgress(logging.Handler):
                 time.sleep(0.5)
 
         threading.Thread(target=tick, daemon=True).start()
+
+    def finish_phase(self) -> None:
+        """End the current phase (say how long it took) if one is under way: for callers whose
+        next work is not a build phase (``dealloy diffusivity``'s MD after its melt-quench)."""
+        self._finish_phase()
 
     def _finish_phase(self) -> None:
         if self._progress is not None:
