@@ -43,9 +43,10 @@ def analyze_command(path, frames, json_out, plots_dir, voxel_angstrom, si_si_cut
     in <run>/analysis/. A single frame without --json/--plots prints its metrics as JSON on
     stdout (messages go to stderr).
 
-    Time: about 1-3 s per frame of a 2-4 nm particle (300-2,500 atoms) on one core, plus ~10 s
-    of plots and images; a trajectory shows a progress bar with an ETA (stderr). One process:
-    MPI does not help (analyse several runs side by side instead).
+    Time: about 3 s per frame of a 4-6 nm particle (2,000-7,000 atoms; measured on the 2-core
+    dev VM at load 8), plus a few seconds of start-up and of plots and images; a trajectory
+    shows a progress bar with an ETA (stderr). One process: MPI does not help (analyse several
+    runs side by side instead).
     """
     from dealloy.analysis.core import AnalysisParams
     from dealloy.analysis.run import analyze_path

@@ -194,7 +194,7 @@ def _report(out_dir: Path, say) -> dict:
 
         def echo(msg: str) -> None:  # each distinct note once, whichever run it came from
             if msg.startswith("note"):
-                key = note_key(msg)
+                key = note_key(msg.split(" (in ")[0])
                 if key in said:
                     return
                 said.add(key)
