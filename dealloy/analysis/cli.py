@@ -116,7 +116,9 @@ def diffusivity_command(temperatures, time_ps, equilibrate_ps, cells, li_vacanci
                                seed=seed,
                                amorphous_protocol=amorphous_protocol)
     from dealloy.engine.progress import BuildProgress
+    from dealloy.io import rank
 
+    quiet = quiet or rank() != 0  # under an MPI launcher every rank runs LAMMPS; rank 0 speaks
     with TaskProgress("dealloy diffusivity", enabled=not quiet) as progress:
         if quiet:
             run_diffusivity(params, out_dir, echo=click.echo, progress=None)

@@ -82,7 +82,7 @@ def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, am
         check_series(xs or DEFAULT_XS, n_si, seeds)  # bad input fails before any MD
         results = []
         for pot in pots:
-            with TaskProgress(f"[{pot.name}]", enabled=not quiet) as say:
+            with TaskProgress(f"[{pot.name}]", enabled=not quiet and rank() == 0) as say:
                 res = validate_amorphous(pot, xs=xs or DEFAULT_XS, n_si=n_si, seeds=seeds,
                                          jobs=jobs, progress=say, cache_dir=cache_dir,
                                          protocol=protocol,
@@ -211,10 +211,10 @@ def fit_command(name, teacher, students, data_path, preset, crystals_dir, out_di
     serial labelling).
     """
     from dealloy.fit import DataSpec, fit_potential
-    from dealloy.io import write_json
+    from dealloy.io import rank, write_json
 
     spec = None if data_path else DataSpec.preset(preset, crystals_dir=crystals_dir)
-    with TaskProgress(f"[fit {name}]", enabled=not quiet) as say:
+    with TaskProgress(f"[fit {name}]", enabled=not quiet and rank() == 0) as say:
         res = fit_potential(name, teacher=teacher, students=students or ("pod", "snap"),
                             data=data_path, spec=spec, out_dir=out_dir, work_dir=work_dir,
                             force=force, test_fraction=test_fraction,
