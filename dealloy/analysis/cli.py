@@ -99,9 +99,9 @@ def diffusivity_command(temperatures, time_ps, equilibrate_ps, cells, li_vacanci
     1e-10-1e-11 (c-Li3.75Si) vs 1e-12-1e-13 cm^2/s (a-LixSi) at room temperature.
 
     Time: 2 phases x len(--temperatures) MD runs of --equilibrate-ps + --time-ps each, plus one
-    melt-quench of a-Li15Si4 (--protocol fast: a few minutes at --cells 1). At the defaults
-    (76 atoms, 8 runs of 22 ps) about 10 min on one core; each run's time scales with
-    atoms x ps (--cells 2: x8). A progress bar with an ETA shows the MD runs done (stderr).
+    melt-quench of a-Li15Si4 (--protocol fast at --cells 1: 1.5 min measured at load 8). At
+    the defaults (76 atoms, 8 runs of 22 ps) about 10 min on one core; each run's time scales
+    with atoms x ps (--cells 2: x8). A progress bar with an ETA shows the MD runs done (stderr).
     Serial: the runs do not use MPI (a 76-atom cell would not gain from it).
     """
     from dealloy.analysis.diffusivity import DiffusivityParams, run_diffusivity

@@ -62,10 +62,10 @@ def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, am
     voltages vs x over several melt-quench seeds, beside DFT(B) references.
 
     Time (progress with an ETA on stderr): the crystal checks take about 10 s per MEAM
-    potential at the defaults, most of it the --md-ps NPT run (ReaxFF ~10x more); one process,
+    potential at the defaults, most of it the --md-ps NPT run (ReaxFF ~100x more); one process,
     MPI does not help at these sizes. --amorphous: about an hour per potential on 2 cores at the
-    defaults (27 cells of 128 Si; each melt-quench ~ its atoms, --protocol fast ~10x less);
-    cells run in parallel on --jobs cores, not with MPI.
+    defaults (27 cells of 128 Si; a cell's melt-quench costs about its number of atoms, so the
+    ETA counts atoms); cells run in parallel on --jobs cores, not with MPI.
     """
     from dealloy.io import rank, write_json
     from dealloy.potentials import get_potential, list_potentials
