@@ -83,7 +83,7 @@ def test_task_progress_lines_carry_counts_and_an_eta_from_the_pace():
     assert lines[0] == "dealloy x: starting"
     eta = lines[1].split("ETA ")[1].rstrip(")")
     assert lines[1].startswith("dealloy x: cell 3 done (3/6, ETA 0:00:0")
-    h, m, s = (int(v) for v in eta.split(":"))
+    _, _, s = (int(v) for v in eta.split(":"))
     assert 0 <= s <= 1  # 3 cells left at 0.2 s each
     assert lines[2] == "dealloy x: cells: 6/6" and len(lines) == 3
     q = io.StringIO()
