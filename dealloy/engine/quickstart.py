@@ -125,10 +125,12 @@ def _quickstart(out_dir: Path, quiet: bool, overwrite: bool = False, particles: 
         cfg = parse_run_config(run_config(name, particles, stages), source=f"quickstart {name}")
         say(f"{name}: building the particle and running ({', '.join(_stage_text(s) for s in stages)}) ...")
         progress = Progress() if rank0 and not quiet else None
-        res = run(cfg, run_dir=out_dir / name, resume=not overwrite, overwrite=overwrite,
-                  quiet=quiet, comm=comm, progress=progress)
-        if progress is not None:
-            progress.close()
+        try:
+            res = run(cfg, run_dir=out_dir / name, resume=not overwrite, overwrite=overwrite,
+                      quiet=quiet, comm=comm, progress=progress)
+        finally:
+            if progress is not None:
+                progress.close()
         results[name] = res
         if res.get("status") == "checkpointed":
             from dealloy.engine.run import EXIT_CHECKPOINTED
