@@ -102,6 +102,24 @@ def check_launcher(mpi_size: int, environ=None) -> None:
         f"`srun --mpi=list`) or `mpiexec -n {n} dealloy ...`; for a serial run start one task")
 
 
+def progress_hook(progress):
+    """The ``progress`` argument of a long workflow as ``say(msg=None, *, done, total, task)``.
+
+    ``None`` gives a no-op; a hook that takes counts (``takes_counts = True``, as
+    :class:`dealloy.engine.progress.TaskProgress`) is used as it is; any other callable of one
+    argument (``print``, ``list.append``) receives the messages only.
+    """
+    if progress is None:
+        return lambda msg=None, **counts: None
+    if getattr(progress, "takes_counts", False):
+        return progress
+
+    def say(msg=None, **counts):
+        if msg is not None:
+            progress(msg)
+    return say
+
+
 def rank(comm=None) -> int:
     return mpi_comm(comm).Get_rank()
 

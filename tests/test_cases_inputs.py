@@ -75,7 +75,7 @@ def test_in01_analyze_cli_on_the_case_file():
     res = run_dealloy("analyze", case("in01/particle_si_first.data"), "--skip", "rdf",
                       "--skip", "voxel", "--skip", "crystal")
     assert res.returncode == 0, res.stderr
-    assert "n_si=108 n_li=405 x=3.750" in res.stdout
+    assert "n_si=108 n_li=405 x=3.750" in res.stderr  # stdout holds the frame's JSON only
 
 
 def test_in01_particle_file_of_a_run_gets_the_species_of_the_file(tmp_path):
@@ -214,7 +214,7 @@ def test_in02_charge_style_data_file():
     res = run_dealloy("analyze", case("in02/particle_charge.data"), "--skip", "rdf", "--skip",
                       "voxel", "--skip", "crystal")
     assert res.returncode == 0, res.stderr
-    assert "x=3.750" in res.stdout
+    assert "x=3.750" in res.stderr  # the frame line; stdout holds its JSON only
 
 
 @pytest.mark.parametrize("style", ["charge", "full"])
@@ -326,7 +326,7 @@ def test_in04_cif_with_symmetry_is_the_full_cell():
     res = run_dealloy("analyze", case("in04/li15si4_I-43d_asym_unit.cif"), "--skip", "rdf",
                       "--skip", "voxel")
     assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
-    assert "n_si=16 n_li=60 x=3.750" in res.stdout
+    assert "n_si=16 n_li=60 x=3.750" in res.stderr  # stdout holds the frame's JSON only
 
 
 @pytest.mark.parametrize("fmt,name", [("vasp", "POSCAR"), ("cif", "p.cif"), ("xyz", "p.xyz"),
@@ -467,7 +467,7 @@ def test_in06_duplicates_refused_by_analyze_naming_pairs():
     res = run_dealloy("analyze", case("in06/si_particle_40_duplicates.extxyz"))
     assert res.returncode != 0 and "Traceback" not in res.stderr
     assert "40 pair(s)" in res.stderr and "0.035 Å" in res.stderr
-    assert "CN=" not in res.stdout and "frame 0:" not in res.stdout  # no number came out
+    assert "CN=" not in res.stdout + res.stderr and "frame 0: n_si" not in res.stderr  # no number
     clean = run_dealloy("analyze", case("in06/si_particle_clean.extxyz"), "--skip", "rdf")
     assert clean.returncode == 0, clean.stderr
 
@@ -593,8 +593,8 @@ def test_in09_lattice_without_pbc_is_a_particle():
         m = analyze_frame(atoms, metrics=("network", "voxel"))
     assert m["kind"] == "particle" and m["porosity"] < 0.02
     res = run_dealloy("analyze", case("in09/si_sphere_lattice_no_pbc.extxyz"), "--skip", "rdf")
-    assert res.returncode == 0 and "porosity=0.0" in res.stdout, res.stdout
-    assert "vacuum" in res.stdout
+    assert res.returncode == 0 and "porosity=0.0" in res.stderr, res.stderr  # JSON on stdout
+    assert "vacuum" in res.stderr
 
 
 def test_in09_particle_file_is_simulated_as_a_particle(tmp_path):

@@ -30,12 +30,37 @@ STAGES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def tiny_quickstart(tmp_path_factory):
-    from dealloy.engine.quickstart import _quickstart
+QUICKSTART_SCRIPT = """
+import sys
+import test_quickstart as t
+import dealloy.engine.quickstart as qs
+from dealloy.cli import main
+qs.PARTICLES, qs.STAGES = t.PARTICLES, t.STAGES
+main(["quickstart", "-o", sys.argv[1], "--ranks", "1"])
+"""
 
-    out = tmp_path_factory.mktemp("quickstart")
-    summary = _quickstart(out, quiet=True, particles=PARTICLES, stages=STAGES)
+
+@pytest.fixture(scope="module")
+def tiny_quickstart_cli(tmp_path_factory):
+    """`dealloy quickstart --ranks 1` at the test size, as a user runs it (its output kept)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path_factory.mktemp("quickstart") / "qs"
+    tests = Path(__file__).parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(tests.parent), str(tests), os.environ.get("PYTHONPATH", "")])}
+    res = subprocess.run([sys.executable, "-c", QUICKSTART_SCRIPT, str(out)],
+                         capture_output=True, text=True, env=env, timeout=1800)
+    assert res.returncode == 0, res.stderr
+    return out, json.loads((out / "summary.json").read_text()), res
+
+
+@pytest.fixture(scope="module")
+def tiny_quickstart(tiny_quickstart_cli):
+    out, summary, _ = tiny_quickstart_cli
     return out, summary
 
 
@@ -109,3 +134,21 @@ def test_report_of_a_folder_without_runs_is_one_line(tmp_path):
     res = run_dealloy("report", tmp_path / "empty")
     assert res.returncode == 2
     assert res.stderr.strip().count("\n") == 0 and "folder of run directories" in res.stderr
+
+
+@pytest.mark.slow
+def test_quickstart_output_says_each_note_once_and_no_raw_warnings(tiny_quickstart_cli):
+    """What a user reads (issue 17 items 5, 8): the progress lines number stages as the
+    warnings do, each distinct analysis note comes once for both runs, and no Python warning
+    with a source path appears."""
+    _, _, res = tiny_quickstart_cli
+    err = res.stderr.splitlines()
+    notes = [line for line in err if line.startswith("dealloy quickstart: note:")]
+    assert notes and len(notes) == len(set(notes)), res.stderr
+    assert sum("no pore resolved" in n for n in notes) <= 1  # both runs give it: said once
+    assert not any("Warning:" in line or ".py:" in line for line in err), res.stderr
+    stage_lines = [line for line in err if line.startswith("stage ")]
+    warn = [line for line in err if "warning: stage" in line]
+    assert warn and all("stage 3/4 (extract)" in w for w in warn)
+    assert all(line.split()[1].endswith("/4") for line in stage_lines)
+    assert "Open the report:" in res.stdout

@@ -26,6 +26,7 @@ import numpy as np
 
 from dealloy import materials as M
 from dealloy.errors import ConfigError
+from dealloy.io import progress_hook
 from dealloy.potentials import DEFAULT_POTENTIAL
 
 KB_EV = M.UNITS["kB"]  # eV/K, CODATA 2018
@@ -79,8 +80,9 @@ def bulk_structure(phase: str, p: DiffusivityParams, echo=print):
                           protocol=p.amorphous_protocol)
 
 
-def li_diffusion_md(atoms, temperature_k: float, p: DiffusivityParams):
-    """One MD run: returns (MSDResult, final atoms)."""
+def li_diffusion_md(atoms, temperature_k: float, p: DiffusivityParams, tick=None):
+    """One MD run: returns (MSDResult, final atoms). ``tick(fraction)``, if given, is called
+    with the share of the production MD done after every recorded frame."""
     from dealloy.analysis.trajectory import msd
     from dealloy.engine.session import LammpsSession
 
@@ -105,6 +107,8 @@ def li_diffusion_md(atoms, temperature_k: float, p: DiffusivityParams):
             x -= x.mean(axis=0)  # remove centre-of-mass drift (equal-mass-free: tiny)
             frames.append(x[li])
             times.append(k * every * s.dt_ps)
+            if tick is not None:
+                tick(k / max(n_rec, 1))
         s.command(f"unfix {fid}")
         final = s.get_atoms(velocities=False)
     return msd(times, np.array(frames), p.fit_window), final
@@ -150,7 +154,13 @@ def predict(fit: dict, temperature_k: float) -> tuple[float, float]:
     return float(math.exp(ln_d)), float(math.sqrt(max(var, 0.0)))
 
 
-def run_diffusivity(p: DiffusivityParams, out_dir, echo=print) -> dict:
+def run_diffusivity(p: DiffusivityParams, out_dir, echo=print, progress=None) -> dict:
+    """MD of each phase at each temperature, Arrhenius fits, files in ``out_dir``.
+
+    ``progress``, if given, is called as ``progress(done=..., total=n_runs, task="MD runs")``
+    with the (fractional) number of MD runs done, after every recorded frame
+    (:class:`dealloy.engine.progress.TaskProgress` draws it with an ETA).
+    """
     from dealloy.analysis.structure import Crystallinity
     from dealloy.io import write_json, write_text
 
@@ -158,11 +168,16 @@ def run_diffusivity(p: DiffusivityParams, out_dir, echo=print) -> dict:
     out_dir = Path(out_dir)
     t0 = time.perf_counter()
     rows = []
+    n_runs = len(p.phases) * len(p.temperatures_k)
+    say = progress_hook(progress)
+    say(done=0, total=n_runs, task="MD runs")
     for phase in p.phases:
         start = bulk_structure(phase, p, echo)
         for temp in p.temperatures_k:
             t1 = time.perf_counter()
-            res, final = li_diffusion_md(start, temp, p)
+            k_run = len(rows)
+            res, final = li_diffusion_md(start, temp, p, tick=lambda f, k=k_run: say(
+                done=round(k + f, 3), total=n_runs, task="MD runs"))
             cryst = Crystallinity().compute(final).results["crystalline_fraction"]
             usable = not (phase == "crystalline" and cryst < 0.5)
             rows.append({"phase": phase, "temperature_k": temp,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import warnings
 from pathlib import Path
 
@@ -26,6 +27,30 @@ def _csv_text(rows: list[dict]) -> str:
     return buf.getvalue()
 
 
+def note_key(note: str) -> str:
+    """What a note says, without the numbers, coordinates, paths and frame indices that differ
+    between frames and runs (``... frame 3: 2 atom(s) lie far outside ... at [1.0, 2.0] Å`` and
+    ``... frame 7: 5 atom(s) ...`` are the same note)."""
+    key = re.sub(r"\bframe \d+", "frame", note)
+    key = re.sub(r"\[[^\]]*\]", "[]", key)
+    key = re.sub(r"(?:[\w.~-]*/)+[\w.~-]*", "<path>", key)
+    key = re.sub(r"[A-Za-z]{0,2}\d+(?:\.\d+)?(?:e[-+]?\d+)?", "#", key)
+    return key
+
+
+def distinct_notes(notes_per_frame: list[list[str]]) -> list[str]:
+    """Each distinct note once (:func:`note_key`), the first wording of it, with the number of
+    frames it appeared in when that is more than one."""
+    seen: dict[str, list] = {}
+    for notes in notes_per_frame:
+        for key in dict.fromkeys(note_key(n) for n in notes):
+            first = next(n for n in notes if note_key(n) == key)
+            seen.setdefault(key, [first, 0])[1] += 1
+    n_frames = len(notes_per_frame)
+    return [text if k == 1 or n_frames == 1 else f"{text} (in {k} of {n_frames} frames)"
+            for text, k in seen.values()]
+
+
 def rdf_csv(frames_metrics: list[dict]) -> str:
     rows = []
     for m in frames_metrics:
@@ -40,12 +65,17 @@ def rdf_csv(frames_metrics: list[dict]) -> str:
 
 
 def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
-                 params: AnalysisParams | None = None, images: bool = True, echo=print) -> dict:
+                 params: AnalysisParams | None = None, images: bool = True, echo=print,
+                 progress=None) -> dict:
     """Analyse every selected frame; write JSON/CSV (and plots, images) and return a summary.
 
     Run directory: default frames ``all``, output in ``<run>/analysis/`` (metrics.json,
     frames.csv, rdf.csv, msd.csv, plots/). A structure file or trajectory: default frame ``-1``
     (last); files are written only where ``json_out``/``plots_dir`` say.
+
+    ``progress``, if given, is called as ``progress(done=k, total=n, task="frames")`` before the
+    first and after every analysed frame of a selection of several frames
+    (:class:`dealloy.engine.progress.TaskProgress` draws it with an ETA).
     """
     params = params or AnalysisParams()
     source, run_dir = resolve_source(path)
@@ -69,6 +99,8 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
         plots_dir = plots_dir or out_dir / "plots"
     per_frame = []
     kept = []
+    tick = progress if progress is not None and len(sel) > 1 else (lambda **kw: None)
+    tick(done=0, total=len(sel), task="frames")
     for k, i in enumerate(sel):
         f = src[i]
         f.info["frame"] = i
@@ -85,8 +117,9 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
              f"CN={m.get('si_si_coordination_mean', float('nan')):.2f} "
              f"porosity={m.get('porosity', float('nan')):.3f} "
              f"({m['timings_s']['total']:.2f} s)")
-    notes = sorted({n for m in per_frame for n in m["notes"]})
-    for n in notes:
+        tick(done=k + 1, total=len(sel), task="frames")
+    printed = {note_key(n) for m in per_frame for n in m["notes"]}
+    for n in distinct_notes([m["notes"] for m in per_frame]):
         echo(f"note: {n}")
     summary = {"source": str(source), "frames": [to_json(m) for m in per_frame]}
     if src.warnings:
@@ -130,11 +163,18 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
         from dealloy.analysis.plots import write_plots
 
         title = Path(run_dir).name if run_dir is not None else Path(source).name
-        written = write_plots(per_frame, msd_res, Path(plots_dir), title=title)
-        if images:
-            from dealloy.analysis.microscopy import write_images
+        # the pictures look at frames again: their notes were said above (once, not per picture)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            written = write_plots(per_frame, msd_res, Path(plots_dir), title=title)
+            if images:
+                from dealloy.analysis.microscopy import write_images
 
-            written += write_images(src[sel[-1]], Path(plots_dir), echo=echo)
+                written += write_images(src[sel[-1]], Path(plots_dir), echo=echo)
+        for n in distinct_notes([[str(w.message) for w in caught]]):
+            if note_key(n) not in printed:
+                printed.add(note_key(n))
+                echo(f"note: {n}")
         echo(f"wrote {len(written)} picture(s) to {plots_dir}")
     if run_dir is not None:  # runs with potentiostatic/galvanostatic stages: U vs x, dQ/dV
         volt = write_voltage_outputs(run_dir)

@@ -29,10 +29,12 @@ def run_command(config, run_dir, resume, overwrite, quiet):
     from dealloy.io import rank
 
     progress = None if quiet or rank() != 0 else Progress()
-    result = run(config, run_dir=run_dir, resume=resume, quiet=quiet, overwrite=overwrite,
-                 progress=progress)
-    if progress is not None:
-        progress.close()
+    try:
+        result = run(config, run_dir=run_dir, resume=resume, quiet=quiet, overwrite=overwrite,
+                     progress=progress)
+    finally:  # a failed run too leaves the terminal as it found it (cursor shown, stderr back)
+        if progress is not None:
+            progress.close()
     if rank() == 0 and not quiet:
         _print_summary(result)
     if result.get("status") == "checkpointed":

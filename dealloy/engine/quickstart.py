@@ -125,10 +125,12 @@ def _quickstart(out_dir: Path, quiet: bool, overwrite: bool = False, particles: 
         cfg = parse_run_config(run_config(name, particles, stages), source=f"quickstart {name}")
         say(f"{name}: building the particle and running ({', '.join(_stage_text(s) for s in stages)}) ...")
         progress = Progress() if rank0 and not quiet else None
-        res = run(cfg, run_dir=out_dir / name, resume=not overwrite, overwrite=overwrite,
-                  quiet=quiet, comm=comm, progress=progress)
-        if progress is not None:
-            progress.close()
+        try:
+            res = run(cfg, run_dir=out_dir / name, resume=not overwrite, overwrite=overwrite,
+                      quiet=quiet, comm=comm, progress=progress)
+        finally:
+            if progress is not None:
+                progress.close()
         results[name] = res
         if res.get("status") == "checkpointed":
             from dealloy.engine.run import EXIT_CHECKPOINTED
@@ -187,9 +189,17 @@ def _diameter(particles: dict) -> float | None:
 def _report(out_dir: Path, say) -> dict:
     """``dealloy report out_dir`` (analyses the runs first); {"html", "md"} or {"error"}."""
     try:
+        from dealloy.analysis.run import note_key
         from dealloy.report import build_report
 
-        def echo(msg: str) -> None:
+        said: set[str] = set()
+
+        def echo(msg: str) -> None:  # each distinct note once, whichever run it came from
+            if msg.startswith("note"):
+                key = note_key(msg.split(" (in ")[0])
+                if key in said:
+                    return
+                said.add(key)
             if msg.startswith(("analysing", "note")):
                 say(msg)
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dealloy.checks import check_structure
+from dealloy.checks import check_dump_path, check_structure
 from dealloy.config.run import (DUMP_COLUMNS, ELECTROCHEM_TYPES, RunConfig, dump_run_config,
                                 load_run_config, resolved_dict, steps_of)
 from dealloy.engine.electrochem import (SinglePoints, cheapest_removals,
@@ -1205,6 +1205,7 @@ def run(config, run_dir=None, resume: bool = False, quiet: bool = False, overwri
         cfg = config
     if run_dir is None:
         raise ConfigError("run_dir is needed when the config is not a file")
+    check_dump_path(run_dir)  # the trajectory goes in it: no "%" or "*", checked before any write
     engine = Engine(cfg, run_dir, comm=comm, resume=resume, quiet=quiet, overwrite=overwrite,
                     progress=progress,
                     config_path=config if isinstance(config, (str, os.PathLike)) else None)

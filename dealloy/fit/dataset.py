@@ -51,7 +51,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from dealloy.build.amorphous import random_packing, ref_volume_per_si
 from dealloy.engine.session import LammpsSession
 from dealloy.errors import ConfigError
-from dealloy.io import atomic_path, write_json
+from dealloy.io import atomic_path, progress_hook, write_json
 from dealloy.potentials import DEFAULT_POTENTIAL, ELEMENTS, get_potential
 from dealloy.potentials.validate import li15si4_unit_cell
 
@@ -222,11 +222,12 @@ def amorphous_configs(spec: DataSpec, rng, cache_dir=None,
                       progress=None) -> tuple[list[Atoms], list[Atoms]]:
     """(liquid + amorphous snapshots, relaxed end states) over xs, seeds and quench rates; each
     melt-quench has its own random stream and is checkpointed in ``cache_dir``."""
-    say = progress or (lambda m: None)
+    say = progress_hook(progress)
     snaps, ends = [], []
     jobs = [(ix, x, seed, ir, rate) for ix, x in enumerate(spec.xs) for seed in range(spec.seeds)
             for ir, rate in enumerate(spec.quench_rates_k_per_s)]
     t0 = time.time()
+    say(done=0, total=len(jobs), task="melt-quenches")
     for k, (ix, x, seed, ir, rate) in enumerate(jobs):
         spec_key = {k: v for k, v in asdict(spec).items() if k not in ("shortrange",)}
         key = {"job": "melt-quench", "x": x, "seed": seed, "rate": rate, "spec": spec_key,
@@ -238,7 +239,7 @@ def amorphous_configs(spec: DataSpec, rng, cache_dir=None,
         snaps += out
         ends.append(end)
         say(f"melt-quench {k + 1}/{len(jobs)} (x = {x:g}, {rate:.0e} K/s) done "
-            f"({time.time() - t0:.0f} s)")
+            f"({time.time() - t0:.0f} s)", done=k + 1, total=len(jobs), task="melt-quenches")
     return snaps, ends
 
 
@@ -355,7 +356,7 @@ def shortrange_configs(spec: DataSpec) -> list[Atoms]:
 def make_configurations(spec: DataSpec, progress=None, cache_dir=None) -> list[Atoms]:
     """All unlabelled configurations of ``spec`` (each with info family, source, config_id);
     the melt-quenches are checkpointed in ``cache_dir`` (resumable)."""
-    say = progress or (lambda m: None)
+    say = progress_hook(progress)
     spec.check()
     rng = np.random.default_rng(spec.seed)
     t = time.time()
@@ -396,11 +397,14 @@ def _label_path(cache_dir: Path, teacher_ident: str, atoms: Atoms) -> Path:
 def label(configs: list[Atoms], teacher, cache_dir=None, progress=None) -> list[Atoms]:
     """Teacher energy (eV), forces (eV/Å) and stress (eV/Å^3, Voigt xx yy zz yz xz xy) on each
     configuration; each label is cached under ``cache_dir`` as soon as it exists."""
-    say = progress or (lambda m: None)
+    say = progress_hook(progress)
     cache = Path(cache_dir) if cache_dir else None
     out, n_new, t0 = [], 0, time.time()
+    paths = [_label_path(cache, teacher.ident, a) if cache else None for a in configs]
+    n_todo = sum(1 for p in paths if p is None or not p.exists())  # the ETA counts new labels
+    say(done=0, total=n_todo, task="teacher labels")
     for i, a in enumerate(configs):
-        path = _label_path(cache, teacher.ident, a) if cache else None
+        path = paths[i]
         if path is not None and path.exists():
             lab = json.loads(path.read_text())
         else:
@@ -413,6 +417,7 @@ def label(configs: list[Atoms], teacher, cache_dir=None, progress=None) -> list[
             if path is not None:
                 write_json(path, lab)
             n_new += 1
+            say(done=n_new, total=n_todo, task="teacher labels")
             if n_new % 10 == 0 or i == len(configs) - 1:
                 say(f"labelled {i + 1}/{len(configs)} ({n_new} new, {time.time() - t0:.0f} s)")
         b = a.copy()

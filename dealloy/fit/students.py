@@ -29,6 +29,7 @@ import numpy as np
 
 from dealloy.engine.lammps import open_lammps
 from dealloy.errors import ConfigError, SimulationError
+from dealloy.io import progress_hook
 from dealloy.potentials import ELEMENTS
 
 STUDENTS = ("pod", "snap")
@@ -177,7 +178,7 @@ def fit_pod(train, out_dir, name: str, settings: dict | None = None, work_dir=No
     Returns ``(files, settings, training_errors)``: files ``<name>.pod`` (descriptor settings)
     and ``<name>.coeff.pod`` (coefficients) in ``out_dir``.
     """
-    say = progress or (lambda m: None)
+    say = progress_hook(progress)
     p = _merge(POD_DEFAULTS, settings, "pod")
     out_dir = Path(out_dir)
     work = Path(work_dir) if work_dir else out_dir / f".{name}.pod-work"
@@ -395,7 +396,7 @@ def fit_snap(train, out_dir, name: str, settings: dict | None = None, work_dir=N
     from mpi4py import MPI
     from scipy.linalg import lstsq
 
-    say = progress or (lambda m: None)
+    say = progress_hook(progress)
     p = _merge(SNAP_DEFAULTS, settings, "snap")
     t = time.time()
     lmp = open_lammps(comm=MPI.COMM_SELF, packages=("ML-SNAP",))

@@ -33,7 +33,7 @@ from dealloy.fit.dataset import (DataSpec, assign_split, check_dataset, family_c
                                  write_dataset)
 from dealloy.fit.students import FITTERS, check_student
 from dealloy.fit.teacher import DEFAULT_TEACHER, check_teacher_name, load_teacher
-from dealloy.io import write_json
+from dealloy.io import progress_hook, write_json
 from dealloy.potentials import (MANIFEST, _builtin, fitted_potential, list_potentials,
                                 user_potentials_dir)
 
@@ -119,7 +119,7 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
         bad name, existing name without ``force``, unknown/missing teacher or fitter, a teacher
         that needs the network, empty/NaN/non-Li-Si data -- all before any long work.
     """
-    say = progress or (lambda m: None)
+    say = progress_hook(progress)
     out_dir = Path(out_dir) if out_dir else user_potentials_dir()
     names = check_request(name, list(students), out_dir, force)
     settings = dict(settings or {})

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ase.calculators.lammps import convert
 
+from dealloy.engine.lammps import lammps_quote
 from dealloy.errors import ConfigError
 
 ELEMENTS: tuple[str, ...] = ("Li", "Si")
@@ -173,10 +174,21 @@ class Potential:
 
 
 def _q(path: Path) -> str:
-    s = str(path)
-    if " " in s:
-        return f'"{s}"'
-    return s
+    """A parameter file's path as one LAMMPS word taken literally: quoted, so that spaces, ``$``
+    (variables), ``#`` (comments), ``&`` and quotes reach LAMMPS as they are
+    (:func:`dealloy.engine.lammps.lammps_quote`).
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file, for a path LAMMPS cannot quote (both quote kinds, ending in
+        ``"``, or a line break).
+    """
+    try:
+        return lammps_quote(path)
+    except ConfigError as exc:
+        raise ConfigError(f"potential parameter file: {exc} (or set $DEALLOY_POTENTIALS_DIR / "
+                          "$DEALLOY_USER_POTENTIALS_DIR to a folder LAMMPS can name)") from None
 
 
 def _meam(name, description, lib, alloy, citation, doi, limitations) -> Potential:

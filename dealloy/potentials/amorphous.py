@@ -31,6 +31,7 @@ import numpy as np
 
 from dealloy import materials as M
 from dealloy.errors import ConfigError
+from dealloy.io import progress_hook
 from dealloy.potentials import DEFAULT_POTENTIAL, Potential, get_potential
 from dealloy.potentials.energetics import (average_voltage, formation_energy_per_si, interpolate,
                                            voltage_profile)
@@ -149,16 +150,26 @@ def _run_jobs(work: list[dict], pot: Potential, jobs: int, cache_dir, say) -> li
         else:
             todo.append((i, job, path))
 
+    # the ETA counts atoms (a cell's melt-quench costs about its number of atoms): cells differ
+    # from n_si to (1 + x_max) n_si atoms, and the biggest go first
+    size = {i: job["n_si"] * (1 + job["x"]) for i, job, _ in todo}
+    work_total = sum(size.values())
+    work_done = 0.0
     if todo:
         # the first cell can take half an hour (1e13 K/s quench): say what is under way
         say(f"{len(todo)} cell(s) to melt-quench on {min(jobs, len(todo))} worker(s), biggest "
             f"first ({len(done)} cached); each prints a line when done")
+        say(done=0, total=round(work_total), task="melt-quenched atoms")
 
     def finish(i, job, path, res):
+        nonlocal work_done
         done[i] = res
         if path:
             write_json(path, {**res, "job": job})
-        say(f"x = {res['x']:.2f} seed {res['seed']}: CN {res['si_si_cn']:.2f}")
+        work_done += size[i]
+        say(f"x = {res['x']:.2f} seed {res['seed']}: CN {res['si_si_cn']:.2f} "
+            f"[{len(done)}/{len(work)} cells]", done=round(work_done), total=round(work_total),
+            task="melt-quenched atoms")
 
     if jobs > 1 and len(todo) > 1:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
@@ -294,7 +305,7 @@ def validate_amorphous(potential: Potential | str = DEFAULT_POTENTIAL, xs=DEFAUL
         spec = pot.name
     xs = check_series(xs, n_si, seeds)
     proto = {**VALIDATION_PROTOCOL, **{k: v for k, v in protocol.items() if v is not None}}
-    say = progress or (lambda msg: None)
+    say = progress_hook(progress)
     work = [{"x": x, "seed": s, "n_si": int(n_si), "potential": spec, "protocol": proto}
             for s in range(int(seeds)) for x in sorted(xs, reverse=True)]  # big cells first
     samples = _run_jobs(work, pot, int(jobs), cache_dir, say)

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from dealloy.engine.progress import TaskProgress
 from dealloy.potentials import POTENTIAL_NAMES
 
 
@@ -48,7 +49,7 @@ def _floats(ctx, param, value):
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False), default=None,
               help="amorphous: keep each cell's results here; a rerun reuses them (resume an "
                    "interrupted series, or combine potentials run separately into one report)")
-@click.option("--quiet", is_flag=True, help="print only the tables")
+@click.option("--quiet", "-q", is_flag=True, help="print only the tables (no progress)")
 def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, amorphous, xs, n_si,
                                seeds, jobs, protocol, quench_rate_k_per_s, plots_dir, report_path,
                                cache_dir, quiet):
@@ -58,10 +59,15 @@ def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, am
     Without --amorphous: lattice constants, cohesive energies, the Li15Si4 formation energy and
     bulk modulus, and whether I-43d survives relaxation and MD, beside reference values.
     With --amorphous: a-LixSi volume, Si-Si coordination, cluster classes, formation energies and
-    voltages vs x over several melt-quench seeds, beside DFT(B) references (about an hour per
-    potential on 2 cores at the defaults).
+    voltages vs x over several melt-quench seeds, beside DFT(B) references.
+
+    Time (progress with an ETA on stderr): the crystal checks take about 10 s per MEAM
+    potential at the defaults, most of it the --md-ps NPT run (ReaxFF ~100x more); one process,
+    MPI does not help at these sizes. --amorphous: about an hour per potential on 2 cores at the
+    defaults (27 cells of 128 Si; a cell's melt-quench costs about its number of atoms, so the
+    ETA counts atoms); cells run in parallel on --jobs cores, not with MPI.
     """
-    from dealloy.io import write_json
+    from dealloy.io import rank, write_json
     from dealloy.potentials import get_potential, list_potentials
 
     if name:
@@ -76,10 +82,11 @@ def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, am
         check_series(xs or DEFAULT_XS, n_si, seeds)  # bad input fails before any MD
         results = []
         for pot in pots:
-            say = None if quiet else (lambda msg, p=pot.name: click.echo(f"[{p}] {msg}", err=True))
-            res = validate_amorphous(pot, xs=xs or DEFAULT_XS, n_si=n_si, seeds=seeds, jobs=jobs,
-                                     progress=say, cache_dir=cache_dir, protocol=protocol,
-                                     quench_rate_k_per_s=quench_rate_k_per_s)
+            with TaskProgress(f"[{pot.name}]", enabled=not quiet and rank() == 0) as say:
+                res = validate_amorphous(pot, xs=xs or DEFAULT_XS, n_si=n_si, seeds=seeds,
+                                         jobs=jobs, progress=say, cache_dir=cache_dir,
+                                         protocol=protocol,
+                                         quench_rate_k_per_s=quench_rate_k_per_s)
             results.append(res)
             click.echo(res.table() + "\n")
         plots = plot_amorphous(results, plots_dir) if plots_dir else []
@@ -97,8 +104,8 @@ def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, am
 
     results = []
     for pot in pots:
-        say = None if quiet else (lambda msg, p=pot.name: click.echo(f"[{p}] {msg} ...", err=True))
-        res = validate_crystals(pot, md_ps=md_ps, temperature_k=temperature_k, progress=say)
+        with TaskProgress(f"[{pot.name}]", enabled=not quiet and rank() == 0) as say:
+            res = validate_crystals(pot, md_ps=md_ps, temperature_k=temperature_k, progress=say)
         results.append(res)
         click.echo(res.table())
         click.echo(f"known limitations: {pot.limitations}\n")
@@ -185,27 +192,36 @@ def potential_group():
 @click.option("--force", is_flag=True, help="overwrite a fitted potential of the same name")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="write the full result (manifests, data-set provenance, cost) as JSON")
+@click.option("--quiet", "-q", is_flag=True, help="no progress messages or bars")
 def fit_command(name, teacher, students, data_path, preset, crystals_dir, out_dir, work_dir,
                 test_fraction, pod_settings, snap_settings, teacher_crystal, no_validate, force,
-                json_path):
+                json_path, quiet):
     """Distil a teacher (universal ML potential) into LAMMPS potential(s) <student>-NAME.
 
     Makes configurations with dealloy's own machinery (strained PBE crystals, melt-quench
     snapshots of a-LixSi, surfaces, fragments), labels them with the teacher (cached: rerun to
     resume), fits POD (LAMMPS fitpod) and SNAP, validates, and registers the result: afterwards
     `potential = "pod-NAME"` works in `dealloy run`. Needs the [fit] extra for the teacher.
+
+    Time (progress with an ETA for the melt-quenches and the teacher labels on stderr):
+    --preset standard: about 50 min for the data set (measured: 2 451 s of MEAM melt-quenches and
+    402 s of SevenNet-0 labels on the 2-core dev VM at load 6-12, potentials/README.md), then the
+    fits and validation in minutes; --preset tiny ~2 min of CPU; --data skips the data set.
+    A rerun with the same --work-dir resumes. One process: MPI does not help (small MD cells,
+    serial labelling).
     """
     from dealloy.fit import DataSpec, fit_potential
-    from dealloy.io import write_json
+    from dealloy.io import rank, write_json
 
-    say = lambda msg: click.echo(f"[fit {name}] {msg}", err=True)  # noqa: E731
     spec = None if data_path else DataSpec.preset(preset, crystals_dir=crystals_dir)
-    res = fit_potential(name, teacher=teacher, students=students or ("pod", "snap"),
-                        data=data_path, spec=spec, out_dir=out_dir, work_dir=work_dir,
-                        force=force, test_fraction=test_fraction,
-                        settings={k: v for k, v in (("pod", pod_settings), ("snap", snap_settings))
-                                  if v},
-                        validate=not no_validate, teacher_crystal=teacher_crystal, progress=say)
+    with TaskProgress(f"[fit {name}]", enabled=not quiet and rank() == 0) as say:
+        res = fit_potential(name, teacher=teacher, students=students or ("pod", "snap"),
+                            data=data_path, spec=spec, out_dir=out_dir, work_dir=work_dir,
+                            force=force, test_fraction=test_fraction,
+                            settings={k: v for k, v in (("pod", pod_settings),
+                                                        ("snap", snap_settings)) if v},
+                            validate=not no_validate, teacher_crystal=teacher_crystal,
+                            progress=say)
     fams = res["dataset"]["families"]
     click.echo("data set: " + ", ".join(f"{f} {c['configurations']}" for f, c in fams.items())
                + f" (sha256 {str(res['dataset'].get('sha256', ''))[:12]})")
