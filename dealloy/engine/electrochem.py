@@ -553,7 +553,7 @@ def cheapest_removals(sp: SinglePoints, candidates, atoms: dict, k: int, mu_li_b
         sp.commit()
         moves.append(Move("remove", best, pos[best], d, removal_voltage_v(d, mu_li_bcc_ev), True))
         del de[best]
-        rest = list(de)
+        rest = list(de) if len(moves) < k else []  # after the last removal nothing is chosen
         if rest:
             _, dist = get_distances(pos[best][None, :], np.array([pos[i] for i in rest]),
                                     cell=cell if any(pbc) else None,
