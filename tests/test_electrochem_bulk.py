@@ -98,7 +98,7 @@ x_final = 1.1
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "measured 2026-11-29 (seed 2, 1 cell, 300 K, 0 bar): dQ/dV peak 1.11 V, median removal "
+    "measured 2026-11-29 (seed 2, 1 cell, 300 K, 0 bar): dQ/dV peak 1.09-1.11 V, median removal "
     "voltage 1.14 V against the c->a voltage 0.477 V; the relaxed end states of the same run "
     "give 0.575 V on average. Galvanostatic removal voltages are unrelaxed single points on a "
     "crystal that cannot transform in ps (docs/engine.md, 'Plateau of bulk c-Li15Si4')"))
