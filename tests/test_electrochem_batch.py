@@ -9,6 +9,7 @@ from pathlib import Path
 import ase.io
 import numpy as np
 import pytest
+from ase.geometry import get_distances
 
 from dealloy.build.crystal import li15si4_cell
 from dealloy.engine import electrochem
@@ -78,8 +79,6 @@ def test_batched_removal_energies_equal_one_by_one(periodic):
     pos = np.array([table[i][0] for i in cand])
     for members in independent_sets(cand, pos, 2 * reach + 0.5, cell, atoms.pbc):
         p = np.array([table[i][0] for i in members])
-        from ase.geometry import get_distances
-
         _, d = get_distances(p, cell=cell, pbc=atoms.pbc if periodic else None)
         assert np.all(d[np.triu_indices(len(members), 1)] > 2 * reach + 0.5)
 
@@ -157,8 +156,9 @@ def test_batched_run_reproduces_the_events_of_the_one_by_one_code(tmp_path):
     cfg = tmp_path / "eq.toml"
     cfg.write_text(OLD_RUN.format(particle=particle))
     res = run(cfg, quiet=True)
-    ref = list(csv.DictReader(open(DATA / "galvanostatic-events-e831762.csv")))
-    ev = list(csv.DictReader(open(RunDir(tmp_path / "eq").events_csv)))
+    with open(DATA / "galvanostatic-events-e831762.csv") as a, \
+            open(RunDir(tmp_path / "eq").events_csv) as b:
+        ref, ev = list(csv.DictReader(a)), list(csv.DictReader(b))
     key = ("time_ps", "event", "id", "x", "y", "z")
     assert [[e[k] for k in key] for e in ev] == [[e[k] for k in key] for e in ref]
     for a, b in zip(ev, ref):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
 
 import ase.io
 import pandas as pd
@@ -22,8 +21,8 @@ RUNS = {  # run key -> (seed, stage, study params)
            {"state": "c-Li15Si4"}),
     "a1": (1, 'type = "potentiostatic"\nvoltage_v = 1.5\ntime_ps = 0.2\ninterval_ps = 0.05',
            {"state": "a-LixSi"}),
-    "geo": (1, 'type = "extract"\nselector = "surface"\nx_final = 4.0\nbatch = 3\n'
-               'interval_ps = 0.05', {"state": "c-Li15Si4"}),
+    "geo": (1, ('type = "extract"\nselector = "surface"\nx_final = 4.0\nbatch = 3\n'
+                'interval_ps = 0.05'), {"state": "c-Li15Si4"}),
 }
 
 
@@ -52,7 +51,8 @@ def test_study_voltage_figure_carries_every_electrochemical_run(study_runs):
                     runs=runs)
     assert "voltage_vs_x.png" in notes
     assert (out / "voltage_vs_x.png").stat().st_size > 10_000
-    rows = list(csv.DictReader(open(out / "voltage_vs_x.csv")))
+    with open(out / "voltage_vs_x.csv") as fh:
+        rows = list(csv.DictReader(fh))
     by_run = {}
     for r in rows:
         by_run.setdefault(r["run"], []).append(r)
@@ -62,7 +62,8 @@ def test_study_voltage_figure_carries_every_electrochemical_run(study_runs):
     for key in ("c1", "c2", "a1"):
         mine = by_run[names[key]]
         curve = [r for r in mine if r["kind"] == "curve"]
-        events = list(csv.DictReader(open(d / key / "events.csv")))
+        with open(d / key / "events.csv") as fh:
+            events = list(csv.DictReader(fh))
         accepted = [e for e in events if e["accepted"] == "1"]
         assert len(curve) == len(accepted) > 0  # one point per accepted move of that run
         assert any(r["kind"] == "dqdv" for r in mine)
