@@ -20,7 +20,10 @@ Conventions (all energies in eV, potentials in V vs Li/Li+, e = 1 so eU in eV = 
 
 Energies are exact single points of LAMMPS on the live session: the atom is deleted
 (``delete_atoms``), ``run 0`` gives E(N-1), and it is re-created with its id, position, image
-and velocity when the move is rejected. LAMMPS' own MC fixes do not fit: ``fix gcmc`` accepts
+and velocity when the move is rejected. The galvanostatic candidates of a local potential are
+evaluated in independent sets instead (:func:`removal_energies_batched`: Li further apart than
+twice the potential's reach are deleted together and each one's ΔE is read from the per-atom
+energies; same values, a fraction of the single points). LAMMPS' own MC fixes do not fit: ``fix gcmc`` accepts
 with the ideal-gas reservoir factor and inserts at random points of a region, ``fix atom/swap``
 keeps N, ``fix sgcmc`` needs an EAM-type local energy; and their random streams live inside
 LAMMPS, so a checkpoint could not continue them. Here every random number comes from the run's
@@ -36,7 +39,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from ase import Atoms
 from ase.geometry import get_distances
+from ase.neighborlist import neighbor_list
+from scipy.spatial import cKDTree
 
 from dealloy.errors import ConfigError, DealloyError
 
@@ -377,8 +383,6 @@ def energy_reach_angstrom(potential) -> float | None:
 def _neighbours(points: np.ndarray, centres: np.ndarray, radius: float, cell, pbc) -> list:
     """For each row of ``centres``, the indices of ``points`` within ``radius`` (Å), by minimum
     image when periodic (scipy's cKDTree; ASE's neighbour list for a skewed periodic cell)."""
-    from scipy.spatial import cKDTree
-
     pbc = tuple(bool(p) for p in pbc)
     if not any(pbc):
         return cKDTree(points).query_ball_point(centres, radius)
@@ -387,9 +391,6 @@ def _neighbours(points: np.ndarray, centres: np.ndarray, radius: float, cell, pb
         box = np.diag(cell)
         return cKDTree(np.mod(points, box), boxsize=box).query_ball_point(
             np.mod(centres, box), radius)
-    from ase import Atoms
-    from ase.neighborlist import neighbor_list
-
     a = Atoms(positions=np.vstack([centres, points]), cell=cell, pbc=pbc)
     ii, jj = neighbor_list("ij", a, radius)
     nc = len(centres)
