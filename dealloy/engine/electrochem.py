@@ -163,6 +163,7 @@ class SinglePoints:
         self.n_evaluations = 0
         self._log = quiet_log
         self.e_ev = None
+        self.current = False
 
     def __enter__(self):
         if self._log:
@@ -180,6 +181,7 @@ class SinglePoints:
     def energy_ev(self) -> float:
         self.s.command("run 0 post no")
         self.n_evaluations += 1
+        self.current = True  # the per-atom energies describe the structure as it is
         return self.s.thermo("pe") * self.s.units.energy_ev
 
     def per_atom_ev(self) -> tuple[np.ndarray, np.ndarray]:
@@ -193,6 +195,7 @@ class SinglePoints:
     def delete(self, atom_id) -> None:
         """Delete one atom id or a list of them (one ``delete_atoms``)."""
         ids = [int(atom_id)] if np.ndim(atom_id) == 0 else [int(i) for i in atom_id]
+        self.current = False
         self.s.command(f"group dealloy_mc id {' '.join(map(str, ids))}")
         self.s.command("delete_atoms group dealloy_mc compress no")
         self.s.command("group dealloy_mc delete")
@@ -203,6 +206,7 @@ class SinglePoints:
     def create_many(self, atom_ids, xs, vs, images=None) -> None:
         """Re-create Li atoms with their ids, positions, velocities and image flags."""
         n = len(atom_ids)
+        self.current = False
         self.s.lmp.create_atoms(n, [int(i) for i in atom_ids], [LI_TYPE] * n,
                                 [float(c) for x in xs for c in x],
                                 [float(c) for v in vs for c in v],
@@ -460,7 +464,8 @@ def removal_energies_batched(sp: SinglePoints, ids, atoms: dict, reach_angstrom:
     ids = [int(i) for i in ids]
     if len(ids) <= 1:
         return removal_energies(sp, ids, atoms)
-    sp.energy_ev()  # per-atom energies of the intact structure (the total is unchanged)
+    if not sp.current:  # per-atom energies of the intact structure (the total is unchanged)
+        sp.energy_ev()
     all_ids, e0 = sp.per_atom_ev()
     order = np.argsort(all_ids)
     all_ids, e0 = all_ids[order], e0[order]
