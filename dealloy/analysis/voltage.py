@@ -23,6 +23,7 @@ and ~0.55 V. The potential's own bias comes from ``dealloy validate-potential --
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from pathlib import Path
@@ -228,6 +229,99 @@ def _plot(rows, centres, d, summary, path: Path) -> None:
         fig.savefig(tmp, dpi=120, format="png")
 
 
+def write_study_voltage(runs: list[dict], outdir, name: str, bin_v: float = 0.02) -> str:
+    """Study-level voltage figure: U vs x and dQ/dV vs U of every run with electrochemical moves,
+    one row of panels per path, the runs of a path overlaid (one colour per starting state, one
+    line style per run), beside the paper's 0.43 V c-path plateau and 0.30/0.55 V a-path
+    processes and each potential's own c->a voltage.
+
+    Writes ``<outdir>/voltage_vs_x.png`` and its data, ``<outdir>/voltage_vs_x.csv`` (long
+    format: run, path, starting_state, kind = "curve" rows (x, voltage_v smoothed) and "dqdv"
+    rows (voltage_v, dqdv_li_per_si_per_v)).
+
+    Parameters
+    ----------
+    runs : list of dict
+        One per run: ``run`` (unique name, the CSV's key), ``label`` (legend, optional), ``path`` ("c-path", "a-path" or other), ``state``
+        (starting state) and ``run_dir``.
+    outdir : path
+    name : str
+        Study name (figure title).
+    bin_v : float
+        dQ/dV bin width (V).
+
+    Returns
+    -------
+    str
+        The file name, or a "skipped (...)" note when no run has electrochemical moves.
+    """
+    outdir = Path(outdir)
+    data = []
+    for r in runs:
+        rows = voltage_curve(r["run_dir"])
+        if not rows:
+            continue
+        info = RunDir(r["run_dir"]).read_run_json()
+        centres, d = dqdv(rows, int(info["si_start"]), bin_v)
+        data.append({**r, "rows": rows, "centres": centres, "dqdv": d,
+                     "potential": (info.get("config") or {}).get("potential")})
+    if not data:
+        return "voltage_vs_x.png: skipped (no run with potentiostatic/galvanostatic moves)"
+    from matplotlib.figure import Figure
+
+    from dealloy.io import atomic_path
+
+    paths = list(dict.fromkeys(r["path"] for r in data))
+    states = list(dict.fromkeys(r["state"] for r in data))
+    colour = {st: f"C{k % 10}" for k, st in enumerate(states)}
+    styles = ("-", "--", ":", "-.")
+    fig = Figure(figsize=(10, 3.6 * len(paths)))
+    axs = fig.subplots(len(paths), 2, squeeze=False)
+    refs = {r["potential"]: known_c_to_a_voltage_v(r["potential"]) for r in data
+            if r["potential"]}
+    table = [("run", "path", "starting_state", "kind", "x", "voltage_v", "dqdv_li_per_si_per_v")]
+    for (a1, a2), path in zip(axs, paths):
+        mine = [r for r in data if r["path"] == path]
+        seen: dict[str, int] = {}
+        for r in mine:
+            k = seen[r["state"]] = seen.get(r["state"], -1) + 1
+            ls, c = styles[k % len(styles)], colour[r["state"]]
+            lab = f"{r['state']}: {r.get('label') or r['run']}"
+            x = [row["x"] for row in r["rows"]]
+            u = [row["voltage_smoothed_v"] for row in r["rows"]]
+            a1.plot(x, u, ls, color=c, lw=1.0, label=lab)
+            a2.plot(r["centres"], r["dqdv"], ls, color=c, lw=1.0, label=lab)
+            table += [(r["run"], path, r["state"], "curve", f"{xx:.6g}", f"{uu:.6g}", "")
+                      for xx, uu in zip(x, u)]
+            table += [(r["run"], path, r["state"], "dqdv", "", f"{cc:.4f}", f"{dd:.6g}")
+                      for cc, dd in zip(r["centres"], r["dqdv"])]
+        for ax, horizontal in ((a1, True), (a2, False)):
+            line = ax.axhline if horizontal else ax.axvline
+            line(PAPER_C_PLATEAU_V, color="k", ls="--", lw=0.8, label="paper c-path 0.43 V")
+            for v in PAPER_A_PROCESSES_V:
+                line(v, color="grey", ls=":", lw=0.8)
+            for pot, v in refs.items():
+                if v is not None:
+                    line(v, color="tab:red", ls="-.", lw=0.8, label=f"{pot} c→a {v:.2f} V")
+        a1.invert_xaxis()
+        a1.set_xlabel("x = Li/Si")
+        a1.set_ylabel("U (V vs Li/Li+), running median")
+        a1.set_title(f"{name}, {path}: {len(mine)} run(s); paper a-path 0.30/0.55 V dotted",
+                     fontsize=8)
+        a2.set_xlabel("U (V vs Li/Li+)")
+        a2.set_ylabel("dQ/dV (Li per Si per V)")
+        a2.legend(fontsize=6)
+    fig.tight_layout()
+    outdir.mkdir(parents=True, exist_ok=True)
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(table)
+    write_text(outdir / "voltage_vs_x.csv", buf.getvalue())
+    with atomic_path(outdir / "voltage_vs_x.png") as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    return "voltage_vs_x.png"
+
+
 __all__ = ["voltage_curve", "dqdv", "summarize", "write_voltage_outputs", "load_summary",
+           "write_study_voltage",
            "known_c_to_a_voltage_v", "MAH_PER_G_SI_PER_LI", "PAPER_C_PLATEAU_V",
            "PAPER_A_PROCESSES_V"]

@@ -380,6 +380,10 @@ class RunConfig(StrictModel):
     timestep_ps: Optional[PositiveFloat] = None
     thermostat: Literal["langevin", "nose-hoover"] = "langevin"
     damping_ps: PositiveFloat = 0.1
+    # issue 15 (echem): None = fixed volume (NVT); a number = isotropic NPT at this pressure
+    # (bar), periodic bulk cells only (checked with the particle, before any MD)
+    pressure_bar: Optional[Annotated[float, Field(ge=-1e5, le=1e5, allow_inf_nan=False)]] = None
+    pressure_damping_ps: PositiveFloat = 1.0
     seed: Annotated[int, Field(ge=0)] = 1
     dump_interval_ps: NonNegFloat = 1.0
     thermo_interval_ps: PositiveFloat = 0.1

@@ -20,7 +20,10 @@ Conventions (all energies in eV, potentials in V vs Li/Li+, e = 1 so eU in eV = 
 
 Energies are exact single points of LAMMPS on the live session: the atom is deleted
 (``delete_atoms``), ``run 0`` gives E(N-1), and it is re-created with its id, position, image
-and velocity when the move is rejected. LAMMPS' own MC fixes do not fit: ``fix gcmc`` accepts
+and velocity when the move is rejected. The galvanostatic candidates of a local potential are
+evaluated in independent sets instead (:func:`removal_energies_batched`: Li further apart than
+twice the potential's reach are deleted together and each one's ΔE is read from the per-atom
+energies; same values, a fraction of the single points). LAMMPS' own MC fixes do not fit: ``fix gcmc`` accepts
 with the ideal-gas reservoir factor and inserts at random points of a region, ``fix atom/swap``
 keeps N, ``fix sgcmc`` needs an EAM-type local energy; and their random streams live inside
 LAMMPS, so a checkpoint could not continue them. Here every random number comes from the run's
@@ -36,7 +39,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from ase import Atoms
 from ase.geometry import get_distances
+from ase.neighborlist import neighbor_list
+from scipy.spatial import cKDTree
 
 from dealloy.errors import ConfigError, DealloyError
 
@@ -149,37 +155,63 @@ class SinglePoints:
     positions do not change between single points (no MD runs inside a batch).
     """
 
+    #: LAMMPS id of the per-atom energy compute (defined while the context is open)
+    PE_ATOM = "dealloy_mc_pea"
+
     def __init__(self, session, quiet_log: str | None = None):
         self.s = session
         self.n_evaluations = 0
         self._log = quiet_log
         self.e_ev = None
+        self.current = False
 
     def __enter__(self):
         if self._log:
             self.s.command("log none")  # run 0 per move would flood lammps.log
+        self.s.command(f"compute {self.PE_ATOM} all pe/atom")
         self.e_ev = self.energy_ev()
         return self
 
     def __exit__(self, *exc):
-        if self._log and self.s.lmp is not None:
-            self.s.command(f'log "{self._log}" append')
+        if self.s.lmp is not None:
+            self.s.command(f"uncompute {self.PE_ATOM}")
+            if self._log:
+                self.s.command(f'log "{self._log}" append')
 
     def energy_ev(self) -> float:
         self.s.command("run 0 post no")
         self.n_evaluations += 1
+        self.current = True  # the per-atom energies describe the structure as it is
         return self.s.thermo("pe") * self.s.units.energy_ev
 
-    def delete(self, atom_id: int) -> None:
-        self.s.command(f"group dealloy_mc id {int(atom_id)}")
+    def per_atom_ev(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, per-atom potential energies in eV) of the last :meth:`energy_ev` (LAMMPS'
+        ``compute pe/atom``; they sum to the total)."""
+        lmp = self.s.lmp
+        ids = np.ctypeslib.as_array(lmp.gather_concat("id", 0, 1)).astype(np.int64)
+        e = np.ctypeslib.as_array(lmp.gather_concat(f"c_{self.PE_ATOM}", 1, 1)).copy()
+        return ids, e * self.s.units.energy_ev
+
+    def delete(self, atom_id) -> None:
+        """Delete one atom id or a list of them (one ``delete_atoms``)."""
+        ids = [int(atom_id)] if np.ndim(atom_id) == 0 else [int(i) for i in atom_id]
+        self.current = False
+        self.s.command(f"group dealloy_mc id {' '.join(map(str, ids))}")
         self.s.command("delete_atoms group dealloy_mc compress no")
         self.s.command("group dealloy_mc delete")
 
     def create(self, atom_id: int, x, v, image: int | None = None) -> None:
-        n = self.s.lmp.create_atoms(1, [int(atom_id)], [LI_TYPE], [float(c) for c in x],
-                                    [float(c) for c in v],
-                                    None if image is None else [int(image)], shrinkexceed=True)
-        del n
+        self.create_many([atom_id], [x], [v], None if image is None else [image])
+
+    def create_many(self, atom_ids, xs, vs, images=None) -> None:
+        """Re-create Li atoms with their ids, positions, velocities and image flags."""
+        n = len(atom_ids)
+        self.current = False
+        self.s.lmp.create_atoms(n, [int(i) for i in atom_ids], [LI_TYPE] * n,
+                                [float(c) for x in xs for c in x],
+                                [float(c) for v in vs for c in v],
+                                None if images is None else [int(i) for i in images],
+                                shrinkexceed=True)
 
     def try_remove(self, atom_id: int) -> float:
         """Delete ``atom_id``; return ΔE = E(N-1) - E(N). Follow with :meth:`commit` or
@@ -302,7 +334,10 @@ def potentiostatic_sweep(sp: SinglePoints, occupied: list[int], atoms: dict, vac
 
 # ---- galvanostatic: the cheapest accessible Li leaves ---------------------------------------
 def removal_energies(sp: SinglePoints, ids, atoms: dict) -> dict[int, float]:
-    """ΔE = E(N-1) - E(N) (eV) of each Li in ``ids``, one at a time, the structure restored."""
+    """ΔE = E(N-1) - E(N) (eV) of each Li in ``ids``, one at a time, the structure restored.
+
+    One total-energy single point per Li: the reference for :func:`removal_energies_batched`,
+    and the route for potentials whose energy is not local (ReaxFF's charge equilibration)."""
     out = {}
     for i in ids:
         x, v, img = atoms[i]
@@ -311,9 +346,172 @@ def removal_energies(sp: SinglePoints, ids, atoms: dict) -> dict[int, float]:
     return out
 
 
+#: a per-atom energy change outside every removed Li's reach larger than this (eV, summed)
+#: means the potential is less local than ``reach_angstrom`` says: the batch is redone one by one
+LOCALITY_TOLERANCE_EV = 1e-7
+
+
+def energy_reach_angstrom(potential) -> float | None:
+    """Radius (Å) beyond which no atom's energy depends on a given atom, or None (not local).
+
+    The per-atom energy of a short-ranged potential depends only on atoms within this reach:
+
+    * 2NN MEAM (Baskes, PRB 46, 2727 (1992); Lee & Baskes, PRB 62, 8564 (2000)): neighbours
+      within ``rc`` and the atoms that screen those bonds; a screener k of bond i-j lies inside
+      the ellipse C <= Cmax, i.e. r_ik^2 <= Cmax^2 / (4 (Cmax - 1)) r_ij^2 (LAMMPS'
+      ``ebound_meam``), so the reach is rc * sqrt(max(1, max over Cmax of that bound)); rc and
+      every Cmax are read from the potential's parameter file (meam-godet2020: 4.8 Å * 1.22 =
+      5.86 Å, set by Cmax(Li,Si,Si) = 4.7).
+    * SNAP / POD (+ ZBL core): the descriptor cutoff, ``cutoff_angstrom``.
+    * ReaxFF: None; charge equilibration couples every atom.
+    """
+    if potential.kind in ("snap", "pod"):
+        return float(potential.cutoff_angstrom)
+    if potential.kind != "meam":
+        return None
+    rc, cmax = 4.0, [2.8]  # LAMMPS' MEAM defaults
+    for line in open(potential.files[1]):
+        key, _, val = line.partition("=")
+        key = key.strip().lower()
+        try:
+            if key == "rc":
+                rc = float(val.split()[0])
+            elif key.startswith("cmax"):
+                cmax.append(float(val.split()[0]))
+        except (ValueError, IndexError):
+            continue
+    bound = max([1.0] + [c * c / (4.0 * (c - 1.0)) for c in cmax if c > 1.0])
+    return rc * math.sqrt(bound)
+
+
+def _neighbours(points: np.ndarray, centres: np.ndarray, radius: float, cell, pbc) -> list:
+    """For each row of ``centres``, the indices of ``points`` within ``radius`` (Å), by minimum
+    image when periodic (scipy's cKDTree; ASE's neighbour list for a skewed periodic cell)."""
+    pbc = tuple(bool(p) for p in pbc)
+    if not any(pbc):
+        return cKDTree(points).query_ball_point(centres, radius)
+    cell = np.asarray(cell, float)
+    if np.allclose(cell - np.diag(np.diag(cell)), 0.0) and all(pbc):
+        box = np.diag(cell)
+        return cKDTree(np.mod(points, box), boxsize=box).query_ball_point(
+            np.mod(centres, box), radius)
+    a = Atoms(positions=np.vstack([centres, points]), cell=cell, pbc=pbc)
+    ii, jj = neighbor_list("ij", a, radius)
+    nc = len(centres)
+    keep = (ii < nc) & (jj >= nc)
+    out: list = [[] for _ in range(nc)]
+    for i, j in zip(ii[keep], jj[keep]):
+        out[i].append(int(j) - nc)
+    return out
+
+
+def independent_sets(ids, pos: np.ndarray, separation: float, cell=None,
+                     pbc=(False, False, False)) -> list[list[int]]:
+    """Split ``ids`` (positions ``pos``, Å) into sets whose members are all more than
+    ``separation`` apart (greedy colouring in the given order: deterministic)."""
+    ids = [int(i) for i in ids]
+    if not ids:
+        return []
+    pos = np.asarray(pos, float)
+    conflicts = [set(nb) - {k} for k, nb in enumerate(_neighbours(pos, pos, separation, cell,
+                                                                    pbc))]
+    colour = [-1] * len(ids)
+    sets: list[list[int]] = []
+    for k in range(len(ids)):
+        used = {colour[c] for c in conflicts[k] if colour[c] >= 0}
+        c = next(n for n in range(len(sets) + 1) if n not in used)
+        if c == len(sets):
+            sets.append([])
+        colour[k] = c
+        sets[c].append(k)
+    return [[ids[k] for k in s] for s in sets]
+
+
+def removal_energies_batched(sp: SinglePoints, ids, atoms: dict, reach_angstrom: float,
+                             cell=None, pbc=(False, False, False)) -> dict[int, float]:
+    """ΔE = E(N-1) - E(N) (eV) of each Li in ``ids``, exactly as :func:`removal_energies`, with
+    one single point per *set* of Li instead of one per Li.
+
+    The Li are split into sets whose members are more than 2 ``reach_angstrom`` + 0.5 Å apart;
+    each set is deleted at once, one ``run 0`` gives the per-atom energies e'_j (LAMMPS'
+    ``compute pe/atom``), and the set is re-created with its ids, positions, velocities and
+    image flags. As no atom's energy depends on two removed Li, the removals are independent and
+    ΔE_i = sum over atoms j within ``reach_angstrom`` of i of (e'_j - e_j) - e_i, with e_j the
+    per-atom energies of the intact structure. Equal to the one-by-one differences of totals to
+    rounding (~1e-12 eV; test_batched_removal_energies_equal_one_by_one). Should the energy of
+    any atom outside all reaches change by more than :data:`LOCALITY_TOLERANCE_EV` in total (the
+    potential is less local than ``reach_angstrom``), that set is redone one Li at a time.
+
+    Parameters
+    ----------
+    sp : SinglePoints
+        Open context; its last single point is the intact structure.
+    ids : sequence of int
+        Li ids (keys of ``atoms``).
+    atoms : dict
+        id -> (position (3,) Å, velocity (3,) native units, image flag).
+    reach_angstrom : float
+        :func:`energy_reach_angstrom` of the potential.
+    cell : (3, 3) array, optional
+        Cell matrix (Å) for minimum-image distances when ``pbc``.
+    pbc : tuple of 3 bool
+
+    Returns
+    -------
+    dict
+        id -> ΔE (eV).
+    """
+    ids = [int(i) for i in ids]
+    if len(ids) <= 1:
+        return removal_energies(sp, ids, atoms)
+    if not sp.current:  # per-atom energies of the intact structure (the total is unchanged)
+        sp.energy_ev()
+    all_ids, e0 = sp.per_atom_ev()
+    order = np.argsort(all_ids)
+    all_ids, e0 = all_ids[order], e0[order]
+    # positions of every atom, for the reach sums (the caller's table holds only candidates)
+    x_all = np.ctypeslib.as_array(sp.s.lmp.gather_concat("x", 1, 3)).reshape(-1, 3)[order].copy()
+    row = {int(i): k for k, i in enumerate(all_ids)}
+    cand_pos = np.array([atoms[i][0] for i in ids], float)
+    sets = independent_sets(ids, cand_pos, 2.0 * reach_angstrom + 0.5, cell, pbc)
+    # atoms within the reach of each candidate (the whole structure is static inside a batch)
+    n = len(all_ids)
+    near = dict(zip(ids, (np.array(nb, dtype=np.int64) for nb in
+                          _neighbours(x_all, x_all[[row[i] for i in ids]], reach_angstrom,
+                                      cell, pbc))))
+    out: dict[int, float] = {}
+    for members in sets:
+        if len(members) == 1:
+            out.update(removal_energies(sp, members, atoms))
+            continue
+        sp.delete(members)
+        sp.energy_ev()
+        ids1, e1 = sp.per_atom_ev()
+        o1 = np.argsort(ids1)
+        ids1, e1 = ids1[o1], e1[o1]
+        rows1 = np.searchsorted(all_ids, ids1)
+        change = np.zeros(n)
+        change[rows1] = e1 - e0[rows1]
+        gone = np.array([row[i] for i in members])
+        change[gone] = -e0[gone]
+        counted = np.zeros(n, bool)
+        for i, r in zip(members, gone):
+            nb = near[i][near[i] != r]
+            out[i] = float(change[r] + change[nb].sum())
+            counted[nb] = True
+            counted[r] = True
+        stray = float(np.abs(change[~counted]).sum())
+        xs, vs, imgs = zip(*(atoms[i] for i in members))
+        sp.create_many(members, xs, vs, imgs)
+        if stray > LOCALITY_TOLERANCE_EV:  # the potential reaches further than assumed
+            out.update(removal_energies(sp, members, atoms))
+    return out
+
+
 def cheapest_removals(sp: SinglePoints, candidates, atoms: dict, k: int, mu_li_bcc_ev: float,
                       locality_angstrom: float, cutoff_voltage_v: float | None = None,
-                      cell=None, pbc=(False, False, False)) -> tuple[list[Move], bool]:
+                      cell=None, pbc=(False, False, False),
+                      reach_angstrom: float | None | str = "auto") -> tuple[list[Move], bool]:
     """Remove up to ``k`` Li, each time the candidate with the lowest ΔE = E(N-1) - E(N).
 
     After a removal only the candidates within ``locality_angstrom`` (twice the potential's
@@ -321,6 +519,14 @@ def cheapest_removals(sp: SinglePoints, candidates, atoms: dict, k: int, mu_li_b
     unchanged exactly, as nothing moves inside the batch (distances by minimum image when
     ``pbc``; ``cell`` is the 3x3 cell matrix, Å). Each move records its exact ΔE and
     its removal voltage U = ΔE + mu_Li(bcc) (V).
+
+    ``reach_angstrom``: "auto" (default) takes :func:`energy_reach_angstrom` of the session's
+    potential. With a reach (a local potential) the candidates' ΔE are computed in independent
+    sets (:func:`removal_energies_batched`; off when :data:`BATCHED` is False), otherwise one
+    single point per candidate; the removals are the same (benchmarks/README.md: the cost).
+    The re-evaluation radius is at least 2 reach + 0.5 Å (MEAM screening reaches beyond rc).
+    Candidates are ranked by ΔE rounded to 1e-9 eV, then by id, so that rounding noise of
+    the evaluation route (or of the MPI decomposition) cannot pick between equal ΔE.
 
     Returns
     -------
@@ -331,11 +537,21 @@ def cheapest_removals(sp: SinglePoints, candidates, atoms: dict, k: int, mu_li_b
     cand = [int(i) for i in candidates]
     if not cand or k <= 0:
         return [], False
-    de = removal_energies(sp, cand, atoms)
+    if reach_angstrom == "auto":
+        reach_angstrom = energy_reach_angstrom(sp.s.potential)
+    if reach_angstrom is not None:
+        locality_angstrom = max(locality_angstrom, 2.0 * reach_angstrom + 0.5)
+
+    def evaluate(ids):
+        if reach_angstrom is None or not BATCHED:
+            return removal_energies(sp, ids, atoms)
+        return removal_energies_batched(sp, ids, atoms, reach_angstrom, cell, pbc)
+
+    de = evaluate(cand)
     moves: list[Move] = []
     pos = {i: np.asarray(atoms[i][0], float) for i in cand}
     while de and len(moves) < k:
-        best = min(de, key=lambda i: (de[i], i))
+        best = min(de, key=lambda i: (round(de[i] / _RANK_EV), i))
         u_best = removal_voltage_v(de[best], mu_li_bcc_ev)
         if cutoff_voltage_v is not None and u_best > cutoff_voltage_v:
             return moves, True
@@ -343,7 +559,7 @@ def cheapest_removals(sp: SinglePoints, candidates, atoms: dict, k: int, mu_li_b
         sp.commit()
         moves.append(Move("remove", best, pos[best], d, removal_voltage_v(d, mu_li_bcc_ev), True))
         del de[best]
-        rest = list(de)
+        rest = list(de) if len(moves) < k else []  # after the last removal nothing is chosen
         if rest:
             _, dist = get_distances(pos[best][None, :], np.array([pos[i] for i in rest]),
                                     cell=cell if any(pbc) else None,
@@ -351,10 +567,17 @@ def cheapest_removals(sp: SinglePoints, candidates, atoms: dict, k: int, mu_li_b
             near = [i for i, r in zip(rest, dist[0]) if r <= locality_angstrom]
         else:
             near = []
-        de.update(removal_energies(sp, near, atoms))
+        de.update(evaluate(near))
     return moves, False
+
+
+_RANK_EV = 1e-9  # ΔE resolution of the galvanostatic ranking (eV)
+#: evaluate galvanostatic candidates in independent sets (False: one single point per Li, the
+#: reference route kept for tests and for non-local potentials)
+BATCHED = True
 
 
 __all__ = ["li_bcc_chemical_potential_ev", "mu_li_ev", "removal_voltage_v", "metropolis",
            "SinglePoints", "Move", "potentiostatic_sweep", "cheapest_removals",
-           "removal_energies", "maxwell_velocity", "KB_EV", "VOLTAGE_MIN_V", "VOLTAGE_MAX_V"]
+           "removal_energies", "removal_energies_batched", "energy_reach_angstrom",
+           "independent_sets", "maxwell_velocity", "KB_EV", "VOLTAGE_MIN_V", "VOLTAGE_MAX_V"]

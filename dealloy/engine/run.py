@@ -240,6 +240,11 @@ class Engine:
             if state is None:
                 check_protocol(self.cfg, int((symbols == "Li").sum()),
                                int((symbols == "Si").sum()))
+            if self.cfg.pressure_bar is not None and not all(atoms.pbc):  # issue 15 (echem)
+                raise ConfigError(f"pressure_bar = {self.cfg.pressure_bar}: a barostat needs a "
+                                  f"periodic bulk cell, this particle has vacuum (pbc = "
+                                  f"{''.join('T' if p else 'F' for p in atoms.pbc)}); remove "
+                                  "pressure_bar (fixed volume) or give a periodic cell")
             self.mu_li_bcc_ev = None
             if self._electro_run:
                 self.mu_li_bcc_ev = ((state or {}).get("electro") or {}).get("mu_li_bcc_ev")
@@ -508,12 +513,17 @@ class Engine:
     def _thermostat(self, t0: float, t1: float) -> list[str]:
         s = self.session
         tdamp = s.units.to_native_time(self.cfg.damping_ps)
+        # issue 15 (echem): pressure_bar set -> isotropic barostat (nph + Langevin, or npt)
+        baro = "" if self.cfg.pressure_bar is None else (
+            f" iso {s.units.to_native_pressure(self.cfg.pressure_bar)} "
+            f"{s.units.to_native_pressure(self.cfg.pressure_bar)} "
+            f"{s.units.to_native_time(self.cfg.pressure_damping_ps)}")
         if self.cfg.thermostat == "langevin":
             seed = (self.cfg.seed * 7919 + self.st["md_step"] + 1) % 900_000_000 + 1
-            lines = ["fix dealloy_nve all nve",
+            lines = [f"fix dealloy_nve all {'nph' + baro if baro else 'nve'}",
                      f"fix dealloy_th all langevin {t0} {t1} {tdamp} {seed} zero yes"]
         else:
-            lines = [f"fix dealloy_th all nvt temp {t0} {t1} {tdamp}"]
+            lines = [f"fix dealloy_th all {'npt' if baro else 'nvt'} temp {t0} {t1} {tdamp}{baro}"]
         s.commands(lines)
         self._need_setup = True
         return [ln.split()[1] for ln in lines]

@@ -9,6 +9,9 @@ in ``<study>/results/figures/``:
   each path (Fig. S10)
 - ``porosity_vs_x.png``: porosity vs Li/Si during dealloying, c-path beside a-path (Fig. 1's
   framework vs dense outcome, followed in time)
+- ``voltage_vs_x.png`` (+ ``voltage_vs_x.csv``): U vs x and dQ/dV of every run with
+  potentiostatic/galvanostatic stages, per path, against the paper's 0.43 V plateau and
+  0.30/0.55 V processes (Fig. 1D/1G)
 
 A figure whose data the study does not have (e.g. no rate axis) is skipped with a note.
 """
@@ -19,6 +22,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
+from dealloy.analysis.voltage import write_study_voltage
 from dealloy.io import atomic_path
 from dealloy.rundir import RunDir
 from dealloy.study.axes import pathway
@@ -206,7 +210,7 @@ def figures(plan: Plan, df, outdir: Path, name: str | None = None,
     runs = runs if runs is not None else plan.runs
     outdir.mkdir(parents=True, exist_ok=True)
     notes = []
-    for fn in (_fig_dod, _fig_rate, _fig_clusters, _fig_porosity_vs_x):
+    for fn in (_fig_dod, _fig_rate, _fig_clusters, _fig_porosity_vs_x, _fig_voltage):
         try:
             note = fn(name, runs, df, outdir)
         except Exception as exc:  # a figure never fails collect; say why it is missing
@@ -351,6 +355,14 @@ def _fig_clusters(name, runs, df, outdir) -> str:
     fig.suptitle(f"{name}: Si cluster classes vs Li/Si", fontsize=10)
     _save(fig, outdir / "clusters_vs_x.png")
     return "clusters_vs_x.png"
+
+
+def _fig_voltage(name, runs, df, outdir) -> str:
+    """U vs x and dQ/dV of every electrochemical run, per path (issue 15; analysis/voltage.py)."""
+    return write_study_voltage([{"run": r.key, "label": _run_name(r), "run_dir": r.rundir.path,
+                                 "path": pathway(derived(r)["starting_state"]) or "other",
+                                 "state": derived(r)["starting_state"]} for r in runs],
+                               outdir, name)
 
 
 def _porosity_series(rd: RunDir):
