@@ -29,18 +29,48 @@ from pathlib import Path
 import numpy as np
 
 from dealloy.checks import check_structure
-from dealloy.config.run import (DUMP_COLUMNS, ELECTROCHEM_TYPES, RunConfig, dump_run_config,
-                                load_run_config, resolved_dict, steps_of)
-from dealloy.engine.electrochem import (SinglePoints, cheapest_removals,
-                                       li_bcc_chemical_potential_ev, maxwell_velocity,
-                                       potentiostatic_sweep)
+from dealloy.config.run import (
+    DUMP_COLUMNS,
+    ELECTROCHEM_TYPES,
+    RunConfig,
+    dump_run_config,
+    load_run_config,
+    resolved_dict,
+    steps_of,
+)
+from dealloy.engine.electrochem import (
+    SinglePoints,
+    cheapest_removals,
+    li_bcc_chemical_potential_ev,
+    maxwell_velocity,
+    potentiostatic_sweep,
+)
 from dealloy.engine.lammps import lammps_quote
 from dealloy.engine.progress import BuildProgress
-from dealloy.engine.recorder import (EVENT_COLUMNS, THERMO_COLUMNS, CsvLog, final_structure_info,
-                                     merge_trajectory)
-from dealloy.engine.selectors import ProbeGrid, choose, insertion_sites, removal_candidates
+from dealloy.engine.record import PotentialRecord, RunRecord, software_versions
+from dealloy.engine.recorder import (
+    EVENT_COLUMNS,
+    THERMO_COLUMNS,
+    CsvLog,
+    final_structure_info,
+    merge_trajectory,
+)
+from dealloy.engine.selectors import (
+    ProbeGrid,
+    choose,
+    insertion_sites,
+    removal_candidates,
+)
+from dealloy.engine.state import (
+    ElectroCounters,
+    EngineState,
+    StageProgress,
+    StageReport,
+    read_atoms,
+    write_atoms,
+)
 from dealloy.errors import ConfigError, DealloyError, SimulationError
-from dealloy.io import mpi_comm, read_structure, write_json, write_structure, write_text
+from dealloy.io import mpi_comm, read_structure, write_structure, write_text
 from dealloy.periodicity import open_axes, override_note
 from dealloy.potentials import ELEMENTS, get_potential
 from dealloy.rundir import RunDir
@@ -191,16 +221,36 @@ class Engine:
         self.md_s = 0.0
         self._stage_label = "init"
         self._stage_wall: tuple[float, float] | None = None  # (wall_s carried in, segment start)
-        self.traj_part = None
         self._electro_run = any(st.type in ELECTROCHEM_TYPES for st in cfg.stages)
+        # set by run(): the potential, the timestep (ps) and the engine state
+        self.potential = None
+        self.dt = 0.0
+        self.st: EngineState | None = None
+        self.mu_li_bcc_ev: float | None = None  # Li reservoir (electrochemical stages), eV
+        self._t_start = 0.0  # time.time() when this segment started
+        self.wall_before = 0.0  # wall / core seconds of the segments before this one
+        self.core_before = 0.0
+        self._resume_v = None  # checkpointed velocities and ids (native units), for the session
+        self._resume_ids = None
+        # set when the files and the session open
+        self.thermo_log: CsvLog | None = None
+        self.events_log: CsvLog | None = None
+        self._gz_ok = False  # LAMMPS writes gzip dumps
+        self.traj: Path | None = None  # the trajectory, and its continuation after a resume
+        self.traj_part: Path | None = None
+        self.thermo_steps = 0  # MD steps between thermo rows, checkpoints, dump frames
+        self.ckpt_steps = 0
+        self.dump_every = 0
+        self._need_setup = True  # the next LAMMPS run needs its setup (pre yes)
+        self._old_handlers: dict = {}  # signal handlers to restore
 
     # ---- small helpers -------------------------------------------------------------------
     @property
     def t_ps(self) -> float:
-        return self.st["md_step"] * self.dt
+        return self.st.md_step * self.dt
 
     def _x(self) -> float:
-        return self.st["n_li"] / self.st["n_si"] if self.st["n_si"] else float("nan")
+        return self.st.n_li / self.st.n_si if self.st.n_si else float("nan")
 
     def cmd(self, line: str) -> None:
         self.session.command(line)
@@ -210,27 +260,25 @@ class Engine:
         t_start = time.time()
         self.potential = get_potential(self.cfg.potential, self.cfg.ffield or None)
         self.dt = self.cfg.resolved_timestep_ps()
-        state = self._load_state()
-        prev = self.rd.read_run_json() if self.rank == 0 else {}
-        prev = self.comm.bcast(prev, root=0)
-        if not (self.resume or self.overwrite) and (state is not None
-                                                    or prev.get("status") == "done"):
-            raise ConfigError(f"{self.rd.path} already holds a run (status {prev.get('status')}"
+        fresh = self.overwrite and not self.resume  # whatever the directory holds is replaced
+        state = None if fresh else self._load_state()
+        prev = self._on_rank0(lambda: RunRecord.read(self.rd.run_json))  # None: no run.json
+        prev_status = prev.status if prev is not None else None
+        if not (self.resume or self.overwrite) and (state is not None or prev_status == "done"):
+            raise ConfigError(f"{self.rd.path} already holds a run (status {prev_status}"
                               f"{', with a checkpoint' if state else ''}); pass --resume to "
                               "continue it or --overwrite to start again")
-        if self.overwrite and not self.resume:
-            state = None
-        if state is not None and state.get("config") is not None:
+        if state is not None and state.config is not None:
             now = json.loads(json.dumps(resolved_dict(self.cfg)))
-            changed = sorted(k for k in set(now) | set(state["config"])
-                             if now.get(k) != state["config"].get(k))
+            changed = sorted(k for k in set(now) | set(state.config)
+                             if now.get(k) != state.config.get(k))
             if changed:
                 raise ConfigError(f"--resume: the config changed since the checkpoint "
                                   f"({', '.join(changed)}); restore it, or start again with "
                                   "--overwrite")
-        if state is not None and state.get("finished"):
+        if state is not None and state.finished:
             self._log(f"run in {self.rd.path} is already done")
-            return prev
+            return prev.as_dict() if prev is not None else {}
         try:
             if state is None:
                 atoms = self._build_particle()
@@ -242,27 +290,28 @@ class Engine:
                                int((symbols == "Si").sum()))
             self.mu_li_bcc_ev = None
             if self._electro_run:
-                self.mu_li_bcc_ev = ((state or {}).get("electro") or {}).get("mu_li_bcc_ev")
+                if state is not None and state.electro is not None:
+                    self.mu_li_bcc_ev = state.electro.mu_li_bcc_ev
                 if self.mu_li_bcc_ev is None:
                     self.mu_li_bcc_ev = li_bcc_chemical_potential_ev(self.potential, self.comm)
         except ConfigError as exc:
             # bad input found before LAMMPS: say so in run.json too (studies read it)
-            if prev.get("status") in (None, "pending", "failed"):
-                write_json(self.rd.run_json, {"status": "failed", "error": str(exc),
-                                              "stage_index": 0, "before_md": True},
-                           self.comm, collective=True)
+            if prev_status in (None, "pending", "failed"):
+                RunRecord(status="failed", error=str(exc), stage_index=0,
+                          before_md=True).write(self.rd.run_json, self.comm)
             raise
         self._prepare_files(state, atoms)
         self.st = state or self._fresh_state(atoms)
         if self._electro_run:
-            self.st.setdefault("electro", _electro_counters())
-            self.st["electro"]["mu_li_bcc_ev"] = self.mu_li_bcc_ev
-        self.wall_before = self.st.get("wall_s", 0.0)
+            if self.st.electro is None:
+                self.st.electro = ElectroCounters()
+            self.st.electro.mu_li_bcc_ev = self.mu_li_bcc_ev
+        self.wall_before = self.st.wall_s
         # core time: each segment's wall time x its ranks (a run resumed on a different number
         # of ranks); a checkpoint from before this was recorded counts at the ranks run.json
         # last recorded
-        self.core_before = self.st.get("core_s",
-                                       self.wall_before * (prev.get("ranks") or self.nranks))
+        self.core_before = (self.st.core_s if self.st.core_s is not None
+                            else self.wall_before * ((prev and prev.ranks) or self.nranks))
         self._t_start = t_start
         self._install_signals()
         status, error = "failed", None
@@ -287,35 +336,27 @@ class Engine:
         return self.summary(status)
 
     # ---- state -----------------------------------------------------------------------------
-    def _fresh_state(self, atoms) -> dict:
+    def _fresh_state(self, atoms) -> EngineState:
         sym = np.array(atoms.get_chemical_symbols())
         n_li, n_si = int((sym == "Li").sum()), int((sym == "Si").sum())
         rng = np.random.default_rng(self.cfg.seed)
-        return {
-            "version": 1, "stage_index": 0, "stage": {}, "md_step": 0, "lammps_step": 0,
-            "rng": rng.bit_generator.state, "next_id": len(atoms) + 1,
-            "n_li": n_li, "n_si": n_si, "li_start": n_li, "si_start": n_si,
-            "n_removed": 0, "n_inserted": 0, "n_batches": 0, "n_lost": {"Li": 0, "Si": 0},
-            "velocities": bool(atoms.has("momenta") and np.any(atoms.get_momenta())),
-            "stage_reports": [], "thermo_bytes": None, "events_bytes": None,
-            "checkpoint_count": 0, "wall_s": 0.0, "core_s": 0.0, "finished": False, "atoms_file": None,
-            "config": resolved_dict(self.cfg),
-        }
+        return EngineState(
+            rng=rng.bit_generator.state, next_id=len(atoms) + 1, n_li=n_li, n_si=n_si,
+            li_start=n_li, si_start=n_si,
+            velocities=bool(atoms.has("momenta") and np.any(atoms.get_momenta())),
+            core_s=0.0, config=resolved_dict(self.cfg))
 
-    def _load_state(self):
-        path = self.rd.checkpoint_dir / "state.json"
-        state = None
-        if self.rank == 0 and path.is_file():
-            state = json.loads(path.read_text())
-        return self.comm.bcast(state, root=0)
+    def _load_state(self) -> EngineState | None:
+        """The checkpointed state (None without one), read on rank 0 and broadcast; a state this
+        dealloy cannot continue is refused on every rank with one line."""
+        return self._on_rank0(lambda: EngineState.read(self.rd.checkpoint_dir / "state.json"))
 
     def _checkpoint_atoms(self, state):
         from ase import Atoms
 
         data = None
         if self.rank == 0:
-            with np.load(self.rd.checkpoint_dir / state["atoms_file"]) as z:
-                data = {k: z[k] for k in z.files}
+            data = read_atoms(self.rd.checkpoint_dir / state.atoms_file)
         data = self.comm.bcast(data, root=0)
         atoms = Atoms([ELEMENTS[t - 1] for t in data["types"]], positions=data["x"],
                       cell=data["cell"], pbc=data["pbc"])
@@ -351,8 +392,8 @@ class Engine:
                                         active)
         else:
             self.events_log = CsvLog(rd.events_csv, EVENT_COLUMNS, active)
-        self.thermo_log.open(None if state is None else state["thermo_bytes"])
-        self.events_log.open(None if state is None else state["events_bytes"])
+        self.thermo_log.open(None if state is None else state.thermo_bytes)
+        self.events_log.open(None if state is None else state.events_bytes)
 
     def _open_session(self, atoms, state) -> None:
         from dealloy.engine.session import LammpsSession
@@ -367,8 +408,8 @@ class Engine:
         self._gz_ok = bool(s.lmp.has_gzip_support)
         if state is not None:
             self.cmd(f"log {lammps_quote(rd.lammps_log)} append")
-            t_native = s.units.to_native_time(state["md_step"] * self.dt)
-            self.cmd(f"reset_timestep {state['lammps_step']} time {t_native}")
+            t_native = s.units.to_native_time(state.md_step * self.dt)
+            self.cmd(f"reset_timestep {state.lammps_step} time {t_native}")
             v = np.ascontiguousarray(self._resume_v, dtype=np.float64).ravel()
             ids = [int(i) for i in self._resume_ids]
             import ctypes
@@ -389,7 +430,7 @@ class Engine:
         self.traj_part = None if state is None else rd.checkpoint_dir / f"traj.part{suffix}"
         if state is not None and self.rank == 0:
             merge_trajectory(self.traj, rd.checkpoint_dir / f"traj.part{suffix}",
-                             state["lammps_step"])
+                             state.lammps_step)
         self.comm.Barrier()
         self.dump_every = (steps_of(self.cfg.dump_interval_ps, self.dt)
                            if self.cfg.dump_interval_ps > 0 else 10**9)
@@ -451,24 +492,22 @@ class Engine:
     # ---- protocol --------------------------------------------------------------------------
     def _protocol(self) -> None:
         stages = self.cfg.stages
-        while self.st["stage_index"] < len(stages):
-            i = self.st["stage_index"]
+        while self.st.stage_index < len(stages):
+            i = self.st.stage_index
             stage = stages[i]
-            if not self.st["stage"]:
-                self.st["stage"] = {"steps_done": 0, "owed": 0.0, "idle": 0, "batches": 0,
-                                    "lammps_step0": self._lammps_step(), "li_ref": None,
-                                    "stop_reason": None, "t0_ps": self.t_ps, "wall_s": 0.0,
-                                    "li0": self.st["n_li"]}
+            if self.st.stage is None:
+                self.st.stage = StageProgress(lammps_step0=self._lammps_step(), t0_ps=self.t_ps,
+                                              li0=self.st.n_li)
             # the stage's wall time so far: what the checkpoint carried plus this segment's
             # (a checkpoint stores it up to its own moment, so resumed stages count every segment)
-            self._stage_wall = (self.st["stage"]["wall_s"], time.perf_counter())
+            self._stage_wall = (self.st.stage.wall_s, time.perf_counter())
             self._stage_label = stage.type
             self._user_commands("each_stage")
             try:
                 if stage.type == "minimize":
                     self._minimize(stage)
                 else:
-                    self._md_stage(stage, self.st["stage"])
+                    self._md_stage(stage, self.st.stage)
             except SimulationError as exc:
                 raise SimulationError(f"stage {i + 1}/{len(stages)} ({stage.type}) at t = "
                                       f"{self.t_ps:.3f} ps: "
@@ -478,9 +517,9 @@ class Engine:
             self._end_stage(i, stage)
 
     def _stage_wall_now(self) -> None:
-        if self.st.get("stage") and self._stage_wall is not None:
+        if self.st.stage is not None and self._stage_wall is not None:
             before, t0 = self._stage_wall
-            self.st["stage"]["wall_s"] = before + time.perf_counter() - t0
+            self.st.stage.wall_s = before + time.perf_counter() - t0
 
     def _lammps_step(self) -> int:
         return int(self.session.lmp.extract_global("ntimestep"))
@@ -498,25 +537,22 @@ class Engine:
         self._thermo_row()  # before the reset: LAMMPS tallied the energy on this step
         t_native = self.session.units.to_native_time(self.t_ps)
         self.cmd(f"reset_timestep {self._lammps_step()} time {t_native}")
-        self._open_dump(first=self.st["md_step"] == 0, append=True)
+        self._open_dump(first=self.st.md_step == 0, append=True)
 
     def _ensure_velocities(self, temperature_k: float) -> None:
-        if not self.st["velocities"]:
+        if not self.st.velocities:
             self.session.create_velocities(temperature_k, self.cfg.seed)
-            self.st["velocities"] = True
+            self.st.velocities = True
 
     def _thermostat(self, t0: float, t1: float) -> list[str]:
-        s = self.session
-        tdamp = s.units.to_native_time(self.cfg.damping_ps)
-        if self.cfg.thermostat == "langevin":
-            seed = (self.cfg.seed * 7919 + self.st["md_step"] + 1) % 900_000_000 + 1
-            lines = ["fix dealloy_nve all nve",
-                     f"fix dealloy_th all langevin {t0} {t1} {tdamp} {seed} zero yes"]
-        else:
-            lines = [f"fix dealloy_th all nvt temp {t0} {t1} {tdamp}"]
-        s.commands(lines)
+        """The run's thermostat (``thermostat``, ``damping_ps``) from ``t0`` to ``t1`` (K); its
+        Langevin seed follows the MD step, so a resumed run draws the same noise."""
+        ensemble = "langevin" if self.cfg.thermostat == "langevin" else "nvt"  # nose-hoover
+        fixes = self.session.thermostat(ensemble, t0, t1, self.cfg.damping_ps,
+                                        seed=self.cfg.seed * 7919 + self.st.md_step + 1,
+                                        fix_id="dealloy_th")
         self._need_setup = True
-        return [ln.split()[1] for ln in lines]
+        return fixes
 
     def _run(self, n: int, ramp=None) -> None:
         line = f"run {n}"
@@ -529,7 +565,7 @@ class Engine:
         self.cmd(line)
         self.md_s += time.perf_counter() - t
         self._need_setup = False
-        self.st["md_step"] += n
+        self.st.md_step += n
 
     def _md_stage(self, stage, prog: dict) -> None:
         cfg = self.cfg
@@ -546,58 +582,58 @@ class Engine:
             total = (steps_of(stage.duration_ps(), self.dt) if kind == "potentiostatic" else None)
             if stage.max_time_ps:
                 total = min(total or 10**15, steps_of(stage.max_time_ps, self.dt))
-            if prog["li_ref"] is None:
-                prog["li_ref"] = self.st["n_li"]
+            if prog.li_ref is None:
+                prog.li_ref = self.st.n_li
             if kind == "galvanostatic":
-                per_interval = stage.li_per_interval(prog["li_ref"])
+                per_interval = stage.li_per_interval(prog.li_ref)
         elif exchange:
             total = steps_of(stage.max_time_ps, self.dt) if stage.max_time_ps else None
             interval = steps_of(stage.interval_ps, self.dt)
-            if prog["li_ref"] is None:
-                prog["li_ref"] = (self.st["n_li"] if kind == "extract"
-                                  else max(1, math.ceil(stage.x_final * self.st["n_si"] - 1e-9)))
-            per_interval = stage.li_per_interval(prog["li_ref"])
+            if prog.li_ref is None:
+                prog.li_ref = (self.st.n_li if kind == "extract"
+                                  else max(1, math.ceil(stage.x_final * self.st.n_si - 1e-9)))
+            per_interval = stage.li_per_interval(prog.li_ref)
         else:
             total = steps_of(stage.time_ps, self.dt)
             interval = None
         ramp = None
         if kind == "anneal":
-            ramp = (prog["lammps_step0"], prog["lammps_step0"] + total)
+            ramp = (prog.lammps_step0, prog.lammps_step0 + total)
         window = self._anneal_window(stage) if electro else None
-        hot = window is not None and window(prog["steps_done"])
+        hot = window is not None and window(prog.steps_done)
         if hot:
             t0 = t1 = stage.anneal_temperature_k
         self._ensure_velocities(t0)
         fixes = self._thermostat(t0, t1)
         try:
             while True:
-                if (exchange or electro) and (prog["stop_reason"] or self._target_reached(stage)):
-                    prog["stop_reason"] = prog["stop_reason"] or "x_final reached"
+                if (exchange or electro) and (prog.stop_reason or self._target_reached(stage)):
+                    prog.stop_reason = prog.stop_reason or "x_final reached"
                     break
-                if total is not None and prog["steps_done"] >= total:
+                if total is not None and prog.steps_done >= total:
                     if exchange or electro:
-                        done = (kind == "potentiostatic" and prog["steps_done"]
+                        done = (kind == "potentiostatic" and prog.steps_done
                                 >= steps_of(stage.duration_ps(), self.dt))
-                        prog["stop_reason"] = "schedule done" if done else "max_time_ps reached"
+                        prog.stop_reason = "schedule done" if done else "max_time_ps reached"
                     break
-                md = self.st["md_step"]
+                md = self.st.md_step
                 n = min(self.thermo_steps - md % self.thermo_steps,
                         self.ckpt_steps - md % self.ckpt_steps)
                 if total is not None:
-                    n = min(n, total - prog["steps_done"])
+                    n = min(n, total - prog.steps_done)
                 if interval is not None:
-                    n = min(n, interval - prog["steps_done"] % interval)
+                    n = min(n, interval - prog.steps_done % interval)
                 if window is not None:
-                    n = min(n, window.steps_to_switch(prog["steps_done"]))
+                    n = min(n, window.steps_to_switch(prog.steps_done))
                 self._run(n, ramp)
-                prog["steps_done"] += n
-                md = self.st["md_step"]
+                prog.steps_done += n
+                md = self.st.md_step
                 if md % self.thermo_steps == 0:
                     self._thermo_row()
                 was_hot = hot
                 if window is not None:
-                    hot = window(prog["steps_done"])
-                if interval is not None and prog["steps_done"] % interval == 0:
+                    hot = window(prog.steps_done)
+                if interval is not None and prog.steps_done % interval == 0:
                     if electro:
                         if not was_hot:  # no exchange inside an anneal window
                             fixes = self._electro(stage, prog, per_interval, fixes)
@@ -619,15 +655,15 @@ class Engine:
                 self._need_setup = True
 
     def _target(self, stage) -> int:
-        n_si = self.st["n_si"]
+        n_si = self.st.n_si
         if stage.type != "insert":
             return int(math.floor(stage.x_final * n_si + 1e-9))
         return int(math.ceil(stage.x_final * n_si - 1e-9))
 
     def _target_reached(self, stage) -> bool:
         if stage.type != "insert":
-            return self.st["n_li"] <= self._target(stage)
-        return self.st["n_li"] >= self._target(stage)
+            return self.st.n_li <= self._target(stage)
+        return self.st.n_li >= self._target(stage)
 
     # ---- removal / insertion ---------------------------------------------------------------
     def _gather(self):
@@ -640,10 +676,10 @@ class Engine:
 
     def _exchange(self, stage, prog: dict, per_interval: float) -> None:
         t = time.perf_counter()
-        prog["owed"] += per_interval
-        need = abs(self.st["n_li"] - self._target(stage))
-        k = min(int(math.floor(prog["owed"] + 1e-9)), need)
-        prog["owed"] -= int(math.floor(prog["owed"] + 1e-9))
+        prog.owed += per_interval
+        need = abs(self.st.n_li - self._target(stage))
+        k = min(int(math.floor(prog.owed + 1e-9)), need)
+        prog.owed -= int(math.floor(prog.owed + 1e-9))
         if k <= 0:
             self.bookkeeping_s += time.perf_counter() - t
             return
@@ -651,15 +687,15 @@ class Engine:
             done = self._remove(stage, k)
         else:
             done = self._insert(stage, k)
-        prog["batches"] += 1 if done else 0
-        self.st["n_batches"] += 1 if done else 0
-        prog["idle"] = 0 if done else prog["idle"] + 1
-        if prog["idle"] >= stage.patience_intervals:
-            prog["stop_reason"] = (f"no {'removable Li' if stage.type == 'extract' else 'site'} "
-                                   f"for {prog['idle']} intervals")
+        prog.batches += 1 if done else 0
+        self.st.n_batches += 1 if done else 0
+        prog.idle = 0 if done else prog.idle + 1
+        if prog.idle >= stage.patience_intervals:
+            prog.stop_reason = (f"no {'removable Li' if stage.type == 'extract' else 'site'} "
+                                   f"for {prog.idle} intervals")
         dt = time.perf_counter() - t
         self.bookkeeping_s += dt
-        prog["bookkeeping_s"] = prog.get("bookkeeping_s", 0.0) + dt
+        prog.bookkeeping_s += dt
 
     # ---- electrochemical extraction --------------------------------------------------------
     def _anneal_window(self, stage):
@@ -694,29 +730,27 @@ class Engine:
         (re-created after a tfMC window)."""
         t_start = time.perf_counter()
         kind = stage.type
-        prog.setdefault("moves", _move_counts())
-        prog.setdefault("evaluations", 0)
-        cv = prog.get("cv_start") is not None
-        if cv and prog["steps_done"] - prog["cv_start"] >= steps_of(stage.cv_time_ps, self.dt):
-            prog["stop_reason"] = "CV hold at cutoff_voltage_v done"
+        cv = prog.cv_start is not None
+        if cv and prog.steps_done - prog.cv_start >= steps_of(stage.cv_time_ps, self.dt):
+            prog.stop_reason = "CV hold at cutoff_voltage_v done"
             return fixes
         k = 0
         if kind == "galvanostatic" and not cv:
-            prog["owed"] += per_interval
-            whole = int(math.floor(prog["owed"] + 1e-9))
-            prog["owed"] -= whole
-            k = min(whole, self.st["n_li"] - self._target(stage))
+            prog.owed += per_interval
+            whole = int(math.floor(prog.owed + 1e-9))
+            prog.owed -= whole
+            k = min(whole, self.st.n_li - self._target(stage))
             if k <= 0:
                 self._account(prog, t_start)
                 return fixes
         ids, types, x, v, img = self._gather_full()
         reinsert = kind == "potentiostatic" and stage.reinsertion
-        vac = [np.asarray(p, float) for p in prog.get("vacancies", [])]
+        vac = [np.asarray(p, float) for p in prog.vacancies]
         payload = None
         if self.rank == 0:
             rng = self._rng()
             seed = int(rng.integers(2**63 - 1))  # one draw per interval: the stream never forks
-            self.st["rng"] = rng.bit_generator.state
+            self.st.rng = rng.bit_generator.state
             is_li = types == LI
             if stage.accessible == "surface":
                 cand = removal_candidates("surface", x, is_li,
@@ -735,33 +769,33 @@ class Engine:
                     grid = ProbeGrid(x, stage.probe_radius_angstrom, stage.voxel_angstrom)
                     ok &= grid.depth(pts) <= stage.surface_depth_angstrom
                 free = np.flatnonzero(ok).tolist()
-            payload = (seed, [int(i) for i in ids[cand]], free, self.st["rng"])
-        seed, cand_ids, free, self.st["rng"] = self.comm.bcast(payload, root=0)
+            payload = (seed, [int(i) for i in ids[cand]], free, self.st.rng)
+        seed, cand_ids, free, self.st.rng = self.comm.bcast(payload, root=0)
         rng = np.random.default_rng(seed)
         row = np.searchsorted(ids, cand_ids)
         atoms = {i: (x[j], v[j], int(img[j])) for i, j in zip(cand_ids, row)}
         t_k = self.cfg.stage_temperature(stage)
-        mu = self.st["electro"]["mu_li_bcc_ev"]
+        mu = self.st.electro.mu_li_bcc_ev
         cut = False
         s = self.session
         with SinglePoints(s, quiet_log=str(self.rd.lammps_log)) as sp:
             if kind == "potentiostatic" or cv:
                 if kind == "potentiostatic":
-                    u_v = stage.voltage_at(self.t_ps - prog["t0_ps"])
+                    u_v = stage.voltage_at(self.t_ps - prog.t0_ps)
                     attempts = stage.attempts_per_interval
                 else:
                     u_v, attempts = stage.cutoff_voltage_v, stage.cv_attempts_per_interval
                 sub = [vac[i] for i in free]
                 mass = self.potential.masses_amu["Li"]
-                moves, self.st["next_id"] = potentiostatic_sweep(
+                moves, self.st.next_id = potentiostatic_sweep(
                     sp, cand_ids, atoms, sub, u_v, mu, t_k, rng, attempts or None,
-                    self.st["next_id"],
+                    self.st.next_id,
                     lambda r: maxwell_velocity(r, t_k, mass, s.units.time_ps),
-                    max_net_removals=self.st["n_li"] - self._target(stage))
+                    max_net_removals=self.st.n_li - self._target(stage))
                 if reinsert:
                     kept = [p for j, p in enumerate(vac) if j not in set(free)]
-                    prog["vacancies"] = [[float(c) for c in p] for p in kept + sub]
-                prog["last_voltage_v"] = u_v
+                    prog.vacancies = [[float(c) for c in p] for p in kept + sub]
+                prog.last_voltage_v = u_v
             else:
                 if stage.max_candidates and len(cand_ids) > stage.max_candidates:
                     cand_ids = sorted(int(i) for i in rng.choice(cand_ids, stage.max_candidates,
@@ -771,24 +805,24 @@ class Engine:
                     sp, cand_ids, atoms, k, mu, 2 * self.potential.cutoff_angstrom + 0.5,
                     cutoff_voltage_v=stage.cutoff_voltage_v, cell=cell, pbc=s.pbc)
                 if moves:
-                    prog["last_voltage_v"] = moves[-1].voltage_v
+                    prog.last_voltage_v = moves[-1].voltage_v
         self._need_setup = True
-        prog["evaluations"] += sp.n_evaluations
-        self.st["electro"]["evaluations"] += sp.n_evaluations
+        prog.evaluations += sp.n_evaluations
+        self.st.electro.evaluations += sp.n_evaluations
         self._record_moves(stage, prog, moves)
         if kind == "galvanostatic" and not cv:
             if not cand_ids:
-                prog["idle"] += 1
-                if prog["idle"] >= stage.patience_intervals:
-                    prog["stop_reason"] = f"no accessible Li for {prog['idle']} intervals"
+                prog.idle += 1
+                if prog.idle >= stage.patience_intervals:
+                    prog.stop_reason = f"no accessible Li for {prog.idle} intervals"
             else:
-                prog["idle"] = 0
+                prog.idle = 0
             if cut:
                 if stage.cv_time_ps is not None:
-                    prog["cv_start"] = prog["steps_done"]
-                    prog["cv_start_ps"] = round(self.t_ps, 6)
+                    prog.cv_start = prog.steps_done
+                    prog.cv_start_ps = round(self.t_ps, 6)
                 else:
-                    prog["stop_reason"] = "cutoff_voltage_v reached"
+                    prog.stop_reason = "cutoff_voltage_v reached"
         self._account(prog, t_start)  # tfMC steps count as MD (md_s), not as bookkeeping
         if stage.tfmc_steps_per_interval:
             fixes = self._tfmc(stage, fixes, int(rng.integers(1, 900_000_000)))
@@ -797,31 +831,31 @@ class Engine:
     def _account(self, prog: dict, t_start: float) -> None:
         dt = time.perf_counter() - t_start
         self.bookkeeping_s += dt
-        prog["bookkeeping_s"] = prog.get("bookkeeping_s", 0.0) + dt
+        prog.bookkeeping_s += dt
 
     def _record_moves(self, stage, prog: dict, moves) -> None:
         t = round(self.t_ps, 6)
         rows = []
         for m in moves:
-            side = prog["moves"][m.kind]
-            tot = self.st["electro"]["moves"][m.kind]
-            key = "accepted" if m.accepted else "rejected"
-            side[key] += 1
-            tot[key] += 1
+            for counts in (prog.moves.side(m.kind), self.st.electro.moves.side(m.kind)):
+                if m.accepted:
+                    counts.accepted += 1
+                else:
+                    counts.rejected += 1
             if m.accepted and m.kind == "remove":
-                self.st["n_li"] -= 1
-                self.st["n_removed"] += 1
+                self.st.n_li -= 1
+                self.st.n_removed += 1
             elif m.accepted:
-                self.st["n_li"] += 1
-                self.st["n_inserted"] += 1
+                self.st.n_li += 1
+                self.st.n_inserted += 1
             event = m.kind if m.accepted else f"reject-{m.kind}"
             rows.append((t, stage.type, event, int(m.atom_id), "Li",
                          *(round(float(c), 4) for c in m.position), f"{m.delta_e_ev:.9g}",
                          f"{m.voltage_v:.9g}", int(m.accepted)))
         self.events_log.rows(rows)
-        if self.session.natoms != self.st["n_li"] + self.st["n_si"]:
+        if self.session.natoms != self.st.n_li + self.st.n_si:
             raise SimulationError(f"after Li exchange LAMMPS holds {self.session.natoms} atoms, "
-                                  f"the engine counts {self.st['n_li'] + self.st['n_si']}")
+                                  f"the engine counts {self.st.n_li + self.st.n_si}")
 
     def _tfmc(self, stage, fixes: list, seed: int) -> list:
         """``tfmc_steps_per_interval`` steps of time-stamped force-bias Monte Carlo (LAMMPS
@@ -841,14 +875,13 @@ class Engine:
         self.session.timestep_ps(self.dt)
         self.cmd(f"dump_modify dealloy_traj every {self.dump_every}")
         self._need_setup = True
-        self.st["electro"]["tfmc_steps"] = (self.st["electro"].get("tfmc_steps", 0)
-                                            + stage.tfmc_steps_per_interval)
+        self.st.electro.tfmc_steps += stage.tfmc_steps_per_interval
         t_now = self.cfg.stage_temperature(stage)
         return self._thermostat(t_now, t_now)
 
     def _rng(self) -> np.random.Generator:
         rng = np.random.default_rng()
-        rng.bit_generator.state = self.st["rng"]
+        rng.bit_generator.state = self.st.rng
         return rng
 
     def _remove(self, stage, k: int) -> int:
@@ -861,15 +894,15 @@ class Engine:
                 voxel=stage.voxel_angstrom, surface_depth=stage.surface_depth_angstrom,
                 shell_width=stage.shell_width_nm * 10.0)
             chosen = choose(cand, k, rng)
-            self.st["rng"] = rng.bit_generator.state
+            self.st.rng = rng.bit_generator.state
         chosen = self.comm.bcast(chosen, root=0)
-        self.st["rng"] = self.comm.bcast(self.st["rng"], root=0)
+        self.st.rng = self.comm.bcast(self.st.rng, root=0)
         if len(chosen) == 0:
             return 0
         gone = ids[chosen]
         self._delete_ids(gone)
-        self.st["n_li"] -= len(gone)
-        self.st["n_removed"] += len(gone)
+        self.st.n_li -= len(gone)
+        self.st.n_removed += len(gone)
         t = round(self.t_ps, 6)
         self.events_log.rows([(t, stage.type, "remove", int(i), "Li", *(round(float(c), 4)
                                for c in x[j])) for i, j in zip(gone, chosen)])
@@ -895,20 +928,20 @@ class Engine:
             sigma = math.sqrt(_KB_EV * t_k / (self.potential.masses_amu["Li"] * _AMU_A2_PS2_EV))
             v = rng.normal(0.0, sigma, size=sites.shape) * self.session.units.time_ps
             payload = (sites, v, rng.bit_generator.state)
-        sites, v, self.st["rng"] = self.comm.bcast(payload, root=0)
+        sites, v, self.st.rng = self.comm.bcast(payload, root=0)
         n = len(sites)
         if n == 0:
             return 0
-        new_ids = list(range(self.st["next_id"], self.st["next_id"] + n))
-        self.st["next_id"] += n
+        new_ids = list(range(self.st.next_id, self.st.next_id + n))
+        self.st.next_id += n
         self.session.lmp.create_atoms(n, new_ids, [LI] * n, [float(c) for c in sites.ravel()],
                                       [float(c) for c in v.ravel()], shrinkexceed=True)
         self._need_setup = True
-        if self.session.natoms != self.st["n_li"] + self.st["n_si"] + n:
-            raise SimulationError(f"LAMMPS created {self.session.natoms - self.st['n_li'] - self.st['n_si']}"
+        if self.session.natoms != self.st.n_li + self.st.n_si + n:
+            raise SimulationError(f"LAMMPS created {self.session.natoms - self.st.n_li - self.st.n_si}"
                                   f" of {n} inserted Li")
-        self.st["n_li"] += n
-        self.st["n_inserted"] += n
+        self.st.n_li += n
+        self.st.n_inserted += n
         t = round(self.t_ps, 6)
         self.events_log.rows([(t, stage.type, "insert", i, "Li", *(round(float(c), 4) for c in p))
                               for i, p in zip(new_ids, sites)])
@@ -917,34 +950,34 @@ class Engine:
     # ---- checks ----------------------------------------------------------------------------
     def _end_stage(self, i: int, stage) -> None:
         self._check_atoms(f"after stage {i + 1}/{len(self.cfg.stages)} ({stage.type})")
-        prog = self.st["stage"]
-        report = {"index": i, "type": stage.type, "t_start_ps": prog.get("t0_ps", 0.0),
-                  "t_end_ps": self.t_ps, "n_li": self.st["n_li"], "n_si": self.st["n_si"],
-                  "x": self._x(), "wall_s": round(prog.get("wall_s", 0.0), 3)}
+        prog = self.st.stage
+        report = StageReport(index=i, type=stage.type, t_start_ps=prog.t0_ps, t_end_ps=self.t_ps,
+                             n_li=self.st.n_li, n_si=self.st.n_si, x=self._x(),
+                             wall_s=round(prog.wall_s, 3))
         if stage.type in ELECTROCHEM_TYPES:
-            report["stop_reason"] = prog.get("stop_reason")
-            report["bookkeeping_s"] = round(prog.get("bookkeeping_s", 0.0), 4)
-            report["moves"] = prog.get("moves", _move_counts())
-            report["evaluations"] = prog.get("evaluations", 0)
-            if prog.get("cv_start") is not None:
-                report["cv_start_ps"] = prog.get("cv_start_ps")
-            report["last_voltage_v"] = prog.get("last_voltage_v")
+            report.stop_reason = prog.stop_reason
+            report.bookkeeping_s = round(prog.bookkeeping_s, 4)
+            report.moves = prog.moves
+            report.evaluations = prog.evaluations
+            if prog.cv_start is not None:
+                report.cv_start_ps = prog.cv_start_ps
+            report.last_voltage_v = prog.last_voltage_v
         if stage.type in ("extract", "insert"):
-            report["batches"] = prog.get("batches", 0)
-            report["stop_reason"] = prog.get("stop_reason")
-            report["bookkeeping_s"] = round(prog.get("bookkeeping_s", 0.0), 4)
-            if stage.type in ("extract", "insert") and not self._target_reached(stage):
-                report["warning"] = (f"stopped at x = {self._x():.4g} before x_final = "
-                                     f"{stage.x_final}: {prog.get('stop_reason')}")
+            report.batches = prog.batches
+            report.stop_reason = prog.stop_reason
+            report.bookkeeping_s = round(prog.bookkeeping_s, 4)
+            if not self._target_reached(stage):
+                report.warning = (f"stopped at x = {self._x():.4g} before x_final = "
+                                  f"{stage.x_final}: {prog.stop_reason}")
                 self._log(f"warning: stage {i + 1}/{len(self.cfg.stages)} ({stage.type}) "
-                          f"{report['warning']}")  # numbered as the progress line numbers it
-        if stage.type != "minimize" and self.st["md_step"] % self.thermo_steps != 0:
+                          f"{report.warning}")  # numbered as the progress line numbers it
+        if stage.type != "minimize" and self.st.md_step % self.thermo_steps != 0:
             self.cmd("run 0 post no")  # energy of the composition after the last event
             self._need_setup = False
             self._thermo_row()
-        self.st["stage_reports"].append(report)
-        self.st["stage_index"] = i + 1
-        self.st["stage"] = {}
+        self.st.stage_reports.append(report)
+        self.st.stage_index = i + 1
+        self.st.stage = None
 
     def _check_atoms(self, where: str) -> None:
         """Si conserved exactly; atoms lost by LAMMPS or detached into vacuum reported by species."""
@@ -952,7 +985,7 @@ class Engine:
 
         ids, types, x = self._gather()
         n_li, n_si = int((types == LI).sum()), int((types == SI).sum())
-        lost = {"Li": self.st["n_li"] - n_li, "Si": self.st["n_si"] - n_si}
+        lost = {"Li": self.st.n_li - n_li, "Si": self.st.n_si - n_si}
         detached = np.empty(0, dtype=int)
         if self.rank == 0 and len(x) > 1:
             d, _ = cKDTree(x).query(x, k=2)
@@ -974,18 +1007,18 @@ class Engine:
                                       for j in detached])
                 self._delete_ids(ids[detached])
             for sp in ("Li", "Si"):
-                self.st["n_lost"][sp] += lost[sp] + det[sp]
-            self.st["n_li"] = n_li - det["Li"]
-            self.st["n_si"] = n_si - det["Si"]
+                self.st.n_lost[sp] += lost[sp] + det[sp]
+            self.st.n_li = n_li - det["Li"]
+            self.st.n_si = n_si - det["Si"]
 
     # ---- output ----------------------------------------------------------------------------
     def _thermo_row(self) -> None:
         s = self.session
         temp = s.thermo("temp")
         pe = s.thermo("pe") * s.units.energy_ev
-        n = self.st["n_li"] + self.st["n_si"]
-        self.thermo_log.rows([(round(self.t_ps, 6), round(temp, 3), pe, n, self.st["n_li"],
-                               self.st["n_si"], round(self._x(), 5), self._stage_label)])
+        n = self.st.n_li + self.st.n_si
+        self.thermo_log.rows([(round(self.t_ps, 6), round(temp, 3), pe, n, self.st.n_li,
+                               self.st.n_si, round(self._x(), 5), self._stage_label)])
 
     def checkpoint(self) -> None:
         """Atoms (exact positions/velocities) + engine state; atomic, consistent pair."""
@@ -996,31 +1029,26 @@ class Engine:
         types = s.gather("type", 0, 1).astype(np.int64)[order]
         x = s.gather("x", 1, 3)[order]
         v = s.gather("v", 1, 3)[order]
-        n = self.st["checkpoint_count"] + 1
-        self.st["checkpoint_count"] = n
-        self.st["lammps_step"] = self._lammps_step()
-        self.st["thermo_bytes"] = self.thermo_log.tell()
-        self.st["events_bytes"] = self.events_log.tell()
+        n = self.st.checkpoint_count + 1
+        self.st.checkpoint_count = n
+        self.st.lammps_step = self._lammps_step()
+        self.st.thermo_bytes = self.thermo_log.tell()
+        self.st.events_bytes = self.events_log.tell()
         elapsed = time.time() - self._t_start
-        self.st["wall_s"] = self.wall_before + elapsed
-        self.st["core_s"] = self.core_before + elapsed * self.nranks
+        self.st.wall_s = self.wall_before + elapsed
+        self.st.core_s = self.core_before + elapsed * self.nranks
         self._stage_wall_now()
-        old = self.st.get("atoms_file")
-        self.st["atoms_file"] = f"atoms-{n:05d}.npz"
+        old = self.st.atoms_file
+        self.st.atoms_file = f"atoms-{n:05d}.npz"
         if self.rank == 0:
-            from dealloy.io import atomic_path
-
             self.thermo_log.fsync()
             self.events_log.fsync()
             cell = s._cell0.array if not any(s.pbc) else s.cell_matrix()
-            with atomic_path(self.rd.checkpoint_dir / self.st["atoms_file"]) as tmp:
-                with open(tmp, "wb") as fh:
-                    np.savez(fh, ids=ids, types=types, x=x, v=v,
-                             cell=np.asarray(cell), pbc=np.array(s.pbc))
+            write_atoms(self.rd.checkpoint_dir / self.st.atoms_file, ids, types, x, v, cell, s.pbc)
         if self.cfg.lammps_restart:
             self._write_lammps_restart()
-        write_json(self.rd.checkpoint_dir / "state.json", self.st, self.comm, collective=True)
-        if self.rank == 0 and old and old != self.st["atoms_file"]:
+        self.st.write(self.rd.checkpoint_dir / "state.json", self.comm)
+        if self.rank == 0 and old and old != self.st.atoms_file:
             (self.rd.checkpoint_dir / old).unlink(missing_ok=True)
         self._write_run_json("running")
 
@@ -1032,14 +1060,14 @@ class Engine:
         self.cmd(f"dump_modify dealloy_traj every {self.dump_every}")
         atoms = self.session.get_atoms()
         atoms.info.update(final_structure_info(  # time, x, potential: final.extxyz stands alone
-            self.t_ps, self.st["n_li"], self.st["n_si"], self.cfg.potential, self.cfg.seed,
-            self.cfg.temperature_k, self.st["n_removed"], self.st["n_inserted"],
+            self.t_ps, self.st.n_li, self.st.n_si, self.cfg.potential, self.cfg.seed,
+            self.cfg.temperature_k, self.st.n_removed, self.st.n_inserted,
             self.cfg.particle.builder))
         write_structure(self.rd.final_structure, atoms, format="extxyz", comm=self.comm,
                         collective=True)
         write_structure(self.rd.final_data, atoms, comm=self.comm, collective=True,
                         velocities=False)
-        self.st["finished"] = True
+        self.st.finished = True
         self.checkpoint()
 
     def _close(self, status: str, error: str | None) -> None:
@@ -1049,9 +1077,9 @@ class Engine:
             except Exception:  # noqa: BLE001 - closing after a LAMMPS error
                 pass
         self.comm.Barrier()
-        if self.rank == 0 and getattr(self, "traj_part", None) is not None:
+        if self.rank == 0 and self.traj_part is not None:
             # after a resume: append the continuation (up to the last checkpoint when not done)
-            max_step = None if status == "done" else self.st.get("lammps_step")
+            max_step = None if status == "done" else self.st.lammps_step
             merge_trajectory(self.traj, self.traj_part, max_step)
         self.thermo_log.close()
         self.events_log.close()
@@ -1060,58 +1088,44 @@ class Engine:
         self.comm.Barrier()
         self._write_run_json(status, error)
 
-    def versions(self) -> dict:
-        import ase
-        import platform
-
-        from dealloy import __version__
-        from mpi4py import MPI
-
-        v = {"dealloy": __version__, "python": platform.python_version(), "ase": ase.__version__,
-             "numpy": np.__version__, "mpi": MPI.Get_library_version().strip().splitlines()[0]}
-        try:
-            import lammps
-
-            v["lammps"] = getattr(lammps, "__version__", None)
-        except ImportError:
-            pass
-        return v
-
     def _write_run_json(self, status: str, error: str | None = None) -> None:
         st = self.st
         elapsed = time.time() - self._t_start
-        data = {
-            "status": status,
-            "error": error,
-            "config": resolved_dict(self.cfg),
-            "versions": self.versions(),
-            "potential": {"name": self.potential.name, "file_hashes": self.potential.file_hashes(),
-                          "citation": self.potential.citation},
-            "seed": self.cfg.seed,
-            "ranks": self.nranks,
-            "wall_time_s": round(self.wall_before + elapsed, 3),
-            "core_time_s": round(self.core_before + elapsed * self.nranks, 3),
-            "time_ps": round(self.t_ps, 6),
-            "stage_index": st["stage_index"],
-            "n_stages": len(self.cfg.stages),
-            "si_start": st["si_start"], "si_end": st["n_si"],
-            "li_start": st["li_start"], "li_end": st["n_li"],
-            "x_start": st["li_start"] / st["si_start"], "x_end": self._x(),
-            "n_removed": st["n_removed"], "n_inserted": st["n_inserted"],
-            "n_batches": st["n_batches"], "n_lost": st["n_lost"],
-            "stages": st["stage_reports"],
-            "checkpoints": st["checkpoint_count"],
-            "bookkeeping_s": round(self.bookkeeping_s, 4),
-            "md_s": round(self.md_s, 4),
-            **({"electrochem": st["electro"]} if st.get("electro") else {}),
-            "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
-        write_json(self.rd.run_json, data, self.comm, collective=True)
+        record = RunRecord(
+            status=status, error=error, config=resolved_dict(self.cfg),
+            versions=software_versions(),
+            potential=PotentialRecord(name=self.potential.name,
+                                      file_hashes=self.potential.file_hashes(),
+                                      citation=self.potential.citation),
+            seed=self.cfg.seed, ranks=self.nranks,
+            wall_time_s=round(self.wall_before + elapsed, 3),
+            core_time_s=round(self.core_before + elapsed * self.nranks, 3),
+            time_ps=round(self.t_ps, 6), stage_index=st.stage_index,
+            n_stages=len(self.cfg.stages), si_start=st.si_start, si_end=st.n_si,
+            li_start=st.li_start, li_end=st.n_li, x_start=st.li_start / st.si_start,
+            x_end=self._x(), n_removed=st.n_removed, n_inserted=st.n_inserted,
+            n_batches=st.n_batches, n_lost=st.n_lost, stages=st.stage_reports,
+            checkpoints=st.checkpoint_count, bookkeeping_s=round(self.bookkeeping_s, 4),
+            md_s=round(self.md_s, 4), electrochem=st.electro)
+        record.write(self.rd.run_json, self.comm)
 
     def summary(self, status: str) -> dict:
-        out = self.rd.read_run_json() if self.rank == 0 else None
-        out = self.comm.bcast(out, root=0)
-        return out or {"status": status}
+        """run.json's data as a dict (every rank)."""
+        rec = self._on_rank0(lambda: RunRecord.read(self.rd.run_json))
+        return rec.as_dict() if rec is not None else {"status": status}
+
+    def _on_rank0(self, read):
+        """``read()`` on rank 0, its result (or its ConfigError, as one line) on every rank."""
+        out, err = None, None
+        if self.rank == 0:
+            try:
+                out = read()
+            except ConfigError as exc:
+                err = str(exc)
+        out, err = self.comm.bcast((out, err), root=0)
+        if err:
+            raise ConfigError(err)
+        return out
 
     # ---- signals / progress ----------------------------------------------------------------
     def _install_signals(self) -> None:
@@ -1127,7 +1141,7 @@ class Engine:
                 pass
 
     def _restore_signals(self) -> None:
-        for sig, h in getattr(self, "_old_handlers", {}).items():
+        for sig, h in self._old_handlers.items():
             signal.signal(sig, h)
 
     def _poll_signal(self) -> None:
@@ -1135,7 +1149,7 @@ class Engine:
 
         flag = self.comm.allreduce(self._signal, op=MPI.MAX)
         if flag:
-            if self.st["md_step"] % self.ckpt_steps != 0:
+            if self.st.md_step % self.ckpt_steps != 0:
                 self.checkpoint()
             self._log(f"received signal {flag}: checkpoint written at t = {self.t_ps:.3f} ps; "
                       "continue with --resume")
@@ -1168,14 +1182,6 @@ class Engine:
             import sys
 
             print(f"dealloy run: {msg}", file=sys.stderr, flush=True)
-
-
-def _move_counts() -> dict:
-    return {"remove": {"accepted": 0, "rejected": 0}, "insert": {"accepted": 0, "rejected": 0}}
-
-
-def _electro_counters() -> dict:
-    return {"mu_li_bcc_ev": None, "moves": _move_counts(), "evaluations": 0, "tfmc_steps": 0}
 
 
 def default_run_dir(config_path: Path) -> Path:
