@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import io
 import json
 import shutil
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dealloy.engine.progress import Progress
 from dealloy.engine.record import RunRecord
 from dealloy.engine.run import run
 from dealloy.engine.state import EngineState
@@ -43,7 +45,9 @@ def old_run(tmp_path) -> Path:
 def test_old_checkpoint_resumes_as_the_old_code_did(old_run):
     """A checkpoint of the old engine continues to the same events and counts the old engine
     reached when it resumed the same checkpoint."""
-    res = run(old_run / "config.toml", resume=True, quiet=True)
+    shown = io.StringIO()  # the progress display reads the engine's state as it runs
+    res = run(old_run / "config.toml", resume=True, quiet=True,
+              progress=Progress(stream=shown, interval_s=0.0, tty=False))
     ref = json.loads((OLD / "expected-run.json").read_text())
     assert res["status"] == "done"
     for key in ("n_removed", "n_batches", "li_end", "si_end", "time_ps", "checkpoints",
@@ -52,6 +56,7 @@ def test_old_checkpoint_resumes_as_the_old_code_did(old_run):
     assert [(s["type"], s["n_li"], s.get("batches")) for s in res["stages"]] == \
         [(s["type"], s["n_li"], s.get("batches")) for s in ref["stages"]]
     assert _events(old_run / "events.csv") == _events(OLD / "expected-events.csv")
+    assert "extract" in shown.getvalue() and "Li/Si" in shown.getvalue()
     state = EngineState.read(old_run / "checkpoint" / "state.json")
     assert state.version == 2 and state.finished and state.stage is None
 
