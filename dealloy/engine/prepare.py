@@ -6,7 +6,6 @@ fix, before any MD starts.
 
 from __future__ import annotations
 
-import inspect
 import warnings
 
 import numpy as np
@@ -46,11 +45,6 @@ def build_particle(cfg: RunConfig, comm=None):
             fn = get_builder(spec.builder)
         except ConfigError as exc:
             raise ConfigError(f"particle.builder: {exc}") from None
-        try:
-            inspect.signature(fn).bind(**spec.args)
-        except TypeError as exc:
-            raise ConfigError(f"particle.args: {exc} for builder '{spec.builder}'; its arguments "
-                              f"are {inspect.signature(fn)}") from None
         try:
             atoms = fn(**spec.args)  # every rank (a builder may run collective LAMMPS)
         except ConfigError as exc:
