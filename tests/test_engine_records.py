@@ -2,7 +2,11 @@
 
 ``tests/data/old-run-v1/`` was written by dealloy at e831762, before the records were models:
 ``checkpointed/`` is a run stopped by SIGTERM in its extract stage (li15si4_particle 2.2 nm,
-342 atoms, MEAM), ``expected-*`` what that same code wrote when it resumed the run to the end.
+342 atoms, MEAM), ``expected-*`` what that same code wrote when it resumed the run to the end;
+``potentiostatic/`` the same for a potentiostatic stage with reinsertion (li15si4_cell, 1.5 V),
+stopped after 0.2 of 1 ps. Made with ``git archive e831762`` on PYTHONPATH, ``dealloy run
+run.toml -q``, SIGTERM once state.json showed the stage under way, then ``dealloy run
+<run>/config.toml --resume -q`` on a copy for ``expected-*``.
 """
 
 from __future__ import annotations
@@ -42,21 +46,29 @@ def old_run(tmp_path) -> Path:
     return d
 
 
-def test_old_checkpoint_resumes_as_the_old_code_did(old_run):
+@pytest.mark.parametrize("case", ["extract", "potentiostatic"])
+def test_old_checkpoint_resumes_as_the_old_code_did(tmp_path, case):
     """A checkpoint of the old engine continues to the same events and counts the old engine
-    reached when it resumed the same checkpoint."""
+    reached when it resumed the same checkpoint: a geometric extract stage, and a potentiostatic
+    stage with reinsertion (electrochemical counters, moves, vacancies in the stage progress;
+    li15si4_cell, 76 atoms, 1.5 V)."""
+    src = OLD if case == "extract" else OLD / case
+    old_run = tmp_path / "old"
+    shutil.copytree(src / "checkpointed", old_run)
     shown = io.StringIO()  # the progress display reads the engine's state as it runs
     res = run(old_run / "config.toml", resume=True, quiet=True,
               progress=Progress(stream=shown, interval_s=0.0, tty=False))
-    ref = json.loads((OLD / "expected-run.json").read_text())
+    ref = json.loads((src / "expected-run.json").read_text())
     assert res["status"] == "done"
-    for key in ("n_removed", "n_batches", "li_end", "si_end", "time_ps", "checkpoints",
-                "stage_index"):
-        assert res[key] == ref[key], key
-    assert [(s["type"], s["n_li"], s.get("batches")) for s in res["stages"]] == \
-        [(s["type"], s["n_li"], s.get("batches")) for s in ref["stages"]]
-    assert _events(old_run / "events.csv") == _events(OLD / "expected-events.csv")
-    assert "extract" in shown.getvalue() and "Li/Si" in shown.getvalue()
+    for key in ("n_removed", "n_inserted", "n_batches", "li_end", "si_end", "time_ps",
+                "checkpoints", "stage_index", "electrochem"):
+        assert res.get(key) == ref.get(key), key
+    assert [(s["type"], s["n_li"], s.get("batches"), s.get("moves"), s.get("stop_reason"))
+            for s in res["stages"]] == \
+        [(s["type"], s["n_li"], s.get("batches"), s.get("moves"), s.get("stop_reason"))
+         for s in ref["stages"]]
+    assert _events(old_run / "events.csv") == _events(src / "expected-events.csv")
+    assert case in shown.getvalue() and "Li/Si" in shown.getvalue()
     state = EngineState.read(old_run / "checkpoint" / "state.json")
     assert state.version == 2 and state.finished and state.stage is None
 
