@@ -12,7 +12,9 @@ from dealloy.build.amorphous import PROTOCOLS
 from dealloy.build.cli import build_command
 from dealloy.config.builders import BUILDER_ARGS
 from dealloy.config.run import parse_run_config
+from dealloy.engine.run import run
 from dealloy.errors import ConfigError
+from dealloy.rundir import RunDir
 from dealloy.study.axes import check_axis_name, run_config_keys
 
 
@@ -34,7 +36,6 @@ def test_model_matches_the_builder(name):
 @pytest.mark.parametrize("args, words", [
     ({"diameter_nm": 3.0, "colour": "red"}, ["particle.args.colour", "takes no argument",
                                               "grain_size_nm"]),
-    ({"grain_size_nm": 1.0}, ["particle.args.diameter_nm", "needs"]),
     ({"diameter_nm": "big"}, ["particle.args.diameter_nm", "valid number", "'big'"]),
     ({"diameter_nm": 3.0, "seed": [1]}, ["particle.args.seed"]),
 ])
@@ -44,6 +45,18 @@ def test_bad_builder_args_refused_at_load(args, words):
         parse_run_config({"particle": {"builder": "li15si4-particle", "args": args}})
     for w in words:
         assert w in str(exc.value), str(exc.value)
+
+
+def test_missing_builder_args_refused_before_the_builder_runs(tmp_path):
+    """A config may load without a required argument (a study fills it in); the run refuses it
+    before building, naming it, and says so in run.json."""
+    cfg = parse_run_config({"particle": {"builder": "li15si4_particle",
+                                         "args": {"grain_size_nm": 1.0}}})
+    with pytest.raises(ConfigError, match=r"particle.args.diameter_nm: builder 'li15si4_particle' "
+                                          r"needs 'diameter_nm'"):
+        run(cfg, run_dir=tmp_path / "r", quiet=True)
+    info = RunDir(tmp_path / "r").read_run_json()
+    assert info["status"] == "failed" and info["before_md"] is True
 
 
 def test_good_builder_args_kept_as_given():

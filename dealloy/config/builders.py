@@ -142,8 +142,13 @@ def builder_parameters(name: str) -> dict[str, Any]:
     return dict(model.model_fields) if model is not None else {}
 
 
-def check_builder_args(name: str, args: dict, where: str = "particle.args") -> None:
+def check_builder_args(name: str, args: dict, where: str = "particle.args",
+                       complete: bool = True) -> None:
     """Check ``args`` against builder ``name``'s model.
+
+    ``complete=False`` (a run config as it loads: a study may still fill arguments in) checks
+    names and types only; ``complete=True`` (before the builder is called) also that every
+    required argument is given.
 
     Raises
     ------
@@ -157,6 +162,8 @@ def check_builder_args(name: str, args: dict, where: str = "particle.args") -> N
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
+            if err["type"] == "missing" and not complete:
+                continue
             key = ".".join(str(p) for p in err["loc"])
             if err["type"] == "extra_forbidden":
                 msg = f"builder {model.builder!r} takes no argument {key!r}"
@@ -165,6 +172,8 @@ def check_builder_args(name: str, args: dict, where: str = "particle.args") -> N
             else:
                 msg = f"{err['msg']} (got {err.get('input')!r})"
             problems.append(f"{where}.{key}: {msg}")
+        if not problems:
+            return
         raise ValueError("; ".join(problems) + f" (its arguments: "
                          f"{', '.join(model.model_fields)})") from None
 

@@ -49,8 +49,9 @@ class ParticleSpec(StrictModel):
                 builder_args_model(self.builder)
             except ValueError as exc:
                 raise ValueError(f"particle.builder: {exc}") from None
-            # the builder's parameter model (dealloy.config.builders); args are kept as given
-            check_builder_args(self.builder, self.args)
+            # names and types against the builder's parameter model (dealloy.config.builders;
+            # required ones are checked before the builder runs); args are kept as given
+            check_builder_args(self.builder, self.args, complete=False)
         return self
 
 

@@ -13,6 +13,7 @@ from ase import Atoms
 
 from dealloy.build import get_builder
 from dealloy.checks import check_structure
+from dealloy.config.builders import check_builder_args
 from dealloy.config.run import ELECTROCHEM_TYPES, RunConfig
 from dealloy.errors import ConfigError
 from dealloy.io import mpi_comm, read_structure
@@ -45,6 +46,10 @@ def build_particle(cfg: RunConfig, comm=None):
             fn = get_builder(spec.builder)
         except ConfigError as exc:
             raise ConfigError(f"particle.builder: {exc}") from None
+        try:
+            check_builder_args(spec.builder, spec.args, complete=True)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         try:
             atoms = fn(**spec.args)  # every rank (a builder may run collective LAMMPS)
         except ConfigError as exc:
