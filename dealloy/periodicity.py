@@ -103,3 +103,34 @@ def override_note(header_pbc, pbc, opened, verb: str = "analysed") -> str:
     said = "".join("xyz"[a] for a in range(3) if header_pbc[a])
     return (f"the cell header says periodic along {said} but the atoms leave vacuum across "
             f"{', '.join(opened)}: {verb} as {kind} (pbc {''.join('T' if p else 'F' for p in pbc)})")
+
+
+def unwrap(positions, cell, images=None) -> np.ndarray:
+    """Continuous (unwrapped) positions in any cell, orthorhombic or triclinic.
+
+    Parameters
+    ----------
+    positions : array_like, shape (T, N, 3) or (N, 3)
+        Wrapped Cartesian positions (Å): T frames of the same N atoms in the same order.
+    cell : array_like, shape (3, 3), or None
+        Cell vectors as rows (Å). None or all zeros (no periodic cell): returned as given.
+    images : array_like of int, shape (N, 3) or (T, N, 3), optional
+        Image flags (LAMMPS' ``ix iy iz``): the result is exactly ``positions + images @ cell``.
+        Without them, consecutive frames are joined by the minimum-image step (valid when no
+        atom moves more than half a cell between frames).
+
+    Returns
+    -------
+    numpy.ndarray, the shape of ``positions``
+    """
+    x = np.array(positions, float)
+    if cell is None or not np.any(cell):
+        return x
+    cell = np.asarray(cell, float)
+    if images is not None:
+        return x + np.asarray(images, float) @ cell
+    if x.ndim != 3 or len(x) < 2:
+        return x
+    frac = np.diff(x, axis=0) @ np.linalg.inv(cell)
+    frac -= np.round(frac)
+    return np.concatenate([x[:1], x[0] + np.cumsum(frac @ cell, axis=0)])

@@ -33,6 +33,7 @@ from ase import Atoms
 from dealloy import materials as M
 from dealloy.build import _common as C
 from dealloy.errors import ConfigError, SimulationError
+from dealloy.periodicity import unwrap
 from dealloy.potentials import DEFAULT_POTENTIAL
 
 _logger = logging.getLogger(__name__)  # phase messages; `dealloy run` shows them (INFO)
@@ -159,12 +160,12 @@ def random_packing(n_li: int, n_si: int, volume: float, rng: np.random.Generator
 
 # ---- melt-quench ---------------------------------------------------------------------------------
 def _unwrapped(session) -> np.ndarray:
+    """Positions sorted by id, unwrapped with LAMMPS' image flags (any cell shape)."""
     ids = session.gather("id", 0, 1).astype(int)
     x = session.gather("x", 1, 3)
     img = session.gather("image", 0, 3)
-    L = np.diag(session.cell_matrix())
     order = np.argsort(ids)
-    return (x + img * L)[order]
+    return unwrap(x, session.cell_matrix(), images=img)[order]
 
 
 def melt_quench(atoms: Atoms, potential, seed: int, p: dict, log=None) -> tuple[Atoms, dict]:

@@ -3,34 +3,24 @@
 from __future__ import annotations
 
 import contextlib
-import inspect
 import json
 import time
 
 import click
 
+from dealloy.build import BUILDERS, get_builder
+from dealloy.config.builders import builder_parameters
 from dealloy.engine.progress import BuildProgress
 from dealloy.errors import ConfigError
 
-# option name -> builder keyword (only options the user gives are passed on)
-_OPTIONS = {
-    "diameter_nm": float, "crystallinity": str, "grain_size_nm": float, "twin_spacing_nm": float,
-    "orientation": str, "lattice_constant": float, "a": float, "x": float, "n_si": int,
-    "dod": float, "x_shell": float, "potential": str, "vacuum_nm": float, "protocol": str,
-}
-
-
 def _kinds() -> list[str]:
-    from dealloy.build import BUILDERS
-
     return list(BUILDERS)
 
 
 def builder_kwargs(kind: str, given: dict, extra: tuple[str, ...]) -> tuple[callable, dict]:
     """Resolve ``kind`` and merge options + ``--arg key=value`` into the builder's keywords;
-    unknown kinds or keywords are a ConfigError listing what is allowed."""
-    from dealloy.build import get_builder
-
+    unknown kinds or keywords are a ConfigError listing what is allowed (the arguments of the
+    builder's parameter model, :mod:`dealloy.config.builders`)."""
     fn = get_builder(kind)
     kwargs = {k: v for k, v in given.items() if v is not None}
     for item in extra:
@@ -42,14 +32,15 @@ def builder_kwargs(kind: str, given: dict, extra: tuple[str, ...]) -> tuple[call
             kwargs[key] = json.loads(val)
         except json.JSONDecodeError:
             kwargs[key] = val
-    params = inspect.signature(fn).parameters
-    named = {k: p for k, p in params.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
-    open_kwargs = len(named) < len(params)  # **protocol_overrides: the builder checks those
-    bad = [k for k in kwargs if k not in named and not open_kwargs]
+    named = builder_parameters(kind)  # the builder's parameter model (dealloy.config.builders)
+    bad = [k for k in kwargs if k not in named]
     if bad:
+        opts = [option_name(k) for k in named if not option_name(k).startswith("--arg")]
+        keys = [k for k in named if option_name(k).startswith("--arg")]
         raise ConfigError(f"builder {fn.__name__} takes no option {', '.join(bad)}; it accepts: "
-                          f"{', '.join(option_name(k) for k in named)}")
-    missing = [k for k, p in named.items() if p.default is p.empty and k not in kwargs]
+                          f"{', '.join(opts)}" + (f"; and as --arg KEY=VALUE: {', '.join(keys)}"
+                                                  if keys else ""))
+    missing = [k for k, f in named.items() if f.is_required() and k not in kwargs]
     if missing:
         raise ConfigError(f"{kind}: missing {', '.join(option_name(k) for k in missing)} "
                           f"({'; '.join(_describe(k) for k in missing)}); e.g. `dealloy build "

@@ -3,7 +3,7 @@
 Everything a run needs is validated here, before any LAMMPS starts: unknown keys (typos), unknown
 stage types / selectors / potentials, non-positive times and rates, a particle given both as file
 and builder. Checks that need the particle itself (x_final below the starting x, a particle
-without Li for extraction) run in :func:`dealloy.engine.run.prepare`, still before LAMMPS.
+without Li for extraction) run in :mod:`dealloy.engine.prepare`, still before LAMMPS.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from dealloy.config import StrictModel, dump_toml, load_toml
+from dealloy.config.builders import builder_args_model, check_builder_args
 from dealloy.errors import ConfigError
 from dealloy.potentials import DEFAULT_POTENTIAL
 
@@ -29,7 +30,8 @@ VOLTAGE_RANGE_V = (-0.5, 3.0)  # applied potentials accepted, V vs Li/Li+
 
 
 class ParticleSpec(StrictModel):
-    """The starting structure: exactly one of ``file`` or ``builder`` (+ ``args``)."""
+    """The starting structure: exactly one of ``file`` or ``builder`` (+ ``args``, checked against
+    the builder's parameter model in :mod:`dealloy.config.builders` when the config loads)."""
 
     file: Optional[str] = None
     builder: Optional[str] = None
@@ -42,6 +44,14 @@ class ParticleSpec(StrictModel):
                              "particle.builder (a dealloy.build builder name)")
         if self.file is not None and self.args:
             raise ValueError("particle.args only applies to particle.builder; remove it")
+        if self.builder is not None:
+            try:
+                builder_args_model(self.builder)
+            except ValueError as exc:
+                raise ValueError(f"particle.builder: {exc}") from None
+            # names and types against the builder's parameter model (dealloy.config.builders;
+            # required ones are checked before the builder runs); args are kept as given
+            check_builder_args(self.builder, self.args, complete=False)
         return self
 
 
@@ -308,11 +318,11 @@ class GalvanostaticStage(_ElectrochemStage):
         return _li_per_interval(self, li_reference, default_batch=1)
 
 
-Stage = Annotated[
-    Union[MinimizeStage, EquilibrateStage, ExtractStage, InsertStage, HoldStage, AnnealStage,
-          PotentiostaticStage, GalvanostaticStage],
-    Field(discriminator="type"),
-]
+#: every stage model (the members of :data:`Stage`)
+STAGE_MODELS = (MinimizeStage, EquilibrateStage, ExtractStage, InsertStage, HoldStage, AnnealStage,
+                PotentiostaticStage, GalvanostaticStage)
+
+Stage = Annotated[Union[STAGE_MODELS], Field(discriminator="type")]
 
 
 def default_stages() -> list:
@@ -506,9 +516,7 @@ def format_errors(exc: ValidationError, source: str, data: dict) -> str:
 
 def _allowed_keys(loc: tuple) -> list[str]:
     model: Any = RunConfig
-    stage_models = {m.model_fields["type"].annotation.__args__[0]: m for m in
-                    (MinimizeStage, EquilibrateStage, ExtractStage, InsertStage, HoldStage,
-                     AnnealStage, PotentiostaticStage, GalvanostaticStage)}
+    stage_models = {m.model_fields["type"].annotation.__args__[0]: m for m in STAGE_MODELS}
     i = 0
     while i < len(loc):
         p = loc[i]

@@ -11,11 +11,18 @@ Every MPI rank constructs the session and calls the same methods (LAMMPS is coll
 from __future__ import annotations
 
 import numpy as np
-from ase import Atoms, units as ase_units
+from ase import Atoms
+from ase import units as ase_units
 
 from dealloy.engine.lammps import open_lammps
 from dealloy.errors import ConfigError, SimulationError
 from dealloy.potentials import ELEMENTS, Potential, get_potential
+
+
+def lammps_seed(seed: int) -> int:
+    """A LAMMPS random seed (1 ... 900 000 000, the range ``velocity``/``fix langevin`` accept)
+    from any integer: ``seed mod 9e8 + 1``. The one seed mapping of dealloy."""
+    return int(seed) % 900_000_000 + 1
 
 
 class LammpsSession:
@@ -222,9 +229,67 @@ class LammpsSession:
         return self.potential_energy_ev()
 
     def create_velocities(self, temperature_k: float, seed: int) -> None:
-        seed = int(seed) % 900_000_000 + 1
+        seed = lammps_seed(seed)
         self.command(f"velocity all create {temperature_k} {seed} mom yes rot "
                      f"{'no' if any(self.pbc) else 'yes'} dist gaussian")
+
+    def thermostat(self, ensemble: str, temperature_k: float, temperature_end_k: float,
+                   damping_ps: float, seed: int = 1, fix_id: str | None = None,
+                   pressure_bar: float = 0.0, pressure_damping_ps: float = 1.0,
+                   isobaric: bool = False) -> list[str]:
+        """Define the fixes of ``ensemble`` (a ramp ``temperature_k`` -> ``temperature_end_k``);
+        returns their fix ids, to ``unfix`` when done. The one thermostat builder of dealloy
+        (builders' MD via :meth:`md`, and every MD stage of the engine).
+
+        Parameters
+        ----------
+        ensemble : {"nvt", "npt", "langevin", "nve"}
+            ``nvt``/``npt``: Nosé-Hoover (``npt`` isotropic at ``pressure_bar``); ``langevin``:
+            ``fix langevin`` (``zero yes``) on top of ``fix nve``; ``nve``: no thermostat.
+        temperature_k, temperature_end_k : float
+            Target temperature at the start and the end of the next ``run`` (K).
+        damping_ps : float
+            Thermostat damping time (ps).
+        seed : int
+            Langevin random seed; mapped into LAMMPS' range by :func:`lammps_seed`.
+        fix_id : str, optional
+            Id of the thermostat fix (the ``nve`` fix under ``langevin`` is ``<fix_id>_nve``);
+            default a fresh :meth:`new_id`.
+        pressure_bar, pressure_damping_ps : float
+            Isotropic target pressure (bar) and barostat damping time (ps) of ``npt``, and of
+            ``langevin`` with ``isobaric``.
+        isobaric : bool
+            ``langevin`` only: integrate with ``fix nph`` (isotropic, ``pressure_bar``) instead
+            of ``fix nve``, i.e. Langevin temperature at constant pressure.
+
+        Raises
+        ------
+        ConfigError
+            Unknown ``ensemble``.
+        """
+        fid = fix_id or self.new_id(ensemble)
+        t0, t1 = temperature_k, temperature_end_k
+        tdamp = self.units.to_native_time(damping_ps)
+        if ensemble == "nvt":
+            lines = [f"fix {fid} all nvt temp {t0} {t1} {tdamp}"]
+        elif ensemble == "npt":
+            p = self.units.to_native_pressure(pressure_bar)
+            pdamp = self.units.to_native_time(pressure_damping_ps)
+            lines = [f"fix {fid} all npt temp {t0} {t1} {tdamp} iso {p} {p} {pdamp}"]
+        elif ensemble == "langevin":
+            integrator = "nve"
+            if isobaric:
+                p = self.units.to_native_pressure(pressure_bar)
+                pdamp = self.units.to_native_time(pressure_damping_ps)
+                integrator = f"nph iso {p} {p} {pdamp}"
+            lines = [f"fix {fid}_nve all {integrator}",
+                     f"fix {fid} all langevin {t0} {t1} {tdamp} {lammps_seed(seed)} zero yes"]
+        elif ensemble == "nve":
+            lines = [f"fix {fid} all nve"]
+        else:
+            raise ConfigError(f"unknown ensemble '{ensemble}' (nvt, npt, langevin, nve)")
+        self.commands(lines)
+        return [ln.split()[1] for ln in lines]
 
     def md(self, time_ps: float, temperature_k: float, temperature_end_k: float | None = None,
            ensemble: str = "nvt", damping_ps: float = 0.1, pressure_bar: float = 0.0,
@@ -235,24 +300,11 @@ class LammpsSession:
         (Langevin + NVE), ``nve``.
         """
         t1 = temperature_k if temperature_end_k is None else temperature_end_k
-        tdamp = self.units.to_native_time(damping_ps)
-        fid = self.new_id(ensemble)
-        if ensemble == "nvt":
-            fixes = [f"fix {fid} all nvt temp {temperature_k} {t1} {tdamp}"]
-        elif ensemble == "npt":
-            p = self.units.to_native_pressure(pressure_bar)
-            pdamp = self.units.to_native_time(pressure_damping_ps)
-            fixes = [f"fix {fid} all npt temp {temperature_k} {t1} {tdamp} iso {p} {p} {pdamp}"]
-        elif ensemble == "langevin":
-            s = int(seed) % 900_000_000 + 1
-            fixes = [f"fix {fid} all nve", f"fix {fid}_l all langevin {temperature_k} {t1} {tdamp} {s} zero yes"]
-        elif ensemble == "nve":
-            fixes = [f"fix {fid} all nve"]
-        else:
-            raise ConfigError(f"unknown ensemble '{ensemble}' (nvt, npt, langevin, nve)")
-        self.commands(fixes)
+        fixes = self.thermostat(ensemble, temperature_k, t1, damping_ps, seed=seed,
+                                fix_id=self.new_id(ensemble), pressure_bar=pressure_bar,
+                                pressure_damping_ps=pressure_damping_ps)
         if thermo_every:
             self.command(f"thermo {thermo_every}")
         self.command(f"run {self.steps(time_ps)}")
-        for line in fixes:
-            self.command(f"unfix {line.split()[1]}")
+        for fid in fixes:
+            self.command(f"unfix {fid}")

@@ -34,6 +34,9 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from dealloy.config import run as rc
+from dealloy.config.builders import BUILDER_ARGS
+from dealloy.config.builders import builder_parameters as builder_parameter_fields
 from dealloy.errors import ConfigError
 from dealloy.potentials import DEFAULT_POTENTIAL
 
@@ -103,29 +106,9 @@ _EXTRACTION_TYPES = tuple(EXTRACTION_MODES.values())
 _MODE_COMMON = ("x_final", "interval_ps", "temperature_k", "max_time_ps", "probe_radius_angstrom",
                 "voxel_angstrom", "surface_depth_angstrom")
 
-# Documented run-config keys (docs/run-config.md), used to check dotted paths when the run-config
-# schema (dealloy.config.run) cannot say it itself.
-TOP_KEYS = {"potential", "ffield", "temperature_k", "timestep_ps", "thermostat", "damping_ps", "seed",
-            "dump_interval_ps", "thermo_interval_ps", "checkpoint_ps", "allow_atom_loss"}
-PARTICLE_KEYS = {"file", "builder", "args"}
-STAGE_KEYS: dict[str, set[str]] = {
-    "minimize": {"ftol_ev_per_angstrom", "maxiter"},
-    "equilibrate": {"time_ps"},
-    "extract": {"selector", "x_final", "interval_ps", "batch", "rate_li_per_ps",
-                "rate_fraction_per_ns", "shell_width_nm", "max_time_ps"},
-    "insert": {"x_final", "interval_ps", "batch", "rate_li_per_ps", "rate_fraction_per_ns",
-               "max_time_ps"},
-    "hold": {"time_ps"},
-    "anneal": {"temperature_start_k", "temperature_end_k", "time_ps"},
-}
-# the documented default protocol, materialised when a study addresses a stage of a base config
-# that has no [[stages]]
-DEFAULT_STAGES: list[dict[str, Any]] = [
-    {"type": "minimize"},
-    {"type": "equilibrate", "time_ps": 20.0},
-    {"type": "extract", "selector": "surface", "x_final": 0.0},
-    {"type": "hold", "time_ps": 20.0},
-]
+# run-config keys a study may address (from the run-config schema and the builders' models)
+PARTICLE_KEYS = set(rc.ParticleSpec.model_fields)
+BUILDER_ARG_NAMES = {k for m in BUILDER_ARGS.values() for k in m.model_fields}
 
 
 def check_axis_name(name: str, where: str) -> None:
@@ -138,7 +121,8 @@ def check_axis_name(name: str, where: str) -> None:
     if len(parts) == 1:
         ok = name in top
     elif parts[0] == "particle":
-        ok = parts[1] in PARTICLE_KEYS and (len(parts) == 2 or (parts[1] == "args" and len(parts) == 3))
+        ok = parts[1] in PARTICLE_KEYS and (len(parts) == 2 or (parts[1] == "args" and len(parts) == 3
+                                                                and parts[2] in BUILDER_ARG_NAMES))
     elif parts[0] == "stages" and len(parts) == 3:
         ok = parts[1] in stage_keys and parts[2] in stage_keys[parts[1]]
     if not ok:
@@ -149,15 +133,10 @@ def check_axis_name(name: str, where: str) -> None:
 
 
 def run_config_keys() -> tuple[set[str], dict[str, set[str]]]:
-    """Top-level keys and keys per stage type: from the run-config schema, else the docs' list."""
-    try:
-        from dealloy.config import run as rc
-    except ImportError:  # pragma: no cover - before the engine's schema exists
-        return TOP_KEYS, STAGE_KEYS
+    """Top-level keys and keys per stage type, from the run-config schema (dealloy.config.run)."""
     top = set(rc.RunConfig.model_fields) - {"particle", "stages"}
     stages = {}
-    for model in (rc.MinimizeStage, rc.EquilibrateStage, rc.ExtractStage, rc.InsertStage,
-                  rc.HoldStage, rc.AnnealStage, rc.PotentiostaticStage, rc.GalvanostaticStage):
+    for model in rc.STAGE_MODELS:
         stage_type = model.model_fields["type"].annotation.__args__[0]
         stages[stage_type] = set(model.model_fields) - {"type"}
     return top, stages
@@ -186,13 +165,9 @@ def set_dotted(cfg: dict, path: str, value: Any) -> None:
 
 
 def default_stages() -> list[dict[str, Any]]:
-    """The engine's default protocol as plain dicts (the documented one if the schema is absent)."""
-    try:
-        from dealloy.config.run import default_stages as engine_default
-    except ImportError:  # pragma: no cover
-        return copy.deepcopy(DEFAULT_STAGES)
+    """The engine's default protocol as plain dicts."""
     return [st.model_dump(mode="json", exclude_defaults=True) | {"type": st.type}
-            for st in engine_default()]
+            for st in rc.default_stages()]
 
 
 def find_stage(cfg: dict, stage_type: str, path: str) -> dict:
@@ -249,18 +224,8 @@ def apply_state(cfg: dict, state: str | None, dod: float | None, where: str) -> 
 
 
 def builder_parameters(name: str) -> set[str]:
-    """Named keyword arguments of a dealloy.build builder (empty if unknown)."""
-    import inspect
-
-    try:
-        from dealloy.build import BUILDERS
-    except ImportError:  # pragma: no cover
-        return set()
-    fn = BUILDERS.get(name)
-    if fn is None:
-        return set()
-    return {p.name for p in inspect.signature(fn).parameters.values()
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    """The arguments of a dealloy.build builder, from its parameter model (empty if unknown)."""
+    return set(builder_parameter_fields(name))
 
 
 def preset_for(cfg: dict, state: str | None = None) -> StatePreset | None:

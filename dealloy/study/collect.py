@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from dealloy.analysis.voltage import write_study_voltage
+from dealloy.engine.record import RunRecord
 from dealloy.io import atomic_path
 from dealloy.rundir import RunDir
 from dealloy.study.axes import pathway
@@ -40,9 +41,9 @@ def is_known(value) -> bool:
 
 
 def core_time_s(info) -> float | None:
-    """Core time of one run from run.json or a row of the collected table: the recorded
-    ``core_time_s`` (wall x ranks of each segment); runs from before it was recorded count
-    wall x the last segment's ranks."""
+    """Core time of one run from a row of the collected table: the recorded ``core_time_s``
+    (wall x ranks of each segment); runs from before it was recorded count wall x the last
+    segment's ranks (:attr:`dealloy.engine.record.RunRecord.core_time` for run.json)."""
     if is_known(info.get("core_time_s")):
         return float(info["core_time_s"])
     wall, ranks = info.get("wall_time_s"), info.get("ranks")
@@ -52,27 +53,26 @@ def core_time_s(info) -> float | None:
 
 
 def run_info(rd: RunDir) -> dict[str, Any]:
-    """Bookkeeping from run.json: wall time, ranks, Si at start and end, final Li/Si."""
-    info = rd.read_run_json()  # keys written by dealloy.engine.run (see dealloy/rundir.py)
-    n_si_start = info.get("si_start")
-    n_si_end = info.get("si_end")
+    """Bookkeeping from run.json (:class:`~dealloy.engine.record.RunRecord`): wall and core
+    time, ranks, Si at start and end, Li/Si at start and end, Li exchanged, events."""
+    rec = RunRecord.read(rd.run_json) or RunRecord()
     out = {
-        "wall_time_s": info.get("wall_time_s"),
-        "ranks": info.get("ranks"),  # of the last segment; core_time_s counts every segment
-        "core_time_s": core_time_s(info),
-        "n_si_start": n_si_start,
-        "n_si_end": n_si_end,
-        "si_conserved": (None if n_si_start is None or n_si_end is None
-                         else bool(n_si_start == n_si_end)),
-        "x_start": info.get("x_start"),
-        "x_end": info.get("x_end"),
-        "n_removed": info.get("n_removed"),
-        "n_inserted": info.get("n_inserted"),
-        "time_ps": info.get("time_ps"),
-        "checkpoints": info.get("checkpoints"),
+        "wall_time_s": rec.wall_time_s,
+        "ranks": rec.ranks,  # of the last segment; core_time_s counts every segment
+        "core_time_s": rec.core_time,
+        "n_si_start": rec.si_start,
+        "n_si_end": rec.si_end,
+        "si_conserved": (None if rec.si_start is None or rec.si_end is None
+                         else rec.si_start == rec.si_end),
+        "x_start": rec.x_start,
+        "x_end": rec.x_end,
+        "n_removed": rec.n_removed,
+        "n_inserted": rec.n_inserted,
+        "time_ps": rec.time_ps,
+        "checkpoints": rec.checkpoints,
         "n_events": None,
     }
-    if out["n_events"] is None and rd.events_csv.is_file():
+    if rd.events_csv.is_file():
         with open(rd.events_csv) as f:
             out["n_events"] = max(0, sum(1 for _ in f) - 1)
     return out

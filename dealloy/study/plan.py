@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import inspect
 import itertools
 import json
 import time
@@ -30,6 +29,8 @@ from typing import Any
 
 from dealloy import __version__
 from dealloy.config import dump_toml, load_toml
+from dealloy.config.builders import BUILDER_ARGS, builder_key
+from dealloy.config.run import KEY_NEUTRAL_WHEN_UNSET, RunConfig, parse_run_config, resolved_dict
 from dealloy.config.study import Study
 from dealloy.errors import ConfigError
 from dealloy.io import write_json, write_text
@@ -117,41 +118,24 @@ def resolve(study: Study, base: dict, params: dict, where: str) -> dict[str, Any
     cfg = axes.apply_params(cfg, dict(study.spec.set), f"{study.path}: [set]")
     cfg = axes.apply_params(cfg, params, where)
     _check_builder_args(cfg, where)
-    model = _validate_run(cfg, where)
-    if model is None:
-        return cfg
-    from dealloy.config.run import resolved_dict
-
-    return resolved_dict(model)
-
-
-def _validate_run(cfg: dict, where: str):
-    try:
-        from dealloy.config.run import parse_run_config
-    except ImportError:  # pragma: no cover - before the engine's schema exists
-        return None
-    return parse_run_config(cfg, source=where)
+    return resolved_dict(parse_run_config(cfg, source=where))
 
 
 def _check_builder_args(cfg: dict, where: str) -> None:
+    """Builder and argument names of ``cfg['particle']`` against the builders' parameter models
+    (one line naming the study point; types are checked with the whole run config)."""
     particle = cfg.get("particle") or {}
     name = particle.get("builder")
     if not name:
         return
-    try:
-        from dealloy.build import BUILDERS
-    except ImportError:  # pragma: no cover
-        return
-    fn = BUILDERS.get(str(name).replace("-", "_"))
-    if fn is None:
-        raise ConfigError(f"{where}: unknown builder {name!r}; builders: {', '.join(BUILDERS)}")
-    sig = inspect.signature(fn)
-    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
-        return
-    unknown = sorted(set(particle.get("args") or {}) - set(sig.parameters))
+    key = builder_key(name)
+    if key not in BUILDER_ARGS:
+        raise ConfigError(f"{where}: unknown builder {name!r}; builders: {', '.join(BUILDER_ARGS)}")
+    params = BUILDER_ARGS[key].model_fields
+    unknown = sorted(set(particle.get("args") or {}) - set(params))
     if unknown:
         raise ConfigError(f"{where}: builder {name!r} takes no parameter {', '.join(unknown)} "
-                          f"(it takes {', '.join(sig.parameters)})")
+                          f"(it takes {', '.join(params)})")
 
 
 def run_key(config: dict) -> str:
@@ -169,12 +153,6 @@ def run_key(config: dict) -> str:
 
 
 def _canonical(config: dict) -> dict:
-    try:
-        from dealloy.config.run import RunConfig
-    except ImportError:  # pragma: no cover
-        return _norm(copy.deepcopy(config))
-    from dealloy.config.run import KEY_NEUTRAL_WHEN_UNSET
-
     model = RunConfig.model_validate(config)
     d = model.model_dump(mode="json")
     d.setdefault("particle", {})

@@ -9,11 +9,12 @@ resumes from its last checkpoint). The ``scheduler`` column adds the SLURM task 
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from dealloy.engine.record import RunRecord
+from dealloy.errors import ConfigError
 from dealloy.rundir import RunDir
 from dealloy.study import slurm
 from dealloy.study.plan import Plan, PlannedRun
@@ -48,20 +49,20 @@ def has_checkpoint(rd: RunDir) -> bool:
 
 
 def last_error_line(rd: RunDir, log: Path | None = None) -> str:
-    info = rd.read_run_json()
-    err = info.get("error") or info.get("error_message") or ""
-    if isinstance(err, dict):
-        err = err.get("message", "") or json.dumps(err)
-    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
-    if lines:
-        return lines[-1]
-    for f in (log, rd.path / "run.log"):
-        if f is not None and f.is_file():
-            tail = [ln.strip() for ln in f.read_text(errors="replace").splitlines()[-200:]
-                    if ln.strip()]
-            errs = [ln for ln in tail if "error" in ln.lower()]
-            if errs or tail:
-                return (errs or tail)[-1]
+    """The last line of the run's ``error`` in run.json, else the last error line (or last line)
+    of ``log`` (the run's SLURM or local log), else a note that none was recorded."""
+    try:
+        rec = RunRecord.read(rd.run_json)
+    except ConfigError as exc:
+        return str(exc)
+    if rec is not None and rec.last_error_line:
+        return rec.last_error_line
+    if log is not None and log.is_file():
+        tail = [ln.strip() for ln in log.read_text(errors="replace").splitlines()[-200:]
+                if ln.strip()]
+        errs = [ln for ln in tail if "error" in ln.lower()]
+        if errs or tail:
+            return (errs or tail)[-1]
     return "(no error message recorded)"
 
 

@@ -1,0 +1,159 @@
+"""Geometric Li removal and insertion (``extract`` / ``insert`` stages) and the atom accounting.
+
+:class:`ExchangeMixin` is the part of :class:`~dealloy.engine.run.Engine` that, every
+``interval_ps`` of an exchange stage, selects Li on rank 0 (:mod:`dealloy.engine.selectors`,
+from gathered positions, with the run's one random stream), broadcasts the choice, deletes or
+creates the atoms in LAMMPS and logs them to events.csv; and that checks after each stage that
+Si is conserved and no atom was lost or detached.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from dealloy.engine.selectors import choose, insertion_sites, removal_candidates
+from dealloy.errors import SimulationError
+from dealloy.potentials import ELEMENTS
+
+LI, SI = 1, 2  # LAMMPS types (ELEMENTS order)
+_AMU_A2_PS2_EV = 1.0364269e-4  # 1 amu*A^2/ps^2 in eV
+_KB_EV = 8.617333262e-5
+
+
+class ExchangeMixin:
+    """Removal/insertion of an :class:`~dealloy.engine.run.Engine` (uses its ``st``, ``session``,
+    ``events_log``, ``comm``, ``rank``)."""
+
+    def _gather(self):
+        s = self.session
+        ids = s.gather("id", 0, 1).astype(np.int64)
+        types = s.gather("type", 0, 1).astype(np.int64)
+        x = s.gather("x", 1, 3)
+        order = np.argsort(ids)  # LAMMPS' storage order varies (sorting, ranks, resume)
+        return ids[order], types[order], x[order]
+
+    def _exchange(self, stage, prog: dict, per_interval: float) -> None:
+        t = time.perf_counter()
+        prog.owed += per_interval
+        need = abs(self.st.n_li - self._target(stage))
+        k = min(int(math.floor(prog.owed + 1e-9)), need)
+        prog.owed -= int(math.floor(prog.owed + 1e-9))
+        if k <= 0:
+            self.bookkeeping_s += time.perf_counter() - t
+            return
+        if stage.type == "extract":
+            done = self._remove(stage, k)
+        else:
+            done = self._insert(stage, k)
+        prog.batches += 1 if done else 0
+        self.st.n_batches += 1 if done else 0
+        prog.idle = 0 if done else prog.idle + 1
+        if prog.idle >= stage.patience_intervals:
+            prog.stop_reason = (f"no {'removable Li' if stage.type == 'extract' else 'site'} "
+                                   f"for {prog.idle} intervals")
+        dt = time.perf_counter() - t
+        self.bookkeeping_s += dt
+        prog.bookkeeping_s += dt
+
+    def _rng(self) -> np.random.Generator:
+        rng = np.random.default_rng()
+        rng.bit_generator.state = self.st.rng
+        return rng
+
+    def _remove(self, stage, k: int) -> int:
+        ids, types, x = self._gather()
+        chosen = None
+        if self.rank == 0:
+            rng = self._rng()
+            cand = removal_candidates(
+                stage.selector, x, types == LI, probe_radius=stage.probe_radius_angstrom,
+                voxel=stage.voxel_angstrom, surface_depth=stage.surface_depth_angstrom,
+                shell_width=stage.shell_width_nm * 10.0)
+            chosen = choose(cand, k, rng)
+            self.st.rng = rng.bit_generator.state
+        chosen = self.comm.bcast(chosen, root=0)
+        self.st.rng = self.comm.bcast(self.st.rng, root=0)
+        if len(chosen) == 0:
+            return 0
+        gone = ids[chosen]
+        self._delete_ids(gone)
+        self.st.n_li -= len(gone)
+        self.st.n_removed += len(gone)
+        t = round(self.t_ps, 6)
+        self.events_log.rows([(t, stage.type, "remove", int(i), "Li", *(round(float(c), 4)
+                               for c in x[j])) for i, j in zip(gone, chosen)])
+        return len(gone)
+
+    def _delete_ids(self, ids) -> None:
+        ids = [int(i) for i in ids]
+        for a in range(0, len(ids), 500):
+            self.cmd("group dealloy_del id " + " ".join(str(i) for i in ids[a:a + 500]))
+        self.cmd("delete_atoms group dealloy_del compress no")
+        self.cmd("group dealloy_del delete")
+        self._need_setup = True
+
+    def _insert(self, stage, k: int) -> int:
+        ids, types, x = self._gather()
+        payload = None
+        if self.rank == 0:
+            rng = self._rng()
+            sites = insertion_sites(x, k, rng, site_distance=stage.site_distance_angstrom,
+                                    probe_radius=stage.probe_radius_angstrom,
+                                    voxel=stage.voxel_angstrom)
+            t_k = self.cfg.stage_temperature(stage)
+            sigma = math.sqrt(_KB_EV * t_k / (self.potential.masses_amu["Li"] * _AMU_A2_PS2_EV))
+            v = rng.normal(0.0, sigma, size=sites.shape) * self.session.units.time_ps
+            payload = (sites, v, rng.bit_generator.state)
+        sites, v, self.st.rng = self.comm.bcast(payload, root=0)
+        n = len(sites)
+        if n == 0:
+            return 0
+        new_ids = list(range(self.st.next_id, self.st.next_id + n))
+        self.st.next_id += n
+        self.session.lmp.create_atoms(n, new_ids, [LI] * n, [float(c) for c in sites.ravel()],
+                                      [float(c) for c in v.ravel()], shrinkexceed=True)
+        self._need_setup = True
+        if self.session.natoms != self.st.n_li + self.st.n_si + n:
+            raise SimulationError(f"LAMMPS created {self.session.natoms - self.st.n_li - self.st.n_si}"
+                                  f" of {n} inserted Li")
+        self.st.n_li += n
+        self.st.n_inserted += n
+        t = round(self.t_ps, 6)
+        self.events_log.rows([(t, stage.type, "insert", i, "Li", *(round(float(c), 4) for c in p))
+                              for i, p in zip(new_ids, sites)])
+        return n
+
+    def _check_atoms(self, where: str) -> None:
+        """Si conserved exactly; atoms lost by LAMMPS or detached into vacuum reported by species."""
+        ids, types, x = self._gather()
+        n_li, n_si = int((types == LI).sum()), int((types == SI).sum())
+        lost = {"Li": self.st.n_li - n_li, "Si": self.st.n_si - n_si}
+        detached = np.empty(0, dtype=int)
+        if self.rank == 0 and len(x) > 1:
+            d, _ = cKDTree(x).query(x, k=2)
+            detached = np.flatnonzero(d[:, 1] > self.potential.cutoff_angstrom)
+        detached = self.comm.bcast(detached, root=0)
+        det = {"Li": int((types[detached] == LI).sum()), "Si": int((types[detached] == SI).sum())}
+        if any(lost.values()) or any(det.values()):
+            msg = (f"{where}: atoms lost by LAMMPS: {lost['Li']} Li, {lost['Si']} Si; detached into "
+                   f"the vacuum (no neighbour within the {self.potential.cutoff_angstrom} A cutoff):"
+                   f" {det['Li']} Li, {det['Si']} Si")
+            if not self.cfg.allow_atom_loss:
+                raise SimulationError(msg + ". Si must be conserved; lower the temperature/rate, "
+                                      "or set allow_atom_loss = true to remove them and go on")
+            self._log("warning: " + msg + " (allow_atom_loss: removed)")
+            if detached.size:
+                t = round(self.t_ps, 6)
+                self.events_log.rows([(t, self._stage_label, "lost", int(ids[j]),
+                                       ELEMENTS[types[j] - 1], *(round(float(c), 4) for c in x[j]))
+                                      for j in detached])
+                self._delete_ids(ids[detached])
+            for sp in ("Li", "Si"):
+                self.st.n_lost[sp] += lost[sp] + det[sp]
+            self.st.n_li = n_li - det["Li"]
+            self.st.n_si = n_si - det["Si"]
+

@@ -1,0 +1,111 @@
+"""Before LAMMPS: the starting particle (file or builder) and the protocol's composition checks.
+
+Everything here fails with a :class:`~dealloy.errors.ConfigError` naming the config key and the
+fix, before any MD starts.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from ase import Atoms
+
+from dealloy.build import get_builder
+from dealloy.checks import check_structure
+from dealloy.config.builders import check_builder_args
+from dealloy.config.run import ELECTROCHEM_TYPES, RunConfig
+from dealloy.errors import ConfigError
+from dealloy.io import mpi_comm, read_structure
+from dealloy.periodicity import open_axes, override_note
+from dealloy.potentials import ELEMENTS
+
+
+def build_particle(cfg: RunConfig, comm=None):
+    """The starting ``ase.Atoms`` (identical on all ranks): read the file or call the builder."""
+    comm = mpi_comm(comm)
+    atoms, err = None, None
+    spec = cfg.particle
+    if spec.file is not None:
+        if comm.Get_rank() == 0:
+            try:
+                atoms = read_structure(spec.file)
+                pbc, positions, opened = open_axes(atoms.cell.array, atoms.positions, atoms.pbc)
+                if opened:  # a particle (slab, wire) in a periodic box: simulate it as such
+                    warnings.warn(f"particle.file: "
+                                  f"{override_note(atoms.pbc, pbc, opened, 'simulated')}")
+                    atoms.positions, atoms.pbc = positions, pbc
+                check_structure(atoms.positions, atoms.cell.array, atoms.pbc,
+                                atoms.get_chemical_symbols(), what=str(spec.file),
+                                refuse_far=not cfg.allow_atom_loss)
+            except ConfigError as exc:
+                err = f"particle.file: {exc}"
+        atoms, err = comm.bcast((atoms, err), root=0)
+    else:
+        try:
+            fn = get_builder(spec.builder)
+        except ConfigError as exc:
+            raise ConfigError(f"particle.builder: {exc}") from None
+        try:
+            check_builder_args(spec.builder, spec.args, complete=True)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        try:
+            atoms = fn(**spec.args)  # every rank (a builder may run collective LAMMPS)
+        except ConfigError as exc:
+            raise ConfigError(f"particle.args: {exc}") from None
+        atoms = comm.bcast(atoms if comm.Get_rank() == 0 else None, root=0)
+    if err:
+        raise ConfigError(err)
+    return normalise_particle(atoms)
+
+
+def normalise_particle(atoms):
+    """Ids 1..N, a cell with vacuum for isolated particles, no stray arrays."""
+    bad = sorted(set(atoms.get_chemical_symbols()) - set(ELEMENTS))
+    if bad:
+        raise ConfigError(f"particle: contains {', '.join(bad)}; dealloy handles only Li and Si")
+    if len(atoms) == 0:
+        raise ConfigError("particle: the structure has no atoms")
+    out = Atoms(atoms.get_chemical_symbols(), positions=atoms.get_positions(), cell=atoms.cell,
+                pbc=atoms.pbc)
+    if atoms.has("momenta"):
+        out.set_momenta(atoms.get_momenta())
+    if not any(out.pbc) and out.cell.rank < 3:
+        out.center(vacuum=15.0)
+    out.arrays["id"] = np.arange(1, len(out) + 1)
+    return out
+
+
+def check_protocol(cfg: RunConfig, n_li: int, n_si: int) -> None:
+    """Composition checks that need the particle: fail before LAMMPS with the key and the fix."""
+    if n_si == 0:
+        raise ConfigError("particle: has no Si; dealloy needs a Li-Si particle (x = Li/Si)")
+    x = n_li / n_si
+    for i, st in enumerate(cfg.stages):
+        key = f"stages[{i}] ({st.type} stage)"
+        if st.type == "extract" or st.type in ELECTROCHEM_TYPES:
+            if round(x * n_si) == 0:
+                raise ConfigError(f"{key}: the particle has no Li to extract at this point "
+                                  f"(x = {x:.3g}); remove the stage or insert Li before it")
+            if st.x_final >= x - 0.5 / n_si:
+                raise ConfigError(f"{key}.x_final = {st.x_final} is not below the starting "
+                                  f"x = Li/Si = {x:.4g}; give x_final < {x:.4g}")
+            # potentiostatic: x at the end is unknown (set by the potential); the next stage's
+            # checks take the starting x as the most it can have left
+            x = x if st.type == "potentiostatic" else st.x_final
+        elif st.type == "insert":
+            if st.x_final <= x + 0.5 / n_si:
+                raise ConfigError(f"{key}.x_final = {st.x_final} is not above the starting "
+                                  f"x = Li/Si = {x:.4g}; give x_final > {x:.4g}")
+            if st.rate_fraction_per_ns is not None and st.x_final * n_si < 1:
+                raise ConfigError(f"{key}: rate_fraction_per_ns needs a target with Li")
+            x = st.x_final
+        if st.type in ("extract", "insert", "galvanostatic"):
+            li_ref = max(1, round(x * n_si))
+            if st.li_per_interval(li_ref) < 1e-3:
+                raise ConfigError(f"{key}: the rate gives {st.li_per_interval(li_ref):.2g} Li per "
+                                  "interval; raise the rate or interval_ps")
+
+
+__all__ = ["build_particle", "check_protocol", "normalise_particle"]

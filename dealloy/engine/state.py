@@ -1,0 +1,230 @@
+"""The engine's state: what a checkpoint holds (``checkpoint/state.json``) and one stage's progress.
+
+Typed, versioned pydantic models, written and read through the same class
+(:meth:`EngineState.write` / :meth:`EngineState.read`). ``checkpoint/state.json`` files written
+before these models existed (``version`` 1: the same keys, a stage not begun was ``{}``) are read
+as they are; a state from a newer dealloy, or a file that is not a state, is refused with one line.
+
+The atoms of a checkpoint (ids, types, positions, velocities, cell, pbc) are in
+``checkpoint/<atoms_file>`` (``.npz``) beside it; :func:`write_atoms` / :func:`read_atoms`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_serializer,
+)
+
+from dealloy.errors import ConfigError
+from dealloy.io import atomic_path, write_text
+
+#: the version this dealloy writes; it reads every version up to it
+STATE_VERSION = 2
+
+
+class _Model(BaseModel):
+    # NaN stays NaN in the JSON (x of a particle without Si), as json.dumps wrote it
+    model_config = ConfigDict(extra="ignore", ser_json_inf_nan="constants",
+                              validate_assignment=False)
+
+    # read-only dict-style access (``state["n_li"]``, ``progress.get("li_ref")``) for readers
+    # written against the dict this state used to be (engine/progress.py reads it so)
+    def __getitem__(self, key: str):
+        if key not in type(self).model_fields:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default=None):
+        return getattr(self, key) if key in type(self).model_fields else default
+
+
+class MoveCount(_Model):
+    """Accepted and rejected electrochemical moves of one kind."""
+
+    accepted: int = 0
+    rejected: int = 0
+
+
+class MoveCounts(_Model):
+    """Electrochemical moves by kind (removal, insertion)."""
+
+    remove: MoveCount = Field(default_factory=MoveCount)
+    insert: MoveCount = Field(default_factory=MoveCount)
+
+    def side(self, kind: Literal["remove", "insert"]) -> MoveCount:
+        return getattr(self, kind)
+
+
+class ElectroCounters(_Model):
+    """Run-wide counters of electrochemical stages (run.json's ``electrochem``).
+
+    ``mu_li_bcc_ev``: the Li reservoir's chemical potential, E/atom of bcc Li with the run's
+    potential (eV; :func:`dealloy.engine.electrochem.li_bcc_chemical_potential_ev`).
+    """
+
+    mu_li_bcc_ev: float | None = None
+    moves: MoveCounts = Field(default_factory=MoveCounts)
+    evaluations: int = 0
+    tfmc_steps: int = 0
+
+
+class StageProgress(_Model):
+    """Progress of the stage under way (checkpointed with it, so a resume continues it exactly).
+
+    Steps count MD steps of this stage; ``owed`` is the fractional Li still to exchange;
+    ``idle`` the intervals in a row without a possible move; ``li_ref`` the Li count the rate
+    refers to; times in ps, wall/bookkeeping times in s.
+    """
+
+    steps_done: int = 0
+    owed: float = 0.0
+    idle: int = 0
+    batches: int = 0
+    lammps_step0: int = 0
+    li_ref: int | None = None
+    stop_reason: str | None = None
+    t0_ps: float = 0.0
+    wall_s: float = 0.0
+    li0: int = 0
+    bookkeeping_s: float = 0.0
+    # electrochemical stages
+    moves: MoveCounts = Field(default_factory=MoveCounts)
+    evaluations: int = 0
+    cv_start: int | None = None  # steps_done when the CV hold began
+    cv_start_ps: float | None = None
+    last_voltage_v: float | None = None
+    vacancies: list[list[float]] = Field(default_factory=list)  # Å, sites Li left (reinsertion)
+
+
+class StageReport(_Model):
+    """One finished stage (run.json's ``stages``); keys a stage type does not have (None) are
+    left out of the file."""
+
+    index: int
+    type: str
+    t_start_ps: float
+    t_end_ps: float
+    n_li: int
+    n_si: int
+    x: float
+    wall_s: float
+    stop_reason: str | None = None
+    bookkeeping_s: float | None = None
+    moves: MoveCounts | None = None
+    evaluations: int | None = None
+    cv_start_ps: float | None = None
+    last_voltage_v: float | None = None
+    batches: int | None = None
+    warning: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_absent(self, handler):
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class EngineState(_Model):
+    """Everything the engine needs to continue a run exactly (``checkpoint/state.json``).
+
+    Counts are atoms; ``md_step`` counts MD steps (minimisation does not advance it),
+    ``lammps_step`` LAMMPS' own step counter; ``rng`` the numpy bit-generator state of the
+    removal/insertion stream; ``thermo_bytes``/``events_bytes`` the CSV lengths at the
+    checkpoint (a resume truncates to them); ``wall_s``/``core_s`` wall and core seconds so far;
+    ``config`` the resolved run config (a resume refuses a changed one).
+    """
+
+    version: int = STATE_VERSION
+    stage_index: int = 0
+    stage: StageProgress | None = None  # None: the stage at stage_index has not begun
+    md_step: int = 0
+    lammps_step: int = 0
+    rng: dict[str, Any]
+    next_id: int
+    n_li: int
+    n_si: int
+    li_start: int
+    si_start: int
+    n_removed: int = 0
+    n_inserted: int = 0
+    n_batches: int = 0
+    n_lost: dict[Literal["Li", "Si"], int] = Field(default_factory=lambda: {"Li": 0, "Si": 0})
+    velocities: bool = False
+    stage_reports: list[StageReport] = Field(default_factory=list)
+    thermo_bytes: int | None = None
+    events_bytes: int | None = None
+    checkpoint_count: int = 0
+    wall_s: float = 0.0
+    core_s: float | None = None  # None: a checkpoint from before core time was recorded
+    finished: bool = False
+    atoms_file: str | None = None
+    config: dict[str, Any] | None = None
+    electro: ElectroCounters | None = None
+
+    @field_validator("stage", mode="before")
+    @classmethod
+    def _empty_stage(cls, v):
+        return v or None  # version 1 wrote {} for "not begun"
+
+    @property
+    def x(self) -> float:
+        """Li/Si now (NaN without Si)."""
+        return self.n_li / self.n_si if self.n_si else float("nan")
+
+    # ---- file ------------------------------------------------------------------------------
+    @classmethod
+    def read(cls, path: Path) -> EngineState | None:
+        """The state in ``path`` (None if there is no file).
+
+        Raises
+        ------
+        ConfigError
+            The file is not a state this dealloy can continue (unreadable, or newer).
+        """
+        path = Path(path)
+        if not path.is_file():
+            return None
+        text = path.read_text()
+        try:
+            state = cls.model_validate_json(text)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise ConfigError(f"{path}: not a checkpoint this dealloy can read ({where}: "
+                              f"{err['msg']}); start again with --overwrite") from None
+        if state.version > STATE_VERSION:
+            raise ConfigError(f"{path}: checkpoint version {state.version} was written by a newer "
+                              f"dealloy (this one reads up to {STATE_VERSION}); resume it with "
+                              "that version, or start again with --overwrite")
+        return state
+
+    def write(self, path: Path, comm=None) -> None:
+        """Write atomically on rank 0 (every rank calls: collective)."""
+        self.version = STATE_VERSION
+        write_text(path, self.model_dump_json(indent=2) + "\n", comm, collective=True)
+
+
+def write_atoms(path: Path, ids, types, x, v, cell, pbc) -> None:
+    """The atoms of a checkpoint (rank 0 only): ids, LAMMPS types, positions (Å), velocities
+    (native units), cell rows (Å), pbc; written to a temp file and renamed."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, ids=ids, types=types, x=x, v=v, cell=np.asarray(cell),
+                     pbc=np.array(pbc))
+
+
+def read_atoms(path: Path) -> dict[str, np.ndarray]:
+    """The arrays :func:`write_atoms` wrote."""
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
+__all__ = ["STATE_VERSION", "EngineState", "StageProgress", "StageReport", "ElectroCounters",
+           "MoveCounts", "MoveCount", "write_atoms", "read_atoms"]
