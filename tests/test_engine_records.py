@@ -181,3 +181,16 @@ def test_unwrap_any_cell():
     # the orthorhombic formula x + image * diag(cell) is wrong for this cell
     assert np.abs(wrapped + img * np.diag(cell) - true).max() > 1.0
     assert unwrap(wrapped, None) is not wrapped and np.array_equal(unwrap(wrapped, None), wrapped)
+
+
+def test_config_keys_newer_than_a_checkpoint_count_as_changed_only_off_their_default():
+    """A checkpoint written before a key existed (e.g. pressure_bar) resumes while the key holds its
+    default; the same key set to anything else, or any differing old key, is a change."""
+    from dealloy.engine.run import config_changes
+
+    then = {"seed": 1, "temperature_k": 300.0}
+    assert config_changes({**then, "pressure_bar": None, "pressure_damping_ps": 1.0}, then) == []
+    assert config_changes({**then, "pressure_bar": 0.0, "pressure_damping_ps": 1.0},
+                          then) == ["pressure_bar"]
+    assert config_changes({**then, "seed": 2, "pressure_bar": None}, then) == ["seed"]
+    assert config_changes({"seed": 1}, then) == ["temperature_k"]  # a key dropped since

@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from pydantic_core import to_jsonable_python
 
 from dealloy.config.run import (
     ELECTROCHEM_TYPES,
@@ -133,8 +134,7 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
                               "continue it or --overwrite to start again")
         if state is not None and state.config is not None:
             now = json.loads(json.dumps(resolved_dict(self.cfg)))
-            changed = sorted(k for k in set(now) | set(state.config)
-                             if now.get(k) != state.config.get(k))
+            changed = config_changes(now, state.config)
             if changed:
                 raise ConfigError(f"--resume: the config changed since the checkpoint "
                                   f"({', '.join(changed)}); restore it, or start again with "
@@ -247,6 +247,25 @@ def default_run_dir(config_path: Path) -> Path:
     if config_path.name == "config.toml":
         return config_path.parent
     return config_path.parent / config_path.stem
+
+
+def config_changes(now: dict, then: dict) -> list[str]:
+    """Top-level keys of the resolved config ``now`` that differ from the checkpoint's ``then``.
+
+    A key that ``then`` lacks and ``now`` holds at its :class:`RunConfig` default is no change: it
+    was added by a newer dealloy after the checkpoint was written (e.g. ``pressure_bar``), and the
+    old run ran exactly as that default says.
+    """
+    fields = RunConfig.model_fields
+    defaults = {k: to_jsonable_python(f.get_default(call_default_factory=True))
+                for k, f in fields.items() if not f.is_required()}
+
+    def same(k):
+        if k not in then and k in defaults:
+            return now.get(k) == defaults[k]
+        return now.get(k) == then.get(k)
+
+    return sorted(k for k in set(now) | set(then) if not same(k))
 
 
 def run(config, run_dir=None, resume: bool = False, quiet: bool = False, overwrite: bool = False,
