@@ -54,8 +54,9 @@ def porous_particle(n_atoms: int, porosity: float = 0.45, seed: int = 0):
     return Atoms("Si" * int((~removed).sum()), positions=pos[~removed], pbc=False)
 
 
-def li15si4_particle(n_atoms: int):
-    """A dense c-Li15Si4 sphere (I-43d cell, 76 atoms per a^3) of about n_atoms."""
+def li15si4_particle(n_atoms: int, noise_angstrom: float = 0.0, seed: int = 0):
+    """A dense c-Li15Si4 sphere (I-43d cell, 76 atoms per a^3) of about n_atoms, its positions
+    displaced by Gaussian noise of ``noise_angstrom`` (Å, per component) if given."""
     import numpy as np
 
     from dealloy import materials as M
@@ -67,6 +68,8 @@ def li15si4_particle(n_atoms: int):
     c = cell.cell.array.sum(0) / 2
     p = cell[np.linalg.norm(cell.positions - c, axis=1) < radius]
     p.positions -= c
+    if noise_angstrom:
+        p.positions += np.random.default_rng(seed).normal(0, noise_angstrom, p.positions.shape)
     p.pbc = False
     return p
 

@@ -26,20 +26,11 @@ ENV = {"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "OVITO_THREAD_COUNT": "
 
 
 def li15si4_sphere(n_atoms: int, noise_angstrom: float = 0.15, seed: int = 0):
-    import numpy as np
+    """The analysis benchmark's c-Li15Si4 sphere of about ``n_atoms``, rattled by
+    ``noise_angstrom`` (Å) so that some Si lose their crystalline neighbourhood."""
+    from bench_analysis import li15si4_particle
 
-    from dealloy import materials as M
-
-    a = M.LI15SI4_A_ANGSTROM
-    radius = (3 * n_atoms * a**3 / 76 / (4 * np.pi)) ** (1 / 3)
-    n = int(np.ceil(2 * radius / a)) + 1
-    cell = M.li15si4_conventional_cell(a).repeat((n, n, n))
-    c = cell.cell.array.sum(0) / 2
-    p = cell[np.linalg.norm(cell.positions - c, axis=1) < radius]
-    p.positions -= c
-    p.positions += np.random.default_rng(seed).normal(0, noise_angstrom, p.positions.shape)
-    p.pbc = False
-    return p
+    return li15si4_particle(n_atoms, noise_angstrom, seed)
 
 
 def qbar_freud(data, p, iso):

@@ -17,11 +17,10 @@ from typing import Any, Literal
 import ase
 import numpy as np
 from mpi4py import MPI
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 from dealloy import __version__
-from dealloy.engine.state import ElectroCounters, StageReport
-from dealloy.errors import ConfigError
+from dealloy.engine.state import ElectroCounters, StageReport, read_versioned
 from dealloy.io import write_text
 
 #: the version this dealloy writes; it reads every version up to it
@@ -127,17 +126,7 @@ class RunRecord(BaseModel):
             json.loads(text)
         except (FileNotFoundError, json.JSONDecodeError):
             return None
-        try:
-            rec = cls.model_validate_json(text)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            raise ConfigError(f"{path}: not a run record this dealloy can read ({where}: "
-                              f"{err['msg']})") from None
-        if rec.version > RECORD_VERSION:
-            raise ConfigError(f"{path}: run record version {rec.version} was written by a newer "
-                              f"dealloy (this one reads up to {RECORD_VERSION}); use that version")
-        return rec
+        return read_versioned(cls, path, text, RECORD_VERSION, "run record", "use that version")
 
     def write(self, path: Path, comm=None) -> None:
         """Write atomically on rank 0 (every rank calls: collective)."""

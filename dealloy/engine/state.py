@@ -31,6 +31,30 @@ from dealloy.io import atomic_path, write_text
 STATE_VERSION = 2
 
 
+def read_versioned(model, path: Path, text: str, newest: int, kind: str, newer_advice: str,
+                   invalid_advice: str = ""):
+    """``model`` validated from the JSON ``text`` of ``path``, refused in one line when it is not
+    such a record or was written by a newer dealloy (``version`` above ``newest``).
+
+    Raises
+    ------
+    ConfigError
+        Naming ``path``, the first invalid field, or the version, and the advice given.
+    """
+    try:
+        rec = model.model_validate_json(text)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        advice = f"; {invalid_advice}" if invalid_advice else ""
+        raise ConfigError(f"{path}: not a {kind} this dealloy can read ({where}: "
+                          f"{err['msg']}){advice}") from None
+    if rec.version > newest:
+        raise ConfigError(f"{path}: {kind} version {rec.version} was written by a newer dealloy "
+                          f"(this one reads up to {newest}); {newer_advice}")
+    return rec
+
+
 class _Model(BaseModel):
     # NaN stays NaN in the JSON (x of a particle without Si), as json.dumps wrote it
     model_config = ConfigDict(extra="ignore", ser_json_inf_nan="constants",
@@ -191,19 +215,9 @@ class EngineState(_Model):
         path = Path(path)
         if not path.is_file():
             return None
-        text = path.read_text()
-        try:
-            state = cls.model_validate_json(text)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            raise ConfigError(f"{path}: not a checkpoint this dealloy can read ({where}: "
-                              f"{err['msg']}); start again with --overwrite") from None
-        if state.version > STATE_VERSION:
-            raise ConfigError(f"{path}: checkpoint version {state.version} was written by a newer "
-                              f"dealloy (this one reads up to {STATE_VERSION}); resume it with "
-                              "that version, or start again with --overwrite")
-        return state
+        return read_versioned(cls, path, path.read_text(), STATE_VERSION, "checkpoint",
+                              "resume it with that version, or start again with --overwrite",
+                              "start again with --overwrite")
 
     def write(self, path: Path, comm=None) -> None:
         """Write atomically on rank 0 (every rank calls: collective)."""
