@@ -159,7 +159,7 @@ def run_diffusivity(p: DiffusivityParams, out_dir, echo=print, progress=None) ->
 
     ``progress``, if given, is called as ``progress(done=..., total=n_runs, task="MD runs")``
     with the (fractional) number of MD runs done, after every recorded frame
-    (:class:`dealloy.engine.progress.TaskProgress` draws it with an ETA).
+    (:class:`dealloy.progress.TaskProgress` draws it with an ETA).
     """
     from dealloy.analysis.structure import Crystallinity
     from dealloy.io import write_json, write_text

@@ -75,7 +75,7 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
 
     ``progress``, if given, is called as ``progress(done=k, total=n, task="frames")`` before the
     first and after every analysed frame of a selection of several frames
-    (:class:`dealloy.engine.progress.TaskProgress` draws it with an ETA).
+    (:class:`dealloy.progress.TaskProgress` draws it with an ETA).
     """
     params = params or AnalysisParams()
     source, run_dir = resolve_source(path)
