@@ -24,9 +24,9 @@ LINT = [sys.executable, "-c", "import sys; from importlinter.cli import lint_imp
 
 
 def _lint(tree: Path) -> subprocess.CompletedProcess:
-    """``lint-imports`` on the ``dealloy`` package under ``tree`` with ``tree``'s pyproject.toml."""
+    """``lint-imports`` on the ``dealloy`` package under ``tree`` (it reads ``tree/pyproject.toml``)."""
     env = dict(os.environ, PYTHONPATH=str(tree))  # this tree's package, not an installed one
-    return subprocess.run(LINT + ["--config", str(tree / "pyproject.toml"), "--no-cache"],
+    return subprocess.run(LINT + ["--no-cache"],
                           cwd=tree, env=env, capture_output=True, text=True, timeout=120)
 
 
