@@ -197,3 +197,32 @@ def check_dump_path(path) -> None:
         if ch in text:
             raise ConfigError(f"{text}: LAMMPS replaces '{ch}' in a dump file name by {what}; "
                               f"use a directory without '%' or '*'")
+
+
+def lammps_quote(value, dump: bool = False) -> str:
+    """``value`` (a path) as one LAMMPS command argument, taken literally.
+
+    LAMMPS treats quoted text as one word and performs no ``$`` variable substitution and no
+    ``#`` comment stripping inside it (checked with the ``log`` command on LAMMPS 2Aug2023+):
+    double quotes unless the text holds one, else single quotes, else triple quotes.
+
+    With ``dump=True`` the path is a dump file name, see :func:`check_dump_path`.
+
+    Raises
+    ------
+    ConfigError
+        If the text cannot be quoted (holds ``\"\"\"`` or both quote kinds and ends in ``"``).
+    """
+    text = str(value)
+    if dump:
+        check_dump_path(text)
+    if "\n" in text:
+        raise ConfigError(f"a path with a line break cannot go into a LAMMPS command: {text!r}")
+    if '"' not in text:
+        return f'"{text}"'
+    if "'" not in text:
+        return f"'{text}'"
+    if '"""' not in text and not text.endswith('"'):
+        return f'"""{text}"""'
+    raise ConfigError(f"the path {text!r} holds both kinds of quotes in a way LAMMPS cannot "
+                      "quote; rename the directory")

@@ -17,6 +17,9 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from dealloy.errors import ConfigError
+from dealloy.materials import ELEMENTS
+
 
 def mpi_comm(comm=None):
     """Return ``comm`` or MPI.COMM_WORLD (mpi4py is imported lazily).
@@ -92,7 +95,6 @@ def check_launcher(mpi_size: int, environ=None) -> None:
     said = launcher_tasks(environ)
     if said is None:
         return
-    from dealloy.errors import ConfigError
 
     n, var, who = said
     raise ConfigError(
@@ -106,7 +108,7 @@ def progress_hook(progress):
     """The ``progress`` argument of a long workflow as ``say(msg=None, *, done, total, task)``.
 
     ``None`` gives a no-op; a hook that takes counts (``takes_counts = True``, as
-    :class:`dealloy.engine.progress.TaskProgress`) is used as it is; any other callable of one
+    :class:`dealloy.progress.TaskProgress`) is used as it is; any other callable of one
     argument (``print``, ``list.append``) receives the messages only.
     """
     if progress is None:
@@ -208,7 +210,6 @@ def write_structure(path, atoms, format: str | None = None, comm=None, collectiv
     if format is None:
         format = guess_format(path)
     if format == "lammps-data":
-        from dealloy.potentials import ELEMENTS
 
         if not isinstance(atoms, (list, tuple)) and atoms.cell.rank < 3:
             atoms = atoms.copy()  # LAMMPS needs a box: the bounding box plus 5 Å on every side
@@ -238,7 +239,6 @@ def guess_format(path) -> str | None:
         # a str, not a Path: ASE peeks into the file with .read() only on str names
         return filetype(str(path), read=Path(path).is_file(), guess=True)
     except (UnknownFileTypeError, OSError, ValueError, AttributeError):
-        from dealloy.errors import ConfigError
 
         raise ConfigError(f"cannot tell the file format of {path}: use a known suffix "
                           "(.extxyz, .xyz, .data, .lammpstrj, .cif, .vasp, ...)") from None
@@ -273,7 +273,6 @@ def read_structure(path, index=-1, format: str | None = None):
     """
     import ase.io
 
-    from dealloy.errors import ConfigError
 
     path = Path(path)
     if not path.is_file():
@@ -296,7 +295,6 @@ def read_structure(path, index=-1, format: str | None = None):
         elif "mass" in columns:
             source = "mass column"
         else:  # ASE would make type 1 hydrogen: apply (and say) the convention instead
-            from dealloy.potentials import ELEMENTS
 
             kwargs.update(specorder=list(ELEMENTS))
             source = f"ASSUMED: {TYPE_CONVENTION} (the dump has only a type column)"
@@ -391,8 +389,6 @@ def _lammps_data_header(path) -> dict:
     """
     from ase.data import atomic_masses, atomic_numbers
 
-    from dealloy.errors import ConfigError
-    from dealloy.potentials import ELEMENTS
 
     masses: dict[int, float] = {}
     named: dict[int, str] = {}

@@ -33,6 +33,12 @@ from ase.units import create_units
 #: ASE's default ``ase.units`` is CODATA 2014; dealloy's numbers were written with 2018 values.
 UNITS = create_units("2018")
 
+# ---- LAMMPS type convention ----------------------------------------------------------------
+#: dealloy's LAMMPS atom types: type 1 = Li, type 2 = Si (re-exported by :mod:`dealloy.potentials`).
+ELEMENTS: tuple[str, ...] = ("Li", "Si")
+#: Atomic masses (amu) given to LAMMPS for each element (re-exported by :mod:`dealloy.potentials`).
+MASSES_AMU: dict[str, float] = {"Li": 6.941, "Si": 28.086}
+
 # ---- c-Li15Si4 -----------------------------------------------------------------------------
 #: x = Li/Si of c-Li15Si4 (15/4), the fully lithiated state: x = X_LI15SI4 * depth of discharge.
 X_LI15SI4 = 3.75

@@ -1,7 +1,7 @@
 """``dealloy analyze`` and ``dealloy diffusivity`` (parse, call one function, print).
 
 Messages and progress go to stderr when stdout carries JSON; progress (with an ETA) is drawn by
-:class:`dealloy.engine.progress.TaskProgress`: a live bar on a terminal, sparse lines otherwise.
+:class:`dealloy.progress.TaskProgress`: a live bar on a terminal, sparse lines otherwise.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from dealloy.engine.progress import TaskProgress
+from dealloy.progress import TaskProgress
 from dealloy.potentials import DEFAULT_POTENTIAL
 
 
@@ -115,7 +115,7 @@ def diffusivity_command(temperatures, time_ps, equilibrate_ps, cells, li_vacanci
                                cells=cells, li_vacancies=li_vacancies, potential=potential,
                                seed=seed,
                                amorphous_protocol=amorphous_protocol)
-    from dealloy.engine.progress import BuildProgress
+    from dealloy.progress import BuildProgress
     from dealloy.io import rank
 
     quiet = quiet or rank() != 0  # under an MPI launcher every rank runs LAMMPS; rank 0 speaks

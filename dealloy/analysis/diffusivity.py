@@ -25,8 +25,14 @@ from pathlib import Path
 import numpy as np
 
 from dealloy import materials as M
+from dealloy.analysis.structure import Crystallinity
+from dealloy.analysis.trajectory import msd
+from dealloy.build.amorphous import amorphous_lisi
+from dealloy.build.crystal import li15si4_cell
+from dealloy.engine.session import LammpsSession
 from dealloy.errors import ConfigError
-from dealloy.io import progress_hook
+from dealloy.io import progress_hook, write_json, write_text
+from dealloy.materials import MASSES_AMU
 from dealloy.potentials import DEFAULT_POTENTIAL
 
 KB_EV = M.UNITS["kB"]  # eV/K, CODATA 2018
@@ -62,7 +68,6 @@ class DiffusivityParams:
 
 
 def bulk_structure(phase: str, p: DiffusivityParams, echo=print):
-    from dealloy.build.crystal import li15si4_cell
 
     if phase == "crystalline":
         atoms = li15si4_cell().repeat((p.cells,) * 3)
@@ -71,7 +76,6 @@ def bulk_structure(phase: str, p: DiffusivityParams, echo=print):
             rng = np.random.default_rng(p.seed)
             del atoms[sorted(rng.choice(li, p.li_vacancies, replace=False).tolist())]
         return atoms
-    from dealloy.build.amorphous import amorphous_lisi
 
     n_si = 16 * p.cells**3
     x = (60 * p.cells**3 - p.li_vacancies) / n_si  # same composition as the crystal
@@ -83,8 +87,6 @@ def bulk_structure(phase: str, p: DiffusivityParams, echo=print):
 def li_diffusion_md(atoms, temperature_k: float, p: DiffusivityParams, tick=None):
     """One MD run: returns (MSDResult, final atoms). ``tick(fraction)``, if given, is called
     with the share of the production MD done after every recorded frame."""
-    from dealloy.analysis.trajectory import msd
-    from dealloy.engine.session import LammpsSession
 
     with LammpsSession(atoms, p.potential) as s:
         s.create_velocities(temperature_k, p.seed)
@@ -159,10 +161,8 @@ def run_diffusivity(p: DiffusivityParams, out_dir, echo=print, progress=None) ->
 
     ``progress``, if given, is called as ``progress(done=..., total=n_runs, task="MD runs")``
     with the (fractional) number of MD runs done, after every recorded frame
-    (:class:`dealloy.engine.progress.TaskProgress` draws it with an ETA).
+    (:class:`dealloy.progress.TaskProgress` draws it with an ETA).
     """
-    from dealloy.analysis.structure import Crystallinity
-    from dealloy.io import write_json, write_text
 
     p.check()
     out_dir = Path(out_dir)
@@ -379,7 +379,6 @@ def li_diffusion(frames, fit_window=(0.2, 0.8)) -> tuple[dict, object]:
 def center_of_mass_angstrom(frame) -> np.ndarray | None:
     """Mass-weighted centre of all atoms of ``frame`` (Å), from its unwrapped positions when it
     has them; None for a periodic frame without them (a wrapped centre of mass jumps)."""
-    from dealloy.potentials import MASSES_AMU
 
     if "unwrapped" in frame.info:
         pos = np.asarray(frame.info["unwrapped"])

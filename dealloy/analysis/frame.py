@@ -24,6 +24,7 @@ from ase.data import atomic_numbers, chemical_symbols
 
 from dealloy.checks import DUPLICATE_ANGSTROM, check_structure
 from dealloy.errors import ConfigError
+from dealloy.io import TYPE_CONVENTION
 from dealloy.periodicity import PARTICLE_GAP_ANGSTROM, _height, open_axes, override_note
 
 #: the elements dealloy analyses and their atomic numbers (from ``ase.data``)
@@ -177,7 +178,6 @@ def _ovito_symbols(parts) -> tuple[np.ndarray, str]:
             raise ConfigError(f"a mass of the dump's mass column is {off:.1f} amu from every "
                               "element's; give an element column")
         return np.asarray(chemical_symbols, dtype=object)[z].astype(str), "mass column"
-    from dealloy.io import TYPE_CONVENTION
 
     default = {"1": "Li", "2": "Si"}
     labels = [default.get(n or str(int(u)), n or str(int(u))) for n, u in zip(named, uniq)]

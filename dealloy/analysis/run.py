@@ -13,6 +13,7 @@ from dealloy.analysis.diffusivity import center_of_mass_angstrom, li_diffusion
 from dealloy.analysis.trajectory import FrameSource, parse_selection, resolve_source
 from dealloy.analysis.voltage import write_voltage_outputs
 from dealloy.io import write_json, write_text
+from dealloy.rundir import RunDir
 
 
 def _csv_text(rows: list[dict]) -> str:
@@ -75,7 +76,7 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
 
     ``progress``, if given, is called as ``progress(done=k, total=n, task="frames")`` before the
     first and after every analysed frame of a selection of several frames
-    (:class:`dealloy.engine.progress.TaskProgress` draws it with an ETA).
+    (:class:`dealloy.progress.TaskProgress` draws it with an ETA).
     """
     params = params or AnalysisParams()
     source, run_dir = resolve_source(path)
@@ -92,7 +93,6 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
     single = str(frames).strip().lstrip("-").isdigit()
     out_dir = None
     if run_dir is not None:
-        from dealloy.rundir import RunDir
 
         out_dir = RunDir(run_dir).analysis_dir
         json_out = json_out or RunDir(run_dir).metrics_json

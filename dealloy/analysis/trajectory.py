@@ -14,6 +14,8 @@ from ase.io.formats import string2index
 
 from dealloy.analysis.frame import Frame, _from_ase, _from_ovito_data, check_frame
 from dealloy.errors import ConfigError
+from dealloy.io import guess_format, read_structure
+from dealloy.rundir import RunDir
 
 #: formats read with OVITO (lazily, frame by frame); every other format goes through ASE
 OVITO_FORMATS = ("lammps-dump-text",)
@@ -21,7 +23,6 @@ OVITO_FORMATS = ("lammps-dump-text",)
 
 def resolve_source(path) -> tuple[Path, Path | None]:
     """(structure/trajectory file, run directory or None) for a path the user gave."""
-    from dealloy.rundir import RunDir
 
     path = Path(path)
     if path.is_dir():
@@ -39,7 +40,6 @@ def resolve_source(path) -> tuple[Path, Path | None]:
 
 
 def _is_ase(path: Path) -> bool:
-    from dealloy.io import guess_format
 
     return guess_format(path) not in OVITO_FORMATS
 
@@ -177,7 +177,6 @@ class FrameSource:
             warnings.warn(w, stacklevel=2)
 
     def _read_ase(self) -> list:
-        from dealloy.io import read_structure
 
         try:
             frames = read_structure(self.path, index=":")
@@ -194,7 +193,6 @@ class FrameSource:
     def _read_ase_until_error(self) -> list:
         import ase.io
 
-        from dealloy.io import guess_format
 
         frames = []
         try:
@@ -259,7 +257,6 @@ class FrameSource:
 def _run_timestep_ps(run_dir) -> float | None:
     if run_dir is None:
         return None
-    from dealloy.rundir import RunDir
 
     cfg = RunDir(run_dir).config
     if not cfg.is_file():

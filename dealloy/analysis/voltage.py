@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from dealloy import materials as M
-from dealloy.io import write_json, write_text
+from dealloy.io import atomic_path, write_json, write_text
 from dealloy.potentials import potentials_dir
 from dealloy.rundir import RunDir
 
@@ -203,7 +203,6 @@ def load_summary(run_dir) -> dict:
 def _plot(rows, centres, d, summary, path: Path) -> None:
     from matplotlib.figure import Figure  # no pyplot: library code never chooses the backend
 
-    from dealloy.io import atomic_path
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fig = Figure(figsize=(9, 3.6))
@@ -269,7 +268,6 @@ def write_study_voltage(runs: list[dict], outdir, name: str, bin_v: float = 0.02
         return "voltage_vs_x.png: skipped (no run with potentiostatic/galvanostatic moves)"
     from matplotlib.figure import Figure
 
-    from dealloy.io import atomic_path
 
     paths = list(dict.fromkeys(r["path"] for r in data))
     states = list(dict.fromkeys(r["state"] for r in data))

@@ -32,7 +32,9 @@ from ase import Atoms
 
 from dealloy import materials as M
 from dealloy.build import _common as C
+from dealloy.build.crystal import _assemble, _si_basis, si_lattice_constant
 from dealloy.errors import ConfigError, SimulationError
+from dealloy.materials import MASSES_AMU
 from dealloy.periodicity import unwrap
 from dealloy.potentials import DEFAULT_POTENTIAL
 
@@ -105,7 +107,6 @@ def _potential(potential):
 
 # ---- structure measures -------------------------------------------------------------------------
 def density_g_cm3(atoms: Atoms, volume: float | None = None) -> float:
-    from dealloy.potentials import MASSES_AMU
 
     mass = sum(MASSES_AMU[s] for s in atoms.get_chemical_symbols())
     vol = atoms.get_volume() if volume is None else volume
@@ -180,7 +181,7 @@ def melt_quench(atoms: Atoms, potential, seed: int, p: dict, log=None) -> tuple[
     _logger.info(f"melt-quench of {len(atoms)} atoms: {p['melt_ps']:g} ps at {t_melt:g} K, "
                  f"quench to {t_end:g} K at {p['quench_rate_k_per_s']:.3g} K/s ({quench_ps:g} ps), "
                  f"{p['relax_ps']:g} ps NPT at {t_end:g} K",
-                 extra={"phase": "melt-quench", "atoms": len(atoms),  # for dealloy.engine.progress
+                 extra={"phase": "melt-quench", "atoms": len(atoms),  # for dealloy.progress
                         "md_ps": p["melt_ps"] + quench_ps + p["relax_ps"],
                         "timestep_ps": getattr(potential, "timestep_ps", None)})
     t0 = time.time()
@@ -378,7 +379,6 @@ def interior_density(atoms: Atoms, depth_angstrom: float = 5.0) -> float:
     the enclosed volume 4/3 pi r^3 (least squares over 30 radii from 0.4 R_in to R_in, R_in =
     R - ``depth_angstrom``, R = sqrt(5/3) Rg about the centroid). Less noisy than one sphere's
     mass/volume, and blind to the surface layer."""
-    from dealloy.potentials import MASSES_AMU
 
     pos = atoms.positions
     r = np.linalg.norm(pos - pos.mean(0), axis=1)
@@ -448,7 +448,6 @@ def core_shell_particle(diameter_nm: float, dod: float, x_shell: float = 3.5, se
         bulk_n_si = C.check_int("bulk_n_si", bulk_n_si, 1)
     pot = _potential(potential)
 
-    from dealloy.build.crystal import _assemble, _si_basis, si_lattice_constant
 
     si_a = si_lattice_constant(pot)
     n_si = bulk_n_si or _bulk_n_si_for(d, x_shell)

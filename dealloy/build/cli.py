@@ -10,7 +10,7 @@ import click
 
 from dealloy.build import BUILDERS, get_builder
 from dealloy.config.builders import builder_parameters
-from dealloy.engine.progress import BuildProgress
+from dealloy.progress import BuildProgress
 from dealloy.errors import ConfigError
 
 def _kinds() -> list[str]:

@@ -24,7 +24,7 @@ def run_command(config, run_dir, resume, overwrite, quiet):
     Exits 0 when done, 75 when stopped by SIGTERM/SIGUSR1 after a checkpoint (resume with
     --resume), 2 on bad input or a failed run (run.json says why).
     """
-    from dealloy.engine.progress import Progress
+    from dealloy.progress import Progress
     from dealloy.engine.run import EXIT_CHECKPOINTED, run
     from dealloy.io import rank
 

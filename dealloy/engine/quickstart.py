@@ -108,7 +108,7 @@ def _quickstart(out_dir: Path, quiet: bool, overwrite: bool = False, particles: 
     """The quickstart in this process (all ranks of ``mpi_comm()``); ``particles``/``stages``
     replace :data:`PARTICLES`/:data:`STAGES` (smaller systems for tests)."""
     from dealloy.config.run import parse_run_config
-    from dealloy.engine.progress import Progress
+    from dealloy.progress import Progress
     from dealloy.engine.run import run
     from dealloy.io import mpi_comm, write_json, write_text
 

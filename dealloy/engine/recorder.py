@@ -16,6 +16,9 @@ import os
 import zlib
 from pathlib import Path
 
+from dealloy import __version__
+from dealloy.io import atomic_path
+
 THERMO_COLUMNS = ["time_ps", "temperature_k", "pe_ev", "n_atoms", "n_li", "n_si", "x", "stage"]
 EVENT_COLUMNS = ["time_ps", "stage", "event", "id", "species", "x", "y", "z"]
 
@@ -126,7 +129,6 @@ def merge_trajectory(traj: Path, part: Path | None, max_step: int | None) -> int
 
     Returns the number of frames kept. ``part`` is deleted afterwards. Written atomically.
     """
-    from dealloy.io import atomic_path
 
     frames = []
     last = None
@@ -161,7 +163,6 @@ def final_structure_info(time_ps: float, n_li: int, n_si: int, potential: str, s
     ``potential``, ``seed``, ``temperature_k``, ``li_removed``, ``li_inserted``, ``builder`` (of
     the starting particle, if built) and ``dealloy_version``.
     """
-    from dealloy import __version__
 
     info = {"time_ps": round(float(time_ps), 6),
             "x": round(n_li / n_si, 6) if n_si else float("nan"),

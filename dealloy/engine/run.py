@@ -52,7 +52,7 @@ from dealloy.engine.electrochem import li_bcc_chemical_potential_ev
 from dealloy.engine.exchange import ExchangeMixin
 from dealloy.engine.outputs import OutputsMixin
 from dealloy.engine.prepare import build_particle, check_protocol, normalise_particle
-from dealloy.engine.progress import BuildProgress
+from dealloy.progress import BuildProgress
 from dealloy.engine.record import RunRecord
 from dealloy.engine.recorder import CsvLog
 from dealloy.engine.signals import EXIT_CHECKPOINTED, Checkpointed, StopSignals

@@ -61,7 +61,7 @@ class _Model(BaseModel):
                               validate_assignment=False)
 
     # read-only dict-style access (``state["n_li"]``, ``progress.get("li_ref")``) for readers
-    # written against the dict this state used to be (engine/progress.py reads it so)
+    # written against the dict this state used to be (dealloy/progress.py reads it so)
     def __getitem__(self, key: str):
         if key not in type(self).model_fields:
             raise KeyError(key)

@@ -17,11 +17,9 @@ from pathlib import Path
 
 from ase.calculators.lammps import convert
 
-from dealloy.engine.lammps import lammps_quote
+from dealloy.checks import lammps_quote
 from dealloy.errors import ConfigError
-
-ELEMENTS: tuple[str, ...] = ("Li", "Si")
-MASSES_AMU: dict[str, float] = {"Li": 6.941, "Si": 28.086}
+from dealloy.materials import ELEMENTS, MASSES_AMU
 #: chosen by the amorphous-path validation (potentials/README.md, "Choice of the default"):
 #: meam-godet2020 is closer to DFT(B) on a-LixSi structure, energetics and voltages; cui2012 only
 #: on the c-Li15Si4 lattice constant

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from dealloy.engine.progress import TaskProgress
+from dealloy.progress import TaskProgress
 from dealloy.potentials import POTENTIAL_NAMES
 
 

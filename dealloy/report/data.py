@@ -7,9 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dealloy.config import load_toml
+from dealloy.config.study import load_study
 from dealloy.errors import ConfigError
 from dealloy.rundir import RunDir
 from dealloy.study.axes import pathway  # noqa: F401  (re-exported for notebooks)
+from dealloy.study.collect import collect, derived, figures, final_metrics, run_info
+from dealloy.study.plan import PlannedRun, check_directory, make_plan
 
 MICROSCOPY_PREFIXES = ("haadf_", "slices_", "render")
 
@@ -39,10 +43,6 @@ def _run_images(rd: RunDir) -> list[Path]:
 
 
 def _load_study(path: Path, analyze_missing: bool, echo, directory=None) -> ReportData:
-    from dealloy.config import load_toml
-    from dealloy.config.study import load_study
-    from dealloy.study.collect import collect
-    from dealloy.study.plan import check_directory, make_plan
 
     study = load_study(path)
     plan = make_plan(study, find_study_directory(study, directory, path))
@@ -98,9 +98,6 @@ def find_study_directory(study, directory=None, path=None) -> Path:
 def _load_run(path: Path, analyze_missing: bool, echo) -> ReportData:
     import pandas as pd
 
-    from dealloy.config import load_toml
-    from dealloy.study.collect import derived, final_metrics, run_info
-    from dealloy.study.plan import PlannedRun
 
     rd = RunDir(path)
     status = rd.status
@@ -140,9 +137,6 @@ def _load_folder(path: Path, analyze_missing: bool, echo) -> ReportData:
     import pandas as pd
 
     from dealloy.analysis.run import analyze_path
-    from dealloy.config import load_toml
-    from dealloy.study.collect import derived, figures, final_metrics, run_info
-    from dealloy.study.plan import PlannedRun
 
     rows, runs = [], []
     for i, d in enumerate(run_dirs_in(path)):

@@ -9,9 +9,13 @@ import math
 import shutil
 from pathlib import Path
 
+from dealloy import __version__
+from dealloy.errors import DealloyError
 from dealloy.io import write_text
+from dealloy.potentials import get_potential
 from dealloy.report.data import ReportData, load_report_data, pathway
 from dealloy.report.observables import AGREES, DISAGREES, NOT_COVERED, PARTLY, observables
+from dealloy.study.collect import core_time_s, is_known
 
 RUN_COLUMNS = [
     ("run", "run"), ("starting_state", "start"), ("dod_resolved", "DOD"),
@@ -67,7 +71,6 @@ def _cost(data: ReportData) -> str:
     df = data.table
     if "wall_time_s" not in df.columns:
         return "wall time not recorded"
-    from dealloy.study.collect import core_time_s, is_known
 
     runs = [(float(row["wall_time_s"]), core_time_s(row))
             for row in df.to_dict("records") if is_known(row["wall_time_s"])]
@@ -78,8 +81,6 @@ def _cost(data: ReportData) -> str:
 
 
 def _potentials(data: ReportData) -> list[tuple[str, str, str]]:
-    from dealloy.errors import DealloyError
-    from dealloy.potentials import get_potential
 
     out = []
     names = sorted({str(p) for p in data.table.get("potential_resolved", []) if p and p == p})
@@ -118,7 +119,6 @@ def _summary(obs) -> str:
 def build_report(target, output=None, analyze_missing: bool = True, echo=print,
                  directory=None) -> tuple[Path, Path]:
     """Write ``report.html`` (self-contained) and ``report.md`` for a study file or run dir."""
-    from dealloy import __version__
 
     data = load_report_data(target, analyze_missing=analyze_missing, echo=echo, directory=directory)
     out_html = Path(output) if output else (
