@@ -3,7 +3,6 @@ c-Li15Si4 against validate-potential's c->a voltage (issue 15)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import ase.io
@@ -16,16 +15,15 @@ from dealloy.engine.particles import li15si4_sphere
 from dealloy.engine.run import run
 from dealloy.errors import ConfigError
 from dealloy.rundir import RunDir
+from test_electrochem import toml
 
 POT = "meam-godet2020"
 
 
 def _cfg(path: Path, particle: Path, body: str, **top) -> Path:
-    head = "\n".join(f"{k} = {json.dumps(v)}" for k, v in {
-        "seed": 2, "potential": POT, "dump_interval_ps": 0, "thermo_interval_ps": 0.1,
-        "checkpoint_ps": 100.0, **top}.items())
-    path.write_text(f'{head}\n[particle]\nfile = "{particle}"\n{body}')
-    return path
+    """test_electrochem's run config, with this module's seed, no dump and rare checkpoints."""
+    return toml(path, particle, body, **{"seed": 2, "dump_interval_ps": 0,
+                                         "thermo_interval_ps": 0.1, "checkpoint_ps": 100.0, **top})
 
 
 @pytest.fixture(scope="module")
