@@ -59,19 +59,19 @@ class Progress:
         self._task = None
 
     def _eta_s(self, eng, rate_steps_per_s: float) -> float | None:
-        i = eng.st["stage_index"]
+        i = eng.st.stage_index
         if i >= len(eng.cfg.stages) or rate_steps_per_s <= 0:
             return None
         stage = eng.cfg.stages[i]
-        prog = eng.st["stage"] or {}
-        done = prog.get("steps_done", 0)
+        prog = eng.st.stage  # StageProgress, None before the stage began
+        done = prog.steps_done if prog is not None else 0
         if stage.type in ("equilibrate", "hold", "anneal"):
             total = stage.time_ps / eng.dt
             return max(0.0, total - done) / rate_steps_per_s
         if stage.type in ("extract", "insert"):
-            li_ref = prog.get("li_ref") or 1
+            li_ref = (prog.li_ref if prog is not None else None) or 1
             per_interval = stage.li_per_interval(li_ref)
-            remaining = abs(eng.st["n_li"] - eng._target(stage))
+            remaining = abs(eng.st.n_li - eng._target(stage))
             steps = math.ceil(remaining / max(per_interval, 1e-9)) * stage.interval_ps / eng.dt
             if stage.max_time_ps:
                 steps = min(steps, stage.max_time_ps / eng.dt - done)
@@ -82,37 +82,37 @@ class Progress:
     def fraction(eng) -> float:
         """Share of the protocol done: finished stages + the current stage's own share."""
         n = len(eng.cfg.stages)
-        i = eng.st["stage_index"]
+        i = eng.st.stage_index
         if i >= n:
             return 1.0
         stage = eng.cfg.stages[i]
-        prog = eng.st["stage"] or {}
+        prog = eng.st.stage  # StageProgress, None before the stage began
         f = 0.0
         if stage.type in ("equilibrate", "hold", "anneal"):
-            f = prog.get("steps_done", 0) * eng.dt / stage.time_ps
+            f = (prog.steps_done if prog is not None else 0) * eng.dt / stage.time_ps
         elif stage.type in ("extract", "insert"):
-            li0 = prog.get("li0", eng.st["n_li"])
+            li0 = prog.li0 if prog is not None else eng.st.n_li
             todo = abs(li0 - eng._target(stage))
-            f = 1.0 - abs(eng.st["n_li"] - eng._target(stage)) / todo if todo else 1.0
+            f = 1.0 - abs(eng.st.n_li - eng._target(stage)) / todo if todo else 1.0
         return (i + min(max(f, 0.0), 1.0)) / n
 
     @staticmethod
     def stage_label(eng) -> str:
         """``stage i/n type``: 1-based, as the engine numbers stages in its warnings."""
-        i = eng.st["stage_index"]
+        i = eng.st.stage_index
         n = len(eng.cfg.stages)
         return f"stage {min(i + 1, n)}/{n} {eng.cfg.stages[min(i, n - 1)].type}"
 
     def _parts(self, eng) -> dict:
         now = time.time()
-        step = eng.st["md_step"]
+        step = eng.st.md_step
         if self._t0 is None:
             self._t0, self._step0 = now, step
         el = max(now - self._t0, 1e-9)
         steps_per_s = (step - self._step0) / el
         eta = self._eta_s(eng, steps_per_s)
         return {"stage": self.stage_label(eng), "t_ps": eng.t_ps, "x": eng._x(),
-                "atoms": eng.st["n_li"] + eng.st["n_si"],
+                "atoms": eng.st.n_li + eng.st.n_si,
                 "ns_day": steps_per_s * eng.dt * 1e-3 * 86400,
                 "eta": "--" if eta is None or steps_per_s == 0 else _hms(eta)}
 

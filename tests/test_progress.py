@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from dealloy.engine import progress as progress_module
+from dealloy.engine.state import EngineState, StageProgress
 
 DEALLOY = [sys.executable, "-m", "dealloy.cli"]
 
@@ -32,8 +33,9 @@ def fake_engine(stage_index: int = 2, steps_done: int = 50, md_step: int = 400):
               SimpleNamespace(type="extract", interval_ps=0.1, max_time_ps=None,
                               li_per_interval=lambda li_ref: 10),
               SimpleNamespace(type="hold", time_ps=1.0)]
-    st = {"stage_index": stage_index, "md_step": md_step, "n_li": 100, "n_si": 50,
-          "stage": {"steps_done": steps_done, "li0": 200, "li_ref": 200}}
+    st = EngineState.model_construct(
+        stage_index=stage_index, md_step=md_step, n_li=100, n_si=50,
+        stage=StageProgress(steps_done=steps_done, li0=200, li_ref=200))
     return SimpleNamespace(cfg=SimpleNamespace(stages=stages), st=st, dt=0.001,
                            t_ps=md_step * 0.001, _x=lambda: 2.0, _target=lambda stage: 0)
 
@@ -44,7 +46,7 @@ def test_run_progress_lines_in_a_log_number_stages_as_the_warnings():
     eng = fake_engine()
     p.update(eng)
     time.sleep(0.05)
-    eng.st["md_step"] += 100
+    eng.st.md_step += 100
     p.update(eng)
     p.close()
     lines = out.getvalue().splitlines()

@@ -60,16 +60,6 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", ser_json_inf_nan="constants",
                               validate_assignment=False)
 
-    # read-only dict-style access (``state["n_li"]``, ``progress.get("li_ref")``) for readers
-    # written against the dict this state used to be (dealloy/progress.py reads it so)
-    def __getitem__(self, key: str):
-        if key not in type(self).model_fields:
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def get(self, key: str, default=None):
-        return getattr(self, key) if key in type(self).model_fields else default
-
 
 class MoveCount(_Model):
     """Accepted and rejected electrochemical moves of one kind."""
