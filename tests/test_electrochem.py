@@ -29,6 +29,7 @@ from dealloy.engine.session import LammpsSession
 from dealloy.errors import ConfigError
 from dealloy.potentials import get_potential, potentials_dir
 from dealloy.rundir import RunDir
+from test_engine import _n_lines
 
 DEALLOY = [sys.executable, "-m", "dealloy.cli"]
 POT = "meam-godet2020"
@@ -367,13 +368,6 @@ attempts_per_interval = 6
 x_final = 2.0
 schedule = [{voltage_start_v = -0.5, time_ps = 0.3}, {voltage_start_v = 3.0, time_ps = 1.5}]
 """
-
-
-def _n_lines(path: Path) -> int:
-    try:
-        return sum(1 for _ in open(path)) - 1
-    except FileNotFoundError:
-        return 0
 
 
 @pytest.mark.slow
