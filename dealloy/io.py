@@ -25,7 +25,22 @@ def mpi_comm(comm=None):
     """Return ``comm`` or MPI.COMM_WORLD (mpi4py is imported lazily).
 
     The first time COMM_WORLD is taken, :func:`check_launcher` makes sure the launcher and MPI
-    agree on the number of tasks (raises :class:`~dealloy.errors.ConfigError` otherwise).
+    agree on the number of tasks.
+
+    Parameters
+    ----------
+    comm : mpi4py.MPI.Comm, optional
+        A communicator to use as it is.
+
+    Returns
+    -------
+    mpi4py.MPI.Comm
+        ``comm``, or ``MPI.COMM_WORLD`` if it is None.
+
+    Raises
+    ------
+    ConfigError
+        From :func:`check_launcher`, when a launcher started several tasks but MPI sees one rank.
     """
     if comm is not None:
         return comm
@@ -53,10 +68,22 @@ LAUNCHER_TASK_VARS = (
 
 
 def launcher_tasks(environ=None) -> tuple[int, str, str] | None:
-    """(tasks, variable, launcher) the launcher says it started, or None if no launcher says >1.
+    """Read how many tasks an MPI launcher or ``srun`` says it started.
 
     SLURM's counts are read only inside a job step (``SLURM_STEP_ID`` set, i.e. under ``srun``):
     a batch script's own shell has ``SLURM_NTASKS`` of the whole allocation but is one process.
+
+    Parameters
+    ----------
+    environ : mapping of str to str, optional
+        The environment to read (default ``os.environ``); the variables are
+        :data:`LAUNCHER_TASK_VARS`.
+
+    Returns
+    -------
+    tuple of (int, str, str) or None
+        ``(tasks, variable, launcher)`` of the first variable that says more than one task, or
+        None if none does.
     """
     env = os.environ if environ is None else environ
     step = str(env.get("SLURM_STEP_ID", env.get("SLURM_STEPID", ""))).strip()
@@ -85,6 +112,13 @@ def check_launcher(mpi_size: int, environ=None) -> None:
     without ``--mpi``): every task is rank 0 of 1, and N copies run the whole job into the same
     files.
 
+    Parameters
+    ----------
+    mpi_size : int
+        The number of ranks MPI sees (``COMM_WORLD.Get_size()``).
+    environ : mapping of str to str, optional
+        The environment to read (default ``os.environ``).
+
     Raises
     ------
     ConfigError
@@ -105,11 +139,19 @@ def check_launcher(mpi_size: int, environ=None) -> None:
 
 
 def progress_hook(progress):
-    """The ``progress`` argument of a long workflow as ``say(msg=None, *, done, total, task)``.
+    """Turn the ``progress`` argument of a long workflow into ``say(msg=None, *, done, total, task)``.
 
-    ``None`` gives a no-op; a hook that takes counts (``takes_counts = True``, as
-    :class:`dealloy.progress.TaskProgress`) is used as it is; any other callable of one
-    argument (``print``, ``list.append``) receives the messages only.
+    Parameters
+    ----------
+    progress : callable or None
+        None gives a no-op; a hook that takes counts (``takes_counts = True``, as
+        :class:`dealloy.progress.TaskProgress`) is used as it is; any other callable of one
+        argument (``print``, ``list.append``) receives the messages only.
+
+    Returns
+    -------
+    callable
+        ``say(msg=None, **counts)``.
     """
     if progress is None:
         return lambda msg=None, **counts: None
@@ -123,6 +165,18 @@ def progress_hook(progress):
 
 
 def rank(comm=None) -> int:
+    """Return the MPI rank of this process.
+
+    Parameters
+    ----------
+    comm : mpi4py.MPI.Comm, optional
+        Default ``MPI.COMM_WORLD`` (see :func:`mpi_comm`).
+
+    Returns
+    -------
+    int
+        The rank in ``comm`` (0 in a serial run).
+    """
     return mpi_comm(comm).Get_rank()
 
 
@@ -130,7 +184,18 @@ def rank(comm=None) -> int:
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path in the target's directory; rename onto ``path`` on success.
 
-    On error the temp file is removed and ``path`` is untouched (nothing half-written).
+    On error the temp file is removed and ``path`` is untouched (nothing half-written). The
+    parent directory is created if missing.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary file to write to (same directory as ``path``).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -166,7 +231,25 @@ def _default(o: Any):
 
 
 def write_text(path, text: str, comm=None, collective: bool = False) -> None:
-    """Atomically write ``text``. With ``collective=True`` every rank must call (rank 0 writes)."""
+    """Write ``text`` to ``path`` atomically (temp file + rename, see :func:`atomic_path`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write; its directory is created if missing.
+    text : str
+        The content.
+    comm : mpi4py.MPI.Comm, optional
+        The communicator of a collective write (default ``MPI.COMM_WORLD``).
+    collective : bool
+        Every rank of ``comm`` calls; rank 0 writes and every rank raises if it failed.
+
+    Raises
+    ------
+    OSError
+        On a rank other than 0 of a collective write, when rank 0 failed to write (rank 0 raises
+        its own error).
+    """
     def write():
         with atomic_path(path) as tmp:
             tmp.write_text(text)
@@ -175,8 +258,20 @@ def write_text(path, text: str, comm=None, collective: bool = False) -> None:
 
 
 def _on_rank0(func, comm=None, collective: bool = False):
-    """Run ``func`` here, or with ``collective=True`` on rank 0 only; every rank then learns
-    whether it failed and raises too (no rank is left waiting at a barrier)."""
+    """Run ``func`` here, or with ``collective=True`` on rank 0 only.
+
+    Every rank then learns whether it failed and raises too (no rank is left waiting at a barrier).
+
+    Returns
+    -------
+    object
+        ``func()``'s result when not collective, else None.
+
+    Raises
+    ------
+    OSError
+        On the other ranks when rank 0 failed (rank 0 re-raises its own error).
+    """
     if not collective:
         return func()
     c = mpi_comm(comm)
@@ -194,6 +289,21 @@ def _on_rank0(func, comm=None, collective: bool = False):
 
 
 def write_json(path, data: Any, comm=None, collective: bool = False) -> None:
+    """Write ``data`` as indented JSON, atomically (see :func:`write_text`).
+
+    NumPy scalars and arrays and paths are converted (``tolist``, ``str``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    data : object
+        Anything :func:`json.dumps` takes, plus NumPy values and paths.
+    comm : mpi4py.MPI.Comm, optional
+        The communicator of a collective write.
+    collective : bool
+        Every rank calls; rank 0 writes.
+    """
     write_text(path, json.dumps(data, indent=2, default=_default) + "\n", comm, collective)
 
 
@@ -201,8 +311,22 @@ def write_structure(path, atoms, format: str | None = None, comm=None, collectiv
                     **kwargs) -> None:
     """Write ``atoms`` (or a list of Atoms) with ASE, atomically.
 
-    ``format`` defaults to ASE's guess from the suffix; ``.data``/``.lmp`` mean LAMMPS data with
-    dealloy's type order (1 = Li, 2 = Si) and masses.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    atoms : ase.Atoms or list of ase.Atoms
+        The structure(s); positions in Å.
+    format : str, optional
+        An ASE format name; default :func:`guess_format` of ``path``. ``.data``/``.lmp`` mean
+        LAMMPS data with dealloy's type order (1 = Li, 2 = Si) and masses; a structure without a
+        full cell gets its bounding box plus 5 Å vacuum on every side.
+    comm : mpi4py.MPI.Comm, optional
+        The communicator of a collective write.
+    collective : bool
+        Every rank calls; rank 0 writes.
+    **kwargs
+        Passed to :func:`ase.io.write`.
     """
     import ase.io
 
@@ -225,7 +349,25 @@ def write_structure(path, atoms, format: str | None = None, comm=None, collectiv
 
 
 def guess_format(path) -> str | None:
-    """ASE format for a file name (``.data``/``.lmp`` = LAMMPS data, ``.xyz`` = extxyz)."""
+    """Guess the ASE format of a structure file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file; its suffix decides (``.data``/``.lmp``/``.lammps`` = LAMMPS data, ``.xyz`` =
+        extxyz, ``.lammpstrj[.gz]``/``.dump[.gz]`` = LAMMPS text dump), else ASE's guess from
+        the name and, if the file exists, its content.
+
+    Returns
+    -------
+    str or None
+        The ASE format name.
+
+    Raises
+    ------
+    ConfigError
+        When ASE cannot tell the format.
+    """
     from ase.io.formats import UnknownFileTypeError, filetype
 
     name = Path(path).name.lower()
@@ -250,6 +392,18 @@ TYPE_CONVENTION = "LAMMPS types 1 = Li, 2 = Si"
 
 
 def species_assumed_note(path) -> str:
+    """Write the note that a file's species were assumed by :data:`TYPE_CONVENTION`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The structure file (its name is quoted).
+
+    Returns
+    -------
+    str
+        One line.
+    """
     return (f"{Path(path).name}: the file names no elements; species ASSUMED by dealloy's "
             "convention "
             f"({TYPE_CONVENTION}); give Masses or element names if that is wrong")
@@ -265,6 +419,20 @@ def read_structure(path, index=-1, format: str | None = None):
     else from the number of columns. Only when a file names no element at all does the
     convention :data:`TYPE_CONVENTION` apply, and then ``atoms.info["species_source"]`` says so
     and a warning is issued. ``atoms.info["species_source"]`` always names the source.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The structure file.
+    index : int, slice or str
+        Which frame(s), as :func:`ase.io.read` takes it (default the last).
+    format : str, optional
+        An ASE format name; default :func:`guess_format`.
+
+    Returns
+    -------
+    ase.Atoms or list of ase.Atoms
+        One structure for an integer ``index``, else a list; positions in Å.
 
     Raises
     ------
@@ -332,9 +500,21 @@ def read_structure(path, index=-1, format: str | None = None):
 
 
 def _read_lammps_data_ovito(path, atom_style: str, z_of_type: dict | None):
-    """A LAMMPS data file of an atom style ASE does not read, through OVITO's reader; species
-    from ``z_of_type`` (the header's decision), else OVITO's type names (Masses comments, type
-    labels), else the masses."""
+    """Read a LAMMPS data file of an atom style ASE does not read, through OVITO's reader.
+
+    Species come from ``z_of_type`` (the header's decision), else OVITO's type names (Masses
+    comments, type labels), else the masses.
+
+    Returns
+    -------
+    ase.Atoms
+        The structure.
+
+    Raises
+    ------
+    ValueError
+        When an atom type has no element, label or mass.
+    """
     from ase import Atoms
     from ase.data import atomic_masses, atomic_numbers
     from ovito.io import import_file
@@ -383,9 +563,17 @@ _STYLE_BY_FIELDS = {5: "atomic", 8: "atomic", 7: "full", 10: "full"}
 def _lammps_data_header(path) -> dict:
     """Atom style and type -> element map of a LAMMPS data file, from what its header says.
 
-    Returns ``atom_style`` (None lets ASE read the ``Atoms # style`` comment), ``Z_of_type``
-    (None lets ASE use type labels or masses) and ``species_source`` (a short phrase; starts with
-    ``ASSUMED`` when the file names no element).
+    Returns
+    -------
+    dict
+        ``atom_style`` (None lets ASE read the ``Atoms # style`` comment), ``Z_of_type`` (None lets
+        ASE use type labels or masses) and ``species_source`` (a short phrase; starts with
+        ``ASSUMED`` when the file names no element).
+
+    Raises
+    ------
+    ConfigError
+        When a Masses comment names an element whose mass differs from the given mass by > 1 amu.
     """
     from ase.data import atomic_masses, atomic_numbers
 

@@ -1,5 +1,7 @@
-"""Connected regions of a voxel grid: labelling across periodic faces and the part of a mask
-connected to the grid's faces (the "outside" an electrolyte probe reaches).
+"""Connected regions of a voxel grid.
+
+Labelling across periodic faces, and the part of a mask connected to the grid's faces (the
+"outside" an electrolyte probe reaches).
 
 Bottom layer (numpy and scipy only): used by the engine's Li selectors
 (:mod:`dealloy.engine.selectors`) and by the voxel analysis (:mod:`dealloy.analysis.voxel`), which
@@ -15,7 +17,18 @@ from scipy.sparse.csgraph import connected_components
 
 
 def per_axis(periodic) -> tuple:
-    """Per-axis flags: 3 bools from 3 bools or one bool for all axes."""
+    """Expand a periodicity (or face) flag to one flag per axis.
+
+    Parameters
+    ----------
+    periodic : bool or sequence of 3 bool
+        One flag for all three axes, or one per axis.
+
+    Returns
+    -------
+    tuple of 3 bool
+        The flag of x, y and z.
+    """
     if np.ndim(periodic) == 0:
         return (bool(periodic),) * 3
     return tuple(bool(q) for q in periodic)
@@ -66,7 +79,7 @@ def label(mask: np.ndarray, periodic=False) -> tuple[np.ndarray, int]:
 
 
 def connected_to_faces(mask: np.ndarray, faces=True, periodic=False) -> np.ndarray:
-    """The voxels of ``mask`` whose region touches a face of the grid.
+    """Select the voxels of ``mask`` whose region touches a face of the grid.
 
     Parameters
     ----------

@@ -10,8 +10,9 @@ References
 .. [MP] A. Jain et al., "Commentary: The Materials Project", APL Mater. 1 (2013) 011002,
    doi:10.1063/1.4812323; c-Li15Si4 entry mp-569849.
 .. [OC] M. N. Obrovac, L. Christensen, "Structural changes in silicon anodes during lithium
-   insertion/extraction", Electrochem. Solid-State Lett. 7 (2004) A93, doi:10.1149/1.1652421
-   (c-Li15Si4 identified); T. D. Hatchard, J. R. Dahn, J. Electrochem. Soc. 151 (2004) A838,
+   insertion/extraction", Electrochem. Solid-State Lett. 7 (2004) A93-A96, doi:10.1149/1.1652421
+   (c-Li15Si4 identified); T. D. Hatchard, J. R. Dahn, "In situ XRD and electrochemical study of
+   the reaction of lithium with amorphous silicon", J. Electrochem. Soc. 151 (2004) A838-A842,
    doi:10.1149/1.1739217.
 .. [ZF] M. Zeilinger, V. Baran, L. van Wüllen, U. Häussermann, T. F. Fässler, "Stabilizing the
    phase Li15Si4 through lithium-aluminum substitution ...", Chem. Mater. 25 (2013) 4113
@@ -99,7 +100,7 @@ SI_SI_CN_CUTOFF_ANGSTROM = 2.9
 
 
 def li15si4_conventional_cell(a: float = LI15SI4_A_ANGSTROM) -> Atoms:
-    """The conventional cubic cell of c-Li15Si4 from :data:`LI15SI4_WYCKOFF_SITES`.
+    """Build the conventional cubic cell of c-Li15Si4 from :data:`LI15SI4_WYCKOFF_SITES`.
 
     Parameters
     ----------

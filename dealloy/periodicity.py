@@ -1,4 +1,4 @@
-"""Which directions of a cell are really periodic, decided from where the atoms are.
+"""Decide which directions of a cell are really periodic from where the atoms are.
 
 A structure file's header may call a direction periodic (an extxyz ``Lattice`` without a ``pbc``
 key is read as periodic by ASE; a LAMMPS data file always has a periodic box) while the atoms sit
@@ -32,9 +32,32 @@ def _height(cell: np.ndarray, ax: int) -> float:
 
 def axis_continuity(cell: np.ndarray, positions: np.ndarray, ax: int,
                     gap_angstrom: float = PARTICLE_GAP_ANGSTROM) -> tuple[float, float, float, int]:
-    """(largest vacuum gap in Å, contact fraction, fractional coordinate of the gap's centre,
-    number of gaps wider than ``gap_angstrom``) along cell axis ``ax``; see
-    :data:`PARTICLE_GAP_ANGSTROM` and :data:`CONTACT_FRACTION_MIN`."""
+    """Measure how continuous the atoms are across the periodic boundary of one cell axis.
+
+    Parameters
+    ----------
+    cell : numpy.ndarray, shape (3, 3)
+        Cell vectors as rows (Å).
+    positions : numpy.ndarray, shape (N, 3)
+        Cartesian positions (Å), wrapped or not.
+    ax : int
+        The cell axis, 0, 1 or 2.
+    gap_angstrom : float
+        Gaps wider than this (Å) are counted; see :data:`PARTICLE_GAP_ANGSTROM`.
+
+    Returns
+    -------
+    gap : float
+        The largest vacuum gap along the axis (Å, measured between the faces' planes).
+    contact : float
+        Atoms within :data:`CONTACT_DEPTH_ANGSTROM` of the gap's centre over those in the most
+        populated slab of the same thickness (1.0 for cells thinner than 4 contact depths); see
+        :data:`CONTACT_FRACTION_MIN`.
+    centre : float
+        Fractional coordinate of the largest gap's centre, in [0, 1).
+    n_gaps : int
+        Number of gaps wider than ``gap_angstrom``.
+    """
     height = _height(cell, ax)
     u = np.sort(np.mod(np.linalg.solve(cell.T, positions.T).T[:, ax], 1.0))
     d = np.diff(np.concatenate([u, [u[0] + 1.0]]))
@@ -64,16 +87,23 @@ def open_axes(cell, positions, pbc, gap_angstrom: float = PARTICLE_GAP_ANGSTROM)
 
     Parameters
     ----------
-    cell : (3, 3) array, Å (rows are cell vectors)
-    positions : (N, 3) array, Å
-    pbc : 3 bools (the header's)
+    cell : array_like, shape (3, 3)
+        Cell vectors as rows (Å).
+    positions : array_like, shape (N, 3)
+        Cartesian positions (Å).
+    pbc : sequence of 3 bool
+        The periodicity the file's header declares.
     gap_angstrom : float
+        A vacuum gap wider than this (Å) opens an axis; see :data:`PARTICLE_GAP_ANGSTROM`.
 
     Returns
     -------
-    (pbc, positions, opened) : the per-axis periodicity (tuple of 3 bools), positions (N, 3) with
-        the atoms contiguous across every opened axis (unchanged otherwise), and one phrase per
-        opened axis ("z (a 20.0 Å vacuum gap)").
+    pbc : tuple of 3 bool
+        The per-axis periodicity after opening.
+    positions : numpy.ndarray, shape (N, 3)
+        The atoms contiguous across every opened axis (the input values if none is opened), Å.
+    opened : list of str
+        One phrase per opened axis, e.g. "z (a 20.0 Å vacuum gap)".
     """
     cell = np.asarray(cell, float)
     positions = np.asarray(positions, float)
@@ -98,7 +128,25 @@ def open_axes(cell, positions, pbc, gap_angstrom: float = PARTICLE_GAP_ANGSTROM)
 
 
 def override_note(header_pbc, pbc, opened, verb: str = "analysed") -> str:
-    """One line saying the header was overridden: which axes, why, and what the structure is."""
+    """Write one line saying the header's periodicity was overridden: which axes, why, and how.
+
+    Parameters
+    ----------
+    header_pbc : sequence of 3 bool
+        The periodicity the header declares.
+    pbc : sequence of 3 bool
+        The periodicity used (from :func:`open_axes`).
+    opened : list of str
+        The phrases of :func:`open_axes`.
+    verb : str
+        What is done with the structure ("analysed", "simulated").
+
+    Returns
+    -------
+    str
+        E.g. "the cell header says periodic along xyz but the atoms leave vacuum across ...:
+        analysed as an isolated particle in a box (pbc FFF)".
+    """
     kind = {0: "an isolated particle in a box", 1: "a wire", 2: "a slab"}[sum(bool(p) for p in pbc)]
     said = "".join("xyz"[a] for a in range(3) if header_pbc[a])
     return (f"the cell header says periodic along {said} but the atoms leave vacuum across "
@@ -106,7 +154,7 @@ def override_note(header_pbc, pbc, opened, verb: str = "analysed") -> str:
 
 
 def unwrap(positions, cell, images=None) -> np.ndarray:
-    """Continuous (unwrapped) positions in any cell, orthorhombic or triclinic.
+    """Unwrap positions into continuous trajectories in any cell, orthorhombic or triclinic.
 
     Parameters
     ----------
@@ -121,7 +169,9 @@ def unwrap(positions, cell, images=None) -> np.ndarray:
 
     Returns
     -------
-    numpy.ndarray, the shape of ``positions``
+    numpy.ndarray
+        Unwrapped positions (Å), the shape of ``positions``; a single (N, 3) frame without image
+        flags is returned as given.
     """
     x = np.array(positions, float)
     if cell is None or not np.any(cell):

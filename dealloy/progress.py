@@ -30,8 +30,15 @@ from rich.text import Text
 
 
 def _console(stream) -> Console:
-    """A rich console on ``stream`` that draws live displays (the caller decided it is a
-    terminal) and never interprets markup in the messages it prints."""
+    """Make a rich console on ``stream`` that draws live displays and never interprets markup.
+
+    The caller decided ``stream`` is a terminal.
+
+    Returns
+    -------
+    rich.console.Console
+        The console.
+    """
     return Console(file=stream, force_terminal=True, markup=False, highlight=False)
 
 
@@ -80,7 +87,20 @@ class Progress:
 
     @staticmethod
     def fraction(eng) -> float:
-        """Share of the protocol done: finished stages + the current stage's own share."""
+        """Compute the share of the protocol done: finished stages + the current stage's share.
+
+        Parameters
+        ----------
+        eng : dealloy.engine.run.Engine
+            The running engine (its config ``cfg``, state ``st``, timestep ``dt`` in ps).
+
+        Returns
+        -------
+        float
+            In [0, 1]: (finished stages + the current stage's done share) / number of stages; for
+            time stages the share of ``time_ps`` run, for exchange stages the share of the Li to
+            exchange.
+        """
         n = len(eng.cfg.stages)
         i = eng.st.stage_index
         if i >= n:
@@ -98,7 +118,18 @@ class Progress:
 
     @staticmethod
     def stage_label(eng) -> str:
-        """``stage i/n type``: 1-based, as the engine numbers stages in its warnings."""
+        """Label the current stage as ``stage i/n type`` (1-based, as in the engine's warnings).
+
+        Parameters
+        ----------
+        eng : dealloy.engine.run.Engine
+            The running engine (its config ``cfg``, state ``st``, timestep ``dt`` in ps).
+
+        Returns
+        -------
+        str
+            E.g. ``"stage 2/3 extract"``.
+        """
         i = eng.st.stage_index
         n = len(eng.cfg.stages)
         return f"stage {min(i + 1, n)}/{n} {eng.cfg.stages[min(i, n - 1)].type}"
@@ -117,12 +148,32 @@ class Progress:
                 "eta": "--" if eta is None or steps_per_s == 0 else _hms(eta)}
 
     def text(self, eng) -> str:
-        """The log line: stage i/n, simulated time, Li/Si, atoms, ns/day, the stage's ETA."""
+        """Write the log line: stage i/n, simulated time, Li/Si, atoms, ns/day, the stage's ETA.
+
+        Parameters
+        ----------
+        eng : dealloy.engine.run.Engine
+            The running engine (its config ``cfg``, state ``st``, timestep ``dt`` in ps).
+
+        Returns
+        -------
+        str
+            One line without a newline.
+        """
         d = self._parts(eng)
         return (f"{d['stage']:<19} t={d['t_ps']:9.2f} ps  Li/Si={d['x']:6.3f}  "
                 f"atoms={d['atoms']:7d}  {d['ns_day']:7.2f} ns/day  stage ETA {d['eta']}")
 
     def update(self, eng, force: bool = False) -> None:
+        """Show the engine's progress, at most once every ``interval_s`` unless forced.
+
+        Parameters
+        ----------
+        eng : dealloy.engine.run.Engine
+            The running engine (its config ``cfg``, state ``st``, timestep ``dt`` in ps).
+        force : bool
+            Show it now regardless of ``interval_s``.
+        """
         now = time.time()
         if not force and now - self._last < self.interval_s:
             return
@@ -160,9 +211,16 @@ def _isatty(stream) -> bool:
 
 
 def _redirects(stream) -> dict:
-    """Let rich print other output to the same terminal above the live bar (it would otherwise
-    land in the middle of the bar's line): stderr when the bar is on it, stdout only when it is a
-    terminal too (a redirected stdout -- JSON, tables -- is left alone)."""
+    """Choose which streams rich prints above the live bar (else they land in the bar's line).
+
+    Stderr when the bar is on it, stdout only when it is a terminal too (a redirected stdout --
+    JSON, tables -- is left alone).
+
+    Returns
+    -------
+    dict
+        ``redirect_stderr`` and ``redirect_stdout`` keyword arguments of rich's progress display.
+    """
     return {"redirect_stderr": stream is sys.stderr,
             "redirect_stdout": _isatty(sys.stdout)}
 
@@ -241,6 +299,19 @@ class TaskProgress:
 
     def __call__(self, msg: str | None = None, *, done: float | None = None,
                  total: float | None = None, task: str | None = None) -> None:
+        """Print a message, move a task's count, or both (see the class docstring).
+
+        Parameters
+        ----------
+        msg : str, optional
+            A line to print.
+        done : float, optional
+            Items done (or a share of ``total == 1``).
+        total : float, optional
+            Items in all; with ``done`` it starts or moves the task's bar.
+        task : str, optional
+            The task's name (default ``"working"``).
+        """
         if not self.enabled:
             return
         suffix = ""
@@ -254,7 +325,18 @@ class TaskProgress:
 
     # ---- counts -------------------------------------------------------------------------------
     def eta_s(self, task: str) -> float | None:
-        """Seconds left for ``task`` at its pace so far; None before its first finished item."""
+        """Estimate the seconds left for ``task`` at its pace so far.
+
+        Parameters
+        ----------
+        task : str
+            The task's name.
+
+        Returns
+        -------
+        float or None
+            Seconds left; None before its first finished item (or for an unknown task).
+        """
         t = self._tasks.get(task)
         if t is None or t["done"] <= t["done0"]:
             return None
@@ -303,7 +385,20 @@ class TaskProgress:
 
     # ---- a text stream (for BuildProgress and other line writers) ------------------------------
     def write(self, text: str) -> int:
-        """File-like: complete lines are printed as they are (no prefix), above a live bar."""
+        """Print the complete lines of ``text`` as they are (no prefix), above a live bar.
+
+        File-like: partial lines wait for their newline.
+
+        Parameters
+        ----------
+        text : str
+            Text to write.
+
+        Returns
+        -------
+        int
+            ``len(text)``, as :meth:`io.TextIOBase.write`.
+        """
         if not self.enabled:
             return len(text)
         self._buf = getattr(self, "_buf", "") + text
@@ -313,9 +408,10 @@ class TaskProgress:
         return len(text)
 
     def flush(self) -> None:
-        pass
+        """Do nothing (file-like; lines are printed when complete)."""
 
     def isatty(self) -> bool:  # writers that draw their own live display must not: one at a time
+        """Say False: a writer on this stream must not draw its own live display."""
         return False
 
     def close(self) -> None:
@@ -325,9 +421,11 @@ class TaskProgress:
             live.stop()
 
     def __enter__(self):
+        """Return self (the live display starts at the first count)."""
         return self
 
     def __exit__(self, *exc):
+        """Stop the live display (:meth:`close`); exceptions propagate."""
         self.close()
         return False
 
@@ -340,10 +438,11 @@ PRIOR_ATOM_STEPS_PER_S_PER_RANK = 6.0e4
 
 
 class BuildProgress(logging.Handler):
-    """Relay the ``dealloy.build`` logger's phase messages (the mechanism ``dealloy run`` uses)
-    and, for phases that announce their MD (``extra={"phase", "atoms", "md_ps",
-    "timestep_ps"}``), show a :mod:`rich` progress bar with the elapsed time and an estimated
-    time left.
+    """Relay the ``dealloy.build`` logger's phase messages, with an ETA for the MD phases.
+
+    Phases that announce their MD (``extra={"phase", "atoms", "md_ps", "timestep_ps"}``) get a
+    :mod:`rich` progress bar with the elapsed time and an estimated time left (the mechanism
+    ``dealloy run`` uses).
 
     The estimate is MD work / throughput: ``atoms x md_ps / timestep_ps`` atom-steps at
     :data:`PRIOR_ATOM_STEPS_PER_S_PER_RANK` x ranks until the build reports a finished part of a
@@ -356,6 +455,17 @@ class BuildProgress(logging.Handler):
 
         with BuildProgress(ranks=comm.Get_size()):
             atoms = builder(**kwargs)
+
+    Parameters
+    ----------
+    ranks : int
+        MPI ranks the build runs on (scales the assumed throughput).
+    stream : file, optional
+        Default ``sys.stderr``.
+    tty : bool, optional
+        Live bar (True) or lines (False); default: ``stream.isatty()``.
+    prefix : str
+        Put before every line.
     """
 
     def __init__(self, ranks: int = 1, stream=None, tty: bool | None = None,
@@ -376,6 +486,14 @@ class BuildProgress(logging.Handler):
 
     # ---- logging.Handler ----------------------------------------------------------------------
     def emit(self, record: logging.LogRecord) -> None:
+        """Show one log record of the ``dealloy.build`` logger (never raises).
+
+        Parameters
+        ----------
+        record : logging.LogRecord
+            A phase message (with ``phase``/``atoms``/``md_ps``/``timestep_ps`` extras to start a
+            bar, ``md_ps_done``/``elapsed_s`` to calibrate the throughput) or a plain message.
+        """
         try:
             msg = record.getMessage()
             done = getattr(record, "md_ps_done", None)
@@ -392,6 +510,22 @@ class BuildProgress(logging.Handler):
 
     # ---- phases -------------------------------------------------------------------------------
     def estimate_s(self, atoms: int, md_ps: float, timestep_ps: float) -> float:
+        """Estimate a phase's wall time from its MD work at the current throughput.
+
+        Parameters
+        ----------
+        atoms : int
+            Atoms in the MD.
+        md_ps : float
+            Simulated time of the phase (ps).
+        timestep_ps : float
+            MD timestep (ps).
+
+        Returns
+        -------
+        float
+            Seconds: ``atoms * md_ps / timestep_ps`` atom-steps over the throughput (atom-steps/s).
+        """
         return atoms * md_ps / timestep_ps / self.rate
 
     def _start_phase(self, name, atoms, md_ps, timestep_ps, msg) -> None:
@@ -428,8 +562,11 @@ class BuildProgress(logging.Handler):
         threading.Thread(target=tick, daemon=True).start()
 
     def finish_phase(self) -> None:
-        """End the current phase (say how long it took) if one is under way: for callers whose
-        next work is not a build phase (``dealloy diffusivity``'s MD after its melt-quench)."""
+        """End the current phase (say how long it took) if one is under way.
+
+        For callers whose next work is not a build phase (``dealloy diffusivity``'s MD after its
+        melt-quench).
+        """
         self._finish_phase()
 
     def _finish_phase(self) -> None:
@@ -442,8 +579,10 @@ class BuildProgress(logging.Handler):
                         f"{_hms(ph['first_est'] if 'first_est' in ph else ph['est'])})")
 
     def _calibrate(self, md_ps_done: float, elapsed_s: float) -> None:
-        """The phase reported ``md_ps_done`` of its MD finished in ``elapsed_s``: use that
-        throughput from now on, and re-estimate the rest of the phase with it."""
+        """Use the throughput measured by the phase from now on, and re-estimate its rest.
+
+        The phase reported ``md_ps_done`` of its MD finished in ``elapsed_s``.
+        """
         ph = self._phase
         self.rate = ph["atoms"] * md_ps_done / ph["timestep_ps"] / elapsed_s
         self.measured = True
@@ -463,12 +602,14 @@ class BuildProgress(logging.Handler):
 
     # ---- context manager ------------------------------------------------------------------------
     def __enter__(self):
+        """Attach to the ``dealloy.build`` logger (at INFO level) and return self."""
         self._logger.addHandler(self)
         self._old_level = self._logger.level
         self._logger.setLevel(logging.INFO)  # setLevel, not .level =: it clears children's caches
         return self
 
     def __exit__(self, *exc):
+        """End the current phase and detach from the logger; exceptions propagate."""
         self._finish_phase()
         self._logger.removeHandler(self)
         self._logger.setLevel(self._old_level)

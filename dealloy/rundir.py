@@ -29,6 +29,16 @@ STATUSES = ("pending", "running", "done", "failed", "checkpointed")
 
 @dataclass(frozen=True)
 class RunDir:
+    """The files of one run directory, by name (the layout in this module's docstring).
+
+    Only paths: nothing is read or created until a method is called.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The run directory (it need not exist).
+    """
+
     path: Path
 
     def __init__(self, path):
@@ -47,7 +57,14 @@ class RunDir:
     metrics_json = property(lambda self: self.analysis_dir / "metrics.json")
 
     def analysis_frames(self) -> list[dict]:
-        """The per-frame metrics ``dealloy analyze`` wrote for this run ([] if not analysed)."""
+        """Read the per-frame metrics ``dealloy analyze`` wrote for this run.
+
+        Returns
+        -------
+        list of dict
+            The ``frames`` of ``analysis/metrics.json`` (one dict per analysed frame), a one-item
+            list for a single-frame analysis, or [] if the file is missing or unreadable.
+        """
         try:
             data = json.loads(self.metrics_json.read_text())
         except (FileNotFoundError, json.JSONDecodeError):
@@ -58,7 +75,7 @@ class RunDir:
 
     @property
     def trajectory(self) -> Path:
-        """The trajectory file that exists (gzip preferred), or the gzip name if none does."""
+        """Path of the trajectory file that exists (gzip preferred), or the gzip name if none does."""
         gz = self.path / "traj.lammpstrj.gz"
         plain = self.path / "traj.lammpstrj"
         if not gz.exists() and plain.exists():
@@ -66,9 +83,23 @@ class RunDir:
         return gz
 
     def is_run_dir(self) -> bool:
+        """Tell whether the directory holds a run (a ``config.toml`` or a ``run.json``).
+
+        Returns
+        -------
+        bool
+            True if either file exists.
+        """
         return self.config.is_file() or self.run_json.is_file()
 
     def read_run_json(self) -> dict:
+        """Read ``run.json`` (status, versions, seed, timings; see the module docstring).
+
+        Returns
+        -------
+        dict
+            Its content, or {} if it is missing or not valid JSON (e.g. mid-write of a crashed run).
+        """
         try:
             return json.loads(self.run_json.read_text())
         except (FileNotFoundError, json.JSONDecodeError):
@@ -76,4 +107,5 @@ class RunDir:
 
     @property
     def status(self) -> str:
+        """The run's status: one of :data:`STATUSES` (``pending`` when there is no run.json)."""
         return self.read_run_json().get("status", "pending")

@@ -143,7 +143,8 @@ def test_no_new_docstring_ignores():
     ignored = {p for p, rules in lint.get("per-file-ignores", {}).items()
                if {"D", "DOC"} & set(rules) and not p.startswith(("tests/", "benchmarks/"))}
     assert ignored <= NOT_YET_DOCUMENTED, sorted(ignored - NOT_YET_DOCUMENTED)
-    assert not [r for r in lint.get("ignore", []) if r.startswith("D")]
+    # only DOC502 (documenting an exception a called helper raises is the contract, not an error)
+    assert set(lint.get("ignore", [])) <= {"DOC502"}
     assert {"D", "DOC"} <= set(lint["select"]) and lint["pydocstyle"]["convention"] == "numpy"
 
 
