@@ -1,5 +1,7 @@
-"""Analysis suite: per-frame metrics (one shape: params -> compute(frame) -> results), trajectory
-loop, MSD/diffusivity, plots and virtual microscopy. See docs/analysis.md.
+"""Analysis suite of dealloy: per-frame metrics, trajectories, MSD, plots, virtual microscopy.
+
+Every metric has one shape: params -> compute(frame) -> results. Also the trajectory loop,
+MSD/diffusivity, plots and virtual microscopy. See docs/analysis.md.
 
 Notebook use::
 

@@ -1,5 +1,8 @@
-"""Numba kernels for the voxel metrics (hand-written where no library is fast enough; each is
-tested against porespy or an analytic case in tests/test_analysis_voxel.py)."""
+"""Numba kernels for the voxel metrics.
+
+Hand-written where no library is fast enough; each is tested against porespy or an analytic case
+in tests/test_analysis_voxel.py.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +12,13 @@ import numpy as np
 
 @numba.njit(cache=True)
 def ridge_mask(dt, out, alpha):
-    """Centres of (near-)maximal inscribed balls: voxel c is dropped when a 26-neighbour n has
-    dt(n) >= dt(c) + alpha |n - c|. With alpha = 1 ball(c) lies inside ball(n) (exact, but ~90 %
-    of an exact EDT's voxels survive); alpha = 0.85 keeps far fewer and leaves the local thickness
-    exact at > 99 % of the points (tests/test_analysis_voxel.py checks it against brute force)."""
+    """Mark the centres of (near-)maximal inscribed balls in ``out``.
+
+    Voxel c is dropped when a 26-neighbour n has dt(n) >= dt(c) + alpha |n - c|. With alpha = 1
+    ball(c) lies inside ball(n) (exact, but ~90 % of an exact EDT's voxels survive); alpha = 0.85
+    keeps far fewer and leaves the local thickness exact at > 99 % of the points
+    (tests/test_analysis_voxel.py checks it against brute force).
+    """
     nx, ny, nz = dt.shape
     for i in range(nx):
         for j in range(ny):
@@ -47,13 +53,19 @@ def ridge_mask(dt, out, alpha):
 @numba.njit(cache=True)
 def max_covering_radius(samples, centres, radii, class_lo, class_bucket, class_dims,
                         class_start_off, starts):
-    """For each sample voxel p, the largest r_c over ball centres c with |p - c| < r_c.
+    """Find for each sample voxel p the largest r_c over ball centres c with |p - c| < r_c.
 
     Centres are grouped in radius classes (descending; class k holds radii in
     [class_lo[k], class_lo[k-1])); within a class they sit in cubic buckets of edge
     ``class_bucket[k]`` (>= the class's largest radius), CSR offsets ``starts`` (the class's
     block begins at ``class_start_off[k]``), sorted by radius descending within each bucket. The
-    search stops at the first class with a hit (lower classes have smaller radii)."""
+    search stops at the first class with a hit (lower classes have smaller radii).
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (len(samples),)
+        The covering radius per sample (voxels; 0 where no ball covers it).
+    """
     out = np.zeros(samples.shape[0], np.float32)
     n_class = class_lo.shape[0]
     for s in range(samples.shape[0]):

@@ -1,5 +1,6 @@
-"""The one shape of every analysis: configure (a params dataclass, units in names) ->
-``compute(frame)`` -> ``results`` (a dict), like freud's compute objects.
+"""The one shape of every analysis, like freud's compute objects.
+
+Configure (a params dataclass, units in names) -> ``compute(frame)`` -> ``results`` (a dict).
 
     rdf = PartialRDF(cutoff_angstrom=8.0).compute(atoms)
     rdf.results["si_si"]
@@ -17,6 +18,24 @@ from dealloy.errors import ConfigError
 
 
 class Analysis:
+    """Base of the per-frame analyses: parameters in, ``compute(frame)``, ``results`` out.
+
+    A subclass sets ``Params`` (a dataclass whose field names carry their units) and implements
+    ``_compute(frame, **kwargs) -> dict``.
+
+    Parameters
+    ----------
+    params : dataclass instance of ``Params``, optional
+        The parameters; default ``Params(**kwargs)``.
+    **kwargs
+        Parameter values: the fields of ``Params``, or replacements for fields of ``params``.
+
+    Raises
+    ------
+    ConfigError
+        When ``kwargs`` name a field ``Params`` does not have (the message lists the known ones).
+    """
+
     Params: ClassVar[type]  # a dataclass
 
     def __init__(self, params=None, **kwargs):
@@ -33,6 +52,20 @@ class Analysis:
         self.results: dict[str, Any] = {}
 
     def compute(self, frame, **kwargs) -> "Analysis":
+        """Compute the analysis of one frame into :attr:`results`.
+
+        Parameters
+        ----------
+        frame : dealloy.analysis.frame.Frame, ase.Atoms, ovito.pipeline.Pipeline or path
+            Anything :func:`dealloy.analysis.frame.as_frame` accepts; positions in Å.
+        **kwargs
+            Passed to the subclass's ``_compute`` (e.g. shared intermediate results).
+
+        Returns
+        -------
+        Analysis
+            ``self``, with ``results`` (a dict) replaced.
+        """
         self.results = self._compute(as_frame(frame), **kwargs)
         return self
 
@@ -40,4 +73,5 @@ class Analysis:
         raise NotImplementedError
 
     def __repr__(self):
+        """Show the class and its parameters, e.g. ``SiNetwork(SiNetworkParams(...))``."""
         return f"{type(self).__name__}({self.params})"

@@ -35,7 +35,7 @@ from dealloy.potentials import DEFAULT_POTENTIAL
 @click.option("--quiet", "-q", is_flag=True, help="no progress display")
 def analyze_command(path, frames, json_out, plots_dir, voxel_angstrom, si_si_cutoff_angstrom,
                     envelope_probe_radius_angstrom, skip, quiet):
-    """Per-frame metrics of a structure file, trajectory, or run directory.
+    """Compute the per-frame metrics of a structure file, trajectory, or run directory.
 
     Si-Si coordination and A(2 Å) index, Si cluster classes, partial g(r), porosity, ligament and
     pore sizes, pore count, specific surface area, crystalline fraction; over a trajectory also
@@ -93,7 +93,7 @@ def analyze_command(path, frames, json_out, plots_dir, voxel_angstrom, si_si_cut
 @click.option("--quiet", "-q", is_flag=True, help="no progress display or melt-quench messages")
 def diffusivity_command(temperatures, time_ps, equilibrate_ps, cells, li_vacancies, potential,
                         amorphous_protocol, seed, out_dir, quiet):
-    """Li diffusivity in c- vs a-Li15Si4 bulk: MD at several T, Arrhenius fit, 300 K extrapolation.
+    """Compare Li diffusivity in c- and a-Li15Si4 bulk: MD at several T, Arrhenius fit to 300 K.
 
     The c/a ratio is the meaningful number (absolute MD values run high); the paper cites
     1e-10-1e-11 (c-Li3.75Si) vs 1e-12-1e-13 cm^2/s (a-LixSi) at room temperature.
@@ -103,7 +103,13 @@ def diffusivity_command(temperatures, time_ps, equilibrate_ps, cells, li_vacanci
     the defaults (76 atoms, 8 runs of 22 ps) about 10 min on one core; each run's time scales
     with atoms x ps (--cells 2: x8). A progress bar with an ETA shows the MD runs done (stderr).
     Serial: the runs do not use MPI (a 76-atom cell would not gain from it).
-    """
+    \f
+
+    Raises
+    ------
+    ConfigError
+        When ``--temperatures`` is not a comma-separated list of numbers.
+    """  # noqa: D301 - "\f" ends click's --help text (the Raises section is for the API docs)
     from dealloy.analysis.diffusivity import DiffusivityParams, run_diffusivity
     from dealloy.errors import ConfigError
 

@@ -1,8 +1,8 @@
-"""``analyze_frame``: every per-frame metric of one frame as one JSON-ready dict (the contract).
+"""Compute every per-frame metric of one frame as one JSON-ready dict (the contract).
 
-    from dealloy.analysis import analyze_frame
-    metrics = analyze_frame(atoms)                     # ase.Atoms, OVITO data/pipeline, path
-    metrics = analyze_frame(atoms, voxel_angstrom=0.5, si_si_cutoff_angstrom=3.0)
+from dealloy.analysis import analyze_frame
+metrics = analyze_frame(atoms)                     # ase.Atoms, OVITO data/pipeline, path
+metrics = analyze_frame(atoms, voxel_angstrom=0.5, si_si_cutoff_angstrom=3.0)
 """
 
 from __future__ import annotations
@@ -23,7 +23,21 @@ from dealloy.errors import ConfigError
 
 @dataclass
 class AnalysisParams:
-    """All parameters of :func:`analyze_frame` (each sub-analysis keeps its own dataclass)."""
+    """All parameters of :func:`analyze_frame` (each sub-analysis keeps its own dataclass).
+
+    Parameters
+    ----------
+    rdf : dealloy.analysis.structure.RDFParams
+        Partial g(r) (cutoff in Å, bins).
+    network : dealloy.analysis.structure.SiNetworkParams
+        Si-Si coordination and clusters (cutoff in Å).
+    crystal : dealloy.analysis.structure.CrystallinityParams
+        Crystalline fraction.
+    voxel : dealloy.analysis.voxel.VoxelParams
+        Porosity, sizes, surface (voxel size and probe radii in Å).
+    metrics : tuple of str
+        Metric groups to compute, of ``rdf``, ``network``, ``crystal``, ``voxel``.
+    """
 
     rdf: RDFParams = field(default_factory=RDFParams)
     network: SiNetworkParams = field(default_factory=SiNetworkParams)
@@ -33,7 +47,27 @@ class AnalysisParams:
 
     @classmethod
     def from_kwargs(cls, **kwargs) -> "AnalysisParams":
-        """Flat keyword names (``voxel_angstrom=0.5``) routed to the sub-dataclass that has them."""
+        """Build the parameters from flat keyword names, each routed to the sub-dataclass that has it.
+
+        ``si_si_cutoff_angstrom`` sets the network's and the crystallinity's cutoff;
+        ``rdf_cutoff_angstrom`` and ``rdf_bins`` are the g(r)'s ``cutoff_angstrom`` and ``bins``.
+
+        Parameters
+        ----------
+        **kwargs
+            Field names of the sub-dataclasses (``voxel_angstrom=0.5``,
+            ``si_si_cutoff_angstrom=3.0``, ...) and ``metrics``.
+
+        Returns
+        -------
+        AnalysisParams
+            Defaults with the given values.
+
+        Raises
+        ------
+        ConfigError
+            For a name no sub-analysis has, or an unknown metric group.
+        """
         params = cls()
         if "metrics" in kwargs:
             params.metrics = tuple(kwargs.pop("metrics"))
@@ -60,19 +94,49 @@ class AnalysisParams:
 
 
 def frame_kind(f) -> str:
-    """'bulk' (periodic along all three axes), 'slab' (two), 'wire' (one) or 'particle' (none),
-    from the frame's per-axis periodicity as decided by :func:`dealloy.analysis.frame.as_frame`."""
+    """Classify a frame by its number of periodic axes.
+
+    Parameters
+    ----------
+    f : dealloy.analysis.frame.Frame
+        The frame; its per-axis periodicity is the one :func:`dealloy.analysis.frame.as_frame`
+        decided.
+
+    Returns
+    -------
+    str
+        'bulk' (periodic along all three axes), 'slab' (two), 'wire' (one) or 'particle' (none).
+    """
     return {3: "bulk", 2: "slab", 1: "wire", 0: "particle"}[sum(bool(p) for p in f.pbc)]
 
 
 def analyze_frame(frame, params: AnalysisParams | None = None, **kwargs) -> dict:
-    """All per-frame metrics of ``frame`` (see docs/analysis.md for each key).
+    """Compute all per-frame metrics of ``frame`` (see docs/analysis.md for each key).
 
-    ``frame``: ase.Atoms, OVITO DataCollection/Pipeline, a structure file path, or a Frame.
-    Keyword arguments are parameter names of the sub-analyses (``voxel_angstrom``,
-    ``si_si_cutoff_angstrom``, ``envelope_probe_radius_angstrom``, ...).
-    The ``rdf`` entry holds arrays (r_angstrom, si_si, li_si, li_li); :func:`to_json` turns them
-    into lists.
+    Parameters
+    ----------
+    frame : ase.Atoms, ovito.data.DataCollection, ovito.pipeline.Pipeline, path or Frame
+        The structure; positions in Å. Must contain Si (see
+        :func:`dealloy.analysis.frame.check_frame`).
+    params : AnalysisParams, optional
+        All parameters; default :meth:`AnalysisParams.from_kwargs` of ``kwargs``.
+    **kwargs
+        Parameter names of the sub-analyses (``voxel_angstrom``, ``si_si_cutoff_angstrom``,
+        ``envelope_probe_radius_angstrom``, ...), instead of ``params``.
+
+    Returns
+    -------
+    dict
+        ``n_atoms``, ``n_si``, ``n_li``, ``x`` (Li/Si), ``time_ps`` (None for a structure without
+        a time), ``kind`` (:func:`frame_kind`), the metrics of each group in ``params.metrics``
+        (the ``rdf`` entry holds arrays ``r_angstrom``, ``si_si``, ``li_si``, ``li_li``;
+        :func:`to_json` turns them into lists), ``notes`` (list of str) and ``timings_s``.
+
+    Raises
+    ------
+    ConfigError
+        When both ``params`` and keyword parameters are given, for an unknown parameter, or when
+        the frame cannot be read or is refused (no Si, duplicated atoms).
     """
     if params is None:
         params = AnalysisParams.from_kwargs(**kwargs)
@@ -121,7 +185,18 @@ def analyze_frame(frame, params: AnalysisParams | None = None, **kwargs) -> dict
 
 
 def to_json(metrics: dict) -> dict:
-    """A copy with numpy arrays/scalars as lists/floats (what ``write_json`` writes anyway)."""
+    """Copy metrics with numpy arrays/scalars as lists/floats (what ``write_json`` writes anyway).
+
+    Parameters
+    ----------
+    metrics : dict
+        E.g. the result of :func:`analyze_frame`; nested dicts, lists and tuples are converted.
+
+    Returns
+    -------
+    dict
+        A new dict; the input is not changed.
+    """
     def conv(v):
         if isinstance(v, dict):
             return {k: conv(x) for k, x in v.items()}
@@ -136,7 +211,19 @@ def to_json(metrics: dict) -> dict:
 
 
 def flat_row(metrics: dict) -> dict:
-    """The scalar metrics of one frame as one flat table row (for the per-frame CSV)."""
+    """Flatten the scalar metrics of one frame into one table row (for the per-frame CSV).
+
+    Parameters
+    ----------
+    metrics : dict
+        The result of :func:`analyze_frame`.
+
+    Returns
+    -------
+    dict
+        Scalars by name; nested dicts become ``outer.inner`` columns; ``rdf``, ``notes``,
+        ``timings_s``, the CN histogram and non-scalar values are left out.
+    """
     row = {}
     for k, v in metrics.items():
         if k in ("rdf", "notes", "timings_s", "si_si_coordination_histogram"):

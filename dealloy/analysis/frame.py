@@ -34,6 +34,30 @@ ELEMENT_Z = {s: atomic_numbers[s] for s in ELEMENTS}
 
 @dataclass
 class Frame:
+    """One frame: positions, element symbols, cell and periodicity, as every analysis takes it.
+
+    Build it with :func:`as_frame` (which decides the periodicity and checks the structure).
+
+    Parameters
+    ----------
+    positions : numpy.ndarray, shape (N, 3)
+        Cartesian positions (Å).
+    symbols : numpy.ndarray of str, shape (N,)
+        Element symbols ('Li', 'Si').
+    cell : numpy.ndarray, shape (3, 3)
+        Cell vectors as rows (Å); zeros if there is none.
+    pbc : tuple of 3 bool
+        Periodicity per axis.
+    time_ps : float, optional
+        Simulated time of the frame (ps), if the source gives one.
+    ids : numpy.ndarray of int, shape (N,), optional
+        Atom ids, if the source had them (the MSD follows atoms by id).
+    info : dict
+        Source, frame index, unwrapped positions and other facts of the reader.
+    notes : list of str
+        What reading assumed or overrode, one line each.
+    """
+
     positions: np.ndarray            # (N, 3) Å, Cartesian
     symbols: np.ndarray              # (N,) element symbols ('Li', 'Si')
     cell: np.ndarray                 # (3, 3) Å, rows are cell vectors (zeros if none)
@@ -45,6 +69,7 @@ class Frame:
 
     @property
     def n_atoms(self) -> int:
+        """Number of atoms N."""
         return len(self.positions)
 
     @property
@@ -58,14 +83,45 @@ class Frame:
         return any(self.pbc) and not all(self.pbc)
 
     def mask(self, element: str) -> np.ndarray:
+        """Select the atoms of one element.
+
+        Parameters
+        ----------
+        element : str
+            'Li' or 'Si'.
+
+        Returns
+        -------
+        numpy.ndarray of bool, shape (N,)
+            True for the atoms of ``element``.
+        """
         return self.symbols == element
 
     def subset(self, mask: np.ndarray) -> "Frame":
+        """Take the atoms selected by ``mask`` (same cell, periodicity, time, info and notes).
+
+        Parameters
+        ----------
+        mask : numpy.ndarray of bool, shape (N,), or index array
+            The atoms to keep.
+
+        Returns
+        -------
+        Frame
+            A new frame (``info`` and ``notes`` are copied).
+        """
         return Frame(self.positions[mask], self.symbols[mask], self.cell, self.pbc, self.time_ps,
                      None if self.ids is None else self.ids[mask], dict(self.info),
                      list(self.notes))
 
     def to_ase(self):
+        """Convert to ``ase.Atoms`` (positions in Å; atom ids in ``arrays["id"]`` if known).
+
+        Returns
+        -------
+        ase.Atoms
+            A new object.
+        """
         from ase import Atoms
 
         atoms = Atoms(symbols=list(self.symbols), positions=self.positions, cell=self.cell,
@@ -75,9 +131,24 @@ class Frame:
         return atoms
 
     def analysis_cell(self, margin_angstrom: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
-        """(cell matrix, origin) OVITO should use: the periodic cell; a box around the atoms of
-        an isolated particle; for a slab or wire the periodic cell vectors, with each open one
-        stretched to span the atoms plus ``margin_angstrom`` on both sides."""
+        """Choose the cell OVITO should use for the analysis.
+
+        The periodic cell for bulk; a box around the atoms of an isolated particle; for a slab or
+        wire the periodic cell vectors, with each open one stretched to span the atoms plus
+        ``margin_angstrom`` on both sides.
+
+        Parameters
+        ----------
+        margin_angstrom : float
+            Vacuum added on both sides of the atoms along open axes (Å).
+
+        Returns
+        -------
+        cell : numpy.ndarray, shape (3, 3)
+            Cell vectors as rows (Å).
+        origin : numpy.ndarray, shape (3,)
+            The cell's origin (Å).
+        """
         if self.periodic:
             return np.asarray(self.cell, float), np.zeros(3)
         if not any(self.pbc):
@@ -98,7 +169,18 @@ class Frame:
         return cell, origin
 
     def to_ovito(self, margin_angstrom: float = 5.0):
-        """An OVITO DataCollection with particle types Li (1) and Si (2)."""
+        """Convert to an OVITO DataCollection with particle types Li (1) and Si (2).
+
+        Parameters
+        ----------
+        margin_angstrom : float
+            Vacuum around the atoms along open axes (Å), see :meth:`analysis_cell`.
+
+        Returns
+        -------
+        ovito.data.DataCollection
+            Positions (Å) and the cell of :meth:`analysis_cell`.
+        """
         from ovito.data import DataCollection, SimulationCell
 
         data = DataCollection()
@@ -155,9 +237,24 @@ def _from_ovito_data(data, time_ps=None) -> Frame:
 
 
 def _ovito_symbols(parts) -> tuple[np.ndarray, str]:
-    """Element symbols of OVITO particles and where they came from: the type names (a dump's
-    ``element`` column, a data file's labels), else a ``Mass`` column, else dealloy's convention
-    (LAMMPS type 1 = Li, 2 = Si; the source then starts with ``ASSUMED``)."""
+    """Find the element symbols of OVITO particles and where they came from.
+
+    The type names (a dump's ``element`` column, a data file's labels), else a ``Mass`` column,
+    else dealloy's convention (LAMMPS type 1 = Li, 2 = Si; the source then starts with
+    ``ASSUMED``).
+
+    Returns
+    -------
+    symbols : numpy.ndarray of str, shape (N,)
+        Element symbols.
+    source : str
+        Where they came from.
+
+    Raises
+    ------
+    ConfigError
+        When the particles have no types or masses, or a mass matches no element within 1 amu.
+    """
     from ase.data import atomic_masses, chemical_symbols
 
     ptypes = parts.particle_types
@@ -192,6 +289,28 @@ def as_frame(obj, frame: int = 0, check: bool = True) -> Frame:
     ``check``, has passed :func:`check_frame` and :func:`dealloy.checks.check_structure` (too-close
     atoms, atoms far outside the particle): a bad structure is refused before any number.
     Notes on what was assumed or overridden are issued as warnings (and kept in ``notes``).
+
+    Parameters
+    ----------
+    obj : Frame, ase.Atoms, ovito.data.DataCollection, ovito.pipeline.Pipeline, str or os.PathLike
+        The structure (positions in Å), or a structure/trajectory file.
+    frame : int
+        Frame of a pipeline or file to take (default the first).
+    check : bool
+        Check the structure (:func:`dealloy.checks.check_structure`): refuse duplicated atoms
+        (closer than :data:`dealloy.checks.DUPLICATE_ANGSTROM`), note close pairs and atoms far
+        outside.
+
+    Returns
+    -------
+    Frame
+        The frame, with its periodicity decided by :func:`infer_pbc`.
+
+    Raises
+    ------
+    ConfigError
+        For an object of another type, an unreadable file, a frame refused by :func:`check_frame`
+        or duplicated atoms.
     """
     if isinstance(obj, Frame):
         out = obj
@@ -228,10 +347,26 @@ def _what(f: Frame) -> str:
 
 
 def infer_pbc(f: Frame, gap_angstrom: float = PARTICLE_GAP_ANGSTROM) -> Frame:
-    """Per-axis periodicity from the atoms (:func:`dealloy.periodicity.open_axes`): an axis the
-    header calls periodic stays periodic only when the material continues across the boundary.
-    Open axes get the atoms made contiguous across the old boundary; a note says which axes were
-    overridden and why."""
+    """Decide the per-axis periodicity of a frame from its atoms.
+
+    An axis the header calls periodic stays periodic only when the material continues across the
+    boundary (:func:`dealloy.periodicity.open_axes`). Open axes get the atoms made contiguous
+    across the old boundary; a note says which axes were overridden and why.
+
+    Parameters
+    ----------
+    f : Frame
+        The frame as read.
+    gap_angstrom : float
+        A vacuum gap wider than this (Å) opens an axis; see
+        :data:`dealloy.periodicity.PARTICLE_GAP_ANGSTROM`.
+
+    Returns
+    -------
+    Frame
+        ``f`` itself (marked as decided) when nothing changes, else a new frame with the new
+        ``pbc``, contiguous positions and the note appended to ``notes``.
+    """
     if not any(f.pbc) or f.n_atoms == 0:
         f.info["_pbc_inferred"] = True
         return f
@@ -251,9 +386,16 @@ def infer_pbc(f: Frame, gap_angstrom: float = PARTICLE_GAP_ANGSTROM) -> Frame:
 
 
 def _symbols_of(numbers: np.ndarray) -> np.ndarray:
-    """Element symbols of atomic numbers, vectorised (``ase.data.chemical_symbols``), with the
-    dtype ``np.asarray(atoms.get_chemical_symbols())`` gives (the longest symbol's width);
-    ASE's per-atom loop cost 0.12 s per 100k atoms."""
+    """Map atomic numbers to element symbols, vectorised (``ase.data.chemical_symbols``).
+
+    With the dtype ``np.asarray(atoms.get_chemical_symbols())`` gives (the longest symbol's
+    width); ASE's per-atom loop cost 0.12 s per 100k atoms.
+
+    Returns
+    -------
+    numpy.ndarray of str
+        The symbols, shape of ``numbers``.
+    """
     numbers = np.asarray(numbers, int)
     if numbers.size == 0:
         return np.asarray([], dtype="<U1")
@@ -262,6 +404,18 @@ def _symbols_of(numbers: np.ndarray) -> np.ndarray:
 
 
 def check_frame(f: Frame) -> None:
+    """Refuse a frame dealloy cannot analyse: empty, elements other than Li and Si, or no Si.
+
+    Parameters
+    ----------
+    f : Frame
+        The frame.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the problem and the fix.
+    """
     if f.n_atoms == 0:
         raise ConfigError("the frame contains no atoms (empty frame)")
     bad = sorted(set(np.unique(f.symbols)) - set(ELEMENT_Z))

@@ -1,5 +1,7 @@
-"""PNG plots: g(r), CN histogram, pore/solid size distributions, cluster classes / porosity /
-coordination vs x and vs time, Li MSD.
+"""PNG plots of a run's analysis.
+
+g(r), CN histogram, pore/solid size distributions, cluster classes / porosity / coordination vs x
+and vs time, Li MSD.
 
 Figures are drawn on :class:`matplotlib.figure.Figure` objects (no pyplot), so library code never
 chooses or switches the caller's backend (a notebook keeps its inline figures) and never leaves
@@ -47,10 +49,27 @@ def _save(fig, path: Path, written: list) -> None:
 
 def write_plots(per_frame: list[dict], msd=None, out: Path = Path("plots"),
                 title: str | None = None) -> list[Path]:
-    """Write the per-run PNGs into ``out``; ``title`` (e.g. the run's name) heads every figure.
+    """Write the per-run PNGs into ``out``, atomically; ``title`` heads every figure.
 
-    ``msd``: a Li MSD result to plot, or None (not plotted: see
-    :func:`dealloy.analysis.diffusivity.diffusion_validity`)."""
+    Parameters
+    ----------
+    per_frame : list of dict
+        The per-frame metrics of :func:`dealloy.analysis.core.analyze_frame`, in frame order; the
+        last frame's g(r), CN histogram and size distributions are plotted, and every frame's
+        cluster classes and :data:`METRIC_LABELS` metrics vs x (Li/Si) and vs time (ps).
+    msd : dealloy.analysis.trajectory.MSDResult, optional
+        A Li MSD to plot (Å² vs lag in ps, with its fit window and D in cm²/s), or None (not
+        plotted: see :func:`dealloy.analysis.diffusivity.diffusion_validity`).
+    out : pathlib.Path
+        Directory for the PNGs (created if missing).
+    title : str, optional
+        E.g. the run's name.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written (only the plots whose data the frames hold).
+    """
     plt = _plt()
     head = f"{title}: " if title else ""
     out.mkdir(parents=True, exist_ok=True)
