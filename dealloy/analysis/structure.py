@@ -1,5 +1,7 @@
-"""Atom-level metrics with OVITO's pipeline: partial g(r), Si-Si coordination and the A(2 Å) index,
-Si cluster classes, crystallinity (c-Si by diamond identification, c-Li15Si4 by local order).
+"""Atom-level metrics with OVITO's pipeline.
+
+Partial g(r), Si-Si coordination and the A(2 Å) index, Si cluster classes, crystallinity (c-Si by
+diamond identification, c-Li15Si4 by local order).
 
 Each OVITO pipeline gets its own DataCollection (made once in :meth:`Frame.to_ovito`), so no
 modifier can overwrite another's output (e.g. ``Coordination``). Isolated particles are
@@ -30,7 +32,20 @@ def _pipeline(data, *modifiers):
 
 
 def particle_volume_angstrom3(frame: Frame) -> float:
-    """Volume a frame's atoms occupy: the periodic cell, or the convex hull of an isolated particle."""
+    """Measure the volume a frame's atoms occupy.
+
+    Parameters
+    ----------
+    frame : dealloy.analysis.frame.Frame
+        The frame (positions in Å).
+
+    Returns
+    -------
+    float
+        Å³: the periodic cell's volume for bulk; for a slab or wire the periodic lengths times the
+        atoms' extent along the open axes; for an isolated particle its convex hull's volume
+        (NaN if the atoms span no volume).
+    """
     if frame.periodic:
         return float(abs(np.linalg.det(frame.cell)))
     if frame.partially_periodic:  # slab or wire: periodic lengths x the atoms' extent when open
@@ -46,6 +61,16 @@ def particle_volume_angstrom3(frame: Frame) -> float:
 
 @dataclass
 class RDFParams:
+    """Parameters of :class:`PartialRDF`.
+
+    Parameters
+    ----------
+    cutoff_angstrom : float
+        Largest r (Å), > 0.
+    bins : int
+        Number of r bins, >= 2.
+    """
+
     cutoff_angstrom: float = 8.0
     bins: int = 200
 
@@ -56,6 +81,18 @@ class PartialRDF(Analysis):
     Bulk: the usual normalisation by the cell's number densities. Isolated particle: densities are
     N/V with V the particle's convex-hull volume (documented in docs/analysis.md), so g(r) -> ~1
     inside a dense particle; the first-shell counts (coordination) do not depend on this choice.
+    Slabs and wires are normalised like isolated particles, with their analysis cell's volume.
+
+    ``results``: ``r_angstrom`` (bin centres, shape (bins,)) and ``si_si``, ``li_si``, ``li_li``
+    (g(r), each shape (bins,); zeros for an absent element). :meth:`compute` raises
+    :class:`~dealloy.errors.ConfigError` for ``cutoff_angstrom <= 0`` or ``bins < 2``.
+
+    Parameters
+    ----------
+    params : RDFParams, optional
+        Default ``RDFParams(**kwargs)``.
+    **kwargs
+        Fields of :class:`RDFParams`.
     """
 
     Params = RDFParams
@@ -94,6 +131,19 @@ class PartialRDF(Analysis):
 
 @dataclass
 class SiNetworkParams:
+    """Parameters of :class:`SiNetwork`.
+
+    Parameters
+    ----------
+    si_si_cutoff_angstrom : float
+        Si-Si bond cutoff (Å), > 0; default 2.9 Å, the first minimum of a-Si's g(r)
+        (:data:`dealloy.materials.SI_SI_CN_CUTOFF_ANGSTROM`).
+    small_cluster_max : int
+        Clusters of 3..``small_cluster_max`` Si are "small", larger ones "network"; >= 3.
+    cn_max : int
+        Last bin of the coordination histogram (higher counts go into it).
+    """
+
     si_si_cutoff_angstrom: float = 2.9   # first minimum of a-Si's g(r)
     small_cluster_max: int = 10          # 3..small_cluster_max Si -> "small"
     cn_max: int = 12                     # last histogram bin
@@ -107,6 +157,27 @@ class SiNetwork(Analysis):
 
     Runs OVITO's ``CoordinationAnalysisModifier`` and ``ClusterAnalysisModifier`` on the Si atoms
     only (Li removed first), so ``Coordination`` counts Si neighbours of Si.
+
+    ``results``: ``si_si_coordination_mean``, ``si_si_coordination_interior_mean`` (None when no
+    Si is that deep), ``si_si_coordination_histogram`` (``cn``, ``fraction``), ``a2_index``,
+    ``si_cluster_fractions`` (share of Si that is ``isolated``, ``dumbbell``, ``small``,
+    ``network``), ``largest_si_cluster_fraction``, ``si_cluster_count`` and ``per_atom`` (arrays
+    of shape (n_Si,): ``coordination``, ``cluster_size``). :meth:`compute` raises
+    :class:`~dealloy.errors.ConfigError` for ``si_si_cutoff_angstrom <= 0`` or
+    ``small_cluster_max < 3``.
+
+    Parameters
+    ----------
+    params : SiNetworkParams, optional
+        Default ``SiNetworkParams(**kwargs)``.
+    **kwargs
+        Fields of :class:`SiNetworkParams`.
+
+    References
+    ----------
+    K. Ogata, D.-S. Ko et al., "Spontaneous and mass-conserved formation of continuous Si
+    frameworks" (the paper dealloy reproduces; ../shared/paper), Fig. S5: the normalised
+    integral of the 2 Å Si-Si EXAFS peak, A(2 Å Si-Si).
     """
 
     Params = SiNetworkParams
@@ -154,8 +225,15 @@ class SiNetwork(Analysis):
 
 
 def _depth_along_open_axes(frame: Frame):
-    """Distance of each atom below the surfaces of a slab or wire (Å), measured along the open
-    cell axes only (the periodic directions have no surface)."""
+    """Measure the distance of each atom below the surfaces of a slab or wire (Å).
+
+    Measured along the open cell axes only (the periodic directions have no surface).
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        Depth (Å).
+    """
     cell, origin = frame.analysis_cell(0.0)
     frac = np.linalg.solve(cell.T, (frame.positions - origin).T).T
     depth = np.full(frame.n_atoms, np.inf)
@@ -169,8 +247,15 @@ def _depth_along_open_axes(frame: Frame):
 
 
 def _depth_below_hull(frame: Frame):
-    """Approximate distance of each atom below its convex hull (Å): the smallest distance to the
-    planes of the 8 hull facets whose centroids are nearest; None if no hull (flat/tiny)."""
+    """Approximate the distance of each atom below its convex hull (Å).
+
+    The smallest distance to the planes of the 8 hull facets whose centroids are nearest.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,), or None
+        Depth (Å); None if there is no hull (flat or tiny).
+    """
     from scipy.spatial import ConvexHull, QhullError, cKDTree
 
     try:
@@ -188,6 +273,24 @@ def _depth_below_hull(frame: Frame):
 
 @dataclass
 class CrystallinityParams:
+    """Parameters of :class:`Crystallinity` (lengths in Å).
+
+    Parameters
+    ----------
+    si_si_cutoff_angstrom : float
+        An Si with an Si neighbour within this is not c-Li15Si4-like (isolated Si only).
+    li15si4_shell_angstrom : float
+        Radius of the Si shell whose order is measured (c-Li15Si4: 11 Si at 4.53-4.80 Å).
+    qbar4_tolerance : float
+        Largest |q̄4 - q̄4 of the ideal crystal| of a c-Li15Si4-like Si.
+    qbar6_tolerance : float
+        Largest |q̄6 - q̄6 of the ideal crystal| (thermal noise is ~0.03).
+    li_si_cutoff_angstrom : float
+        A Li is crystalline if it has Si within this and all of them are c-Li15Si4-like.
+    min_shell_si : int
+        Isolated Si needed in the shell (11 in the crystal).
+    """
+
     si_si_cutoff_angstrom: float = 2.9       # an Si with an Si neighbour here is not Li15Si4-like
     li15si4_shell_angstrom: float = 5.5      # Si-Si shell of c-Li15Si4: 11 Si at 4.53-4.80 Å
     qbar4_tolerance: float = 0.03            # |q̄4 - q̄4_ref| below this
@@ -209,6 +312,24 @@ class Crystallinity(Analysis):
       cell's within ``qbar4_tolerance``/``qbar6_tolerance``. A Li atom counts as crystalline when it has Si within
       ``li_si_cutoff_angstrom`` and all of them are. Amorphous Li15Si4 has isolated Si too, but
       not the crystal's q̄4/q̄6.
+
+    ``results``: ``crystalline_fraction`` (share of all atoms), ``crystalline_fraction_by_phase``
+    (``c_si``, ``c_li15si4``, shares of all atoms) and ``si_crystalline_fraction_by_phase``
+    (shares of the Si).
+
+    Parameters
+    ----------
+    params : CrystallinityParams, optional
+        Default ``CrystallinityParams(**kwargs)``.
+    **kwargs
+        Fields of :class:`CrystallinityParams`.
+
+    References
+    ----------
+    W. Lechner, C. Dellago, "Accurate determination of crystal structures based on averaged local
+    bond order parameters", J. Chem. Phys. 129 (2008) 114707, doi:10.1063/1.2977970.
+    Diamond identification: OVITO's ``IdentifyDiamondModifier`` (the method and its reference are
+    in OVITO's manual, "Identify diamond structure").
     """
 
     Params = CrystallinityParams
@@ -247,9 +368,17 @@ def _neighbors(data, cutoff, indices=None):
 
 
 def _qbar(data, p: CrystallinityParams):
-    """Isolated-Si flag and Lechner-Dellago averaged q4, q6 of each isolated Si over the isolated
-    Si of its shell (non-isolated Si are not c-Li15Si4-like and get 0; skipping them keeps Si
-    frameworks cheap).
+    """Compute the isolated-Si flag and Lechner-Dellago averaged q4, q6 of each isolated Si.
+
+    Averaged over the isolated Si of its shell (non-isolated Si are not c-Li15Si4-like and get 0;
+    skipping them keeps Si frameworks cheap).
+
+    Returns
+    -------
+    isolated : numpy.ndarray of bool, shape (n,)
+        Isolated Si with at least ``min_shell_si`` isolated Si in the shell.
+    qbar4, qbar6 : numpy.ndarray, shape (n,)
+        The averaged order parameters.
 
     Notes
     -----
@@ -261,7 +390,8 @@ def _qbar(data, p: CrystallinityParams):
 
     References
     ----------
-    W. Lechner, C. Dellago, J. Chem. Phys. 129 (2008) 114707, doi:10.1063/1.2977970.
+    W. Lechner, C. Dellago, "Accurate determination of crystal structures based on averaged local
+    bond order parameters", J. Chem. Phys. 129 (2008) 114707, doi:10.1063/1.2977970.
     """
     from scipy.special import sph_harm_y
 
@@ -303,7 +433,23 @@ _REFERENCE: dict = {}
 
 
 def li15si4_reference(p: CrystallinityParams) -> tuple[float, float]:
-    """q̄4, q̄6 of Si in the ideal c-Li15Si4 cell (I-43d, a = 10.685 Å), computed once."""
+    """Compute q̄4, q̄6 of Si in the ideal c-Li15Si4 cell (I-43d, a = 10.685 Å), once per setting.
+
+    Parameters
+    ----------
+    p : CrystallinityParams
+        Its ``li15si4_shell_angstrom`` and ``si_si_cutoff_angstrom`` are used.
+
+    Returns
+    -------
+    tuple of float
+        (q̄4, q̄6), the mean over the cell's Si (all equivalent by symmetry).
+
+    References
+    ----------
+    W. Lechner, C. Dellago, J. Chem. Phys. 129 (2008) 114707, doi:10.1063/1.2977970; the cell:
+    :func:`dealloy.materials.li15si4_conventional_cell`.
+    """
     key = (p.li15si4_shell_angstrom, p.si_si_cutoff_angstrom)
     if key not in _REFERENCE:
         from dealloy.analysis.frame import as_frame
@@ -321,12 +467,17 @@ def _li15si4_like(data, p: CrystallinityParams) -> np.ndarray:
 
 
 def _crystalline_li(frame, si_mask, li_mask, lis, cutoff) -> int:
-    """Number of Li with at least one Si within ``cutoff`` whose Si there are all c-Li15Si4-like.
+    """Count the Li with at least one Si within ``cutoff`` whose Si there are all c-Li15Si4-like.
 
     Neighbours come from OVITO's ``CutoffNeighborFinder`` on the frame's own cell, so periodic
     images are exact for any cell shape and orientation (general triclinic included); an earlier
     version wrapped into the cell's diagonal, which is wrong for triclinic cells and made the
     crystalline fraction depend on how the cell was oriented.
+
+    Returns
+    -------
+    int
+        The count.
     """
     data = frame.to_ovito(margin_angstrom=cutoff + 1.0)
     idx, _ = _neighbors(data, cutoff, np.flatnonzero(li_mask))
