@@ -1,5 +1,8 @@
-"""Reading frames (structure files, trajectories, run directories), frame selection, the per-frame
-loop that writes CSV/JSON/plots, and the Li mean-squared displacement."""
+"""Read frames of structure files, trajectories and run directories; the Li MSD.
+
+Reading frames (structure files, trajectories, run directories), frame selection, and the Li
+mean-squared displacement.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +25,26 @@ OVITO_FORMATS = ("lammps-dump-text",)
 
 
 def resolve_source(path) -> tuple[Path, Path | None]:
-    """(structure/trajectory file, run directory or None) for a path the user gave."""
+    """Find the structure or trajectory file for a path the user gave.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A structure/trajectory file, or a run directory of ``dealloy run`` (its trajectory, else
+        its ``final.extxyz``).
+
+    Returns
+    -------
+    file : pathlib.Path
+        The file to read.
+    run_dir : pathlib.Path or None
+        The run directory, if ``path`` is one.
+
+    Raises
+    ------
+    ConfigError
+        For a missing or empty file, or a directory without a trajectory or final structure.
+    """
     path = Path(path)
     if path.is_dir():
         run = RunDir(path)
@@ -45,8 +66,16 @@ def _is_ase(path: Path) -> bool:
 
 
 def _text_chunks(path: Path, size: int = 1 << 22):
-    """Yield the (decompressed) bytes of a plain or gzipped file chunk by chunk; a gzip stream cut
-    short yields everything up to the cut and then ``None`` (no data is lost to the error)."""
+    """Yield the (decompressed) bytes of a plain or gzipped file chunk by chunk.
+
+    A gzip stream cut short yields everything up to the cut and then ``None`` (no data is lost to
+    the error).
+
+    Yields
+    ------
+    bytes or None
+        The next chunk; None once after the last good byte of a cut stream.
+    """
     import zlib
 
     gz = path.name.lower().endswith(".gz")
@@ -81,9 +110,22 @@ def _text_chunks(path: Path, size: int = 1 << 22):
 def scan_dump(path) -> dict:
     """Count the complete frames of a LAMMPS text dump (plain or gzipped) in one pass.
 
-    Returns ``{"started": frames begun, "complete": frames complete, "cut": True when the file
-    (or its gzip stream) ends inside a frame, "complete_bytes": length of the decompressed text
-    holding the complete frames}``.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The dump (``.gz`` for gzip).
+
+    Returns
+    -------
+    dict
+        ``started`` (frames begun), ``complete`` (frames complete), ``cut`` (True when the file,
+        or its gzip stream, ends inside a frame) and ``complete_bytes`` (length of the
+        decompressed text holding the complete frames).
+
+    Raises
+    ------
+    ConfigError
+        When the file does not begin with ``ITEM:`` (not a LAMMPS text dump).
     """
     path = Path(path)
     marker, started, consumed, pending, in_frame = None, 0, 0, b"", False
@@ -138,7 +180,13 @@ def _dump_frame_complete(text: bytes) -> bool:
 
 
 def _complete_copy(path: Path, n_bytes: int, tmpdir: Path) -> Path:
-    """The first ``n_bytes`` of the (decompressed) dump as a plain file in ``tmpdir``."""
+    """Copy the first ``n_bytes`` of the (decompressed) dump to a plain file in ``tmpdir``.
+
+    Returns
+    -------
+    pathlib.Path
+        The copy.
+    """
     out = tmpdir / (path.name[:-3] if path.name.lower().endswith(".gz") else path.name)
     left = n_bytes
     with open(out, "wb") as dst:
@@ -155,7 +203,21 @@ class FrameSource:
 
     Any format ASE reads is accepted (LAMMPS text dumps go through OVITO, frame by frame). A
     trajectory cut short (plain or gzipped, cut mid-frame) yields every complete frame; the
-    warning saying so is issued once here and kept in ``self.warnings``.
+    warning saying so is issued once here and kept in ``self.warnings``. ``src[i]`` raises
+    :class:`~dealloy.errors.ConfigError` when OVITO cannot read frame i.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A structure/trajectory file or a run directory (see :func:`resolve_source`).
+    timestep_ps : float, optional
+        MD timestep (ps) giving a dump's frames their time (Timestep x timestep) when the dump has
+        no ``ITEM: TIME``; default: the run directory's ``config.toml``, else no time.
+
+    Raises
+    ------
+    ConfigError
+        For a missing, empty or unreadable file, or one without a complete frame.
     """
 
     def __init__(self, path, timestep_ps: float | None = None):
@@ -232,9 +294,11 @@ class FrameSource:
         return n
 
     def __len__(self) -> int:
+        """Return the number of complete frames."""
         return self.n
 
     def __getitem__(self, i: int) -> Frame:
+        """Read frame ``i`` (0-based; negative counts from the end for ASE-read files)."""
         if self._ase is not None:
             f = _from_ase(self._ase[i])
         else:
@@ -319,6 +383,27 @@ def parse_selection(sel: str | None, n: int) -> list[int]:
 
 
 def read_frames(path, selection: str | None = "all") -> list[Frame]:
+    """Read the selected frames of a file or run directory.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A structure/trajectory file or a run directory (see :func:`resolve_source`).
+    selection : str or None
+        Frame selection (see :func:`parse_selection`); default all.
+
+    Returns
+    -------
+    list of dealloy.analysis.frame.Frame
+        In selection order; ``info["frame"]`` holds each one's index in the file. Positions in Å,
+        times in ps (None when unknown).
+
+    Raises
+    ------
+    ConfigError
+        For an unreadable file, a bad selection, or a frame :func:`~dealloy.analysis.frame.check_frame`
+        refuses (no Si, other elements).
+    """
     src = FrameSource(path)
     frames = []
     for i in parse_selection(selection, len(src)):
@@ -330,6 +415,25 @@ def read_frames(path, selection: str | None = "all") -> list[Frame]:
 
 
 def iter_frames(path, selection: str | None = "all") -> Iterator[tuple[int, Frame]]:
+    """Read the selected frames of a file or run directory one at a time (as :func:`read_frames`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A structure/trajectory file or a run directory.
+    selection : str or None
+        Frame selection (see :func:`parse_selection`); default all.
+
+    Yields
+    ------
+    tuple of (int, dealloy.analysis.frame.Frame)
+        The frame's index in the file and the frame.
+
+    Raises
+    ------
+    ConfigError
+        As :func:`read_frames`.
+    """
     src = FrameSource(path)
     for i in parse_selection(selection, len(src)):
         f = src[i]
@@ -342,6 +446,24 @@ def iter_frames(path, selection: str | None = "all") -> Iterator[tuple[int, Fram
 
 @dataclass
 class MSDResult:
+    """A mean-squared displacement and the diffusion coefficient fitted to it (:func:`msd`).
+
+    Parameters
+    ----------
+    lag_ps : numpy.ndarray, shape (T-1,)
+        Lag times (ps).
+    msd_angstrom2 : numpy.ndarray, shape (T-1,)
+        MSD at each lag (Å²).
+    diffusion_cm2_per_s : float
+        D = slope / 6 (cm²/s).
+    diffusion_stderr_cm2_per_s : float
+        Its uncertainty (cm²/s).
+    fit_window_ps : tuple of float
+        First and last lag of the fit (ps).
+    n_atoms : int
+        Atoms averaged over.
+    """
+
     lag_ps: np.ndarray
     msd_angstrom2: np.ndarray
     diffusion_cm2_per_s: float
@@ -350,14 +472,36 @@ class MSDResult:
     n_atoms: int
 
     def as_dict(self) -> dict:
+        """Summarise as a JSON-ready dict.
+
+        Returns
+        -------
+        dict
+            ``diffusion_cm2_per_s``, ``diffusion_stderr_cm2_per_s``, ``fit_window_ps`` (list) and
+            ``n_atoms`` (the curve itself is left out).
+        """
         return {"diffusion_cm2_per_s": self.diffusion_cm2_per_s,
                 "diffusion_stderr_cm2_per_s": self.diffusion_stderr_cm2_per_s,
                 "fit_window_ps": list(self.fit_window_ps), "n_atoms": self.n_atoms}
 
 
 def unwrap(positions: list[np.ndarray], cell: np.ndarray | None) -> np.ndarray:
-    """(T, N, 3) positions made continuous by the minimum-image step between consecutive frames
-    (valid when atoms move less than half a cell between frames)."""
+    """Make positions continuous by the minimum-image step between consecutive frames.
+
+    Valid when atoms move less than half a cell between frames.
+
+    Parameters
+    ----------
+    positions : list of numpy.ndarray, each shape (N, 3)
+        Wrapped positions (Å) of the same N atoms in T frames.
+    cell : numpy.ndarray, shape (3, 3), or None
+        Cell vectors as rows (Å); None or zeros: returned as given.
+
+    Returns
+    -------
+    numpy.ndarray, shape (T, N, 3)
+        Unwrapped positions (Å).
+    """
     x = np.array(positions, float)
     if cell is None or not np.any(cell):
         return x
@@ -369,11 +513,21 @@ def unwrap(positions: list[np.ndarray], cell: np.ndarray | None) -> np.ndarray:
 
 
 def evenly_spaced_subset(times_ps) -> np.ndarray:
-    """Indices of the longest run of consecutive frames on the grid of the median spacing.
+    """Find the longest run of consecutive frames on the grid of the median spacing.
 
     A run's trajectory has its first frame before the equilibration grid (minimisation) and its
     last at the end of the run, off the dump grid; a resumed run may add one more. Those are left
     out; the frames in between are evenly spaced.
+
+    Parameters
+    ----------
+    times_ps : array_like, shape (T,)
+        Frame times (ps), increasing.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Indices of the frames of that run.
     """
     t = np.asarray(times_ps, float)
     if len(t) < 2:
@@ -393,9 +547,11 @@ def evenly_spaced_subset(times_ps) -> np.ndarray:
 
 
 def msd(times_ps, positions, fit_window=(0.2, 0.8)) -> MSDResult:
-    """MSD over all time origins for evenly spaced frames, D = slope / 6 from a least-squares line
-    over ``fit_window`` (fractions of the longest lag). Uncertainty: the larger of the slope's
-    standard error and half the difference between the two halves of the window.
+    """Compute the MSD over all time origins and D = slope / 6 from a least-squares line.
+
+    For evenly spaced frames; the line is fitted over ``fit_window`` (fractions of the longest
+    lag). Uncertainty: the larger of the slope's standard error and half the difference between
+    the two halves of the window.
 
     Parameters
     ----------
@@ -420,8 +576,13 @@ def msd(times_ps, positions, fit_window=(0.2, 0.8)) -> MSDResult:
     Notes
     -----
     MSD(lag) = <|r_i(t + lag) - r_i(t)|²> over atoms i and all origins t, by FFT
-    (``tidynamics.msd``; Calandrini et al., Collection SFN 12 (2011) 201,
-    doi:10.1051/sfn/201112010).
+    (``tidynamics.msd``, the fast correlation algorithm of [1]_).
+
+    References
+    ----------
+    .. [1] V. Calandrini, E. Pellegrini, P. Calligari, K. Hinsen, G. R. Kneller, "nMoldyn - Interfacing
+    spectroscopic experiments, molecular dynamics simulations and models for time correlation
+    functions", Collection SFN 12 (2011) 201-232, doi:10.1051/sfn/201112010.
     """
     t = np.asarray(times_ps, float)
     x = np.asarray(positions, float)
@@ -474,7 +635,31 @@ def msd(times_ps, positions, fit_window=(0.2, 0.8)) -> MSDResult:
 
 
 def li_msd(frames: list[Frame], fit_window=(0.2, 0.8)) -> MSDResult | None:
-    """Li MSD over ``frames`` (same Li atoms in every frame, matched by id when available)."""
+    """Compute the Li MSD over ``frames`` (:func:`msd`).
+
+    The same Li atoms are followed in every frame, matched by id when the frames have ids; when
+    Li are extracted between frames, only the Li present in every frame count (with a warning).
+    Unwrapped positions (``info["unwrapped"]``, from image flags) are used when present, else a
+    periodic frame is unwrapped by the minimum-image step.
+
+    Parameters
+    ----------
+    frames : list of dealloy.analysis.frame.Frame
+        Frames in time order, each with ``time_ps``.
+    fit_window : tuple of float
+        Fit range as fractions of the longest lag.
+
+    Returns
+    -------
+    MSDResult or None
+        None with fewer than 4 frames, a frame without a time, no Li common to all frames, or
+        (without ids) a changing Li count.
+
+    Raises
+    ------
+    ConfigError
+        From :func:`msd`: fewer than 4 evenly spaced frames.
+    """
     if len(frames) < 4 or any(f.time_ps is None for f in frames):
         return None
     ids0 = frames[0].ids
