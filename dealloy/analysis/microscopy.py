@@ -1,6 +1,9 @@
-"""Virtual microscopy: a Z-contrast projection (STEM-HAADF-like: intensity ∝ Σ Z^1.7 over each
-column, blurred by a Gaussian probe), a stack of thin slices (tomography-like), both as PNG with a
-nm scale bar; and an OVITO 3D render when a Vulkan driver is present."""
+"""Virtual microscopy images of a frame.
+
+A Z-contrast projection (STEM-HAADF-like: intensity ∝ Σ Z^1.7 over each column, blurred by a
+Gaussian probe), a stack of thin slices (tomography-like), both as PNG with a nm scale bar; and an
+OVITO 3D render when a Vulkan driver is present.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +19,36 @@ AXES = {"x": 0, "y": 1, "z": 2}
 def zcontrast_image(frame, axis: str = "z", pixel_angstrom: float = 0.5,
                     probe_fwhm_angstrom: float = 1.5, exponent: float = 1.7,
                     slab_angstrom: tuple[float, float] | None = None) -> tuple[np.ndarray, tuple]:
-    """Projected intensity Σ Z^exponent per column, Gaussian-blurred. Returns (image, extent Å).
+    """Project the intensity Σ Z^exponent per column, blurred by a Gaussian probe.
 
-    ``slab_angstrom=(lo, hi)`` keeps only atoms with lo <= coordinate < hi along ``axis``
-    (a thin slice)."""
+    Parameters
+    ----------
+    frame : dealloy.analysis.frame.Frame, ase.Atoms, path, ...
+        Anything :func:`~dealloy.analysis.frame.as_frame` accepts (positions in Å).
+    axis : {"x", "y", "z"}
+        Projection direction (Cartesian).
+    pixel_angstrom : float
+        Pixel size (Å).
+    probe_fwhm_angstrom : float
+        Full width at half maximum of the Gaussian probe (Å).
+    exponent : float
+        Z-contrast exponent: each atom adds Z**exponent (Li Z = 3, Si Z = 14).
+    slab_angstrom : tuple of float, optional
+        ``(lo, hi)``: keep only atoms with lo <= coordinate < hi along ``axis`` (a thin slice, Å).
+
+    Returns
+    -------
+    image : numpy.ndarray, shape (n_v, n_u)
+        Intensity (arbitrary units), rows along the second in-plane axis (``imshow`` with
+        ``origin="lower"``).
+    extent : tuple of 4 float
+        ``(u_min, u_max, v_min, v_max)`` in Å: the atoms plus 3 probe widths on every side.
+
+    Raises
+    ------
+    ConfigError
+        From :func:`~dealloy.analysis.frame.as_frame`, for a frame it refuses.
+    """
     from scipy.ndimage import gaussian_filter
 
     f = as_frame(frame)
@@ -59,6 +88,31 @@ def _scale_bar(ax, extent, color="white"):
 
 def write_images(frame, out: Path, axis: str = "z", n_slices: int = 6,
                  slice_thickness_angstrom: float = 5.0, echo=print) -> list[Path]:
+    """Write the virtual-microscopy PNGs of one frame into ``out``, atomically.
+
+    ``haadf_<axis>.png`` (the Z-contrast projection), ``slices_<axis>.png`` (``n_slices`` thin
+    slices, evenly spread through the particle) and ``render_3d.png`` (see :func:`render_3d`).
+
+    Parameters
+    ----------
+    frame : dealloy.analysis.frame.Frame, ase.Atoms, path, ...
+        Anything :func:`~dealloy.analysis.frame.as_frame` accepts.
+    out : pathlib.Path
+        Directory (created if missing).
+    axis : {"x", "y", "z"}
+        Viewing direction.
+    n_slices : int
+        Number of slices.
+    slice_thickness_angstrom : float
+        Thickness of each slice (Å).
+    echo : callable
+        Receives the one-line note when the 3D render is skipped.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
     from dealloy.analysis.plots import _plt, _save
 
     plt = _plt()
@@ -95,14 +149,38 @@ def write_images(frame, out: Path, axis: str = "z", n_slices: int = 6,
 
 
 def vulkan_available() -> bool:
+    """Tell whether a Vulkan library (libvulkan) is installed, which OVITO's renderer needs.
+
+    Returns
+    -------
+    bool
+        True if ``ctypes.util.find_library("vulkan")`` finds it.
+    """
     import ctypes.util
 
     return ctypes.util.find_library("vulkan") is not None
 
 
 def render_3d(frame: Frame, out: Path, echo=print) -> list[Path]:
-    """OVITO rendering of the particle (OVITO's default element colours); skipped with one line
-    when no Vulkan driver (libvulkan) is installed or rendering fails."""
+    """Render the particle in 3D with OVITO (its default element colours) to ``render_3d.png``.
+
+    Skipped with one line to ``echo`` when no Vulkan driver (libvulkan) is installed or
+    rendering fails.
+
+    Parameters
+    ----------
+    frame : dealloy.analysis.frame.Frame
+        The frame.
+    out : pathlib.Path
+        Directory of the PNG (must exist).
+    echo : callable
+        Receives the note when the render is skipped.
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``[out / "render_3d.png"]``, or [] when skipped.
+    """
     if not vulkan_available():
         echo("3D render skipped: no Vulkan driver (install libvulkan1 mesa-vulkan-drivers)")
         return []

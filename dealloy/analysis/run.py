@@ -1,4 +1,4 @@
-"""``analyze_path``: the loop behind ``dealloy analyze`` (structure file, trajectory, run dir)."""
+"""Analyse a structure file, trajectory or run directory: the loop behind ``dealloy analyze``."""
 
 from __future__ import annotations
 
@@ -29,9 +29,21 @@ def _csv_text(rows: list[dict]) -> str:
 
 
 def note_key(note: str) -> str:
-    """What a note says, without the numbers, coordinates, paths and frame indices that differ
-    between frames and runs (``... frame 3: 2 atom(s) lie far outside ... at [1.0, 2.0] Å`` and
-    ``... frame 7: 5 atom(s) ...`` are the same note)."""
+    """Reduce a note to what it says, without what differs between frames and runs.
+
+    Numbers, coordinates, paths and frame indices are replaced (``... frame 3: 2 atom(s) lie far
+    outside ... at [1.0, 2.0] Å`` and ``... frame 7: 5 atom(s) ...`` are the same note).
+
+    Parameters
+    ----------
+    note : str
+        One note.
+
+    Returns
+    -------
+    str
+        Its key.
+    """
     key = re.sub(r"\bframe \d+", "frame", note)
     key = re.sub(r"\[[^\]]*\]", "[]", key)
     key = re.sub(r"(?:[\w.~-]*/)+[\w.~-]*", "<path>", key)
@@ -40,8 +52,19 @@ def note_key(note: str) -> str:
 
 
 def distinct_notes(notes_per_frame: list[list[str]]) -> list[str]:
-    """Each distinct note once (:func:`note_key`), the first wording of it, with the number of
-    frames it appeared in when that is more than one."""
+    """List each distinct note once (by :func:`note_key`), in its first wording.
+
+    Parameters
+    ----------
+    notes_per_frame : list of list of str
+        The notes of each frame.
+
+    Returns
+    -------
+    list of str
+        One line per distinct note, with "(in k of n frames)" when it appeared in more than one
+        frame of several.
+    """
     seen: dict[str, list] = {}
     for notes in notes_per_frame:
         for key in dict.fromkeys(note_key(n) for n in notes):
@@ -53,6 +76,20 @@ def distinct_notes(notes_per_frame: list[list[str]]) -> list[str]:
 
 
 def rdf_csv(frames_metrics: list[dict]) -> str:
+    """Tabulate the partial g(r) of every frame as CSV text.
+
+    Parameters
+    ----------
+    frames_metrics : list of dict
+        Results of :func:`~dealloy.analysis.core.analyze_frame` (frames without ``rdf`` are left
+        out).
+
+    Returns
+    -------
+    str
+        Columns ``frame``, ``time_ps``, ``r_angstrom``, ``si_si``, ``li_si``, ``li_li``; one row
+        per frame and r bin.
+    """
     rows = []
     for m in frames_metrics:
         rdf = m.get("rdf")
@@ -74,9 +111,41 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
     frames.csv, rdf.csv, msd.csv, plots/). A structure file or trajectory: default frame ``-1``
     (last); files are written only where ``json_out``/``plots_dir`` say.
 
-    ``progress``, if given, is called as ``progress(done=k, total=n, task="frames")`` before the
-    first and after every analysed frame of a selection of several frames
-    (:class:`dealloy.progress.TaskProgress` draws it with an ETA).
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A structure file, trajectory or run directory of ``dealloy run``.
+    frames : str, optional
+        Frame selection (:func:`~dealloy.analysis.trajectory.parse_selection`); default ``all``
+        for a run directory, ``-1`` for a file.
+    json_out : str or os.PathLike, optional
+        Where to write the metrics JSON (``_rdf.csv``, ``_frames.csv``, ``_msd.csv`` beside it);
+        default ``<run>/analysis/metrics.json`` for a run directory, none for a file.
+    plots_dir : str or os.PathLike, optional
+        Where to write the plots and images; default ``<run>/analysis/plots`` for a run
+        directory, none for a file.
+    params : dealloy.analysis.core.AnalysisParams, optional
+        Analysis parameters (default :class:`~dealloy.analysis.core.AnalysisParams`).
+    images : bool
+        Also write the virtual-microscopy images of the last selected frame.
+    echo : callable
+        Receives the progress and result lines (``print`` by default).
+    progress : callable, optional
+        Called as ``progress(done=k, total=n, task="frames")`` before the first and after every
+        analysed frame of a selection of several frames (:class:`dealloy.progress.TaskProgress`
+        draws it with an ETA).
+
+    Returns
+    -------
+    dict
+        ``source``, ``frames`` (each frame's metrics, JSON-ready), ``warnings`` (if the file was
+        cut short), ``li_diffusion`` and ``li_msd`` (several frames; D in cm²/s or why it is not
+        reported) and ``voltage`` (run directories with electrochemical stages).
+
+    Raises
+    ------
+    ConfigError
+        For a missing or unreadable path, a bad frame selection or a frame the analysis refuses.
     """
     params = params or AnalysisParams()
     source, run_dir = resolve_source(path)
@@ -186,8 +255,15 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
 
 
 def _light(f):
-    """Keep only what the Li diffusion needs of a frame: the Li (positions, ids, unwrapped), time,
-    cell, and the centre of mass of all atoms (drift)."""
+    """Keep only what the Li diffusion needs of a frame.
+
+    The Li (positions, ids, unwrapped), time, cell, and the centre of mass of all atoms (drift).
+
+    Returns
+    -------
+    dealloy.analysis.frame.Frame
+        The Li-only frame.
+    """
     li = f.mask("Li")
     g = f.subset(li)
     g.info["com_angstrom"] = center_of_mass_angstrom(f)

@@ -53,19 +53,23 @@ def _running_median(v: np.ndarray, window: int) -> np.ndarray:
 
 
 def voltage_curve(run_dir, window: int | None = None) -> list[dict]:
-    """One row per accepted electrochemical move: time_ps, stage, event, x, capacity,
-    voltage_v, voltage_smoothed_v, delta_e_ev, removal_voltage_v.
+    """Build the voltage curve of a run: one row per accepted electrochemical move.
 
     Parameters
     ----------
-    run_dir : path
-        A run directory written by ``dealloy run``.
+    run_dir : str or os.PathLike
+        A run directory written by ``dealloy run`` (its ``events.csv`` and ``run.json``).
     window : int, optional
         Running-median window (moves) for galvanostatic voltages; default max(5, 2 % of them).
 
     Returns
     -------
-    list of dict ([] when the run has no electrochemical moves)
+    list of dict
+        Keys ``time_ps``, ``stage``, ``event`` (``remove``/``insert``), ``x`` (Li/Si after the
+        move), ``voltage_v`` (V vs Li/Li+), ``delta_e_ev`` (the move's energy change, eV),
+        ``removal_voltage_v`` (V; NaN without mu_Li(bcc)), ``voltage_smoothed_v``,
+        ``capacity_li_per_si`` and ``capacity_mah_per_g`` (extracted since the start, per g of
+        Si); [] when the run has no electrochemical moves.
     """
     rd = RunDir(run_dir)
     info = rd.read_run_json()
@@ -108,7 +112,24 @@ def voltage_curve(run_dir, window: int | None = None) -> list[dict]:
 
 
 def dqdv(rows: list[dict], n_si: int, bin_v: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
-    """Bin centres (V) and dQ/dV (Li per Si per V) of the accepted moves' smoothed voltages."""
+    """Histogram the accepted moves' smoothed voltages into dQ/dV.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The rows of :func:`voltage_curve`.
+    n_si : int
+        Si atoms of the run (a move is 1/n_si Li per Si: + removal, - insertion).
+    bin_v : float
+        Bin width (V).
+
+    Returns
+    -------
+    centres : numpy.ndarray
+        Bin centres (V vs Li/Li+).
+    dqdv : numpy.ndarray
+        dQ/dV (Li per Si per V); multiply by :data:`MAH_PER_G_SI_PER_LI` for mAh g⁻¹ V⁻¹.
+    """
     if not rows:
         return np.empty(0), np.empty(0)
     u = np.array([r["voltage_smoothed_v"] for r in rows])
@@ -121,7 +142,18 @@ def dqdv(rows: list[dict], n_si: int, bin_v: float = 0.02) -> tuple[np.ndarray, 
 
 
 def known_c_to_a_voltage_v(potential: str) -> float | None:
-    """The potential's c-Li15Si4 -> a-Li1.1Si voltage from validate-potential (None if absent)."""
+    """Look up the potential's c-Li15Si4 -> a-Li1.1Si voltage from ``validate-potential``.
+
+    Parameters
+    ----------
+    potential : str
+        A registry name (``dealloy info`` lists them).
+
+    Returns
+    -------
+    float or None
+        V, from ``potentials/validation/amorphous.json``; None if it has no entry.
+    """
     path = potentials_dir() / "validation" / "amorphous.json"
     try:
         data = json.loads(path.read_text())
@@ -134,7 +166,24 @@ def known_c_to_a_voltage_v(potential: str) -> float | None:
 
 
 def summarize(rows: list[dict], n_si: int, bin_v: float = 0.02) -> dict:
-    """Main dQ/dV peak, plateau share (capacity within ±0.05 V of it), mean voltage."""
+    """Summarise a voltage curve: main dQ/dV peak, plateau share, mean voltage.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The rows of :func:`voltage_curve`.
+    n_si : int
+        Si atoms of the run.
+    bin_v : float
+        dQ/dV bin width (V).
+
+    Returns
+    -------
+    dict
+        ``dqdv_peak_v`` (V), ``dqdv_peak_li_per_si_per_v``, ``plateau_share`` (share of the
+        removals within :data:`PLATEAU_HALF_WIDTH_V` of the peak), ``mean_voltage_v`` of the
+        removals, ``capacity_li_per_si``, ``n_moves`` and ``bin_v``; {} without rows.
+    """
     if not rows:
         return {}
     centres, d = dqdv(rows, n_si, bin_v)
@@ -149,9 +198,25 @@ def summarize(rows: list[dict], n_si: int, bin_v: float = 0.02) -> dict:
 
 
 def write_voltage_outputs(run_dir, bin_v: float = 0.02) -> dict:
-    """Write ``analysis/voltage.csv``, ``analysis/dqdv.csv``, ``analysis/voltage.json`` and
-    ``analysis/plots/voltage.png`` for a run with electrochemical moves; returns the summary
-    ({} and nothing written when the run has none)."""
+    """Write a run's voltage curve, dQ/dV, summary and plot into its ``analysis/`` directory.
+
+    ``analysis/voltage.csv``, ``analysis/dqdv.csv``, ``analysis/voltage.json`` and
+    ``analysis/plots/voltage.png``, each atomically.
+
+    Parameters
+    ----------
+    run_dir : str or os.PathLike
+        A run directory with electrochemical stages.
+    bin_v : float
+        dQ/dV bin width (V).
+
+    Returns
+    -------
+    dict
+        The summary (:func:`summarize` plus ``mu_li_bcc_ev``, ``potential``,
+        ``potential_c_to_a_voltage_v`` and the paper's reference voltages); {} and nothing
+        written when the run has no electrochemical moves.
+    """
     rd = RunDir(run_dir)
     rows = voltage_curve(rd.path)
     if not rows:
@@ -182,7 +247,19 @@ def write_voltage_outputs(run_dir, bin_v: float = 0.02) -> dict:
 
 
 def load_summary(run_dir) -> dict:
-    """``analysis/voltage.json`` if written, else computed from events.csv ({} without moves)."""
+    """Read a run's voltage summary, or compute it from its events.
+
+    Parameters
+    ----------
+    run_dir : str or os.PathLike
+        A run directory.
+
+    Returns
+    -------
+    dict
+        ``analysis/voltage.json`` if written, else :func:`summarize` of ``events.csv`` with the
+        potential's c->a voltage; {} without electrochemical moves.
+    """
     rd = RunDir(run_dir)
     p = rd.analysis_dir / "voltage.json"
     if p.is_file():
@@ -229,8 +306,9 @@ def _plot(rows, centres, d, summary, path: Path) -> None:
 
 
 def write_study_voltage(runs: list[dict], outdir, name: str, bin_v: float = 0.02) -> str:
-    """Study-level voltage figure: U vs x and dQ/dV vs U of every run with electrochemical moves,
-    one row of panels per path, the runs of a path overlaid (one colour per starting state, one
+    """Draw the study-level voltage figure: U vs x and dQ/dV vs U of every electrochemical run.
+
+    One row of panels per path, the runs of a path overlaid (one colour per starting state, one
     line style per run), beside the paper's 0.43 V c-path plateau and 0.30/0.55 V a-path
     processes and each potential's own c->a voltage.
 
@@ -243,7 +321,8 @@ def write_study_voltage(runs: list[dict], outdir, name: str, bin_v: float = 0.02
     runs : list of dict
         One per run: ``run`` (unique name, the CSV's key), ``label`` (legend, optional), ``path`` ("c-path", "a-path" or other), ``state``
         (starting state) and ``run_dir``.
-    outdir : path
+    outdir : str or os.PathLike
+        Directory for the PNG and CSV (created if missing).
     name : str
         Study name (figure title).
     bin_v : float
