@@ -1,5 +1,7 @@
-"""Voxel metrics of a particle: porosity, pore and ligament local thickness, pore count, specific
-surface area, each porosity and size with its convention band.
+"""Voxel metrics of a particle: porosity, local thickness, pore count, specific surface area.
+
+Porosity, pore and ligament local thickness, pore count, specific surface area, each porosity
+and size with its convention band.
 
 Definitions (docs/analysis.md, "Voxel metrics", has the measurements behind each choice):
 
@@ -35,7 +37,8 @@ Definitions (docs/analysis.md, "Voxel metrics", has the measurements behind each
   ``min_pore_diameter_angstrom`` (see :func:`smallest_pore_diameter_angstrom`). Smaller voids are
   invisible; a porosity of 0 says so in ``notes``.
 - **local thickness** of a phase at a point: the diameter of the largest sphere inside the phase
-  that contains the point (Hildebrand & Rüegsegger, J. Microsc. 185, 67 (1997),
+  that contains the point (T. Hildebrand, P. Rüegsegger, "A new method for the model-independent
+  assessment of thickness in three-dimensional images", J. Microsc. 185 (1997) 67-75,
   doi:10.1046/j.1365-2818.1997.1340694.x; porespy's definition), volume weighted. It is evaluated
   exactly (on the voxel grid) at ``thickness_samples`` random points of the phase, using the
   maximal-ball centres (ridge of the distance transform); the statistics are those of the sample
@@ -86,6 +89,37 @@ def _edt(mask: np.ndarray) -> np.ndarray:
 
 @dataclass
 class VoxelParams:
+    """Parameters of :class:`VoxelMetrics` (lengths in Å; definitions in the module docstring).
+
+    Parameters
+    ----------
+    voxel_angstrom : float
+        Voxel edge, in (0, 5] Å.
+    atomic_volume_angstrom3 : dict of str to float
+        Atomic volume Ω of Li and Si (Å³, > 0); default c-Si a³/8 and Li's partial volume in
+        c-Li15Si4 (:data:`dealloy.materials.OMEGA_SI_ANGSTROM3`, ``OMEGA_LI_ANGSTROM3``).
+    density_width_angstrom : float
+        Standard deviation of the Gaussian each atom's volume is spread with, in [0.3, 5] Å.
+    boundary_band_angstrom : float
+        Shift of the solid's boundary for the convention band, in [0, 5] Å.
+    min_pore_diameter_angstrom : float
+        Smallest ball a void must hold to count as a pore (surface corrugation below it).
+    envelope_probe_radius_angstrom : float
+        Radius of the probe that defines the envelope (Å).
+    envelope_voxel_angstrom : float
+        Voxel edge of the coarser grid the envelope is computed on (Å).
+    thickness_samples : int
+        Random points per phase at which the local thickness is evaluated.
+    band_thickness_samples : int
+        The same for the band's shifted solids.
+    min_pore_volume_angstrom3 : float
+        Smallest pore region ``pore_count`` counts (Å³).
+    histogram_bin_nm : float
+        Bin width of the thickness histograms (nm).
+    seed : int
+        Seed of the random sample points.
+    """
+
     voxel_angstrom: float = 1.0
     atomic_volume_angstrom3: dict = field(
         default_factory=lambda: {"Li": OMEGA_LI_ANGSTROM3, "Si": OMEGA_SI_ANGSTROM3})
@@ -102,8 +136,32 @@ class VoxelParams:
 
 
 class VoxelMetrics(Analysis):
-    """Porosity, ligament/pore local thickness (each with its convention band), pore count,
-    smallest resolvable pore, specific surface area (definitions: module doc)."""
+    """Porosity, ligament/pore local thickness, pore count, smallest pore, specific surface area.
+
+    Each porosity and size with its convention band; definitions in the module docstring.
+
+    ``results`` (empty, with a warning, for a periodic cell that has no orthogonal supercell):
+    ``porosity`` (+ ``porosity_low``/``porosity_high``), ``porosity_basis``,
+    ``ligament_diameter_nm`` and ``pore_diameter_nm`` (``mean``, ``median``, ``std``,
+    ``n_samples``, ``histogram``, and the band's ``*_low``/``*_high``), ``envelope_volume_nm3``,
+    ``solid_volume_nm3``, ``pore_count``, ``surface_area_nm2``,
+    ``specific_surface_area_m2_per_g``, ``smallest_pore_diameter_nm``, the settings used
+    (``voxel_angstrom``, ``density_width_angstrom``, ``boundary_band_angstrom``) and ``notes``.
+    :meth:`compute` raises :class:`~dealloy.errors.ConfigError` for a parameter out of its range
+    or a grid of more than 2e9 voxels.
+
+    Parameters
+    ----------
+    params : VoxelParams, optional
+        Default ``VoxelParams(**kwargs)``.
+    **kwargs
+        Fields of :class:`VoxelParams`.
+
+    References
+    ----------
+    T. Hildebrand, P. Rüegsegger, J. Microsc. 185 (1997) 67-75,
+    doi:10.1046/j.1365-2818.1997.1340694.x (local thickness).
+    """
 
     Params = VoxelParams
 
@@ -213,11 +271,19 @@ def _attach_band(res: dict, shifted: list[dict]) -> None:
 
 def _phase_metrics(box: list, h: float, dv: float, p: VoxelParams, rng, periodic,
                    n_samples: int, full: bool = False, keep_fields: bool = False) -> dict:
-    """Envelope, pores, porosity and the local thickness of both phases for one solid mask,
-    handed over in a one-element list ``box`` and taken out of it, so that the caller holds no
-    reference and the unfilled mask is freed once filled (``h``: voxel edge, Å; ``dv``: voxel
-    volume, Å³; ``periodic``: 3 bools, the grid wraps along those axes; ``full``: also pore count,
-    volumes and surface area)."""
+    """Compute envelope, pores, porosity and the local thickness of both phases for one solid.
+
+    The solid mask is handed over in a one-element list ``box`` and taken out of it, so that the
+    caller holds no reference and the unfilled mask is freed once filled (``h``: voxel edge, Å;
+    ``dv``: voxel volume, Å³; ``periodic``: 3 bools, the grid wraps along those axes; ``full``:
+    also pore count, volumes and surface area).
+
+    Returns
+    -------
+    dict
+        ``porosity``, ``ligament_diameter_nm``, ``pore_diameter_nm`` (and with ``full`` the
+        volumes, pore count and surface area).
+    """
     from dealloy.analysis._kernels import drop_labels, label_stats
 
     solid = box.pop()
@@ -286,9 +352,17 @@ def _phase_metrics(box: list, h: float, dv: float, p: VoxelParams, rng, periodic
 
 
 def _fill_enclosed(solid: np.ndarray, seeds: np.ndarray, periodic=False) -> np.ndarray:
-    """``solid`` plus every connected non-solid region (6-connectivity, across the faces of the
-    periodic axes) holding no ``seeds`` voxel (the resolved pores) and touching none of the faces
-    of the open axes (the outside of the envelope: the probe comes from those faces)."""
+    """Fill the enclosed non-solid regions of ``solid`` that are not resolved pores.
+
+    Every connected non-solid region (6-connectivity, across the faces of the periodic axes)
+    holding no ``seeds`` voxel (the resolved pores) and touching none of the faces of the open
+    axes (the outside of the envelope: the probe comes from those faces) becomes solid.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        The filled solid.
+    """
     periodic = _axes(periodic)
     labels, n = _label(~solid, periodic)
     if n == 0:
@@ -311,17 +385,23 @@ def volume_fraction_field(positions: np.ndarray, atomic_volume: np.ndarray, grid
 
     Parameters
     ----------
-    positions : (N, 3) array, Å
-    atomic_volume : (N,) array, Å³ (Ω of each atom)
-    grid : dict from ``_grid``: ``n`` (3 ints), ``spacing`` (3, Å), ``origin`` (3, Å),
-        ``periodic`` (3 bools, or one for all axes: wrap the field across the cell along them)
+    positions : numpy.ndarray, shape (N, 3)
+        Cartesian positions (Å).
+    atomic_volume : numpy.ndarray, shape (N,)
+        Ω of each atom (Å³).
+    grid : dict
+        From ``_grid``: ``n`` (3 ints), ``spacing`` (3, Å), ``origin`` (3, Å), ``periodic``
+        (3 bools, or one for all axes: wrap the field across the cell along them).
     width_angstrom : float
-        σ of the Gaussian, Å.
+        σ of the Gaussian (Å).
 
     Returns
     -------
-    (nx, ny, nz) float32 array; 1 on average inside a phase whose atoms have volume Ω.
+    numpy.ndarray of float32, shape (nx, ny, nz)
+        φ, 1 on average inside a phase whose atoms have volume Ω.
 
+    Notes
+    -----
     Each atom is deposited on its 8 nearest voxels by linear (cloud-in-cell) weights, which
     blurs by a triangle of variance h²/6 per axis, then smoothed by ``scipy.ndimage.
     gaussian_filter`` with σ_g² = σ² - h²/6, so the total blur is the Gaussian σ (when
@@ -353,12 +433,26 @@ def volume_fraction_field(positions: np.ndarray, atomic_volume: np.ndarray, grid
 
 
 def shift_boundary(solid: np.ndarray, shift_vox: float, periodic) -> np.ndarray:
-    """``solid`` with its boundary moved outward by ``shift_vox`` voxels (inward if negative),
-    across the faces of the ``periodic`` axes (3 bools, or one for all).
+    """Move the boundary of ``solid`` outward by ``shift_vox`` voxels (inward if negative).
 
     The boundary lies half a voxel beyond the last solid voxel centre, so a voxel moves to the
     other side when its distance transform (to the nearest voxel of the other phase) is below
-    ``|shift_vox| + 1/2``; one voxel layer per voxel of shift on a flat face."""
+    ``|shift_vox| + 1/2``; one voxel layer per voxel of shift on a flat face.
+
+    Parameters
+    ----------
+    solid : numpy.ndarray of bool, shape (nx, ny, nz)
+        The solid voxels.
+    shift_vox : float
+        The shift in voxels (> 0 grows the solid, < 0 shrinks it).
+    periodic : bool or sequence of 3 bool
+        Axes across whose faces the grid wraps.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape of ``solid``
+        A new mask (a copy for a zero shift).
+    """
     if shift_vox == 0:
         return solid.copy()
     grow = shift_vox > 0
@@ -370,8 +464,7 @@ def shift_boundary(solid: np.ndarray, shift_vox: float, periodic) -> np.ndarray:
 
 def smallest_pore_diameter_angstrom(width_angstrom: float, min_pore_diameter_angstrom: float,
                                     voxel_angstrom: float) -> float:
-    """Equimolar diameter (Å) of the smallest spherical void in a dense phase that is reported
-    as a pore.
+    """Compute the equimolar diameter of the smallest spherical void reported as a pore.
 
     A void of equimolar radius R (the ball holding the missing atoms' volume) in a phase of
     volume fraction 1, blurred by a Gaussian of σ = ``width_angstrom``, has volume fraction
@@ -379,7 +472,22 @@ def smallest_pore_diameter_angstrom(width_angstrom: float, min_pore_diameter_ang
     |r e + σ Z|²/σ² is noncentral χ² with 3 degrees of freedom and noncentrality (r/σ)²). Its
     half-density void has radius r_v(R) (φ(r_v) = 1/2; none when φ(0) >= 1/2, i.e. R below
     1.54 σ). It survives the corrugation opening when r_v >= ``min_pore_diameter_angstrom`` / 2
-    (and half a voxel). Returns 2 R at that limit."""
+    (and half a voxel).
+
+    Parameters
+    ----------
+    width_angstrom : float
+        σ of the Gaussian density (Å).
+    min_pore_diameter_angstrom : float
+        Smallest ball a pore must hold (Å).
+    voxel_angstrom : float
+        Voxel edge (Å).
+
+    Returns
+    -------
+    float
+        2 R at that limit (Å).
+    """
     from scipy.optimize import brentq
     from scipy.stats import chi2, ncx2
 
@@ -399,7 +507,7 @@ def smallest_pore_diameter_angstrom(width_angstrom: float, min_pore_diameter_ang
 
 
 def _axis_aligned(frame: Frame) -> bool:
-    """True when every periodic cell vector of ``frame`` lies along its Cartesian axis."""
+    """Tell whether every periodic cell vector of ``frame`` lies along its Cartesian axis."""
     cell = np.asarray(frame.cell, float)
     return all(not q or (np.allclose(np.delete(cell[ax], ax), 0.0, atol=1e-6) and cell[ax, ax] > 0)
                for ax, q in enumerate(frame.pbc))
@@ -407,8 +515,7 @@ def _axis_aligned(frame: Frame) -> bool:
 
 def orthogonal_supercell_frame(frame: Frame, max_coefficient: int = 3, max_multiple: int = 8,
                                cos_tol: float = 1e-5):
-    """The frame as an orthogonal supercell of its periodic lattice, rotated so that the
-    supercell's vectors lie along x (, y, z): (frame, number of input cells in it), or None.
+    """Rebuild the frame as an orthogonal supercell of its periodic lattice, along x (, y, z).
 
     The voxel grid needs the periodic cell vectors along the Cartesian axes. A wire or a slab
     whose periodic vectors are orthogonal but rotated is only rotated (1 cell); a hexagonal slab
@@ -421,14 +528,20 @@ def orthogonal_supercell_frame(frame: Frame, max_coefficient: int = 3, max_multi
 
     Parameters
     ----------
-    frame : Frame (a periodic cell vector not along its axis)
-    max_coefficient, max_multiple : int
+    frame : dealloy.analysis.frame.Frame
+        A frame with a periodic cell vector not along its axis (positions in Å).
+    max_coefficient : int
+        Largest integer coefficient of the supercell vectors.
+    max_multiple : int
+        Most input cells the supercell may hold.
     cos_tol : float
+        Largest |cos| between supercell vectors counted as orthogonal.
 
     Returns
     -------
-    (Frame, int) or None: the rotated supercell (periodic axes first: x, then y, z; open axes
-    after them), the number of input cells it holds.
+    tuple of (dealloy.analysis.frame.Frame, int), or None
+        The rotated supercell (periodic axes first: x, then y, z; open axes after them) and the
+        number of input cells it holds; None if no such supercell exists within the limits.
     """
     import itertools
 
@@ -528,12 +641,24 @@ def _orthogonal_sets(gram: np.ndarray, k: int):
 
 
 def _grid(frame: Frame, h: float, p: VoxelParams):
-    """Voxel grid: shape, spacing and origin per axis: along a periodic axis the cell (wrapped),
-    along an open one a box just around the atoms (a particle: all open; a slab or wire: both).
+    """Lay out the voxel grid: shape, spacing and origin per axis.
 
-    A periodic axis needs its cell vector along that Cartesian axis (the caller first turns
-    other cells into a rotated orthogonal supercell, :func:`orthogonal_supercell_frame`);
-    otherwise the metrics are skipped with a warning."""
+    Along a periodic axis the cell (wrapped), along an open one a box just around the atoms (a
+    particle: all open; a slab or wire: both). A periodic axis needs its cell vector along that
+    Cartesian axis (the caller first turns other cells into a rotated orthogonal supercell,
+    :func:`orthogonal_supercell_frame`); otherwise the metrics are skipped with a warning.
+
+    Returns
+    -------
+    dict or None
+        ``periodic``, ``n``, ``spacing`` (Å), ``origin`` (Å); None when a periodic vector is off
+        its axis.
+
+    Raises
+    ------
+    ConfigError
+        When the grid would exceed 2e9 voxels.
+    """
     per = tuple(bool(x) for x in frame.pbc)
     cell = np.asarray(frame.cell, float)
     for ax in range(3):
@@ -564,14 +689,21 @@ def _grid(frame: Frame, h: float, p: VoxelParams):
 
 def _envelope(solid: np.ndarray, probe_vox: float, factor: int = 1,
               periodic=(False, False, False)) -> np.ndarray:
-    """Closing of ``solid`` by a ball of ``probe_vox`` voxels with probe centres connected to the
-    outside, computed on a grid ``factor`` times coarser (a coarse cell is solid if any of its
-    voxels is), then back on the fine grid and united with the solid.
+    """Close ``solid`` by a ball of ``probe_vox`` voxels with probe centres connected to the outside.
+
+    Computed on a grid ``factor`` times coarser (a coarse cell is solid if any of its voxels is),
+    then back on the fine grid and united with the solid.
 
     ``periodic`` (3 bools): the grid wraps along those axes (a slab's or wire's): the probe moves
     across their faces, and the outside it comes from lies beyond the faces of the open axes only
     (the coarse grid treats the last, partial coarse cell of a periodic axis as a whole one: the
-    envelope is then off by less than one coarse cell)."""
+    envelope is then off by less than one coarse cell).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        The envelope, shape of ``solid``.
+    """
     periodic = _axes(periodic)
     if any(periodic):
         return _envelope_partial(solid, probe_vox, factor, periodic)
@@ -604,8 +736,15 @@ def _coarsen(solid: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _envelope_partial(solid: np.ndarray, probe_vox: float, factor: int, periodic) -> np.ndarray:
-    """:func:`_envelope` of a slab or wire: wraps along the periodic axes, probe from the open
-    axes' faces."""
+    """Compute :func:`_envelope` of a slab or wire.
+
+    Wraps along the periodic axes, probe from the open axes' faces.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        The envelope, shape of ``solid``.
+    """
     n = np.array(solid.shape)
     nc, coarse = _coarsen(solid, factor)
     r = probe_vox / factor
@@ -625,8 +764,15 @@ def _envelope_partial(solid: np.ndarray, probe_vox: float, factor: int, periodic
 
 
 def _wrap_pad(mask: np.ndarray, width: int, periodic) -> tuple[np.ndarray, tuple]:
-    """``mask`` padded by ``width`` voxels (at most its length) of its periodic images along the
-    periodic axes; and the slices that cut the original back out."""
+    """Pad ``mask`` by ``width`` voxels (at most its length) of its images along the periodic axes.
+
+    Returns
+    -------
+    padded : numpy.ndarray
+        The padded mask (``mask`` itself when nothing is padded).
+    cut : tuple of slice
+        The slices that cut the original back out.
+    """
     m = [min(width, k) if q else 0 for k, q in zip(mask.shape, periodic)]
     if not any(m):
         return mask, (slice(None),) * 3
@@ -635,16 +781,31 @@ def _wrap_pad(mask: np.ndarray, width: int, periodic) -> tuple[np.ndarray, tuple
 
 
 def _edt_wrapped(mask: np.ndarray, reach: int, periodic) -> np.ndarray:
-    """EDT of ``mask`` across the faces of the ``periodic`` axes, exact up to ``reach`` voxels
-    (or the cell length) from a True voxel's nearest False voxel."""
+    """Compute the EDT of ``mask`` across the faces of the ``periodic`` axes.
+
+    Exact up to ``reach`` voxels (or the cell length) from a True voxel's nearest False voxel.
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        Distances in voxels, shape of ``mask``.
+    """
     padded, cut = _wrap_pad(mask, reach, periodic)
     return np.ascontiguousarray(_edt(padded)[cut]) if padded is not mask else _edt(mask)
 
 
 def _opening(mask: np.ndarray, r_vox: float, periodic=False) -> np.ndarray:
-    """Morphological opening of ``mask`` by a ball: the voxels covered by a ball of EDT radius
-    >= ``r_vox`` (a ball of EDT radius r spans 2r - 1 voxels) that lies inside ``mask``
-    (``periodic``: 3 bools or one, across the faces of those axes)."""
+    """Open ``mask`` morphologically by a ball.
+
+    Keeps the voxels covered by a ball of EDT radius >= ``r_vox`` (a ball of EDT radius r spans
+    2r - 1 voxels) that lies inside ``mask`` (``periodic``: 3 bools or one, across the faces of
+    those axes).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        The opened mask.
+    """
     if r_vox <= 0 or not mask.any():
         return mask
     periodic = _axes(periodic)
@@ -685,11 +846,33 @@ def _surface_area(solid: np.ndarray, periodic) -> float:
 
 def local_thickness_samples(phase: np.ndarray, n_samples: int, rng, periodic=False,
                             dt: np.ndarray | None = None, ridge_alpha: float = 0.85):
-    """Local thickness (radius, voxels, of the largest inscribed EDT ball containing the point)
-    at ``n_samples`` random voxels of ``phase``. Returns (radii, sample coordinates).
+    """Sample the local thickness of ``phase`` at ``n_samples`` random voxels.
 
-    ``periodic``: 3 bools (or one for all axes): the phase continues across those axes' faces.
-    ``dt`` may be given (the EDT of ``phase``, non-periodic case) to save recomputing it."""
+    The local thickness at a point is the radius (voxels) of the largest inscribed EDT ball
+    containing it (Hildebrand & Rüegsegger 1997, see the module docstring).
+
+    Parameters
+    ----------
+    phase : numpy.ndarray of bool, shape (nx, ny, nz)
+        The phase's voxels.
+    n_samples : int
+        Number of sample voxels (all voxels if the phase has fewer).
+    rng : numpy.random.Generator
+        Picks the samples.
+    periodic : bool or sequence of 3 bool
+        The phase continues across those axes' faces.
+    dt : numpy.ndarray, optional
+        The EDT of ``phase`` (non-periodic case), to save recomputing it.
+    ridge_alpha : float
+        Pruning of the ball centres (:func:`dealloy.analysis._kernels.ridge_mask`; 1 is exact).
+
+    Returns
+    -------
+    radii : numpy.ndarray of float32, shape (n,)
+        EDT ball radius per sample (voxels).
+    samples : numpy.ndarray of int64, shape (n, 3)
+        The samples' voxel coordinates.
+    """
     from dealloy.analysis._kernels import max_covering_radius, ridge_mask, ridge_points
 
     n_phase = int(np.count_nonzero(phase))
@@ -776,14 +959,30 @@ def _thickness_nm(phase, h, p: VoxelParams, rng, periodic, dt=None,
 
 
 def thickness_stats(radii_vox: np.ndarray, h: float, bin_nm: float) -> dict:
-    """Diameter statistics (nm) from EDT ball radii (voxels).
+    """Compute diameter statistics (nm) from EDT ball radii (voxels).
 
     A ball of EDT radius r voxels spans 2r - 1 voxels, and the phase it sits in reaches half a
     voxel beyond its last voxel centres; the true (continuous) maximal ball's centre lies up to
     half a voxel off the voxel centres, a quarter voxel on average (a slab of k voxels has
     r = ceil((k + 1) / 2): 2r - 1 = k for odd k, k - 1 for even k). The diameter is therefore
     (2r - 1/2) h: unbiased on average over the grid's alignment (tests: slabs of every
-    parity, voxel balls)."""
+    parity, voxel balls).
+
+    Parameters
+    ----------
+    radii_vox : numpy.ndarray, shape (n,)
+        EDT ball radii (voxels), e.g. of :func:`local_thickness_samples`.
+    h : float
+        Voxel edge (Å).
+    bin_nm : float
+        Histogram bin width (nm).
+
+    Returns
+    -------
+    dict
+        ``mean``, ``median``, ``std`` (nm; None without samples), ``n_samples`` and
+        ``histogram`` (``bin_edges`` in nm, ``fraction`` per bin).
+    """
     if len(radii_vox) == 0:  # phase absent, or fills a periodic cell (no finite thickness)
         return {"mean": None, "median": None, "std": None, "n_samples": 0,
                 "histogram": {"bin_edges": [], "fraction": []}}
