@@ -14,9 +14,10 @@ import click
 @click.option("--dir", "directory", type=click.Path(file_okay=False), default=None,
               help="the study's directory, if it was run with --dir")
 def report_command(target, output, no_analyze, directory):
-    """Report for TARGET: a study file (workflows/*.toml), a run directory, or a folder of run
-    directories (e.g. dealloy-quickstart/: reported like a small study, figures in
-    TARGET/figures/).
+    """Write the report of TARGET: a study file, a run directory, or a folder of run directories.
+
+    TARGET: a study file (workflows/*.toml), a run directory, or a folder of run directories
+    (e.g. dealloy-quickstart/: reported like a small study, figures in TARGET/figures/).
 
     One self-contained HTML page (images embedded) and a Markdown twin: every paper observable
     the data covers beside the simulation's number with a plain verdict, the figures, virtual

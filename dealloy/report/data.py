@@ -1,4 +1,4 @@
-"""What a report reads: one table row per run, each run's per-frame metrics, figures, images."""
+"""Load what a report reads: one table row per run, each run's per-frame metrics, figures, images."""
 
 from __future__ import annotations
 
@@ -20,6 +20,30 @@ MICROSCOPY_PREFIXES = ("haadf_", "slices_", "render")
 
 @dataclass
 class ReportData:
+    """Everything a report shows, read from a study, a run directory or a folder of runs.
+
+    Parameters
+    ----------
+    title : str
+        Heading of the report.
+    kind : str
+        ``"study"`` (a study or a folder of runs) or ``"run"``.
+    source : pathlib.Path
+        The study file, run directory or folder.
+    table : pandas.DataFrame
+        One row per run: status, derived settings, run info and final metrics.
+    frames : dict of str to list of dict
+        Run key -> per-frame metrics (``analysis/metrics.json``).
+    figures : list of pathlib.Path
+        Study figures (PNG).
+    images : dict of str to list of pathlib.Path
+        Run key -> virtual-microscopy PNGs.
+    configs : dict of str to dict
+        Run key -> resolved run config.
+    extras : dict
+        Optional inputs: ``diffusivity`` (and its source), ``study_dir``.
+    """
+
     title: str
     kind: str                                   # "study" | "run"
     source: Path
@@ -32,6 +56,7 @@ class ReportData:
 
     @property
     def done(self):
+        """The rows of ``table`` whose status is ``done``."""
         return self.table[self.table["status"] == "done"]
 
 
@@ -66,11 +91,26 @@ def _load_study(path: Path, analyze_missing: bool, echo, directory=None) -> Repo
 
 
 def study_directory_candidates(study, directory=None) -> list[Path]:
-    """Where a study's runs may be, in order: ``directory`` if given (``--dir``,
-    ``$DEALLOY_STUDY_DIR``), else the study file's own ``directory``, else ``studies/<name>``
-    under the current folder (where ``dealloy study run`` puts it by default), under its parent
-    (a notebook in ``analysis/`` of a study run from the repository root) and beside the
-    study file's folder (``<repo>/workflows/x.toml`` -> ``<repo>/studies/<name>``)."""
+    """List where a study's runs may be, in order.
+
+    ``directory`` if given (``--dir``, ``$DEALLOY_STUDY_DIR``), else the study file's own
+    ``directory``, else ``studies/<name>`` under the current folder (where ``dealloy study run``
+    puts it by default), under its parent (a notebook in ``analysis/`` of a study run from the
+    repository root) and beside the study file's folder (``<repo>/workflows/x.toml`` ->
+    ``<repo>/studies/<name>``).
+
+    Parameters
+    ----------
+    study : dealloy.config.study.Study
+        The loaded study.
+    directory : str or os.PathLike, optional
+        The directory given on the command line or in the environment.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Candidates, without repeats (only one when a directory is given or the study names one).
+    """
     first = study.directory(directory)
     if directory or study.spec.directory:
         return [first]
@@ -81,8 +121,27 @@ def study_directory_candidates(study, directory=None) -> list[Path]:
 
 
 def find_study_directory(study, directory=None, path=None) -> Path:
-    """The first existing of :func:`study_directory_candidates`; a ConfigError naming every
-    place looked at if none exists (only then is running the study advised)."""
+    """Find the first existing directory of :func:`study_directory_candidates`.
+
+    Parameters
+    ----------
+    study : dealloy.config.study.Study
+        The loaded study.
+    directory : str or os.PathLike, optional
+        The directory given on the command line or in the environment.
+    path : str or os.PathLike, optional
+        The study file as the user named it (for the message; default ``study.path``).
+
+    Returns
+    -------
+    pathlib.Path
+        The study directory.
+
+    Raises
+    ------
+    ConfigError
+        Naming every place looked at, when none exists (only then is running the study advised).
+    """
     cands = study_directory_candidates(study, directory)
     for c in cands:
         if c.is_dir():
@@ -125,15 +184,40 @@ def _load_run(path: Path, analyze_missing: bool, echo) -> ReportData:
 
 
 def run_dirs_in(folder: Path) -> list[Path]:
-    """The run directories directly inside ``folder`` (sorted by name): a folder of runs such as
-    ``dealloy quickstart``'s output (``<out>/c-Li15Si4/``, ``<out>/a-Li15Si4/``)."""
+    """List the run directories directly inside ``folder``.
+
+    A folder of runs such as ``dealloy quickstart``'s output (``<out>/c-Li15Si4/``,
+    ``<out>/a-Li15Si4/``).
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        An existing directory.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Sub-directories holding a ``config.toml`` or ``run.json``, sorted by name.
+    """
     return sorted(d for d in Path(folder).iterdir() if d.is_dir() and RunDir(d).is_run_dir())
 
 
 def _load_folder(path: Path, analyze_missing: bool, echo) -> ReportData:
-    """A folder of run directories, reported like a small study: one table row per run, the
-    study figures (cluster classes and porosity vs Li/Si per path, ...) drawn into
-    ``<folder>/figures/``, virtual microscopy of the c- and a-path side by side."""
+    """Load a folder of run directories, reported like a small study.
+
+    One table row per run, the study figures (cluster classes and porosity vs Li/Si per path,
+    ...) drawn into ``<folder>/figures/``, virtual microscopy of the c- and a-path side by side.
+
+    Returns
+    -------
+    ReportData
+        The folder's data.
+
+    Raises
+    ------
+    ConfigError
+        When none of its runs has finished.
+    """
     import pandas as pd
 
     from dealloy.analysis.run import analyze_path
@@ -178,7 +262,7 @@ def _load_folder(path: Path, analyze_missing: bool, echo) -> ReportData:
 
 
 def _load_extras(data: ReportData, directory: Path) -> None:
-    """Optional inputs found beside the data: ``diffusivity/*.json`` (dealloy diffusivity)."""
+    """Add the optional inputs found beside the data: ``diffusivity/*.json`` (dealloy diffusivity)."""
     for cand in sorted(directory.glob("diffusivity*/*.json")):
         try:
             data.extras["diffusivity"] = json.loads(cand.read_text())
@@ -189,8 +273,32 @@ def _load_extras(data: ReportData, directory: Path) -> None:
 
 
 def load_report_data(target, analyze_missing: bool = True, echo=print, directory=None) -> ReportData:
-    """Load a study file (``.toml``; its runs in ``directory`` if given), a run directory, or a
-    folder of run directories (e.g. ``dealloy quickstart``'s output)."""
+    """Load what a report shows of a study, a run directory or a folder of run directories.
+
+    Parameters
+    ----------
+    target : str or os.PathLike
+        A study file (``.toml``), a run directory, or a folder of run directories (e.g.
+        ``dealloy quickstart``'s output).
+    analyze_missing : bool
+        Analyse finished runs that have no ``analysis/metrics.json`` yet.
+    echo : callable
+        Receives progress lines.
+    directory : str or os.PathLike, optional
+        The study's directory, if it was run with ``--dir``.
+
+    Returns
+    -------
+    ReportData
+        The table, per-frame metrics, figures, images and configs.
+
+    Raises
+    ------
+    ConfigError
+        For a missing target, a file that is not a study, a directory that is neither a run nor
+        a folder of runs, a study without a directory or without finished runs, or an unfinished
+        run.
+    """
     path = Path(target)
     if not path.exists():
         raise ConfigError(f"{path} does not exist: give a study file (workflows/*.toml) or a run "

@@ -1,4 +1,4 @@
-"""Every row of ../shared/reference/paper-observables.md: the paper's value, ours, and a verdict.
+"""Compare every row of ../shared/reference/paper-observables.md: the paper's value, ours, a verdict.
 
 Verdicts are plain: ``agrees``, ``disagrees``, ``partly`` or ``not covered`` (the data has no run
 that measures it). The agreement windows are stated in each row's ``criterion`` so a reader can
@@ -21,6 +21,29 @@ AGREES, DISAGREES, PARTLY, NOT_COVERED = "agrees", "disagrees", "partly", "not c
 
 @dataclass
 class Observable:
+    """One row of the report's observables table.
+
+    Parameters
+    ----------
+    number : int
+        The row's number in ../shared/reference/paper-observables.md.
+    name : str
+        The observable.
+    paper : str
+        The paper's value, with its figure.
+    simulation : str
+        The simulation's value (mean ± std over the runs, n) or why there is none.
+    verdict : str
+        ``agrees``, ``disagrees``, ``partly`` or ``not covered``.
+    criterion : str
+        The agreement window the verdict applies.
+
+    References
+    ----------
+    K. Ogata, D.-S. Ko et al., "Spontaneous and mass-conserved formation of continuous Si
+    frameworks" (the paper dealloy reproduces; ../shared/paper/si-framework-paper.txt).
+    """
+
     number: int
     name: str
     paper: str
@@ -53,9 +76,16 @@ def _ms(vals, digits=2, unit="") -> str:
 
 
 def _band(df, lo_col: str, hi_col: str, digits=2, unit="") -> str:
-    """The convention band of a voxel metric (the value with the solid's boundary moved by
-    -/+ boundary_band_angstrom, docs/analysis.md): ' [band lo–hi]', means over the runs; '' when
-    the table has no band (analysed before the band existed)."""
+    """Format the convention band of a voxel metric, means over the runs.
+
+    The value with the solid's boundary moved by -/+ boundary_band_angstrom (docs/analysis.md).
+
+    Returns
+    -------
+    str
+        ``' [convention band lo–hi]'``; '' when the table has no band (analysed before the band
+        existed).
+    """
     lo, hi = _col(df, lo_col), _col(df, hi_col)
     if not len(lo) or not len(hi):
         return ""
@@ -102,6 +132,18 @@ def _missing(done, ended, path: str, what: str) -> str:
 
 
 def pd_concat(*frames):
+    """Concatenate tables (``pandas.concat``), or return an empty one for no tables.
+
+    Parameters
+    ----------
+    *frames : pandas.DataFrame
+        The tables.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Their rows in order.
+    """
     import pandas as pd
 
     return pd.concat(frames) if frames else pd.DataFrame()
@@ -136,9 +178,17 @@ def _cluster_paths(data: ReportData, runs) -> tuple[float, float]:
 
 
 def _voltage_row(done) -> Observable:
-    """Row 12: the dQ/dV of runs with potentiostatic/galvanostatic stages against the paper's
-    0.43 V c-path plateau and 0.30/0.55 V a-path processes, beside the potential's own
-    c-Li15Si4 -> a-Li1.1Si voltage (validate-potential) and its mu_Li(bcc) reference."""
+    """Build row 12: the dQ/dV of electrochemical runs against the paper's voltages.
+
+    Runs with potentiostatic/galvanostatic stages against the paper's 0.43 V c-path plateau and
+    0.30/0.55 V a-path processes, beside the potential's own c-Li15Si4 -> a-Li1.1Si voltage
+    (validate-potential) and its mu_Li(bcc) reference.
+
+    Returns
+    -------
+    Observable
+        The row (``not covered`` without electrochemical runs).
+    """
     paper = "c-path plateau ~430 mV; a-path ~300 and ~550 mV (dQ/dV, Fig. 1D/1H)"
     crit = (f"c-path dQ/dV peak within 0.1 V of {PAPER_C_PLATEAU_V} V; a-path: its capacity "
             f"spread wider than the c-path's (smaller share within ±0.05 V of its peak)")
@@ -179,6 +229,19 @@ def _voltage_row(done) -> Observable:
 
 
 def observables(data: ReportData) -> list[Observable]:
+    """Compare the finished runs with every observable of the paper.
+
+    Parameters
+    ----------
+    data : dealloy.report.data.ReportData
+        The report's data; only finished runs count, split into c-path and a-path runs that
+        dealloyed to Li/Si <= :data:`X_DEALLOYED`.
+
+    Returns
+    -------
+    list of Observable
+        The rows of ../shared/reference/paper-observables.md, each with its number there.
+    """
     done, c, a = _split(data)
     rows: list[Observable] = []
 

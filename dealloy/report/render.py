@@ -59,7 +59,7 @@ def _run_rows(data: ReportData) -> tuple[list[str], list[list[str]]]:
 
 
 def _cell(row, key: str) -> str:
-    """A run-table cell; a voxel metric with its convention band as 'value [low–high]'."""
+    """Format a run-table cell; a voxel metric with its convention band as 'value [low–high]'."""
     text = _fmt(row[key])
     lo, hi = (row.get(c) for c in BAND_COLUMNS.get(key, ("", "")))
     if text != "–" and isinstance(lo, float) and isinstance(hi, float) and lo == lo and hi == hi:
@@ -94,7 +94,7 @@ def _potentials(data: ReportData) -> list[tuple[str, str, str]]:
 
 
 def _microscopy(data: ReportData) -> dict[str, tuple[str, list[Path]]]:
-    """The first finished run of each path that has images: path -> (run key, images)."""
+    """Pick the first finished run of each path that has images: path -> (run key, images)."""
     chosen: dict[str, tuple[str, list[Path]]] = {}
     for _, r in data.done.iterrows():
         path = pathway(r.get("starting_state"))
@@ -118,8 +118,36 @@ def _summary(obs) -> str:
 
 def build_report(target, output=None, analyze_missing: bool = True, echo=print,
                  directory=None) -> tuple[Path, Path]:
-    """Write ``report.html`` (self-contained) and ``report.md`` for a study file or run dir."""
+    """Write ``report.html`` (self-contained) and ``report.md`` for a study file or run dir.
 
+    Parameters
+    ----------
+    target : str or os.PathLike
+        A study file, a run directory or a folder of run directories
+        (see :func:`dealloy.report.data.load_report_data`).
+    output : str or os.PathLike, optional
+        The HTML file; the Markdown twin goes beside it, its images in ``<stem>_files/``. Default:
+        ``report.html`` in the study directory, the folder, or the run directory.
+    analyze_missing : bool
+        Analyse finished runs that lack ``analysis/metrics.json``.
+    echo : callable
+        Receives progress lines.
+    directory : str or os.PathLike, optional
+        The study's directory, if it was run with ``--dir``.
+
+    Returns
+    -------
+    html : pathlib.Path
+        The HTML page written.
+    markdown : pathlib.Path
+        Its Markdown twin.
+
+    Raises
+    ------
+    ConfigError
+        From :func:`dealloy.report.data.load_report_data`: nothing finished to report, or a target
+        that is not a study, run or folder of runs.
+    """
     data = load_report_data(target, analyze_missing=analyze_missing, echo=echo, directory=directory)
     out_html = Path(output) if output else (
         data.extras["study_dir"] / "report.html" if data.kind == "study"
