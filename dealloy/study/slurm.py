@@ -49,12 +49,29 @@ REQUIRED = ("array", "manifest", "launch", "signal")
 
 
 def template_dirs() -> list[Path]:
-    """Where ``template = "name"`` is looked up: ./slurm, then the repository's slurm/."""
+    """List where ``template = "name"`` is looked up: ./slurm, then the repository's slurm/."""
     here = Path(__file__).resolve().parents[2] / "slurm"
     return [Path.cwd() / "slurm", here]
 
 
 def find_template(name: str | Path) -> Path:
+    """Find an sbatch template by path, or by file name in :func:`template_dirs`.
+
+    Parameters
+    ----------
+    name : str or pathlib.Path
+        A path (``~`` expanded) or a bare file name.
+
+    Returns
+    -------
+    pathlib.Path
+        The template, resolved.
+
+    Raises
+    ------
+    ConfigError
+        Naming the places looked in, when it is not found.
+    """
     p = Path(name).expanduser()
     if p.is_file():
         return p.resolve()
@@ -67,6 +84,20 @@ def find_template(name: str | Path) -> Path:
 
 
 def check_template(text: str, source: str) -> None:
+    """Refuse a template with unknown ``{{variables}}`` or without the required ones.
+
+    Parameters
+    ----------
+    text : str
+        The template.
+    source : str
+        Its name, for the message.
+
+    Raises
+    ------
+    ConfigError
+        Naming the unknown variables and the missing ones of :data:`REQUIRED`.
+    """
     used = set(PLACEHOLDER.findall(text))
     unknown = sorted(used - set(VARIABLES))
     missing = [v for v in REQUIRED if v not in used]
@@ -81,16 +112,64 @@ def check_template(text: str, source: str) -> None:
 
 
 def render(text: str, values: dict[str, str], source: str) -> str:
+    """Fill a template's ``{{variables}}`` (after :func:`check_template`).
+
+    Parameters
+    ----------
+    text : str
+        The template.
+    values : dict of str to str
+        A value for every variable it uses (see :func:`template_values`).
+    source : str
+        Its name, for the message.
+
+    Returns
+    -------
+    str
+        The job script.
+
+    Raises
+    ------
+    ConfigError
+        From :func:`check_template`.
+    """
     check_template(text, source)
     return PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), text)
 
 
 def array_spec(n: int, max_parallel: int | None) -> str:
+    """Write sbatch's ``--array`` value for ``n`` runs.
+
+    Parameters
+    ----------
+    n : int
+        Number of runs, >= 1.
+    max_parallel : int or None
+        Throttle: at most this many tasks at once (``%k``); None for no throttle.
+
+    Returns
+    -------
+    str
+        E.g. ``"0-3%2"``.
+    """
     spec = "0" if n == 1 else f"0-{n - 1}"
     return f"{spec}%{max_parallel}" if max_parallel else spec
 
 
 def launch_prefix(s: SlurmSettings) -> str:
+    """Write the command that starts ``dealloy run`` on the job's MPI ranks.
+
+    Parameters
+    ----------
+    s : dealloy.config.study.SlurmSettings
+        Its ``launch`` (used as given), else ``launcher`` (``srun`` with ``mpi``, or ``mpiexec``
+        with ``ntasks * nodes`` ranks) and ``dealloy``.
+
+    Returns
+    -------
+    str
+        E.g. ``"srun --mpi=pmi2 --kill-on-bad-exit=1 dealloy run"``.
+    """
     if s.launch:
         prefix = s.launch
     elif s.launcher == "srun":
@@ -103,22 +182,70 @@ def launch_prefix(s: SlurmSettings) -> str:
 
 
 def sbatch_quote(value: str) -> str:
-    """``value`` as one argument of an ``#SBATCH`` line: in double quotes, with ``\\`` and ``"``
-    backslash-escaped (sbatch's directive parser groups on double quotes, takes ``\\x`` as x and
-    starts a comment at an unquoted ``#``; it expands no ``$``). Plain values stay as they are."""
+    r"""Quote ``value`` as one argument of an ``#SBATCH`` line.
+
+    In double quotes, with ``\`` and ``"`` backslash-escaped (sbatch's directive parser groups
+    on double quotes, takes ``\x`` as x and starts a comment at an unquoted ``#``; it expands no
+    ``$``). Plain values stay as they are.
+
+    Parameters
+    ----------
+    value : str
+        The argument.
+
+    Returns
+    -------
+    str
+        The quoted argument.
+    """
     if re.fullmatch(r"[A-Za-z0-9_./:%@+=,-]+", str(value)):
         return str(value)
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def filename_pattern(directory: Path, name: str) -> str:
-    """An sbatch ``--output`` pattern: ``directory`` literal (a ``%`` in it doubled, so SLURM does
-    not read it as a replacement symbol) joined with ``name`` (which may use ``%A``, ``%a``)."""
+    """Write an sbatch ``--output`` pattern with a literal directory.
+
+    Parameters
+    ----------
+    directory : pathlib.Path
+        Taken literally (a ``%`` in it doubled, so SLURM does not read it as a replacement
+        symbol).
+    name : str
+        The file name, which may use ``%A``, ``%a``.
+
+    Returns
+    -------
+    str
+        ``directory/name``.
+    """
     return str(directory).replace("%", "%%") + "/" + name
 
 
 def template_values(s: SlurmSettings, *, study_name: str, study_dir: Path, manifest: Path,
                     n_runs: int, max_parallel: int | None) -> dict[str, str]:
+    """Compute the value of every template variable of :data:`VARIABLES`.
+
+    Parameters
+    ----------
+    s : dealloy.config.study.SlurmSettings
+        The study's SLURM settings.
+    study_name : str
+        The study's name.
+    study_dir : pathlib.Path
+        The study directory (logs go to ``<study_dir>/slurm/logs/%A_%a.out``).
+    manifest : pathlib.Path
+        File listing one run directory per line.
+    n_runs : int
+        Runs in this submission.
+    max_parallel : int or None
+        Array throttle.
+
+    Returns
+    -------
+    dict of str to str
+        Variable -> text, quoted for its place (``#SBATCH`` line or shell).
+    """
     opts = [f"#SBATCH --partition={sbatch_quote(s.partition)}"] if s.partition else []
     opts += [f"#SBATCH --account={sbatch_quote(s.account)}"] if s.account else []
     opts += [f"#SBATCH --qos={sbatch_quote(s.qos)}"] if s.qos else []
@@ -150,6 +277,18 @@ def template_values(s: SlurmSettings, *, study_name: str, study_dir: Path, manif
 
 # ---- calling SLURM ----------------------------------------------------------------------------
 def sbatch_path() -> str:
+    """Find ``sbatch`` on PATH.
+
+    Returns
+    -------
+    str
+        Its path.
+
+    Raises
+    ------
+    DealloyError
+        When this machine is not a SLURM submit host.
+    """
     exe = shutil.which("sbatch")
     if exe is None:
         raise DealloyError("sbatch not found on PATH: this machine is not a SLURM submit host "
@@ -159,7 +298,25 @@ def sbatch_path() -> str:
 
 
 def sbatch(script: Path, cwd: Path) -> str:
-    """Submit ``script``; return the job id."""
+    """Submit ``script`` with ``sbatch --parsable``.
+
+    Parameters
+    ----------
+    script : pathlib.Path
+        The job script.
+    cwd : pathlib.Path
+        Working directory of ``sbatch``.
+
+    Returns
+    -------
+    str
+        The job id.
+
+    Raises
+    ------
+    DealloyError
+        When sbatch is missing, fails, or prints no job id.
+    """
     exe = sbatch_path()
     proc = subprocess.run([exe, "--parsable", str(script)], cwd=cwd, capture_output=True,
                           text=True, timeout=120)
@@ -177,6 +334,15 @@ def sbatch_test(script_text: str, cwd: Path | None = None, raise_on_reject: bool
 
     The script is written to a temporary file outside the study directory, so a rejected script
     leaves nothing behind.
+
+    Parameters
+    ----------
+    script_text : str
+        The job script.
+    cwd : pathlib.Path, optional
+        Working directory of ``sbatch`` (default the temporary directory).
+    raise_on_reject : bool
+        Raise when sbatch rejects the script (else return its verdict).
 
     Returns
     -------
@@ -211,14 +377,38 @@ def sbatch_test(script_text: str, cwd: Path | None = None, raise_on_reject: bool
 
 @dataclass
 class TaskState:
+    """The SLURM state of one array task.
+
+    Parameters
+    ----------
+    job : str
+        ``"<array job id>_<task id>"``.
+    state : str
+        SLURM's state: PENDING, RUNNING, CANCELLED, ...
+    reason : str
+        SLURM's reason (e.g. why a task is pending).
+    """
+
     job: str  # "<array job id>_<task id>"
     state: str  # SLURM state: PENDING, RUNNING, CANCELLED, ...
     reason: str = ""
 
 
 def queue_states(job_ids: list[str]) -> dict[str, TaskState] | None:
-    """SLURM state of every array task of ``job_ids`` (live ones from squeue, ended ones that
-    slurmctld still remembers from scontrol). None if SLURM cannot be asked."""
+    """Ask SLURM for the state of every array task of ``job_ids``.
+
+    Live tasks from squeue, ended ones that slurmctld still remembers from scontrol.
+
+    Parameters
+    ----------
+    job_ids : list of str
+        Array job ids.
+
+    Returns
+    -------
+    dict of str to TaskState, or None
+        ``"<job>_<task>"`` -> state; None if SLURM cannot be asked (no squeue, or it fails).
+    """
     if not job_ids:
         return {} if shutil.which("squeue") else None
     squeue = shutil.which("squeue")
@@ -257,10 +447,35 @@ def queue_states(job_ids: list[str]) -> dict[str, TaskState] | None:
 
 # ---- submissions record -----------------------------------------------------------------------
 def submissions_path(study_dir: Path) -> Path:
+    """Locate the study's record of submissions.
+
+    Parameters
+    ----------
+    study_dir : pathlib.Path
+        The study directory.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<study_dir>/submissions.json``.
+    """
     return study_dir / "submissions.json"
 
 
 def read_submissions(study_dir: Path) -> list[dict]:
+    """Read the study's record of submissions.
+
+    Parameters
+    ----------
+    study_dir : pathlib.Path
+        The study directory.
+
+    Returns
+    -------
+    list of dict
+        One per submission: ``job_id``, ``script``, ``manifest``, ``submitted`` (ISO time) and
+        ``runs`` (run keys in array order); [] if none is recorded or the file is unreadable.
+    """
     try:
         return json.loads(submissions_path(study_dir).read_text())
     except (FileNotFoundError, json.JSONDecodeError):
@@ -269,6 +484,21 @@ def read_submissions(study_dir: Path) -> list[dict]:
 
 def record_submission(study_dir: Path, job_id: str, script: Path, manifest: Path,
                       keys: list[str]) -> None:
+    """Append a submission to the study's record (written atomically).
+
+    Parameters
+    ----------
+    study_dir : pathlib.Path
+        The study directory.
+    job_id : str
+        The array job id.
+    script : pathlib.Path
+        The submitted job script.
+    manifest : pathlib.Path
+        Its run manifest.
+    keys : list of str
+        The run keys, in array order (task i runs ``keys[i]``).
+    """
     subs = read_submissions(study_dir)
     subs.append({"job_id": job_id, "script": str(script), "manifest": str(manifest),
                  "submitted": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "runs": keys})
@@ -276,7 +506,18 @@ def record_submission(study_dir: Path, job_id: str, script: Path, manifest: Path
 
 
 def latest_task_of_run(study_dir: Path) -> dict[str, str]:
-    """run key -> "<job>_<index>" of its most recent submission."""
+    """Map each run key to the array task of its most recent submission.
+
+    Parameters
+    ----------
+    study_dir : pathlib.Path
+        The study directory.
+
+    Returns
+    -------
+    dict of str to str
+        Run key -> ``"<job>_<index>"``.
+    """
     out: dict[str, str] = {}
     for sub in read_submissions(study_dir):
         for i, key in enumerate(sub.get("runs", [])):
@@ -285,8 +526,23 @@ def latest_task_of_run(study_dir: Path) -> dict[str, str]:
 
 
 def log_of_task(study_dir: Path, task: str) -> Path:
+    """Locate the SLURM log of an array task.
+
+    Parameters
+    ----------
+    study_dir : pathlib.Path
+        The study directory.
+    task : str
+        ``"<job>_<index>"``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<study_dir>/slurm/logs/<task>.out`` (it may not exist).
+    """
     return study_dir / "slurm" / "logs" / f"{task}.out"
 
 
 def slurm_env_ok() -> bool:
+    """Tell whether a SLURM configuration is present (``$SLURM_CONF`` or /etc/slurm/slurm.conf)."""
     return bool(os.environ.get("SLURM_CONF")) or Path("/etc/slurm/slurm.conf").exists()
