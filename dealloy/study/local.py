@@ -28,7 +28,24 @@ DEALLOY = [sys.executable, "-m", "dealloy.cli"]
 
 
 def select_runs(plan: Plan, retry_failed: bool, use_queue: bool = True):
-    """(runs to start, runs skipped with why)."""
+    """Choose the runs to start: pending, checkpointed and interrupted ones (and failed ones).
+
+    Parameters
+    ----------
+    plan : dealloy.study.plan.Plan
+        The study's plan.
+    retry_failed : bool
+        Start failed runs again too.
+    use_queue : bool
+        Ask SLURM about submitted runs (queued or running ones are skipped).
+
+    Returns
+    -------
+    todo : list of dealloy.study.plan.PlannedRun
+        Runs to start, in plan order.
+    skipped : list of tuple of (PlannedRun, str)
+        Runs left alone, each with why.
+    """
     todo, skipped = [], []
     for st in states(plan, use_queue=use_queue)[0]:
         if st.state in ("pending",) or st.state in RESUMABLE:
@@ -45,6 +62,38 @@ def select_runs(plan: Plan, retry_failed: bool, use_queue: bool = True):
 def run_local(plan: Plan, jobs: int, ranks: int, mpiexec: str = "mpiexec",
               retry_failed: bool = False, analyze: bool = True,
               echo: Callable[[str], None] = print) -> dict[str, int]:
+    """Run the study's pending runs on this machine, each in its own process, then analyse them.
+
+    Parameters
+    ----------
+    plan : dealloy.study.plan.Plan
+        The study's plan.
+    jobs : int
+        Runs at once.
+    ranks : int
+        MPI ranks per run (> 1 launches with ``mpiexec -n ranks``).
+    mpiexec : str
+        The MPI launcher's name or path.
+    retry_failed : bool
+        Run failed runs again too.
+    analyze : bool
+        Analyse each run that finishes (``dealloy analyze``).
+    echo : callable
+        Receives the start/end lines.
+
+    Returns
+    -------
+    dict of str to int
+        Run key -> exit status of its ``dealloy run`` (-1 if not started after an interrupt).
+
+    Raises
+    ------
+    ConfigError
+        When ``ranks > 1`` and the launcher is not on PATH, or the study directory belongs to
+        another study.
+    KeyboardInterrupt
+        After Ctrl-C or SIGTERM, once the runs were asked to checkpoint (SIGTERM) and stopped.
+    """
     launcher: list[str] = []
     if ranks > 1:
         exe = shutil.which(mpiexec)
@@ -127,7 +176,22 @@ def run_local(plan: Plan, jobs: int, ranks: int, mpiexec: str = "mpiexec",
 
 
 def analyze_run(path: Path, log: Path, echo: Callable[[str], None] = print) -> bool:
-    """``dealloy analyze RUNDIR`` (appending to ``log``); False if it failed."""
+    """Run ``dealloy analyze RUNDIR`` in a subprocess, appending its output to ``log``.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The run directory.
+    log : pathlib.Path
+        The run's log.
+    echo : callable
+        Receives a line if the analysis fails.
+
+    Returns
+    -------
+    bool
+        True if it succeeded.
+    """
     with open(log, "ab") as f:
         f.write(f"\n# {time.strftime('%FT%T')} dealloy analyze {path}\n".encode())
         f.flush()

@@ -27,6 +27,21 @@ RESUMABLE = {"checkpointed", "interrupted"}
 
 @dataclass
 class RunState:
+    """The state of one planned run (see the module docstring for the states).
+
+    Parameters
+    ----------
+    run : dealloy.study.plan.PlannedRun
+        The run.
+    state : str
+        ``pending``, ``queued``, ``running``, ``done``, ``failed``, ``checkpointed`` or
+        ``interrupted``.
+    scheduler : str
+        ``"<job>_<i> STATE"`` when submitted to SLURM, else ''.
+    note : str
+        For a failed run: its last error line.
+    """
+
     run: PlannedRun
     state: str
     scheduler: str = ""  # "<job>_<i> STATE" when submitted
@@ -34,7 +49,19 @@ class RunState:
 
 
 def run_mode(path: Path) -> str:
-    """What ``dealloy run`` should do with a run directory: ``done`` | ``resume`` | ``fresh``."""
+    """Decide what ``dealloy run`` should do with a run directory.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The run directory.
+
+    Returns
+    -------
+    str
+        ``done`` (finished), ``resume`` (it has a checkpoint or a run.json: ``--resume``, which
+        starts afresh if there is no checkpoint) or ``fresh``.
+    """
     rd = RunDir(path)
     if rd.status == "done":
         return "done"
@@ -44,13 +71,39 @@ def run_mode(path: Path) -> str:
 
 
 def has_checkpoint(rd: RunDir) -> bool:
+    """Tell whether a run directory holds a checkpoint.
+
+    Parameters
+    ----------
+    rd : dealloy.rundir.RunDir
+        The run directory.
+
+    Returns
+    -------
+    bool
+        True if ``checkpoint/`` exists and is not empty.
+    """
     cp = rd.checkpoint_dir
     return cp.is_dir() and any(cp.iterdir())
 
 
 def last_error_line(rd: RunDir, log: Path | None = None) -> str:
-    """The last line of the run's ``error`` in run.json, else the last error line (or last line)
-    of ``log`` (the run's SLURM or local log), else a note that none was recorded."""
+    """Find the last error line of a failed run.
+
+    Parameters
+    ----------
+    rd : dealloy.rundir.RunDir
+        The run directory.
+    log : pathlib.Path, optional
+        The run's SLURM or local log.
+
+    Returns
+    -------
+    str
+        The last line of the run's ``error`` in run.json, else the last line containing "error"
+        (or the last line) of the log's last 200 lines, else a note that none was recorded; the
+        message of an unreadable run.json.
+    """
     try:
         rec = RunRecord.read(rd.run_json)
     except ConfigError as exc:
@@ -67,6 +120,21 @@ def last_error_line(rd: RunDir, log: Path | None = None) -> str:
 
 
 def local_pid_alive(plan: Plan, run: PlannedRun) -> bool:
+    """Tell whether the local process of a run (``<study>/logs/<key>.pid``) is alive.
+
+    Parameters
+    ----------
+    plan : dealloy.study.plan.Plan
+        The study's plan.
+    run : dealloy.study.plan.PlannedRun
+        The run.
+
+    Returns
+    -------
+    bool
+        True if the recorded pid exists (also when it belongs to another user); False without
+        a pid file.
+    """
     pidf = plan.directory / "logs" / f"{run.key}.pid"
     try:
         pid = int(pidf.read_text().split()[0])
@@ -94,7 +162,22 @@ def _failed_before_md(plan: Plan, run: PlannedRun, task, sched) -> bool:
 
 
 def states(plan: Plan, use_queue: bool = True) -> tuple[list[RunState], bool]:
-    """State of every planned run; the bool says whether SLURM was asked successfully."""
+    """Determine the state of every planned run, from its directory and, if asked, SLURM.
+
+    Parameters
+    ----------
+    plan : dealloy.study.plan.Plan
+        The study's plan.
+    use_queue : bool
+        Ask SLURM about submitted runs.
+
+    Returns
+    -------
+    states : list of RunState
+        One per planned run, in plan order.
+    asked : bool
+        Whether SLURM was asked successfully.
+    """
     tasks = slurm.latest_task_of_run(plan.directory)
     queue = None
     if use_queue and tasks:

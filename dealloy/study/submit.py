@@ -24,6 +24,22 @@ from dealloy.study.plan import Plan, check_directory, claim_directory, prepare_r
 
 @dataclass
 class Submission:
+    """One sbatch job array of a study (what :func:`submit` wrote, or would write).
+
+    Parameters
+    ----------
+    script_text : str
+        The rendered job script.
+    script : pathlib.Path
+        Where it is (or would be) written.
+    manifest : pathlib.Path
+        The file listing one run directory per array task.
+    runs : list of dealloy.study.plan.PlannedRun
+        The runs, in array order.
+    job_id : str, optional
+        SLURM's job id (None for a dry run).
+    """
+
     script_text: str
     script: Path
     manifest: Path
@@ -34,6 +50,43 @@ class Submission:
 def submit(plan: Plan, settings: SlurmSettings, template: str | Path | None = None,
            max_parallel: int | None = None, dry_run: bool = False, retry_failed: bool = False,
            echo: Callable[[str], None] = print) -> Submission | None:
+    """Submit a study's runs that are still to do as one SLURM job array.
+
+    Everything that can fail is checked first (template, study directory, dump path, sbatch on
+    PATH, ``sbatch --test-only``); then the run directories, manifest and script are written and
+    the submission is recorded in ``submissions.json``.
+
+    Parameters
+    ----------
+    plan : dealloy.study.plan.Plan
+        The study's plan.
+    settings : dealloy.config.study.SlurmSettings
+        Its SLURM settings.
+    template : str or pathlib.Path, optional
+        The sbatch template (default ``settings.template``; see
+        :func:`dealloy.study.slurm.find_template`).
+    max_parallel : int, optional
+        Array throttle (default ``settings.max_parallel``).
+    dry_run : bool
+        Print the script and what would be submitted; write and submit nothing.
+    retry_failed : bool
+        Submit failed runs again too.
+    echo : callable
+        Receives the messages (and, in a dry run, the script).
+
+    Returns
+    -------
+    Submission or None
+        None when nothing is left to submit.
+
+    Raises
+    ------
+    ConfigError
+        For a missing or invalid template, a study directory that belongs to another study, or
+        a directory LAMMPS cannot dump into.
+    DealloyError
+        When sbatch is missing (not in a dry run), rejects the script, or fails.
+    """
     tmpl = slurm.find_template(template or settings.template)
     text = tmpl.read_text()
     slurm.check_template(text, str(tmpl))
