@@ -42,6 +42,22 @@ KEY_LENGTH = 12
 
 @dataclass
 class PlannedRun:
+    """One run of a study: its sweep point, resolved config and directory.
+
+    Parameters
+    ----------
+    index : int
+        Position in the sweep.
+    key : str
+        The run's key, :func:`run_key` of its config (its directory's name).
+    params : dict
+        The sweep point (dotted parameter name -> value).
+    config : dict
+        The resolved run config (what ``config.toml`` holds).
+    path : pathlib.Path
+        The run directory, ``<study>/runs/<key>``.
+    """
+
     index: int
     key: str
     params: dict[str, Any]
@@ -50,13 +66,22 @@ class PlannedRun:
 
     @property
     def rundir(self) -> RunDir:
+        """The run directory's files (:class:`dealloy.rundir.RunDir`)."""
         return RunDir(self.path)
 
     @property
     def config_path(self) -> Path:
+        """Path of the run's ``config.toml``."""
         return self.path / "config.toml"
 
     def label(self) -> str:
+        """Describe the run by its sweep point.
+
+        Returns
+        -------
+        str
+            ``name=value`` pairs, e.g. ``"diameter_nm=6 temperature_k=300"``.
+        """
         return " ".join(f"{k}={_fmt(v)}" for k, v in self.params.items())
 
 
@@ -68,18 +93,55 @@ def _fmt(v) -> str:
 
 @dataclass
 class Plan:
+    """A study expanded into its runs (:func:`make_plan`); nothing is written.
+
+    Parameters
+    ----------
+    study : dealloy.config.study.Study
+        The loaded study.
+    directory : pathlib.Path
+        The study directory.
+    runs : list of PlannedRun
+        The runs, in sweep order.
+    axis_names : list of str
+        The swept parameter names.
+    """
+
     study: Study
     directory: Path
     runs: list[PlannedRun]
     axis_names: list[str]
 
     def by_key(self) -> dict[str, PlannedRun]:
+        """Index the runs by key.
+
+        Returns
+        -------
+        dict of str to PlannedRun
+            Run key -> run.
+        """
         return {r.key: r for r in self.runs}
 
 
 # --------------------------------------------------------------------------------------------
 def sweep_points(study: Study) -> list[dict[str, Any]]:
-    """Every point of the sweep: each [[runs]] entry combined with the product of [axes]."""
+    """List every point of the sweep: each [[runs]] entry combined with the product of [axes].
+
+    Parameters
+    ----------
+    study : dealloy.config.study.Study
+        The loaded study.
+
+    Returns
+    -------
+    list of dict
+        Parameter name -> value, one dict per run.
+
+    Raises
+    ------
+    ConfigError
+        When a [[runs]] entry sets an [axes] parameter, or the sweep is empty.
+    """
     spec = study.spec
     names = list(spec.axes)
     product = [dict(zip(names, values)) for values in itertools.product(*spec.axes.values())]
@@ -98,6 +160,20 @@ def sweep_points(study: Study) -> list[dict[str, Any]]:
 
 
 def load_base(study: Study) -> dict[str, Any]:
+    """Read the study's base run config, with its file paths made absolute.
+
+    ``particle.file`` and ``ffield`` are resolved against the base config's folder.
+
+    Parameters
+    ----------
+    study : dealloy.config.study.Study
+        The loaded study.
+
+    Returns
+    -------
+    dict
+        The base config as written (not yet validated).
+    """
     base = load_toml(study.base_path)
     base_dir = study.base_path.parent
     particle = base.get("particle") or {}
@@ -111,7 +187,30 @@ def load_base(study: Study) -> dict[str, Any]:
 
 
 def resolve(study: Study, base: dict, params: dict, where: str) -> dict[str, Any]:
-    """Base + [set] + one sweep point -> a validated run config dict (every default filled in)."""
+    """Resolve one run's config: base + [set] + one sweep point, validated.
+
+    Parameters
+    ----------
+    study : dealloy.config.study.Study
+        The loaded study.
+    base : dict
+        The base run config (:func:`load_base`).
+    params : dict
+        The sweep point (dotted names, study axes and presets).
+    where : str
+        The point's name, for messages.
+
+    Returns
+    -------
+    dict
+        The run config with every default filled in.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the point: an unknown parameter or builder, a builder argument the
+        builder does not take, or an invalid run config.
+    """
     cfg = copy.deepcopy(base)
     for path, value in study.spec.set.items():
         axes.check_axis_name(path, f"{study.path}: [set]")
@@ -122,8 +221,15 @@ def resolve(study: Study, base: dict, params: dict, where: str) -> dict[str, Any
 
 
 def _check_builder_args(cfg: dict, where: str) -> None:
-    """Builder and argument names of ``cfg['particle']`` against the builders' parameter models
-    (one line naming the study point; types are checked with the whole run config)."""
+    """Check the builder and argument names of ``cfg['particle']`` against the builders' models.
+
+    One line naming the study point; types are checked with the whole run config.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown builder or argument.
+    """
     particle = cfg.get("particle") or {}
     name = particle.get("builder")
     if not name:
@@ -139,9 +245,22 @@ def _check_builder_args(cfg: dict, where: str) -> None:
 
 
 def run_key(config: dict) -> str:
-    """Stable hash of a resolved run config (every field, defaults filled in, so a changed package
-    default -- e.g. the default potential -- gives new runs instead of reusing old ones; structure
-    file content included)."""
+    """Hash a resolved run config into a stable run key.
+
+    Every field counts, defaults filled in, so a changed package default -- e.g. the default
+    potential -- gives new runs instead of reusing old ones; a structure file's content is
+    included.
+
+    Parameters
+    ----------
+    config : dict
+        A resolved run config (:func:`resolve`).
+
+    Returns
+    -------
+    str
+        The first :data:`KEY_LENGTH` hex digits of the SHA-256 of its canonical JSON.
+    """
     canon = _canonical(config)
     particle = config.get("particle") or {}
     if particle.get("file"):
@@ -174,7 +293,27 @@ def _norm(obj):
 
 
 def make_plan(study: Study, directory: str | Path | None = None) -> Plan:
-    """Expand ``study``; every run validated against the run-config schema, none written yet."""
+    """Expand ``study`` into its runs, each validated against the run-config schema.
+
+    Nothing is written.
+
+    Parameters
+    ----------
+    study : dealloy.config.study.Study
+        The loaded study.
+    directory : str or os.PathLike, optional
+        The study directory (default the study's own, see ``Study.directory``).
+
+    Returns
+    -------
+    Plan
+        The runs in sweep order.
+
+    Raises
+    ------
+    ConfigError
+        For an invalid sweep point (see :func:`resolve`) or two points with the same config.
+    """
     base = load_base(study)
     points = sweep_points(study)
     root = study.directory(directory)
@@ -197,7 +336,19 @@ def make_plan(study: Study, directory: str | Path | None = None) -> Plan:
 
 # ---- the study directory ----------------------------------------------------------------------
 def check_directory(plan: Plan) -> None:
-    """ConfigError if the directory belongs to another study or is not a study directory."""
+    """Refuse a study directory that belongs to another study or is not a study directory.
+
+    Parameters
+    ----------
+    plan : Plan
+        The study's plan.
+
+    Raises
+    ------
+    ConfigError
+        When its ``study.json`` names another study or is unreadable, or it is a non-empty
+        directory without one.
+    """
     d = plan.directory
     meta = d / "study.json"
     if meta.is_file():
@@ -216,7 +367,20 @@ def check_directory(plan: Plan) -> None:
 
 
 def claim_directory(plan: Plan) -> None:
-    """Create the study directory (after :func:`check_directory`) and write the current plan."""
+    """Create the study directory (after :func:`check_directory`) and write the current plan.
+
+    Writes ``study.json`` once and ``plan.json`` every time, atomically.
+
+    Parameters
+    ----------
+    plan : Plan
+        The study's plan.
+
+    Raises
+    ------
+    ConfigError
+        From :func:`check_directory`.
+    """
     check_directory(plan)
     d = plan.directory
     d.mkdir(parents=True, exist_ok=True)
@@ -231,7 +395,13 @@ def claim_directory(plan: Plan) -> None:
 
 
 def prepare_run(run: PlannedRun) -> None:
-    """Write the run's config.toml once. A run directory that has one is never written again."""
+    """Write the run's config.toml once. A run directory that has one is never written again.
+
+    Parameters
+    ----------
+    run : PlannedRun
+        The run (its directory is created if missing).
+    """
     run.path.mkdir(parents=True, exist_ok=True)
     if not run.config_path.exists():
         write_text(run.config_path, f"# dealloy study run {run.key}: {run.label()}\n"
