@@ -45,6 +45,23 @@ X_FULL = 3.75  # Li/Si of c-Li15Si4 = DOD 100 %
 
 @dataclass(frozen=True)
 class StatePreset:
+    """A starting state of the ``state`` axis: the builder that makes it and how it takes a DOD.
+
+    Parameters
+    ----------
+    builder : str
+        The :mod:`dealloy.build` builder's name.
+    description : str
+        One line for the docs and tables.
+    args : tuple of str
+        Keyword arguments the builder takes (from the builders' parameter models).
+    dod : str
+        ``"fixed"`` (DOD 1 only), ``"x"`` (the builder takes x = 3.75 DOD) or ``"dod"`` (it takes
+        the DOD).
+    needs : tuple of str
+        Arguments the state requires (e.g. ``grain_size_nm``).
+    """
+
     builder: str
     description: str
     args: tuple[str, ...]  # keyword arguments the builder takes (from the builders' contract)
@@ -68,8 +85,19 @@ STATES: dict[str, StatePreset] = {
 }
 
 def pathway(state) -> str:
-    """The paper's two routes: 'c-path' (a crystalline c-Li15Si4 start), 'a-path' (an amorphous
-    a-LixSi or core-shell start) or 'other', for a state name or a builder name."""
+    """Name the paper's route a starting state belongs to.
+
+    Parameters
+    ----------
+    state : str or None
+        A state name of :data:`STATES` or a builder name.
+
+    Returns
+    -------
+    str
+        'c-path' (a crystalline c-Li15Si4 start), 'a-path' (an amorphous a-LixSi or core-shell
+        start) or 'other'.
+    """
     s = str(state or "").lower().replace("-", "_")
     preset = STATES.get(str(state or "").lower())
     builder = preset.builder if preset else s
@@ -112,7 +140,20 @@ BUILDER_ARG_NAMES = {k for m in BUILDER_ARGS.values() for k in m.model_fields}
 
 
 def check_axis_name(name: str, where: str) -> None:
-    """Raise ConfigError unless ``name`` is a friendly axis or a run-config key by dotted path."""
+    """Refuse an axis name that is neither a friendly axis nor a run-config key by dotted path.
+
+    Parameters
+    ----------
+    name : str
+        E.g. ``"dod"``, ``"stages.extract.interval_ps"``, ``"particle.args.diameter_nm"``.
+    where : str
+        The study point, for messages.
+
+    Raises
+    ------
+    ConfigError
+        Listing the friendly axes and the dotted-path form.
+    """
     if name in FRIENDLY_AXES:
         return
     top, stage_keys = run_config_keys()
@@ -133,7 +174,15 @@ def check_axis_name(name: str, where: str) -> None:
 
 
 def run_config_keys() -> tuple[set[str], dict[str, set[str]]]:
-    """Top-level keys and keys per stage type, from the run-config schema (dealloy.config.run)."""
+    """List the run config's keys, from its schema (dealloy.config.run).
+
+    Returns
+    -------
+    top : set of str
+        Top-level keys (without ``particle`` and ``stages``).
+    stages : dict of str to set of str
+        Stage type -> its keys (without ``type``).
+    """
     top = set(rc.RunConfig.model_fields) - {"particle", "stages"}
     stages = {}
     for model in rc.STAGE_MODELS:
@@ -144,7 +193,26 @@ def run_config_keys() -> tuple[set[str], dict[str, set[str]]]:
 
 # --------------------------------------------------------------------------------------------
 def set_dotted(cfg: dict, path: str, value: Any) -> None:
-    """Set ``path`` (``a.b.c``; ``stages.<type>.key`` = first stage of that type) in ``cfg``."""
+    """Set a value in ``cfg`` by dotted path.
+
+    Setting one rate key of an ``extract``/``insert`` stage removes the others (one way to give
+    the rate).
+
+    Parameters
+    ----------
+    cfg : dict
+        A run config as written (changed in place).
+    path : str
+        ``a.b.c``; ``stages.<type>.<key>`` addresses the first stage of that type (the default
+        protocol is filled in if the config has none).
+    value : object
+        The value.
+
+    Raises
+    ------
+    ConfigError
+        For a malformed stage path, a missing stage type, or a path through a non-table.
+    """
     parts = path.split(".")
     if parts[0] == "stages":
         if len(parts) != 3:
@@ -165,12 +233,33 @@ def set_dotted(cfg: dict, path: str, value: Any) -> None:
 
 
 def default_stages() -> list[dict[str, Any]]:
-    """The engine's default protocol as plain dicts."""
+    """Return the engine's default protocol as plain dicts (non-default keys and ``type``)."""
     return [st.model_dump(mode="json", exclude_defaults=True) | {"type": st.type}
             for st in rc.default_stages()]
 
 
 def find_stage(cfg: dict, stage_type: str, path: str) -> dict:
+    """Find the first stage of a type in ``cfg`` (filling in the default protocol if it has none).
+
+    Parameters
+    ----------
+    cfg : dict
+        A run config as written (changed in place).
+    stage_type : str
+        E.g. ``"extract"``.
+    path : str
+        The dotted path being set, for the message.
+
+    Returns
+    -------
+    dict
+        The stage (a reference into ``cfg``).
+
+    Raises
+    ------
+    ConfigError
+        When the protocol has no stage of that type.
+    """
     stages = cfg.get("stages")
     if not stages:
         stages = cfg["stages"] = default_stages()
@@ -182,7 +271,26 @@ def find_stage(cfg: dict, stage_type: str, path: str) -> dict:
 
 
 def apply_state(cfg: dict, state: str | None, dod: float | None, where: str) -> None:
-    """Point ``cfg['particle']`` at the starting state's builder (``state`` None = the base's)."""
+    """Point ``cfg['particle']`` at the starting state's builder, with its DOD.
+
+    Parameters
+    ----------
+    cfg : dict
+        A run config as written (changed in place).
+    state : str or None
+        A name of :data:`STATES`; None keeps the base config's builder.
+    dod : float or None
+        Depth of discharge in (0, 1]: x = 3.75 DOD for a-lixsi, passed as ``dod`` to core-shell,
+        1.0 only for the c-Li15Si4 states.
+    where : str
+        The study point, for messages.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown state, a DOD out of (0, 1], a DOD the state cannot take, or a state that
+        needs a DOD without one.
+    """
     particle = cfg.setdefault("particle", {})
     if state is None:
         if dod is None:
@@ -224,12 +332,36 @@ def apply_state(cfg: dict, state: str | None, dod: float | None, where: str) -> 
 
 
 def builder_parameters(name: str) -> set[str]:
-    """The arguments of a dealloy.build builder, from its parameter model (empty if unknown)."""
+    """List the arguments of a dealloy.build builder, from its parameter model.
+
+    Parameters
+    ----------
+    name : str
+        The builder's name.
+
+    Returns
+    -------
+    set of str
+        Its argument names (empty if unknown).
+    """
     return set(builder_parameter_fields(name))
 
 
 def preset_for(cfg: dict, state: str | None = None) -> StatePreset | None:
-    """The named state's preset, else one describing the base config's builder (if known)."""
+    """Find the named state's preset, else one describing the base config's builder.
+
+    Parameters
+    ----------
+    cfg : dict
+        A run config.
+    state : str, optional
+        A name of :data:`STATES`.
+
+    Returns
+    -------
+    StatePreset or None
+        None for an unknown state or a builder no state uses.
+    """
     if state is not None:
         return STATES.get(state)
     b = (cfg.get("particle") or {}).get("builder")
@@ -245,7 +377,31 @@ ORDER = ("potential", "temperature_k", "state", "dod", "diameter_nm", "grain_siz
 
 
 def apply_params(cfg: dict, params: dict[str, Any], where: str) -> dict:
-    """Return a copy of ``cfg`` with one sweep point's ``params`` applied."""
+    """Return a copy of ``cfg`` with one sweep point's ``params`` applied.
+
+    Friendly axes are applied in a fixed order (potential, temperature, state/DOD, particle
+    arguments, extraction mode, stage keys), then every dotted-path parameter.
+
+    Parameters
+    ----------
+    cfg : dict
+        A run config as written (not changed).
+    params : dict
+        Axis name -> value.
+    where : str
+        The study point, for messages.
+
+    Returns
+    -------
+    dict
+        The new config.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown axis, a state or DOD that does not fit, or a parameter the state's
+        builder does not take.
+    """
     cfg = copy.deepcopy(cfg)
     for name in params:
         check_axis_name(name, where)
@@ -287,7 +443,23 @@ def apply_params(cfg: dict, params: dict[str, Any], where: str) -> dict:
 
 
 def apply_extraction(cfg: dict, mode: str, where: str) -> None:
-    """Replace the protocol's extraction stage by one of ``mode`` (see the axis table)."""
+    """Replace the protocol's extraction stage by one of ``mode`` (see the axis table).
+
+    Parameters
+    ----------
+    cfg : dict
+        A run config as written (changed in place).
+    mode : str
+        ``geometric``, ``potentiostatic`` or ``galvanostatic``.
+    where : str
+        The study point, for messages.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown mode, a protocol without an extraction stage, or a ``shell`` selector
+        (which the electrochemical modes do not have).
+    """
     if mode not in EXTRACTION_MODES:
         raise ConfigError(f"{where}: extraction = {mode!r}; use one of "
                           f"{', '.join(EXTRACTION_MODES)}")
@@ -322,7 +494,22 @@ def apply_extraction(cfg: dict, mode: str, where: str) -> None:
 
 
 def finish_particle(cfg: dict, state: str | None, where: str) -> None:
-    """Fill what a state needs from the run itself (melt-quench builders use the run's potential)."""
+    """Fill what a state needs from the run itself (melt-quench builders use the run's potential).
+
+    Parameters
+    ----------
+    cfg : dict
+        A run config as written (changed in place).
+    state : str or None
+        The point's state (None: the base config's builder).
+    where : str
+        The study point, for messages.
+
+    Raises
+    ------
+    ConfigError
+        When the state needs an argument (e.g. ``grain_size_nm``) the point does not give.
+    """
     preset = preset_for(cfg, state)
     if preset is None:
         return
