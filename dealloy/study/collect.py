@@ -36,14 +36,38 @@ X_FULL = 3.75
 
 # ---- reading one run --------------------------------------------------------------------------
 def is_known(value) -> bool:
-    """False for None and NaN (an empty cell of the collected table)."""
+    """Tell whether a table cell holds a value.
+
+    Parameters
+    ----------
+    value : object
+        A cell of the collected table.
+
+    Returns
+    -------
+    bool
+        False for None and NaN (an empty cell), else True.
+    """
     return value is not None and value == value
 
 
 def core_time_s(info) -> float | None:
-    """Core time of one run from a row of the collected table: the recorded ``core_time_s``
-    (wall x ranks of each segment); runs from before it was recorded count wall x the last
-    segment's ranks (:attr:`dealloy.engine.record.RunRecord.core_time` for run.json)."""
+    """Compute the core time of one run from a row of the collected table.
+
+    The recorded ``core_time_s`` (wall x ranks of each segment); runs from before it was
+    recorded count wall x the last segment's ranks
+    (:attr:`dealloy.engine.record.RunRecord.core_time` for run.json).
+
+    Parameters
+    ----------
+    info : mapping
+        A row: ``core_time_s``, ``wall_time_s``, ``ranks``.
+
+    Returns
+    -------
+    float or None
+        Core seconds; None without a wall time.
+    """
     if is_known(info.get("core_time_s")):
         return float(info["core_time_s"])
     wall, ranks = info.get("wall_time_s"), info.get("ranks")
@@ -53,8 +77,26 @@ def core_time_s(info) -> float | None:
 
 
 def run_info(rd: RunDir) -> dict[str, Any]:
-    """Bookkeeping from run.json (:class:`~dealloy.engine.record.RunRecord`): wall and core
-    time, ranks, Si at start and end, Li/Si at start and end, Li exchanged, events."""
+    """Read a run's bookkeeping from run.json (:class:`~dealloy.engine.record.RunRecord`).
+
+    Parameters
+    ----------
+    rd : dealloy.rundir.RunDir
+        The run directory.
+
+    Returns
+    -------
+    dict
+        ``wall_time_s``, ``ranks`` (of the last segment), ``core_time_s``, ``n_si_start``,
+        ``n_si_end``, ``si_conserved``, ``x_start``, ``x_end`` (Li/Si), ``n_removed``,
+        ``n_inserted``, ``time_ps`` (simulated), ``checkpoints`` and ``n_events`` (rows of
+        events.csv); None where unknown (e.g. no run.json yet).
+
+    Raises
+    ------
+    ConfigError
+        When run.json exists but cannot be read as a run record.
+    """
     rec = RunRecord.read(rd.run_json) or RunRecord()
     out = {
         "wall_time_s": rec.wall_time_s,
@@ -79,7 +121,22 @@ def run_info(rd: RunDir) -> dict[str, Any]:
 
 
 def final_metrics(rd: RunDir) -> dict[str, Any]:
-    """The last analysed frame of ``dealloy analyze`` (``<run>/analysis/``), flattened."""
+    """Flatten the last analysed frame of ``dealloy analyze`` (``<run>/analysis/``) into columns.
+
+    The frame with the largest ``time_ps`` (else the last one).
+
+    Parameters
+    ----------
+    rd : dealloy.rundir.RunDir
+        The run directory.
+
+    Returns
+    -------
+    dict
+        Scalar metrics (``x_analysed``, porosity with its band, ``a2_index``, ...), nested ones
+        as ``<key>_<sub>`` (``crystalline_fraction_by_phase_c_si``), ``cluster_<class>`` and the
+        ligament/pore diameter statistics in nm; {} when the run has not been analysed.
+    """
     frame = _final_frame(rd)
     if not frame:
         return {}
@@ -125,6 +182,21 @@ def _final_frame(rd: RunDir) -> dict:
 
 # ---- derived columns that the figures use -----------------------------------------------------
 def derived(run: PlannedRun) -> dict[str, Any]:
+    """Derive the columns the figures use from a run's sweep point and config.
+
+    Parameters
+    ----------
+    run : dealloy.study.plan.PlannedRun
+        The run.
+
+    Returns
+    -------
+    dict
+        ``starting_state`` (state, builder or structure file name), ``dod_resolved``,
+        ``rate_fraction_per_ns_resolved``, ``rate_li_per_ps_resolved``, ``selector_resolved``
+        (of the first ``extract`` stage), ``diameter_nm_resolved``, ``potential_resolved``,
+        ``temperature_k_resolved``, ``seed_resolved``; None where the config does not say.
+    """
     p, cfg = run.params, run.config
     particle = cfg.get("particle") or {}
     args = particle.get("args") or {}
@@ -153,6 +225,30 @@ def derived(run: PlannedRun) -> dict[str, Any]:
 
 # ---- the table ----------------------------------------------------------------------------------
 def collect(plan: Plan, analyze_missing: bool = True, echo: Callable[[str], None] = print):
+    """Tabulate every planned run and draw the study figures (``dealloy study collect``).
+
+    Writes ``<study>/results/results.csv`` and ``results.parquet`` atomically and the figures
+    into ``<study>/results/figures/`` (see the module docstring).
+
+    Parameters
+    ----------
+    plan : dealloy.study.plan.Plan
+        The study's plan.
+    analyze_missing : bool
+        Analyse finished runs that have no analysis yet.
+    echo : callable
+        Receives progress lines.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per planned run: ``run``, ``status``, the axes, :func:`derived`,
+        :func:`run_info` and :func:`final_metrics` columns, ``note`` and ``path``.
+    results_dir : pathlib.Path
+        ``<study>/results``.
+    notes : list of str
+        One note per figure (file name, or why it was not drawn).
+    """
     import pandas as pd
 
     from dealloy.study.local import analyze_run
@@ -199,12 +295,30 @@ def _parquet_safe(df):
 # ---- figures ------------------------------------------------------------------------------------
 def figures(plan: Plan, df, outdir: Path, name: str | None = None,
             runs: list[PlannedRun] | None = None) -> list[str]:
-    """Draw the study figures of ``df`` into ``outdir``; returns one note per figure.
+    """Draw the study figures of ``df`` into ``outdir``, atomically.
 
-    ``plan`` gives the title (its study name) and the runs; without a plan (a folder of run
-    directories such as the quickstart's), give ``name`` and ``runs``. Figures are drawn on
-    backend-free :class:`matplotlib.figure.Figure` objects: the caller's matplotlib backend is
-    never chosen or switched here.
+    Figures are drawn on backend-free :class:`matplotlib.figure.Figure` objects: the caller's
+    matplotlib backend is never chosen or switched here. A figure never fails: its note says why
+    it is missing.
+
+    Parameters
+    ----------
+    plan : dealloy.study.plan.Plan or None
+        Gives the title (its study name) and the runs; None for a folder of run directories
+        such as the quickstart's (then give ``name`` and ``runs``).
+    df : pandas.DataFrame
+        The collected table (:func:`collect`).
+    outdir : pathlib.Path
+        Directory of the PNGs (created if missing).
+    name : str, optional
+        Title, instead of the plan's study name.
+    runs : list of dealloy.study.plan.PlannedRun, optional
+        The runs, instead of the plan's.
+
+    Returns
+    -------
+    list of str
+        One note per figure: its file name, or "<figure>: not drawn (...)".
     """
     name = name if name is not None else plan.study.name
     runs = runs if runs is not None else plan.runs
@@ -311,7 +425,7 @@ PATH_LABELS = {"c-path": "c-path (c-Li15Si4)", "a-path": "a-path (a-LixSi)"}
 
 
 def _by_path(runs, series) -> dict[str, list]:
-    """path label -> [(run, series)] of every run of that path with >= 2 points of ``series``."""
+    """Map path label -> [(run, series)] of every run of that path with >= 2 points of ``series``."""
     paths = {label: [] for label in PATH_LABELS.values()}
     for run in runs:
         kind = PATH_LABELS.get(pathway(derived(run)["starting_state"]))
