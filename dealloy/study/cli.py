@@ -34,6 +34,11 @@ def _table(header: list[str], rows: list[list[str]], tty: bool | None = None) ->
     On a terminal (``tty``; default: whether stdout is one) a bold header and rich's line rule,
     wrapped to the terminal's width; otherwise plain ASCII, one line per row however long (so
     the output can be grepped and diffed), trailing spaces stripped.
+
+    Returns
+    -------
+    str
+        The rendered table, without a final newline.
     """
     if tty is None:
         tty = sys.stdout.isatty()
@@ -73,8 +78,11 @@ def _print_states(plan, sts, queue_ok: bool) -> None:
 
 @click.group("study")
 def study_group():
-    """Sweeps: expand a study file (workflows/*.toml) into runs, run them here or on SLURM,
-    follow them, collect one table and the standard figures."""
+    """Run sweeps: expand a study file into runs, run them here or on SLURM, collect the results.
+
+    Expand a study file (workflows/*.toml) into runs, run them here or on SLURM, follow them,
+    collect one table and the standard figures.
+    """
 
 
 @study_group.command("plan")
@@ -102,8 +110,18 @@ def plan_command(file, directory):
 @click.option("--no-analyze", is_flag=True, help="do not run 'dealloy analyze' on finished runs")
 @DIR_OPTION
 def run_command(file, local, jobs, ranks, retry_failed, no_analyze, directory):
-    """Run the study's pending runs on this machine (finished ones are skipped, interrupted
-    ones resume from their checkpoints), then analyse them."""
+    """Run the study's pending runs on this machine, then analyse them.
+
+    Finished runs are skipped, interrupted ones resume from their checkpoints.
+    \f
+
+    Raises
+    ------
+    ConfigError
+        Without --local, or from the study (see :func:`dealloy.study.local.run_local`).
+    SystemExit
+        With status 1 when a run started here failed.
+    """  # noqa: D301 - "\f" ends click's --help text (the Raises section is for the API docs)
     from dealloy.errors import ConfigError
     from dealloy.study.local import run_local
     from dealloy.study.state import states
@@ -144,7 +162,7 @@ def submit_command(file, dry_run, template, max_parallel, retry_failed, director
 @click.option("--no-queue", is_flag=True, help="do not ask SLURM (run directories only)")
 @DIR_OPTION
 def status_command(file, no_queue, directory):
-    """pending / queued / running / done / failed / checkpointed / interrupted, per run."""
+    """Show each run's state: pending, queued, running, done, failed, checkpointed, interrupted."""
     from dealloy.study.plan import check_directory
     from dealloy.study.state import states
 
