@@ -64,7 +64,7 @@ def _violations(result: subprocess.CompletedProcess) -> list[str]:
 def _copy(tmp_path: Path) -> Path:
     """A copy of the package's Python sources and pyproject.toml under tmp_path."""
     tree = tmp_path / "tree"
-    shutil.copytree(ROOT / "dealloy", tree / "dealloy",
+    shutil.copytree(ROOT / "dealloy", tree / "dealloy", symlinks=True,  # data links stay links
                     ignore=lambda d, names: [n for n in names if n == "__pycache__"
                                              or (Path(d, n).is_file() and not n.endswith(".py"))])
     shutil.copy(ROOT / "pyproject.toml", tree)
@@ -160,9 +160,13 @@ def test_a_copy_of_the_package_follows_the_rules(tmp_path):
     # a public function without a docstring
     ("def new_public(x):\n    return x\n", "D103"),
     # a Parameters section naming an argument the function does not take
-    ('def new_public(x):\n    """Return x.\n\n    Parameters\n    ----------\n    y : int\n'
-     '        Not an argument.\n\n    Returns\n    -------\n    int\n        x.\n    """\n'
-     '    return x\n', "DOC102"),
+    ('def new_public(x):\n    """Return x.\n\n    Parameters\n    ----------\n    x : int\n'
+     '        The value.\n    y : int\n        Not an argument.\n\n    Returns\n    -------\n'
+     '    int\n        x.\n    """\n    return x\n', "DOC102"),
+    # an argument left out of the Parameters section
+    ('def new_public(x, y):\n    """Return x.\n\n    Parameters\n    ----------\n    x : int\n'
+     '        The value.\n\n    Returns\n    -------\n    int\n        x.\n    """\n'
+     '    return x\n', "D417"),
     # a function that returns, documented without a Returns section
     ('def new_public(x):\n    """Return x.\n\n    Parameters\n    ----------\n    x : int\n'
      '        The value.\n    """\n    return x\n', "DOC201"),
