@@ -7,7 +7,8 @@ for CODATA 2018, see :data:`UNITS`) and LAMMPS unit-style factors from
 
 References
 ----------
-.. [MP] A. Jain et al., "Commentary: The Materials Project", APL Mater. 1 (2013) 011002,
+.. [MP] A. Jain et al., "Commentary: The Materials Project: A materials genome approach to
+   accelerating materials innovation", APL Mater. 1 (2013) 011002,
    doi:10.1063/1.4812323; c-Li15Si4 entry mp-569849.
 .. [OC] M. N. Obrovac, L. Christensen, "Structural changes in silicon anodes during lithium
    insertion/extraction", Electrochem. Solid-State Lett. 7 (2004) A93-A96, doi:10.1149/1.1652421
