@@ -47,7 +47,8 @@ def lower_hull(x, e) -> tuple[np.ndarray, np.ndarray]:
 
     References
     ----------
-    A. M. Andrew, Inf. Process. Lett. 9 (1979) 216, doi:10.1016/0020-0190(79)90069-3.
+    A. M. Andrew, "Another efficient algorithm for convex hulls in two dimensions", Inf.
+    Process. Lett. 9 (1979) 216-219 (DOI not verified, left out).
     """
     pts = sorted(set(zip(map(float, x), map(float, e))))
     # keep the lowest energy per x
