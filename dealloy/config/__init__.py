@@ -23,12 +23,34 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class StrictModel(BaseModel):
-    """Base for every config model: unknown keys are errors, values are validated on assignment."""
+    """Base for every config model: unknown keys are errors, values are validated on assignment.
+
+    A model built from a dict raises :class:`pydantic.ValidationError` on an unknown key or a value
+    of the wrong type or range; use :func:`validate` to get one :class:`~dealloy.errors.ConfigError`
+    naming each key instead.
+    """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file into a dict (the only TOML parser of dealloy's configs).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The TOML file.
+
+    Returns
+    -------
+    dict
+        The parsed document (tables as nested dicts).
+
+    Raises
+    ------
+    ConfigError
+        When the file does not exist or is not valid TOML (the message names the file).
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
@@ -39,6 +61,18 @@ def load_toml(path: str | Path) -> dict[str, Any]:
 
 
 def dump_toml(data: dict[str, Any]) -> str:
+    """Write a config dict as TOML text; keys whose value is None are left out (TOML has no null).
+
+    Parameters
+    ----------
+    data : dict
+        A config as nested dicts and lists (e.g. ``model.model_dump(mode="json")``).
+
+    Returns
+    -------
+    str
+        The TOML document.
+    """
     import tomli_w
 
     return tomli_w.dumps(_drop_none(data))
@@ -53,7 +87,28 @@ def _drop_none(obj):
 
 
 def validate(model: type[M], data: dict[str, Any], source: str = "config") -> M:
-    """Build ``model`` from ``data``; turn pydantic's errors into one ConfigError naming each key."""
+    """Build ``model`` from ``data``; turn pydantic's errors into one ConfigError naming each key.
+
+    Parameters
+    ----------
+    model : type of pydantic.BaseModel
+        The schema (e.g. :class:`dealloy.config.study.StudyFile`).
+    data : dict
+        The parsed config.
+    source : str
+        What the data came from (a file path), the first word of the error message.
+
+    Returns
+    -------
+    pydantic.BaseModel
+        An instance of ``model``.
+
+    Raises
+    ------
+    ConfigError
+        When ``data`` does not fit ``model``: one line per problem, ``<dotted key>: <what>``
+        (:func:`format_validation_error`).
+    """
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -61,6 +116,21 @@ def validate(model: type[M], data: dict[str, Any], source: str = "config") -> M:
 
 
 def format_validation_error(exc: ValidationError, source: str) -> str:
+    """Turn a pydantic validation error into the lines a user reads, one per problem.
+
+    Parameters
+    ----------
+    exc : pydantic.ValidationError
+        The error of a model validation.
+    source : str
+        What the data came from (a file path), the head of the message.
+
+    Returns
+    -------
+    str
+        ``<source>: N problem(s):`` followed by ``  - <dotted key>: <what>`` lines; an unknown
+        key is reported as a probable typo.
+    """
     lines = [f"{source}: {exc.error_count()} problem(s):"]
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"

@@ -23,21 +23,57 @@ Orientation = Optional[Union[str, list[float], list[list[float]]]]
 
 
 class BuilderArgs(BaseModel):
-    """Base: unknown arguments are refused."""
+    """Base of the builder parameter models: unknown arguments are refused.
+
+    Attributes
+    ----------
+    builder : str
+        The registry name of the builder the model describes (a class constant, not a field).
+    """
 
     model_config = ConfigDict(extra="forbid")
     builder: ClassVar[str]
 
 
 class Li15Si4CellArgs(BuilderArgs):
-    """:func:`dealloy.build.li15si4_cell`: the c-Li15Si4 unit cell."""
+    """:func:`dealloy.build.li15si4_cell`: the c-Li15Si4 unit cell.
+
+    Attributes
+    ----------
+    a : float, optional
+        Lattice constant, Å (default the builder's room-temperature 10.685 Å).
+    """
 
     builder: ClassVar[str] = "li15si4_cell"
     a: Optional[float] = None  # lattice constant, Å
 
 
 class SiParticleArgs(BuilderArgs):
-    """:func:`dealloy.build.si_particle`: a crystalline Si sphere."""
+    """:func:`dealloy.build.si_particle`: a crystalline Si sphere.
+
+    Attributes
+    ----------
+    diameter_nm : float
+        Particle diameter, nm (required).
+    crystallinity : str, optional
+        ``"sc"`` single crystal or ``"pc"`` Voronoi polycrystal.
+    grain_size_nm : float, optional
+        Mean equivalent-sphere grain diameter of a polycrystal, nm.
+    twin_spacing_nm : float, optional
+        Distance between coherent Sigma3 {111} twin boundaries inside each grain, nm.
+    orientation : str or list, optional
+        None (random from ``seed``), ``"identity"``, a crystal direction [h, k, l] along z, or a
+        3x3 rotation matrix.
+    seed : int, optional
+        Random seed (orientation, grains).
+    lattice_constant : float, optional
+        Diamond-Si lattice constant, Å (default: the potential's own when ``potential`` is
+        given, else 5.431 Å).
+    potential : str, optional
+        Registry name of the potential whose relaxed Si lattice constant is used.
+    vacuum_nm : float, optional
+        Vacuum on each side of the particle in its box, nm.
+    """
 
     builder: ClassVar[str] = "si_particle"
     diameter_nm: float
@@ -52,7 +88,23 @@ class SiParticleArgs(BuilderArgs):
 
 
 class Li15Si4ParticleArgs(BuilderArgs):
-    """:func:`dealloy.build.li15si4_particle`: a c-Li15Si4 sphere (single or polycrystal)."""
+    """:func:`dealloy.build.li15si4_particle`: a c-Li15Si4 sphere (single or polycrystal).
+
+    Attributes
+    ----------
+    diameter_nm : float
+        Particle diameter, nm (required).
+    grain_size_nm : float, optional
+        Mean equivalent-sphere grain diameter, nm; None for a single crystal.
+    seed : int, optional
+        Random seed (orientation, grains).
+    a : float, optional
+        Lattice constant, Å.
+    orientation : str or list, optional
+        As for :class:`SiParticleArgs`.
+    vacuum_nm : float, optional
+        Vacuum on each side of the particle in its box, nm.
+    """
 
     builder: ClassVar[str] = "li15si4_particle"
     diameter_nm: float
@@ -64,7 +116,29 @@ class Li15Si4ParticleArgs(BuilderArgs):
 
 
 class MeltQuenchArgs(BuilderArgs):
-    """Melt-quench protocol keywords (override the named ``protocol``'s values)."""
+    """Melt-quench protocol keywords (override the named ``protocol``'s values).
+
+    The protocols and their values are :data:`dealloy.build.amorphous.PROTOCOLS`.
+
+    Attributes
+    ----------
+    protocol : str, optional
+        ``"standard"`` (production: quench at 1e13 K/s) or ``"fast"`` (tests only).
+    melt_temperature_k : float, optional
+        Melt temperature, K.
+    melt_ps : float, optional
+        Time in the melt, ps.
+    quench_rate_k_per_s : float, optional
+        Cooling rate of the quench, K/s.
+    quench_npt_below_k : float, optional
+        Temperature below which the quench runs at constant pressure (NPT), K.
+    relax_temperature_k : float, optional
+        Temperature of the final relaxation, K.
+    relax_ps : float, optional
+        Time of the final NPT relaxation, ps.
+    min_melt_msd_angstrom2 : float, optional
+        Smallest mean-squared displacement that proves the cell melted, Å^2.
+    """
 
     protocol: Optional[str] = None  # "standard" | "fast"
     melt_temperature_k: Optional[float] = None
@@ -77,7 +151,19 @@ class MeltQuenchArgs(BuilderArgs):
 
 
 class AmorphousLiSiArgs(MeltQuenchArgs):
-    """:func:`dealloy.build.amorphous_lisi`: a periodic a-LixSi cell (melt-quench)."""
+    """:func:`dealloy.build.amorphous_lisi`: a periodic a-LixSi cell (melt-quench).
+
+    Attributes
+    ----------
+    x : float
+        Li/Si of the cell, 0 <= x <= 3.75 (required).
+    n_si : int, optional
+        Si atoms in the cell.
+    seed : int, optional
+        Random seed (packing, velocities).
+    potential : str, optional
+        Registry name of the potential the melt-quench runs with.
+    """
 
     builder: ClassVar[str] = "amorphous_lisi"
     x: float  # Li/Si
@@ -95,7 +181,19 @@ class _ParticleMeltQuenchArgs(MeltQuenchArgs):
 
 
 class AmorphousLiSiParticleArgs(_ParticleMeltQuenchArgs):
-    """:func:`dealloy.build.amorphous_lisi_particle`: an a-LixSi sphere (melt-quench)."""
+    """:func:`dealloy.build.amorphous_lisi_particle`: an a-LixSi sphere (melt-quench).
+
+    Besides the fields below, the melt-quench keywords of :class:`MeltQuenchArgs` and
+    ``particle_relax_ps`` (Langevin relaxation of the cut particle, ps), ``seed``, ``potential``,
+    ``bulk_n_si`` (Si in the melt-quenched bulk cell that is tiled) and ``vacuum_nm`` (nm).
+
+    Attributes
+    ----------
+    diameter_nm : float
+        Particle diameter, nm (required).
+    x : float
+        Li/Si of the particle, 0 <= x <= 3.75 (required).
+    """
 
     builder: ClassVar[str] = "amorphous_lisi_particle"
     diameter_nm: float
@@ -103,7 +201,21 @@ class AmorphousLiSiParticleArgs(_ParticleMeltQuenchArgs):
 
 
 class CoreShellParticleArgs(_ParticleMeltQuenchArgs):
-    """:func:`dealloy.build.core_shell_particle`: c-Si core in an a-LixSi shell (partial DOD)."""
+    """:func:`dealloy.build.core_shell_particle`: c-Si core in an a-LixSi shell (partial DOD).
+
+    Besides the fields below, the keywords listed for :class:`AmorphousLiSiParticleArgs`
+    (melt-quench, ``particle_relax_ps``, ``seed``, ``potential``, ``bulk_n_si``, ``vacuum_nm``).
+
+    Attributes
+    ----------
+    diameter_nm : float
+        Particle diameter, nm (required).
+    dod : float
+        Depth of discharge of the starting state, 0 < dod <= 1: overall Li/Si = 3.75 dod
+        (required).
+    x_shell : float, optional
+        Li/Si of the amorphous shell (3.75 dod <= x_shell <= 3.75).
+    """
 
     builder: ClassVar[str] = "core_shell_particle"
     diameter_nm: float
@@ -118,12 +230,33 @@ BUILDER_ARGS: dict[str, type[BuilderArgs]] = {m.builder: m for m in (
 
 
 def builder_key(name: str) -> str:
-    """The registry name of a builder (hyphens allowed: ``li15si4-particle``)."""
+    """Give the registry name of a builder (hyphens allowed: ``li15si4-particle``).
+
+    Parameters
+    ----------
+    name : str
+        A builder name as a user writes it.
+
+    Returns
+    -------
+    str
+        The name with hyphens replaced by underscores (``li15si4_particle``).
+    """
     return str(name).replace("-", "_")
 
 
 def builder_args_model(name: str) -> type[BuilderArgs]:
-    """The parameter model of builder ``name``.
+    """Return the parameter model of builder ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Builder name (hyphens or underscores).
+
+    Returns
+    -------
+    type of BuilderArgs
+        The model, e.g. :class:`SiParticleArgs`.
 
     Raises
     ------
@@ -137,7 +270,19 @@ def builder_args_model(name: str) -> type[BuilderArgs]:
 
 
 def builder_parameters(name: str) -> dict[str, Any]:
-    """Argument name -> pydantic FieldInfo of builder ``name`` (empty if unknown)."""
+    """Map each argument of builder ``name`` to its pydantic FieldInfo.
+
+    Parameters
+    ----------
+    name : str
+        Builder name (hyphens or underscores).
+
+    Returns
+    -------
+    dict
+        Argument name -> :class:`pydantic.fields.FieldInfo` (type, default); empty for an
+        unknown builder.
+    """
     model = BUILDER_ARGS.get(builder_key(name))
     return dict(model.model_fields) if model is not None else {}
 
@@ -149,6 +294,17 @@ def check_builder_args(name: str, args: dict, where: str = "particle.args",
     ``complete=False`` (a run config as it loads: a study may still fill arguments in) checks
     names and types only; ``complete=True`` (before the builder is called) also that every
     required argument is given.
+
+    Parameters
+    ----------
+    name : str
+        Builder name (hyphens or underscores).
+    args : dict
+        The builder's keyword arguments as given (e.g. a run config's ``particle.args``).
+    where : str
+        Dotted path of ``args`` in the config, the head of each error line.
+    complete : bool
+        Also require every argument without a default.
 
     Raises
     ------

@@ -30,8 +30,20 @@ VOLTAGE_RANGE_V = (-0.5, 3.0)  # applied potentials accepted, V vs Li/Li+
 
 
 class ParticleSpec(StrictModel):
-    """The starting structure: exactly one of ``file`` or ``builder`` (+ ``args``, checked against
-    the builder's parameter model in :mod:`dealloy.config.builders` when the config loads)."""
+    """The starting structure: exactly one of ``file`` or ``builder`` (+ ``args``).
+
+    ``args`` are checked against the builder's parameter model in :mod:`dealloy.config.builders`
+    when the config loads (names and types; required arguments before the builder runs).
+
+    Attributes
+    ----------
+    file : str, optional
+        A structure file any ASE reader takes; relative to the config file.
+    builder : str, optional
+        A :mod:`dealloy.build` builder name (``li15si4_particle``, ...).
+    args : dict
+        Keyword arguments of the builder (units in their names: ``diameter_nm``, ...).
+    """
 
     file: Optional[str] = None
     builder: Optional[str] = None
@@ -56,25 +68,77 @@ class ParticleSpec(StrictModel):
 
 
 class MinimizeStage(StrictModel):
+    """Energy minimisation of the positions (LAMMPS ``minimize``).
+
+    Attributes
+    ----------
+    type : {"minimize"}
+        The stage type.
+    ftol_ev_per_angstrom : float
+        Force tolerance, eV/Å.
+    maxiter : int
+        Most minimiser iterations.
+    """
+
     type: Literal["minimize"]
     ftol_ev_per_angstrom: PositiveFloat = 1e-4
     maxiter: Annotated[int, Field(gt=0)] = 2000
 
 
 class _TimedStage(StrictModel):
+    """MD at fixed composition for ``time_ps`` (ps) at ``temperature_k`` (K; default the run's)."""
+
     time_ps: PositiveFloat = 20.0
     temperature_k: Optional[PositiveFloat] = None  # default: the run's temperature_k
 
 
 class EquilibrateStage(_TimedStage):
+    """Equilibration MD at fixed composition.
+
+    Attributes
+    ----------
+    type : {"equilibrate"}
+        The stage type.
+    time_ps : float
+        Duration, ps.
+    temperature_k : float, optional
+        Thermostat target, K; default the run's ``temperature_k``.
+    """
+
     type: Literal["equilibrate"]
 
 
 class HoldStage(_TimedStage):
+    """MD at fixed composition after exchange (relaxation of the dealloyed structure).
+
+    Attributes
+    ----------
+    type : {"hold"}
+        The stage type.
+    time_ps : float
+        Duration, ps.
+    temperature_k : float, optional
+        Thermostat target, K; default the run's ``temperature_k``.
+    """
+
     type: Literal["hold"]
 
 
 class AnnealStage(StrictModel):
+    """MD with a linear thermostat-temperature ramp.
+
+    Attributes
+    ----------
+    type : {"anneal"}
+        The stage type.
+    temperature_start_k : float
+        Target temperature at the start, K.
+    temperature_end_k : float
+        Target temperature at the end, K.
+    time_ps : float
+        Duration of the ramp, ps.
+    """
+
     type: Literal["anneal"]
     temperature_start_k: PositiveFloat = 300.0
     temperature_end_k: PositiveFloat = 600.0
@@ -82,8 +146,8 @@ class AnnealStage(StrictModel):
 
 
 def _li_per_interval(stage, li_reference: int, default_batch: int) -> float:
-    """Li per interval of a stage with ``interval_ps`` and one of ``rate_li_per_ps``,
-    ``rate_fraction_per_ns`` (of ``li_reference``) or ``batch`` (else ``default_batch``)."""
+    """Li per interval: from ``rate_li_per_ps``, ``rate_fraction_per_ns`` or ``batch``."""
+    # rate_fraction_per_ns is a fraction of li_reference; without any, default_batch
     if stage.rate_li_per_ps is not None:
         return stage.rate_li_per_ps * stage.interval_ps
     if stage.rate_fraction_per_ns is not None:
@@ -92,7 +156,10 @@ def _li_per_interval(stage, li_reference: int, default_batch: int) -> float:
 
 
 class _ExchangeStage(StrictModel):
-    """Common keys of extract/insert: a batch of Li every interval_ps, at a rate."""
+    """Common keys of extract/insert: a batch of Li every interval_ps, at a rate.
+
+    At most one of ``batch``, ``rate_li_per_ps`` and ``rate_fraction_per_ns`` is given.
+    """
 
     x_final: NonNegFloat = 0.0
     interval_ps: PositiveFloat = 0.5
@@ -114,11 +181,59 @@ class _ExchangeStage(StrictModel):
         return self
 
     def li_per_interval(self, li_reference: int) -> float:
-        """Mean Li exchanged per interval (may be fractional; the engine carries the remainder)."""
+        """Give the mean Li exchanged per interval (fractional; the engine carries the remainder).
+
+        Parameters
+        ----------
+        li_reference : int
+            Li count that ``rate_fraction_per_ns`` refers to (the initial Li for extract, the
+            target Li for insert).
+
+        Returns
+        -------
+        float
+            ``rate_li_per_ps * interval_ps``, ``rate_fraction_per_ns * li_reference *
+            interval_ps / 1000``, or ``batch`` (default 10).
+        """
         return _li_per_interval(self, li_reference, default_batch=10)
 
 
 class ExtractStage(_ExchangeStage):
+    """Geometric dealloying: a batch of Li chosen by ``selector`` is removed every interval.
+
+    Attributes
+    ----------
+    type : {"extract"}
+        The stage type.
+    x_final : float
+        Stop when Li/Si reaches this value (>= 0).
+    interval_ps : float
+        MD time between two exchange batches, ps.
+    batch : int, optional
+        Li per interval (default 10); or give one of the rates instead.
+    rate_li_per_ps : float, optional
+        Li per ps (a batch of ``rate * interval_ps``, fractional batches carried over).
+    rate_fraction_per_ns : float, optional
+        Fraction of the reference Li per ns (the initial Li for extract, the target Li for
+        insert).
+    max_time_ps : float, optional
+        Stop after this much simulated time in the stage, ps.
+    temperature_k : float, optional
+        Thermostat target of the stage, K; default the run's ``temperature_k``.
+    probe_radius_angstrom : float
+        Electrolyte probe: closest approach of its centre to an atom, Å.
+    voxel_angstrom : float
+        Grid spacing of the accessible-surface calculation, Å (0.2 < v <= 2).
+    selector : {"surface", "shell", "random"}
+        Which Li leave: those at the probe-accessible surface, those in an outer shell, or any.
+    shell_width_nm : float
+        Width of the outer shell of the ``shell`` selector, nm.
+    surface_depth_angstrom : float
+        Li within this depth of the probe-accessible surface count as surface Li, Å.
+    patience_intervals : int
+        Stop after this many intervals in a row with no removable Li.
+    """
+
     type: Literal["extract"]
     selector: Literal["surface", "shell", "random"] = "surface"
     shell_width_nm: PositiveFloat = 0.5
@@ -127,6 +242,37 @@ class ExtractStage(_ExchangeStage):
 
 
 class InsertStage(_ExchangeStage):
+    """Lithiation: a batch of Li is added at accessible surface sites every interval.
+
+    Attributes
+    ----------
+    type : {"insert"}
+        The stage type.
+    x_final : float
+        The target Li/Si (required).
+    interval_ps : float
+        MD time between two exchange batches, ps.
+    batch : int, optional
+        Li per interval (default 10); or give one of the rates instead.
+    rate_li_per_ps : float, optional
+        Li per ps (a batch of ``rate * interval_ps``, fractional batches carried over).
+    rate_fraction_per_ns : float, optional
+        Fraction of the reference Li per ns (the initial Li for extract, the target Li for
+        insert).
+    max_time_ps : float, optional
+        Stop after this much simulated time in the stage, ps.
+    temperature_k : float, optional
+        Thermostat target of the stage, K; default the run's ``temperature_k``.
+    probe_radius_angstrom : float
+        Electrolyte probe: closest approach of its centre to an atom, Å.
+    voxel_angstrom : float
+        Grid spacing of the accessible-surface calculation, Å (0.2 < v <= 2).
+    site_distance_angstrom : float
+        New Li are placed at this distance (+-0.25 Å) from the nearest atom, Å.
+    patience_intervals : int
+        Stop after this many intervals in a row without a free site.
+    """
+
     type: Literal["insert"]
     x_final: NonNegFloat  # required: the target Li/Si
     site_distance_angstrom: PositiveFloat = 2.6  # new Li at this distance from the nearest atom
@@ -143,9 +289,23 @@ def _check_voltage(v: float, key: str) -> float:
 
 
 class VoltageSegment(StrictModel):
-    """One piece of a potentiostatic schedule: a hold (``voltage_end_v`` omitted or equal) or a
-    linear ramp from ``voltage_start_v`` to ``voltage_end_v``, lasting ``time_ps`` or set by a
-    signed ``sweep_rate_mv_per_ps``."""
+    """One piece of a potentiostatic schedule: a hold or a linear ramp.
+
+    A hold has ``voltage_end_v`` omitted (or equal to the start); a ramp goes linearly from
+    ``voltage_start_v`` to ``voltage_end_v``. Exactly one of ``time_ps`` or
+    ``sweep_rate_mv_per_ps`` sets its duration. Potentials lie in :data:`VOLTAGE_RANGE_V`.
+
+    Attributes
+    ----------
+    voltage_start_v : float
+        Applied potential at the start, V vs Li/Li+.
+    voltage_end_v : float, optional
+        Applied potential at the end, V vs Li/Li+; default: a hold at ``voltage_start_v``.
+    time_ps : float, optional
+        Duration, ps.
+    sweep_rate_mv_per_ps : float, optional
+        Signed sweep rate, mV/ps (its sign that of ``voltage_end_v - voltage_start_v``).
+    """
 
     voltage_start_v: float
     voltage_end_v: Optional[float] = None
@@ -172,16 +332,60 @@ class VoltageSegment(StrictModel):
 
     @property
     def end_v(self) -> float:
+        """Applied potential at the end of the segment, V vs Li/Li+."""
         return self.voltage_end_v if self.voltage_end_v is not None else self.voltage_start_v
 
     def duration_ps(self) -> float:
+        """Give the duration of the segment.
+
+        Returns
+        -------
+        float
+            ``time_ps``, or ``|end - start| * 1000 / |sweep_rate_mv_per_ps|``, ps.
+        """
         if self.time_ps is not None:
             return self.time_ps
         return abs(self.end_v - self.voltage_start_v) * 1000.0 / abs(self.sweep_rate_mv_per_ps)
 
 
 class _ElectrochemStage(StrictModel):
-    """Keys common to potentiostatic and galvanostatic extraction."""
+    """Keys common to potentiostatic and galvanostatic extraction (docs/engine.md).
+
+    Attributes
+    ----------
+    x_final : float
+        Also stop when Li/Si reaches this value (>= 0).
+    interval_ps : float
+        MD time between two Monte Carlo passes / removal batches, ps.
+    temperature_k : float, optional
+        Thermostat target of the stage, K; default the run's ``temperature_k``.
+    max_time_ps : float, optional
+        Stop after this much simulated time in the stage, ps.
+    accessible : {"surface", "all"}
+        Which Li may leave: probe-accessible surface Li, or every Li (fast-diffusion limit).
+    probe_radius_angstrom : float
+        Electrolyte probe: closest approach of its centre to an atom, Å (``surface`` only).
+    voxel_angstrom : float
+        Grid spacing of the accessible-surface calculation, Å, 0.2 < v <= 2 (``surface`` only).
+    surface_depth_angstrom : float
+        Li within this depth of the accessible surface are accessible, Å (``surface`` only).
+    patience_intervals : int
+        Stop after this many intervals in a row with no exchange.
+    tfmc_steps_per_interval : int
+        Si mobility: time-stamped force-bias Monte Carlo steps (LAMMPS ``fix tfmc``) after each
+        pass; 0 turns tfMC off.
+    tfmc_delta_angstrom : float
+        Maximal tfMC displacement, Å.
+    tfmc_temperature_k : float, optional
+        tfMC temperature, K; default the stage's.
+    anneal_every_ps : float, optional
+        Si mobility: period of the anneal windows, ps (all three anneal keys or none).
+    anneal_window_ps : float, optional
+        Length of each window (the last part of every period, no exchange inside), ps; shorter
+        than ``anneal_every_ps``.
+    anneal_temperature_k : float, optional
+        Thermostat target inside a window, K.
+    """
 
     x_final: NonNegFloat = 0.0
     interval_ps: PositiveFloat = 0.5  # MD between two MC passes / removal batches
@@ -201,8 +405,8 @@ class _ElectrochemStage(StrictModel):
     anneal_temperature_k: Optional[PositiveFloat] = None
 
     def _set_apart_from_default(self) -> set[str]:
-        """Keys given with a value other than their default (a resolved config.toml writes every
-        default explicitly; that must load again)."""
+        """Keys given with a value other than their default."""
+        # a resolved config.toml writes every default explicitly; that must load again
         return {k for k in self.model_fields_set
                 if getattr(self, k) != type(self).model_fields[k].default}
 
@@ -231,8 +435,29 @@ class _ElectrochemStage(StrictModel):
 
 
 class PotentiostaticStage(_ElectrochemStage):
-    """Li leaves (and, with ``reinsertion``, returns) by grand-canonical Metropolis moves at an
-    applied potential: constant ``voltage_v`` for ``time_ps``, or a ``schedule`` of holds/ramps."""
+    """Li leaves (and, with ``reinsertion``, returns) by grand-canonical Metropolis moves.
+
+    At an applied potential: either a constant ``voltage_v`` for ``time_ps``, or a ``schedule``
+    of holds and ramps. The keys of :class:`_ElectrochemStage` (``x_final``, ``interval_ps``,
+    ``accessible``, the surface and Si-mobility keys) apply too.
+
+    Attributes
+    ----------
+    type : {"potentiostatic"}
+        The stage type.
+    voltage_v : float, optional
+        Constant applied potential, V vs Li/Li+, in :data:`VOLTAGE_RANGE_V` (with ``time_ps``).
+    time_ps : float, optional
+        How long ``voltage_v`` is held, ps.
+    schedule : list of VoltageSegment, optional
+        Holds and linear ramps, in order (instead of ``voltage_v``).
+    reinsertion : bool
+        Vacated, free, accessible sites may be re-filled.
+    attempts_per_interval : int
+        Exchange sites visited per Monte Carlo pass; 0: every site once.
+    site_distance_angstrom : float
+        With ``reinsertion``: a vacated site is free if no atom is closer than this, Å.
+    """
 
     type: Literal["potentiostatic"]
     voltage_v: Optional[float] = None
@@ -265,12 +490,30 @@ class PotentiostaticStage(_ElectrochemStage):
         return self
 
     def duration_ps(self) -> float:
+        """Give the duration of the stage.
+
+        Returns
+        -------
+        float
+            ``time_ps`` with ``voltage_v``, else the sum of the schedule's segments, ps.
+        """
         if self.voltage_v is not None:
             return float(self.time_ps)
         return float(sum(seg.duration_ps() for seg in self.schedule))
 
     def voltage_at(self, t_ps: float) -> float:
-        """Applied potential (V vs Li/Li+) ``t_ps`` into the stage (the last value after the end)."""
+        """Give the applied potential ``t_ps`` into the stage.
+
+        Parameters
+        ----------
+        t_ps : float
+            Time since the start of the stage, ps (negative values count as 0).
+
+        Returns
+        -------
+        float
+            Applied potential, V vs Li/Li+ (linear inside a ramp; the last value after the end).
+        """
         if self.voltage_v is not None:
             return float(self.voltage_v)
         t = max(0.0, float(t_ps))
@@ -283,8 +526,32 @@ class PotentiostaticStage(_ElectrochemStage):
 
 
 class GalvanostaticStage(_ElectrochemStage):
-    """Constant current: at a fixed rate the accessible Li with the lowest removal energy leaves;
-    its removal voltage is recorded. Optional cutoff voltage, then a CV hold (CC-then-CV)."""
+    """Constant current: at a fixed rate the accessible Li with the lowest removal energy leaves.
+
+    Its removal voltage is recorded. Optional cutoff voltage, then a constant-voltage hold
+    (CC-then-CV). The keys of :class:`_ElectrochemStage` apply too; at most one of ``batch``,
+    ``rate_li_per_ps`` and ``rate_fraction_per_ns`` is given.
+
+    Attributes
+    ----------
+    type : {"galvanostatic"}
+        The stage type.
+    batch : int, optional
+        Li removed per interval (default 1).
+    rate_li_per_ps : float, optional
+        Li removed per ps.
+    rate_fraction_per_ns : float, optional
+        Fraction of the initial Li removed per ns.
+    max_candidates : int
+        Accessible Li whose removal energy is evaluated per removal; 0: all of them, N: a
+        random N.
+    cutoff_voltage_v : float, optional
+        End of the CC phase, V vs Li/Li+: the cheapest Li needs more than this.
+    cv_time_ps : float, optional
+        Then hold the cutoff potentiostatically this long, ps (needs ``cutoff_voltage_v``).
+    cv_attempts_per_interval : int
+        Exchange sites visited per Monte Carlo pass of the CV hold.
+    """
 
     type: Literal["galvanostatic"]
     batch: Optional[Annotated[int, Field(gt=0)]] = None
@@ -314,7 +581,18 @@ class GalvanostaticStage(_ElectrochemStage):
         return self
 
     def li_per_interval(self, li_reference: int) -> float:
-        """Mean Li removed per interval (default 1; the engine carries the remainder)."""
+        """Give the mean Li removed per interval (the engine carries the fractional remainder).
+
+        Parameters
+        ----------
+        li_reference : int
+            The initial Li count (``rate_fraction_per_ns`` refers to it).
+
+        Returns
+        -------
+        float
+            From the rate given, else ``batch`` (default 1).
+        """
         return _li_per_interval(self, li_reference, default_batch=1)
 
 
@@ -326,6 +604,13 @@ Stage = Annotated[Union[STAGE_MODELS], Field(discriminator="type")]
 
 
 def default_stages() -> list:
+    """Give the default protocol: minimize, equilibrate 20 ps, extract to x = 0, hold 20 ps.
+
+    Returns
+    -------
+    list
+        Four new stage models (the extraction with the surface selector).
+    """
     return [
         MinimizeStage(type="minimize"),
         EquilibrateStage(type="equilibrate", time_ps=20.0),
@@ -352,7 +637,7 @@ LAMMPS_COMMAND_POINTS = ("setup", "each_stage")
 
 
 class LammpsCommands(StrictModel):
-    """Extra LAMMPS commands (the escape hatch), applied at a named point of the run:
+    """Extra LAMMPS commands (the escape hatch), applied at a named point of the run.
 
     - ``setup``: once the particle, potential and trajectory dump are set up, before the first
       stage (again after every resume: a resumed run rebuilds its LAMMPS instance);
@@ -361,6 +646,13 @@ class LammpsCommands(StrictModel):
     For computes, fixes and outputs of your own (``compute msd``, ``fix ave/time``, ``fix print``,
     ``thermo_modify``, ``dump`` of your own, ``variable``); refused at load: commands that change
     the system, potential, clock or the engine's files, and IDs starting ``dealloy_``.
+
+    Attributes
+    ----------
+    at : {"setup", "each_stage"}
+        When the commands run.
+    commands : list of str
+        LAMMPS input lines, at least one; checked against :data:`FORBIDDEN_LAMMPS_COMMANDS`.
     """
 
     at: Literal["setup", "each_stage"] = "setup"
@@ -384,6 +676,51 @@ class LammpsCommands(StrictModel):
 
 
 class RunConfig(StrictModel):
+    """A run config (``dealloy run CONFIG.toml``; docs/run-config.md is the contract).
+
+    Attributes
+    ----------
+    potential : str
+        Registry name of the interatomic potential (:data:`dealloy.potentials.POTENTIAL_NAMES`).
+    ffield : str
+        ReaxFF force-field file (only for ``potential = "reaxff"``), relative to the config.
+    temperature_k : float
+        Thermostat target of the MD stages, K.
+    timestep_ps : float, optional
+        MD timestep, ps; default the potential's recommended one.
+    thermostat : {"langevin", "nose-hoover"}
+        Thermostat of the MD stages.
+    damping_ps : float
+        Thermostat damping time, ps.
+    pressure_bar : float, optional
+        None: fixed volume (NVT); a number: isotropic NPT at this pressure, bar, |p| <= 1e5
+        (periodic bulk cells only).
+    pressure_damping_ps : float
+        Barostat damping time, ps.
+    seed : int
+        Random seed (velocities, thermostat noise, selector choices), >= 0.
+    dump_interval_ps : float
+        Trajectory frame interval, ps; 0: only the first and last frame.
+    thermo_interval_ps : float
+        ``thermo.csv`` row interval, ps.
+    checkpoint_ps : float
+        Checkpoint every this much simulated time, ps (also on SIGTERM/SIGUSR1).
+    allow_atom_loss : bool
+        Lost atoms are reported but do not fail the run.
+    dump_columns : list of str
+        Extra per-atom trajectory columns (keys of :data:`DUMP_COLUMNS`), in the potential's
+        LAMMPS units (metal: Å/ps, eV/Å, eV).
+    lammps_commands : list of LammpsCommands
+        Extra LAMMPS commands at named points of the run.
+    lammps_restart : bool
+        Also write LAMMPS' own restart file and an input that continues the run in plain LAMMPS.
+    particle : ParticleSpec
+        The starting structure.
+    stages : list
+        The protocol, in order (stage models discriminated by ``type``); default
+        :func:`default_stages`.
+    """
+
     potential: str = DEFAULT_POTENTIAL
     ffield: str = ""
     temperature_k: PositiveFloat = 300.0
@@ -426,6 +763,18 @@ class RunConfig(StrictModel):
 
     # ---- derived ------------------------------------------------------------------------
     def resolved_timestep_ps(self) -> float:
+        """Give the MD timestep: ``timestep_ps``, else the potential's recommended one.
+
+        Returns
+        -------
+        float
+            Timestep, ps.
+
+        Raises
+        ------
+        ConfigError
+            When the potential cannot be resolved from the registry.
+        """
         if self.timestep_ps is not None:
             return self.timestep_ps
         from dealloy.potentials import get_potential
@@ -433,6 +782,18 @@ class RunConfig(StrictModel):
         return get_potential(self.potential, self.ffield or None).timestep_ps
 
     def stage_temperature(self, stage) -> float:
+        """Give a stage's thermostat target: its own ``temperature_k``, else the run's.
+
+        Parameters
+        ----------
+        stage : object
+            A stage model (one without ``temperature_k`` gets the run's).
+
+        Returns
+        -------
+        float
+            Temperature, K.
+        """
         t = getattr(stage, "temperature_k", None)
         return t if t is not None else self.temperature_k
 
@@ -483,6 +844,26 @@ _HINTS = {
 
 
 def format_errors(exc: ValidationError, source: str, data: dict) -> str:
+    """Turn a run-config validation error into the lines a user reads, one per problem.
+
+    Each line names the key as the user wrote it (``stages[2].interval_ps (extract stage)``) and
+    the fix: an unknown key lists the valid keys there, a key of another stage type says which
+    type it belongs to, an unknown stage type lists the types.
+
+    Parameters
+    ----------
+    exc : pydantic.ValidationError
+        The error of :meth:`RunConfig.model_validate`.
+    source : str
+        What the config came from (a file path), the head of the message.
+    data : dict
+        The config as given.
+
+    Returns
+    -------
+    str
+        ``<source>: N problem(s):`` followed by one ``  - <key>: <what>`` line per problem.
+    """
     lines = [f"{source}: {exc.error_count()} problem(s):"]
     for err in exc.errors():
         where = _loc(tuple(err["loc"]), data) or "(top level)"
@@ -536,7 +917,28 @@ def _allowed_keys(loc: tuple) -> list[str]:
 
 
 def parse_run_config(data: dict, source: str = "run config", base_dir: Path | None = None) -> RunConfig:
-    """Validate a run-config dict; ``particle.file`` is made absolute relative to ``base_dir``."""
+    """Validate a run-config dict; relative paths are made absolute against ``base_dir``.
+
+    Parameters
+    ----------
+    data : dict
+        The config (e.g. a parsed TOML file).
+    source : str
+        What the config came from, the head of an error message.
+    base_dir : pathlib.Path, optional
+        Folder that relative ``particle.file`` and ``ffield`` paths refer to (the config's);
+        None leaves them as given.
+
+    Returns
+    -------
+    RunConfig
+        The validated config.
+
+    Raises
+    ------
+    ConfigError
+        One line per problem (:func:`format_errors`), before anything runs.
+    """
     try:
         cfg = RunConfig.model_validate(data)
     except ValidationError as exc:
@@ -552,6 +954,23 @@ def parse_run_config(data: dict, source: str = "run config", base_dir: Path | No
 
 
 def load_run_config(path: str | Path) -> RunConfig:
+    """Read and validate a run config file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The run-config TOML; relative paths inside it are relative to its folder.
+
+    Returns
+    -------
+    RunConfig
+        The validated config.
+
+    Raises
+    ------
+    ConfigError
+        When the file is missing or not TOML, or the config is invalid (one line per problem).
+    """
     path = Path(path)
     return parse_run_config(load_toml(path), source=str(path), base_dir=path.parent)
 
@@ -562,17 +981,64 @@ KEY_NEUTRAL_WHEN_UNSET = {"dump_columns": [], "lammps_commands": [], "lammps_res
 
 
 def resolved_dict(cfg: RunConfig) -> dict:
-    """The config with every default filled in (timestep resolved), as written to config.toml."""
+    """Fill in every default of a config (timestep resolved), as written to config.toml.
+
+    Parameters
+    ----------
+    cfg : RunConfig
+        A validated config.
+
+    Returns
+    -------
+    dict
+        JSON-compatible dict of every key, ``timestep_ps`` resolved (ps).
+
+    Raises
+    ------
+    ConfigError
+        When the potential cannot be resolved from the registry.
+    """
     d = cfg.model_dump(mode="json")
     d["timestep_ps"] = cfg.resolved_timestep_ps()
     return d
 
 
 def dump_run_config(cfg: RunConfig) -> str:
+    """Write a config as TOML with every default filled in (the run directory's config.toml).
+
+    Parameters
+    ----------
+    cfg : RunConfig
+        A validated config.
+
+    Returns
+    -------
+    str
+        The TOML document of :func:`resolved_dict`.
+
+    Raises
+    ------
+    ConfigError
+        When the potential cannot be resolved from the registry.
+    """
     return dump_toml(resolved_dict(cfg))
 
 
 def steps_of(time_ps: float, dt_ps: float) -> int:
+    """Give the number of MD steps in a duration, rounded to the nearest, at least 1.
+
+    Parameters
+    ----------
+    time_ps : float
+        Duration, ps.
+    dt_ps : float
+        Timestep, ps.
+
+    Returns
+    -------
+    int
+        ``max(1, round(time_ps / dt_ps))`` (halves round up).
+    """
     return max(1, int(math.floor(time_ps / dt_ps + 0.5)))
 
 

@@ -27,7 +27,17 @@ _TIME = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$")
 
 
 class LocalSettings(StrictModel):
-    """``dealloy study run --local``: how many runs at once and MPI ranks per run."""
+    """``dealloy study run --local``: how many runs at once and MPI ranks per run.
+
+    Attributes
+    ----------
+    jobs : int
+        Runs at the same time (>= 1).
+    ranks : int
+        MPI ranks per run (``mpiexec -n``, >= 1).
+    mpiexec : str
+        MPI launcher used when ``ranks > 1``.
+    """
 
     jobs: int = Field(1, ge=1, description="runs at the same time")
     ranks: int = Field(1, ge=1, description="MPI ranks per run (mpiexec -n)")
@@ -35,7 +45,41 @@ class LocalSettings(StrictModel):
 
 
 class SlurmSettings(StrictModel):
-    """``dealloy study submit``: the values that fill the sbatch template (see slurm/README.md)."""
+    """``dealloy study submit``: the values that fill the sbatch template (see slurm/README.md).
+
+    Attributes
+    ----------
+    template : str
+        A file in ``slurm/`` or a path.
+    job_name : str
+        SLURM job name; empty: ``dealloy-<study name>``.
+    nodes : int
+        Nodes per run (>= 1).
+    ntasks : int
+        MPI ranks per run (>= 1).
+    cpus_per_task : int
+        CPUs per MPI rank (>= 1).
+    time : str
+        Time limit per array task, ``MM``, ``HH:MM:SS`` or ``D-HH:MM:SS``.
+    partition, account, qos : str
+        ``#SBATCH`` values; empty: the cluster's default.
+    max_parallel : int or None
+        Array throttle (``--array=...%K``); None: no throttle.
+    signal_seconds : int
+        Seconds before the time limit at which the job gets USR1 (checkpoint and stop), >= 10.
+    launcher : {"srun", "mpiexec"}
+        MPI launcher inside the job.
+    launch : str
+        Full launch prefix instead of ``launcher``, e.g. ``"srun --mpi=pmix"``.
+    mpi : str
+        ``srun --mpi=`` plugin.
+    env : list of str
+        Shell lines run before the runs (module loads, venv activation).
+    sbatch_options : list of str
+        Extra long ``#SBATCH`` options (``--mem=4G``).
+    dealloy : str
+        The ``dealloy`` command inside the job.
+    """
 
     template: str = Field("array.sbatch", description="a file in slurm/ or a path")
     job_name: str = ""  # default: dealloy-<study name>
@@ -72,6 +116,30 @@ class SlurmSettings(StrictModel):
 
 
 class StudyFile(StrictModel):
+    """The schema of a study file (``workflows/*.toml``; docs/studies.md).
+
+    Attributes
+    ----------
+    name : str
+        Study name (letters, digits, ``-``, ``_``, ``.``): it names the study directory.
+    description : str
+        One line for the report's title.
+    base : str
+        The base run config (a ``dealloy run`` TOML), relative to the study file.
+    directory : str
+        The study directory; empty: ``./studies/<name>``.
+    set : dict
+        Fixed overrides of the base config: dotted run-config path -> value.
+    axes : dict
+        Axis name -> list of values; the runs are their full product.
+    runs : list of dict or None
+        Explicit combinations (axis name -> value), each combined with the product of ``axes``.
+    local : LocalSettings
+        ``[local]``: how ``dealloy study run --local`` runs.
+    slurm : SlurmSettings
+        ``[slurm]``: the sbatch template's values.
+    """
+
     name: str
     description: str = ""
     base: str  # the base run config (relative to the study file)
@@ -106,7 +174,15 @@ class StudyFile(StrictModel):
 
 
 class Study:
-    """A validated study file and where it lives."""
+    """A validated study file and where it lives.
+
+    Parameters
+    ----------
+    spec : StudyFile
+        The validated contents.
+    path : pathlib.Path
+        The study file (relative paths inside it are relative to its folder).
+    """
 
     def __init__(self, spec: StudyFile, path: Path):
         self.spec = spec
@@ -114,14 +190,29 @@ class Study:
 
     @property
     def name(self) -> str:
+        """The study's name (``name`` of the file)."""
         return self.spec.name
 
     @property
     def base_path(self) -> Path:
+        """The base run config, absolute (``base`` relative to the study file's folder)."""
         p = Path(self.spec.base).expanduser()
         return p if p.is_absolute() else (self.path.parent / p).resolve()
 
     def directory(self, override: str | Path | None = None) -> Path:
+        """Give the study directory.
+
+        Parameters
+        ----------
+        override : str or pathlib.Path, optional
+            A directory given on the command line; wins over the file's ``directory``.
+
+        Returns
+        -------
+        pathlib.Path
+            ``override``, else ``directory`` (relative to the study file), else
+            ``./studies/<name>`` in the working directory; absolute.
+        """
         if override:
             return Path(override).expanduser().resolve()
         if self.spec.directory:
@@ -131,6 +222,24 @@ class Study:
 
 
 def load_study(path: str | Path) -> Study:
+    """Read and validate a study file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The study TOML.
+
+    Returns
+    -------
+    Study
+        The validated study.
+
+    Raises
+    ------
+    ConfigError
+        When the file is missing or not TOML, a key is unknown or invalid, nothing is swept
+        (no ``[axes]`` and no ``[[runs]]``), or the base run config does not exist.
+    """
     path = Path(path)
     data = load_toml(path)
     spec = validate(StudyFile, data, source=str(path))
