@@ -1,5 +1,7 @@
-"""Distil a universal machine-learned potential (the *teacher*) into a LAMMPS-native Li-Si
-potential (the *student*): ``dealloy potential fit`` and :func:`fit_potential`.
+"""Distil a universal machine-learned potential (the *teacher*) into a LAMMPS-native student.
+
+The student is a Li-Si potential LAMMPS runs natively: ``dealloy potential fit`` and
+:func:`fit_potential`.
 
 A workflow above the engine (docs/fitting.md): teacher (:mod:`.teacher`) -> configurations and
 labels (:mod:`.dataset`) -> students (:mod:`.students`: POD by LAMMPS fitpod, SNAP by FitSNAP) ->

@@ -1,5 +1,6 @@
-"""Training configurations for a Li-Si student potential, their teacher labels, and the data set
-file (extxyz + provenance JSON with a sha256 checksum).
+"""Training configurations for a Li-Si student potential, their teacher labels, and the data set.
+
+The data set is an extxyz file plus a provenance JSON with its sha256 checksum.
 
 Configurations are made by dealloy's own machinery, by *family* (``FAMILIES``):
 
@@ -31,6 +32,12 @@ The MD that makes the structures uses a cheap registry potential (``structure_po
 default meam-godet2020); only the labels come from the teacher. Labels are cached per
 configuration (sha256 of species, positions, cell and the teacher's identity) so an interrupted
 labelling resumes where it stopped.
+
+References
+----------
+.. [OV] M. B. Oviedo, F. Fernandez, M. Otero, E. P. M. Leiva, S. A. Paz, "Density Functional
+   Tight-Binding Model for Lithium-Silicon Alloys", J. Phys. Chem. A 127 (2023) 2637 (the PBE
+   reference crystals, Materials Project settings).
 """
 
 from __future__ import annotations
@@ -77,6 +84,47 @@ class DataSpec:
 
     ``preset("tiny")`` is the end-to-end test (a few dozen small cells); ``preset("standard")``
     the shipped potential's data set.
+
+    Attributes
+    ----------
+    crystals_dir : str or None
+        Folder of the PBE reference crystals; None: :func:`default_crystals_dir`, else the
+        builders' bcc Li, diamond Si and c-Li15Si4.
+    strains_per_crystal : int
+        Strained copies of each crystal.
+    strain_max : float
+        Largest strain component (dimensionless; volumetric and shear).
+    rattle_angstrom : float
+        Standard deviation of the random displacements, Å.
+    xs : tuple of float
+        Li/Si of the amorphous cells, each in [0, 3.75].
+    n_si : int
+        Si per amorphous cell (>= 2).
+    seeds : int
+        Melt-quenches per x and quench rate.
+    melt_temperature_k : float
+        Melt temperature, K.
+    melt_ps : float
+        Time in the melt, ps.
+    quench_rates_k_per_s : tuple of float
+        Quench rates, K/s, each in (0, 1e15].
+    snapshots_per_stage : int
+        Snapshots taken in the melt and along the quench.
+    relax_ps : float
+        NPT relaxation at 300 K after the quench, ps.
+    surfaces, fragments, delithiated, shortrange : bool
+        Make the ``surface``, ``fragment``, ``delithiated`` and ``shortrange`` families.
+    fragment_radius_angstrom : float
+        Radius of the spheres cut from the amorphous cells, Å.
+    vacuum_angstrom : float
+        Vacuum around slabs and fragments, Å.
+    max_atoms : int
+        Crystals larger than this are skipped; larger configurations of other families are
+        reported (kept).
+    structure_potential : str
+        Registry potential of the MD that makes the structures (not the labels).
+    seed : int
+        Random seed of the whole set.
     """
 
     crystals_dir: str | None = None
@@ -103,6 +151,26 @@ class DataSpec:
 
     @classmethod
     def preset(cls, name: str, **overrides) -> "DataSpec":
+        """Give a named data-set specification.
+
+        Parameters
+        ----------
+        name : str
+            ``"tiny"`` (the end-to-end test: a few dozen small cells) or ``"standard"`` (the
+            shipped potential's data set).
+        **overrides
+            Fields to change from the preset.
+
+        Returns
+        -------
+        DataSpec
+            The specification.
+
+        Raises
+        ------
+        ConfigError
+            An unknown preset name.
+        """
         presets = {
             "tiny": dict(strains_per_crystal=2, xs=(0.0, 1.0, 3.75), n_si=6, melt_ps=0.5,
                          quench_rates_k_per_s=(1e15,), snapshots_per_stage=1, relax_ps=0.2,
@@ -117,6 +185,14 @@ class DataSpec:
         return cls(**{**presets[name], **overrides})
 
     def check(self) -> None:
+        """Check the specification before any MD.
+
+        Raises
+        ------
+        ConfigError
+            An x outside [0, 3.75], ``n_si`` < 2, a quench rate outside (0, 1e15] K/s, a
+            missing ``crystals_dir``, or an unknown ``structure_potential``.
+        """
         bad = [x for x in self.xs if not 0.0 <= float(x) <= 3.75]
         if bad:
             raise ConfigError(f"xs must lie in [0, 3.75], got {bad}")
@@ -132,7 +208,19 @@ class DataSpec:
 
 # ---- configurations ----------------------------------------------------------------------
 def config_hash(atoms: Atoms) -> str:
-    """sha256 (first 16 hex) of species, positions (1e-6 Å), cell and periodicity."""
+    """Hash a configuration: the identity of its label in the cache and the data set.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The configuration.
+
+    Returns
+    -------
+    str
+        First 16 hex digits of the sha256 of species, positions (rounded to 1e-6 Å), cell and
+        periodicity.
+    """
     h = hashlib.sha256()
     h.update(np.asarray(atoms.numbers, np.int64).tobytes())
     h.update(np.round(atoms.positions, 6).astype(np.float64).tobytes())
@@ -151,8 +239,21 @@ def _tag(atoms: Atoms, family: str, source: str) -> Atoms:
 
 
 def reference_crystals(crystals_dir=None) -> dict[str, Atoms]:
-    """The PBE crystals by phase name (``energy`` in info = PBE total energy, eV), or the
-    builders' bcc Li, diamond Si and c-Li15Si4 (no energies) when no folder is available."""
+    """Read the PBE reference crystals [OV]_, or make the builders' end members without a folder.
+
+    Parameters
+    ----------
+    crystals_dir : str or pathlib.Path, optional
+        Folder with ``Li.xyz``, ``Si.xyz``, ``LiSi.xyz``, ``Li12Si7.xyz``, ``Li7Si3.xyz``,
+        ``Li13Si4.xyz``, ``Li15Si4.xyz``; default :func:`default_crystals_dir`.
+
+    Returns
+    -------
+    dict
+        Phase name (``"Li"``, ``"Li15Si4"``, ...) -> ase.Atoms with the PBE total energy (eV)
+        in ``info['pbe_energy_ev']``; without the folder bcc Li (a = 3.44 Å, 54 atoms),
+        diamond Si (a = 5.47 Å) and c-Li15Si4 (a = 10.56 Å), no energies.
+    """
     import ase.io
 
     d = Path(crystals_dir) if crystals_dir else default_crystals_dir()
@@ -182,6 +283,20 @@ def _strained(a: Atoms, rng, strain_max: float, rattle: float) -> Atoms:
 
 
 def crystal_configs(spec: DataSpec, rng) -> list[Atoms]:
+    """Make the ``crystal`` family: each reference crystal as given, strained and rattled.
+
+    Parameters
+    ----------
+    spec : DataSpec
+        What to make (sizes, temperatures in K, times in ps, lengths in Å).
+    rng : numpy.random.Generator
+        Random stream (strains, rattles, choices).
+
+    Returns
+    -------
+    list of ase.Atoms
+        Tagged configurations (``info``: family, source, config_id).
+    """
     out = []
     for name, a in reference_crystals(spec.crystals_dir).items():
         if len(a) > spec.max_atoms:  # keep labelling cheap: the primitive-ish cell suffices
@@ -201,8 +316,9 @@ def _snap(s: LammpsSession) -> Atoms:
 
 
 def _checkpointed(cache_dir, key: dict, make):
-    """``make()`` -> list of Atoms, stored as ``cache_dir/<hash of key>.extxyz`` (atomically) and
-    read back on a rerun, so an interrupted generation loses at most the job in flight."""
+    """Return ``make()`` (a list of Atoms), cached as ``cache_dir/<hash of key>.extxyz``."""
+    # written atomically and read back on a rerun: an interrupted generation loses at most the
+    # job in flight
     import ase.io
 
     if cache_dir is None:
@@ -220,8 +336,36 @@ def _checkpointed(cache_dir, key: dict, make):
 
 def amorphous_configs(spec: DataSpec, rng, cache_dir=None,
                       progress=None) -> tuple[list[Atoms], list[Atoms]]:
-    """(liquid + amorphous snapshots, relaxed end states) over xs, seeds and quench rates; each
-    melt-quench has its own random stream and is checkpointed in ``cache_dir``."""
+    """Make the ``liquid`` and ``amorphous`` families by melt-quenching a-LixSi cells.
+
+    One melt-quench per x, seed and quench rate, each with its own random stream, checkpointed
+    in ``cache_dir``.
+
+    Parameters
+    ----------
+    spec : DataSpec
+        What to make (sizes, temperatures in K, times in ps, lengths in Å).
+    rng : numpy.random.Generator
+        Random stream of the caller (each melt-quench seeds its own from ``spec.seed``).
+    cache_dir : str or pathlib.Path, optional
+        Where each finished melt-quench is kept (resumable); None: no cache.
+    progress : callable, optional
+        Progress sink (:func:`dealloy.io.progress_hook`).
+
+    Returns
+    -------
+    snapshots : list of ase.Atoms
+        Melt and quench snapshots and the relaxed end states.
+    ends : list of ase.Atoms
+        The relaxed end state of each melt-quench (``info['x']``).
+
+    Raises
+    ------
+    ConfigError
+        ``spec.structure_potential`` is not in the registry.
+    SimulationError
+        LAMMPS fails.
+    """
     say = progress_hook(progress)
     snaps, ends = [], []
     jobs = [(ix, x, seed, ir, rate) for ix, x in enumerate(spec.xs) for seed in range(spec.seeds)
@@ -278,6 +422,29 @@ def _minimised(a: Atoms, pot) -> Atoms:
 
 
 def surface_configs(spec: DataSpec, ends: list[Atoms], rng) -> list[Atoms]:
+    """Make the ``surface`` family: a c-Li15Si4 (100) slab and a-LixSi slabs, minimised, rattled.
+
+    Parameters
+    ----------
+    spec : DataSpec
+        What to make (sizes, temperatures in K, times in ps, lengths in Å).
+    ends : list of ase.Atoms
+        Relaxed a-LixSi end states of the melt-quenches (``info['x']``; :func:`amorphous_configs`).
+    rng : numpy.random.Generator
+        Random stream (strains, rattles, choices).
+
+    Returns
+    -------
+    list of ase.Atoms
+        Tagged configurations (``info``: family, source, config_id).
+
+    Raises
+    ------
+    ConfigError
+        ``spec.structure_potential`` is not in the registry.
+    SimulationError
+        LAMMPS fails.
+    """
     pot = get_potential(spec.structure_potential)
     out = []
     slab = li15si4_unit_cell(10.56)
@@ -295,6 +462,29 @@ def surface_configs(spec: DataSpec, ends: list[Atoms], rng) -> list[Atoms]:
 
 
 def fragment_configs(spec: DataSpec, ends: list[Atoms], rng) -> list[Atoms]:
+    """Make the ``fragment`` family: spheres cut from the a-LixSi cells, in vacuum, minimised.
+
+    Parameters
+    ----------
+    spec : DataSpec
+        What to make (sizes, temperatures in K, times in ps, lengths in Å).
+    ends : list of ase.Atoms
+        Relaxed a-LixSi end states of the melt-quenches (``info['x']``; :func:`amorphous_configs`).
+    rng : numpy.random.Generator
+        Unused (kept for a uniform signature of the family makers).
+
+    Returns
+    -------
+    list of ase.Atoms
+        Tagged configurations (``info``: family, source, config_id).
+
+    Raises
+    ------
+    ConfigError
+        ``spec.structure_potential`` is not in the registry.
+    SimulationError
+        LAMMPS fails.
+    """
     pot = get_potential(spec.structure_potential)
     out = []
     R = spec.fragment_radius_angstrom
@@ -314,6 +504,32 @@ def fragment_configs(spec: DataSpec, ends: list[Atoms], rng) -> list[Atoms]:
 
 
 def delithiated_configs(spec: DataSpec, ends: list[Atoms], rng) -> list[Atoms]:
+    """Make the ``delithiated`` family: cells with 10-50 % of their Li removed.
+
+    c-Li15Si4 and the a-LixSi end states with x >= 1; each minimised, then after a short MD at
+    600 K.
+
+    Parameters
+    ----------
+    spec : DataSpec
+        What to make (sizes, temperatures in K, times in ps, lengths in Å).
+    ends : list of ase.Atoms
+        Relaxed a-LixSi end states of the melt-quenches (``info['x']``; :func:`amorphous_configs`).
+    rng : numpy.random.Generator
+        Random stream (strains, rattles, choices).
+
+    Returns
+    -------
+    list of ase.Atoms
+        Tagged configurations (``info``: family, source, config_id).
+
+    Raises
+    ------
+    ConfigError
+        ``spec.structure_potential`` is not in the registry.
+    SimulationError
+        LAMMPS fails.
+    """
     pot = get_potential(spec.structure_potential)
     out = []
     for base in [li15si4_unit_cell(10.56)] + [e for e in ends if e.info.get("x", 0) >= 1.0]:
@@ -333,6 +549,22 @@ def delithiated_configs(spec: DataSpec, ends: list[Atoms], rng) -> list[Atoms]:
 
 
 def shortrange_configs(spec: DataSpec) -> list[Atoms]:
+    """Make the ``shortrange`` family: close-packed random cells and compressed crystals.
+
+    Random packings of 8 Si (no pair closer than 1.5 or 1.8 Å, unrelaxed) at x = 0 to 3.75,
+    and the crystals of at most 80 atoms compressed by 8-12 % and rattled by 0.1 Å. Its own
+    random stream (``spec.seed``, 7).
+
+    Parameters
+    ----------
+    spec : DataSpec
+        What to make (sizes, temperatures in K, times in ps, lengths in Å).
+
+    Returns
+    -------
+    list of ase.Atoms
+        Tagged configurations (``info``: family, source, config_id).
+    """
     rng = np.random.default_rng([spec.seed, 7])
     out = []
     for x in (0.0, 0.5, 1.0, 2.0, 3.0, 3.75):
@@ -354,8 +586,29 @@ def shortrange_configs(spec: DataSpec) -> list[Atoms]:
 
 
 def make_configurations(spec: DataSpec, progress=None, cache_dir=None) -> list[Atoms]:
-    """All unlabelled configurations of ``spec`` (each with info family, source, config_id);
-    the melt-quenches are checkpointed in ``cache_dir`` (resumable)."""
+    """Make all unlabelled configurations of ``spec``, family by family.
+
+    Parameters
+    ----------
+    spec : DataSpec
+        What to make (sizes, temperatures in K, times in ps, lengths in Å).
+    progress : callable, optional
+        Progress sink (:func:`dealloy.io.progress_hook`).
+    cache_dir : str or pathlib.Path, optional
+        Where the melt-quenches are checkpointed (resumable); None: no cache.
+
+    Returns
+    -------
+    list of ase.Atoms
+        Tagged configurations (``info``: family, source, config_id).
+
+    Raises
+    ------
+    ConfigError
+        An invalid ``spec`` (:meth:`DataSpec.check`).
+    SimulationError
+        LAMMPS fails.
+    """
     say = progress_hook(progress)
     spec.check()
     rng = np.random.default_rng(spec.seed)
@@ -395,8 +648,28 @@ def _label_path(cache_dir: Path, teacher_ident: str, atoms: Atoms) -> Path:
 
 
 def label(configs: list[Atoms], teacher, cache_dir=None, progress=None) -> list[Atoms]:
-    """Teacher energy (eV), forces (eV/Å) and stress (eV/Å^3, Voigt xx yy zz yz xz xy) on each
-    configuration; each label is cached under ``cache_dir`` as soon as it exists."""
+    """Label each configuration with the teacher's energy, forces and stress.
+
+    Each label is cached under ``cache_dir`` as soon as it exists, keyed by the teacher's
+    identity and the configuration's hash, so a rerun computes only the missing ones.
+
+    Parameters
+    ----------
+    configs : list of ase.Atoms
+        Unlabelled configurations.
+    teacher : dealloy.fit.teacher.Teacher
+        The teacher (its calculator and identity).
+    cache_dir : str or pathlib.Path, optional
+        Label cache; None: no cache.
+    progress : callable, optional
+        Progress sink (:func:`dealloy.io.progress_hook`).
+
+    Returns
+    -------
+    list of ase.Atoms
+        Copies with a single-point calculator: energy (eV), forces (N, 3) (eV/Å), stress
+        (eV/Å^3, Voigt xx yy zz yz xz xy); ``info['teacher']`` the teacher's identity.
+    """
     say = progress_hook(progress)
     cache = Path(cache_dir) if cache_dir else None
     out, n_new, t0 = [], 0, time.time()
@@ -431,8 +704,25 @@ def label(configs: list[Atoms], teacher, cache_dir=None, progress=None) -> list[
 
 # ---- split, checks, files ----------------------------------------------------------------
 def assign_split(atoms_list: list[Atoms], test_fraction: float = 0.2, seed: int = 0) -> None:
-    """Mark ``info['split']`` = train/test, stratified by family (deterministic in ``seed``);
-    every family with >= 2 configurations gets at least one test configuration."""
+    """Mark ``info['split']`` = train/test, stratified by family (deterministic in ``seed``).
+
+    Every family with >= 2 configurations gets at least one test configuration when
+    ``test_fraction`` > 0. The configurations are changed in place.
+
+    Parameters
+    ----------
+    atoms_list : list of ase.Atoms
+        The configurations (``info['family']``; missing: ``"other"``).
+    test_fraction : float
+        Share of each family held out, in [0, 1).
+    seed : int
+        Random seed of the split.
+
+    Raises
+    ------
+    ConfigError
+        ``test_fraction`` outside [0, 1).
+    """
     if not 0.0 <= test_fraction < 1.0:
         raise ConfigError(f"test_fraction must lie in [0, 1), got {test_fraction}")
     rng = np.random.default_rng(seed)
@@ -449,8 +739,21 @@ def assign_split(atoms_list: list[Atoms], test_fraction: float = 0.2, seed: int 
 
 
 def check_dataset(atoms_list, where: str = "data set") -> None:
-    """Raise ConfigError on an empty set, elements other than Li/Si, or missing / non-finite
-    energies or forces."""
+    """Check a labelled data set before a fit.
+
+    Parameters
+    ----------
+    atoms_list : list of ase.Atoms
+        Labelled configurations.
+    where : str
+        Name of the set in the error message.
+
+    Raises
+    ------
+    ConfigError
+        An empty set, a configuration with elements other than Li and Si or without atoms, or
+        missing or non-finite (NaN/inf) energy or force labels.
+    """
     if not atoms_list:
         raise ConfigError(f"{where}: no configurations; give a non-empty labelled extxyz file")
     for i, a in enumerate(atoms_list):
@@ -474,6 +777,18 @@ def check_dataset(atoms_list, where: str = "data set") -> None:
 
 
 def file_sha256(path) -> str:
+    """Compute the sha256 checksum of a file (read in 1 MiB chunks).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+
+    Returns
+    -------
+    str
+        The hex digest.
+    """
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -482,6 +797,18 @@ def file_sha256(path) -> str:
 
 
 def family_counts(atoms_list) -> dict:
+    """Count configurations, atoms and the split of each family.
+
+    Parameters
+    ----------
+    atoms_list : list of ase.Atoms
+        Configurations (``info['family']``, ``info['split']``; missing: ``"other"``, train).
+
+    Returns
+    -------
+    dict
+        ``{family: {configurations, atoms, train, test}}``.
+    """
     out: dict = {}
     for a in atoms_list:
         fam = a.info.get("family", "other")
@@ -493,8 +820,28 @@ def family_counts(atoms_list) -> dict:
 
 
 def write_dataset(path, atoms_list, provenance: dict) -> dict:
-    """Write the labelled set as extxyz (atomically) and ``<path>.json`` beside it: provenance,
-    counts by family, and the extxyz's sha256. Returns that JSON document."""
+    """Write the labelled set as extxyz (atomically) and ``<path>.json`` beside it.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The extxyz file.
+    atoms_list : list of ase.Atoms
+        Labelled configurations (checked by :func:`check_dataset` before anything is written).
+    provenance : dict
+        Teacher, specification, how to regenerate; merged into the JSON document.
+
+    Returns
+    -------
+    dict
+        The JSON document: schema, file name, sha256, counts of configurations and atoms,
+        counts by family, and ``provenance``.
+
+    Raises
+    ------
+    ConfigError
+        The set fails :func:`check_dataset`.
+    """
     import ase.io
 
     check_dataset(atoms_list)
@@ -509,7 +856,27 @@ def write_dataset(path, atoms_list, provenance: dict) -> dict:
 
 
 def read_dataset(path) -> tuple[list[Atoms], dict]:
-    """Read a labelled extxyz set (and its provenance JSON if present; the checksum is verified)."""
+    """Read a labelled extxyz set and its provenance JSON if present (the checksum is verified).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The extxyz file (``<path>.json`` beside it is read when it exists).
+
+    Returns
+    -------
+    atoms : list of ase.Atoms
+        The configurations (``info['family']`` default ``"other"``, ``info['config_id']``
+        filled in).
+    meta : dict
+        The provenance JSON; {} without one.
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, does not match the recorded sha256, is not readable extxyz, or
+        fails :func:`check_dataset`.
+    """
     import ase.io
 
     path = Path(path)

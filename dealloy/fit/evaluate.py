@@ -1,6 +1,23 @@
-"""Validation numbers of a fitted student: errors against the teacher's labels by configuration
-family, c-Li15Si4 formation energy and lattice constant, the formation energies of the PBE
-crystals (hull rms), and MD speed. Everything runs through :class:`LammpsSession`."""
+"""Validation numbers of a fitted student.
+
+Errors against the teacher's labels by configuration family, c-Li15Si4 formation energy and
+lattice constant, the formation energies of the PBE crystals (hull rms), and MD speed.
+Everything runs through :class:`~dealloy.engine.session.LammpsSession`.
+
+A formation energy per atom of Li_n Si_m is ``(E - n mu_Li - m mu_Si) / (n + m)`` with the
+energies per atom of relaxed bcc Li and diamond Si of the same model as ``mu``.
+
+References
+----------
+.. [MP] A. Jain et al., "Commentary: The Materials Project: A materials genome approach to
+   accelerating materials innovation", APL Mater. 1 (2013) 011002, doi:10.1063/1.4812323
+   (c-Li15Si4: mp-569849).
+.. [OV] M. B. Oviedo, F. Fernandez, M. Otero, E. P. M. Leiva, S. A. Paz, "Density Functional
+   Tight-Binding Model for Lithium-Silicon Alloys", J. Phys. Chem. A 127 (2023) 2637 (the PBE
+   crystals, Materials Project settings).
+.. [FIRE] E. Bitzek, P. Koskinen, F. Gähler, M. Moseler, P. Gumbsch, "Structural Relaxation
+   Made Simple", Phys. Rev. Lett. 97 (2006) 170201, doi:10.1103/PhysRevLett.97.170201.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +39,29 @@ PBE_LI15SI4 = {"formation_ev_per_atom": M.LI15SI4_FORMATION_PBE_EV_PER_ATOM,
 
 
 def single_point(atoms: Atoms, pot: Potential) -> tuple[float, np.ndarray]:
-    """Energy (eV) and forces (eV/Å, in the order and Cartesian frame of ``atoms``) of ``pot``."""
+    """Compute the energy and forces of ``pot`` on ``atoms`` (a LAMMPS single point).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A Li-Si structure of N atoms (any cell; a general cell is rotated for LAMMPS and back).
+    pot : dealloy.potentials.Potential
+        The potential.
+
+    Returns
+    -------
+    energy : float
+        Potential energy, eV.
+    forces : numpy.ndarray, shape (N, 3)
+        Forces, eV/Å, in the order and Cartesian frame of ``atoms``.
+
+    Raises
+    ------
+    ConfigError
+        A structure with elements other than Li and Si, or no atoms.
+    SimulationError
+        LAMMPS fails (e.g. atoms lost, a command error).
+    """
     from ase.calculators.lammps import Prism
 
     with LammpsSession(atoms, pot) as s:
@@ -35,11 +74,32 @@ def single_point(atoms: Atoms, pot: Potential) -> tuple[float, np.ndarray]:
 
 
 def errors_by_family(pot: Potential, atoms_list, split: str | None = "test") -> dict:
-    """rms errors of ``pot`` against the labels, per family and over all (``split``: only the
-    configurations whose ``info['split']`` is this; None: all).
+    """Compute the rms errors of ``pot`` against the labels, per family and over all.
 
-    Returns ``{family: {configurations, energy_rmse_ev_per_atom, force_rmse_ev_per_angstrom,
-    energy_max_ev_per_atom}}`` with an ``"all"`` row.
+    Parameters
+    ----------
+    pot : dealloy.potentials.Potential
+        The fitted potential.
+    atoms_list : list of ase.Atoms
+        Labelled configurations (energy in eV, forces in eV/Å; ``info['family']``,
+        ``info['split']``).
+    split : str or None
+        Only the configurations whose ``info['split']`` is this (``"test"``, ``"train"``);
+        None: all.
+
+    Returns
+    -------
+    dict
+        ``{family: {configurations, energy_rmse_ev_per_atom, energy_max_ev_per_atom,
+        force_rmse_ev_per_angstrom}}`` with an ``"all"`` row; the energy error is per atom,
+        the force error over every Cartesian component. Empty when no configuration matches.
+
+    Raises
+    ------
+    ConfigError
+        A structure with elements other than Li and Si, or no atoms.
+    SimulationError
+        LAMMPS fails (e.g. atoms lost, a command error).
     """
     rows: dict[str, dict] = {}
     for a in atoms_list:
@@ -71,15 +131,51 @@ def _relaxed_energy(atoms: Atoms, pot: Potential, couple: str = "iso") -> tuple[
 
 
 def end_members(pot: Potential) -> dict:
-    """Relaxed energies per atom (eV) of bcc Li and diamond Si."""
+    """Compute the relaxed energies per atom of bcc Li and diamond Si with ``pot``.
+
+    Positions and cell are relaxed (isotropic box relaxation) from a = 3.44 Å (Li, 54 atoms) and
+    5.45 Å (Si, 8 atoms).
+
+    Parameters
+    ----------
+    pot : dealloy.potentials.Potential
+        The potential.
+
+    Returns
+    -------
+    dict
+        ``li_ev_per_atom``, ``si_ev_per_atom`` (eV/atom).
+
+    Raises
+    ------
+    SimulationError
+        LAMMPS fails.
+    """
     e_li, _ = _relaxed_energy(bulk("Li", "bcc", a=3.44, cubic=True).repeat(3), pot)
     e_si, _ = _relaxed_energy(bulk("Si", "diamond", a=5.45, cubic=True), pot)
     return {"li_ev_per_atom": e_li / 54, "si_ev_per_atom": e_si / 8}
 
 
 def li15si4_figures(pot: Potential) -> dict:
-    """c-Li15Si4 relaxed lattice constant (Å) and formation energy (eV/atom, vs the potential's
-    own bcc Li and diamond Si)."""
+    """Compute the relaxed c-Li15Si4 lattice constant and formation energy of ``pot``.
+
+    Parameters
+    ----------
+    pot : dealloy.potentials.Potential
+        The potential.
+
+    Returns
+    -------
+    dict
+        ``li15si4_a_angstrom`` (Å, cube root of the relaxed cell volume) and
+        ``li15si4_formation_ev_per_atom`` (eV/atom, against the potential's own bcc Li and
+        diamond Si, :func:`end_members`); compare with :data:`PBE_LI15SI4` [MP]_, [OV]_.
+
+    Raises
+    ------
+    SimulationError
+        LAMMPS fails (e.g. an unstable potential loses atoms).
+    """
     mu = end_members(pot)
     e, a = _relaxed_energy(li15si4_unit_cell(10.56), pot)
     n_li = a.get_chemical_symbols().count("Li")
@@ -90,8 +186,35 @@ def li15si4_figures(pot: Potential) -> dict:
 
 
 def crystal_hull(pot: Potential, crystals: dict) -> dict:
-    """Formation energies (eV/atom) of the reference crystals after relaxation with ``pot``
-    (positions and cell, anisotropic), beside PBE's (``info['pbe_energy_ev']``), and their rms."""
+    """Compute the formation energies of the reference crystals relaxed with ``pot``, beside PBE's.
+
+    Positions and cell are relaxed (anisotropic, or triclinic for a non-orthorhombic cell).
+
+    Parameters
+    ----------
+    pot : dealloy.potentials.Potential
+        The potential.
+    crystals : dict
+        Phase name -> ase.Atoms, including ``"Li"`` and ``"Si"`` (the end members); PBE total
+        energies (eV) in ``info['pbe_energy_ev']`` when known
+        (:func:`dealloy.fit.dataset.reference_crystals`).
+
+    Returns
+    -------
+    dict
+        ``{"crystals": {name: {x, formation_ev_per_atom[, pbe_formation_ev_per_atom]}}}`` (x =
+        Li/Si, eV/atom) and, when every crystal has a PBE energy,
+        ``formation_rmse_vs_pbe_ev_per_atom``; {} without the Li and Si end members.
+
+    Raises
+    ------
+    SimulationError
+        LAMMPS fails.
+
+    References
+    ----------
+    The PBE crystals: [OV]_ (Materials Project settings, [MP]_).
+    """
     rel = {}
     for name, a in crystals.items():
         e, r = _relaxed_energy(a, pot, couple="aniso" if a.cell.orthorhombic else "tri")
@@ -125,7 +248,27 @@ def crystal_hull(pot: Potential, crystals: dict) -> dict:
 
 
 def md_speed(pot: Potential, repeat: int = 2, steps: int = 200) -> dict:
-    """Atom-steps per second of NVE MD on c-Li15Si4 (``repeat``^3 unit cells, one rank)."""
+    """Measure the MD speed of ``pot``: NVE MD on c-Li15Si4 on one rank.
+
+    Parameters
+    ----------
+    pot : dealloy.potentials.Potential
+        The potential.
+    repeat : int
+        Unit cells along each axis (``repeat``^3 cells of 76 atoms).
+    steps : int
+        Timed MD steps (after 10 untimed ones).
+
+    Returns
+    -------
+    dict
+        ``atoms``, ``steps`` and ``atom_steps_per_s`` (atoms x steps / wall second).
+
+    Raises
+    ------
+    SimulationError
+        LAMMPS fails.
+    """
     atoms = li15si4_unit_cell(10.6).repeat(repeat)
     with LammpsSession(atoms, pot) as s:
         s.create_velocities(300.0, 1)
@@ -138,8 +281,24 @@ def md_speed(pot: Potential, repeat: int = 2, steps: int = 200) -> dict:
 
 
 def teacher_li15si4(teacher, fmax: float = 0.01) -> dict:
-    """The teacher's own c-Li15Si4 lattice constant and formation energy (ASE relaxations with a
-    FrechetCellFilter, cubic symmetry kept by the filter's isotropic scaling)."""
+    """Compute the teacher's own c-Li15Si4 lattice constant and formation energy.
+
+    ASE relaxations (FIRE [FIRE]_ on a ``FrechetCellFilter`` with hydrostatic strain only, so
+    cubic cells stay cubic) of bcc Li, diamond Si and c-Li15Si4.
+
+    Parameters
+    ----------
+    teacher : dealloy.fit.teacher.Teacher
+        The teacher (its ASE calculator).
+    fmax : float
+        Force convergence criterion of the relaxations, eV/Å (at most 400 steps).
+
+    Returns
+    -------
+    dict
+        ``li15si4_a_angstrom`` (Å) and ``li15si4_formation_ev_per_atom`` (eV/atom, against the
+        teacher's bcc Li and diamond Si).
+    """
     from ase.filters import FrechetCellFilter
     from ase.optimize import FIRE
 
@@ -165,9 +324,33 @@ __all__ = ["PBE_LI15SI4", "crystal_hull", "end_members", "errors_by_family", "li
 
 
 def teacher_hull_single_points(teacher, crystals: dict) -> dict:
-    """Formation energies (eV/atom) of the reference crystals by single points of ``teacher`` at
-    the given (PBE) geometries, and their rms against PBE -- the cheap first measure for choosing
-    a teacher (``crystals`` as from :func:`dealloy.fit.dataset.reference_crystals`)."""
+    """Compute the teacher's formation energies of the PBE crystals at the PBE geometries.
+
+    Single points, no relaxation: the cheap first measure for choosing a teacher.
+
+    Parameters
+    ----------
+    teacher : dealloy.fit.teacher.Teacher
+        The teacher (its ASE calculator).
+    crystals : dict
+        Phase name -> ase.Atoms with ``info['pbe_energy_ev']`` (eV), including ``"Li"`` and
+        ``"Si"`` (:func:`dealloy.fit.dataset.reference_crystals` with the PBE folder).
+
+    Returns
+    -------
+    dict
+        ``{"crystals": {name: {formation_ev_per_atom, pbe_formation_ev_per_atom}},
+        "formation_rmse_vs_pbe_ev_per_atom": float}`` (eV/atom).
+
+    Raises
+    ------
+    KeyError
+        A crystal without a PBE energy, or no ``"Li"`` or ``"Si"`` end member.
+
+    References
+    ----------
+    The PBE crystals: [OV]_ (Materials Project settings, [MP]_).
+    """
     e = {}
     for name, a in crystals.items():
         b = a.copy()

@@ -15,6 +15,18 @@
 Each ``fit_*`` writes the potential's parameter files into ``out_dir`` and returns
 ``(files, settings, training_errors)``; the registry manifest is written by
 :func:`dealloy.fit.workflow.fit_potential`.
+
+References
+----------
+.. [POD] N. C. Nguyen, A. Rohskopf, "Proper orthogonal descriptors for efficient and accurate
+   interatomic potentials", J. Comput. Phys. 480 (2023) 112030, doi:10.1016/j.jcp.2023.112030.
+.. [SNAP] A. P. Thompson, L. P. Swiler, C. R. Trott, S. M. Foiles, G. J. Tucker, "Spectral
+   neighbor analysis method for automated generation of quantum-accurate interatomic
+   potentials", J. Comput. Phys. 285 (2015) 316, doi:10.1016/j.jcp.2014.12.018.
+.. [FS] A. Rohskopf et al., "FitSNAP: Atomistic machine learning with LAMMPS", J. Open Source
+   Softw. 8 (2023) 5118, doi:10.21105/joss.05118.
+.. [ZBL] J. F. Ziegler, J. P. Biersack, U. Littmark, The Stopping and Range of Ions in Solids
+   (Pergamon, New York, 1985) (the universal screened-Coulomb repulsion; a book, no DOI given).
 """
 
 from __future__ import annotations
@@ -53,6 +65,18 @@ Z = {"Li": 3, "Si": 14}
 
 
 def check_student(student: str) -> None:
+    """Fail fast on an unknown student.
+
+    Parameters
+    ----------
+    student : str
+        ``"pod"`` or ``"snap"``.
+
+    Raises
+    ------
+    ConfigError
+        Any other name (the message lists the students).
+    """
     if student not in STUDENTS:
         raise ConfigError(f"unknown student '{student}'; choose one of {', '.join(STUDENTS)}")
 
@@ -78,8 +102,8 @@ def _chdir(path: Path):
 
 # ---- POD ---------------------------------------------------------------------------------
 def _periodic_box(lmp, atoms):
-    """Reset ``lmp`` to a periodic metal-units box holding ``atoms``' cell (no atoms yet);
-    returns (ASE Prism, positions in LAMMPS' frame, wrapped)."""
+    """Reset ``lmp`` to a periodic metal-units box of ``atoms``' cell: (Prism, wrapped positions)."""
+    # no atoms are created yet; the positions are in LAMMPS' lower-triangular frame
     from ase.calculators.lammps import Prism
 
     prism = Prism(atoms.cell.array, pbc=(True, True, True))
@@ -93,7 +117,25 @@ def _periodic_box(lmp, atoms):
 
 
 def zbl_energy_forces(atoms, p: dict, lmp=None) -> tuple[float, np.ndarray]:
-    """Energy (eV) and forces (eV/Å, Cartesian frame of ``atoms``) of the ZBL core alone."""
+    """Compute the energy and forces of the ZBL core alone (LAMMPS ``pair_style zbl``) [ZBL]_.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A Li-Si configuration of N atoms (treated as periodic).
+    p : dict
+        Settings with ``zbl_inner_angstrom`` and ``zbl_outer_angstrom`` (Å): the switching
+        region to zero.
+    lmp : lammps.lammps, optional
+        A LAMMPS instance to reuse (it is reset); None: a private one on ``MPI.COMM_SELF``.
+
+    Returns
+    -------
+    energy : float
+        ZBL energy, eV.
+    forces : numpy.ndarray, shape (N, 3)
+        ZBL forces, eV/Å, in the order and Cartesian frame of ``atoms``.
+    """
     from mpi4py import MPI
 
     own = lmp is None
@@ -123,9 +165,10 @@ def zbl_energy_forces(atoms, p: dict, lmp=None) -> tuple[float, np.ndarray]:
 
 
 def _pod_xyz(atoms_list, path: Path, p: dict | None = None) -> None:
-    """extxyz as fitpod reads it: Lattice, species, pos, forces and energy only, each cell
-    rotated into LAMMPS' lower-triangular frame (a along x, b in the xy plane): fitpod sizes its
-    periodic images from the cell and fails on general (e.g. symmetrically strained) cells."""
+    """Write extxyz as fitpod reads it: Lattice, species, pos, forces and energy only."""
+    # each cell rotated into LAMMPS' lower-triangular frame (a along x, b in the xy plane):
+    # fitpod sizes its periodic images from the cell and fails on general (e.g. symmetrically
+    # strained) cells
     from ase.calculators.lammps import Prism
 
     from mpi4py import MPI
@@ -156,6 +199,19 @@ def _pod_xyz(atoms_list, path: Path, p: dict | None = None) -> None:
 
 
 def pod_param_text(p: dict) -> str:
+    """Write the POD descriptor file (``<name>.pod``) of LAMMPS' ML-POD package [POD]_.
+
+    Parameters
+    ----------
+    p : dict
+        POD settings (:data:`POD_DEFAULTS` keys): ``rin``, ``rcut`` (Å), the basis sizes and
+        degrees.
+
+    Returns
+    -------
+    str
+        The parameter file text (species Li Si, periodic, one environment cluster).
+    """
     return "\n".join([
         f"species {' '.join(ELEMENTS)}", "pbc 1 1 1", f"rin {p['rin']}", f"rcut {p['rcut']}",
         "number_of_environment_clusters 1", "number_of_principal_components 2",
@@ -173,10 +229,45 @@ def pod_param_text(p: dict) -> str:
 
 def fit_pod(train, out_dir, name: str, settings: dict | None = None, work_dir=None,
             progress=None) -> tuple[list[Path], dict, dict]:
-    """Fit a POD potential with LAMMPS ``fitpod`` to ``train`` (labelled ``ase.Atoms``).
+    """Fit a POD potential with LAMMPS ``fitpod`` to ``train`` [POD]_.
 
-    Returns ``(files, settings, training_errors)``: files ``<name>.pod`` (descriptor settings)
-    and ``<name>.coeff.pod`` (coefficients) in ``out_dir``.
+    Linear least squares on energies and forces, optionally per-family weights and a ZBL core
+    the labels are corrected for. fitpod runs in a fresh process, retried (see
+    ``_FITPOD_SCRIPT``).
+
+    Parameters
+    ----------
+    train : list of ase.Atoms
+        Labelled training configurations (energy in eV, forces in eV/Å).
+    out_dir : str or pathlib.Path
+        Where the parameter files are written (created if needed).
+    name : str
+        The potential's registry name, the stem of its files.
+    settings : dict, optional
+        Overrides of :data:`POD_DEFAULTS` (unknown keys are refused).
+    work_dir : str or pathlib.Path, optional
+        Scratch folder (default ``<out_dir>/.<name>.pod-work``), removed after a fit.
+    progress : callable, optional
+        Progress sink (:func:`dealloy.io.progress_hook`).
+
+    Returns
+    -------
+    files : list of pathlib.Path
+        ``<name>.pod`` (descriptor settings) and ``<name>.coeff.pod`` (coefficients) in
+        ``out_dir``.
+    settings : dict
+        The settings used, the fitter, the number of coefficients and the fit time (s).
+    training_errors : dict
+        fitpod's training errors (``energy_mae_ev_per_atom``, ``energy_rmse_ev_per_atom``,
+        ``force_mae_ev_per_angstrom``, ``force_rmse_ev_per_angstrom``); {} when fitpod skipped
+        its error analysis (with family weights).
+
+    Raises
+    ------
+    ConfigError
+        An unknown setting.
+    SimulationError
+        fitpod failed, wrote no coefficients, or non-finite ones.
     """
     say = progress_hook(progress)
     p = _merge(POD_DEFAULTS, settings, "pod")
@@ -249,7 +340,7 @@ lmp.close()
 
 
 def _coefficients_complete(path: Path) -> bool:
-    """fitpod's coefficient file is whole: header ``model_coefficients: N ...`` and N numbers."""
+    """Tell whether fitpod's coefficient file is whole: header ``model_coefficients: N ...``, N numbers."""
     try:
         words = path.read_text().split()
         n = int(words[1])
@@ -294,6 +385,19 @@ def _pod_errors(path: Path) -> dict:
 
 # ---- SNAP (LAMMPS compute snap + scipy least squares) -------------------------------------
 def snap_param_text(p: dict) -> str:
+    """Write the SNAP parameter file (``<name>.snapparam``) of LAMMPS ``pair_style snap`` [SNAP]_.
+
+    Parameters
+    ----------
+    p : dict
+        SNAP settings (:data:`SNAP_DEFAULTS` keys): ``rcutfac``, ``twojmax``, ``rfac0``,
+        ``rmin0`` (Å), ``quadraticflag``.
+
+    Returns
+    -------
+    str
+        The parameter file text.
+    """
     return "\n".join([f"rcutfac {p['rcutfac']}", f"twojmax {p['twojmax']}",
                       f"rfac0 {p['rfac0']}", f"rmin0 {p['rmin0']}", "bzeroflag 1",
                       f"quadraticflag {int(p['quadraticflag'])}", ""])
@@ -310,10 +414,24 @@ EV_PER_A3_TO_BAR = 1.602176634e6
 
 
 def zbl_reference_commands(p: dict, cutoff: float | None = None) -> list[str]:
-    """pair_style lines of SNAP's repulsive core: ZBL (Ziegler, Biersack, Littmark, The Stopping
-    and Range of Ions in Solids, 1985) switched off between ``zbl_inner_angstrom`` and
-    ``zbl_outer_angstrom``; with ``cutoff`` a zero pair style widens the neighbour list to the
-    descriptor cutoff (fitting); without, the lines for the hybrid/overlay of the fitted model."""
+    """Give the pair_style lines of SNAP's repulsive core, ZBL [ZBL]_ switched off at ``zbl_outer``.
+
+    Parameters
+    ----------
+    p : dict
+        Settings with ``zbl_inner_angstrom`` and ``zbl_outer_angstrom`` (Å): ZBL is switched
+        smoothly to zero between them.
+    cutoff : float, optional
+        Descriptor cutoff, Å: a ``zero`` pair style overlaid to widen the neighbour list to it
+        (fitting, :func:`snap_design_rows`, its only caller). Required in practice: without it
+        the first line reads ``zero None``, which LAMMPS refuses.
+
+    Returns
+    -------
+    list of str
+        ``pair_style hybrid/overlay zero <cutoff> zbl <inner> <outer>`` and its ``pair_coeff``
+        lines (atomic numbers 3 and 14).
+    """
     inner, outer = p["zbl_inner_angstrom"], p["zbl_outer_angstrom"]
     lines = [f"pair_style hybrid/overlay zero {cutoff} zbl {inner} {outer}", "pair_coeff * * zero"]
     for i, a in enumerate(ELEMENTS):
@@ -324,12 +442,33 @@ def zbl_reference_commands(p: dict, cutoff: float | None = None) -> list[str]:
 
 
 def snap_design_rows(atoms, p: dict, lmp=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows of the SNAP least-squares problem for one labelled configuration, from LAMMPS
-    ``compute snap`` (Thompson et al. 2015): returns ``(A, y, kind)`` with the energy row (per
-    atom), 3N force rows and 6 stress rows (eV/Å^3, compressive positive, xx yy zz yz xz xy);
-    the columns are [N_Li, N_Si, B_Li..., B_Si...] / the same scaling as the row. The ZBL core
-    (:func:`zbl_reference_commands`) is the reference potential: its energy, forces and stress
-    are subtracted from the labels, so SNAP fits the rest."""
+    """Build the rows of the SNAP least-squares problem for one labelled configuration [SNAP]_.
+
+    From LAMMPS ``compute snap``. The ZBL core (:func:`zbl_reference_commands`) is the
+    reference potential: its energy, forces and stress are subtracted from the labels, so SNAP
+    fits the rest.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A labelled configuration of N atoms (energy eV, forces eV/Å, stress eV/Å^3).
+    p : dict
+        SNAP settings (:data:`SNAP_DEFAULTS` keys).
+    lmp : lammps.lammps, optional
+        A LAMMPS instance with ML-SNAP to reuse (it is reset); None: a private one.
+
+    Returns
+    -------
+    A : numpy.ndarray, shape (1 + 3N + 6, 2 + 2 K)
+        Design matrix: columns [N_Li, N_Si, B_Li..., B_Si...] (K bispectrum components per
+        element); the energy row divided by N, then 3N force rows (LAMMPS frame) and 6 virial
+        rows divided by the volume.
+    y : numpy.ndarray, shape (1 + 3N + 6,)
+        Targets minus the ZBL reference: energy per atom (eV/atom), forces (eV/Å), stress
+        (eV/Å^3, compressive positive, xx yy zz yz xz xy).
+    kind : numpy.ndarray of str, shape (1 + 3N + 6,)
+        ``"energy"``, ``"force"`` or ``"stress"`` per row.
+    """
     from mpi4py import MPI
 
     own = lmp is None
@@ -385,13 +524,44 @@ def snap_design_rows(atoms, p: dict, lmp=None) -> tuple[np.ndarray, np.ndarray, 
 
 def fit_snap(train, out_dir, name: str, settings: dict | None = None, work_dir=None,
              progress=None) -> tuple[list[Path], dict, dict]:
-    """Fit a linear (``quadraticflag=1``: quadratic) SNAP to ``train`` by weighted linear least
-    squares (:func:`scipy.linalg.lstsq`, with a small ridge term) over the descriptors of LAMMPS
-    ``compute snap`` -- the same problem FitSNAP sets up (its PyPI release, fitsnap3 3.1.0.4 of
-    2023, no longer runs with the LAMMPS 2025 python module).
+    """Fit a linear (``quadraticflag=1``: quadratic) SNAP to ``train`` by weighted least squares.
 
-    Returns ``(files, settings, training_errors)``: ``<name>.snapcoeff`` and
-    ``<name>.snapparam`` in ``out_dir``.
+    :func:`scipy.linalg.lstsq` with a small ridge term over the descriptors of LAMMPS
+    ``compute snap`` [SNAP]_, on top of a ZBL core -- the same problem FitSNAP sets up [FS]_ (its
+    PyPI release, fitsnap3 3.1.0.4 of 2023, no longer runs with the LAMMPS 2025 python module).
+    Rows are weighted by ``eweight``, ``fweight`` and ``vweight``.
+
+    Parameters
+    ----------
+    train : list of ase.Atoms
+        Labelled training configurations (energy in eV, forces in eV/Å, stress in eV/Å^3).
+    out_dir : str or pathlib.Path
+        Where the parameter files are written (created if needed).
+    name : str
+        The potential's registry name, the stem of its files.
+    settings : dict, optional
+        Overrides of :data:`SNAP_DEFAULTS` (unknown keys are refused).
+    work_dir : str or pathlib.Path, optional
+        Scratch folder (unused: SNAP fits in memory).
+    progress : callable, optional
+        Progress sink (:func:`dealloy.io.progress_hook`).
+
+    Returns
+    -------
+    files : list of pathlib.Path
+        ``<name>.snapcoeff`` and ``<name>.snapparam`` in ``out_dir``.
+    settings : dict
+        The settings used (with ``zbl_angstrom``), the fitter, the number of coefficients and the
+        fit time (s).
+    training_errors : dict
+        ``energy_rmse_ev_per_atom``, ``force_rmse_ev_per_angstrom``, ``stress_rmse_gpa``.
+
+    Raises
+    ------
+    ConfigError
+        An unknown setting.
+    SimulationError
+        The least-squares solution is not finite, or LAMMPS fails.
     """
     from mpi4py import MPI
     from scipy.linalg import lstsq

@@ -1,5 +1,6 @@
-"""Teachers: universal machine-learned potentials whose weights ship in their wheel, used as ASE
-calculators to label training data (energies, forces, stresses).
+"""Teachers: universal machine-learned potentials whose weights ship in their wheel.
+
+They are used as ASE calculators to label training data (energies, forces, stresses).
 
 ``load_teacher("sevenn")`` (SevenNet-0, the default) or ``load_teacher("chgnet")`` (CHGNet);
 ``"sevenn:<model>"`` picks another SevenNet checkpoint shipped in the wheel (e.g.
@@ -11,9 +12,14 @@ not in its package (it would download them -- which fails on compute nodes and h
 as such, in one line, instead of hanging or failing deep inside a fit. A missing package names the
 ``[fit]`` extra.
 
-Sources: SevenNet-0, Park et al., J. Chem. Theory Comput. 20 (2024) 4857,
-doi:10.1021/acs.jctc.4c00190; CHGNet, Deng et al., Nat. Mach. Intell. 5 (2023) 1031,
-doi:10.1038/s42256-023-00716-3.
+References
+----------
+.. [7N] Y. Park, J. Kim, S. Hwang, S. Han, "Scalable Parallel Algorithm for Graph Neural Network
+   Interatomic Potentials in Molecular Dynamics Simulations", J. Chem. Theory Comput. 20 (2024)
+   4857, doi:10.1021/acs.jctc.4c00190 (SevenNet, SevenNet-0).
+.. [CH] B. Deng et al., "CHGNet as a pretrained universal neural network potential for
+   charge-informed atomistic modelling", Nat. Mach. Intell. 5 (2023) 1031,
+   doi:10.1038/s42256-023-00716-3.
 """
 
 from __future__ import annotations
@@ -43,7 +49,10 @@ FIT_EXTRA_HINT = 'pip install -e ".[fit]" (or pip install "dealloy[fit]")'
 
 
 class TeacherNeedsNetwork(ConfigError):
-    """The teacher tried to open a network connection while loading (to fetch its weights)."""
+    """The teacher tried to open a network connection while loading (to fetch its weights).
+
+    A :class:`~dealloy.errors.ConfigError`: the choice of teacher is the input to fix.
+    """
 
 
 class _Blocked(OSError):
@@ -52,8 +61,16 @@ class _Blocked(OSError):
 
 @contextlib.contextmanager
 def network_blocked():
-    """Make every socket connection fail inside the block (raises ``OSError``), and ask hub
-    clients to stay offline. Nothing is sent anywhere: the connect call itself is refused."""
+    """Make every socket connection fail inside the block, and ask hub clients to stay offline.
+
+    Nothing is sent anywhere: the connect call itself is refused (an ``OSError`` inside the
+    block). ``HF_HUB_OFFLINE`` and ``TRANSFORMERS_OFFLINE`` are set to 1 and restored after.
+
+    Yields
+    ------
+    None
+        Control, with the network blocked.
+    """
 
     def refuse(*args, **kwargs):
         raise _Blocked("network access blocked while loading a teacher (dealloy.fit)")
@@ -91,8 +108,31 @@ def _caused_by_network(exc: BaseException) -> bool:
 
 @dataclass
 class Teacher:
-    """A labelling model: an ASE calculator plus what identifies it (for provenance and the
-    label cache key)."""
+    """A labelling model: an ASE calculator plus what identifies it.
+
+    The identity goes into the data set's provenance and the label cache key.
+
+    Attributes
+    ----------
+    name : str
+        Teacher name (``"sevenn"``, ``"chgnet"``, or a callable's ``__name__``).
+    package : str
+        The Python package that provides it.
+    version : str
+        The package's installed version.
+    model : str
+        Model / checkpoint name (``"7net-0"``).
+    calculator : ase.calculators.calculator.Calculator
+        The ASE calculator: energies in eV, forces in eV/Å, stresses in eV/Å^3.
+    citation : str
+        The paper to cite.
+    doi : str
+        Its DOI.
+    licence : str
+        The licence the package declares (its weights ship under it).
+    settings : dict
+        Device and thread count it was loaded with.
+    """
 
     name: str
     package: str
@@ -110,6 +150,14 @@ class Teacher:
         return f"{self.name}/{self.model}@{self.version}"
 
     def provenance(self) -> dict:
+        """Give what identifies the teacher, for the data set's provenance JSON.
+
+        Returns
+        -------
+        dict
+            ``teacher``, ``package``, ``version``, ``model``, ``citation``, ``doi``,
+            ``licence``, ``settings``.
+        """
         return {"teacher": self.name, "package": self.package, "version": self.version,
                 "model": self.model, "citation": self.citation, "doi": self.doi,
                 "licence": self.licence, "settings": dict(self.settings)}
@@ -123,7 +171,7 @@ def _version(package: str) -> str:
 
 
 def _licence(package: str) -> str:
-    """The licence the package declares (its weights ship inside it under the same terms)."""
+    """Return the licence the package declares (its weights ship inside it under those terms)."""
     try:
         meta = importlib.metadata.metadata(package)
     except importlib.metadata.PackageNotFoundError:
@@ -153,7 +201,19 @@ def _set_threads(threads: int) -> None:
 
 
 def check_teacher_name(teacher) -> None:
-    """Fail fast (before any work) on an unknown teacher name or a missing package."""
+    """Fail fast (before any work) on an unknown teacher name or a missing package.
+
+    Parameters
+    ----------
+    teacher : str or callable
+        ``"sevenn"``, ``"sevenn:<model>"``, ``"chgnet"``, or a callable returning an ASE
+        calculator (always accepted).
+
+    Raises
+    ------
+    ConfigError
+        An unknown name, or its package is not installed (names the ``[fit]`` extra).
+    """
     if callable(teacher):
         return
     name = str(teacher).split(":", 1)[0]
@@ -183,6 +243,7 @@ def load_teacher(teacher: str | Callable = DEFAULT_TEACHER, device: str = "cpu",
     Returns
     -------
     Teacher
+        The loaded teacher (calculator, name, package version, model, citation, licence).
 
     Raises
     ------
@@ -190,6 +251,10 @@ def load_teacher(teacher: str | Callable = DEFAULT_TEACHER, device: str = "cpu",
         unknown name, or its package is not installed (names the ``[fit]`` extra).
     TeacherNeedsNetwork
         the teacher tried to reach the network while loading (weights not shipped).
+
+    References
+    ----------
+    SevenNet-0 [7N]_ and CHGNet [CH]_ (module docstring).
     """
     check_teacher_name(teacher)
     _set_threads(threads)

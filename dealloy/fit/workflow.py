@@ -42,12 +42,48 @@ CUTOFFS = {"pod": "rcut", "snap": None}
 
 
 def potential_name(student: str, name: str) -> str:
-    """Registry name of a fitted potential: ``<student>-<name>`` (e.g. ``pod-lisi-7net``)."""
+    """Give the registry name of a fitted potential: ``<student>-<name>`` (e.g. ``pod-lisi-7net``).
+
+    Parameters
+    ----------
+    student : str
+        ``"pod"`` or ``"snap"``.
+    name : str
+        The base name (kept as is if it already starts with ``<student>-``).
+
+    Returns
+    -------
+    str
+        The registry name.
+    """
     return name if name.startswith(f"{student}-") else f"{student}-{name}"
 
 
 def check_request(name: str, students, out_dir: Path, force: bool) -> list[str]:
-    """Validate the name, the students and the target folders; returns the registry names."""
+    """Validate the name, the students and the target folders, before any work.
+
+    Parameters
+    ----------
+    name : str
+        Base name: lower-case letters, digits, ``.``, ``_``, ``-`` (at most 64 characters).
+    students : sequence of str
+        Students to fit (``"pod"``, ``"snap"``), at least one.
+    out_dir : pathlib.Path
+        Folder the potentials are written to.
+    force : bool
+        Allow overwriting an existing potential of the same name.
+
+    Returns
+    -------
+    list of str
+        The registry names, one per student (:func:`potential_name`).
+
+    Raises
+    ------
+    ConfigError
+        An invalid name, no or an unknown student, a name of a built-in potential, or an
+        existing potential without ``force``.
+    """
     if not NAME_RE.match(name or ""):
         raise ConfigError(f"name '{name}': use lower-case letters, digits, '.', '_' or '-' "
                           "(e.g. lisi-7net); the student is prefixed (pod-lisi-7net)")
@@ -101,12 +137,19 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
         the same work_dir to resume.
     force : bool
         overwrite an existing potential of the same name.
+    test_fraction : float
+        share of each configuration family held out for validation, in [0, 1) (used when the
+        data carry no split).
     settings : dict, optional
         ``{"pod": {...}, "snap": {...}}`` overrides of ``POD_DEFAULTS`` / ``SNAP_DEFAULTS``.
     validate : bool
         compute the held-out errors, c-Li15Si4 figures, crystal hull and MD speed.
     teacher_crystal : bool
         also relax c-Li15Si4 with the teacher (its lattice constant is the target's reference).
+    description : str
+        one line for the potential's manifest (default: student and teacher named).
+    progress : callable, optional
+        progress sink (:func:`dealloy.io.progress_hook`): messages and done/total counts.
 
     Returns
     -------
@@ -118,6 +161,14 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
     ConfigError
         bad name, existing name without ``force``, unknown/missing teacher or fitter, a teacher
         that needs the network, empty/NaN/non-Li-Si data -- all before any long work.
+    SimulationError
+        a student's fit failed (fitpod wrote no or non-finite coefficients; a non-finite SNAP
+        solution).
+
+    References
+    ----------
+    The teachers and students are cited in :mod:`dealloy.fit.teacher` and
+    :mod:`dealloy.fit.students`.
     """
     say = progress_hook(progress)
     out_dir = Path(out_dir) if out_dir else user_potentials_dir()
