@@ -186,8 +186,8 @@ class _ExchangeStage(StrictModel):
         Parameters
         ----------
         li_reference : int
-            Li count that ``rate_fraction_per_ns`` refers to (the initial Li for extract, the
-            target Li for insert).
+            Li count that ``rate_fraction_per_ns`` refers to (the Li at the stage's start for
+            extract, the target Li for insert).
 
         Returns
         -------
@@ -214,8 +214,8 @@ class ExtractStage(_ExchangeStage):
     rate_li_per_ps : float, optional
         Li per ps (a batch of ``rate * interval_ps``, fractional batches carried over).
     rate_fraction_per_ns : float, optional
-        Fraction of the reference Li per ns (the initial Li for extract, the target Li for
-        insert).
+        Fraction of the reference Li per ns (the Li at the stage's start for extract, the
+        target Li for insert).
     max_time_ps : float, optional
         Stop after this much simulated time in the stage, ps.
     temperature_k : float, optional
@@ -257,8 +257,8 @@ class InsertStage(_ExchangeStage):
     rate_li_per_ps : float, optional
         Li per ps (a batch of ``rate * interval_ps``, fractional batches carried over).
     rate_fraction_per_ns : float, optional
-        Fraction of the reference Li per ns (the initial Li for extract, the target Li for
-        insert).
+        Fraction of the reference Li per ns (the Li at the stage's start for extract, the
+        target Li for insert).
     max_time_ps : float, optional
         Stop after this much simulated time in the stage, ps.
     temperature_k : float, optional
@@ -541,7 +541,7 @@ class GalvanostaticStage(_ElectrochemStage):
     rate_li_per_ps : float, optional
         Li removed per ps.
     rate_fraction_per_ns : float, optional
-        Fraction of the initial Li removed per ns.
+        Fraction of the Li at the stage's start removed per ns.
     max_candidates : int
         Accessible Li whose removal energy is evaluated per removal; 0: all of them, N: a
         random N.
@@ -586,7 +586,7 @@ class GalvanostaticStage(_ElectrochemStage):
         Parameters
         ----------
         li_reference : int
-            The initial Li count (``rate_fraction_per_ns`` refers to it).
+            The Li count at the stage's start (``rate_fraction_per_ns`` refers to it).
 
         Returns
         -------
