@@ -1,4 +1,5 @@
-"""The one shape of every analysis: configure (a params dataclass, units in names) ->
+"""The one shape of every analysis: configure (a pydantic params model of
+:mod:`dealloy.config.analysis`, units in names, bounds checked) ->
 ``compute(frame)`` -> ``results`` (a dict), like freud's compute objects.
 
     rdf = PartialRDF(cutoff_angstrom=8.0).compute(atoms)
@@ -9,26 +10,33 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, ClassVar
 
 from dealloy.analysis.frame import Frame, as_frame
+from dealloy.config.analysis import AnalysisModel
 from dealloy.errors import ConfigError
 
 
 class Analysis:
-    Params: ClassVar[type]  # a dataclass
+    Params: ClassVar[type[AnalysisModel]]  # its parameter model (dealloy.config.analysis)
 
     def __init__(self, params=None, **kwargs):
-        if params is None:
-            names = {f.name for f in dataclasses.fields(self.Params)}
-            unknown = sorted(set(kwargs) - names)
-            if unknown:
-                raise ConfigError(f"{type(self).__name__}: unknown parameter(s) {', '.join(unknown)}"
-                                  f" (known: {', '.join(sorted(names))})")
-            params = self.Params(**kwargs)
-        elif kwargs:
-            params = dataclasses.replace(params, **kwargs)
+        """``params`` (a :attr:`Params`) and/or keyword parameters; checked here, before any
+        frame is read.
+
+        Raises
+        ------
+        ConfigError
+            An unknown parameter or a value out of its range, one line naming each.
+        """
+        names = set(self.Params.model_fields)
+        unknown = sorted(set(kwargs) - names)
+        if unknown:
+            raise ConfigError(f"{type(self).__name__}: unknown parameter(s) {', '.join(unknown)}"
+                              f" (known: {', '.join(sorted(names))})")
+        if params is None or kwargs:
+            base = params.model_dump() if params is not None else {}
+            params = self.Params.checked(type(self).__name__, **{**base, **kwargs})
         self.params = params
         self.results: dict[str, Any] = {}
 

@@ -148,12 +148,13 @@ def summarize(rows: list[dict], n_si: int, bin_v: float = 0.02) -> dict:
             "n_moves": len(rows), "bin_v": bin_v}
 
 
-def write_voltage_outputs(run_dir, bin_v: float = 0.02) -> dict:
+def write_voltage_outputs(run_dir, bin_v: float = 0.02, window: int | None = None) -> dict:
     """Write ``analysis/voltage.csv``, ``analysis/dqdv.csv``, ``analysis/voltage.json`` and
     ``analysis/plots/voltage.png`` for a run with electrochemical moves; returns the summary
-    ({} and nothing written when the run has none)."""
+    ({} and nothing written when the run has none). ``bin_v``: dQ/dV bin width (V); ``window``:
+    running-median window (moves) of galvanostatic voltages (:func:`voltage_curve`)."""
     rd = RunDir(run_dir)
-    rows = voltage_curve(rd.path)
+    rows = voltage_curve(rd.path, window)
     if not rows:
         return {}
     info = rd.read_run_json()

@@ -53,7 +53,6 @@ Definitions (docs/analysis.md, "Voxel metrics", has the measurements behind each
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -61,6 +60,7 @@ from scipy import ndimage as ndi
 from dealloy import materials as M
 from dealloy.analysis.base import Analysis
 from dealloy.analysis.frame import Frame
+from dealloy.config.analysis import VoxelParams  # units and bounds: dealloy.config.analysis
 from dealloy.errors import ConfigError
 from dealloy.labelling import connected_to_faces, label
 from dealloy.labelling import per_axis as _axes
@@ -82,23 +82,6 @@ def _edt(mask: np.ndarray) -> np.ndarray:
     mask = np.ascontiguousarray(mask)
     data = mask.view(np.uint8) if mask.dtype == np.bool_ else mask.astype(np.uint8)
     return edt.edt(data, black_border=False, parallel=1)
-
-
-@dataclass
-class VoxelParams:
-    voxel_angstrom: float = 1.0
-    atomic_volume_angstrom3: dict = field(
-        default_factory=lambda: {"Li": OMEGA_LI_ANGSTROM3, "Si": OMEGA_SI_ANGSTROM3})
-    density_width_angstrom: float = 1.5
-    boundary_band_angstrom: float = 1.0
-    min_pore_diameter_angstrom: float = 6.0
-    envelope_probe_radius_angstrom: float = 25.0
-    envelope_voxel_angstrom: float = 2.0
-    thickness_samples: int = 20000
-    band_thickness_samples: int = 5000
-    min_pore_volume_angstrom3: float = 8.0
-    histogram_bin_nm: float = 0.1
-    seed: int = 0
 
 
 class VoxelMetrics(Analysis):
