@@ -10,9 +10,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import run_dealloy
-from dealloy.analysis import Crystallinity, PartialRDF, SiNetwork, VoxelMetrics, analyze_path
+
+from dealloy.analysis import (
+    Crystallinity,
+    PartialRDF,
+    SiNetwork,
+    VoxelMetrics,
+    analyze_path,
+)
 from dealloy.config.analysis import AnalysisParams, CrystallinityParams
 from dealloy.config.run import parse_run_config
 from dealloy.errors import ConfigError
@@ -178,3 +184,16 @@ def test_analyze_uses_the_run_directorys_analysis_table(tmp_path):
     res = run_dealloy("analyze", run, cwd=tmp_path)
     err = _one_line(res)
     assert "config.toml: analysis.voxel.voxel_angstrom" in err, err
+
+
+def test_every_analysis_parameter_is_documented():
+    """docs/analysis.md "Parameters" lists every key of every analysis model."""
+    lines = (Path(__file__).parents[1] / "docs" / "analysis.md").read_text().splitlines()
+    for group, model in AnalysisParams.groups().items():
+        for key in model.model_fields:
+            rows = [ln for ln in lines
+                    if ln.startswith(f"| `[analysis.{group}]`") and f"| `{key}` |" in ln]
+            assert len(rows) == 1, (group, key)
+            default = model.model_fields[key].get_default(call_default_factory=True)
+            if isinstance(default, (int, float)) and not isinstance(default, bool):
+                assert rows[0].rstrip(" |").endswith(f"| {default:g}"), rows[0]

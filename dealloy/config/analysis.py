@@ -18,9 +18,16 @@ them; :mod:`dealloy.analysis.structure`, :mod:`dealloy.analysis.voxel` re-export
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from dealloy import materials as M
 from dealloy.errors import ConfigError
@@ -112,9 +119,9 @@ class CrystallinityParams(AnalysisModel):
     li15si4_shell_angstrom: float = Field(
         5.5, gt=0, le=12, allow_inf_nan=False,
         description="Si-Si shell of c-Li15Si4 for q̄4, q̄6, Å (11 Si at 4.53-4.80 Å)")
-    qbar4_tolerance: float = Field(0.03, gt=0, le=1, description="|q̄4 - q̄4 of I-43d| below this")
-    qbar6_tolerance: float = Field(0.07, gt=0, le=1, description="|q̄6 - q̄6 of I-43d| below this "
-                                   "(thermal noise ~0.03)")
+    qbar4_tolerance: float = Field(0.03, gt=0, le=1, description="largest deviation of q̄4 from I-43d's")
+    qbar6_tolerance: float = Field(0.07, gt=0, le=1, description="largest deviation of q̄6 from "
+                                   "I-43d's (thermal noise ~0.03)")
     li_si_cutoff_angstrom: float = Field(
         3.2, gt=0, le=6, allow_inf_nan=False,
         description="a Li is crystalline if all its Si within this (Å) are")
@@ -192,7 +199,7 @@ class VoltageParams(AnalysisModel):
 
     bin_v: float = Field(0.02, gt=0, le=1, allow_inf_nan=False,
                          description="dQ/dV bin width, V")
-    window: Optional[int] = Field(None, ge=1, description="running-median window of "
+    window: int | None = Field(None, ge=1, description="running-median window of "
                                   "galvanostatic voltages (moves); default max(5, 2 % of them)")
 
 
@@ -238,9 +245,9 @@ class AnalysisParams(AnalysisModel):
         return {**names, **FLAT_ALIASES}
 
     @classmethod
-    def from_kwargs(cls, base: "AnalysisParams | dict | None" = None,
+    def from_kwargs(cls, base: AnalysisParams | dict | None = None,
                     source: str = "analysis", names: dict[str, str] | None = None,
-                    **kwargs: Any) -> "AnalysisParams":
+                    **kwargs: Any) -> AnalysisParams:
         """Flat names (``voxel_angstrom=0.5``, ``metrics=("voxel",)``) routed to the group that
         has them, on top of ``base`` (e.g. a run's ``[analysis]`` table), validated. ``names``
         maps a flat name to what the user typed (``{"voxel_angstrom": "--voxel"}``), for the
@@ -269,6 +276,15 @@ class AnalysisParams(AnalysisModel):
         return cls.checked(source, rename=rename, **data)
 
 
-__all__ = ["AnalysisModel", "AnalysisParams", "CrystallinityParams", "METRIC_GROUPS",
-           "MicroscopyParams", "RDFParams", "SiNetworkParams", "VoltageParams", "VoxelParams",
-           "describe_errors"]
+__all__ = [
+    "METRIC_GROUPS",
+    "AnalysisModel",
+    "AnalysisParams",
+    "CrystallinityParams",
+    "MicroscopyParams",
+    "RDFParams",
+    "SiNetworkParams",
+    "VoltageParams",
+    "VoxelParams",
+    "describe_errors",
+]
