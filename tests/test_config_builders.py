@@ -137,3 +137,23 @@ def test_state_presets_name_only_their_builders_arguments():
 
     for state, preset in STATES.items():
         assert set(preset.args) <= set(BUILDER_ARGS[preset.builder].model_fields), state
+
+
+def test_study_axes_hand_lists_are_schema_keys():
+    """The few key lists study axes keep (what an extraction stage keeps when its mode changes,
+    the rate keys, the run-config paths the friendly axes set) are keys of the run-config schema:
+    a renamed key fails here instead of drifting."""
+    import re
+
+    from dealloy.config import run as rc
+    from dealloy.study import axes
+
+    _, stages = run_config_keys()
+    for stage_type in axes._EXTRACTION_TYPES:
+        assert set(axes._MODE_COMMON) <= stages[stage_type] | {"accessible"}, stage_type
+    for stage_type in ("extract", "insert", "galvanostatic"):
+        assert set(axes.EXTRACT_RATE_KEYS) <= stages[stage_type], stage_type
+    for what in axes.FRIENDLY_AXES.values():
+        for path in re.findall(r"\b(?:stages|particle)\.[a-z_.]+[a-z]", what):
+            check_axis_name(path, "FRIENDLY_AXES")
+    assert set(axes.EXTRACTION_MODES.values()) <= set(rc.STAGE_TYPES)
