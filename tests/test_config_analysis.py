@@ -197,3 +197,17 @@ def test_every_analysis_parameter_is_documented():
             default = model.model_fields[key].get_default(call_default_factory=True)
             if isinstance(default, (int, float)) and not isinstance(default, bool):
                 assert rows[0].rstrip(" |").endswith(f"| {default:g}"), rows[0]
+
+
+def test_a_resume_may_change_the_analysis_table():
+    """[analysis] is not the simulation: a checkpoint written without it, or with other values,
+    resumes (on main the key did not exist); any other change is still refused."""
+    from dealloy.config.run import resolved_dict
+    from dealloy.engine.run import config_changes
+
+    then = resolved_dict(parse_run_config({"particle": PARTICLE}))
+    now = resolved_dict(parse_run_config({"particle": PARTICLE,
+                                          "analysis": {"voxel": {"voxel_angstrom": 0.5}}}))
+    old = {k: v for k, v in then.items() if k != "analysis"}
+    assert config_changes(now, then) == [] and config_changes(now, old) == []
+    assert config_changes({**now, "seed": 7}, then) == ["seed"]
