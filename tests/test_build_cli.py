@@ -87,7 +87,8 @@ def test_protocol_keywords_reach_the_particle_builders(tmp_path):
     res = run_dealloy("build", "amorphous-lisi-particle", "-d", "2", "--x", "1",
                       "--arg", "melt_pss=3", "-o", tmp_path / "out.xyz", cwd=tmp_path)
     err = _one_line_error(res, tmp_path)
-    assert "melt_pss" in err and "melt_ps," in err  # the builder's list of protocol keywords
+    # the builder's arguments, each with its own option (derived from its parameter model)
+    assert "melt_pss" in err and "--melt-ps," in err
 
 
 def test_build_progress_estimates_and_calibrates():

@@ -7,6 +7,7 @@ import inspect
 
 import pytest
 
+from conftest import run_dealloy
 from dealloy.build import BUILDERS
 from dealloy.build.amorphous import PROTOCOLS
 from dealloy.build.cli import build_command
@@ -83,3 +84,76 @@ def test_build_cli_options_are_builder_arguments():
     own = {"kind", "output", "fmt", "extra", "quiet"}
     options = {p.name for p in build_command.params} - own
     assert options <= fields, options - fields
+
+
+def _default_text(value) -> str:
+    return f"default {value:g}" if isinstance(value, (int, float)) else f"default {value}"
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_field_descriptions_state_the_builders_defaults(name):
+    """``dealloy build --help`` shows each field's description: the default it states is the
+    builder's (and the melt-quench keys' the protocols')."""
+    from dealloy.config.builders import _PROTOCOL_DEFAULTS
+
+    model = BUILDER_ARGS[name]
+    for key, p in inspect.signature(BUILDERS[name]).parameters.items():
+        if key not in model.model_fields or p.default in (p.empty, None):
+            continue
+        assert _default_text(p.default) in model.model_fields[key].description, (key, p.default)
+    for key, (std, fast) in _PROTOCOL_DEFAULTS.items():
+        assert (PROTOCOLS["standard"][key], PROTOCOLS["fast"][key]) == (std, fast), key
+
+
+def test_build_help_derived_from_the_models():
+    """Every argument of every builder has its own option (on main the melt-quench keys had none,
+    only --arg), typed as its field, with the field's description (unit, default) as help."""
+    from dealloy.build.cli import option_name
+
+    by_name = {p.name: p for p in build_command.params}
+    for model in BUILDER_ARGS.values():
+        for key, info in model.model_fields.items():
+            assert option_name(key) == "--" + key.replace("_", "-"), key
+            assert info.description and info.description in by_name[key].help, key
+    assert by_name["n_si"].type.name == "integer" and by_name["melt_ps"].type.name == "float"
+    res = run_dealloy("build", "--help")
+    assert "--quench-rate-k-per-s" in res.stdout and "K/s" in res.stdout
+    assert "--diameter-nm" in res.stdout and "nm" in res.stdout
+
+
+def test_build_values_checked_against_the_model(tmp_path):
+    """A value of the wrong type given through --arg: one line naming the argument, nothing
+    written (now from the model, before the builder is called; on main the builder's own check
+    caught this one)."""
+    res = run_dealloy("build", "li15si4-particle", "-d", "3", "--arg", 'seed="abc"', "-o",
+                      tmp_path / "out.xyz", cwd=tmp_path)
+    assert res.returncode == 2 and "seed" in res.stderr and "integer" in res.stderr, res.stderr
+    assert not (tmp_path / "out.xyz").exists()
+
+
+def test_state_presets_name_only_their_builders_arguments():
+    """The study states list arguments of their builder's model (no shadow list to drift)."""
+    from dealloy.study.axes import STATES
+
+    for state, preset in STATES.items():
+        assert set(preset.args) <= set(BUILDER_ARGS[preset.builder].model_fields), state
+
+
+def test_study_axes_hand_lists_are_schema_keys():
+    """The few key lists study axes keep (what an extraction stage keeps when its mode changes,
+    the rate keys, the run-config paths the friendly axes set) are keys of the run-config schema:
+    a renamed key fails here instead of drifting."""
+    import re
+
+    from dealloy.config import run as rc
+    from dealloy.study import axes
+
+    _, stages = run_config_keys()
+    for stage_type in axes._EXTRACTION_TYPES:
+        assert set(axes._MODE_COMMON) <= stages[stage_type] | {"accessible"}, stage_type
+    for stage_type in ("extract", "insert", "galvanostatic"):
+        assert set(axes.EXTRACT_RATE_KEYS) <= stages[stage_type], stage_type
+    for what in axes.FRIENDLY_AXES.values():
+        for path in re.findall(r"\b(?:stages|particle)\.[a-z_.]+[a-z]", what):
+            check_axis_name(path, "FRIENDLY_AXES")
+    assert set(axes.EXTRACTION_MODES.values()) <= set(rc.STAGE_TYPES)

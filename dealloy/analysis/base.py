@@ -1,6 +1,7 @@
 """The one shape of every analysis, like freud's compute objects.
 
-Configure (a params dataclass, units in names) -> ``compute(frame)`` -> ``results`` (a dict).
+Configure (a pydantic parameter model of :mod:`dealloy.config.analysis`, units in names, bounds
+checked) -> ``compute(frame)`` -> ``results`` (a dict).
 
     rdf = PartialRDF(cutoff_angstrom=8.0).compute(atoms)
     rdf.results["si_si"]
@@ -10,22 +11,23 @@ Configure (a params dataclass, units in names) -> ``compute(frame)`` -> ``result
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, ClassVar
 
 from dealloy.analysis.frame import Frame, as_frame
+from dealloy.config.analysis import AnalysisModel
 from dealloy.errors import ConfigError
 
 
 class Analysis:
     """Base of the per-frame analyses: parameters in, ``compute(frame)``, ``results`` out.
 
-    A subclass sets ``Params`` (a dataclass whose field names carry their units) and implements
-    ``_compute(frame, **kwargs) -> dict``.
+    A subclass sets ``Params`` (a pydantic model of :mod:`dealloy.config.analysis` whose field
+    names carry their units) and implements ``_compute(frame, **kwargs) -> dict``. The parameters
+    are checked when the analysis is made, before any frame is read.
 
     Parameters
     ----------
-    params : dataclass instance of ``Params``, optional
+    params : instance of ``Params``, optional
         The parameters; default ``Params(**kwargs)``.
     **kwargs
         Parameter values: the fields of ``Params``, or replacements for fields of ``params``.
@@ -33,21 +35,21 @@ class Analysis:
     Raises
     ------
     ConfigError
-        When ``kwargs`` name a field ``Params`` does not have (the message lists the known ones).
+        When ``kwargs`` name a field ``Params`` does not have (the message lists the known ones),
+        or a value is out of its range (one line naming each).
     """
 
-    Params: ClassVar[type]  # a dataclass
+    Params: ClassVar[type[AnalysisModel]]  # its parameter model (dealloy.config.analysis)
 
     def __init__(self, params=None, **kwargs):
-        if params is None:
-            names = {f.name for f in dataclasses.fields(self.Params)}
-            unknown = sorted(set(kwargs) - names)
-            if unknown:
-                raise ConfigError(f"{type(self).__name__}: unknown parameter(s) {', '.join(unknown)}"
-                                  f" (known: {', '.join(sorted(names))})")
-            params = self.Params(**kwargs)
-        elif kwargs:
-            params = dataclasses.replace(params, **kwargs)
+        names = set(self.Params.model_fields)
+        unknown = sorted(set(kwargs) - names)
+        if unknown:
+            raise ConfigError(f"{type(self).__name__}: unknown parameter(s) {', '.join(unknown)}"
+                              f" (known: {', '.join(sorted(names))})")
+        if params is None or kwargs:
+            base = params.model_dump() if params is not None else {}
+            params = self.Params.checked(type(self).__name__, **{**base, **kwargs})
         self.params = params
         self.results: dict[str, Any] = {}
 

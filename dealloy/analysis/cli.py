@@ -11,8 +11,23 @@ from pathlib import Path
 
 import click
 
+from dealloy.config import field_range
+from dealloy.config.analysis import AnalysisParams
 from dealloy.progress import TaskProgress
 from dealloy.potentials import DEFAULT_POTENTIAL
+
+#: ``dealloy analyze`` option -> the analysis parameter it sets (dealloy.config.analysis)
+ANALYZE_OPTIONS = {"--voxel": "voxel_angstrom", "--si-si-cutoff": "si_si_cutoff_angstrom",
+                   "--envelope-probe": "envelope_probe_radius_angstrom"}
+
+
+def _param_help(name: str, what: str) -> str:
+    """Help of the option setting flat parameter ``name``: ``what``, then the model's range and
+    default (read from :class:`dealloy.config.analysis.AnalysisParams`)."""
+    group, field = AnalysisParams.flat_names()[name][0]
+    info = AnalysisParams.groups()[group].model_fields[field]
+    rng = field_range(info)
+    return f"{what} ({rng}; default {info.default:g}; a run directory: its [analysis] table)"
 
 
 @click.command("analyze")
@@ -25,11 +40,12 @@ from dealloy.potentials import DEFAULT_POTENTIAL
 @click.option("--plots", "plots_dir", type=click.Path(file_okay=False), default=None,
               help="write PNG plots and virtual-microscopy images into this directory")
 @click.option("--voxel", "voxel_angstrom", type=float, default=None,
-              help="voxel size in Å for porosity/thickness (default 1.0)")
+              help=_param_help("voxel_angstrom", "voxel size in Å for porosity/thickness"))
 @click.option("--si-si-cutoff", "si_si_cutoff_angstrom", type=float, default=None,
-              help="Si-Si bond cutoff in Å (default 2.9)")
+              help=_param_help("si_si_cutoff_angstrom", "Si-Si bond cutoff in Å"))
 @click.option("--envelope-probe", "envelope_probe_radius_angstrom", type=float, default=None,
-              help="radius in Å of the probe that defines the particle envelope (default 25)")
+              help=_param_help("envelope_probe_radius_angstrom", "radius in Å of the probe "
+                               "that defines the particle envelope"))
 @click.option("--skip", "skip", multiple=True, type=click.Choice(["rdf", "network", "crystal", "voxel"]),
               help="leave out a metric group (repeatable)")
 @click.option("--quiet", "-q", is_flag=True, help="no progress display")
@@ -48,8 +64,7 @@ def analyze_command(path, frames, json_out, plots_dir, voxel_angstrom, si_si_cut
     shows a progress bar with an ETA (stderr). One process: MPI does not help (analyse several
     runs side by side instead).
     """
-    from dealloy.analysis.core import AnalysisParams
-    from dealloy.analysis.run import analyze_path
+    from dealloy.analysis.run import analyze_path, run_analysis_params
 
     kwargs = {k: v for k, v in dict(voxel_angstrom=voxel_angstrom,
                                      si_si_cutoff_angstrom=si_si_cutoff_angstrom,
@@ -57,7 +72,12 @@ def analyze_command(path, frames, json_out, plots_dir, voxel_angstrom, si_si_cut
                                      ).items() if v is not None}
     if skip:
         kwargs["metrics"] = tuple(m for m in ("rdf", "network", "crystal", "voxel") if m not in skip)
-    params = AnalysisParams.from_kwargs(**kwargs)
+    # every parameter checked here, before any frame is read: a run directory's [analysis]
+    # table (its config.toml), then the options on top
+    base = run_analysis_params(path) if Path(path).is_dir() else None
+    params = AnalysisParams.from_kwargs(base=base, source="dealloy analyze",
+                                        names={v: k for k, v in ANALYZE_OPTIONS.items()},
+                                        **kwargs)
     # a file's single frame without --json/--plots: its JSON goes to stdout, so keep stdout clean
     # (a run directory's results go to <run>/analysis/)
     to_stdout = json_out is None and plots_dir is None and not Path(path).is_dir()

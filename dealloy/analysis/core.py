@@ -7,90 +7,17 @@ metrics = analyze_frame(atoms, voxel_angstrom=0.5, si_si_cutoff_angstrom=3.0)
 
 from __future__ import annotations
 
-import dataclasses
 import time
 import warnings
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from dealloy.analysis.frame import as_frame
-from dealloy.analysis.structure import (Crystallinity, CrystallinityParams, PartialRDF,
-                                        RDFParams, SiNetwork, SiNetworkParams)
-from dealloy.analysis.voxel import VoxelMetrics, VoxelParams
+from dealloy.analysis.structure import Crystallinity, PartialRDF, SiNetwork
+from dealloy.analysis.voxel import VoxelMetrics
+# all parameters of analyze_frame, one validated model per analysis (units, bounds)
+from dealloy.config.analysis import AnalysisParams
 from dealloy.errors import ConfigError
-
-
-@dataclass
-class AnalysisParams:
-    """All parameters of :func:`analyze_frame` (each sub-analysis keeps its own dataclass).
-
-    Parameters
-    ----------
-    rdf : dealloy.analysis.structure.RDFParams
-        Partial g(r) (cutoff in Å, bins).
-    network : dealloy.analysis.structure.SiNetworkParams
-        Si-Si coordination and clusters (cutoff in Å).
-    crystal : dealloy.analysis.structure.CrystallinityParams
-        Crystalline fraction.
-    voxel : dealloy.analysis.voxel.VoxelParams
-        Porosity, sizes, surface (voxel size and probe radii in Å).
-    metrics : tuple of str
-        Metric groups to compute, of ``rdf``, ``network``, ``crystal``, ``voxel``.
-    """
-
-    rdf: RDFParams = field(default_factory=RDFParams)
-    network: SiNetworkParams = field(default_factory=SiNetworkParams)
-    crystal: CrystallinityParams = field(default_factory=CrystallinityParams)
-    voxel: VoxelParams = field(default_factory=VoxelParams)
-    metrics: tuple[str, ...] = ("rdf", "network", "crystal", "voxel")
-
-    @classmethod
-    def from_kwargs(cls, **kwargs) -> "AnalysisParams":
-        """Build the parameters from flat keyword names, each routed to the sub-dataclass that has it.
-
-        ``si_si_cutoff_angstrom`` sets the network's and the crystallinity's cutoff;
-        ``rdf_cutoff_angstrom`` and ``rdf_bins`` are the g(r)'s ``cutoff_angstrom`` and ``bins``.
-
-        Parameters
-        ----------
-        **kwargs
-            Field names of the sub-dataclasses (``voxel_angstrom=0.5``,
-            ``si_si_cutoff_angstrom=3.0``, ...) and ``metrics``.
-
-        Returns
-        -------
-        AnalysisParams
-            Defaults with the given values.
-
-        Raises
-        ------
-        ConfigError
-            For a name no sub-analysis has, or an unknown metric group.
-        """
-        params = cls()
-        if "metrics" in kwargs:
-            params.metrics = tuple(kwargs.pop("metrics"))
-        # the Si-Si cutoff is shared by the network and crystallinity analyses
-        if "si_si_cutoff_angstrom" in kwargs:
-            params.crystal.si_si_cutoff_angstrom = kwargs["si_si_cutoff_angstrom"]
-        aliases = {"rdf_cutoff_angstrom": ("rdf", "cutoff_angstrom"), "rdf_bins": ("rdf", "bins")}
-        for key, value in kwargs.items():
-            if key in aliases:
-                sub, name = aliases[key]
-                setattr(getattr(params, sub), name, value)
-                continue
-            for sub in ("network", "crystal", "voxel", "rdf"):
-                obj = getattr(params, sub)
-                if key in {f.name for f in dataclasses.fields(obj)}:
-                    setattr(obj, key, value)
-                    break
-            else:
-                raise ConfigError(f"unknown analysis parameter '{key}'")
-        unknown = set(params.metrics) - {"rdf", "network", "crystal", "voxel"}
-        if unknown:
-            raise ConfigError(f"unknown metric group(s) {sorted(unknown)} (rdf, network, crystal, voxel)")
-        return params
 
 
 def frame_kind(f) -> str:

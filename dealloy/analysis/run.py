@@ -12,8 +12,26 @@ from dealloy.analysis.core import AnalysisParams, analyze_frame, flat_row, to_js
 from dealloy.analysis.diffusivity import center_of_mass_angstrom, li_diffusion
 from dealloy.analysis.trajectory import FrameSource, parse_selection, resolve_source
 from dealloy.analysis.voltage import write_voltage_outputs
+from dealloy.config import load_toml
+from dealloy.errors import ConfigError
 from dealloy.io import write_json, write_text
 from dealloy.rundir import RunDir
+
+
+def run_analysis_params(run_dir) -> AnalysisParams:
+    """The ``[analysis]`` table of a run directory's ``config.toml`` (defaults where it has none,
+    e.g. a run of an older dealloy), validated.
+
+    Raises
+    ------
+    ConfigError
+        A value out of its range or an unknown key, naming ``<config.toml>: analysis.<field>``.
+    """
+    cfg = RunDir(run_dir).config
+    table = load_toml(cfg).get("analysis", {}) if cfg.is_file() else {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"{cfg}: analysis must be a table ([analysis]), got {table!r}")
+    return AnalysisParams.checked(f"{cfg}: analysis", **table)
 
 
 def _csv_text(rows: list[dict]) -> str:
@@ -124,8 +142,9 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
     plots_dir : str or os.PathLike, optional
         Where to write the plots and images; default ``<run>/analysis/plots`` for a run
         directory, none for a file.
-    params : dealloy.analysis.core.AnalysisParams, optional
-        Analysis parameters (default :class:`~dealloy.analysis.core.AnalysisParams`).
+    params : dealloy.config.analysis.AnalysisParams, optional
+        Every analysis' parameters; default: a run directory's ``[analysis]`` table
+        (:func:`run_analysis_params`), else the defaults.
     images : bool
         Also write the virtual-microscopy images of the last selected frame.
     echo : callable
@@ -147,8 +166,9 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
     ConfigError
         For a missing or unreadable path, a bad frame selection or a frame the analysis refuses.
     """
-    params = params or AnalysisParams()
     source, run_dir = resolve_source(path)
+    if params is None:
+        params = run_analysis_params(run_dir) if run_dir is not None else AnalysisParams()
     with warnings.catch_warnings(record=True):  # reported once below, from src.warnings
         warnings.simplefilter("always")
         src = FrameSource(run_dir if run_dir is not None else source)
@@ -239,14 +259,19 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
             if images:
                 from dealloy.analysis.microscopy import write_images
 
-                written += write_images(src[sel[-1]], Path(plots_dir), echo=echo)
+                mic = params.microscopy
+                written += write_images(src[sel[-1]], Path(plots_dir), axis=mic.axis,
+                                        n_slices=mic.n_slices,
+                                        slice_thickness_angstrom=mic.slice_thickness_angstrom,
+                                        echo=echo)
         for n in distinct_notes([[str(w.message) for w in caught]]):
             if note_key(n) not in printed:
                 printed.add(note_key(n))
                 echo(f"note: {n}")
         echo(f"wrote {len(written)} picture(s) to {plots_dir}")
     if run_dir is not None:  # runs with potentiostatic/galvanostatic stages: U vs x, dQ/dV
-        volt = write_voltage_outputs(run_dir)
+        volt = write_voltage_outputs(run_dir, bin_v=params.voltage.bin_v,
+                                     window=params.voltage.window)
         if volt:
             summary["voltage"] = volt
             echo(f"voltage curve: dQ/dV peak at {volt['dqdv_peak_v']:.3f} V, plateau share "

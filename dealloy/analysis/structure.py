@@ -10,13 +10,13 @@ non-periodic boxes around the atoms; bulk frames keep their periodic cell.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from dealloy import materials as M
 from dealloy.analysis.base import Analysis
 from dealloy.analysis.frame import Frame
+# the parameter models (units, bounds) live in the config layer: a run config's [analysis] holds them
+from dealloy.config.analysis import CrystallinityParams, RDFParams, SiNetworkParams
 from dealloy.errors import ConfigError
 
 PAIRS = ("Si-Si", "Li-Si", "Li-Li")
@@ -57,22 +57,6 @@ def particle_volume_angstrom3(frame: Frame) -> float:
         return float(ConvexHull(frame.positions).volume)
     except (QhullError, ValueError):
         return float("nan")
-
-
-@dataclass
-class RDFParams:
-    """Parameters of :class:`PartialRDF`.
-
-    Parameters
-    ----------
-    cutoff_angstrom : float
-        Largest r (Å), > 0.
-    bins : int
-        Number of r bins, >= 2.
-    """
-
-    cutoff_angstrom: float = 8.0
-    bins: int = 200
 
 
 class PartialRDF(Analysis):
@@ -127,26 +111,6 @@ class PartialRDF(Analysis):
             else:
                 res[key] = np.zeros_like(r)  # element absent
         return res
-
-
-@dataclass
-class SiNetworkParams:
-    """Parameters of :class:`SiNetwork`.
-
-    Parameters
-    ----------
-    si_si_cutoff_angstrom : float
-        Si-Si bond cutoff (Å), > 0; default 2.9 Å, the first minimum of a-Si's g(r)
-        (:data:`dealloy.materials.SI_SI_CN_CUTOFF_ANGSTROM`).
-    small_cluster_max : int
-        Clusters of 3..``small_cluster_max`` Si are "small", larger ones "network"; >= 3.
-    cn_max : int
-        Last bin of the coordination histogram (higher counts go into it).
-    """
-
-    si_si_cutoff_angstrom: float = 2.9   # first minimum of a-Si's g(r)
-    small_cluster_max: int = 10          # 3..small_cluster_max Si -> "small"
-    cn_max: int = 12                     # last histogram bin
 
 
 class SiNetwork(Analysis):
@@ -269,34 +233,6 @@ def _depth_below_hull(frame: Frame):
     idx = idx.reshape(len(frame.positions), k)
     dist = -(np.einsum("nkj,nj->nk", eq[idx, :3], frame.positions) + eq[idx, 3])
     return dist.min(axis=1)
-
-
-@dataclass
-class CrystallinityParams:
-    """Parameters of :class:`Crystallinity` (lengths in Å).
-
-    Parameters
-    ----------
-    si_si_cutoff_angstrom : float
-        An Si with an Si neighbour within this is not c-Li15Si4-like (isolated Si only).
-    li15si4_shell_angstrom : float
-        Radius of the Si shell whose order is measured (c-Li15Si4: 11 Si at 4.53-4.80 Å).
-    qbar4_tolerance : float
-        Largest |q̄4 - q̄4 of the ideal crystal| of a c-Li15Si4-like Si.
-    qbar6_tolerance : float
-        Largest |q̄6 - q̄6 of the ideal crystal| (thermal noise is ~0.03).
-    li_si_cutoff_angstrom : float
-        A Li is crystalline if it has Si within this and all of them are c-Li15Si4-like.
-    min_shell_si : int
-        Isolated Si needed in the shell (11 in the crystal).
-    """
-
-    si_si_cutoff_angstrom: float = 2.9       # an Si with an Si neighbour here is not Li15Si4-like
-    li15si4_shell_angstrom: float = 5.5      # Si-Si shell of c-Li15Si4: 11 Si at 4.53-4.80 Å
-    qbar4_tolerance: float = 0.03            # |q̄4 - q̄4_ref| below this
-    qbar6_tolerance: float = 0.07            # |q̄6 - q̄6_ref| below this (thermal noise ~0.03)
-    li_si_cutoff_angstrom: float = 3.2       # Li is crystalline if all its Si within this are
-    min_shell_si: int = 8                    # isolated Si in the shell (11 in the crystal)
 
 
 class Crystallinity(Analysis):

@@ -197,7 +197,7 @@ def summarize(rows: list[dict], n_si: int, bin_v: float = 0.02) -> dict:
             "n_moves": len(rows), "bin_v": bin_v}
 
 
-def write_voltage_outputs(run_dir, bin_v: float = 0.02) -> dict:
+def write_voltage_outputs(run_dir, bin_v: float = 0.02, window: int | None = None) -> dict:
     """Write a run's voltage curve, dQ/dV, summary and plot into its ``analysis/`` directory.
 
     ``analysis/voltage.csv``, ``analysis/dqdv.csv``, ``analysis/voltage.json`` and
@@ -209,6 +209,9 @@ def write_voltage_outputs(run_dir, bin_v: float = 0.02) -> dict:
         A run directory with electrochemical stages.
     bin_v : float
         dQ/dV bin width (V).
+    window : int, optional
+        Running-median window (moves) of galvanostatic voltages (:func:`voltage_curve`);
+        default: :func:`voltage_curve`'s.
 
     Returns
     -------
@@ -218,7 +221,7 @@ def write_voltage_outputs(run_dir, bin_v: float = 0.02) -> dict:
         written when the run has no electrochemical moves.
     """
     rd = RunDir(run_dir)
-    rows = voltage_curve(rd.path)
+    rows = voltage_curve(rd.path, window)
     if not rows:
         return {}
     info = rd.read_run_json()

@@ -56,7 +56,6 @@ Definitions (docs/analysis.md, "Voxel metrics", has the measurements behind each
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -64,6 +63,7 @@ from scipy import ndimage as ndi
 from dealloy import materials as M
 from dealloy.analysis.base import Analysis
 from dealloy.analysis.frame import Frame
+from dealloy.config.analysis import VoxelParams  # units and bounds: dealloy.config.analysis
 from dealloy.errors import ConfigError
 from dealloy.labelling import connected_to_faces, label
 from dealloy.labelling import per_axis as _axes
@@ -85,54 +85,6 @@ def _edt(mask: np.ndarray) -> np.ndarray:
     mask = np.ascontiguousarray(mask)
     data = mask.view(np.uint8) if mask.dtype == np.bool_ else mask.astype(np.uint8)
     return edt.edt(data, black_border=False, parallel=1)
-
-
-@dataclass
-class VoxelParams:
-    """Parameters of :class:`VoxelMetrics` (lengths in Å; definitions in the module docstring).
-
-    Parameters
-    ----------
-    voxel_angstrom : float
-        Voxel edge, in (0, 5] Å.
-    atomic_volume_angstrom3 : dict of str to float
-        Atomic volume Ω of Li and Si (Å³, > 0); default c-Si a³/8 and Li's partial volume in
-        c-Li15Si4 (:data:`dealloy.materials.OMEGA_SI_ANGSTROM3`, ``OMEGA_LI_ANGSTROM3``).
-    density_width_angstrom : float
-        Standard deviation of the Gaussian each atom's volume is spread with, in [0.3, 5] Å.
-    boundary_band_angstrom : float
-        Shift of the solid's boundary for the convention band, in [0, 5] Å.
-    min_pore_diameter_angstrom : float
-        Smallest ball a void must hold to count as a pore (surface corrugation below it).
-    envelope_probe_radius_angstrom : float
-        Radius of the probe that defines the envelope (Å).
-    envelope_voxel_angstrom : float
-        Voxel edge of the coarser grid the envelope is computed on (Å).
-    thickness_samples : int
-        Random points per phase at which the local thickness is evaluated.
-    band_thickness_samples : int
-        The same for the band's shifted solids.
-    min_pore_volume_angstrom3 : float
-        Smallest pore region ``pore_count`` counts (Å³).
-    histogram_bin_nm : float
-        Bin width of the thickness histograms (nm).
-    seed : int
-        Seed of the random sample points.
-    """
-
-    voxel_angstrom: float = 1.0
-    atomic_volume_angstrom3: dict = field(
-        default_factory=lambda: {"Li": OMEGA_LI_ANGSTROM3, "Si": OMEGA_SI_ANGSTROM3})
-    density_width_angstrom: float = 1.5
-    boundary_band_angstrom: float = 1.0
-    min_pore_diameter_angstrom: float = 6.0
-    envelope_probe_radius_angstrom: float = 25.0
-    envelope_voxel_angstrom: float = 2.0
-    thickness_samples: int = 20000
-    band_thickness_samples: int = 5000
-    min_pore_volume_angstrom3: float = 8.0
-    histogram_bin_nm: float = 0.1
-    seed: int = 0
 
 
 class VoxelMetrics(Analysis):

@@ -9,7 +9,7 @@ import time
 import click
 
 from dealloy.build import BUILDERS, get_builder
-from dealloy.config.builders import builder_parameters
+from dealloy.config.builders import BUILDER_ARGS, builder_parameters, check_builder_args
 from dealloy.progress import BuildProgress
 from dealloy.errors import ConfigError
 
@@ -50,6 +50,10 @@ def builder_kwargs(kind: str, given: dict, extra: tuple[str, ...]) -> tuple[call
         o = kwargs["orientation"].strip()
         if o.startswith("["):
             kwargs["orientation"] = json.loads(o)
+    try:  # the values' types against the builder's model (ranges: the builder, before it builds)
+        check_builder_args(kind, kwargs, where="dealloy build")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     return fn, kwargs
 
 
@@ -94,33 +98,50 @@ def output_format(path, fmt: str | None = None) -> str:
     return fmt
 
 
+#: builder argument -> short option of ``dealloy build`` (every argument has its long option)
+SHORT_OPTIONS = {"diameter_nm": "-d"}
+
+
+def _option_type(annotation):
+    """click type of a builder field: float / int / str (orientation: text, parsed as JSON)."""
+    args = [a for a in getattr(annotation, "__args__", (annotation,)) if a is not type(None)]
+    if len(args) == 1 and args[0] in (float, int, str):
+        return args[0]
+    return str
+
+
+def builder_options(fn):
+    """One ``--name`` option per argument of any builder, read from the builders' parameter
+    models (:mod:`dealloy.config.builders`): the field's type, and its description (unit and the
+    builder's default) as help, with the builders that take it when not all do."""
+    fields: dict[str, dict[str, list[str]]] = {}  # argument -> description -> builders
+    annotations = {}
+    for name, model in BUILDER_ARGS.items():
+        for key, info in model.model_fields.items():
+            fields.setdefault(key, {}).setdefault(info.description or key, []).append(name)
+            annotations.setdefault(key, info.annotation)
+    for key in reversed(list(fields)):
+        texts = fields[key]
+        help_ = "; ".join(text + ("" if len(who) == len(BUILDER_ARGS) else f" [{', '.join(who)}]")
+                          for text, who in texts.items())
+        info = type("F", (), {"annotation": annotations[key]})
+        decls = [SHORT_OPTIONS[key]] if key in SHORT_OPTIONS else []
+        fn = click.option(*decls, "--" + key.replace("_", "-"), key,
+                          type=_option_type(info.annotation), default=None, help=help_)(fn)
+    return fn
+
+
 @click.command("build", context_settings={"show_default": True})
 @click.argument("kind")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="output file: .xyz/.extxyz (extended XYZ), .data/.lmp (LAMMPS data, type 1 = Li, "
                    "2 = Si) or any suffix ASE knows")
 @click.option("-f", "--format", "fmt", default=None, help="ASE format name (default: from suffix)")
-@click.option("-d", "--diameter-nm", type=float, default=None, help="particle diameter (nm)")
-@click.option("--crystallinity", type=str, default=None, help="si_particle: sc | pc")
-@click.option("--grain-size-nm", type=float, default=None, help="mean grain diameter (nm); pc")
-@click.option("--twin-spacing-nm", type=float, default=None, help="si_particle: {111} twin spacing")
-@click.option("--orientation", type=str, default=None,
-              help="single crystal: identity | 'h k l' (along z) | JSON 3x3 matrix; default random")
-@click.option("--lattice-constant", type=float, default=None, help="si_particle: Si a (Å)")
-@click.option("--a", "a", type=float, default=None, help="c-Li15Si4 lattice constant (Å)")
-@click.option("--x", "x", type=float, default=None, help="amorphous: Li/Si ratio x in [0, 3.75]")
-@click.option("--n-si", type=int, default=None, help="amorphous_lisi: number of Si atoms")
-@click.option("--dod", type=float, default=None, help="core_shell_particle: depth of discharge (0, 1]")
-@click.option("--x-shell", type=float, default=None, help="core_shell_particle: shell Li/Si")
-@click.option("--potential", type=str, default=None, help="registry potential (amorphous builders)")
-@click.option("--vacuum-nm", type=float, default=None, help="vacuum on each side of a particle (>= 1.5)")
-@click.option("--protocol", type=str, default=None, help="melt-quench protocol: standard | fast")
-@click.option("--seed", type=int, default=None,
-              help="random seed (same seed -> identical structure); builder default 0")
+@builder_options
 @click.option("--arg", "extra", multiple=True, metavar="KEY=VALUE",
-              help="any other builder keyword (value parsed as JSON when possible); repeatable")
+              help="any builder keyword (value parsed as JSON when possible); repeatable")
 @click.option("--quiet", "-q", is_flag=True, help="no phase messages or progress bar")
-def build_command(kind, output, fmt, extra, seed, quiet, **options):
+def build_command(kind, output, fmt, extra, quiet, **options):
     """Build a structure KIND and write it to -o FILE.
 
     KIND is a builder name (hyphens or underscores): li15si4_cell, si_particle, li15si4_particle,
@@ -141,7 +162,6 @@ def build_command(kind, output, fmt, extra, seed, quiet, **options):
     from dealloy.io import mpi_comm, write_structure
 
     given = dict(options)
-    given["seed"] = seed
     fn, kwargs = builder_kwargs(kind, given, extra)
     fmt = output_format(output, fmt)
     comm = mpi_comm()

@@ -140,3 +140,15 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
             msg = err["msg"]
         lines.append(f"  - {loc}: {msg}")
     return "\n".join(lines)
+
+
+def field_range(info) -> str:
+    """The bounds of a pydantic field as text (``> 0, <= 5``; ``""`` if unbounded), for help
+    texts derived from a model."""
+    parts = []
+    for m in info.metadata:
+        for attr, op in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")):
+            v = getattr(m, attr, None)
+            if v is not None:
+                parts.append(f"{op} {v:g}")
+    return ", ".join(parts)

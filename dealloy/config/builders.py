@@ -15,11 +15,35 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 # an orientation: None (random from seed), "identity", a direction [h, k, l] along z, or a 3x3
 # rotation matrix
 Orientation = Optional[Union[str, list[float], list[list[float]]]]
+
+# Each field's description gives its unit and the builder's default (the value a field left out
+# gets; tests/test_config_builders.py holds them to the builders' signatures). `dealloy build`
+# shows them as its options' help (dealloy.build.cli).
+D_DIAMETER = "particle diameter, nm"
+D_GRAIN = "mean grain diameter of a polycrystal, nm; default none (single crystal)"
+D_ORIENTATION = ("single crystal: identity | 'h k l' (along z) | JSON 3x3 matrix; "
+                 "default random from the seed")
+D_SEED = "random seed (same seed -> identical structure); default 0"
+D_A = "c-Li15Si4 lattice constant, Å; default 10.685"
+D_X = "Li/Si ratio x of a-LixSi, in [0, 3.75]"
+D_VACUUM = "vacuum on each side of the particle, nm (>= 1.5); default 2"
+D_POTENTIAL = ("registry potential of the MD (melt-quench; si_particle: the relaxed lattice "
+               "constant); default meam-godet2020 (si_particle: none)")
+# the melt-quench protocol's own values (dealloy.build.amorphous.PROTOCOLS, standard / fast)
+_PROTOCOL_DEFAULTS = {
+    "melt_temperature_k": (3000, 3000), "melt_ps": (20, 3), "quench_rate_k_per_s": (1e13, 2e14),
+    "quench_npt_below_k": (1500, 1500), "relax_temperature_k": (300, 300), "relax_ps": (20, 3),
+    "particle_relax_ps": (10, 1), "min_melt_msd_angstrom2": (5, 5)}
+
+
+def _mq(what: str, key: str) -> str:
+    std, fast = _PROTOCOL_DEFAULTS[key]
+    return f"{what}; default: the protocol's ({std:g} standard, {fast:g} fast)"
 
 
 class BuilderArgs(BaseModel):
@@ -45,7 +69,7 @@ class Li15Si4CellArgs(BuilderArgs):
     """
 
     builder: ClassVar[str] = "li15si4_cell"
-    a: Optional[float] = None  # lattice constant, Å
+    a: Optional[float] = Field(None, description=D_A)
 
 
 class SiParticleArgs(BuilderArgs):
@@ -76,15 +100,20 @@ class SiParticleArgs(BuilderArgs):
     """
 
     builder: ClassVar[str] = "si_particle"
-    diameter_nm: float
-    crystallinity: Optional[str] = None  # "sc" | "pc"
-    grain_size_nm: Optional[float] = None
-    twin_spacing_nm: Optional[float] = None
-    orientation: Orientation = None
-    seed: Optional[int] = None
-    lattice_constant: Optional[float] = None  # Å
-    potential: Optional[str] = None
-    vacuum_nm: Optional[float] = None
+    diameter_nm: float = Field(description=D_DIAMETER)
+    crystallinity: Optional[str] = Field(None, description="sc (single crystal) | pc "
+                                         "(polycrystal); default sc")
+    grain_size_nm: Optional[float] = Field(None, description="mean grain diameter of a pc "
+                                           "particle, nm; default diameter / 2")
+    twin_spacing_nm: Optional[float] = Field(None, description="{111} twin spacing of a "
+                                             "twinned Si particle, nm; default none (no twins)")
+    orientation: Orientation = Field(None, description=D_ORIENTATION)
+    seed: Optional[int] = Field(None, description=D_SEED)
+    lattice_constant: Optional[float] = Field(None, description="Si lattice constant, Å; "
+                                              "default: the potential's relaxed one when "
+                                              "potential is given, else 5.431")
+    potential: Optional[str] = Field(None, description=D_POTENTIAL)
+    vacuum_nm: Optional[float] = Field(None, description=D_VACUUM)
 
 
 class Li15Si4ParticleArgs(BuilderArgs):
@@ -107,12 +136,12 @@ class Li15Si4ParticleArgs(BuilderArgs):
     """
 
     builder: ClassVar[str] = "li15si4_particle"
-    diameter_nm: float
-    grain_size_nm: Optional[float] = None
-    seed: Optional[int] = None
-    a: Optional[float] = None  # lattice constant, Å
-    orientation: Orientation = None
-    vacuum_nm: Optional[float] = None
+    diameter_nm: float = Field(description=D_DIAMETER)
+    grain_size_nm: Optional[float] = Field(None, description=D_GRAIN)
+    seed: Optional[int] = Field(None, description=D_SEED)
+    a: Optional[float] = Field(None, description=D_A)
+    orientation: Orientation = Field(None, description=D_ORIENTATION)
+    vacuum_nm: Optional[float] = Field(None, description=D_VACUUM)
 
 
 class MeltQuenchArgs(BuilderArgs):
@@ -140,14 +169,20 @@ class MeltQuenchArgs(BuilderArgs):
         Smallest mean-squared displacement that proves the cell melted, Å^2.
     """
 
-    protocol: Optional[str] = None  # "standard" | "fast"
-    melt_temperature_k: Optional[float] = None
-    melt_ps: Optional[float] = None
-    quench_rate_k_per_s: Optional[float] = None
-    quench_npt_below_k: Optional[float] = None
-    relax_temperature_k: Optional[float] = None
-    relax_ps: Optional[float] = None
-    min_melt_msd_angstrom2: Optional[float] = None
+    protocol: Optional[str] = Field(None, description="melt-quench protocol: standard | fast; "
+                                    "default standard")
+    melt_temperature_k: Optional[float] = Field(None, description=_mq("melt temperature, K",
+                                                                      "melt_temperature_k"))
+    melt_ps: Optional[float] = Field(None, description=_mq("time in the melt, ps", "melt_ps"))
+    quench_rate_k_per_s: Optional[float] = Field(None, description=_mq(
+        "quench rate, K/s", "quench_rate_k_per_s"))
+    quench_npt_below_k: Optional[float] = Field(None, description=_mq(
+        "quench at constant pressure below this temperature, K", "quench_npt_below_k"))
+    relax_temperature_k: Optional[float] = Field(None, description=_mq(
+        "relaxation temperature after the quench, K", "relax_temperature_k"))
+    relax_ps: Optional[float] = Field(None, description=_mq("relaxation time, ps", "relax_ps"))
+    min_melt_msd_angstrom2: Optional[float] = Field(None, description=_mq(
+        "least Si mean-squared displacement that proves the melt, Å²", "min_melt_msd_angstrom2"))
 
 
 class AmorphousLiSiArgs(MeltQuenchArgs):
@@ -166,18 +201,20 @@ class AmorphousLiSiArgs(MeltQuenchArgs):
     """
 
     builder: ClassVar[str] = "amorphous_lisi"
-    x: float  # Li/Si
-    n_si: Optional[int] = None
-    seed: Optional[int] = None
-    potential: Optional[str] = None
+    x: float = Field(description=D_X)
+    n_si: Optional[int] = Field(None, description="number of Si atoms of the cell; default 64")
+    seed: Optional[int] = Field(None, description=D_SEED)
+    potential: Optional[str] = Field(None, description=D_POTENTIAL)
 
 
 class _ParticleMeltQuenchArgs(MeltQuenchArgs):
-    particle_relax_ps: Optional[float] = None
-    seed: Optional[int] = None
-    potential: Optional[str] = None
-    bulk_n_si: Optional[int] = None
-    vacuum_nm: Optional[float] = None
+    particle_relax_ps: Optional[float] = Field(None, description=_mq(
+        "relaxation of the carved particle, ps", "particle_relax_ps"))
+    seed: Optional[int] = Field(None, description=D_SEED)
+    potential: Optional[str] = Field(None, description=D_POTENTIAL)
+    bulk_n_si: Optional[int] = Field(None, description="Si atoms of the melt-quenched bulk cell "
+                                     "tiled into the particle; default: from the diameter")
+    vacuum_nm: Optional[float] = Field(None, description=D_VACUUM)
 
 
 class AmorphousLiSiParticleArgs(_ParticleMeltQuenchArgs):
@@ -196,8 +233,8 @@ class AmorphousLiSiParticleArgs(_ParticleMeltQuenchArgs):
     """
 
     builder: ClassVar[str] = "amorphous_lisi_particle"
-    diameter_nm: float
-    x: float  # Li/Si
+    diameter_nm: float = Field(description=D_DIAMETER)
+    x: float = Field(description=D_X)
 
 
 class CoreShellParticleArgs(_ParticleMeltQuenchArgs):
@@ -218,9 +255,10 @@ class CoreShellParticleArgs(_ParticleMeltQuenchArgs):
     """
 
     builder: ClassVar[str] = "core_shell_particle"
-    diameter_nm: float
-    dod: float  # depth of discharge of the starting state, 0 < dod <= 1
-    x_shell: Optional[float] = None  # Li/Si of the shell
+    diameter_nm: float = Field(description=D_DIAMETER)
+    dod: float = Field(description="depth of discharge of the starting state, in (0, 1]")
+    x_shell: Optional[float] = Field(None, description="Li/Si ratio of the a-LixSi shell; "
+                                     "default 3.5")
 
 
 #: builder name -> its parameter model (the names of :data:`dealloy.build.BUILDERS`)

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from dealloy.config import StrictModel, dump_toml, load_toml
+from dealloy.config.analysis import AnalysisParams
 from dealloy.config.builders import builder_args_model, check_builder_args
 from dealloy.errors import ConfigError
 from dealloy.potentials import DEFAULT_POTENTIAL
@@ -741,6 +742,9 @@ class RunConfig(StrictModel):
     lammps_restart: bool = False
     particle: ParticleSpec
     stages: list[Stage] = Field(default_factory=default_stages)
+    # `dealloy analyze RUNDIR`'s parameters, one table per analysis ([analysis.voxel] ...;
+    # dealloy.config.analysis, docs/analysis.md); checked here, before any MD
+    analysis: AnalysisParams = Field(default_factory=AnalysisParams)
 
     @field_validator("potential")
     @classmethod
@@ -910,6 +914,10 @@ def _allowed_keys(loc: tuple) -> list[str]:
             return []
         if p == "particle":
             model = ParticleSpec
+        elif p == "analysis":
+            model = AnalysisParams
+        elif model is AnalysisParams and p in AnalysisParams.groups():
+            model = AnalysisParams.groups()[p]
         else:
             return []
         i += 1
@@ -977,7 +985,8 @@ def load_run_config(path: str | Path) -> RunConfig:
 
 #: output-side keys added after studies hashed every field: left out of a study's run key while
 #: unset, so run keys (and finished runs) of studies that do not use them stay the same
-KEY_NEUTRAL_WHEN_UNSET = {"dump_columns": [], "lammps_commands": [], "lammps_restart": False}
+KEY_NEUTRAL_WHEN_UNSET = {"dump_columns": [], "lammps_commands": [], "lammps_restart": False,
+                          "analysis": AnalysisParams().model_dump(mode="json")}
 
 
 def resolved_dict(cfg: RunConfig) -> dict:

@@ -254,7 +254,8 @@ def config_changes(now: dict, then: dict) -> list[str]:
 
     A key that ``then`` lacks and ``now`` holds at its :class:`RunConfig` default is no change: it
     was added by a newer dealloy after the checkpoint was written (e.g. ``pressure_bar``), and the
-    old run ran exactly as that default says.
+    old run ran exactly as that default says. ``analysis`` (the parameters of ``dealloy analyze``)
+    may change: it is not the simulation.
     """
     fields = RunConfig.model_fields
     defaults = {k: to_jsonable_python(f.get_default(call_default_factory=True))
@@ -265,7 +266,12 @@ def config_changes(now: dict, then: dict) -> list[str]:
             return now.get(k) == defaults[k]
         return now.get(k) == then.get(k)
 
-    return sorted(k for k in set(now) | set(then) if not same(k))
+    # [analysis] holds dealloy analyze's parameters: not the simulation, so no change to it
+    return sorted(k for k in set(now) | set(then) if k not in NOT_THE_SIMULATION and not same(k))
+
+
+#: run-config keys that do not change the simulation (a resume may change them)
+NOT_THE_SIMULATION = frozenset({"analysis"})
 
 
 def run(config, run_dir=None, resume: bool = False, quiet: bool = False, overwrite: bool = False,

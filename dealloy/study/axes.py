@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dealloy.config import run as rc
+from dealloy.config.analysis import AnalysisParams
 from dealloy.config.builders import BUILDER_ARGS
 from dealloy.config.builders import builder_parameters as builder_parameter_fields
 from dealloy.errors import ConfigError
@@ -166,11 +167,15 @@ def check_axis_name(name: str, where: str) -> None:
                                                                 and parts[2] in BUILDER_ARG_NAMES))
     elif parts[0] == "stages" and len(parts) == 3:
         ok = parts[1] in stage_keys and parts[2] in stage_keys[parts[1]]
+    elif parts[0] == "analysis":  # `dealloy analyze`'s parameters (dealloy.config.analysis)
+        groups = AnalysisParams.groups()
+        ok = (parts[1:] == ["metrics"] or (len(parts) == 3 and parts[1] in groups
+                                           and parts[2] in groups[parts[1]].model_fields))
     if not ok:
         raise ConfigError(
             f"{where}: unknown axis or parameter {name!r}. Axes: {', '.join(FRIENDLY_AXES)}; or a "
             f"run-config key by dotted path (docs/run-config.md), e.g. 'stages.extract.interval_ps', "
-            f"'particle.args.diameter_nm', 'temperature_k'")
+            f"'particle.args.diameter_nm', 'temperature_k', 'analysis.voxel.voxel_angstrom'")
 
 
 def run_config_keys() -> tuple[set[str], dict[str, set[str]]]:
@@ -179,11 +184,11 @@ def run_config_keys() -> tuple[set[str], dict[str, set[str]]]:
     Returns
     -------
     top : set of str
-        Top-level keys (without ``particle`` and ``stages``).
+        Top-level keys (without ``particle``, ``stages`` and ``analysis``).
     stages : dict of str to set of str
         Stage type -> its keys (without ``type``).
     """
-    top = set(rc.RunConfig.model_fields) - {"particle", "stages"}
+    top = set(rc.RunConfig.model_fields) - {"particle", "stages", "analysis"}
     stages = {}
     for model in rc.STAGE_MODELS:
         stage_type = model.model_fields["type"].annotation.__args__[0]
