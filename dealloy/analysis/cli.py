@@ -22,8 +22,21 @@ ANALYZE_OPTIONS = {"--voxel": "voxel_angstrom", "--si-si-cutoff": "si_si_cutoff_
 
 
 def _param_help(name: str, what: str) -> str:
-    """Help of the option setting flat parameter ``name``: ``what``, then the model's range and
-    default (read from :class:`dealloy.config.analysis.AnalysisParams`)."""
+    """Write the help of the option that sets the flat analysis parameter ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A flat parameter name of :meth:`dealloy.config.analysis.AnalysisParams.flat_names`
+        (``voxel_angstrom``); the first field it sets gives the range and default.
+    what : str
+        What the option sets, with its unit.
+
+    Returns
+    -------
+    str
+        ``what``, then the field's range and default, read from the model.
+    """
     group, field = AnalysisParams.flat_names()[name][0]
     info = AnalysisParams.groups()[group].model_fields[field]
     rng = field_range(info)

@@ -19,13 +19,24 @@ from dealloy.rundir import RunDir
 
 
 def run_analysis_params(run_dir) -> AnalysisParams:
-    """The ``[analysis]`` table of a run directory's ``config.toml`` (defaults where it has none,
-    e.g. a run of an older dealloy), validated.
+    """Read and validate the ``[analysis]`` table of a run directory's ``config.toml``.
+
+    Parameters
+    ----------
+    run_dir : str or os.PathLike
+        A run directory of ``dealloy run``.
+
+    Returns
+    -------
+    AnalysisParams
+        The table's parameters; the defaults where it has none (no ``config.toml``, or one
+        without ``[analysis]``, e.g. a run of an older dealloy).
 
     Raises
     ------
     ConfigError
-        A value out of its range or an unknown key, naming ``<config.toml>: analysis.<field>``.
+        A value out of its range or an unknown key, naming ``<config.toml>: analysis.<field>``;
+        ``analysis`` that is not a table; a ``config.toml`` that is not valid TOML.
     """
     cfg = RunDir(run_dir).config
     table = load_toml(cfg).get("analysis", {}) if cfg.is_file() else {}

@@ -143,8 +143,19 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
 
 
 def field_range(info) -> str:
-    """The bounds of a pydantic field as text (``> 0, <= 5``; ``""`` if unbounded), for help
-    texts derived from a model."""
+    """Write the bounds of a pydantic field as text, for help texts derived from a model.
+
+    Parameters
+    ----------
+    info : pydantic.fields.FieldInfo
+        The field (``Model.model_fields[name]``); its ``gt``, ``ge``, ``lt``, ``le`` constraints
+        are read, in the field's units.
+
+    Returns
+    -------
+    str
+        The bounds joined by ``", "`` (``"> 0, <= 5"``); ``""`` if the field has none.
+    """
     parts = []
     for m in info.metadata:
         for attr, op in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")):

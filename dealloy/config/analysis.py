@@ -37,15 +37,41 @@ METRIC_GROUPS = ("rdf", "network", "crystal", "voxel")
 
 
 class AnalysisModel(BaseModel):
-    """Base of every analysis' parameters: unknown names are refused, assignments re-validated."""
+    """Base of every analysis' parameters: unknown names are refused, assignments re-validated.
+
+    A subclass declares its parameters as pydantic fields (units in the names, accepted range in
+    the bounds, meaning in the description) and is built with :meth:`checked` where user input
+    enters, so that a bad value is a one-line :class:`~dealloy.errors.ConfigError`.
+    """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     @classmethod
     def checked(cls, source: str = "", rename: dict | None = None, **values):
-        """``cls(**values)`` with a validation error turned into one ConfigError line per
-        problem (``<source>.<field>: <what> (got <value>); <field's description>``); ``rename``
-        maps a field's path (``voxel.voxel_angstrom``) to the name the user gave it (``--voxel``).
+        """Build ``cls(**values)``, turning a validation error into a one-line ConfigError.
+
+        Parameters
+        ----------
+        source : str
+            Where the values came from (``dealloy analyze``, ``<config.toml>: analysis``), the
+            head of each problem's name; default: the model's class name.
+        rename : dict of str to str, optional
+            A field's dotted path (``voxel.voxel_angstrom``) -> the name the user gave it
+            (``--voxel``), used instead of ``<source>.<path>`` in the message.
+        **values
+            The model's fields, in their units (names as in the model, groups as dicts).
+
+        Returns
+        -------
+        AnalysisModel
+            The validated instance of ``cls``.
+
+        Raises
+        ------
+        ConfigError
+            A value out of its range, of the wrong type or an unknown name: one message, one
+            ``<source>.<field>: <what> (got <value>); <field's description>`` part per problem
+            (:func:`describe_errors`).
         """
         try:
             return cls(**values)
@@ -54,7 +80,7 @@ class AnalysisModel(BaseModel):
 
 
 def _field_of(model, loc: tuple):
-    """The FieldInfo at ``loc`` in ``model`` (None if not a field path)."""
+    """Return the FieldInfo at ``loc`` in ``model`` (None if not a field path)."""
     info = None
     for p in loc:
         fields = getattr(model, "model_fields", None)
@@ -67,8 +93,29 @@ def _field_of(model, loc: tuple):
 
 def describe_errors(exc: ValidationError, source: str, model=None,
                     rename: dict | None = None) -> str:
-    """One line per problem of ``exc``: ``<source>.<field>: <message> (got <value>); <the
-    field's description (units)>``; an unknown name is named as such."""
+    """Describe each problem of a validation error on one line, naming the field and its range.
+
+    Parameters
+    ----------
+    exc : pydantic.ValidationError
+        The error of validating ``model``.
+    source : str
+        Where the values came from (``dealloy analyze``, ``<config.toml>: analysis``), the head
+        of each problem's name.
+    model : type of pydantic.BaseModel, optional
+        The model validated; when given, each problem ends with its field's description (the
+        meaning and units).
+    rename : dict of str to str, optional
+        A field's dotted path (``voxel.voxel_angstrom``) -> the name the user gave it
+        (``--voxel``), used instead of ``<source>.<path>``.
+
+    Returns
+    -------
+    str
+        ``<source>.<field>: <message> (got <value>); <field's description (units)>`` per problem,
+        joined by ``"; "``; an unknown name is reported as ``unknown parameter (typo?)``; a
+        problem repeated under the same name (one option setting two fields) is said once.
+    """
     lines: list[str] = []
     said: set[tuple] = set()
     for err in exc.errors():
@@ -90,7 +137,17 @@ def describe_errors(exc: ValidationError, source: str, model=None,
 
 
 class RDFParams(AnalysisModel):
-    """:class:`dealloy.analysis.structure.PartialRDF`: partial g(r) of Si-Si, Li-Si, Li-Li."""
+    """Parameters of :class:`dealloy.analysis.structure.PartialRDF`.
+
+    The partial radial distribution functions g(r) of Si-Si, Li-Si and Li-Li pairs.
+
+    Attributes
+    ----------
+    cutoff_angstrom : float
+        Largest pair distance of g(r), Å (> 0, <= 50; default 8).
+    bins : int
+        Number of r bins of g(r) (2..100000; default 200).
+    """
 
     cutoff_angstrom: float = Field(8.0, gt=0, le=50, allow_inf_nan=False,
                                    description="largest pair distance of g(r), Å")
@@ -98,8 +155,22 @@ class RDFParams(AnalysisModel):
 
 
 class SiNetworkParams(AnalysisModel):
-    """:class:`dealloy.analysis.structure.SiNetwork`: Si-Si coordination, A(2 Å) index and the
-    Si cluster classes (isolated, dumbbells, small clusters, network)."""
+    """Parameters of :class:`dealloy.analysis.structure.SiNetwork`.
+
+    Si-Si coordination, A(2 Å) index and the Si cluster classes (isolated, dumbbells, small
+    clusters, network).
+
+    Attributes
+    ----------
+    si_si_cutoff_angstrom : float
+        Si-Si bond cutoff, Å (> 0, <= 6; default 2.9, the first minimum of the a-Si / a-LixSi
+        Si-Si g(r), :data:`dealloy.materials.SI_SI_CN_CUTOFF_ANGSTROM`).
+    small_cluster_max : int
+        Largest Si cluster (number of Si atoms) counted as "small"; small clusters have 3 to
+        this many Si (>= 3; default 10).
+    cn_max : int
+        Last bin of the Si-Si coordination histogram (4..64; default 12).
+    """
 
     si_si_cutoff_angstrom: float = Field(
         2.9, gt=0, le=6, allow_inf_nan=False,
@@ -110,8 +181,42 @@ class SiNetworkParams(AnalysisModel):
 
 
 class CrystallinityParams(AnalysisModel):
-    """:class:`dealloy.analysis.structure.Crystallinity`: c-Si (diamond identification) and
-    c-Li15Si4 (isolated Si with the crystal's q̄4, q̄6) shares of the atoms."""
+    """Parameters of :class:`dealloy.analysis.structure.Crystallinity`.
+
+    The shares of the atoms in c-Si (diamond identification) and in c-Li15Si4 (isolated Si
+    whose Si shell has the crystal's averaged bond-order parameters q̄4, q̄6).
+
+    Attributes
+    ----------
+    si_si_cutoff_angstrom : float
+        An Si with another Si within this distance (Å) is not c-Li15Si4-like (> 0, <= 6;
+        default 2.9, the Si-Si bond cutoff).
+    li15si4_shell_angstrom : float
+        Radius of the Si-Si shell over which q̄4, q̄6 are averaged, Å (> 0, <= 12; default 5.5:
+        the ideal I-43d cell has 11 Si at 4.53-4.80 Å); must exceed ``si_si_cutoff_angstrom``.
+    qbar4_tolerance : float
+        Largest deviation of an Si's q̄4 from that of ideal c-Li15Si4 (I-43d), dimensionless
+        (> 0, <= 1; default 0.03).
+    qbar6_tolerance : float
+        Largest deviation of q̄6 from I-43d's, dimensionless (> 0, <= 1; default 0.07; thermal
+        noise is about 0.03).
+    li_si_cutoff_angstrom : float
+        A Li is crystalline if all its Si within this distance (Å) are (> 0, <= 6; default 3.2).
+    min_shell_si : int
+        Isolated Si needed in the shell (1..11; default 8; 11 in the ideal crystal).
+
+    Raises
+    ------
+    pydantic.ValidationError
+        On construction or assignment, a value out of its range or
+        ``li15si4_shell_angstrom <= si_si_cutoff_angstrom`` (:meth:`AnalysisModel.checked`
+        turns it into a ConfigError).
+
+    References
+    ----------
+    W. Lechner, C. Dellago, "Accurate determination of crystal structures based on averaged local
+    bond order parameters", J. Chem. Phys. 129 (2008) 114707, doi:10.1063/1.2977970 (q̄4, q̄6).
+    """
 
     si_si_cutoff_angstrom: float = Field(
         2.9, gt=0, le=6, allow_inf_nan=False,
@@ -142,8 +247,52 @@ def _default_atomic_volumes() -> dict[str, float]:
 
 
 class VoxelParams(AnalysisModel):
-    """:class:`dealloy.analysis.voxel.VoxelMetrics`: porosity, ligament and pore local thickness,
-    pore count, specific surface area (definitions: :mod:`dealloy.analysis.voxel`)."""
+    """Parameters of :class:`dealloy.analysis.voxel.VoxelMetrics`.
+
+    Porosity, ligament and pore local thickness, pore count and specific surface area
+    (definitions: :mod:`dealloy.analysis.voxel`).
+
+    Attributes
+    ----------
+    voxel_angstrom : float
+        Voxel edge of the grid, Å (> 0, <= 5; default 1).
+    atomic_volume_angstrom3 : dict of {"Li", "Si"} to float
+        Volume each atom carries, Å³, both positive; default Si: a³/8 of c-Si
+        (:data:`dealloy.materials.OMEGA_SI_ANGSTROM3`), Li: from c-Li15Si4 with the Si at its
+        c-Si volume (:data:`dealloy.materials.OMEGA_LI_ANGSTROM3`).
+    density_width_angstrom : float
+        Standard deviation of each atom's Gaussian volume, Å (0.3..5; default 1.5).
+    boundary_band_angstrom : float
+        The convention band moves the solid's boundary by -/+ this, Å (0..5; default 1; 0: no
+        band).
+    min_pore_diameter_angstrom : float
+        Diameter of the smallest ball a pore must hold, Å (0..100; default 6).
+    envelope_probe_radius_angstrom : float
+        Radius of the probe that defines the particle envelope, Å (0..500; default 25).
+    envelope_voxel_angstrom : float
+        Voxel edge of the envelope's grid, Å (> 0, <= 20; default 2).
+    thickness_samples : int
+        Points sampled for the local thickness (>= 1; default 20000).
+    band_thickness_samples : int
+        Points sampled for the band's local thickness (>= 1; default 5000).
+    min_pore_volume_angstrom3 : float
+        Smallest pore counted, Å³ (>= 0; default 8).
+    histogram_bin_nm : float
+        Bin width of the thickness histograms, nm (> 0, <= 10; default 0.1).
+    seed : int
+        Seed of the thickness sampling (>= 0; default 0).
+
+    Raises
+    ------
+    pydantic.ValidationError
+        On construction or assignment, a value out of its range or a missing or non-positive
+        Li or Si atomic volume (:meth:`AnalysisModel.checked` turns it into a ConfigError).
+
+    References
+    ----------
+    T. Hildebrand, P. Rüegsegger, J. Microsc. 185 (1997) 67-75,
+    doi:10.1046/j.1365-2818.1997.1340694.x (local thickness).
+    """
 
     voxel_angstrom: float = Field(1.0, gt=0, le=5, allow_inf_nan=False,
                                   description="voxel edge of the grid, Å")
@@ -184,8 +333,19 @@ class VoxelParams(AnalysisModel):
 
 
 class MicroscopyParams(AnalysisModel):
-    """:func:`dealloy.analysis.microscopy.write_images`: virtual Z-contrast projection and
-    slices (``dealloy analyze --plots``)."""
+    """Parameters of :func:`dealloy.analysis.microscopy.write_images`.
+
+    The virtual Z-contrast projection and slices of ``dealloy analyze --plots``.
+
+    Attributes
+    ----------
+    axis : {"x", "y", "z"}
+        Projection axis (default ``"z"``).
+    n_slices : int
+        Number of thin slices (1..60; default 6).
+    slice_thickness_angstrom : float
+        Thickness of each slice, Å (> 0, <= 500; default 5).
+    """
 
     axis: Literal["x", "y", "z"] = Field("z", description="projection axis")
     n_slices: int = Field(6, ge=1, le=60, description="number of thin slices")
@@ -194,8 +354,19 @@ class MicroscopyParams(AnalysisModel):
 
 
 class VoltageParams(AnalysisModel):
-    """:func:`dealloy.analysis.voltage.write_voltage_outputs`: U vs x and dQ/dV of a run with
-    electrochemical stages."""
+    """Parameters of :func:`dealloy.analysis.voltage.write_voltage_outputs`.
+
+    The voltage curve U vs x and dQ/dV of a run with electrochemical (potentiostatic,
+    galvanostatic) stages.
+
+    Attributes
+    ----------
+    bin_v : float
+        dQ/dV bin width, V (> 0, <= 1; default 0.02).
+    window : int, optional
+        Running-median window of the galvanostatic voltages, in moves (>= 1); default (None):
+        max(5, 2 % of the moves).
+    """
 
     bin_v: float = Field(0.02, gt=0, le=1, allow_inf_nan=False,
                          description="dQ/dV bin width, V")
@@ -215,8 +386,28 @@ FLAT_ALIASES: dict[str, list[tuple[str, str]]] = {
 
 
 class AnalysisParams(AnalysisModel):
-    """All parameters of ``dealloy analyze`` (:func:`dealloy.analysis.analyze_frame`, plots,
-    voltage curve), one model per analysis; a run config's ``[analysis]`` table."""
+    """All parameters of ``dealloy analyze``, one model per analysis; a run config's ``[analysis]``.
+
+    Used by :func:`dealloy.analysis.analyze_frame`, the plots and the voltage curve; each group
+    is a nested table of the run config (``[analysis.voxel] voxel_angstrom = 0.5``).
+
+    Attributes
+    ----------
+    rdf : RDFParams
+        Partial g(r).
+    network : SiNetworkParams
+        Si-Si coordination, A(2 Å) index, Si cluster classes.
+    crystal : CrystallinityParams
+        c-Si and c-Li15Si4 shares.
+    voxel : VoxelParams
+        Porosity, local thickness, pores, specific surface area.
+    microscopy : MicroscopyParams
+        Virtual-microscopy images.
+    voltage : VoltageParams
+        Voltage curve and dQ/dV.
+    metrics : tuple of {"rdf", "network", "crystal", "voxel"}
+        The per-frame metric groups computed (default: all of :data:`METRIC_GROUPS`).
+    """
 
     rdf: RDFParams = Field(default_factory=RDFParams)
     network: SiNetworkParams = Field(default_factory=SiNetworkParams)
@@ -248,10 +439,30 @@ class AnalysisParams(AnalysisModel):
     def from_kwargs(cls, base: AnalysisParams | dict | None = None,
                     source: str = "analysis", names: dict[str, str] | None = None,
                     **kwargs: Any) -> AnalysisParams:
-        """Flat names (``voxel_angstrom=0.5``, ``metrics=("voxel",)``) routed to the group that
-        has them, on top of ``base`` (e.g. a run's ``[analysis]`` table), validated. ``names``
-        maps a flat name to what the user typed (``{"voxel_angstrom": "--voxel"}``), for the
-        messages.
+        """Build parameters from flat names, each routed to the group(s) that have it.
+
+        Flat names are a group's field names where only one group has them (``voxel_angstrom``)
+        and the aliases of :data:`FLAT_ALIASES` (``rdf_bins``; ``si_si_cutoff_angstrom`` sets
+        both the network's and the crystallinity's cutoff).
+
+        Parameters
+        ----------
+        base : AnalysisParams or dict, optional
+            The parameters the names are set on top of (e.g. a run's ``[analysis]`` table, as a
+            model or nested dict); default: the defaults.
+        source : str
+            Where the values came from (``dealloy analyze``), the head of each problem's name.
+        names : dict of str to str, optional
+            A flat name -> what the user typed (``{"voxel_angstrom": "--voxel"}``), for the
+            messages.
+        **kwargs
+            Flat parameter names and values in the fields' units (``voxel_angstrom=0.5``), and
+            ``metrics``: an iterable of metric group names (``("voxel",)``).
+
+        Returns
+        -------
+        AnalysisParams
+            ``base`` with the given values set, validated.
 
         Raises
         ------
