@@ -735,7 +735,7 @@ def _ball_dilation(mask: np.ndarray, radius_vox: float, invert: bool = False) ->
     reach = max(q[0] for q in boxes)
     n0 = mask.shape[0]
     plane = max(int(np.prod(mask.shape[1:])), 1)
-    step = max(4 * reach, 1, _SLAB_BYTES // plane)
+    step = max(4 * reach, 1, min(_SLAB_BYTES // plane, -(-n0 // 4)))  # >= 4 slabs if it can
     out = np.empty(mask.shape, np.bool_)
     for x0 in range(0, n0, step):
         x1 = min(x0 + step, n0)
