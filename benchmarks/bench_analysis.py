@@ -209,8 +209,9 @@ def record(out: str, sizes) -> None:
 
 def compare(a: str, b: str) -> int:
     """Number of records that differ (exactly: every float, every field's hash)."""
-    ra = [json.loads(line) for line in open(a)]
-    rb = [json.loads(line) for line in open(b)]
+    with open(a) as fa, open(b) as fb:
+        ra = [json.loads(line) for line in fa]
+        rb = [json.loads(line) for line in fb]
     bad = 0 if len(ra) == len(rb) else 1
     for i, (x, y) in enumerate(zip(ra, rb)):
         if x != y:
@@ -255,9 +256,9 @@ def ball(n_atoms: int) -> None:
         g = np.arange(-int(r) - 1, int(r) + 2)
         d2 = (g[:, None, None] ** 2 + g[None, :, None] ** 2 + g[None, None, :] ** 2)
         structure = np.sqrt(d2.astype(np.float32)) < np.float32(r)
-        ours, t_ours, m_ours = run(lambda: _ball_dilation(pores, r))
-        ref, t_edt, m_edt = run(lambda: _edt(~pores) < r)  # edt's own output is not traced
-        lib, t_lib, m_lib = run(lambda: ndi.binary_dilation(pores, structure))
+        ours, t_ours, m_ours = run(lambda r=r: _ball_dilation(pores, r))
+        ref, t_edt, _ = run(lambda r=r: _edt(~pores) < r)  # edt's own output is not traced
+        lib, t_lib, m_lib = run(lambda s=structure: ndi.binary_dilation(pores, s))
         print(f"radius {r} vox ({len(_ball_boxes(r))} boxes, {int(structure.sum())} offsets): "
               f"shifted ORs {t_ours:.3f} s, EDT {t_edt:.3f} s + {4 * pores.size / 2**20:.0f} MB "
               f"float grid, scipy binary_dilation {t_lib:.3f} s | numpy peak MB: ours "
@@ -299,7 +300,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.ball:
         for n in [int(x) for x in args.sizes.split(",")]:
-            subprocess.run([sys.executable, __file__, "--ball-child", str(n)],
+            subprocess.run([sys.executable, __file__, "--ball-child", str(n)], check=True,
                            env={**os.environ, **ENV})
         return
     if args.ball_child:
