@@ -50,18 +50,19 @@ RADII = (0.5, 1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 3.5, 4.2, 5.5, 6.5, 7.0)
 def test_ball_dilation_is_the_edt_threshold(monkeypatch, slab_bytes):
     monkeypatch.setattr(V, "_SLAB_BYTES", slab_bytes)
     for mask, _ in random_masks(5):
-        for r in RADII:
+        for r in RADII + (12.5,):  # 12.5: 58 boxes, beyond _MAX_BALL_BOXES (the EDT fallback)
             want = V._edt(~mask) < r
             assert np.array_equal(V._ball_dilation(mask, r), want), r
             assert np.array_equal(V._ball_dilation(~mask, r, invert=True), want), r
     empty = np.zeros((9, 8, 7), bool)
-    for r in (1.5, 3.5, 40.0):  # 40: beyond _MAX_BALL_BOXES, the EDT fallback
+    for r in (1.5, 3.5, 40.0):
         assert not V._ball_dilation(empty, r).any()
         assert V._ball_dilation(~empty, r).all()
         assert np.array_equal(V._ball_dilation(empty, r, invert=True), ~empty)
 
 
 def test_ball_boxes_cover_exactly_the_float32_ball():
+    assert len(V._ball_boxes(12.5)) > V._MAX_BALL_BOXES >= len(V._ball_boxes(8.5))
     for r in RADII + (np.sqrt(12.0), np.sqrt(13.0) + 1e-7, 12.5):
         k = int(np.ceil(r)) + 1
         g = np.arange(-k, k + 1)
