@@ -8,6 +8,15 @@ machine the CPU time is the fair figure) and peak RSS above the frame itself, pe
 
     python benchmarks/bench_analysis.py [--sizes 10000,30000,100000,300000]
     python benchmarks/bench_analysis.py --local-thickness [--sizes 10000,30000]
+    python benchmarks/bench_analysis.py --ball --sizes 100000
+    python benchmarks/bench_analysis.py --record OUT [--sizes ...]; --compare A B
+
+``--record OUT`` writes every voxel metric (all of ``VoxelMetrics``' results, fields hashed) of
+the benchmark particles to OUT (JSON lines); ``--compare A B`` checks two such files value for
+value. Run with ``PYTHONPATH`` at two trees to show that a change keeps every number. The same
+records of the tests' own frames: ``PYTHONPATH=TREE:benchmarks DEALLOY_VOXEL_RECORD=OUT python -m
+pytest -p bench_analysis tests/test_voxel_*.py tests/test_analysis_voxel.py`` (this module is
+then a pytest plugin that records every ``VoxelMetrics`` and ``local_thickness_samples`` call).
 
 ``--local-thickness``: the sampled local thickness (dealloy's numba kernels, 20000 points) against
 porespy's ``filters.local_thickness`` (every voxel; methods ``dt`` and the default ``bf``) on the
@@ -128,6 +137,135 @@ def child_local_thickness(n_atoms: int) -> None:
     print(json.dumps(out))
 
 
+def _plain(x):
+    """JSON-able copy of a result: arrays as (shape, dtype, sha256 of the bytes)."""
+    import hashlib
+
+    import numpy as np
+
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if isinstance(x, np.ndarray):
+        a = np.ascontiguousarray(x)
+        return {"shape": list(a.shape), "dtype": str(a.dtype),
+                "sha256": hashlib.sha256(a.tobytes()).hexdigest()}
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+def _append_record(path: str, kind: str, key, result) -> None:
+    with open(path, "a") as f:
+        f.write(json.dumps({"kind": kind, "key": _plain(key), "result": _plain(result)},
+                           sort_keys=True) + "\n")
+
+
+def pytest_configure(config):  # pragma: no cover - used as ``pytest -p bench_analysis``
+    """Record every voxel metric the tests compute (to ``$DEALLOY_VOXEL_RECORD``)."""
+    import dataclasses
+
+    from dealloy.analysis import voxel as V
+
+    path = os.environ.get("DEALLOY_VOXEL_RECORD")
+    if not path:
+        return
+    compute, lts = V.VoxelMetrics._compute, V.local_thickness_samples
+
+    def recorded_compute(self, frame, keep_fields=False):
+        res = compute(self, frame, keep_fields)
+        key = {"params": dataclasses.asdict(self.params), "positions": frame.positions,
+               "cell": frame.cell, "pbc": list(frame.pbc)}
+        _append_record(path, "VoxelMetrics", key, res)
+        return res
+
+    def recorded_lts(phase, n_samples, rng, *args, **kwargs):
+        res = lts(phase, n_samples, rng, *args, **kwargs)
+        if sys._getframe(1).f_globals.get("__name__") != V.__name__:  # the tests' own calls
+            _append_record(path, "local_thickness_samples", {"phase": phase, "n": n_samples},
+                           res)
+        return res
+
+    V.VoxelMetrics._compute = recorded_compute
+    V.local_thickness_samples = recorded_lts
+
+
+def record(out: str, sizes) -> None:
+    """Every voxel metric of the benchmark particles (porous Si, dense c-Li15Si4), to ``out``."""
+    from dealloy.analysis.frame import as_frame
+    from dealloy.analysis.voxel import VoxelMetrics
+
+    open(out, "w").close()
+    for n in sizes:
+        for kind, atoms in (("porous-si", porous_particle(n)), ("li15si4", li15si4_particle(n))):
+            res = VoxelMetrics().compute(as_frame(atoms), keep_fields=True).results
+            _append_record(out, "VoxelMetrics", {"kind": kind, "n_atoms": len(atoms)}, res)
+            print(f"{kind} {len(atoms)} atoms: porosity {res['porosity']!r}, ligament median "
+                  f"{res['ligament_diameter_nm']['median']!r} nm, pore median "
+                  f"{res['pore_diameter_nm']['median']!r} nm, envelope "
+                  f"{res['envelope_volume_nm3']!r} nm3", flush=True)
+
+
+def compare(a: str, b: str) -> int:
+    """Number of records that differ (exactly: every float, every field's hash)."""
+    with open(a) as fa, open(b) as fb:
+        ra = [json.loads(line) for line in fa]
+        rb = [json.loads(line) for line in fb]
+    bad = 0 if len(ra) == len(rb) else 1
+    for i, (x, y) in enumerate(zip(ra, rb)):
+        if x != y:
+            bad += 1
+            diff = [k for k in x["result"] if x["result"].get(k) != y["result"].get(k)] \
+                if isinstance(x["result"], dict) and isinstance(y["result"], dict) else "result"
+            print(f"record {i} ({x['kind']}) differs: {diff}")
+    print(f"{len(ra)} / {len(rb)} records, {bad} differ")
+    return bad
+
+
+def ball(n_atoms: int) -> None:
+    """The voxel metrics' ball dilation (shifted ORs) against the float32 EDT it replaces and
+    scipy's ``binary_dilation`` with the same ball, on the pore space of the benchmark particle:
+    CPU time (best of 3), peak of the result's own arrays (tracemalloc), equality."""
+    import tracemalloc
+
+    import numpy as np
+    from scipy import ndimage as ndi
+
+    from dealloy.analysis.frame import as_frame
+    from dealloy.analysis.voxel import VoxelMetrics, _ball_boxes, _ball_dilation, _edt
+
+    m = VoxelMetrics().compute(as_frame(porous_particle(n_atoms)), keep_fields=True).results
+    pores = m["_fields"]["envelope"] & ~m["_fields"]["solid"]
+    print(f"{n_atoms} atoms, grid {pores.shape}, pore fraction {pores.mean():.2f}")
+
+    def run(f):
+        best = None
+        for _ in range(3):
+            c = time.process_time()
+            out = f()
+            t = time.process_time() - c
+            best = t if best is None else min(best, t)
+        tracemalloc.start()
+        f()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return out, best, peak
+
+    for r in (1.5, 3.5, 6.5):
+        g = np.arange(-int(r) - 1, int(r) + 2)
+        d2 = (g[:, None, None] ** 2 + g[None, :, None] ** 2 + g[None, None, :] ** 2)
+        structure = np.sqrt(d2.astype(np.float32)) < np.float32(r)
+        ours, t_ours, m_ours = run(lambda r=r: _ball_dilation(pores, r))
+        ref, t_edt, _ = run(lambda r=r: _edt(~pores) < r)  # edt's own output is not traced
+        lib, t_lib, m_lib = run(lambda s=structure: ndi.binary_dilation(pores, s))
+        print(f"radius {r} vox ({len(_ball_boxes(r))} boxes, {int(structure.sum())} offsets): "
+              f"shifted ORs {t_ours:.3f} s, EDT {t_edt:.3f} s + {4 * pores.size / 2**20:.0f} MB "
+              f"float grid, scipy binary_dilation {t_lib:.3f} s | numpy peak MB: ours "
+              f"{m_ours / 2**20:.1f}, scipy {m_lib / 2**20:.1f} | equal to EDT: "
+              f"{np.array_equal(ours, ref)}, scipy equal: {np.array_equal(lib, ref)}", flush=True)
+
+
 def main_local_thickness(sizes) -> None:
     for n in sizes:
         res = subprocess.run([sys.executable, __file__, "--child-lt", str(n)], capture_output=True,
@@ -154,7 +292,25 @@ def main() -> None:
     ap.add_argument("--local-thickness", action="store_true",
                     help="dealloy's sampled local thickness vs porespy's, same masks")
     ap.add_argument("--child-lt", type=int, default=None)
+    ap.add_argument("--ball", action="store_true",
+                    help="ball dilation (shifted ORs) vs EDT vs scipy binary_dilation")
+    ap.add_argument("--record", metavar="OUT", help="write the voxel metrics of the particles")
+    ap.add_argument("--ball-child", type=int, default=None)
+    ap.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare two --record files")
     args = ap.parse_args()
+    if args.ball:
+        for n in [int(x) for x in args.sizes.split(",")]:
+            subprocess.run([sys.executable, __file__, "--ball-child", str(n)], check=True,
+                           env={**os.environ, **ENV})
+        return
+    if args.ball_child:
+        ball(args.ball_child)
+        return
+    if args.record:
+        record(args.record, [int(x) for x in args.sizes.split(",")])
+        return
+    if args.compare:
+        sys.exit(1 if compare(*args.compare) else 0)
     if args.child_lt:
         child_local_thickness(args.child_lt)
         return

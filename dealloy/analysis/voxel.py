@@ -276,16 +276,17 @@ def _phase_metrics(box: list, h: float, dv: float, p: VoxelParams, rng, periodic
     # in melt-quenched a-LixSi they would cut every inscribed ball (a dense 3.3 nm a-Si(Li)
     # particle read a ligament median of 1.15 nm with them, 2.08 nm without)
     v_pore = float(np.count_nonzero(pores)) * dv
-    pore = _thickness_nm(pores, h, p, rng, periodic, None if any(periodic) else dt_pores,
-                         n_samples)
-    del dt_pores  # before the fill: one grid-sized float array fewer at the peak
+    # handed over in a list: the thickness frees it once sampled, before its sort and the fill
+    dt_box = [] if dt_pores is None or any(periodic) else [dt_pores]
+    del dt_pores
+    pore = _thickness_nm(pores, h, p, rng, periodic, dt_box, n_samples)
     solid = _fill_enclosed(solid, pores, periodic)
     del pores
     if keep_fields:
         envelope |= solid
     v_solid = float(np.count_nonzero(solid)) * dv
     v_env = v_solid + v_pore
-    lig = _thickness_nm(solid, h, p, rng, periodic, None, n_samples)
+    lig = _thickness_nm(solid, h, p, rng, periodic, [], n_samples)
     res = {"porosity": v_pore / v_env if v_env > 0 else float("nan"),
            "ligament_diameter_nm": lig, "pore_diameter_nm": pore}
     if full:
@@ -408,10 +409,18 @@ def shift_boundary(solid: np.ndarray, shift_vox: float, periodic) -> np.ndarray:
     if shift_vox == 0:
         return solid.copy()
     grow = shift_vox > 0
-    src = ~solid if grow else solid
-    dt = _edt_wrapped(src, int(np.ceil(abs(shift_vox))) + 2, _axes(periodic))
-    flip = src & (dt < abs(shift_vox) + 0.5)
-    return (solid | flip) if grow else (solid & ~flip)
+    # a voxel of src flips when its EDT (to the other phase) is below |shift| + 1/2: it lies in
+    # the other phase's dilation by that ball (computed as such: exact, no float grid)
+    padded, cut = _wrap_pad(solid, int(np.ceil(abs(shift_vox))) + 2, _axes(periodic))
+    near = _ball_dilation(padded, abs(shift_vox) + 0.5, invert=not grow)
+    del padded
+    near = np.ascontiguousarray(near[cut])
+    if grow:
+        near |= solid
+        return near
+    np.logical_not(near, out=near)
+    near &= solid
+    return near
 
 
 def smallest_pore_diameter_angstrom(width_angstrom: float, min_pore_diameter_angstrom: float,
@@ -684,7 +693,14 @@ def _coarsen(solid: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
         return nc, solid
     padded = np.zeros(nc * factor, np.bool_)
     padded[:n[0], :n[1], :n[2]] = solid
-    return nc, padded.reshape(nc[0], factor, nc[1], factor, nc[2], factor).any(axis=(1, 3, 5))
+    # OR of the factor³ strided sub-grids (a reshaped .any over three short axes is ~15x slower)
+    coarse = padded[::factor, ::factor, ::factor].copy()
+    for i in range(factor):
+        for j in range(factor):
+            for k in range(factor):
+                if i or j or k:
+                    coarse |= padded[i::factor, j::factor, k::factor]
+    return nc, coarse
 
 
 def _envelope_partial(solid: np.ndarray, probe_vox: float, factor: int, periodic) -> np.ndarray:
@@ -764,10 +780,114 @@ def _opening(mask: np.ndarray, r_vox: float, periodic=False) -> np.ndarray:
     if any(periodic):
         padded, cut = _wrap_pad(mask, int(np.ceil(r_vox)) + 2, periodic)
         return np.ascontiguousarray(_opening(padded, r_vox)[cut])
-    centres = _edt(mask) >= r_vox
+    # = (EDT(mask) >= r_vox), without the grid-sized float array
+    centres = _ball_dilation(mask, r_vox, invert=True)
+    np.logical_not(centres, out=centres)
+    centres &= mask
     if not centres.any():
         return np.zeros_like(mask)
-    return mask & (_edt(~centres) < r_vox)
+    out = _ball_dilation(centres, r_vox)  # = (EDT(~centres) < r_vox)
+    del centres
+    out &= mask
+    return out
+
+
+def _ball_boxes(radius_vox: float) -> list[tuple[int, int, int]]:
+    """Return the boxes whose union is the digital ball of radius ``radius_vox`` (voxels).
+
+    The ball is {o in Z³: sqrt(|o|²) < radius_vox}, the square root taken in float32 and
+    compared with float32(radius_vox) exactly as a float32 EDT is compared with a threshold.
+    The ball's non-negative octant is closed downwards, so its maximal points are the boxes'
+    corners.
+
+    Returns
+    -------
+    list of tuple of int
+        Half-extents (a, b, c) along x, y, z of each box.
+    """
+    r32 = np.float32(radius_vox)
+    k = int(np.ceil(float(radius_vox))) + 1
+    g = np.arange(k + 1)
+    d2 = g[:, None, None] ** 2 + g[None, :, None] ** 2 + g[None, None, :] ** 2
+    pts = np.argwhere(np.sqrt(d2.astype(np.float32)) < r32)
+    return [tuple(int(x) for x in q) for q in pts
+            if not np.any(np.all(pts >= q, axis=1) & np.any(pts > q, axis=1))]
+
+
+def _dilate_segment(a: np.ndarray, k: int, axis: int, scratch: np.ndarray) -> None:
+    """Dilate ``a`` (bool, in place) by the segment [-k, k] along ``axis``.
+
+    The grid's outside counts as False. Shifted ORs, the reach growing as 1, 4, 13, ...
+    (ceil(log3(2k + 1)) steps); ``scratch`` is a bool array of the same shape, overwritten.
+    """
+    reach = 0
+    while reach < k:
+        s = min(2 * reach + 1, k - reach)
+        np.copyto(scratch, a)
+        lo = [slice(None)] * 3
+        hi = [slice(None)] * 3
+        lo[axis], hi[axis] = slice(None, -s), slice(s, None)
+        a[tuple(hi)] |= scratch[tuple(lo)]
+        a[tuple(lo)] |= scratch[tuple(hi)]
+        reach += s
+
+
+#: above this many boxes the ball dilation falls back to an EDT (the same result; bounds the
+#: number of passes for large radii)
+_MAX_BALL_BOXES = 32
+#: slab size of the ball dilation (bytes of bool per slab: cache-sized)
+_SLAB_BYTES = 1 << 21
+
+
+def _ball_dilation(mask: np.ndarray, radius_vox: float, invert: bool = False) -> np.ndarray:
+    """Dilate ``mask`` (``~mask`` if ``invert``) by the digital ball of radius ``radius_vox``.
+
+    Bit for bit ``_edt(~mask) < radius_vox`` (float32 distances, the grid's outside empty).
+    Computed as a union of separable box dilations by shifted ORs, slab by slab along x (each
+    slab with a halo of the ball's reach): the result plus a few slab-sized bool arrays, where a
+    float EDT needs 4 bytes per voxel and 4-8x the CPU time (benchmarks/bench_analysis.py
+    --ball).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        The voxels within Euclidean distance < ``radius_vox`` of a True voxel, shape of ``mask``.
+    """
+    boxes = _ball_boxes(radius_vox)
+    if len(boxes) > _MAX_BALL_BOXES:
+        src = np.logical_not(mask) if invert else mask
+        if not src.any():
+            return np.zeros_like(mask)
+        return _edt(np.logical_not(src)) < radius_vox
+    reach = max(q[0] for q in boxes)
+    n0 = mask.shape[0]
+    plane = max(int(np.prod(mask.shape[1:])), 1)
+    step = max(4 * reach, 1, min(_SLAB_BYTES // plane, -(-n0 // 4)))  # >= 4 slabs if it can
+    out = np.empty(mask.shape, np.bool_)
+    for x0 in range(0, n0, step):
+        x1 = min(x0 + step, n0)
+        lo, hi = max(x0 - reach, 0), min(x1 + reach, n0)
+        part = np.logical_not(mask[lo:hi]) if invert else mask[lo:hi].copy()
+        _box_union_dilation(part, boxes)
+        out[x0:x1] = part[x0 - lo:x1 - lo]
+    return out
+
+
+def _box_union_dilation(z: np.ndarray, boxes) -> None:
+    """``z`` (bool, in place) dilated by the union of the boxes [-a, a] x [-b, b] x [-c, c]."""
+    scratch = np.empty_like(z)
+    box = np.empty_like(z)
+    out = np.zeros_like(z)
+    cz = 0
+    for c in sorted({q[2] for q in boxes}):  # the z dilations grow incrementally
+        _dilate_segment(z, c - cz, 2, scratch)
+        cz = c
+        for a, b, _ in (q for q in boxes if q[2] == c):
+            np.copyto(box, z)
+            _dilate_segment(box, b, 1, scratch)
+            _dilate_segment(box, a, 0, scratch)
+            out |= box
+    np.copyto(z, out)
 
 
 _label = label  # dealloy.labelling.label (shared with the engine's selectors)
@@ -825,8 +945,25 @@ def local_thickness_samples(phase: np.ndarray, n_samples: int, rng, periodic=Fal
     samples : numpy.ndarray of int64, shape (n, 3)
         The samples' voxel coordinates.
     """
+    return _local_thickness(phase, n_samples, rng, periodic, [] if dt is None else [dt],
+                            ridge_alpha)
+
+
+def _local_thickness(phase: np.ndarray, n_samples: int, rng, periodic, dt_box: list,
+                     ridge_alpha: float = 0.85):
+    """Compute :func:`local_thickness_samples`, the EDT handed over in a one-element list.
+
+    The EDT of ``phase`` (if known) is taken out of ``dt_box`` so that it is freed once the
+    samples' own values are read, before the (memory-heavy) sort of the ball centres.
+
+    Returns
+    -------
+    radii, samples : numpy.ndarray
+        As :func:`local_thickness_samples`.
+    """
     from dealloy.analysis._kernels import max_covering_radius, ridge_mask, ridge_points
 
+    dt = dt_box.pop() if dt_box else None
     n_phase = int(np.count_nonzero(phase))
     if n_phase == 0:
         return np.zeros(0, np.float32), np.zeros((0, 3), np.int64)
@@ -849,6 +986,8 @@ def local_thickness_samples(phase: np.ndarray, n_samples: int, rng, periodic=Fal
     ridge_points(ridge, dt, centres, radii)
     del ridge
     samples = _random_voxels(phase, n_samples, rng) + off
+    dt_samples = dt[tuple(samples.T)]
+    del dt
     # radius classes, geometric (x1.3), descending
     edges = [float(radii.max()) + 1e-3]
     while edges[-1] > 1.0:
@@ -883,7 +1022,7 @@ def local_thickness_samples(phase: np.ndarray, n_samples: int, rng, periodic=Fal
                             np.asarray(buckets, np.int64), np.asarray(dims, np.int64),
                             np.asarray(offs, np.int64), starts)
     # a point is always inside its own ball (guards against a dropped near-maximal ridge ball)
-    r = np.maximum(r, dt[tuple(samples.T)])
+    r = np.maximum(r, dt_samples)
     return r, samples - off
 
 
@@ -903,10 +1042,10 @@ def _random_voxels(phase: np.ndarray, n: int, rng) -> np.ndarray:
     return np.concatenate(out)[:n].astype(np.int64)
 
 
-def _thickness_nm(phase, h, p: VoxelParams, rng, periodic, dt=None,
+def _thickness_nm(phase, h, p: VoxelParams, rng, periodic, dt_box: list | None = None,
                   n_samples: int | None = None) -> dict:
     n = p.thickness_samples if n_samples is None else n_samples
-    radii, _ = local_thickness_samples(phase, n, rng, periodic=periodic, dt=dt)
+    radii, _ = _local_thickness(phase, n, rng, periodic, [] if dt_box is None else dt_box)
     return thickness_stats(radii, h, p.histogram_bin_nm)
 
 
