@@ -23,7 +23,8 @@ Energies are exact single points of LAMMPS on the live session: the atom is dele
 and velocity when the move is rejected. The galvanostatic candidates of a local potential are
 evaluated in independent sets instead (:func:`removal_energies_batched`: Li further apart than
 twice the potential's reach are deleted together and each one's ΔE is read from the per-atom
-energies; same values, a fraction of the single points). LAMMPS' own MC fixes do not fit: ``fix gcmc`` accepts
+energies; same values, a fraction of the single points), and the small sets in a second LAMMPS
+instance that holds only their neighbourhood (:class:`LocalEnergies`). LAMMPS' own MC fixes do not fit: ``fix gcmc`` accepts
 with the ideal-gas reservoir factor and inserts at random points of a region, ``fix atom/swap``
 keeps N, ``fix sgcmc`` needs an EAM-type local energy; and their random streams live inside
 LAMMPS, so a checkpoint could not continue them. Here every random number comes from the run's
@@ -650,7 +651,10 @@ def cheapest_removals(sp: SinglePoints, candidates, atoms: dict, k: int, mu_li_b
     ``reach_angstrom``: "auto" (default) takes :func:`energy_reach_angstrom` of the session's
     potential. With a reach (a local potential) the candidates' ΔE are computed in independent
     sets (:func:`removal_energies_batched`; off when :data:`BATCHED` is False), otherwise one
-    single point per candidate; the removals are the same (benchmarks/README.md: the cost).
+    single point per candidate; the removals are the same (benchmarks/README.md: the cost). On
+    an open particle the sets with a small neighbourhood (the re-evaluations after a removal) go
+    to a second LAMMPS instance holding only that neighbourhood (:class:`LocalEnergies`; off
+    when :data:`LOCAL` is False), and the removed Li's ΔE is the evaluated one.
     The re-evaluation radius is at least 2 reach + 0.5 Å (MEAM screening reaches beyond rc).
     Candidates are ranked by ΔE rounded to 1e-9 eV, then by id, so that rounding noise of
     the evaluation route (or of the MPI decomposition) cannot pick between equal ΔE.
@@ -731,4 +735,5 @@ LOCAL = True
 __all__ = ["li_bcc_chemical_potential_ev", "mu_li_ev", "removal_voltage_v", "metropolis",
            "SinglePoints", "Move", "potentiostatic_sweep", "cheapest_removals",
            "removal_energies", "removal_energies_batched", "energy_reach_angstrom",
-           "independent_sets", "maxwell_velocity", "KB_EV", "VOLTAGE_MIN_V", "VOLTAGE_MAX_V"]
+           "independent_sets", "LocalEnergies", "maxwell_velocity", "KB_EV", "VOLTAGE_MIN_V",
+           "VOLTAGE_MAX_V"]
