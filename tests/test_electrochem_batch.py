@@ -13,9 +13,10 @@ from ase.geometry import get_distances
 
 from dealloy.build.crystal import li15si4_cell
 from dealloy.engine import electrochem
-from dealloy.engine.electrochem import (SinglePoints, cheapest_removals, energy_reach_angstrom,
-                                       independent_sets, li_bcc_chemical_potential_ev,
-                                       removal_energies, removal_energies_batched)
+from dealloy.engine.electrochem import (LocalEnergies, SinglePoints, cheapest_removals,
+                                       energy_reach_angstrom, independent_sets,
+                                       li_bcc_chemical_potential_ev, removal_energies,
+                                       removal_energies_batched)
 from dealloy.engine.particles import li15si4_sphere
 from dealloy.engine.run import run
 from dealloy.engine.selectors import removal_candidates
@@ -51,10 +52,11 @@ def test_reach_of_the_meam_potentials():
     assert energy_reach_angstrom(get_potential("meam-cui2012")) > 4.8
 
 
-@pytest.mark.parametrize("periodic", [False, True])
-def test_batched_removal_energies_equal_one_by_one(periodic):
+@pytest.mark.parametrize("periodic, local", [(False, False), (True, False), (False, True)])
+def test_batched_removal_energies_equal_one_by_one(periodic, local):
     pot = get_potential(POT)
-    atoms = li15si4_cell().repeat(2) if periodic else li15si4_sphere(11.0)
+    # the clusters need a particle clearly larger than their 12.2 Å radius
+    atoms = li15si4_cell().repeat(2) if periodic else li15si4_sphere(16.0 if local else 11.0)
     atoms = _thermalised(atoms, pot)
     reach = energy_reach_angstrom(pot)
     with LammpsSession(atoms, pot) as s:
@@ -62,11 +64,24 @@ def test_batched_removal_energies_equal_one_by_one(periodic):
         li = ids[types == 1]
         cand = [int(i) for i in (li[::7] if periodic else
                                  ids[removal_candidates("surface", x, types == 1)])]
+        if local:
+            cand = cand[::3]
         cell = s.cell_matrix() if periodic else None
         with SinglePoints(s) as sp:
             one = removal_energies(sp, cand, table)
             n0 = sp.n_evaluations
-            batched = removal_energies_batched(sp, cand, table, reach, cell, s.pbc)
+            if local:  # each Li alone in a cluster of its neighbourhood (a second instance)
+                cluster = LocalEnergies(s, x)
+                batched = {}
+                for i in cand:
+                    batched.update(removal_energies_batched(sp, [i], table, reach, local=cluster))
+                n_local, n_cluster_atoms = cluster.n_evaluations, cluster.n_atoms_evaluated
+                cluster.close()
+                # intact cluster + cluster without the Li, for (nearly) every Li
+                assert n_local % 2 == 0 and n_local >= 2 * 0.8 * len(cand)
+                assert n_cluster_atoms < 0.5 * n_local * len(atoms)  # the point: small clusters
+            else:
+                batched = removal_energies_batched(sp, cand, table, reach, cell, s.pbc)
             n_batched = sp.n_evaluations - n0
             e_after = sp.energy_ev()
         assert e_after == pytest.approx(sp.e_ev, abs=1e-9)  # every Li is back
@@ -74,7 +89,7 @@ def test_batched_removal_energies_equal_one_by_one(periodic):
     assert set(batched) == set(one) and len(cand) > 20
     for i in cand:
         assert batched[i] == pytest.approx(one[i], abs=1e-8), i
-    assert n_batched < len(cand) / 2  # the point: far fewer single points
+    assert n_batched < len(cand) / 2  # the point: far fewer single points of the whole
     # the sets are independent: members further apart than 2 reach + 0.5 Å (minimum image)
     pos = np.array([table[i][0] for i in cand])
     for members in independent_sets(cand, pos, 2 * reach + 0.5, cell, atoms.pbc):
@@ -94,29 +109,48 @@ def test_too_short_a_reach_falls_back_to_exact_single_points():
         with SinglePoints(s) as sp:
             one = removal_energies(sp, cand, table)
             wrong = removal_energies_batched(sp, cand, table, 2.0)
+            cluster = LocalEnergies(s, x)
+            wrong_local = {}
+            for i in cand[:12]:  # alone in a cluster of the atoms within 2 x 2 + 0.5 Å
+                wrong_local.update(removal_energies_batched(sp, [i], table, 2.0, local=cluster))
+            cluster.close()
     for i in cand:
         assert wrong[i] == pytest.approx(one[i], abs=1e-8), i
+    for i in cand[:12]:
+        assert wrong_local[i] == pytest.approx(one[i], abs=1e-8), i
 
 
-def test_cheapest_removals_batched_pick_the_same_li_in_the_same_order(monkeypatch):
+@pytest.mark.parametrize("radius", [11.0, pytest.param(16.0, marks=pytest.mark.slow)])
+def test_cheapest_removals_batched_pick_the_same_li_in_the_same_order(monkeypatch, radius):
+    # one by one (reference), independent sets in the whole particle, and sets + neighbourhood
+    # clusters (the default); on 16 Å (~1250 atoms) the clusters take the re-evaluations
     pot = get_potential(POT)
     mu = li_bcc_chemical_potential_ev(pot)
-    atoms = _thermalised(li15si4_sphere(11.0), pot, seed=9)
+    atoms = _thermalised(li15si4_sphere(radius), pot, seed=9)
     runs = {}
-    for batched in (False, True):
+    for route, batched, local in (("one", False, False), ("sets", True, False),
+                                  ("local", True, True)):
         monkeypatch.setattr(electrochem, "BATCHED", batched)
+        monkeypatch.setattr(electrochem, "LOCAL", local)
         with LammpsSession(atoms, pot) as s:
             ids, types, x, table = _table(s)
             cand = [int(i) for i in ids[removal_candidates("surface", x, types == 1)]]
             with SinglePoints(s) as sp:
                 moves, _ = cheapest_removals(sp, cand, table, 12, mu, 2 * 4.8 + 0.5)
-                runs[batched] = (moves, sp.n_evaluations)
-    (old, n_old), (new, n_new) = runs[False], runs[True]
-    assert [m.atom_id for m in new] == [m.atom_id for m in old] and len(new) == 12
-    for a, b in zip(old, new):
-        assert b.delta_e_ev == pytest.approx(a.delta_e_ev, abs=1e-9)
-        assert b.voltage_v == pytest.approx(a.voltage_v, abs=1e-9)
-    assert n_new < n_old / 2
+                runs[route] = (moves, sp.n_evaluations, sp.n_local_evaluations)
+            assert s.natoms == len(atoms) - 12
+    old, n_old, _ = runs["one"]
+    assert len(old) == 12
+    for route in ("sets", "local"):
+        new, n_new, _ = runs[route]
+        assert [m.atom_id for m in new] == [m.atom_id for m in old], route
+        for a, b in zip(old, new):
+            assert b.delta_e_ev == pytest.approx(a.delta_e_ev, abs=1e-8), route
+            assert b.voltage_v == pytest.approx(a.voltage_v, abs=1e-8), route
+        assert n_new < n_old / 2
+    assert runs["sets"][2] == 0
+    if radius > 15:  # the clusters took over the re-evaluations after each removal
+        assert runs["local"][2] > 0 and runs["local"][1] < runs["sets"][1] / 2
 
 
 # The events of a tiny galvanostatic run made by the code before batching (commit e831762,

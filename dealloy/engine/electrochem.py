@@ -23,7 +23,8 @@ Energies are exact single points of LAMMPS on the live session: the atom is dele
 and velocity when the move is rejected. The galvanostatic candidates of a local potential are
 evaluated in independent sets instead (:func:`removal_energies_batched`: Li further apart than
 twice the potential's reach are deleted together and each one's ΔE is read from the per-atom
-energies; same values, a fraction of the single points). LAMMPS' own MC fixes do not fit: ``fix gcmc`` accepts
+energies; same values, a fraction of the single points), and the small sets in a second LAMMPS
+instance that holds only their neighbourhood (:class:`LocalEnergies`). LAMMPS' own MC fixes do not fit: ``fix gcmc`` accepts
 with the ideal-gas reservoir factor and inserts at random points of a region, ``fix atom/swap``
 keeps N, ``fix sgcmc`` needs an EAM-type local energy; and their random streams live inside
 LAMMPS, so a checkpoint could not continue them. Here every random number comes from the run's
@@ -164,6 +165,7 @@ class SinglePoints:
         self._log = quiet_log
         self.e_ev = None
         self.current = False
+        self.n_local_evaluations = 0  # single points of small clusters (LocalEnergies)
 
     def __enter__(self):
         if self._log:
@@ -427,8 +429,91 @@ def independent_sets(ids, pos: np.ndarray, separation: float, cell=None,
     return [[ids[k] for k in s] for s in sets]
 
 
+class LocalEnergies:
+    """A second, small LAMMPS instance on this MPI rank alone that holds only the neighbourhood
+    of a few Li: their removal energies without a single point of the whole particle.
+
+    The energy of an atom depends only on the atoms within the potential's reach r
+    (:func:`energy_reach_angstrom`), so the per-atom energies of every atom within r of a Li i
+    are exact in any cluster that holds every atom within 2 r of i, and ΔE_i (the sum of their
+    changes) is the same as in the whole structure to rounding. A cluster holds the atoms within
+    2 r + 0.5 Å of its Li; the atoms on its cut surface have wrong energies, but those do not
+    change when the Li are removed (they are more than r away) and are not summed.
+
+    Open particles only (the cluster is cut out of an open structure; a periodic cell uses the
+    whole-structure route). ``positions`` (N, 3) Å of the whole current structure only size the
+    box; atoms are re-created per cluster.
+    """
+
+    PE_ATOM = "dealloy_local_pea"
+
+    def __init__(self, session, positions: np.ndarray):
+        from mpi4py import MPI
+
+        pos = np.asarray(positions, float)
+        self.lo = pos.min(0) - 5.0
+        box = np.diag(pos.max(0) - self.lo + 5.0)
+        seed = Atoms("Li", positions=[box.diagonal() / 2], cell=box, pbc=False)
+        # the session's own class (dealloy's LAMMPS bridge), on this rank only
+        self.s = type(session)(seed, session.potential, comm=MPI.COMM_SELF)
+        self.s.command(f"compute {self.PE_ATOM} all pe/atom")
+        self.n_evaluations = 0
+        self.n_atoms_evaluated = 0
+
+    def close(self) -> None:
+        self.s.close()
+
+    def _energies(self) -> tuple[np.ndarray, np.ndarray]:
+        self.s.command("run 0 post no")
+        self.n_evaluations += 1
+        self.n_atoms_evaluated += self.s.natoms
+        lmp = self.s.lmp
+        ids = np.ctypeslib.as_array(lmp.gather_concat("id", 0, 1)).astype(np.int64)
+        e = np.ctypeslib.as_array(lmp.gather_concat(f"c_{self.PE_ATOM}", 1, 1)).copy()
+        order = np.argsort(ids)
+        return ids[order], e[order] * self.s.units.energy_ev
+
+    def removal_energies(self, members, ids_all, types_all, x_all, rows, reach_angstrom
+                         ) -> tuple[dict[int, float], float]:
+        """ΔE (eV) of each Li id in ``members``, deleted together from the cluster of the atoms
+        ``rows`` of (``ids_all``, ``types_all``, ``x_all``); and the summed energy change of the
+        atoms outside every member's reach (0 to rounding for a potential as local as its
+        reach)."""
+        s = self.s
+        s.command("delete_atoms group all compress no")
+        rows = np.asarray(rows, dtype=np.int64)
+        s.lmp.create_atoms(len(rows), [int(i) for i in ids_all[rows]],
+                           [int(t) for t in types_all[rows]],
+                           [float(c) for c in (x_all[rows] - self.lo).ravel()],
+                           shrinkexceed=True)
+        ids0, e0 = self._energies()
+        s.command(f"group dealloy_loc id {' '.join(str(int(i)) for i in members)}")
+        s.command("delete_atoms group dealloy_loc compress no")
+        s.command("group dealloy_loc delete")
+        ids1, e1 = self._energies()
+        change = -e0.copy()  # removed atoms lose their whole energy
+        change[np.searchsorted(ids0, ids1)] = e1 - e0[np.searchsorted(ids0, ids1)]
+        x0 = x_all[rows][np.argsort(ids_all[rows])]  # cluster positions in ids0 order
+        tree = cKDTree(x0)
+        counted = np.zeros(len(ids0), bool)
+        out = {}
+        for i in members:
+            r = int(np.searchsorted(ids0, i))
+            nb = np.array(tree.query_ball_point(x0[r], reach_angstrom), dtype=np.int64)
+            nb = nb[nb != r]
+            out[int(i)] = float(change[r] + change[nb].sum())
+            counted[nb] = True
+            counted[r] = True
+        return out, float(np.abs(change[~counted]).sum())
+
+
+#: a cluster larger than this share of the structure is evaluated in the whole structure
+LOCAL_MAX_SHARE = 0.5
+
+
 def removal_energies_batched(sp: SinglePoints, ids, atoms: dict, reach_angstrom: float,
-                             cell=None, pbc=(False, False, False)) -> dict[int, float]:
+                             cell=None, pbc=(False, False, False),
+                             local: LocalEnergies | None = None) -> dict[int, float]:
     """ΔE = E(N-1) - E(N) (eV) of each Li in ``ids``, exactly as :func:`removal_energies`, with
     one single point per *set* of Li instead of one per Li.
 
@@ -441,6 +526,13 @@ def removal_energies_batched(sp: SinglePoints, ids, atoms: dict, reach_angstrom:
     rounding (~1e-12 eV; test_batched_removal_energies_equal_one_by_one). Should the energy of
     any atom outside all reaches change by more than :data:`LOCALITY_TOLERANCE_EV` in total (the
     potential is less local than ``reach_angstrom``), that set is redone one Li at a time.
+
+    With ``local`` (open structures), a set whose cluster (the atoms within 2 ``reach_angstrom``
+    + 0.5 Å of its members) holds at most :data:`LOCAL_MAX_SHARE` of the structure is evaluated
+    in that second instance instead (:class:`LocalEnergies`: two single points of the cluster
+    instead of one of the whole structure); the sets are shared out over the MPI ranks, each
+    rank's cluster instance works alone, and the results are exchanged, so the values do not
+    depend on the number of ranks.
 
     Parameters
     ----------
@@ -455,6 +547,8 @@ def removal_energies_batched(sp: SinglePoints, ids, atoms: dict, reach_angstrom:
     cell : (3, 3) array, optional
         Cell matrix (Å) for minimum-image distances when ``pbc``.
     pbc : tuple of 3 bool
+    local : LocalEnergies, optional
+        The cluster instance (None: every set in the whole structure).
 
     Returns
     -------
@@ -462,24 +556,56 @@ def removal_energies_batched(sp: SinglePoints, ids, atoms: dict, reach_angstrom:
         id -> ΔE (eV).
     """
     ids = [int(i) for i in ids]
-    if len(ids) <= 1:
+    if local is None and len(ids) <= 1:
         return removal_energies(sp, ids, atoms)
-    if not sp.current:  # per-atom energies of the intact structure (the total is unchanged)
-        sp.energy_ev()
-    all_ids, e0 = sp.per_atom_ev()
-    order = np.argsort(all_ids)
-    all_ids, e0 = all_ids[order], e0[order]
+    if not ids:
+        return {}
+    lmp = sp.s.lmp
+    raw_ids = np.ctypeslib.as_array(lmp.gather_concat("id", 0, 1)).astype(np.int64)
+    order = np.argsort(raw_ids)
+    all_ids = raw_ids[order]
     # positions of every atom, for the reach sums (the caller's table holds only candidates)
-    x_all = np.ctypeslib.as_array(sp.s.lmp.gather_concat("x", 1, 3)).reshape(-1, 3)[order].copy()
+    x_all = np.ctypeslib.as_array(lmp.gather_concat("x", 1, 3)).reshape(-1, 3)[order].copy()
     row = {int(i): k for k, i in enumerate(all_ids)}
     cand_pos = np.array([atoms[i][0] for i in ids], float)
     sets = independent_sets(ids, cand_pos, 2.0 * reach_angstrom + 0.5, cell, pbc)
-    # atoms within the reach of each candidate (the whole structure is static inside a batch)
     n = len(all_ids)
-    near = dict(zip(ids, (np.array(nb, dtype=np.int64) for nb in
-                          _neighbours(x_all, x_all[[row[i] for i in ids]], reach_angstrom,
-                                      cell, pbc))))
     out: dict[int, float] = {}
+    redo: list[int] = []
+    if local is not None and not any(pbc):
+        types_all = np.ctypeslib.as_array(lmp.gather_concat("type", 0, 1)).astype(
+            np.int64)[order]
+        tree = cKDTree(x_all)
+        small, whole = [], []
+        for members in sets:
+            rows = sorted(set().union(*tree.query_ball_point(
+                x_all[[row[i] for i in members]], 2.0 * reach_angstrom + 0.5)))
+            (small if len(rows) <= LOCAL_MAX_SHARE * n else whole).append((members, rows))
+        comm = sp.s.comm
+        rank, size = (comm.Get_rank(), comm.Get_size()) if comm is not None else (0, 1)
+        mine: dict[int, float] = {}
+        strays: list[int] = []
+        for members, rows in small[rank::size]:
+            de, stray = local.removal_energies(members, all_ids, types_all, x_all, rows,
+                                               reach_angstrom)
+            mine.update(de)
+            if stray > LOCALITY_TOLERANCE_EV:  # the potential reaches further than assumed
+                strays.extend(members)
+        parts = comm.allgather((mine, strays)) if size > 1 else [(mine, strays)]
+        for de, st in parts:
+            out.update(de)
+            redo.extend(st)
+        sets = [m for m, _ in whole]
+    if sets:
+        if not sp.current:  # per-atom energies of the intact structure (the total is unchanged)
+            sp.energy_ev()
+        ids0, e0 = sp.per_atom_ev()
+        e0 = e0[np.argsort(ids0)]
+        # atoms within the reach of each candidate (the structure is static inside a batch)
+        flat = [i for m in sets for i in m]
+        near = dict(zip(flat, (np.array(nb, dtype=np.int64) for nb in
+                               _neighbours(x_all, x_all[[row[i] for i in flat]],
+                                           reach_angstrom, cell, pbc))))
     for members in sets:
         if len(members) == 1:
             out.update(removal_energies(sp, members, atoms))
@@ -504,7 +630,9 @@ def removal_energies_batched(sp: SinglePoints, ids, atoms: dict, reach_angstrom:
         xs, vs, imgs = zip(*(atoms[i] for i in members))
         sp.create_many(members, xs, vs, imgs)
         if stray > LOCALITY_TOLERANCE_EV:  # the potential reaches further than assumed
-            out.update(removal_energies(sp, members, atoms))
+            redo.extend(members)
+    if redo:
+        out.update(removal_energies(sp, redo, atoms))
     return out
 
 
@@ -523,7 +651,10 @@ def cheapest_removals(sp: SinglePoints, candidates, atoms: dict, k: int, mu_li_b
     ``reach_angstrom``: "auto" (default) takes :func:`energy_reach_angstrom` of the session's
     potential. With a reach (a local potential) the candidates' ΔE are computed in independent
     sets (:func:`removal_energies_batched`; off when :data:`BATCHED` is False), otherwise one
-    single point per candidate; the removals are the same (benchmarks/README.md: the cost).
+    single point per candidate; the removals are the same (benchmarks/README.md: the cost). On
+    an open particle the sets with a small neighbourhood (the re-evaluations after a removal) go
+    to a second LAMMPS instance holding only that neighbourhood (:class:`LocalEnergies`; off
+    when :data:`LOCAL` is False), and the removed Li's ΔE is the evaluated one.
     The re-evaluation radius is at least 2 reach + 0.5 Å (MEAM screening reaches beyond rc).
     Candidates are ranked by ΔE rounded to 1e-9 eV, then by id, so that rounding noise of
     the evaluation route (or of the MPI decomposition) cannot pick between equal ΔE.
@@ -542,10 +673,24 @@ def cheapest_removals(sp: SinglePoints, candidates, atoms: dict, k: int, mu_li_b
     if reach_angstrom is not None:
         locality_angstrom = max(locality_angstrom, 2.0 * reach_angstrom + 0.5)
 
+    local = None
+    if reach_angstrom is not None and BATCHED and LOCAL and not any(pbc):
+        local = LocalEnergies(sp.s, sp.s.gather("x", 1, 3))
+    try:
+        return _cheapest(sp, cand, atoms, k, mu_li_bcc_ev, locality_angstrom, cutoff_voltage_v,
+                         cell, pbc, reach_angstrom, local)
+    finally:
+        if local is not None:
+            sp.n_local_evaluations += local.n_evaluations
+            local.close()
+
+
+def _cheapest(sp, cand, atoms, k, mu_li_bcc_ev, locality_angstrom, cutoff_voltage_v, cell, pbc,
+              reach_angstrom, local):
     def evaluate(ids):
         if reach_angstrom is None or not BATCHED:
             return removal_energies(sp, ids, atoms)
-        return removal_energies_batched(sp, ids, atoms, reach_angstrom, cell, pbc)
+        return removal_energies_batched(sp, ids, atoms, reach_angstrom, cell, pbc, local)
 
     de = evaluate(cand)
     moves: list[Move] = []
@@ -555,8 +700,15 @@ def cheapest_removals(sp: SinglePoints, candidates, atoms: dict, k: int, mu_li_b
         u_best = removal_voltage_v(de[best], mu_li_bcc_ev)
         if cutoff_voltage_v is not None and u_best > cutoff_voltage_v:
             return moves, True
-        d = sp.try_remove(best)
-        sp.commit()
+        if local is not None:
+            # its ΔE is known (exact to rounding): delete it without a single point of the whole
+            # structure; the next sets use the cluster instance, or take a fresh single point
+            d = de[best]
+            sp.delete(best)
+            sp.e_ev = sp.e_ev + d if sp.e_ev is not None else None
+        else:
+            d = sp.try_remove(best)
+            sp.commit()
         moves.append(Move("remove", best, pos[best], d, removal_voltage_v(d, mu_li_bcc_ev), True))
         del de[best]
         rest = list(de) if len(moves) < k else []  # after the last removal nothing is chosen
@@ -575,9 +727,13 @@ _RANK_EV = 1e-9  # ΔE resolution of the galvanostatic ranking (eV)
 #: evaluate galvanostatic candidates in independent sets (False: one single point per Li, the
 #: reference route kept for tests and for non-local potentials)
 BATCHED = True
+#: evaluate small sets in a second LAMMPS instance holding only their neighbourhood
+#: (:class:`LocalEnergies`; open particles, batched route only)
+LOCAL = True
 
 
 __all__ = ["li_bcc_chemical_potential_ev", "mu_li_ev", "removal_voltage_v", "metropolis",
            "SinglePoints", "Move", "potentiostatic_sweep", "cheapest_removals",
            "removal_energies", "removal_energies_batched", "energy_reach_angstrom",
-           "independent_sets", "maxwell_velocity", "KB_EV", "VOLTAGE_MIN_V", "VOLTAGE_MAX_V"]
+           "independent_sets", "LocalEnergies", "maxwell_velocity", "KB_EV", "VOLTAGE_MIN_V",
+           "VOLTAGE_MAX_V"]

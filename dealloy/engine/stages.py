@@ -141,6 +141,7 @@ class StagesMixin:
             ramp = (prog.lammps_step0, prog.lammps_step0 + total)
         window = self._anneal_window(stage) if electro else None
         hot = window is not None and window(prog.steps_done)
+        t_stage = (t0, t1)
         if hot:
             t0 = t1 = stage.anneal_temperature_k
         self._ensure_velocities(t0)
@@ -187,6 +188,15 @@ class StagesMixin:
                 self._progress()
                 if md % self.ckpt_steps == 0:
                     self.checkpoint()
+                    # The thermostat restarts here, as a run resumed from this checkpoint
+                    # restarts it: the Nose-Hoover chain from rest, the Langevin stream from a
+                    # seed of this MD step. Its state is not in the checkpoint (LAMMPS cannot
+                    # set it), so without the restart a resumed run would follow another
+                    # trajectory (and, galvanostatic, remove other Li) than an uninterrupted one.
+                    for f in fixes:
+                        self.cmd(f"unfix {f}")
+                    fixes = self._thermostat(*((stage.anneal_temperature_k,) * 2 if hot
+                                               else t_stage))
                 self._poll_signal()
         finally:
             if self.session is not None and self.session.lmp is not None:
