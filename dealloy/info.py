@@ -12,8 +12,8 @@ def versions() -> dict:
     import numpy
 
     from dealloy import __version__
-    from dealloy.engine.lammps import lammps_info
-    from dealloy.potentials import list_potentials
+    from dealloy.lammps.instance import lammps_info
+    from dealloy.lammps.potentials import list_potentials
 
     try:
         import ovito

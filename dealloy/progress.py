@@ -340,7 +340,7 @@ PRIOR_ATOM_STEPS_PER_S_PER_RANK = 6.0e4
 
 
 class BuildProgress(logging.Handler):
-    """Relay the ``dealloy.build`` logger's phase messages (the mechanism ``dealloy run`` uses)
+    """Relay the ``dealloy.builders`` logger's phase messages (the mechanism ``dealloy run`` uses)
     and, for phases that announce their MD (``extra={"phase", "atoms", "md_ps",
     "timestep_ps"}``), show a :mod:`rich` progress bar with the elapsed time and an estimated
     time left.
@@ -370,7 +370,7 @@ class BuildProgress(logging.Handler):
         self._phase = None          # (name, atom-steps, start time)
         self._progress = None
         self._task = None
-        self._logger = logging.getLogger("dealloy.build")
+        self._logger = logging.getLogger("dealloy.builders")
         self._old_level = None
         self.t0 = time.time()
 

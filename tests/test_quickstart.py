@@ -33,7 +33,7 @@ STAGES = [
 QUICKSTART_SCRIPT = """
 import sys
 import test_quickstart as t
-import dealloy.engine.quickstart as qs
+import dealloy.quickstart as qs
 from dealloy.cli import main
 qs.PARTICLES, qs.STAGES = t.PARTICLES, t.STAGES
 main(["quickstart", "-o", sys.argv[1], "--ranks", "1"])
@@ -117,7 +117,7 @@ def test_quickstart_says_what_it_shows_and_what_it_cannot(tiny_quickstart):
 
 @pytest.mark.slow
 def test_quickstart_rerun_keeps_wall_time_and_report_cli_reads_the_folder(tiny_quickstart):
-    from dealloy.engine.quickstart import _quickstart
+    from dealloy.quickstart import _quickstart
 
     out, first = tiny_quickstart
     again = _quickstart(out, quiet=True, particles=PARTICLES, stages=STAGES)  # reuses both runs

@@ -9,12 +9,19 @@ Amorphous (melt-quench in LAMMPS with a registry potential): :func:`amorphous_li
 validates its arguments before building (``ConfigError`` naming the argument and allowed range)
 and records ``builder``, ``builder_args`` (JSON), ``seed`` and ``dealloy_version`` in
 ``atoms.info``. See docs/builders.md.
+
+Layering: the geometry (crystal lattices, spheres, grains, packing) lives in :mod:`dealloy.build`
+and never runs MD; this package holds the builders that do (the melt-quench in
+:mod:`dealloy.builders.amorphous`), the registry of every builder and ``dealloy build``
+(:mod:`dealloy.builders.cli`). It sits above :mod:`dealloy.build` and :mod:`dealloy.lammps`,
+below the engine that calls it.
 """
 
 from __future__ import annotations
 
-from dealloy.build.amorphous import amorphous_lisi, amorphous_lisi_particle, core_shell_particle
+from dealloy.builders.amorphous import amorphous_lisi, amorphous_lisi_particle, core_shell_particle
 from dealloy.build.crystal import li15si4_cell, li15si4_particle, si_particle
+from dealloy.errors import ConfigError
 
 #: builder name -> function (the engine resolves ``particle.builder`` through this dict)
 BUILDERS = {
@@ -29,8 +36,6 @@ BUILDERS = {
 
 def get_builder(name: str):
     """The builder called ``name`` (hyphens allowed: ``li15si4-particle``)."""
-    from dealloy.errors import ConfigError
-
     key = str(name).replace("-", "_")
     if key not in BUILDERS:
         raise ConfigError(f"unknown builder {name!r}; choose one of: {', '.join(BUILDERS)}")

@@ -8,7 +8,7 @@ import time
 
 import click
 
-from dealloy.build import BUILDERS, get_builder
+from dealloy.builders import BUILDERS, get_builder
 from dealloy.config.builders import builder_parameters
 from dealloy.progress import BuildProgress
 from dealloy.errors import ConfigError

@@ -17,7 +17,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from dealloy.config import StrictModel, dump_toml, load_toml
 from dealloy.config.builders import builder_args_model, check_builder_args
 from dealloy.errors import ConfigError
-from dealloy.potentials import DEFAULT_POTENTIAL
+from dealloy.lammps.potentials import DEFAULT_POTENTIAL
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -41,7 +41,7 @@ class ParticleSpec(StrictModel):
     def _one_source(self):
         if (self.file is None) == (self.builder is None):
             raise ValueError("give exactly one of particle.file (a structure file) or "
-                             "particle.builder (a dealloy.build builder name)")
+                             "particle.builder (a dealloy.builders builder name)")
         if self.file is not None and self.args:
             raise ValueError("particle.args only applies to particle.builder; remove it")
         if self.builder is not None:
@@ -408,7 +408,7 @@ class RunConfig(StrictModel):
     @field_validator("potential")
     @classmethod
     def _known_potential(cls, v: str) -> str:
-        from dealloy.potentials import POTENTIAL_NAMES
+        from dealloy.lammps.potentials import POTENTIAL_NAMES
 
         name = v.split(":", 1)[0]
         if name not in POTENTIAL_NAMES:
@@ -428,7 +428,7 @@ class RunConfig(StrictModel):
     def resolved_timestep_ps(self) -> float:
         if self.timestep_ps is not None:
             return self.timestep_ps
-        from dealloy.potentials import get_potential
+        from dealloy.lammps.potentials import get_potential
 
         return get_potential(self.potential, self.ffield or None).timestep_ps
 

@@ -89,7 +89,7 @@ def _mu_cached(key, potential, comm) -> float:
         return _MU_CACHE[key]
     from ase.build import bulk
 
-    from dealloy.engine.session import LammpsSession
+    from dealloy.lammps.session import LammpsSession
 
     atoms = bulk("Li", "bcc", a=3.51, cubic=True).repeat(4)
     why = None
@@ -148,7 +148,7 @@ class Move:
 
 
 class SinglePoints:
-    """Delete / re-create single Li in a live :class:`~dealloy.engine.session.LammpsSession` and
+    """Delete / re-create single Li in a live :class:`~dealloy.lammps.session.LammpsSession` and
     read the exact total energy after each change (``run 0``).
 
     ``atoms`` maps atom id -> (position, velocity, image) as gathered at the start of the batch;

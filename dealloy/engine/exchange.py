@@ -17,7 +17,7 @@ from scipy.spatial import cKDTree
 
 from dealloy.engine.selectors import choose, insertion_sites, removal_candidates
 from dealloy.errors import SimulationError
-from dealloy.potentials import ELEMENTS
+from dealloy.lammps.potentials import ELEMENTS
 
 LI, SI = 1, 2  # LAMMPS types (ELEMENTS order)
 _AMU_A2_PS2_EV = 1.0364269e-4  # 1 amu*A^2/ps^2 in eV

@@ -34,7 +34,7 @@ from dealloy.fit.dataset import (DataSpec, assign_split, check_dataset, family_c
 from dealloy.fit.students import FITTERS, check_student
 from dealloy.fit.teacher import DEFAULT_TEACHER, check_teacher_name, load_teacher
 from dealloy.io import progress_hook, write_json
-from dealloy.potentials import (MANIFEST, _builtin, fitted_potential, list_potentials,
+from dealloy.lammps.potentials import (MANIFEST, _builtin, fitted_potential, list_potentials,
                                 user_potentials_dir)
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")

@@ -174,7 +174,7 @@ class Potential:
 def _q(path: Path) -> str:
     """A parameter file's path as one LAMMPS word taken literally: quoted, so that spaces, ``$``
     (variables), ``#`` (comments), ``&`` and quotes reach LAMMPS as they are
-    (:func:`dealloy.engine.lammps.lammps_quote`).
+    (:func:`dealloy.lammps.instance.lammps_quote`).
 
     Raises
     ------

@@ -1,7 +1,7 @@
 """Amorphous-path validation of a potential: a-LixSi structure, energetics and voltage vs x.
 
 ``validate_amorphous(potential)`` melt-quenches periodic bulk a-LixSi with the amorphous builder
-(:func:`dealloy.build.amorphous_lisi`) at each x for several independent seeds, and measures with
+(:func:`dealloy.builders.amorphous_lisi`) at each x for several independent seeds, and measures with
 the analysis suite (:class:`dealloy.analysis.structure.SiNetwork`, :class:`PartialRDF`):
 
 - volume per Si and density (box-relaxed cell after the 300 K NPT relaxation);
@@ -32,7 +32,7 @@ import numpy as np
 from dealloy import materials as M
 from dealloy.errors import ConfigError
 from dealloy.io import progress_hook
-from dealloy.potentials import DEFAULT_POTENTIAL, Potential, get_potential
+from dealloy.lammps.potentials import DEFAULT_POTENTIAL, Potential, get_potential
 from dealloy.potentials.energetics import (average_voltage, formation_energy_per_si, interpolate,
                                            voltage_profile)
 
@@ -96,7 +96,7 @@ def check_series(xs, n_si: int, seeds: int) -> tuple[float, ...]:
 def _one(job: dict) -> dict:
     """Melt-quench and measure one (x, seed) cell; runs in a worker process."""
     from dealloy.analysis.structure import PartialRDF, SiNetwork
-    from dealloy.build import amorphous_lisi
+    from dealloy.builders import amorphous_lisi
 
     atoms = amorphous_lisi(job["x"], n_si=job["n_si"], seed=job["seed"],
                            potential=job["potential"], **job["protocol"])
@@ -289,7 +289,7 @@ def validate_amorphous(potential: Potential | str = DEFAULT_POTENTIAL, xs=DEFAUL
                        n_si: int = PRODUCTION_N_SI, seeds: int = PRODUCTION_SEEDS, jobs: int = 1,
                        progress=None, cache_dir=None, **protocol) -> AmorphousValidation:
     """Run the amorphous series (see module docstring). ``protocol`` overrides
-    ``VALIDATION_PROTOCOL`` (any keyword of :func:`dealloy.build.amorphous_lisi`).
+    ``VALIDATION_PROTOCOL`` (any keyword of :func:`dealloy.builders.amorphous_lisi`).
 
     ``cache_dir``: keep each melt-quenched cell's measurements there (one JSON per potential, x,
     seed, cell size and protocol); a rerun reuses them, so an interrupted series resumes and a

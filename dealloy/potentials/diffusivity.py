@@ -24,18 +24,16 @@ from pathlib import Path
 
 import numpy as np
 
-from dealloy import materials as M
+from dealloy.analysis.diffusivity import arrhenius, predict
+from dealloy.analysis.plots import _plt, _save
 from dealloy.analysis.structure import Crystallinity
 from dealloy.analysis.trajectory import msd
-from dealloy.build.amorphous import amorphous_lisi
 from dealloy.build.crystal import li15si4_cell
-from dealloy.engine.session import LammpsSession
+from dealloy.builders.amorphous import amorphous_lisi
 from dealloy.errors import ConfigError
 from dealloy.io import progress_hook, write_json, write_text
-from dealloy.materials import MASSES_AMU
-from dealloy.potentials import DEFAULT_POTENTIAL
-
-KB_EV = M.UNITS["kB"]  # eV/K, CODATA 2018
+from dealloy.lammps.potentials import DEFAULT_POTENTIAL
+from dealloy.lammps.session import LammpsSession
 
 
 @dataclass
@@ -124,38 +122,6 @@ def _unwrapped(session) -> np.ndarray:
     return (x + img @ cell)[np.argsort(ids)]
 
 
-def arrhenius(temps_k, d_cm2_s, d_err) -> dict:
-    """Weighted fit ln D = ln D0 - Ea / (kB T); returns Ea (eV), D0, covariance and a predictor."""
-    t = np.asarray(temps_k, float)
-    d = np.asarray(d_cm2_s, float)
-    e = np.asarray(d_err, float)
-    ok = d > 0
-    if ok.sum() < 2:
-        return {}
-    x = 1.0 / (KB_EV * t[ok])
-    y = np.log(d[ok])
-    sig = np.where(e[ok] > 0, e[ok] / d[ok], 0.3)
-    w = 1.0 / np.maximum(sig, 0.05) ** 2
-    A = np.vstack([np.ones_like(x), -x]).T
-    W = np.diag(w)
-    cov = np.linalg.inv(A.T @ W @ A)
-    coef = cov @ A.T @ W @ y
-    if ok.sum() > 2:  # scale by the reduced chi^2 when it says the errors are too small
-        chi2 = float(((y - A @ coef) ** 2 * w).sum() / (ok.sum() - 2))
-        cov = cov * max(chi2, 1.0)
-    return {"ln_d0": float(coef[0]), "activation_energy_ev": float(coef[1]),
-            "activation_energy_stderr_ev": float(math.sqrt(cov[1, 1])), "cov": cov.tolist(),
-            "n_points": int(ok.sum())}
-
-
-def predict(fit: dict, temperature_k: float) -> tuple[float, float]:
-    """(D, relative 1-sigma uncertainty factor in ln D) at ``temperature_k``."""
-    a = np.array([1.0, -1.0 / (KB_EV * temperature_k)])
-    ln_d = fit["ln_d0"] + a[1] * fit["activation_energy_ev"]
-    var = float(a @ np.asarray(fit["cov"]) @ a)
-    return float(math.exp(ln_d)), float(math.sqrt(max(var, 0.0)))
-
-
 def run_diffusivity(p: DiffusivityParams, out_dir, echo=print, progress=None) -> dict:
     """MD of each phase at each temperature, Arrhenius fits, files in ``out_dir``.
 
@@ -230,8 +196,6 @@ def run_diffusivity(p: DiffusivityParams, out_dir, echo=print, progress=None) ->
 
 
 def _plot(summary, p, path):
-    from dealloy.analysis.plots import _plt, _save
-
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5, 3.8))
     for phase, color in (("crystalline", "tab:red"), ("amorphous", "tab:blue")):
@@ -256,135 +220,3 @@ def _plot(summary, p, path):
     ax.set(xlabel="1000 / T (1/K)", ylabel="Li D (cm²/s)", title="Li diffusivity, Arrhenius")
     ax.legend(fontsize=7)
     _save(fig, Path(path), [])
-
-
-# ---- Li diffusion coefficient of a trajectory, reported only where it means something ----------
-#: fewest Li atoms present in every frame of the fit window: the MSD of fewer atoms scatters by
-#: more than ~15 % (relative error of a mean over N independent walkers ~ 1/sqrt(N))
-MIN_LI_FOR_D = 50
-#: fewest evenly spaced frames at fixed composition (the fit uses lags 0.2-0.8 of the longest)
-MIN_FRAMES_FOR_D = 8
-
-
-def _fixed_composition_window(frames) -> tuple[int, int]:
-    """[start, stop) of the longest stretch of consecutive frames holding the same atoms (same
-    Li ids, or Li and Si counts when the frames carry no ids)."""
-    def key(f):
-        li = f.mask("Li")
-        if f.ids is not None:
-            return (tuple(np.sort(f.ids[li]).tolist()), int((~li).sum()))
-        return (int(li.sum()), int((~li).sum()))
-
-    keys = [key(f) for f in frames]
-    best, start = (0, 0), 0
-    for i in range(1, len(keys) + 1):
-        if i == len(keys) or keys[i] != keys[start]:
-            if i - start > best[1] - best[0]:
-                best = (start, i)
-            start = i
-    return best
-
-
-def li_diffusion(frames, fit_window=(0.2, 0.8)) -> tuple[dict, object]:
-    """Li tracer diffusion coefficient of a trajectory, only where it means something.
-
-    Criteria (all must hold, else ``reported`` is False and ``why_not`` says which failed):
-
-    1. fixed composition: the fit uses the longest stretch of consecutive frames holding the same
-       atoms (same Li ids; during extraction or insertion Li leave or enter, and the MSD of the
-       survivors is not a diffusion coefficient of any one composition);
-    2. enough atoms: at least :data:`MIN_LI_FOR_D` Li in that stretch;
-    3. enough time: at least :data:`MIN_FRAMES_FOR_D` evenly spaced frames in it;
-    4. drift removed: each frame's centre-of-mass displacement (of all atoms, from
-       ``info['com_angstrom']`` when the frames carry it, else of the Li themselves, a 1/N_Li
-       bias) is subtracted before the MSD; the drift removed is reported.
-
-    The MSD and fit are :func:`dealloy.analysis.trajectory.msd` (all time origins, least squares
-    over ``fit_window``, D = slope / 6).
-
-    Parameters
-    ----------
-    frames : list of Frame
-        Time-ordered frames (``time_ps`` set; Li positions unwrapped in ``info['unwrapped']``
-        for periodic cells, or wrapped and unwrapped here by minimum image).
-    fit_window : (float, float)
-        Fractions of the longest lag fitted.
-
-    Returns
-    -------
-    (dict, MSDResult or None)
-        The JSON-ready record (``reported``, ``why_not``, ``diffusion_cm2_per_s``,
-        ``diffusion_stderr_cm2_per_s``, ``fit_window_ps``, ``n_atoms``, ``n_frames``,
-        ``window_ps``, ``drift_removed_angstrom``, ``criteria``) and the MSD result when reported.
-    """
-    from dealloy.analysis.trajectory import evenly_spaced_subset, msd, unwrap
-
-    criteria = {"fixed_composition": True, "min_li_atoms": MIN_LI_FOR_D,
-                "min_evenly_spaced_frames": MIN_FRAMES_FOR_D, "drift_removed": True}
-    out = {"reported": False, "why_not": None, "diffusion_cm2_per_s": None, "criteria": criteria}
-    if len(frames) < 2:
-        out["why_not"] = "a single frame has no time evolution"
-        return out, None
-    if any(f.time_ps is None for f in frames):
-        out["why_not"] = "the frames carry no simulation time"
-        return out, None
-    a, b = _fixed_composition_window(frames)
-    win = frames[a:b]
-    n_li = int(win[0].mask("Li").sum())
-    if b - a < len(frames):
-        n0, n1 = int(frames[0].mask("Li").sum()), int(frames[-1].mask("Li").sum())
-        comp = (f"the atoms change between frames (Li {n0} -> {n1}: extraction or insertion); "
-                f"the longest stretch at fixed composition is {b - a} frame(s), "
-                f"t = {win[0].time_ps:g}-{win[-1].time_ps:g} ps, with {n_li} Li")
-    else:
-        comp = f"all {len(frames)} frames at fixed composition ({n_li} Li)"
-    out.update(n_atoms=n_li, window_ps=[float(win[0].time_ps), float(win[-1].time_ps)])
-    if n_li < MIN_LI_FOR_D:
-        out["why_not"] = f"{comp}: fewer than {MIN_LI_FOR_D} Li to average over"
-        return out, None
-    t = np.array([f.time_ps for f in win], float)
-    keep = evenly_spaced_subset(t)
-    out["n_frames"] = int(len(keep))
-    if len(keep) < MIN_FRAMES_FOR_D:
-        out["why_not"] = (f"{comp}: {len(keep)} evenly spaced frame(s), fewer than "
-                          f"{MIN_FRAMES_FOR_D} (dump more often or run longer at fixed composition)")
-        return out, None
-    win = [win[i] for i in keep]
-    pos, coms = [], []
-    for f in win:
-        li = f.mask("Li")
-        p = np.asarray(f.info.get("unwrapped", f.positions))[li]
-        if f.ids is not None:
-            p = p[np.argsort(f.ids[li])]
-        pos.append(p)
-        coms.append(f.info.get("com_angstrom"))
-    periodic = win[0].periodic and "unwrapped" not in win[0].info
-    x = unwrap(pos, win[0].cell if periodic else None)
-    if all(c is not None for c in coms):
-        com = np.asarray(coms, float)
-        drift_of = "all atoms"
-    else:
-        com = x.mean(axis=1)
-        drift_of = "the Li"
-    x = x - com[:, None, :]
-    res = msd(t[keep], x, fit_window)
-    out.update(reported=True, diffusion_cm2_per_s=res.diffusion_cm2_per_s,
-               diffusion_stderr_cm2_per_s=res.diffusion_stderr_cm2_per_s,
-               fit_window_ps=list(res.fit_window_ps), n_atoms=res.n_atoms,
-               drift_removed_angstrom=float(np.linalg.norm(com[-1] - com[0])),
-               drift_of=drift_of, window=comp)
-    return out, res
-
-
-def center_of_mass_angstrom(frame) -> np.ndarray | None:
-    """Mass-weighted centre of all atoms of ``frame`` (Å), from its unwrapped positions when it
-    has them; None for a periodic frame without them (a wrapped centre of mass jumps)."""
-
-    if "unwrapped" in frame.info:
-        pos = np.asarray(frame.info["unwrapped"])
-    elif not frame.periodic:
-        pos = frame.positions
-    else:
-        return None
-    m = np.array([MASSES_AMU[s] for s in frame.symbols])
-    return (m[:, None] * pos).sum(0) / m.sum()

@@ -38,7 +38,7 @@ from dealloy.config import run as rc
 from dealloy.config.builders import BUILDER_ARGS
 from dealloy.config.builders import builder_parameters as builder_parameter_fields
 from dealloy.errors import ConfigError
-from dealloy.potentials import DEFAULT_POTENTIAL
+from dealloy.lammps.potentials import DEFAULT_POTENTIAL
 
 X_FULL = 3.75  # Li/Si of c-Li15Si4 = DOD 100 %
 
@@ -224,7 +224,7 @@ def apply_state(cfg: dict, state: str | None, dod: float | None, where: str) -> 
 
 
 def builder_parameters(name: str) -> set[str]:
-    """The arguments of a dealloy.build builder, from its parameter model (empty if unknown)."""
+    """The arguments of a dealloy.builders builder, from its parameter model (empty if unknown)."""
     return set(builder_parameter_fields(name))
 
 
