@@ -6,14 +6,14 @@ import platform
 
 import click
 
+from dealloy import __version__
+from dealloy.lammps.instance import lammps_info
+from dealloy.lammps.potentials import list_potentials
+
 
 def versions() -> dict:
     import ase
     import numpy
-
-    from dealloy import __version__
-    from dealloy.lammps.instance import lammps_info
-    from dealloy.lammps.potentials import list_potentials
 
     try:
         import ovito

@@ -12,6 +12,8 @@ from pathlib import Path
 import click
 
 from dealloy.progress import TaskProgress
+from dealloy.analysis.core import AnalysisParams, flat_row
+from dealloy.analysis.run import analyze_path
 
 
 @click.command("analyze")
@@ -47,8 +49,6 @@ def analyze_command(path, frames, json_out, plots_dir, voxel_angstrom, si_si_cut
     shows a progress bar with an ETA (stderr). One process: MPI does not help (analyse several
     runs side by side instead).
     """
-    from dealloy.analysis.core import AnalysisParams
-    from dealloy.analysis.run import analyze_path
 
     kwargs = {k: v for k, v in dict(voxel_angstrom=voxel_angstrom,
                                      si_si_cutoff_angstrom=si_si_cutoff_angstrom,
@@ -66,7 +66,5 @@ def analyze_command(path, frames, json_out, plots_dir, voxel_angstrom, si_si_cut
                                params=params, echo=echo, progress=progress)
     if to_stdout and len(summary["frames"]) == 1:
         import json
-
-        from dealloy.analysis.core import flat_row
 
         click.echo(json.dumps(flat_row(summary["frames"][0]), indent=1, default=str))

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from dealloy.analysis.frame import ELEMENT_Z, Frame, as_frame
+from dealloy.analysis.plots import _plt, _save
 
 AXES = {"x": 0, "y": 1, "z": 2}
 
@@ -59,8 +60,6 @@ def _scale_bar(ax, extent, color="white"):
 
 def write_images(frame, out: Path, axis: str = "z", n_slices: int = 6,
                  slice_thickness_angstrom: float = 5.0, echo=print) -> list[Path]:
-    from dealloy.analysis.plots import _plt, _save
-
     plt = _plt()
     f = as_frame(frame)
     out.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from dealloy import materials as M
 from dealloy.analysis.base import Analysis
 from dealloy.analysis.frame import Frame
 from dealloy.errors import ConfigError
+from dealloy.analysis.frame import as_frame
 
 PAIRS = ("Si-Si", "Li-Si", "Li-Li")
 
@@ -306,8 +307,6 @@ def li15si4_reference(p: CrystallinityParams) -> tuple[float, float]:
     """q̄4, q̄6 of Si in the ideal c-Li15Si4 cell (I-43d, a = 10.685 Å), computed once."""
     key = (p.li15si4_shell_angstrom, p.si_si_cutoff_angstrom)
     if key not in _REFERENCE:
-        from dealloy.analysis.frame import as_frame
-
         f = as_frame(M.li15si4_conventional_cell(M.LI15SI4_A_ANGSTROM))
         _, q4, q6 = _qbar(f.subset(f.mask("Si")).to_ovito(), p)
         _REFERENCE[key] = (float(np.mean(q4)), float(np.mean(q6)))

@@ -16,6 +16,7 @@ from dealloy.analysis.frame import Frame, _from_ase, _from_ovito_data, check_fra
 from dealloy.errors import ConfigError
 from dealloy.io import guess_format, read_structure
 from dealloy.rundir import RunDir
+from dealloy.config import load_toml
 
 #: formats read with OVITO (lazily, frame by frame); every other format goes through ASE
 OVITO_FORMATS = ("lammps-dump-text",)
@@ -262,8 +263,6 @@ def _run_timestep_ps(run_dir) -> float | None:
     if not cfg.is_file():
         return None
     try:
-        from dealloy.config import load_toml
-
         dt = load_toml(cfg).get("timestep_ps")
         return float(dt) if dt else None
     except Exception:  # an unreadable config only costs the time axis

@@ -218,7 +218,7 @@ def _phase_metrics(box: list, h: float, dv: float, p: VoxelParams, rng, periodic
     reference and the unfilled mask is freed once filled (``h``: voxel edge, Å; ``dv``: voxel
     volume, Å³; ``periodic``: 3 bools, the grid wraps along those axes; ``full``: also pore count,
     volumes and surface area)."""
-    from dealloy.analysis._kernels import drop_labels, label_stats
+    from dealloy.analysis._kernels import drop_labels, label_stats  # deferred: numba (~0.3 s import)
 
     solid = box.pop()
     periodic = _axes(periodic)
@@ -690,7 +690,7 @@ def local_thickness_samples(phase: np.ndarray, n_samples: int, rng, periodic=Fal
 
     ``periodic``: 3 bools (or one for all axes): the phase continues across those axes' faces.
     ``dt`` may be given (the EDT of ``phase``, non-periodic case) to save recomputing it."""
-    from dealloy.analysis._kernels import max_covering_radius, ridge_mask, ridge_points
+    from dealloy.analysis._kernels import max_covering_radius, ridge_mask, ridge_points  # deferred: numba
 
     n_phase = int(np.count_nonzero(phase))
     if n_phase == 0:

@@ -12,6 +12,7 @@ from dealloy.builders import BUILDERS, get_builder
 from dealloy.config.builders import builder_parameters
 from dealloy.progress import BuildProgress
 from dealloy.errors import ConfigError
+from dealloy.io import guess_format, mpi_comm, write_structure
 
 def _kinds() -> list[str]:
     return list(BUILDERS)
@@ -78,8 +79,6 @@ def output_format(path, fmt: str | None = None) -> str:
     before anything is built."""
     from ase.io.formats import filetype, ioformats
 
-    from dealloy.io import guess_format
-
     if fmt is None:
         fmt = guess_format(path)
     if fmt is None:
@@ -138,7 +137,6 @@ def build_command(kind, output, fmt, extra, seed, quiet, **options):
     build ...; rank 0 writes); MPI pays only for cells of thousands of atoms (304 atoms ran
     slower on 2 ranks than on 1). They print each phase with an estimated time left.
     """
-    from dealloy.io import mpi_comm, write_structure
 
     given = dict(options)
     given["seed"] = seed

@@ -18,6 +18,8 @@ from dealloy.config import StrictModel, dump_toml, load_toml
 from dealloy.config.builders import builder_args_model, check_builder_args
 from dealloy.errors import ConfigError
 from dealloy.lammps.potentials import DEFAULT_POTENTIAL
+from dealloy.lammps import potentials as registry  # registry.POTENTIAL_NAMES follows the registry
+from dealloy.lammps.potentials import get_potential
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -408,11 +410,9 @@ class RunConfig(StrictModel):
     @field_validator("potential")
     @classmethod
     def _known_potential(cls, v: str) -> str:
-        from dealloy.lammps.potentials import POTENTIAL_NAMES
-
         name = v.split(":", 1)[0]
-        if name not in POTENTIAL_NAMES:
-            raise ValueError(f"unknown potential '{v}'; choose one of {', '.join(POTENTIAL_NAMES)}")
+        if name not in registry.POTENTIAL_NAMES:
+            raise ValueError(f"unknown potential '{v}'; choose one of {', '.join(registry.POTENTIAL_NAMES)}")
         return v
 
     @model_validator(mode="after")
@@ -428,7 +428,6 @@ class RunConfig(StrictModel):
     def resolved_timestep_ps(self) -> float:
         if self.timestep_ps is not None:
             return self.timestep_ps
-        from dealloy.lammps.potentials import get_potential
 
         return get_potential(self.potential, self.ffield or None).timestep_ps
 

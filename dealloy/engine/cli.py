@@ -7,6 +7,10 @@ from pathlib import Path
 
 import click
 
+from dealloy.engine.run import EXIT_CHECKPOINTED, run
+from dealloy.io import rank
+from dealloy.progress import Progress
+
 
 @click.command("run")
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
@@ -24,9 +28,6 @@ def run_command(config, run_dir, resume, overwrite, quiet):
     Exits 0 when done, 75 when stopped by SIGTERM/SIGUSR1 after a checkpoint (resume with
     --resume), 2 on bad input or a failed run (run.json says why).
     """
-    from dealloy.progress import Progress
-    from dealloy.engine.run import EXIT_CHECKPOINTED, run
-    from dealloy.io import rank
 
     progress = None if quiet or rank() != 0 else Progress()
     try:

@@ -45,6 +45,7 @@ from ase.neighborlist import neighbor_list
 from scipy.spatial import cKDTree
 
 from dealloy.errors import ConfigError, DealloyError
+from dealloy.lammps.session import LammpsSession
 
 KB_EV = 8.617333262e-5  # Boltzmann constant, eV/K (CODATA 2018)
 VOLTAGE_MIN_V, VOLTAGE_MAX_V = -0.5, 3.0  # accepted applied potentials, V vs Li/Li+
@@ -88,8 +89,6 @@ def _mu_cached(key, potential, comm) -> float:
     if key in _MU_CACHE:
         return _MU_CACHE[key]
     from ase.build import bulk
-
-    from dealloy.lammps.session import LammpsSession
 
     atoms = bulk("Li", "bcc", a=3.51, cubic=True).repeat(4)
     why = None

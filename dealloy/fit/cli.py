@@ -7,6 +7,8 @@ import json
 import click
 
 from dealloy.progress import TaskProgress
+from dealloy.fit import DataSpec, fit_potential
+from dealloy.io import rank, write_json
 
 
 # ---- dealloy potential ... ------------------------------------------------------------------
@@ -103,8 +105,6 @@ def fit_command(name, teacher, students, data_path, preset, crystals_dir, out_di
     A rerun with the same --work-dir resumes. One process: MPI does not help (small MD cells,
     serial labelling).
     """
-    from dealloy.fit import DataSpec, fit_potential
-    from dealloy.io import rank, write_json
 
     spec = None if data_path else DataSpec.preset(preset, crystals_dir=crystals_dir)
     with TaskProgress(f"[fit {name}]", enabled=not quiet and rank() == 0) as say:

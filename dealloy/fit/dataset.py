@@ -54,6 +54,7 @@ from dealloy.errors import ConfigError
 from dealloy.io import atomic_path, progress_hook, write_json
 from dealloy.lammps.potentials import DEFAULT_POTENTIAL, ELEMENTS, get_potential
 from dealloy.potentials.validate import li15si4_unit_cell
+from dealloy.io import write_structure
 
 FAMILIES = ("crystal", "liquid", "amorphous", "surface", "fragment", "delithiated", "shortrange")
 PBE_CRYSTAL_FILES = ("Li.xyz", "Si.xyz", "LiSi.xyz", "Li12Si7.xyz", "Li7Si3.xyz", "Li13Si4.xyz",
@@ -212,7 +213,6 @@ def _checkpointed(cache_dir, key: dict, make):
     if path.is_file():
         return ase.io.read(path, index=":")
     out = make()
-    from dealloy.io import write_structure
 
     write_structure(path, out, format="extxyz")
     return out

@@ -36,6 +36,7 @@ from dealloy.fit.teacher import DEFAULT_TEACHER, check_teacher_name, load_teache
 from dealloy.io import progress_hook, write_json
 from dealloy.lammps.potentials import (MANIFEST, _builtin, fitted_potential, list_potentials,
                                 user_potentials_dir)
+from dealloy.io import write_structure
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 CUTOFFS = {"pod": "rcut", "snap": None}
@@ -156,7 +157,6 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
             say(f"{len(configs)} configurations from {cfg_path} (resumed)")
         else:
             configs = make_configurations(spec, progress=say, cache_dir=work / "melt-quench")
-            from dealloy.io import write_structure
 
             write_structure(cfg_path, configs, format="extxyz")
             write_json(spec_path, spec_doc)

@@ -6,8 +6,14 @@ from __future__ import annotations
 
 import click
 
-from dealloy.progress import TaskProgress
-from dealloy.lammps.potentials import DEFAULT_POTENTIAL, POTENTIAL_NAMES
+from dealloy.errors import ConfigError
+from dealloy.io import rank, write_json
+from dealloy.lammps.potentials import DEFAULT_POTENTIAL, POTENTIAL_NAMES, get_potential, list_potentials
+from dealloy.potentials.amorphous import (DEFAULT_XS, check_series, plot_amorphous, validate_amorphous,
+                                          write_report)
+from dealloy.potentials.diffusivity import DiffusivityParams, run_diffusivity
+from dealloy.potentials.validate import validate_crystals
+from dealloy.progress import BuildProgress, TaskProgress
 
 
 def _floats(ctx, param, value):
@@ -67,18 +73,12 @@ def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, am
     defaults (27 cells of 128 Si; a cell's melt-quench costs about its number of atoms, so the
     ETA counts atoms); cells run in parallel on --jobs cores, not with MPI.
     """
-    from dealloy.io import rank, write_json
-    from dealloy.lammps.potentials import get_potential, list_potentials
-
     if name:
         pots = [get_potential(name, ffield=ffield)]
     else:
         pots = list_potentials() + ([get_potential("reaxff", ffield=ffield)] if ffield else [])
 
     if amorphous:
-        from dealloy.potentials.amorphous import (DEFAULT_XS, check_series, plot_amorphous,
-                                                  validate_amorphous, write_report)
-
         check_series(xs or DEFAULT_XS, n_si, seeds)  # bad input fails before any MD
         results = []
         for pot in pots:
@@ -99,8 +99,6 @@ def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, am
             write_json(json_path, {"amorphous": [r.as_dict() for r in results]})
             click.echo(f"wrote {json_path}")
         return
-
-    from dealloy.potentials.validate import validate_crystals
 
     results = []
     for pot in pots:
@@ -147,9 +145,6 @@ def diffusivity_command(temperatures, time_ps, equilibrate_ps, cells, li_vacanci
     with atoms x ps (--cells 2: x8). A progress bar with an ETA shows the MD runs done (stderr).
     Serial: the runs do not use MPI (a 76-atom cell would not gain from it).
     """
-    from dealloy.analysis.diffusivity import DiffusivityParams, run_diffusivity
-    from dealloy.errors import ConfigError
-
     try:
         temps = tuple(float(t) for t in temperatures.split(","))
     except ValueError as exc:
@@ -158,8 +153,6 @@ def diffusivity_command(temperatures, time_ps, equilibrate_ps, cells, li_vacanci
                                cells=cells, li_vacancies=li_vacancies, potential=potential,
                                seed=seed,
                                amorphous_protocol=amorphous_protocol)
-    from dealloy.progress import BuildProgress
-    from dealloy.io import rank
 
     quiet = quiet or rank() != 0  # under an MPI launcher every rank runs LAMMPS; rank 0 speaks
     with TaskProgress("dealloy diffusivity", enabled=not quiet) as progress:

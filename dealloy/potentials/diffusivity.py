@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 
 from dealloy.analysis.diffusivity import arrhenius, predict
-from dealloy.analysis.plots import _plt, _save
 from dealloy.analysis.structure import Crystallinity
 from dealloy.analysis.trajectory import msd
 from dealloy.build.crystal import li15si4_cell
@@ -196,6 +195,8 @@ def run_diffusivity(p: DiffusivityParams, out_dir, echo=print, progress=None) ->
 
 
 def _plot(summary, p, path):
+    from dealloy.analysis.plots import _plt, _save  # deferred: matplotlib (~0.7 s), only to plot
+
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5, 3.8))
     for phase, color in (("crystalline", "tab:red"), ("amorphous", "tab:blue")):

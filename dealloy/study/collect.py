@@ -29,6 +29,7 @@ from dealloy.rundir import RunDir
 from dealloy.study.axes import pathway
 from dealloy.study.plan import Plan, PlannedRun
 from dealloy.study.state import states
+from dealloy.study.local import analyze_run
 
 CLUSTER_CLASSES = ("isolated", "dumbbell", "small", "network")
 X_FULL = 3.75
@@ -154,8 +155,6 @@ def derived(run: PlannedRun) -> dict[str, Any]:
 # ---- the table ----------------------------------------------------------------------------------
 def collect(plan: Plan, analyze_missing: bool = True, echo: Callable[[str], None] = print):
     import pandas as pd
-
-    from dealloy.study.local import analyze_run
 
     rows = []
     for st in states(plan)[0]:
