@@ -15,6 +15,7 @@ from ase.io.formats import string2index
 from dealloy.analysis.frame import Frame, _from_ase, _from_ovito_data, check_frame
 from dealloy.errors import ConfigError
 from dealloy.io import guess_format, read_structure
+from dealloy.periodicity import unwrap  # the one unwrap (any cell); also imported from here
 from dealloy.rundir import RunDir
 from dealloy.config import load_toml
 
@@ -352,19 +353,6 @@ class MSDResult:
         return {"diffusion_cm2_per_s": self.diffusion_cm2_per_s,
                 "diffusion_stderr_cm2_per_s": self.diffusion_stderr_cm2_per_s,
                 "fit_window_ps": list(self.fit_window_ps), "n_atoms": self.n_atoms}
-
-
-def unwrap(positions: list[np.ndarray], cell: np.ndarray | None) -> np.ndarray:
-    """(T, N, 3) positions made continuous by the minimum-image step between consecutive frames
-    (valid when atoms move less than half a cell between frames)."""
-    x = np.array(positions, float)
-    if cell is None or not np.any(cell):
-        return x
-    inv = np.linalg.inv(cell)
-    step = np.diff(x, axis=0)
-    frac = step @ inv
-    frac -= np.round(frac)
-    return np.concatenate([x[:1], x[0] + np.cumsum(frac @ cell, axis=0)])
 
 
 def evenly_spaced_subset(times_ps) -> np.ndarray:

@@ -46,8 +46,9 @@ from scipy.spatial import cKDTree
 
 from dealloy.errors import ConfigError, DealloyError
 from dealloy.lammps.session import LammpsSession
+from dealloy.materials import UNITS
 
-KB_EV = 8.617333262e-5  # Boltzmann constant, eV/K (CODATA 2018)
+KB_EV = UNITS["kB"]  # Boltzmann constant, eV/K (CODATA 2018, dealloy.materials)
 VOLTAGE_MIN_V, VOLTAGE_MAX_V = -0.5, 3.0  # accepted applied potentials, V vs Li/Li+
 LI_TYPE = 1
 _AMU_A2_PS2_EV = 1.0364269e-4  # 1 amu*A^2/ps^2 in eV

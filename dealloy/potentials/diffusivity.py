@@ -33,6 +33,7 @@ from dealloy.errors import ConfigError
 from dealloy.io import progress_hook, write_json, write_text
 from dealloy.lammps.potentials import DEFAULT_POTENTIAL
 from dealloy.lammps.session import LammpsSession
+from dealloy.periodicity import unwrap
 
 
 @dataclass
@@ -117,8 +118,7 @@ def _unwrapped(session) -> np.ndarray:
     ids = session.gather("id", 0, 1).astype(int)
     x = session.gather("x", 1, 3)
     img = session.gather("image", 0, 3)
-    cell = session.cell_matrix()
-    return (x + img @ cell)[np.argsort(ids)]
+    return unwrap(x, session.cell_matrix(), images=img)[np.argsort(ids)]
 
 
 def run_diffusivity(p: DiffusivityParams, out_dir, echo=print, progress=None) -> dict:

@@ -39,8 +39,7 @@ from dealloy.config.builders import BUILDER_ARGS
 from dealloy.config.builders import builder_parameters as builder_parameter_fields
 from dealloy.errors import ConfigError
 from dealloy.lammps.potentials import DEFAULT_POTENTIAL
-
-X_FULL = 3.75  # Li/Si of c-Li15Si4 = DOD 100 %
+from dealloy.materials import X_LI15SI4  # Li/Si of c-Li15Si4 = DOD 100 %
 
 
 @dataclass(frozen=True)
@@ -213,7 +212,7 @@ def apply_state(cfg: dict, state: str | None, dod: float | None, where: str) -> 
                               f"(got {dod}); partial DOD: a-lixsi or core-shell")
     elif preset.dod == "x":
         if dod is not None:
-            args["x"] = round(X_FULL * dod, 6)
+            args["x"] = round(X_LI15SI4 * dod, 6)
         elif "x" not in args:
             raise ConfigError(f"{where}: state {state!r} needs a dod (x = 3.75 dod)")
     else:
