@@ -152,3 +152,21 @@ def test_quickstart_output_says_each_note_once_and_no_raw_warnings(tiny_quicksta
     assert warn and all("stage 3/4 (extract)" in w for w in warn)
     assert all(line.split()[1].endswith("/4") for line in stage_lines)
     assert "Open the report:" in res.stdout
+
+
+def test_summary_without_analysis_measures_the_final_structure(tmp_path):
+    """A run with no analysed frame still gets its Si-Si coordination and largest Si cluster in
+    the summary, from the analysis' own SiNetwork on final.extxyz (not a private copy of it)."""
+    from dealloy.build import si_particle
+    from dealloy.io import write_structure
+    from dealloy.quickstart import _summarise
+
+    atoms = si_particle(diameter_nm=2.0, seed=0)
+    (tmp_path / "c-Si").mkdir()
+    write_structure(tmp_path / "c-Si" / "final.extxyz", atoms, format="extxyz")
+    res = {"li_start": 0, "si_start": len(atoms), "si_end": len(atoms), "x_start": 0.0,
+           "x_end": 0.0, "n_removed": 0, "time_ps": 0.0, "status": "finished", "stages": []}
+    row = _summarise(tmp_path, {"c-Si": res})["particles"]["c-Si"]
+    assert 2.0 < row["si_si_cn"] < 4.0  # diamond Si: 4 inside, fewer at the surface
+    assert row["largest_si_cluster"] == 1.0  # one connected crystal
+    assert row["porosity"] is None
