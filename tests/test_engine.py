@@ -571,7 +571,7 @@ def test_cli_bad_input_is_one_clear_line(tmp_path):
 
 def test_quickstart_configs_validate_and_table():
     from dealloy.builders import BUILDERS
-    from dealloy.engine import quickstart as qs
+    from dealloy import quickstart as qs
 
     for name, spec in qs.PARTICLES.items():
         cfg = parse_run_config(qs.run_config(name))

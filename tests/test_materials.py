@@ -51,7 +51,8 @@ def test_materials_is_the_bottom_layer():
 
 def test_former_copies_are_the_materials_data():
     from dealloy.analysis import voxel
-    from dealloy.builders import amorphous, crystal
+    from dealloy.build import crystal
+    from dealloy.builders import amorphous
     from dealloy.engine import particles
     from dealloy.potentials import amorphous as pamorphous
     from dealloy.potentials import validate
