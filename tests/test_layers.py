@@ -63,6 +63,15 @@ def test_a_copy_of_the_package_keeps_its_layers(tmp_path):
     # the analysis reading the study layer
     ("analysis/frame.py", "import dealloy.study.collect",
      "dealloy.analysis is not allowed to import dealloy.study"),
+    # geometry reaching up to the melt-quench builders (build/ stays geometry-only)
+    ("build/crystal.py", "from dealloy.builders import amorphous",
+     "dealloy.build is not allowed to import dealloy.builders"),
+    # the bottom LAMMPS layer reaching into the engine
+    ("lammps/session.py", "from dealloy.engine import run",
+     "dealloy.lammps is not allowed to import dealloy.engine"),
+    # an MD workflow pulled back under the analysis
+    ("analysis/diffusivity.py", "from dealloy.potentials import diffusivity",
+     "dealloy.analysis is not allowed to import dealloy.potentials"),
 ])
 def test_a_new_upward_import_breaks_the_contract(tmp_path, module, line, message):
     tree = _copy(tmp_path)
