@@ -86,7 +86,6 @@ def li15si4_particle(n_atoms: int, noise_angstrom: float = 0.0, seed: int = 0):
 def child(n_atoms: int, kind: str = "porous-si") -> None:
     import resource
 
-    import numpy as np
 
     from dealloy.analysis import analyze_frame
 

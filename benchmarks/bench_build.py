@@ -32,7 +32,7 @@ CASES = [
 CHILD = r"""
 import json, resource, sys, time, tracemalloc
 name, kwargs = sys.argv[1], json.loads(sys.argv[2])
-from dealloy.build import BUILDERS
+from dealloy.builders import BUILDERS
 fn = BUILDERS[name]
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 tracemalloc.start()
@@ -65,7 +65,7 @@ def crystalline():
 
 
 def amorphous(xs, n_si, protocol, potential, save_dir=None):
-    from dealloy.build.amorphous import amorphous_lisi
+    from dealloy.builders.amorphous import amorphous_lisi
     from dealloy.io import write_structure
 
     print(f"\namorphous_lisi, potential {potential}, protocol {protocol}, n_si = {n_si}")

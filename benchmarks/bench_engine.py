@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dealloy.engine.particles import li15si4_sphere  # noqa: E402
-from dealloy.potentials import get_potential  # noqa: E402
+from dealloy.lammps.potentials import get_potential  # noqa: E402
 
 DEALLOY = [sys.executable, "-m", "dealloy.cli"]
 

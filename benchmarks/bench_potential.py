@@ -31,7 +31,7 @@ def child(name: str, radius: float, steps: int) -> dict:
     import time
 
     from dealloy.engine.particles import li15si4_sphere
-    from dealloy.engine.session import LammpsSession
+    from dealloy.lammps.session import LammpsSession
 
     atoms = li15si4_sphere(radius)
     with LammpsSession(atoms, name) as s:

@@ -19,12 +19,12 @@ from dealloy.errors import DealloyError
 COMMANDS: dict[str, str] = {
     "info": "dealloy.info:info_command",
     "validate-potential": "dealloy.potentials.cli:validate_potential_command",
-    "potential": "dealloy.potentials.cli:potential_group",
-    "build": "dealloy.build.cli:build_command",
+    "potential": "dealloy.fit.cli:potential_group",
+    "build": "dealloy.builders.cli:build_command",
     "run": "dealloy.engine.cli:run_command",
-    "quickstart": "dealloy.engine.cli:quickstart_command",
+    "quickstart": "dealloy.quickstart:quickstart_command",
     "analyze": "dealloy.analysis.cli:analyze_command",
-    "diffusivity": "dealloy.analysis.cli:diffusivity_command",
+    "diffusivity": "dealloy.potentials.cli:diffusivity_command",
     "study": "dealloy.study.cli:study_group",
     "report": "dealloy.report.cli:report_command",
 }

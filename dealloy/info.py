@@ -6,6 +6,10 @@ import platform
 
 import click
 
+from dealloy import __version__
+from dealloy.lammps.instance import lammps_info
+from dealloy.lammps.potentials import list_potentials
+
 
 def versions() -> dict:
     """Collect the versions of dealloy and of the libraries it runs on.
@@ -20,10 +24,6 @@ def versions() -> dict:
     """
     import ase
     import numpy
-
-    from dealloy import __version__
-    from dealloy.engine.lammps import lammps_info
-    from dealloy.potentials import list_potentials
 
     try:
         import ovito

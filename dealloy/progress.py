@@ -438,7 +438,7 @@ PRIOR_ATOM_STEPS_PER_S_PER_RANK = 6.0e4
 
 
 class BuildProgress(logging.Handler):
-    """Relay the ``dealloy.build`` logger's phase messages, with an ETA for the MD phases.
+    """Relay the ``dealloy.builders`` logger's phase messages, with an ETA for the MD phases.
 
     Phases that announce their MD (``extra={"phase", "atoms", "md_ps", "timestep_ps"}``) get a
     :mod:`rich` progress bar with the elapsed time and an estimated time left (the mechanism
@@ -480,7 +480,7 @@ class BuildProgress(logging.Handler):
         self._phase = None          # (name, atom-steps, start time)
         self._progress = None
         self._task = None
-        self._logger = logging.getLogger("dealloy.build")
+        self._logger = logging.getLogger("dealloy.builders")
         self._old_level = None
         self.t0 = time.time()
 

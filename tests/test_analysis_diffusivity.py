@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from dealloy.analysis.diffusivity import KB_EV, DiffusivityParams, arrhenius, predict
+from dealloy.analysis.diffusivity import KB_EV, arrhenius, predict
+from dealloy.potentials.diffusivity import DiffusivityParams
 from dealloy.errors import ConfigError
 
 
@@ -31,7 +32,7 @@ def test_bad_diffusivity_parameters():
 
 @pytest.mark.slow
 def test_li_md_in_crystal_gives_finite_msd_and_keeps_the_crystal():
-    from dealloy.analysis.diffusivity import li_diffusion_md
+    from dealloy.potentials.diffusivity import li_diffusion_md
     from dealloy.analysis.structure import Crystallinity
     from dealloy.build.crystal import li15si4_cell
 
@@ -45,7 +46,7 @@ def test_li_md_in_crystal_gives_finite_msd_and_keeps_the_crystal():
 @pytest.mark.slow
 def test_melt_quenched_a_li15si4_is_not_counted_crystalline():
     from dealloy.analysis import analyze_frame
-    from dealloy.build.amorphous import amorphous_lisi
+    from dealloy.builders.amorphous import amorphous_lisi
 
     a = amorphous_lisi(3.75, n_si=16, seed=2, protocol="fast")
     m = analyze_frame(a, metrics=("crystal",))

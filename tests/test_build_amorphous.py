@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from dealloy.build import BUILDERS, amorphous_lisi, amorphous_lisi_particle, core_shell_particle
-from dealloy.build.amorphous import (REF_SI_SI_CN, REF_VOLUME_PER_SI, density_g_cm3,
+from dealloy.builders import BUILDERS, amorphous_lisi, amorphous_lisi_particle, core_shell_particle
+from dealloy.builders.amorphous import (REF_SI_SI_CN, REF_VOLUME_PER_SI, density_g_cm3,
                                      interior_density, si_si_coordination)
 from dealloy.errors import ConfigError, SimulationError
 
@@ -89,7 +89,7 @@ def test_amorphous_bulk_contract(which, x, n_si, request):
 def test_amorphous_density_is_the_potentials_relaxed_density(which, request):
     """Re-relaxing the cell with the potential (NPT 300 K + box minimisation) keeps the density
     within 5 %: the builder returns the potential's own relaxed a-LixSi, whatever the reference."""
-    from dealloy.engine.session import LammpsSession
+    from dealloy.lammps.session import LammpsSession
 
     atoms = request.getfixturevalue(which)
     with LammpsSession(atoms, POT) as s:
@@ -113,7 +113,7 @@ def a_small():
 
 
 def test_same_seed_identical(a_small, caplog):
-    with caplog.at_level("INFO", logger="dealloy.build"):
+    with caplog.at_level("INFO", logger="dealloy.builders"):
         again = amorphous_lisi(0.5, n_si=16, seed=3, **FAST)
     # the phases are announced (`dealloy run` relays them while a particle is being built)
     said = caplog.text
@@ -190,7 +190,7 @@ def test_core_shell_particle(core_shell):
 
 
 def test_core_radius_formula():
-    from dealloy.build.amorphous import core_radius_angstrom
+    from dealloy.builders.amorphous import core_radius_angstrom
 
     R, a, v = 50.0, 5.43, 75.0
     for dod, xs in [(0.2, 3.5), (0.5, 3.5), (0.9, 3.75)]:
@@ -219,12 +219,14 @@ def test_core_radius_formula():
     (core_shell_particle, dict(diameter_nm=3, dod=0.5, x_shell=5), ["x_shell", "3.75"]),
 ])
 def test_bad_input_is_a_clear_config_error(fn, kwargs, words, monkeypatch):
-    import dealloy.engine.session as session
+    import dealloy.builders.amorphous as amorphous
+    import dealloy.lammps.lattice as lattice
 
     def no_lammps(*a, **k):
         raise AssertionError("LAMMPS started before the arguments were checked")
 
-    monkeypatch.setattr(session, "LammpsSession", no_lammps)
+    for module in (amorphous, lattice):  # every builder's way into LAMMPS
+        monkeypatch.setattr(module, "LammpsSession", no_lammps)
     with pytest.raises(ConfigError) as exc:
         fn(**kwargs)
     for w in words:
@@ -236,12 +238,14 @@ def test_unknown_builder_keyword_is_refused_before_lammps(name, monkeypatch):
     """``particle.args`` are the builder's keywords: a misspelt one (``diameter`` for
     ``diameter_nm``) must be refused by name before anything runs, never silently ignored
     (the amorphous builders forward ``**protocol_overrides``, which must not swallow it)."""
-    import dealloy.engine.session as session
+    import dealloy.builders.amorphous as amorphous
+    import dealloy.lammps.lattice as lattice
 
     def no_lammps(*a, **k):
         raise AssertionError("LAMMPS started before the arguments were checked")
 
-    monkeypatch.setattr(session, "LammpsSession", no_lammps)
+    for module in (amorphous, lattice):  # every builder's way into LAMMPS
+        monkeypatch.setattr(module, "LammpsSession", no_lammps)
     good = {"li15si4_cell": {}, "si_particle": dict(diameter_nm=2.0),
             "li15si4_particle": dict(diameter_nm=2.0), "amorphous_lisi": dict(x=1.0),
             "amorphous_lisi_particle": dict(diameter_nm=2.0, x=1.0),

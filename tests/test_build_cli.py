@@ -11,7 +11,7 @@ import inspect
 import pytest
 
 from conftest import run_dealloy
-from dealloy.build import BUILDERS
+from dealloy.builders import BUILDERS
 
 
 def _required(fn) -> list[str]:
@@ -20,7 +20,7 @@ def _required(fn) -> list[str]:
 
 
 def _flag(param: str) -> str:
-    from dealloy.build.cli import option_name
+    from dealloy.builders.cli import option_name
 
     return option_name(param)
 
@@ -100,7 +100,7 @@ def test_build_progress_estimates_and_calibrates():
     from dealloy.engine.progress import PRIOR_ATOM_STEPS_PER_S_PER_RANK, BuildProgress
 
     out = io.StringIO()
-    log = logging.getLogger("dealloy.build.amorphous")
+    log = logging.getLogger("dealloy.builders.amorphous")
     with BuildProgress(ranks=1, stream=out, tty=False) as bp:
         log.info("melt-quench of 1000 atoms", extra={"phase": "melt-quench", "atoms": 1000,
                                                      "md_ps": 10.0, "timestep_ps": 0.001})
@@ -113,7 +113,7 @@ def test_build_progress_estimates_and_calibrates():
     lines = out.getvalue().splitlines()
     assert lines[-2] == "dealloy build: a plain phase message"
     assert lines[-1].startswith("dealloy build: melt-quench took ")
-    assert not logging.getLogger("dealloy.build").handlers  # detached afterwards
+    assert not logging.getLogger("dealloy.builders").handlers  # detached afterwards
 
 
 def test_amorphous_build_speaks_with_an_estimate(tmp_path):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from dealloy.build import BUILDERS, li15si4_cell, li15si4_particle, si_particle
+from dealloy.builders import BUILDERS, li15si4_cell, li15si4_particle, si_particle
 from dealloy.errors import ConfigError
 
 SI_A, LS_A = 5.431, 10.685
@@ -227,8 +227,8 @@ def test_same_seed_identical_and_rebuild_from_info(name, kwargs):
 def test_builders_registry():
     """Every exported builder is reachable by its own name (hyphenated too), every study state
     names a registered builder, and an unknown name is a ConfigError listing the choices."""
-    import dealloy.build as build
-    from dealloy.build import get_builder
+    import dealloy.builders as build
+    from dealloy.builders import get_builder
     from dealloy.study.axes import STATES
 
     exported = {n for n in build.__all__ if callable(getattr(build, n)) and n != "get_builder"}

@@ -8,9 +8,9 @@ import inspect
 import pytest
 
 from conftest import run_dealloy
-from dealloy.build import BUILDERS
-from dealloy.build.amorphous import PROTOCOLS
-from dealloy.build.cli import build_command
+from dealloy.builders import BUILDERS
+from dealloy.builders.amorphous import PROTOCOLS
+from dealloy.builders.cli import build_command
 from dealloy.config.builders import BUILDER_ARGS
 from dealloy.config.run import parse_run_config
 from dealloy.engine.run import run

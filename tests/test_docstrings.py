@@ -39,6 +39,9 @@ NOT_YET_DOCUMENTED = {
     "dealloy/engine/**",
     "dealloy/potentials/**",
     "dealloy/analysis/diffusivity.py",
+    "dealloy/builders/**",
+    "dealloy/lammps/**",
+    "dealloy/quickstart.py",
 }
 
 

@@ -25,9 +25,9 @@ from dealloy.engine.electrochem import (KB_EV, SinglePoints, cheapest_removals,
 from dealloy.engine.particles import li15si4_sphere
 from dealloy.engine.run import run
 from dealloy.engine.selectors import removal_candidates
-from dealloy.engine.session import LammpsSession
+from dealloy.lammps.session import LammpsSession
 from dealloy.errors import ConfigError
-from dealloy.potentials import get_potential, potentials_dir
+from dealloy.lammps.potentials import get_potential, potentials_dir
 from dealloy.rundir import RunDir
 from test_engine import _n_lines
 

@@ -20,8 +20,8 @@ from dealloy.engine.electrochem import (LocalEnergies, SinglePoints, cheapest_re
 from dealloy.engine.particles import li15si4_sphere
 from dealloy.engine.run import run
 from dealloy.engine.selectors import removal_candidates
-from dealloy.engine.session import LammpsSession
-from dealloy.potentials import get_potential
+from dealloy.lammps.session import LammpsSession
+from dealloy.lammps.potentials import get_potential
 from dealloy.rundir import RunDir
 
 POT = "meam-godet2020"

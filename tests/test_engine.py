@@ -186,7 +186,7 @@ time_ps = 0.02
     # plain LAMMPS continues from the restart at the same energy
     script = rd.path / "lammps-continue.in"
     assert (rd.checkpoint_dir / "lammps.restart").is_file() and script.is_file()
-    from dealloy.engine.lammps import open_lammps
+    from dealloy.lammps.instance import open_lammps
 
     cwd = os.getcwd()
     os.chdir(rd.path)
@@ -285,7 +285,7 @@ def test_surface_run_removes_only_outer_li(tmp_path):
 
 
 def test_insertion_reaches_target(tmp_path):
-    from dealloy.build import si_particle
+    from dealloy.builders import si_particle
 
     si = si_particle(diameter_nm=2.0, seed=0)
     p = tmp_path / "si.extxyz"
@@ -570,8 +570,8 @@ def test_cli_bad_input_is_one_clear_line(tmp_path):
 
 
 def test_quickstart_configs_validate_and_table():
-    from dealloy.build import BUILDERS
-    from dealloy.engine import quickstart as qs
+    from dealloy.builders import BUILDERS
+    from dealloy import quickstart as qs
 
     for name, spec in qs.PARTICLES.items():
         cfg = parse_run_config(qs.run_config(name))

@@ -19,13 +19,13 @@ from ase.build import bulk
 from ase.calculators.lj import LennardJones
 from ase.calculators.singlepoint import SinglePointCalculator
 
-from dealloy.engine.session import LammpsSession
+from dealloy.lammps.session import LammpsSession
 from dealloy.errors import ConfigError
 from dealloy.fit import DataSpec, fit_potential, load_teacher
 from dealloy.fit.dataset import assign_split, read_dataset, write_dataset
 from dealloy.fit.evaluate import single_point
 from dealloy.fit.teacher import TeacherNeedsNetwork
-from dealloy.potentials import fitted_potential, get_potential
+from dealloy.lammps.potentials import fitted_potential, get_potential
 from dealloy.potentials.validate import li15si4_unit_cell
 
 HAS_SEVENN = importlib.util.find_spec("sevenn") is not None
@@ -168,7 +168,7 @@ def test_pod_and_snap_fit_register_and_run_md(tmp_path, meam_set, user_pots):
     assert set(res["potentials"]) == {"pod-meamcopy", "snap-meamcopy"}
     train, _ = read_dataset(meam_set)
     meam = get_potential("meam-godet2020")
-    from dealloy.potentials import POTENTIAL_NAMES
+    from dealloy.lammps.potentials import POTENTIAL_NAMES
     for name in ("pod-meamcopy", "snap-meamcopy"):
         assert name in POTENTIAL_NAMES  # run configs accept it
         pot = get_potential(name)
@@ -292,7 +292,7 @@ def test_tiny_sevenn_fit_end_to_end(tmp_path, user_pots):
 # ---- the shipped fitted potential (base install; numbers pinned) ------------------------------
 def test_shipped_pod_lisi_7net_numbers_are_pinned():
     from dealloy.fit.evaluate import li15si4_figures
-    from dealloy.potentials import POTENTIAL_NAMES
+    from dealloy.lammps.potentials import POTENTIAL_NAMES
 
     pot = get_potential("pod-lisi-7net")
     assert "pod-lisi-7net" in POTENTIAL_NAMES and pot.kind == "pod"
@@ -312,7 +312,7 @@ def test_shipped_pod_lisi_7net_numbers_are_pinned():
     assert abs(got["li15si4_a_angstrom"] / v["teacher_li15si4"]["li15si4_a_angstrom"] - 1) < 0.005
     # no short-range collapse: a random packing of a-Li3.75Si (the amorphous builder's start, no pair
     # closer than 1.9 A) minimises to a sane energy (without the shortrange family: -374 eV/atom)
-    from dealloy.build.amorphous import random_packing, ref_volume_per_si
+    from dealloy.builders.amorphous import random_packing, ref_volume_per_si
 
     start = random_packing(240, 64, 64 * ref_volume_per_si(3.75), np.random.default_rng(1))
     with LammpsSession(start, pot) as s:

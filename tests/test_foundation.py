@@ -12,11 +12,11 @@ import pytest
 from ase.build import bulk
 
 from conftest import mpiexec
-from dealloy.engine.lammps import lammps_info, open_lammps
-from dealloy.engine.session import LammpsSession
+from dealloy.lammps.instance import lammps_info, open_lammps
+from dealloy.lammps.session import LammpsSession
 from dealloy.errors import ConfigError, LammpsBuildError
 from dealloy.io import atomic_path, read_structure, write_structure
-from dealloy.potentials import ELEMENTS, get_potential, list_potentials
+from dealloy.lammps.potentials import ELEMENTS, get_potential, list_potentials
 from dealloy.potentials.validate import li15si4_unit_cell
 
 

@@ -11,9 +11,9 @@ import sys
 import pytest
 from ase.build import bulk
 
-from dealloy.engine.session import LammpsSession
+from dealloy.lammps.session import LammpsSession
 from dealloy.errors import ConfigError
-from dealloy.potentials import get_potential
+from dealloy.lammps.potentials import get_potential
 
 DEALLOY = [sys.executable, "-m", "dealloy.cli"]
 

@@ -51,7 +51,8 @@ def test_materials_is_the_bottom_layer():
 
 def test_former_copies_are_the_materials_data():
     from dealloy.analysis import voxel
-    from dealloy.build import amorphous, crystal
+    from dealloy.build import crystal
+    from dealloy.builders import amorphous
     from dealloy.engine import particles
     from dealloy.potentials import amorphous as pamorphous
     from dealloy.potentials import validate
@@ -69,7 +70,7 @@ def test_former_copies_are_the_materials_data():
 def test_lammps_units_are_ases_conversion():
     from ase.calculators.lammps import convert
 
-    from dealloy.potentials import METAL, REAL
+    from dealloy.lammps.potentials import METAL, REAL
 
     assert (METAL.energy_ev, METAL.time_ps, METAL.pressure_bar) == (1.0, 1.0, 1.0)
     assert REAL.energy_ev == convert(1.0, "energy", "real", "metal")

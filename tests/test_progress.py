@@ -182,7 +182,7 @@ def test_validate_potential_crystal_checks_show_progress_on_stderr():
 
 
 def test_diffusivity_reports_md_runs_done_with_an_eta(tmp_path):
-    from dealloy.analysis.diffusivity import DiffusivityParams, run_diffusivity
+    from dealloy.potentials.diffusivity import DiffusivityParams, run_diffusivity
 
     out = io.StringIO()
     p = DiffusivityParams(temperatures_k=(700.0, 800.0), time_ps=0.4, equilibrate_ps=0.0,

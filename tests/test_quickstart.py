@@ -33,7 +33,7 @@ STAGES = [
 QUICKSTART_SCRIPT = """
 import sys
 import test_quickstart as t
-import dealloy.engine.quickstart as qs
+import dealloy.quickstart as qs
 from dealloy.cli import main
 qs.PARTICLES, qs.STAGES = t.PARTICLES, t.STAGES
 main(["quickstart", "-o", sys.argv[1], "--ranks", "1"])
@@ -117,7 +117,7 @@ def test_quickstart_says_what_it_shows_and_what_it_cannot(tiny_quickstart):
 
 @pytest.mark.slow
 def test_quickstart_rerun_keeps_wall_time_and_report_cli_reads_the_folder(tiny_quickstart):
-    from dealloy.engine.quickstart import _quickstart
+    from dealloy.quickstart import _quickstart
 
     out, first = tiny_quickstart
     again = _quickstart(out, quiet=True, particles=PARTICLES, stages=STAGES)  # reuses both runs
@@ -152,3 +152,21 @@ def test_quickstart_output_says_each_note_once_and_no_raw_warnings(tiny_quicksta
     assert warn and all("stage 3/4 (extract)" in w for w in warn)
     assert all(line.split()[1].endswith("/4") for line in stage_lines)
     assert "Open the report:" in res.stdout
+
+
+def test_summary_without_analysis_measures_the_final_structure(tmp_path):
+    """A run with no analysed frame still gets its Si-Si coordination and largest Si cluster in
+    the summary, from the analysis' own SiNetwork on final.extxyz (not a private copy of it)."""
+    from dealloy.build import si_particle
+    from dealloy.io import write_structure
+    from dealloy.quickstart import _summarise
+
+    atoms = si_particle(diameter_nm=2.0, seed=0)
+    (tmp_path / "c-Si").mkdir()
+    write_structure(tmp_path / "c-Si" / "final.extxyz", atoms, format="extxyz")
+    res = {"li_start": 0, "si_start": len(atoms), "si_end": len(atoms), "x_start": 0.0,
+           "x_end": 0.0, "n_removed": 0, "time_ps": 0.0, "status": "finished", "stages": []}
+    row = _summarise(tmp_path, {"c-Si": res})["particles"]["c-Si"]
+    assert 2.0 < row["si_si_cn"] < 4.0  # diamond Si: 4 inside, fewer at the surface
+    assert row["largest_si_cluster"] == 1.0  # one connected crystal
+    assert row["porosity"] is None

@@ -64,7 +64,7 @@ def test_hash_follows_parameters_not_spelling(tmp_path):
 def test_hash_carries_the_value_of_a_package_default():
     """A run that left a setting at its default must not be reused once the default changes
     (e.g. the default potential): the key is built from the filled-in value, not its absence."""
-    from dealloy.potentials import DEFAULT_POTENTIAL
+    from dealloy.lammps.potentials import DEFAULT_POTENTIAL
     from dealloy.study.plan import _canonical, run_key
 
     cfg = {"particle": {"builder": "li15si4_particle", "args": {"diameter_nm": 2.0}}}
@@ -113,7 +113,7 @@ diameter_nm = 4.0
 
 @pytest.mark.parametrize("name", sorted(p.name for p in WORKFLOWS.glob("*.toml")))
 def test_shipped_studies_plan(tmp_path, name):
-    from dealloy.build import BUILDERS
+    from dealloy.builders import BUILDERS
     from dealloy.study.axes import STATES
 
     study = load_study(WORKFLOWS / name)

@@ -77,7 +77,7 @@ def test_fast_subset_meam_cui2012(tmp_path, dealloy_cli):
     assert a_si.exists() and "x = 2.00 seed 0: cached" in said[0]
     # a different cell size is a different cell: not served from this cache
     from dealloy.potentials.amorphous import _sample_key
-    from dealloy.potentials import get_potential
+    from dealloy.lammps.potentials import get_potential
     job = d["job"]
     assert _sample_key(job, get_potential("meam-cui2012")) != _sample_key(
         {**job, "n_si": 64}, get_potential("meam-cui2012"))

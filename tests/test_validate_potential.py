@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from dealloy.potentials import get_potential
+from dealloy.lammps.potentials import get_potential
 from dealloy.potentials.validate import _relax_bulk, li15si4_unit_cell, validate_crystals
 
 # Measured with LAMMPS 22 Jul 2025 (see potentials/README.md).

@@ -1,4 +1,4 @@
-"""``dealloy analyze`` and ``dealloy diffusivity`` (parse, call one function, print).
+"""``dealloy analyze`` (parse, call one function, print).
 
 Messages and progress go to stderr when stdout carries JSON; progress (with an ETA) is drawn by
 :class:`dealloy.progress.TaskProgress`: a live bar on a terminal, sparse lines otherwise.
@@ -14,7 +14,8 @@ import click
 from dealloy.config import field_range
 from dealloy.config.analysis import AnalysisParams
 from dealloy.progress import TaskProgress
-from dealloy.potentials import DEFAULT_POTENTIAL
+from dealloy.analysis.core import flat_row
+from dealloy.analysis.run import analyze_path, run_analysis_params
 
 #: ``dealloy analyze`` option -> the analysis parameter it sets (dealloy.config.analysis)
 ANALYZE_OPTIONS = {"--voxel": "voxel_angstrom", "--si-si-cutoff": "si_si_cutoff_angstrom",
@@ -77,8 +78,6 @@ def analyze_command(path, frames, json_out, plots_dir, voxel_angstrom, si_si_cut
     shows a progress bar with an ETA (stderr). One process: MPI does not help (analyse several
     runs side by side instead).
     """
-    from dealloy.analysis.run import analyze_path, run_analysis_params
-
     kwargs = {k: v for k, v in dict(voxel_angstrom=voxel_angstrom,
                                      si_si_cutoff_angstrom=si_si_cutoff_angstrom,
                                      envelope_probe_radius_angstrom=envelope_probe_radius_angstrom
@@ -101,71 +100,4 @@ def analyze_command(path, frames, json_out, plots_dir, voxel_angstrom, si_si_cut
     if to_stdout and len(summary["frames"]) == 1:
         import json
 
-        from dealloy.analysis.core import flat_row
-
         click.echo(json.dumps(flat_row(summary["frames"][0]), indent=1, default=str))
-
-
-@click.command("diffusivity")
-@click.option("--temperatures", default="500,600,700,800", show_default=True,
-              help="comma-separated MD temperatures in K")
-@click.option("--time-ps", "time_ps", type=float, default=20.0, show_default=True,
-              help="production MD per temperature and phase (ps)")
-@click.option("--equilibrate-ps", "equilibrate_ps", type=float, default=2.0, show_default=True)
-@click.option("--cells", type=int, default=1, show_default=True,
-              help="c-Li15Si4 supercell repeats per axis (1 = 76 atoms)")
-@click.option("--li-vacancies", "li_vacancies", type=int, default=0, show_default=True,
-              help="Li removed from the crystal (c-Li3.75-dSi; the amorphous cell gets the same x)")
-@click.option("--potential", default=DEFAULT_POTENTIAL, show_default=True)
-@click.option("--protocol", "amorphous_protocol", default="fast", show_default=True,
-              type=click.Choice(["fast", "standard"]),
-              help="melt-quench protocol of a-Li15Si4 (fast: tests/smoke, standard: production)")
-@click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="diffusivity",
-              show_default=True, help="directory for diffusivity.json/.csv and the Arrhenius plot")
-@click.option("--quiet", "-q", is_flag=True, help="no progress display or melt-quench messages")
-def diffusivity_command(temperatures, time_ps, equilibrate_ps, cells, li_vacancies, potential,
-                        amorphous_protocol, seed, out_dir, quiet):
-    """Compare Li diffusivity in c- and a-Li15Si4 bulk: MD at several T, Arrhenius fit to 300 K.
-
-    The c/a ratio is the meaningful number (absolute MD values run high); the paper cites
-    1e-10-1e-11 (c-Li3.75Si) vs 1e-12-1e-13 cm^2/s (a-LixSi) at room temperature.
-
-    Time: 2 phases x len(--temperatures) MD runs of --equilibrate-ps + --time-ps each, plus one
-    melt-quench of a-Li15Si4 (--protocol fast at --cells 1: 1.5 min measured at load 8). At
-    the defaults (76 atoms, 8 runs of 22 ps) about 10 min on one core; each run's time scales
-    with atoms x ps (--cells 2: x8). A progress bar with an ETA shows the MD runs done (stderr).
-    Serial: the runs do not use MPI (a 76-atom cell would not gain from it).
-    \f
-
-    Raises
-    ------
-    ConfigError
-        When ``--temperatures`` is not a comma-separated list of numbers.
-    """  # noqa: D301 - "\f" ends click's --help text (the Raises section is for the API docs)
-    from dealloy.analysis.diffusivity import DiffusivityParams, run_diffusivity
-    from dealloy.errors import ConfigError
-
-    try:
-        temps = tuple(float(t) for t in temperatures.split(","))
-    except ValueError as exc:
-        raise ConfigError(f"--temperatures '{temperatures}': give numbers in K, e.g. 700,800,900") from exc
-    params = DiffusivityParams(temperatures_k=temps, time_ps=time_ps, equilibrate_ps=equilibrate_ps,
-                               cells=cells, li_vacancies=li_vacancies, potential=potential,
-                               seed=seed,
-                               amorphous_protocol=amorphous_protocol)
-    from dealloy.progress import BuildProgress
-    from dealloy.io import rank
-
-    quiet = quiet or rank() != 0  # under an MPI launcher every rank runs LAMMPS; rank 0 speaks
-    with TaskProgress("dealloy diffusivity", enabled=not quiet) as progress:
-        if quiet:
-            run_diffusivity(params, out_dir, echo=click.echo, progress=None)
-        else:  # the melt-quench's phases with their own estimate, above the MD runs' bar
-            with BuildProgress(prefix="dealloy diffusivity", stream=progress) as build:
-                def hook(msg=None, **counts):  # MD runs moving on: the build phase has ended
-                    build.finish_phase()
-                    progress(msg, **counts)
-
-                hook.takes_counts = True
-                run_diffusivity(params, out_dir, echo=click.echo, progress=hook)

@@ -315,7 +315,7 @@ def as_frame(obj, frame: int = 0, check: bool = True) -> Frame:
     if isinstance(obj, Frame):
         out = obj
     elif isinstance(obj, (str, Path)):
-        from dealloy.analysis.trajectory import read_frames
+        from dealloy.analysis.trajectory import read_frames  # deferred: trajectory imports frame (cycle)
 
         out = read_frames(obj, f"{frame}")[0]
     elif hasattr(obj, "get_chemical_symbols") and hasattr(obj, "positions"):

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from dealloy.io import atomic_path
+
 #: readable axis labels of the per-frame metrics plotted vs x and vs time
 METRIC_LABELS = {"porosity": "porosity", "a2_index": "A(2 Å) index",
                  "largest_si_cluster_fraction": "Si in largest\nSi cluster",
@@ -40,8 +42,6 @@ def _plt() -> _Figures:
 
 
 def _save(fig, path: Path, written: list) -> None:
-    from dealloy.io import atomic_path
-
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
     written.append(path)

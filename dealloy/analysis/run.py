@@ -260,7 +260,7 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
                                   for t, v in zip(msd_res.lag_ps, msd_res.msd_angstrom2)]))
         echo(f"wrote {json_out}")
     if plots_dir is not None:
-        from dealloy.analysis.plots import write_plots
+        from dealloy.analysis.plots import write_plots  # deferred: matplotlib (~0.7 s), only for plots
 
         title = Path(run_dir).name if run_dir is not None else Path(source).name
         # the pictures look at frames again: their notes were said above (once, not per picture)
@@ -268,7 +268,7 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
             warnings.simplefilter("always")
             written = write_plots(per_frame, msd_res, Path(plots_dir), title=title)
             if images:
-                from dealloy.analysis.microscopy import write_images
+                from dealloy.analysis.microscopy import write_images  # deferred: matplotlib, as above
 
                 mic = params.microscopy
                 written += write_images(src[sel[-1]], Path(plots_dir), axis=mic.axis,

@@ -18,6 +18,7 @@ from dealloy.analysis.frame import Frame
 # the parameter models (units, bounds) live in the config layer: a run config's [analysis] holds them
 from dealloy.config.analysis import CrystallinityParams, RDFParams, SiNetworkParams
 from dealloy.errors import ConfigError
+from dealloy.analysis.frame import as_frame
 
 PAIRS = ("Si-Si", "Li-Si", "Li-Li")
 
@@ -388,8 +389,6 @@ def li15si4_reference(p: CrystallinityParams) -> tuple[float, float]:
     """
     key = (p.li15si4_shell_angstrom, p.si_si_cutoff_angstrom)
     if key not in _REFERENCE:
-        from dealloy.analysis.frame import as_frame
-
         f = as_frame(M.li15si4_conventional_cell(M.LI15SI4_A_ANGSTROM))
         _, q4, q6 = _qbar(f.subset(f.mask("Si")).to_ovito(), p)
         _REFERENCE[key] = (float(np.mean(q4)), float(np.mean(q6)))

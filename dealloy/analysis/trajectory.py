@@ -18,7 +18,9 @@ from ase.io.formats import string2index
 from dealloy.analysis.frame import Frame, _from_ase, _from_ovito_data, check_frame
 from dealloy.errors import ConfigError
 from dealloy.io import guess_format, read_structure
+from dealloy.periodicity import unwrap  # the one unwrap (any cell); also imported from here
 from dealloy.rundir import RunDir
+from dealloy.config import load_toml
 
 #: formats read with OVITO (lazily, frame by frame); every other format goes through ASE
 OVITO_FORMATS = ("lammps-dump-text",)
@@ -326,8 +328,6 @@ def _run_timestep_ps(run_dir) -> float | None:
     if not cfg.is_file():
         return None
     try:
-        from dealloy.config import load_toml
-
         dt = load_toml(cfg).get("timestep_ps")
         return float(dt) if dt else None
     except Exception:  # an unreadable config only costs the time axis
@@ -483,33 +483,6 @@ class MSDResult:
         return {"diffusion_cm2_per_s": self.diffusion_cm2_per_s,
                 "diffusion_stderr_cm2_per_s": self.diffusion_stderr_cm2_per_s,
                 "fit_window_ps": list(self.fit_window_ps), "n_atoms": self.n_atoms}
-
-
-def unwrap(positions: list[np.ndarray], cell: np.ndarray | None) -> np.ndarray:
-    """Make positions continuous by the minimum-image step between consecutive frames.
-
-    Valid when atoms move less than half a cell between frames.
-
-    Parameters
-    ----------
-    positions : list of numpy.ndarray, each shape (N, 3)
-        Wrapped positions (Å) of the same N atoms in T frames.
-    cell : numpy.ndarray, shape (3, 3), or None
-        Cell vectors as rows (Å); None or zeros: returned as given.
-
-    Returns
-    -------
-    numpy.ndarray, shape (T, N, 3)
-        Unwrapped positions (Å).
-    """
-    x = np.array(positions, float)
-    if cell is None or not np.any(cell):
-        return x
-    inv = np.linalg.inv(cell)
-    step = np.diff(x, axis=0)
-    frac = step @ inv
-    frac -= np.round(frac)
-    return np.concatenate([x[:1], x[0] + np.cumsum(frac @ cell, axis=0)])
 
 
 def evenly_spaced_subset(times_ps) -> np.ndarray:

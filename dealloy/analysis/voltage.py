@@ -32,7 +32,7 @@ import numpy as np
 
 from dealloy import materials as M
 from dealloy.io import atomic_path, write_json, write_text
-from dealloy.potentials import potentials_dir
+from dealloy.lammps.potentials import potentials_dir
 from dealloy.rundir import RunDir
 
 #: 954.3 mAh/g per Li/Si: F / M_Si in mAh/g (F = e N_A, CODATA 2018 via ase.units; M_Si in

@@ -236,7 +236,7 @@ def _phase_metrics(box: list, h: float, dv: float, p: VoxelParams, rng, periodic
         ``porosity``, ``ligament_diameter_nm``, ``pore_diameter_nm`` (and with ``full`` the
         volumes, pore count and surface area).
     """
-    from dealloy.analysis._kernels import drop_labels, label_stats
+    from dealloy.analysis._kernels import drop_labels, label_stats  # deferred: numba (~0.3 s import)
 
     solid = box.pop()
     periodic = _axes(periodic)
@@ -961,7 +961,7 @@ def _local_thickness(phase: np.ndarray, n_samples: int, rng, periodic, dt_box: l
     radii, samples : numpy.ndarray
         As :func:`local_thickness_samples`.
     """
-    from dealloy.analysis._kernels import max_covering_radius, ridge_mask, ridge_points
+    from dealloy.analysis._kernels import max_covering_radius, ridge_mask, ridge_points  # deferred: numba
 
     dt = dt_box.pop() if dt_box else None
     n_phase = int(np.count_nonzero(phase))

@@ -1,41 +1,17 @@
-"""Structure builders: pure functions returning ``ase.Atoms`` (deterministic for a ``seed``).
+"""Geometry-only structure builders: crystal lattices, spheres, grains, twins (no MD, no LAMMPS).
 
-Crystalline: :func:`li15si4_cell`, :func:`si_particle`, :func:`li15si4_particle`.
-Amorphous (melt-quench in LAMMPS with a registry potential): :func:`amorphous_lisi`,
-:func:`amorphous_lisi_particle`, :func:`core_shell_particle`.
+Crystalline: :func:`li15si4_cell`, :func:`si_particle`, :func:`li15si4_particle` (pure functions
+returning ``ase.Atoms``, deterministic for a ``seed``); shared checks and geometry in
+:mod:`dealloy.build._common`. The one LAMMPS query a builder may make (the Si lattice constant of
+a potential, ``si_particle(potential=...)``) goes through :mod:`dealloy.lammps.lattice`.
 
-``BUILDERS`` maps each builder name to its function; the engine resolves a run config's
-``particle.builder`` + ``particle.args`` through it (``BUILDERS[name](**args)``). Every builder
-validates its arguments before building (``ConfigError`` naming the argument and allowed range)
-and records ``builder``, ``builder_args`` (JSON), ``seed`` and ``dealloy_version`` in
-``atoms.info``. See docs/builders.md.
+The registry of every builder (``BUILDERS``, ``get_builder``), the melt-quench builders
+(``amorphous_lisi``, ``amorphous_lisi_particle``, ``core_shell_particle``) and ``dealloy build``
+are in :mod:`dealloy.builders`, one layer up. See docs/builders.md and docs/architecture.md.
 """
 
 from __future__ import annotations
 
-from dealloy.build.amorphous import amorphous_lisi, amorphous_lisi_particle, core_shell_particle
 from dealloy.build.crystal import li15si4_cell, li15si4_particle, si_particle
 
-#: builder name -> function (the engine resolves ``particle.builder`` through this dict)
-BUILDERS = {
-    "li15si4_cell": li15si4_cell,
-    "si_particle": si_particle,
-    "li15si4_particle": li15si4_particle,
-    "amorphous_lisi": amorphous_lisi,
-    "amorphous_lisi_particle": amorphous_lisi_particle,
-    "core_shell_particle": core_shell_particle,
-}
-
-
-def get_builder(name: str):
-    """The builder called ``name`` (hyphens allowed: ``li15si4-particle``)."""
-    from dealloy.errors import ConfigError
-
-    key = str(name).replace("-", "_")
-    if key not in BUILDERS:
-        raise ConfigError(f"unknown builder {name!r}; choose one of: {', '.join(BUILDERS)}")
-    return BUILDERS[key]
-
-
-__all__ = ["BUILDERS", "get_builder", "li15si4_cell", "si_particle", "li15si4_particle",
-           "amorphous_lisi", "amorphous_lisi_particle", "core_shell_particle"]
+__all__ = ["li15si4_cell", "si_particle", "li15si4_particle"]

@@ -16,6 +16,7 @@ from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
 from dealloy.errors import ConfigError
+from dealloy import __version__
 
 #: Minimum vacuum between an isolated particle and its box face (Å).
 MIN_VACUUM_NM = 1.5
@@ -92,7 +93,6 @@ def record(atoms: Atoms, builder: str, args: dict, seed: int, **extra) -> Atoms:
     keyword argument (so ``BUILDERS[name](**json.loads(args))`` rebuilds it), plus ``seed`` and
     ``dealloy_version``; ``extra`` adds measured properties (diameter, grain count, ...).
     """
-    from dealloy import __version__
 
     atoms.info["builder"] = builder
     atoms.info["builder_args"] = json.dumps(jsonable(args), sort_keys=True)

@@ -17,6 +17,7 @@ from ase import Atoms
 from dealloy import materials as M
 from dealloy.build import _common as C
 from dealloy.errors import ConfigError
+from dealloy.lammps.lattice import si_lattice_constant
 
 #: c-Li15Si4 lattice constant (Å) and sites: :mod:`dealloy.materials` (sources there).
 LI15SI4_A = M.LI15SI4_A_ANGSTROM
@@ -49,27 +50,6 @@ def li15si4_cell(a: float = LI15SI4_A) -> Atoms:
     atoms = Atoms(symbols=list(symbols), scaled_positions=frac, cell=np.eye(3) * a, pbc=True)
     atoms.arrays["grain"] = np.zeros(len(atoms), dtype=int)
     return C.record(atoms, "li15si4_cell", {"a": a}, 0, space_group=M.LI15SI4_SPACE_GROUP)
-
-
-# ---- Si lattice constant from a potential ------------------------------------------------
-_SI_A_CACHE: dict = {}
-
-
-def si_lattice_constant(potential) -> float:
-    """Diamond-Si lattice constant (Å) of ``potential`` (registry name or Potential): an 8-atom
-    cell relaxed at zero pressure in LAMMPS (cached per potential and parameter files)."""
-    from ase.build import bulk
-
-    from dealloy.engine.session import LammpsSession
-    from dealloy.potentials import get_potential
-
-    pot = get_potential(potential)
-    key = (pot.name, tuple(str(f) for f in pot.files))
-    if key not in _SI_A_CACHE:
-        with LammpsSession(bulk("Si", "diamond", SI_A, cubic=True), pot) as s:
-            s.minimize(box=True, ftol_ev_per_angstrom=1e-6)
-            _SI_A_CACHE[key] = round(float(s.volume_angstrom3() ** (1 / 3)), 6)
-    return _SI_A_CACHE[key]
 
 
 def _resolve_si_a(lattice_constant, potential) -> float:

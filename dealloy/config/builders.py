@@ -1,10 +1,10 @@
-"""The parameters of each particle builder (:mod:`dealloy.build`): one pydantic model per builder.
+"""The parameters of each particle builder (:mod:`dealloy.builders`): one pydantic model per builder.
 
 A run config's ``particle.args`` are checked against the model of ``particle.builder`` when the
 config loads (:class:`dealloy.config.run.ParticleSpec`), so a misspelt or mistyped argument fails
 before anything runs, naming the key. The same models say which arguments exist to study axes
 (:mod:`dealloy.study.axes`, :mod:`dealloy.study.plan`) and to ``dealloy build``
-(:mod:`dealloy.build.cli`); ``tests/test_config_builders.py`` holds them to the builders'
+(:mod:`dealloy.builders.cli`); ``tests/test_config_builders.py`` holds them to the builders'
 signatures. Ranges and combinations are checked by the builders themselves, before they build.
 
 A field left out (or None) is the builder's own default, documented with the builder
@@ -60,7 +60,7 @@ class BuilderArgs(BaseModel):
 
 
 class Li15Si4CellArgs(BuilderArgs):
-    """:func:`dealloy.build.li15si4_cell`: the c-Li15Si4 unit cell.
+    """:func:`dealloy.builders.li15si4_cell`: the c-Li15Si4 unit cell.
 
     Attributes
     ----------
@@ -73,7 +73,7 @@ class Li15Si4CellArgs(BuilderArgs):
 
 
 class SiParticleArgs(BuilderArgs):
-    """:func:`dealloy.build.si_particle`: a crystalline Si sphere.
+    """:func:`dealloy.builders.si_particle`: a crystalline Si sphere.
 
     Attributes
     ----------
@@ -117,7 +117,7 @@ class SiParticleArgs(BuilderArgs):
 
 
 class Li15Si4ParticleArgs(BuilderArgs):
-    """:func:`dealloy.build.li15si4_particle`: a c-Li15Si4 sphere (single or polycrystal).
+    """:func:`dealloy.builders.li15si4_particle`: a c-Li15Si4 sphere (single or polycrystal).
 
     Attributes
     ----------
@@ -186,7 +186,7 @@ class MeltQuenchArgs(BuilderArgs):
 
 
 class AmorphousLiSiArgs(MeltQuenchArgs):
-    """:func:`dealloy.build.amorphous_lisi`: a periodic a-LixSi cell (melt-quench).
+    """:func:`dealloy.builders.amorphous_lisi`: a periodic a-LixSi cell (melt-quench).
 
     Attributes
     ----------
@@ -218,7 +218,7 @@ class _ParticleMeltQuenchArgs(MeltQuenchArgs):
 
 
 class AmorphousLiSiParticleArgs(_ParticleMeltQuenchArgs):
-    """:func:`dealloy.build.amorphous_lisi_particle`: an a-LixSi sphere (melt-quench).
+    """:func:`dealloy.builders.amorphous_lisi_particle`: an a-LixSi sphere (melt-quench).
 
     Besides the fields below, the melt-quench keywords of :class:`MeltQuenchArgs` and
     ``particle_relax_ps`` (Langevin relaxation of the cut particle, ps), ``seed``, ``potential``,
@@ -238,7 +238,7 @@ class AmorphousLiSiParticleArgs(_ParticleMeltQuenchArgs):
 
 
 class CoreShellParticleArgs(_ParticleMeltQuenchArgs):
-    """:func:`dealloy.build.core_shell_particle`: c-Si core in an a-LixSi shell (partial DOD).
+    """:func:`dealloy.builders.core_shell_particle`: c-Si core in an a-LixSi shell (partial DOD).
 
     Besides the fields below, the keywords listed for :class:`AmorphousLiSiParticleArgs`
     (melt-quench, ``particle_relax_ps``, ``seed``, ``potential``, ``bulk_n_si``, ``vacuum_nm``).
@@ -261,7 +261,7 @@ class CoreShellParticleArgs(_ParticleMeltQuenchArgs):
                                      "default 3.5")
 
 
-#: builder name -> its parameter model (the names of :data:`dealloy.build.BUILDERS`)
+#: builder name -> its parameter model (the names of :data:`dealloy.builders.BUILDERS`)
 BUILDER_ARGS: dict[str, type[BuilderArgs]] = {m.builder: m for m in (
     Li15Si4CellArgs, SiParticleArgs, Li15Si4ParticleArgs, AmorphousLiSiArgs,
     AmorphousLiSiParticleArgs, CoreShellParticleArgs)}

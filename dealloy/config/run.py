@@ -18,7 +18,9 @@ from dealloy.config import StrictModel, dump_toml, load_toml
 from dealloy.config.analysis import AnalysisParams
 from dealloy.config.builders import builder_args_model, check_builder_args
 from dealloy.errors import ConfigError
-from dealloy.potentials import DEFAULT_POTENTIAL
+from dealloy.lammps.potentials import DEFAULT_POTENTIAL
+from dealloy.lammps import potentials as registry  # registry.POTENTIAL_NAMES follows the registry
+from dealloy.lammps.potentials import get_potential
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -54,7 +56,7 @@ class ParticleSpec(StrictModel):
     def _one_source(self):
         if (self.file is None) == (self.builder is None):
             raise ValueError("give exactly one of particle.file (a structure file) or "
-                             "particle.builder (a dealloy.build builder name)")
+                             "particle.builder (a dealloy.builders builder name)")
         if self.file is not None and self.args:
             raise ValueError("particle.args only applies to particle.builder; remove it")
         if self.builder is not None:
@@ -749,11 +751,9 @@ class RunConfig(StrictModel):
     @field_validator("potential")
     @classmethod
     def _known_potential(cls, v: str) -> str:
-        from dealloy.potentials import POTENTIAL_NAMES
-
         name = v.split(":", 1)[0]
-        if name not in POTENTIAL_NAMES:
-            raise ValueError(f"unknown potential '{v}'; choose one of {', '.join(POTENTIAL_NAMES)}")
+        if name not in registry.POTENTIAL_NAMES:
+            raise ValueError(f"unknown potential '{v}'; choose one of {', '.join(registry.POTENTIAL_NAMES)}")
         return v
 
     @model_validator(mode="after")
@@ -781,7 +781,6 @@ class RunConfig(StrictModel):
         """
         if self.timestep_ps is not None:
             return self.timestep_ps
-        from dealloy.potentials import get_potential
 
         return get_potential(self.potential, self.ffield or None).timestep_ps
 

@@ -18,7 +18,7 @@ from dealloy.config.run import resolved_dict
 from dealloy.engine.record import PotentialRecord, RunRecord, software_versions
 from dealloy.engine.state import EngineState, read_atoms, write_atoms
 from dealloy.errors import ConfigError
-from dealloy.potentials import ELEMENTS
+from dealloy.lammps.potentials import ELEMENTS
 
 
 class CheckpointMixin:

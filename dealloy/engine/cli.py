@@ -7,6 +7,10 @@ from pathlib import Path
 
 import click
 
+from dealloy.engine.run import EXIT_CHECKPOINTED, run
+from dealloy.io import rank
+from dealloy.progress import Progress
+
 
 @click.command("run")
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
@@ -24,9 +28,6 @@ def run_command(config, run_dir, resume, overwrite, quiet):
     Exits 0 when done, 75 when stopped by SIGTERM/SIGUSR1 after a checkpoint (resume with
     --resume), 2 on bad input or a failed run (run.json says why).
     """
-    from dealloy.progress import Progress
-    from dealloy.engine.run import EXIT_CHECKPOINTED, run
-    from dealloy.io import rank
 
     progress = None if quiet or rank() != 0 else Progress()
     try:
@@ -49,23 +50,3 @@ def _print_summary(r: dict) -> None:
                f"removed {r.get('n_removed', 0)} Li, inserted {r.get('n_inserted', 0)} Li, "
                f"Si {r.get('si_start')} -> {r.get('si_end')}, wall {r.get('wall_time_s', 0):.1f} s",
                err=True)
-
-
-@click.command("quickstart")
-@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("dealloy-quickstart"), show_default=True)
-@click.option("--ranks", "-n", type=int, default=None,
-              help="MPI ranks (default: all cores, by relaunching itself under mpiexec)")
-@click.option("--overwrite", is_flag=True, help="start again instead of continuing/reusing OUT")
-@click.option("--quiet", "-q", is_flag=True)
-def quickstart_command(out_dir, ranks, overwrite, quiet):
-    """Dealloy a ~4 nm c-Li15Si4 and an a-Li15Si4 particle at the same rate; compare them.
-
-    Ends with the c-vs-a report (OUT/report.html: cluster classes and porosity vs Li/Si, virtual
-    HAADF side by side) and says what the comparison can and cannot show. About 5 min on 2 free
-    cores (22 min measured on 2 cores shared with other jobs); MPI is used by relaunching under
-    mpiexec. Re-running with the same OUT continues interrupted runs and reuses finished ones.
-    """
-    from dealloy.engine.quickstart import quickstart
-
-    quickstart(out_dir, ranks=ranks, quiet=quiet, overwrite=overwrite)

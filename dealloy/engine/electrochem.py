@@ -46,8 +46,10 @@ from ase.neighborlist import neighbor_list
 from scipy.spatial import cKDTree
 
 from dealloy.errors import ConfigError, DealloyError
+from dealloy.lammps.session import LammpsSession
+from dealloy.materials import UNITS
 
-KB_EV = 8.617333262e-5  # Boltzmann constant, eV/K (CODATA 2018)
+KB_EV = UNITS["kB"]  # Boltzmann constant, eV/K (CODATA 2018, dealloy.materials)
 VOLTAGE_MIN_V, VOLTAGE_MAX_V = -0.5, 3.0  # accepted applied potentials, V vs Li/Li+
 LI_TYPE = 1
 _AMU_A2_PS2_EV = 1.0364269e-4  # 1 amu*A^2/ps^2 in eV
@@ -89,8 +91,6 @@ def _mu_cached(key, potential, comm) -> float:
     if key in _MU_CACHE:
         return _MU_CACHE[key]
     from ase.build import bulk
-
-    from dealloy.engine.session import LammpsSession
 
     atoms = bulk("Li", "bcc", a=3.51, cubic=True).repeat(4)
     why = None
@@ -149,7 +149,7 @@ class Move:
 
 
 class SinglePoints:
-    """Delete / re-create single Li in a live :class:`~dealloy.engine.session.LammpsSession` and
+    """Delete / re-create single Li in a live :class:`~dealloy.lammps.session.LammpsSession` and
     read the exact total energy after each change (``run 0``).
 
     ``atoms`` maps atom id -> (position, velocity, image) as gathered at the start of the batch;

@@ -2,7 +2,7 @@
 
 :class:`OutputsMixin` is the part of :class:`~dealloy.engine.run.Engine` that prepares the run
 directory (config.toml, initial.extxyz, thermo.csv, events.csv, cut back to a checkpoint on
-resume), opens the LAMMPS session (:class:`~dealloy.engine.session.LammpsSession`) with the
+resume), opens the LAMMPS session (:class:`~dealloy.lammps.session.LammpsSession`) with the
 trajectory dump and the user's ``lammps_commands``, writes thermo rows, the final structure, and
 closes everything (merging a resumed trajectory).
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from dealloy.config.run import DUMP_COLUMNS, dump_run_config, steps_of
-from dealloy.engine.lammps import lammps_quote
+from dealloy.lammps.instance import lammps_quote
 from dealloy.engine.recorder import (
     EVENT_COLUMNS,
     THERMO_COLUMNS,
@@ -24,10 +24,10 @@ from dealloy.engine.recorder import (
     final_structure_info,
     merge_trajectory,
 )
-from dealloy.engine.session import LammpsSession
+from dealloy.lammps.session import LammpsSession
 from dealloy.errors import SimulationError
 from dealloy.io import write_structure, write_text
-from dealloy.potentials import ELEMENTS
+from dealloy.lammps.potentials import ELEMENTS
 
 #: extra events.csv columns of runs with electrochemical stages: the move's energy change
 #: E_after - E_before (eV), the potential (V vs Li/Li+: applied, or the removal voltage in

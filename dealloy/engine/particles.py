@@ -1,6 +1,6 @@
 """Small self-contained test particles for the engine's tests and benchmark.
 
-Real studies use ``dealloy.build`` (polycrystals, amorphous melt-quench particles, core-shell);
+Real studies use ``dealloy.builders`` (polycrystals, amorphous melt-quench particles, core-shell);
 this module only cuts a sphere out of single-crystal c-Li15Si4 so the engine can be tested and
 benchmarked on its own.
 """

@@ -11,14 +11,14 @@ import warnings
 import numpy as np
 from ase import Atoms
 
-from dealloy.build import get_builder
+from dealloy.builders import get_builder
 from dealloy.checks import check_structure
 from dealloy.config.builders import check_builder_args
 from dealloy.config.run import ELECTROCHEM_TYPES, RunConfig
 from dealloy.errors import ConfigError
 from dealloy.io import mpi_comm, read_structure
 from dealloy.periodicity import open_axes, override_note
-from dealloy.potentials import ELEMENTS
+from dealloy.lammps.potentials import ELEMENTS
 
 
 def build_particle(cfg: RunConfig, comm=None):

@@ -60,7 +60,7 @@ from dealloy.engine.stages import StagesMixin
 from dealloy.engine.state import ElectroCounters, EngineState
 from dealloy.errors import ConfigError, DealloyError
 from dealloy.io import mpi_comm
-from dealloy.potentials import get_potential
+from dealloy.lammps.potentials import get_potential
 from dealloy.rundir import RunDir
 
 

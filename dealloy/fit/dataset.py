@@ -11,7 +11,7 @@ Configurations are made by dealloy's own machinery, by *family* (``FAMILIES``):
     (volumetric and shear, up to ``strain_max``) and rattled.
 ``liquid``
     snapshots of the melt (``melt_temperature_k``) of a-LixSi cells started by the amorphous
-    builder's random packing (:func:`dealloy.build.amorphous.random_packing`) at each x.
+    builder's random packing (:func:`dealloy.builders.amorphous.random_packing`) at each x.
 ``amorphous``
     snapshots along the quench at each rate in ``quench_rates_k_per_s`` and the box-relaxed
     end state (the builder's melt-quench route, driven by ``structure_potential``).
@@ -55,12 +55,13 @@ from ase import Atoms
 from ase.build import bulk
 from ase.calculators.singlepoint import SinglePointCalculator
 
-from dealloy.build.amorphous import random_packing, ref_volume_per_si
-from dealloy.engine.session import LammpsSession
+from dealloy.builders.amorphous import random_packing, ref_volume_per_si
+from dealloy.lammps.session import LammpsSession
 from dealloy.errors import ConfigError
 from dealloy.io import atomic_path, progress_hook, write_json
-from dealloy.potentials import DEFAULT_POTENTIAL, ELEMENTS, get_potential
+from dealloy.lammps.potentials import DEFAULT_POTENTIAL, ELEMENTS, get_potential
 from dealloy.potentials.validate import li15si4_unit_cell
+from dealloy.io import write_structure
 
 FAMILIES = ("crystal", "liquid", "amorphous", "surface", "fragment", "delithiated", "shortrange")
 PBE_CRYSTAL_FILES = ("Li.xyz", "Si.xyz", "LiSi.xyz", "Li12Si7.xyz", "Li7Si3.xyz", "Li13Si4.xyz",
@@ -328,7 +329,6 @@ def _checkpointed(cache_dir, key: dict, make):
     if path.is_file():
         return ase.io.read(path, index=":")
     out = make()
-    from dealloy.io import write_structure
 
     write_structure(path, out, format="extxyz")
     return out

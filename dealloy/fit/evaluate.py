@@ -28,8 +28,8 @@ from ase import Atoms
 from ase.build import bulk
 
 from dealloy import materials as M
-from dealloy.engine.session import LammpsSession
-from dealloy.potentials import Potential
+from dealloy.lammps.session import LammpsSession
+from dealloy.lammps.potentials import Potential
 from dealloy.potentials.validate import li15si4_unit_cell
 
 #: c-Li15Si4 PBE formation energy (eV/atom) and lattice constant (Å): Materials Project

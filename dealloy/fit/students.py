@@ -39,10 +39,10 @@ from pathlib import Path
 
 import numpy as np
 
-from dealloy.engine.lammps import open_lammps
+from dealloy.lammps.instance import open_lammps
 from dealloy.errors import ConfigError, SimulationError
 from dealloy.io import progress_hook
-from dealloy.potentials import ELEMENTS
+from dealloy.lammps.potentials import ELEMENTS
 
 STUDENTS = ("pod", "snap")
 

@@ -34,8 +34,9 @@ from dealloy.fit.dataset import (DataSpec, assign_split, check_dataset, family_c
 from dealloy.fit.students import FITTERS, check_student
 from dealloy.fit.teacher import DEFAULT_TEACHER, check_teacher_name, load_teacher
 from dealloy.io import progress_hook, write_json
-from dealloy.potentials import (MANIFEST, _builtin, fitted_potential, list_potentials,
+from dealloy.lammps.potentials import (MANIFEST, _builtin, fitted_potential, list_potentials,
                                 user_potentials_dir)
+from dealloy.io import write_structure
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 CUTOFFS = {"pod": "rcut", "snap": None}
@@ -207,7 +208,6 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
             say(f"{len(configs)} configurations from {cfg_path} (resumed)")
         else:
             configs = make_configurations(spec, progress=say, cache_dir=work / "melt-quench")
-            from dealloy.io import write_structure
 
             write_structure(cfg_path, configs, format="extxyz")
             write_json(spec_path, spec_doc)

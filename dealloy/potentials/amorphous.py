@@ -1,7 +1,7 @@
 """Amorphous-path validation of a potential: a-LixSi structure, energetics and voltage vs x.
 
 ``validate_amorphous(potential)`` melt-quenches periodic bulk a-LixSi with the amorphous builder
-(:func:`dealloy.build.amorphous_lisi`) at each x for several independent seeds, and measures with
+(:func:`dealloy.builders.amorphous_lisi`) at each x for several independent seeds, and measures with
 the analysis suite (:class:`dealloy.analysis.structure.SiNetwork`, :class:`PartialRDF`):
 
 - volume per Si and density (box-relaxed cell after the 300 K NPT relaxation);
@@ -32,9 +32,14 @@ import numpy as np
 from dealloy import materials as M
 from dealloy.errors import ConfigError
 from dealloy.io import progress_hook
-from dealloy.potentials import DEFAULT_POTENTIAL, Potential, get_potential
+from dealloy.lammps.potentials import DEFAULT_POTENTIAL, Potential, get_potential
 from dealloy.potentials.energetics import (average_voltage, formation_energy_per_si, interpolate,
                                            voltage_profile)
+from dealloy import __version__
+from dealloy.analysis.structure import PartialRDF, SiNetwork
+from dealloy.builders import amorphous_lisi
+from dealloy.io import atomic_path, write_json, write_text
+from dealloy.potentials.validate import _relax_bulk, li15si4_unit_cell
 
 DEFAULT_XS = (0.0, 0.2, 0.5, 0.9, 1.5, 2.0, 2.5, 3.25, 3.75)
 X_MAX = M.X_LI15SI4
@@ -95,8 +100,6 @@ def check_series(xs, n_si: int, seeds: int) -> tuple[float, ...]:
 
 def _one(job: dict) -> dict:
     """Melt-quench and measure one (x, seed) cell; runs in a worker process."""
-    from dealloy.analysis.structure import PartialRDF, SiNetwork
-    from dealloy.build import amorphous_lisi
 
     atoms = amorphous_lisi(job["x"], n_si=job["n_si"], seed=job["seed"],
                            potential=job["potential"], **job["protocol"])
@@ -136,7 +139,6 @@ def _sample_key(job: dict, pot: Potential) -> str:
 def _run_jobs(work: list[dict], pot: Potential, jobs: int, cache_dir, say) -> list[dict]:
     """Run (or load from ``cache_dir``) every cell; each result is cached as soon as it exists,
     so an interrupted series loses at most the cells in flight."""
-    from dealloy.io import write_json
 
     cache = Path(cache_dir) if cache_dir else None
     if cache:
@@ -289,14 +291,12 @@ def validate_amorphous(potential: Potential | str = DEFAULT_POTENTIAL, xs=DEFAUL
                        n_si: int = PRODUCTION_N_SI, seeds: int = PRODUCTION_SEEDS, jobs: int = 1,
                        progress=None, cache_dir=None, **protocol) -> AmorphousValidation:
     """Run the amorphous series (see module docstring). ``protocol`` overrides
-    ``VALIDATION_PROTOCOL`` (any keyword of :func:`dealloy.build.amorphous_lisi`).
+    ``VALIDATION_PROTOCOL`` (any keyword of :func:`dealloy.builders.amorphous_lisi`).
 
     ``cache_dir``: keep each melt-quenched cell's measurements there (one JSON per potential, x,
     seed, cell size and protocol); a rerun reuses them, so an interrupted series resumes and a
     combined report of several potentials costs nothing once each has been run."""
     from ase.build import bulk
-
-    from dealloy.potentials.validate import _relax_bulk, li15si4_unit_cell
 
     pot = get_potential(potential) if isinstance(potential, str) else potential
     if pot.kind == "reaxff":  # workers look potentials up by name; ReaxFF by its ffield
@@ -380,8 +380,6 @@ def plot_amorphous(results: list[AmorphousValidation], out_dir) -> list:
 
     import matplotlib.pyplot as plt  # the caller's backend (never chosen here)
 
-    from dealloy.io import atomic_path
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ref_x = sorted(REF_DFTB)
@@ -460,9 +458,6 @@ def write_report(results: list[AmorphousValidation], path, plots=()) -> None:
     """A Markdown page with every potential's table (for potentials/README.md to link)."""
     import os
     from pathlib import Path
-
-    from dealloy import __version__
-    from dealloy.io import write_text
 
     path = Path(path)
     parts = ["# Amorphous-path validation of the Li–Si potentials", "",

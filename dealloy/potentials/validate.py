@@ -18,9 +18,9 @@ from ase import Atoms
 from ase.build import bulk
 
 from dealloy import materials as M
-from dealloy.engine.session import LammpsSession
+from dealloy.lammps.session import LammpsSession
 from dealloy.io import progress_hook
-from dealloy.potentials import DEFAULT_POTENTIAL, Potential, get_potential
+from dealloy.lammps.potentials import DEFAULT_POTENTIAL, Potential, get_potential
 
 # c-Li15Si4, I-43d (No. 220): dealloy.materials (sources there)
 LI15SI4_SPACEGROUP = M.LI15SI4_SPACE_GROUP

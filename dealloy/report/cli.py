@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from dealloy.report import build_report
+
 
 @click.command("report")
 @click.argument("target", type=click.Path())
@@ -24,8 +26,6 @@ def report_command(target, output, no_analyze, directory):
     microscopy of the c- and a-path particles, run parameters, the potential's limitations and
     the compute spent.
     """
-    from dealloy.report import build_report
-
     html_path, md_path = build_report(target, output, analyze_missing=not no_analyze, echo=click.echo,
                                       directory=directory)
     click.echo(f"wrote {html_path} and {md_path}")

@@ -14,6 +14,7 @@ from dealloy.rundir import RunDir
 from dealloy.study.axes import pathway  # noqa: F401  (re-exported for notebooks)
 from dealloy.study.collect import collect, derived, figures, final_metrics, run_info
 from dealloy.study.plan import PlannedRun, check_directory, make_plan
+from dealloy.analysis.run import analyze_path
 
 MICROSCOPY_PREFIXES = ("haadf_", "slices_", "render")
 
@@ -164,8 +165,6 @@ def _load_run(path: Path, analyze_missing: bool, echo) -> ReportData:
         raise ConfigError(f"run {path} is '{status}', not finished: run `dealloy run {rd.config}` "
                           "(or `--resume` it) first, then `dealloy report` again")
     if analyze_missing and not rd.analysis_frames():
-        from dealloy.analysis.run import analyze_path
-
         echo(f"analysing {path} ...")
         analyze_path(path, echo=echo)
     cfg = load_toml(rd.config)
@@ -219,8 +218,6 @@ def _load_folder(path: Path, analyze_missing: bool, echo) -> ReportData:
         When none of its runs has finished.
     """
     import pandas as pd
-
-    from dealloy.analysis.run import analyze_path
 
     rows, runs = [], []
     for i, d in enumerate(run_dirs_in(path)):

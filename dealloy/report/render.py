@@ -12,7 +12,7 @@ from pathlib import Path
 from dealloy import __version__
 from dealloy.errors import DealloyError
 from dealloy.io import write_text
-from dealloy.potentials import get_potential
+from dealloy.lammps.potentials import get_potential
 from dealloy.report.data import ReportData, load_report_data, pathway
 from dealloy.report.observables import AGREES, DISAGREES, NOT_COVERED, PARTLY, observables
 from dealloy.study.collect import core_time_s, is_known

@@ -39,9 +39,8 @@ from dealloy.config.analysis import AnalysisParams
 from dealloy.config.builders import BUILDER_ARGS
 from dealloy.config.builders import builder_parameters as builder_parameter_fields
 from dealloy.errors import ConfigError
-from dealloy.potentials import DEFAULT_POTENTIAL
-
-X_FULL = 3.75  # Li/Si of c-Li15Si4 = DOD 100 %
+from dealloy.lammps.potentials import DEFAULT_POTENTIAL
+from dealloy.materials import X_LI15SI4  # Li/Si of c-Li15Si4 = DOD 100 %
 
 
 @dataclass(frozen=True)
@@ -326,7 +325,7 @@ def apply_state(cfg: dict, state: str | None, dod: float | None, where: str) -> 
                               f"(got {dod}); partial DOD: a-lixsi or core-shell")
     elif preset.dod == "x":
         if dod is not None:
-            args["x"] = round(X_FULL * dod, 6)
+            args["x"] = round(X_LI15SI4 * dod, 6)
         elif "x" not in args:
             raise ConfigError(f"{where}: state {state!r} needs a dod (x = 3.75 dod)")
     else:
@@ -337,7 +336,7 @@ def apply_state(cfg: dict, state: str | None, dod: float | None, where: str) -> 
 
 
 def builder_parameters(name: str) -> set[str]:
-    """List the arguments of a dealloy.build builder, from its parameter model.
+    """List the arguments of a dealloy.builders builder, from its parameter model.
 
     Parameters
     ----------

@@ -11,6 +11,14 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from dealloy.config.study import load_study
+from dealloy.errors import ConfigError
+from dealloy.study.collect import collect
+from dealloy.study.local import run_local
+from dealloy.study.plan import check_directory, make_plan
+from dealloy.study.state import run_mode, states
+from dealloy.study.submit import submit
+
 DIR_OPTION = click.option("--dir", "directory", type=click.Path(file_okay=False),
                           help="study directory (default: 'directory' in the study file, "
                                "else ./studies/<name>)")
@@ -18,9 +26,6 @@ FILE_ARG = click.argument("file", type=click.Path(dir_okay=False))
 
 
 def _plan(file, directory):
-    from dealloy.config.study import load_study
-    from dealloy.study.plan import make_plan
-
     return make_plan(load_study(file), directory)
 
 
@@ -90,9 +95,6 @@ def study_group():
 @DIR_OPTION
 def plan_command(file, directory):
     """Expand FILE into runs and print them with their states (writes nothing)."""
-    from dealloy.study.plan import check_directory
-    from dealloy.study.state import states
-
     plan = _plan(file, directory)
     check_directory(plan)
     sts, ok = states(plan)
@@ -122,10 +124,6 @@ def run_command(file, local, jobs, ranks, retry_failed, no_analyze, directory):
     SystemExit
         With status 1 when a run started here failed.
     """  # noqa: D301 - "\f" ends click's --help text (the Raises section is for the API docs)
-    from dealloy.errors import ConfigError
-    from dealloy.study.local import run_local
-    from dealloy.study.state import states
-
     if not local:
         raise ConfigError("dealloy study run needs --local (to use SLURM: dealloy study submit)")
     plan = _plan(file, directory)
@@ -150,8 +148,6 @@ def run_command(file, local, jobs, ranks, retry_failed, no_analyze, directory):
 @DIR_OPTION
 def submit_command(file, dry_run, template, max_parallel, retry_failed, directory):
     """Submit the runs that still need computing as one SLURM job array."""
-    from dealloy.study.submit import submit
-
     plan = _plan(file, directory)
     submit(plan, plan.study.spec.slurm, template=template, max_parallel=max_parallel,
            dry_run=dry_run, retry_failed=retry_failed, echo=click.echo)
@@ -163,9 +159,6 @@ def submit_command(file, dry_run, template, max_parallel, retry_failed, director
 @DIR_OPTION
 def status_command(file, no_queue, directory):
     """Show each run's state: pending, queued, running, done, failed, checkpointed, interrupted."""
-    from dealloy.study.plan import check_directory
-    from dealloy.study.state import states
-
     plan = _plan(file, directory)
     check_directory(plan)
     sts, ok = states(plan, use_queue=not no_queue)
@@ -178,9 +171,6 @@ def status_command(file, no_queue, directory):
 @DIR_OPTION
 def collect_command(file, no_analyze, directory):
     """One table (CSV + Parquet) of parameters and final analysis, plus the standard figures."""
-    from dealloy.study.collect import collect
-    from dealloy.study.plan import check_directory
-
     plan = _plan(file, directory)
     check_directory(plan)
     df, out, notes = collect(plan, analyze_missing=not no_analyze, echo=click.echo)
@@ -195,6 +185,4 @@ def collect_command(file, no_analyze, directory):
 @click.argument("run_dir", type=click.Path(file_okay=False))
 def run_mode_command(run_dir):
     """Print done | resume | fresh for a run directory (used by the sbatch script)."""
-    from dealloy.study.state import run_mode
-
     click.echo(run_mode(Path(run_dir)))

@@ -29,9 +29,10 @@ from dealloy.rundir import RunDir
 from dealloy.study.axes import pathway
 from dealloy.study.plan import Plan, PlannedRun
 from dealloy.study.state import states
+from dealloy.study.local import analyze_run
+from dealloy.materials import X_LI15SI4
 
 CLUSTER_CLASSES = ("isolated", "dumbbell", "small", "network")
-X_FULL = 3.75
 
 
 # ---- reading one run --------------------------------------------------------------------------
@@ -206,7 +207,7 @@ def derived(run: PlannedRun) -> dict[str, Any]:
         if "dod" in args:
             dod = args["dod"]
         elif "x" in args:
-            dod = round(args["x"] / X_FULL, 6)
+            dod = round(args["x"] / X_LI15SI4, 6)
         elif particle.get("builder") == "li15si4_particle":
             dod = 1.0
     extract = next((s for s in cfg.get("stages", []) if s.get("type") == "extract"), {})
@@ -250,8 +251,6 @@ def collect(plan: Plan, analyze_missing: bool = True, echo: Callable[[str], None
         One note per figure (file name, or why it was not drawn).
     """
     import pandas as pd
-
-    from dealloy.study.local import analyze_run
 
     rows = []
     for st in states(plan)[0]:

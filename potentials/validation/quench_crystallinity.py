@@ -14,8 +14,8 @@ import json
 import mpi4py.MPI  # noqa: F401  (liblammps needs libmpi loaded first)
 
 from dealloy.analysis.structure import Crystallinity, SiNetwork
-from dealloy.build import amorphous_lisi
-from dealloy.potentials import get_potential
+from dealloy.builders import amorphous_lisi
+from dealloy.lammps.potentials import get_potential
 from dealloy.potentials.amorphous import VALIDATION_PROTOCOL
 
 

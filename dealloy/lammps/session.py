@@ -14,9 +14,9 @@ import numpy as np
 from ase import Atoms
 from ase import units as ase_units
 
-from dealloy.engine.lammps import open_lammps
+from dealloy.lammps.instance import open_lammps
 from dealloy.errors import ConfigError, SimulationError
-from dealloy.potentials import ELEMENTS, Potential, get_potential
+from dealloy.lammps.potentials import ELEMENTS, Potential, get_potential
 
 
 def lammps_seed(seed: int) -> int:

@@ -1,5 +1,5 @@
 """Amorphous builders: a-LixSi bulk and particles by melt-quench, and c-Si core / a-LixSi shell
-particles. Every force evaluation goes through :class:`dealloy.engine.session.LammpsSession` with a
+particles. Every force evaluation goes through :class:`dealloy.lammps.session.LammpsSession` with a
 registry potential (no pair_style is written here).
 
 Melt-quench route (:func:`amorphous_lisi`; the parameters of each protocol are in ``PROTOCOLS``
@@ -32,11 +32,13 @@ from ase import Atoms
 
 from dealloy import materials as M
 from dealloy.build import _common as C
-from dealloy.build.crystal import _assemble, _si_basis, si_lattice_constant
+from dealloy.build.crystal import _assemble, _si_basis
 from dealloy.errors import ConfigError, SimulationError
 from dealloy.materials import MASSES_AMU
 from dealloy.periodicity import unwrap
-from dealloy.potentials import DEFAULT_POTENTIAL
+from dealloy.lammps.lattice import si_lattice_constant
+from dealloy.lammps.potentials import DEFAULT_POTENTIAL, get_potential
+from dealloy.lammps.session import LammpsSession
 
 _logger = logging.getLogger(__name__)  # phase messages; `dealloy run` shows them (INFO)
 
@@ -100,8 +102,6 @@ def _check_x(x, name="x") -> float:
 
 
 def _potential(potential):
-    from dealloy.potentials import get_potential
-
     return get_potential(potential)
 
 
@@ -171,8 +171,6 @@ def _unwrapped(session) -> np.ndarray:
 
 def melt_quench(atoms: Atoms, potential, seed: int, p: dict, log=None) -> tuple[Atoms, dict]:
     """Run the melt-quench route on a periodic ``atoms``; returns (relaxed atoms, measures)."""
-    from dealloy.engine.session import LammpsSession
-
     is_si = np.array(atoms.get_chemical_symbols()) == "Si"
     t_melt, t_end = p["melt_temperature_k"], p["relax_temperature_k"]
     rate_per_ps = p["quench_rate_k_per_s"] * 1e-12
@@ -283,8 +281,6 @@ def _bulk_n_si_for(diameter_nm: float, x: float) -> int:
 def relax_particle(atoms: Atoms, potential, seed: int, temperature_k: float, time_ps: float
                    ) -> Atoms:
     """Minimise, MD (Langevin) for ``time_ps`` at ``temperature_k``, minimise; isolated particle."""
-    from dealloy.engine.session import LammpsSession
-
     grain = atoms.arrays.get("grain")
     with LammpsSession(atoms, potential) as s:
         s.minimize(ftol_ev_per_angstrom=1e-2, maxiter=500)

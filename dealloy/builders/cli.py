@@ -8,10 +8,11 @@ import time
 
 import click
 
-from dealloy.build import BUILDERS, get_builder
+from dealloy.builders import BUILDERS, get_builder
 from dealloy.config.builders import BUILDER_ARGS, builder_parameters, check_builder_args
 from dealloy.progress import BuildProgress
 from dealloy.errors import ConfigError
+from dealloy.io import guess_format, mpi_comm, write_structure
 
 def _kinds() -> list[str]:
     return list(BUILDERS)
@@ -81,8 +82,6 @@ def output_format(path, fmt: str | None = None) -> str:
     """ASE format for ``path`` (``fmt``, else from its suffix; .data/.lmp = LAMMPS data), checked
     before anything is built."""
     from ase.io.formats import filetype, ioformats
-
-    from dealloy.io import guess_format
 
     if fmt is None:
         fmt = guess_format(path)
@@ -159,7 +158,6 @@ def build_command(kind, output, fmt, extra, quiet, **options):
     build ...; rank 0 writes); MPI pays only for cells of thousands of atoms (304 atoms ran
     slower on 2 ranks than on 1). They print each phase with an estimated time left.
     """
-    from dealloy.io import mpi_comm, write_structure
 
     given = dict(options)
     fn, kwargs = builder_kwargs(kind, given, extra)

@@ -1,0 +1,30 @@
+"""The diamond-Si lattice constant a potential relaxes to (a LAMMPS query, used by the builders).
+
+Moved from ``dealloy/build/crystal.py`` so that the builders reach LAMMPS only through this layer.
+"""
+
+from __future__ import annotations
+
+from ase.build import bulk
+
+from dealloy import materials as M
+from dealloy.lammps.potentials import get_potential
+from dealloy.lammps.session import LammpsSession
+
+# ---- Si lattice constant from a potential ------------------------------------------------
+_SI_A_CACHE: dict = {}
+
+
+def si_lattice_constant(potential) -> float:
+    """Diamond-Si lattice constant (Å) of ``potential`` (registry name or Potential): an 8-atom
+    cell relaxed at zero pressure in LAMMPS (cached per potential and parameter files)."""
+    pot = get_potential(potential)
+    key = (pot.name, tuple(str(f) for f in pot.files))
+    if key not in _SI_A_CACHE:
+        with LammpsSession(bulk("Si", "diamond", M.SI_A_ANGSTROM, cubic=True), pot) as s:
+            s.minimize(box=True, ftol_ev_per_angstrom=1e-6)
+            _SI_A_CACHE[key] = round(float(s.volume_angstrom3() ** (1 / 3)), 6)
+    return _SI_A_CACHE[key]
+
+
+__all__ = ["si_lattice_constant"]

@@ -1,0 +1,392 @@
+"""The potential registry: the only place that knows LAMMPS pair_style/pair_coeff lines.
+
+Each :class:`Potential` knows its files under ``potentials/``, unit style, element order, masses,
+recommended timestep, cutoff, citation and known limitations. Everything else in dealloy asks the
+registry (``get_potential(name)``) and never writes a pair_style by hand.
+
+dealloy's LAMMPS type convention is fixed: type 1 = Li, type 2 = Si (``ELEMENTS``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ase.calculators.lammps import convert
+
+from dealloy.checks import lammps_quote
+from dealloy.errors import ConfigError
+from dealloy.materials import ELEMENTS, MASSES_AMU
+#: chosen by the amorphous-path validation (potentials/README.md, "Choice of the default"):
+#: meam-godet2020 is closer to DFT(B) on a-LixSi structure, energetics and voltages; cui2012 only
+#: on the c-Li15Si4 lattice constant
+DEFAULT_POTENTIAL = "meam-godet2020"
+
+
+def potentials_dir() -> Path:
+    """Directory holding the shipped parameter files.
+
+    ``$DEALLOY_POTENTIALS_DIR`` overrides; otherwise the files installed with the package
+    (``dealloy/data/potentials``, a link to the repository's ``potentials/``).
+    """
+    env = os.environ.get("DEALLOY_POTENTIALS_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "data" / "potentials"
+
+
+def user_potentials_dir() -> Path:
+    """Where ``dealloy potential fit`` puts a fitted potential by default:
+    ``$DEALLOY_USER_POTENTIALS_DIR`` or ``~/.local/share/dealloy/potentials``."""
+    env = os.environ.get("DEALLOY_USER_POTENTIALS_DIR")
+    if env:
+        return Path(env)
+    return Path.home() / ".local" / "share" / "dealloy" / "potentials"
+
+
+#: the manifest that makes a folder a fitted potential (written by ``dealloy potential fit``)
+MANIFEST = "potential.json"
+
+
+@dataclass(frozen=True)
+class Units:
+    """A LAMMPS unit style and its conversion factors to dealloy's own (eV, ps, bar, Å).
+
+    Build it with :meth:`from_lammps`: the factors then come from
+    :func:`ase.calculators.lammps.convert`, which carries LAMMPS' own constants
+    (``src/update.cpp``), so dealloy converts exactly as LAMMPS does.
+    """
+
+    style: str
+    energy_ev: float  # 1 native energy unit in eV
+    time_ps: float  # 1 native time unit in ps
+    pressure_bar: float  # 1 native pressure unit in bar
+
+    def to_native_time(self, t_ps: float) -> float:
+        return t_ps / self.time_ps
+
+    def to_native_pressure(self, p_bar: float) -> float:
+        return p_bar / self.pressure_bar
+
+    @classmethod
+    def from_lammps(cls, style: str) -> Units:
+        """The factors of LAMMPS unit style ``style`` ("metal", "real", ...) to eV, ps and bar."""
+        return cls(style, convert(1.0, "energy", style, "metal"),
+                   convert(1.0, "time", style, "metal"), convert(1.0, "pressure", style, "metal"))
+
+
+METAL = Units.from_lammps("metal")  # eV, ps, bar: the identity
+# real: kcal/mol, fs, atm (LAMMPS' kcal/mol = 0.04336410390 eV; the hand-typed 0.0433641043 it
+# replaces differed by 9e-9 relative)
+REAL = Units.from_lammps("real")
+
+
+@dataclass(frozen=True)
+class Potential:
+    name: str
+    kind: str  # "meam" | "reaxff" | "pod" | "snap" (fitted: dealloy.fit)
+    description: str
+    files: tuple[Path, ...]
+    units: Units
+    atom_style: str
+    timestep_ps: float
+    cutoff_angstrom: float
+    citation: str
+    doi: str
+    limitations: str
+    lammps_packages: tuple[str, ...]
+    elements: tuple[str, ...] = ELEMENTS
+    masses_amu: dict = field(default_factory=lambda: dict(MASSES_AMU))
+    #: fitted SNAP/POD: ZBL core (inner, outer switching radii, Å) overlaid on the fitted model
+    zbl_angstrom: tuple[float, float] | None = None
+
+    # ---- LAMMPS lines -------------------------------------------------------------------
+    def pair_commands(self) -> list[str]:
+        """pair_style, pair_coeff, masses and any fix the potential needs (e.g. QEq)."""
+        self.check_files()
+        el = " ".join(self.elements)
+        masses = [f"mass {i + 1} {self.masses_amu[s]}" for i, s in enumerate(self.elements)]
+        if self.kind == "meam":
+            lib, alloy = self.files
+            return masses + [
+                "pair_style meam",
+                f"pair_coeff * * {_q(lib)} {el} {_q(alloy)} {el}",
+            ]
+        if self.kind == "reaxff":
+            (ffield,) = self.files
+            return masses + [
+                "pair_style reaxff NULL checkqeq yes safezone 3.0 mincap 200",
+                f"pair_coeff * * {_q(ffield)} {el}",
+                "fix dealloy_qeq all qeq/reaxff 1 0.0 10.0 1e-8 reaxff",
+            ]
+        if self.kind == "pod":  # ML-POD: descriptor settings, coefficients (+ its ZBL core)
+            param, coeff = self.files
+            if self.zbl_angstrom is None:
+                return masses + ["pair_style pod", f"pair_coeff * * {_q(param)} {_q(coeff)} {el}"]
+            return masses + [f"pair_style hybrid/overlay zbl {self.zbl_angstrom[0]} "
+                             f"{self.zbl_angstrom[1]} pod",
+                             f"pair_coeff * * pod {_q(param)} {_q(coeff)} {el}"] + self._zbl_coeffs()
+        if self.kind == "snap":  # ML-SNAP: coefficients, parameters (+ the ZBL core it was fitted on)
+            coeff, param = self.files
+            if self.zbl_angstrom is None:
+                return masses + ["pair_style snap", f"pair_coeff * * {_q(coeff)} {_q(param)} {el}"]
+            inner, outer = self.zbl_angstrom
+            return masses + [f"pair_style hybrid/overlay zbl {inner} {outer} snap",
+                             f"pair_coeff * * snap {_q(coeff)} {_q(param)} {el}"] + self._zbl_coeffs()
+        raise AssertionError(self.kind)
+
+    def _zbl_coeffs(self) -> list[str]:
+        z = {"Li": 3, "Si": 14}
+        return [f"pair_coeff {i + 1} {j + 1} zbl {z[a]} {z[b]}"
+                for i, a in enumerate(self.elements) for j, b in enumerate(self.elements) if j >= i]
+
+    def check_files(self) -> None:
+        for f in self.files:
+            if not Path(f).is_file():
+                raise ConfigError(
+                    f"potential '{self.name}': parameter file not found: {f}. "
+                    "Reinstall dealloy, or point $DEALLOY_POTENTIALS_DIR at a folder holding it."
+                )
+
+    def file_hashes(self) -> dict[str, str]:
+        """sha256 of every parameter file (recorded in run.json for provenance)."""
+        self.check_files()
+        return {Path(f).name: hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in self.files}
+
+    def summary(self) -> dict:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "files": [str(f) for f in self.files],
+            "units": self.units.style,
+            "atom_style": self.atom_style,
+            "elements": list(self.elements),
+            "timestep_ps": self.timestep_ps,
+            "cutoff_angstrom": self.cutoff_angstrom,
+            "citation": self.citation,
+            "doi": self.doi,
+        }
+
+
+def _q(path: Path) -> str:
+    """A parameter file's path as one LAMMPS word taken literally: quoted, so that spaces, ``$``
+    (variables), ``#`` (comments), ``&`` and quotes reach LAMMPS as they are
+    (:func:`dealloy.lammps.instance.lammps_quote`).
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file, for a path LAMMPS cannot quote (both quote kinds, ending in
+        ``"``, or a line break).
+    """
+    try:
+        return lammps_quote(path)
+    except ConfigError as exc:
+        raise ConfigError(f"potential parameter file: {exc} (or set $DEALLOY_POTENTIALS_DIR / "
+                          "$DEALLOY_USER_POTENTIALS_DIR to a folder LAMMPS can name)") from None
+
+
+def _meam(name, description, lib, alloy, citation, doi, limitations) -> Potential:
+    d = potentials_dir()
+    return Potential(
+        name=name,
+        kind="meam",
+        description=description,
+        files=(d / lib, d / alloy),
+        units=METAL,
+        atom_style="atomic",
+        timestep_ps=0.001,
+        cutoff_angstrom=4.8,
+        citation=citation,
+        doi=doi,
+        limitations=limitations,
+        lammps_packages=("MEAM",),
+    )
+
+
+#: LAMMPS package of each fitted kind
+FITTED_KINDS = {"pod": ("ML-POD",), "snap": ("ML-SNAP",)}
+
+
+def fitted_potential(folder: str | os.PathLike) -> Potential:
+    """The fitted potential described by ``folder/potential.json`` (see docs/fitting.md).
+
+    Raises
+    ------
+    ConfigError
+        no manifest, an unknown kind, or a missing parameter file.
+    """
+    folder = Path(folder)
+    path = folder / MANIFEST
+    try:
+        m = json.loads(path.read_text())
+        kind = m["kind"]
+        if kind not in FITTED_KINDS:
+            raise ValueError(f"kind '{kind}' is not one of {', '.join(FITTED_KINDS)}")
+        pot = Potential(
+            name=m["name"], kind=kind, description=m.get("description", ""),
+            files=tuple(folder / f for f in m["files"]), units=METAL, atom_style="atomic",
+            timestep_ps=float(m.get("timestep_ps", 0.001)),
+            cutoff_angstrom=float(m["cutoff_angstrom"]), citation=m.get("citation", ""),
+            doi=m.get("doi", ""), limitations=m.get("limitations", ""),
+            lammps_packages=FITTED_KINDS[kind],
+            zbl_angstrom=tuple(m["zbl_angstrom"]) if m.get("zbl_angstrom") else None)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path}: not a fitted-potential manifest ({exc}); refit it with "
+                          "dealloy potential fit") from exc
+    return pot
+
+
+def _fitted(folder: Path) -> dict[str, Potential]:
+    out = {}
+    if folder.is_dir():
+        for sub in sorted(folder.iterdir()):
+            if (sub / MANIFEST).is_file():
+                try:
+                    pot = fitted_potential(sub)
+                except ConfigError:
+                    continue  # a broken folder must not break the other potentials
+                out[pot.name] = pot
+    return out
+
+
+def _registry() -> dict[str, Potential]:
+    """Shipped MEAMs, then fitted potentials shipped in potentials/, then the user's own fitted
+    potentials (``user_potentials_dir()``; a user potential of the same name wins -- writing one
+    needs ``--force``)."""
+    return {**_builtin(), **_fitted(potentials_dir()), **_fitted(user_potentials_dir())}
+
+
+def _builtin() -> dict[str, Potential]:
+    return {
+        "meam-cui2012": _meam(
+            "meam-cui2012",
+            "2NN MEAM Li-Si (default until the amorphous validation; kept for comparison)",
+            "library.meam.cui2012",
+            "LiSi.meam.cui2012",
+            "Z. Cui, F. Gao, Z. Cui, J. Qu, J. Power Sources 207 (2012) 150-159",
+            "10.1016/j.jpowsour.2012.01.145",
+            "Underbinds c-Li15Si4 (formation energy -0.086 eV/atom vs -0.243 PBE), so Li "
+            "extraction energies and voltages are ~3-5x too small (c-Li15Si4 -> a-Li1.1Si 0.09 V "
+            "vs the 0.43 V plateau); a-LixSi is over-coordinated (a-Si Si-Si CN 5.4 vs 3.88; "
+            "a-Li3.75Si CN 1.3 and 25 % isolated Si vs 0.12 and 89 %), biasing the a-path towards "
+            "connected Si. See potentials/README.md.",
+        ),
+        "meam-godet2020": _meam(
+            "meam-godet2020",
+            "re-optimised 2NN MEAM Li-Si (Li of Cui 2012, Si of Lee 2007) (default)",
+            "library.meam.godet2020",
+            "LiSi.meam.godet2020",
+            "S. Godet et al., Phys. Rev. Materials 4 (2020) 065402",
+            "10.1103/PhysRevMaterials.4.065402",
+            "c-Li15Si4 lattice constant too large (11.04 A at 300 K vs 10.685 A) and formation "
+            "energy overbound (-0.34 eV/atom vs -0.243 PBE; extraction 0.43 vs 0.31 eV/Li); "
+            "Li-rich a-LixSi 6-11 % too voluminous per Si (x >= 2) and too many isolated Si at "
+            "x = 1.5-2.5 (0.18-0.51 vs 0.02-0.34). See potentials/README.md.",
+        ),
+    }
+
+
+def __getattr__(name: str):
+    # POTENTIAL_NAMES follows the registry, so a fitted potential is a valid name everywhere
+    # (run configs validate against it) as soon as its folder exists (PEP 562)
+    if name == "POTENTIAL_NAMES":
+        return tuple(_registry()) + ("reaxff",)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def reaxff(ffield: str | os.PathLike) -> Potential:
+    """ReaxFF with a user-supplied ffield (no ffield is shipped). Checked for Li and Si."""
+    path = Path(ffield).expanduser()
+    if not path.is_file():
+        raise ConfigError(
+            f"potential 'reaxff': ffield file not found: {path}. Give the path to a ReaxFF "
+            "parameter file that contains Li and Si (e.g. Ostadhossein et al. 2016)."
+        )
+    species = ffield_elements(path)
+    missing = [e for e in ELEMENTS if e not in species]
+    if missing:
+        raise ConfigError(
+            f"potential 'reaxff': ffield {path} has no parameters for {', '.join(missing)} "
+            f"(it has {', '.join(species) or 'none'}); use a Li-Si ReaxFF parameter set."
+        )
+    return Potential(
+        name="reaxff",
+        kind="reaxff",
+        description=f"ReaxFF with user ffield {path.name}",
+        files=(path.resolve(),),
+        units=REAL,
+        atom_style="charge",
+        timestep_ps=0.0005,
+        cutoff_angstrom=10.0,
+        citation="user-supplied ffield (e.g. Ostadhossein et al., J. Phys. Chem. A 120 (2016) 2114)",
+        doi="",
+        limitations="~100x the cost of MEAM per atom-step; charges equilibrated every step (QEq).",
+        lammps_packages=("REAXFF", "QEQ"),
+    )
+
+
+def ffield_elements(path: Path) -> list[str]:
+    """Element symbols in a ReaxFF ffield's atom section."""
+    lines = Path(path).read_text(errors="replace").splitlines()
+    try:
+        ngen = int(lines[1].split()[0])
+        i = 2 + ngen
+        natoms = int(lines[i].split()[0])
+        i += 4  # count line + 3 header lines
+        out = []
+        for k in range(natoms):
+            out.append(lines[i + 4 * k].split()[0])
+        return out
+    except (IndexError, ValueError) as exc:
+        raise ConfigError(f"potential 'reaxff': {path} is not a ReaxFF ffield file ({exc})") from exc
+
+
+def get_potential(name: str = DEFAULT_POTENTIAL, ffield: str | os.PathLike | None = None) -> Potential:
+    """Look up a potential by registry name.
+
+    ``reaxff`` needs ``ffield`` (or the form ``reaxff:/path/to/ffield``).
+    """
+    if isinstance(name, Potential):
+        return name
+    if name.startswith("reaxff:"):
+        name, ffield = "reaxff", name.split(":", 1)[1]
+    if name == "reaxff":
+        if ffield is None:
+            raise ConfigError(
+                "potential 'reaxff' needs an ffield file: pass --ffield PATH "
+                "(or name the potential 'reaxff:/path/to/ffield')."
+            )
+        return reaxff(ffield)
+    reg = _registry()
+    if name not in reg:
+        raise ConfigError(
+            f"unknown potential '{name}'; choose one of: {', '.join(reg)}, reaxff "
+            "(reaxff needs an ffield path; fitted potentials: dealloy potential fit)."
+        )
+    pot = reg[name]
+    pot.check_files()
+    return pot
+
+
+def list_potentials() -> list[Potential]:
+    return list(_registry().values())
+
+
+__all__ = [
+    "ELEMENTS",
+    "MASSES_AMU",
+    "DEFAULT_POTENTIAL",
+    "POTENTIAL_NAMES",
+    "Potential",
+    "Units",
+    "fitted_potential",
+    "get_potential",
+    "list_potentials",
+    "potentials_dir",
+    "reaxff",
+    "user_potentials_dir",
+]

@@ -1,0 +1,223 @@
+"""``dealloy diffusivity``: Li diffusion coefficient in c- vs a-Li15Si4 bulk by MD at several
+temperatures, Arrhenius fit, extrapolation to 300 K, and the c/a ratio.
+
+The paper cites (Ding et al., Solid State Ionics 180, 222 (2009)) ~1e-10-1e-11 cm²/s for
+c-Li3.75Si and ~1e-12-1e-13 cm²/s for a-LixSi at room temperature: the crystal conducts Li about
+two orders of magnitude faster. Classical MD at a few hundred ps overestimates absolute values;
+the c/a ratio is the number to compare.
+
+Route per phase and temperature: LammpsSession (registry potential) -> velocities -> NPT
+equilibration (P = 0) -> NVT production with Li positions recorded (unwrapped with LAMMPS image
+flags, centre-of-mass drift removed) -> MSD over all time origins -> D with fit window and
+uncertainty (:func:`dealloy.analysis.trajectory.msd`). The crystal is checked after each run with
+:class:`Crystallinity`: a run in which it melted or amorphised is reported and left out of the fit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dealloy.analysis.diffusivity import arrhenius, predict
+from dealloy.analysis.structure import Crystallinity
+from dealloy.analysis.trajectory import msd
+from dealloy.build.crystal import li15si4_cell
+from dealloy.builders.amorphous import amorphous_lisi
+from dealloy.errors import ConfigError
+from dealloy.io import progress_hook, write_json, write_text
+from dealloy.lammps.potentials import DEFAULT_POTENTIAL
+from dealloy.lammps.session import LammpsSession
+from dealloy.periodicity import unwrap
+
+
+@dataclass
+class DiffusivityParams:
+    temperatures_k: tuple[float, ...] = (500.0, 600.0, 700.0, 800.0)
+    time_ps: float = 20.0
+    equilibrate_ps: float = 2.0
+    record_every_ps: float = 0.1
+    cells: int = 1                       # c-Li15Si4 cells per axis (76 atoms each)
+    li_vacancies: int = 0                # Li removed at random from the crystal (c-Li3.75-d Si)
+    potential: str = DEFAULT_POTENTIAL
+    seed: int = 1
+    amorphous_protocol: str = "fast"     # melt-quench of a-Li15Si4 ("standard" for production)
+    fit_window: tuple[float, float] = (0.2, 0.8)
+    extrapolate_to_k: float = 300.0
+    phases: tuple[str, ...] = field(default=("crystalline", "amorphous"))
+
+    def check(self) -> None:
+        if not self.temperatures_k or any(t <= 0 for t in self.temperatures_k):
+            raise ConfigError("temperatures_k: give positive temperatures in K")
+        if self.time_ps <= 0 or self.equilibrate_ps < 0 or self.record_every_ps <= 0:
+            raise ConfigError("time_ps and record_every_ps must be > 0, equilibrate_ps >= 0")
+        if self.time_ps / self.record_every_ps < 8:
+            raise ConfigError(f"time_ps={self.time_ps} gives fewer than 8 recorded frames at "
+                              f"record_every_ps={self.record_every_ps}; run longer")
+        if self.cells < 1:
+            raise ConfigError("cells must be >= 1")
+        if not 0 <= self.li_vacancies < 60 * self.cells**3:
+            raise ConfigError(f"li_vacancies={self.li_vacancies}: give 0..{60 * self.cells**3 - 1}")
+
+
+def bulk_structure(phase: str, p: DiffusivityParams, echo=print):
+
+    if phase == "crystalline":
+        atoms = li15si4_cell().repeat((p.cells,) * 3)
+        if p.li_vacancies:
+            li = np.flatnonzero(np.array(atoms.get_chemical_symbols()) == "Li")
+            rng = np.random.default_rng(p.seed)
+            del atoms[sorted(rng.choice(li, p.li_vacancies, replace=False).tolist())]
+        return atoms
+
+    n_si = 16 * p.cells**3
+    x = (60 * p.cells**3 - p.li_vacancies) / n_si  # same composition as the crystal
+    echo(f"building a-Li{x:.3g}Si ({n_si} Si, melt-quench protocol '{p.amorphous_protocol}') ...")
+    return amorphous_lisi(x, n_si=n_si, seed=p.seed, potential=p.potential,
+                          protocol=p.amorphous_protocol)
+
+
+def li_diffusion_md(atoms, temperature_k: float, p: DiffusivityParams, tick=None):
+    """One MD run: returns (MSDResult, final atoms). ``tick(fraction)``, if given, is called
+    with the share of the production MD done after every recorded frame."""
+
+    with LammpsSession(atoms, p.potential) as s:
+        s.create_velocities(temperature_k, p.seed)
+        if p.equilibrate_ps > 0:
+            s.md(p.equilibrate_ps, temperature_k, ensemble="npt")
+        fid = s.new_id("dnvt")
+        s.command(f"fix {fid} all nvt temp {temperature_k} {temperature_k} "
+                  f"{s.units.to_native_time(0.1)}")
+        every = s.steps(p.record_every_ps)
+        n_rec = int(round(p.time_ps / p.record_every_ps))
+        types = s.gather("type", 0, 1).astype(int)
+        ids = s.gather("id", 0, 1).astype(int)
+        order = np.argsort(ids)
+        li = (types[order] == 1)  # dealloy type order: 1 = Li, 2 = Si
+        frames, times = [], []
+        for k in range(n_rec + 1):
+            if k:
+                s.command(f"run {every}")
+            x = _unwrapped(s)
+            x -= x.mean(axis=0)  # remove centre-of-mass drift (equal-mass-free: tiny)
+            frames.append(x[li])
+            times.append(k * every * s.dt_ps)
+            if tick is not None:
+                tick(k / max(n_rec, 1))
+        s.command(f"unfix {fid}")
+        final = s.get_atoms(velocities=False)
+    return msd(times, np.array(frames), p.fit_window), final
+
+
+def _unwrapped(session) -> np.ndarray:
+    ids = session.gather("id", 0, 1).astype(int)
+    x = session.gather("x", 1, 3)
+    img = session.gather("image", 0, 3)
+    return unwrap(x, session.cell_matrix(), images=img)[np.argsort(ids)]
+
+
+def run_diffusivity(p: DiffusivityParams, out_dir, echo=print, progress=None) -> dict:
+    """MD of each phase at each temperature, Arrhenius fits, files in ``out_dir``.
+
+    ``progress``, if given, is called as ``progress(done=..., total=n_runs, task="MD runs")``
+    with the (fractional) number of MD runs done, after every recorded frame
+    (:class:`dealloy.progress.TaskProgress` draws it with an ETA).
+    """
+
+    p.check()
+    out_dir = Path(out_dir)
+    t0 = time.perf_counter()
+    rows = []
+    n_runs = len(p.phases) * len(p.temperatures_k)
+    say = progress_hook(progress)
+    say(done=0, total=n_runs, task="MD runs")
+    for phase in p.phases:
+        start = bulk_structure(phase, p, echo)
+        for temp in p.temperatures_k:
+            t1 = time.perf_counter()
+            k_run = len(rows)
+            res, final = li_diffusion_md(start, temp, p, tick=lambda f, k=k_run: say(
+                done=round(k + f, 3), total=n_runs, task="MD runs"))
+            cryst = Crystallinity().compute(final).results["crystalline_fraction"]
+            usable = not (phase == "crystalline" and cryst < 0.5)
+            rows.append({"phase": phase, "temperature_k": temp,
+                         "diffusion_cm2_per_s": res.diffusion_cm2_per_s,
+                         "diffusion_stderr_cm2_per_s": res.diffusion_stderr_cm2_per_s,
+                         "fit_window_ps": f"{res.fit_window_ps[0]:.2f}-{res.fit_window_ps[1]:.2f}",
+                         "crystalline_fraction_end": cryst, "used_in_fit": usable,
+                         "n_li": res.n_atoms, "wall_s": round(time.perf_counter() - t1, 1)})
+            echo(f"{phase:12s} {temp:6.0f} K  D = {res.diffusion_cm2_per_s:.2e} ± "
+                 f"{res.diffusion_stderr_cm2_per_s:.1e} cm^2/s  crystalline {cryst:.2f}"
+                 + ("" if usable else "  (crystal lost: left out of the fit)"))
+    summary = {"params": asdict(p), "runs": rows, "fits": {}}
+    for phase in p.phases:
+        r = [x for x in rows if x["phase"] == phase and x["used_in_fit"]]
+        fit = arrhenius([x["temperature_k"] for x in r], [x["diffusion_cm2_per_s"] for x in r],
+                        [x["diffusion_stderr_cm2_per_s"] for x in r])
+        if fit:
+            d300, sig = predict(fit, p.extrapolate_to_k)
+            fit.update({"d_at_extrapolation_cm2_per_s": d300,
+                        "d_at_extrapolation_range_cm2_per_s": [d300 * math.exp(-sig),
+                                                                d300 * math.exp(sig)]})
+            echo(f"{phase:12s} Ea = {fit['activation_energy_ev']:.3f} ± "
+                 f"{fit['activation_energy_stderr_ev']:.3f} eV, D({p.extrapolate_to_k:.0f} K) = "
+                 f"{d300:.2e} cm^2/s (x/÷ {math.exp(sig):.1f})")
+        else:
+            echo(f"{phase:12s} too few usable temperatures for an Arrhenius fit")
+        summary["fits"][phase] = fit
+    fc, fa = summary["fits"].get("crystalline"), summary["fits"].get("amorphous")
+    if fc and fa:
+        ratio = fc["d_at_extrapolation_cm2_per_s"] / fa["d_at_extrapolation_cm2_per_s"]
+        summary["c_over_a_ratio_at_extrapolation"] = ratio
+        echo(f"c/a ratio at {p.extrapolate_to_k:.0f} K: {ratio:.2g} (paper: ~10-1000; "
+             "absolute MD values run high, the ratio is the number to compare)")
+    per_t = {}
+    for x in rows:
+        per_t.setdefault(x["temperature_k"], {})[x["phase"]] = x["diffusion_cm2_per_s"]
+    summary["c_over_a_ratio_by_temperature"] = {
+        str(t): v["crystalline"] / v["amorphous"] for t, v in per_t.items()
+        if "crystalline" in v and "amorphous" in v and v["amorphous"] > 0}
+    summary["wall_s"] = round(time.perf_counter() - t0, 1)
+    write_json(out_dir / "diffusivity.json", summary)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    write_text(out_dir / "diffusivity.csv", buf.getvalue())
+    _plot(summary, p, out_dir / "arrhenius.png")
+    echo(f"wrote {out_dir / 'diffusivity.json'}, diffusivity.csv, arrhenius.png")
+    return summary
+
+
+def _plot(summary, p, path):
+    from dealloy.analysis.plots import _plt, _save  # deferred: matplotlib (~0.7 s), only to plot
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 3.8))
+    for phase, color in (("crystalline", "tab:red"), ("amorphous", "tab:blue")):
+        r = [x for x in summary["runs"] if x["phase"] == phase]
+        if not r:
+            continue
+        t = np.array([x["temperature_k"] for x in r])
+        d = np.array([x["diffusion_cm2_per_s"] for x in r])
+        e = np.array([x["diffusion_stderr_cm2_per_s"] for x in r])
+        ok = d > 0
+        ax.errorbar(1000 / t[ok], d[ok], yerr=e[ok], fmt="o", color=color, label=f"{phase} Li15Si4")
+        fit = summary["fits"].get(phase)
+        if fit:
+            tt = np.linspace(p.extrapolate_to_k, max(t), 50)
+            ax.plot(1000 / tt, [predict(fit, x)[0] for x in tt], "--", color=color)
+    x300 = 1000 / 300.0
+    ax.fill_between([x300 - 0.08, x300 + 0.08], 1e-11, 1e-10, color="tab:red", alpha=0.25,
+                    label="paper c-Li3.75Si (300 K)")
+    ax.fill_between([x300 - 0.08, x300 + 0.08], 1e-13, 1e-12, color="tab:blue", alpha=0.25,
+                    label="paper a-LixSi (300 K)")
+    ax.set_yscale("log")
+    ax.set(xlabel="1000 / T (1/K)", ylabel="Li D (cm²/s)", title="Li diffusivity, Arrhenius")
+    ax.legend(fontsize=7)
+    _save(fig, Path(path), [])
