@@ -35,8 +35,7 @@ class CheckpointMixin:
             core_s=0.0, config=resolved_dict(self.cfg))
 
     def _load_state(self) -> EngineState | None:
-        """The checkpointed state (None without one), read on rank 0 and broadcast; a state this
-        dealloy cannot continue is refused on every rank with one line."""
+        """Read the checkpoint's state on rank 0, broadcast it (None: none); a bad one fails on all ranks."""
         return self._on_rank0(lambda: EngineState.read(self.rd.checkpoint_dir / "state.json"))
 
     def _checkpoint_atoms(self, state):
@@ -52,7 +51,13 @@ class CheckpointMixin:
         return atoms
 
     def checkpoint(self) -> None:
-        """Atoms (exact positions/velocities) + engine state; atomic, consistent pair."""
+        """Write a checkpoint: the atoms (exact positions and velocities) and the engine state.
+
+        ``checkpoint/atoms-NNNNN.npz`` and ``checkpoint/state.json`` form a consistent pair, each
+        written to a temp file and renamed; the previous atoms file is removed after the new
+        state points at the new one, and run.json is rewritten (status ``running``). With
+        ``lammps_restart`` LAMMPS' own restart file is written too. Collective: every rank calls.
+        """
         s = self.session
         raw_ids = s.gather("id", 0, 1).astype(np.int64)
         order = np.argsort(raw_ids)
@@ -105,12 +110,29 @@ class CheckpointMixin:
         record.write(self.rd.run_json, self.comm)
 
     def summary(self, status: str) -> dict:
-        """run.json's data as a dict (every rank)."""
+        """Read run.json on rank 0 and return its data on every rank.
+
+        Parameters
+        ----------
+        status : str
+            The status to report when there is no run.json.
+
+        Returns
+        -------
+        dict
+            :meth:`~dealloy.engine.record.RunRecord.as_dict` of run.json, or ``{"status":
+            status}`` without one.
+
+        Raises
+        ------
+        ConfigError
+            When run.json is not a run record this dealloy can read.
+        """
         rec = self._on_rank0(lambda: RunRecord.read(self.rd.run_json))
         return rec.as_dict() if rec is not None else {"status": status}
 
     def _on_rank0(self, read):
-        """``read()`` on rank 0, its result (or its ConfigError, as one line) on every rank."""
+        """Call ``read()`` on rank 0; its result (or its ConfigError, as one line) on every rank."""
         out, err = None, None
         if self.rank == 0:
             try:

@@ -27,8 +27,18 @@ def run_command(config, run_dir, resume, overwrite, quiet):
     Parallel: mpiexec -n N dealloy run CONFIG, or srun --mpi=pmi2 dealloy run CONFIG.
     Exits 0 when done, 75 when stopped by SIGTERM/SIGUSR1 after a checkpoint (resume with
     --resume), 2 on bad input or a failed run (run.json says why).
-    """
+    \f
 
+    Raises
+    ------
+    ConfigError
+        Bad input (the config, the particle, the run directory), before any MD starts.
+    SimulationError
+        LAMMPS failed during the run (run.json records ``failed`` and the reason).
+    SystemExit
+        With status 75 (:data:`~dealloy.engine.signals.EXIT_CHECKPOINTED`) when the run
+        stopped on SIGTERM/SIGUSR1 after writing a checkpoint.
+    """  # noqa: D301 - "\f" ends click's --help text (the Raises section is for the API docs)
     progress = None if quiet or rank() != 0 else Progress()
     try:
         result = run(config, run_dir=run_dir, resume=resume, quiet=quiet, overwrite=overwrite,

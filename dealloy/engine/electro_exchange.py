@@ -39,8 +39,7 @@ class ElectroExchangeMixin:
                 s.gather("image", 0, 1).astype(np.int64)[order])
 
     def _electro(self, stage, prog: dict, per_interval: float, fixes: list) -> list:
-        """One interval of potentiostatic / galvanostatic extraction; returns the thermostat fixes
-        (re-created after a tfMC window)."""
+        """Run one interval of potentiostatic/galvanostatic exchange; return the thermostat fixes."""
         t_start = time.perf_counter()
         kind = stage.type
         cv = prog.cv_start is not None
@@ -169,9 +168,18 @@ class ElectroExchangeMixin:
                                   f"the engine counts {self.st.n_li + self.st.n_si}")
 
     def _tfmc(self, stage, fixes: list, seed: int) -> list:
-        """``tfmc_steps_per_interval`` steps of time-stamped force-bias Monte Carlo (LAMMPS
-        ``fix tfmc``; Mees et al., PRB 85, 134301 (2012); Bal & Neyts, JCTC 11, 4545 (2015))
-        in place of MD: simulated time and the dump schedule do not advance."""
+        """Run tfMC steps in place of MD (LAMMPS ``fix tfmc``); return the re-created thermostat fixes.
+
+        ``tfmc_steps_per_interval`` steps of time-stamped force-bias Monte Carlo (Mees et al.,
+        Phys. Rev. B 85 (2012) 134301, doi:10.1103/PhysRevB.85.134301; Bal & Neyts, J. Chem. Phys.
+        141 (2014) 204104, doi:10.1063/1.4902136, the references of LAMMPS' ``fix tfmc``):
+        simulated time and the dump schedule do not advance.
+
+        Returns
+        -------
+        list of str
+            The ids of the thermostat fixes, re-created at the stage's temperature.
+        """
         for f in fixes:
             self.cmd(f"unfix {f}")
         t_k = stage.tfmc_temperature_k or self.cfg.stage_temperature(stage)

@@ -25,8 +25,18 @@ _AMU_A2_PS2_EV = 1.0364269e-4  # 1 amu*A^2/ps^2 in eV
 
 
 class ExchangeMixin:
-    """Removal/insertion of an :class:`~dealloy.engine.run.Engine` (uses its ``st``, ``session``,
-    ``events_log``, ``comm``, ``rank``)."""
+    """Geometric removal and insertion of Li: the ``extract``/``insert`` part of an Engine.
+
+    A mixin of :class:`~dealloy.engine.run.Engine`; it uses the engine's ``st``, ``session``,
+    ``events_log``, ``comm`` and ``rank``.
+
+    References
+    ----------
+    K. J. Kim, J. Wortman, S.-Y. Kim, Y. Qi, "Atomistic Simulation Derived Insight on the
+    Irreversible Structural Changes of Si Electrode during Fast and Slow Delithiation", Nano Lett.
+    17 (2017) 4330-4338, doi:10.1021/acs.nanolett.7b01389 (batches of Li removed every interval,
+    the MD relaxing the particle in between).
+    """
 
     def _gather(self):
         s = self.session

@@ -119,8 +119,7 @@ class OutputsMixin:
             write_text(rd.path / "lammps-continue.in", self._continue_script())
 
     def _open_dump(self, first: bool, append: bool) -> None:
-        """(Re)define the trajectory dump: ``first`` writes a frame at the next setup, ``append``
-        continues the file (after a minimisation)."""
+        """Define the trajectory dump again (``first``: a frame at the next setup; ``append``: continue)."""
         target = self.traj_part or self.traj
         style = "custom/gz" if self._gz_ok else "custom"
         extra = "".join(f" {DUMP_COLUMNS[c]}" for c in self.cfg.dump_columns)
@@ -143,8 +142,7 @@ class OutputsMixin:
                     raise SimulationError(f"lammps_commands[{k}] (at {point}): {exc}") from None
 
     def _write_lammps_restart(self) -> None:
-        """checkpoint/lammps.restart (``lammps_restart = true``): LAMMPS' own restart file of the
-        state just checkpointed, written beside a temp name and renamed (never half-written)."""
+        """Write checkpoint/lammps.restart, LAMMPS' own restart file, via a temp name and a rename."""
         final = self.rd.checkpoint_dir / "lammps.restart"
         tmp = final.with_name(".lammps.restart.tmp")
         self.cmd(f"write_restart {lammps_quote(tmp)}")
@@ -153,8 +151,7 @@ class OutputsMixin:
             os.replace(tmp, final)
 
     def _continue_script(self) -> str:
-        """A LAMMPS input that continues this run in plain LAMMPS from checkpoint/lammps.restart
-        (manybody pair styles keep no coefficients in a restart file: they are given again)."""
+        """Return a LAMMPS input continuing this run from checkpoint/lammps.restart in plain LAMMPS."""
         pot = self.session.potential
         lines = [f"# continue dealloy run {self.rd.path.name} in plain LAMMPS ({pot.name}):",
                  "#   lmp -in lammps-continue.in   (from this run directory)",

@@ -16,13 +16,36 @@ LI15SI4_A = M.LI15SI4_A_ANGSTROM  # Å; source in dealloy.materials
 
 
 def li15si4_cell() -> Atoms:
-    """Conventional cell of c-Li15Si4 (I-43d, 76 atoms: 60 Li + 16 Si) at
-    :data:`dealloy.materials.LI15SI4_A_ANGSTROM`."""
+    """Build the conventional cell of c-Li15Si4 (I-43d, 76 atoms: 60 Li + 16 Si).
+
+    Returns
+    -------
+    ase.Atoms
+        The periodic cubic cell at :data:`dealloy.materials.LI15SI4_A_ANGSTROM` (Å); the sites
+        and their source are in :func:`dealloy.materials.li15si4_conventional_cell`.
+    """
     return M.li15si4_conventional_cell(LI15SI4_A)
 
 
 def li15si4_sphere(radius_angstrom: float, vacuum_angstrom: float = 15.0) -> Atoms:
-    """A sphere of c-Li15Si4 centred in a cubic non-periodic cell with ``vacuum`` on every side."""
+    """Cut a sphere of c-Li15Si4 and centre it in a cubic non-periodic cell.
+
+    The centre is shifted off a lattice point by (0.31, 0.17, 0.23) Å so that the cut is not
+    pathologically symmetric; atoms within ``radius_angstrom`` of it are kept.
+
+    Parameters
+    ----------
+    radius_angstrom : float
+        Radius of the sphere, Å (not nm, unlike ``diameter_nm`` of the builders).
+    vacuum_angstrom : float, optional
+        Vacuum between the sphere and each face of the cell, Å (default 15).
+
+    Returns
+    -------
+    ase.Atoms
+        The sphere, ``pbc`` False, in a cube of edge 2 (``radius_angstrom`` +
+        ``vacuum_angstrom``) Å.
+    """
     unit = li15si4_cell()
     n = int(np.ceil(2 * radius_angstrom / LI15SI4_A)) + 2
     big = unit.repeat((n, n, n))

@@ -22,7 +22,32 @@ from dealloy.lammps.potentials import ELEMENTS
 
 
 def build_particle(cfg: RunConfig, comm=None):
-    """The starting ``ase.Atoms`` (identical on all ranks): read the file or call the builder."""
+    """Make the starting particle: read ``particle.file`` or call ``particle.builder``.
+
+    A file's periodic axes that hold a particle with vacuum are opened (with a warning), and the
+    structure is checked (:func:`dealloy.checks.check_structure`) before anything else runs. A
+    builder's arguments are validated against its parameter model first; every rank calls the
+    builder (it may run collective LAMMPS).
+
+    Parameters
+    ----------
+    cfg : dealloy.config.run.RunConfig
+        The run config (``particle``, ``allow_atom_loss``).
+    comm : mpi4py.MPI.Comm, optional
+        The communicator (default: COMM_WORLD); every rank calls.
+
+    Returns
+    -------
+    ase.Atoms
+        :func:`normalise_particle` of the structure, identical on every rank (positions Å).
+
+    Raises
+    ------
+    ConfigError
+        Naming ``particle.file``, ``particle.builder`` or ``particle.args``: an unreadable or
+        unphysical file, an unknown builder, invalid builder arguments, or a builder that
+        refuses its input.
+    """
     comm = mpi_comm(comm)
     atoms, err = None, None
     spec = cfg.particle
@@ -61,7 +86,24 @@ def build_particle(cfg: RunConfig, comm=None):
 
 
 def normalise_particle(atoms):
-    """Ids 1..N, a cell with vacuum for isolated particles, no stray arrays."""
+    """Give a structure ids 1..N, a cell with vacuum if it is isolated, and no stray arrays.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The structure (Li and Si only; positions Å). Momenta are kept.
+
+    Returns
+    -------
+    ase.Atoms
+        A new structure with ``arrays["id"]`` = 1..N; a non-periodic structure whose cell has
+        rank < 3 is centred with 15 Å of vacuum on every side.
+
+    Raises
+    ------
+    ConfigError
+        When it holds an element other than Li and Si, or no atoms.
+    """
     bad = sorted(set(atoms.get_chemical_symbols()) - set(ELEMENTS))
     if bad:
         raise ConfigError(f"particle: contains {', '.join(bad)}; dealloy handles only Li and Si")
@@ -78,7 +120,25 @@ def normalise_particle(atoms):
 
 
 def check_protocol(cfg: RunConfig, n_li: int, n_si: int) -> None:
-    """Composition checks that need the particle: fail before LAMMPS with the key and the fix."""
+    """Check the protocol against the particle's composition, before LAMMPS starts.
+
+    Walks the stages with the Li/Si ratio x each one leaves: an extraction or electrochemical
+    stage needs Li and an ``x_final`` below the x it starts from, an insertion one above it, and
+    a rate that moves at least 1e-3 Li per interval.
+
+    Parameters
+    ----------
+    cfg : dealloy.config.run.RunConfig
+        The run config (its ``stages``).
+    n_li, n_si : int
+        Li and Si atoms of the starting particle.
+
+    Raises
+    ------
+    ConfigError
+        Naming the stage (``stages[i]``), the key and the fix: no Si, no Li to extract,
+        ``x_final`` on the wrong side of the starting x, or a rate too small to move any Li.
+    """
     if n_si == 0:
         raise ConfigError("particle: has no Si; dealloy needs a Li-Si particle (x = Li/Si)")
     x = n_li / n_si

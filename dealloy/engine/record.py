@@ -1,5 +1,6 @@
-"""The run record ``<run>/run.json``: one typed, versioned model, written by the engine and read by
-studies, collection and reports through the same class.
+"""The run record ``<run>/run.json``: one typed, versioned model.
+
+It is written by the engine and read by studies, collection and reports through the same class.
 
 ``run.json`` files written before this model existed (no ``version`` key) have the same keys and
 are read as version 1; a record from a newer dealloy is refused with one line. Keys whose value
@@ -88,8 +89,7 @@ class RunRecord(BaseModel):
     # ---- derived ---------------------------------------------------------------------------
     @property
     def core_time(self) -> float | None:
-        """Core seconds: the recorded ``core_time_s``, or for runs from before it was recorded,
-        wall time x the last segment's ranks."""
+        """Core seconds: ``core_time_s``, or (older runs) wall time x the last segment's ranks."""
         if self.core_time_s is not None:
             return self.core_time_s
         if self.wall_time_s is None:
@@ -103,17 +103,34 @@ class RunRecord(BaseModel):
         return lines[-1] if lines else ""
 
     def as_dict(self) -> dict[str, Any]:
-        """What run.json holds, as plain data (the engine's return value)."""
+        """Return what run.json holds as plain data (the engine's return value).
+
+        Returns
+        -------
+        dict
+            The JSON of :meth:`to_json` decoded (unknown keys left out, ``error`` always there).
+        """
         return json.loads(self.to_json())
 
     def to_json(self) -> str:
+        """Serialise the record as run.json's text (indented JSON, unknown keys left out)."""
         return self.model_dump_json(indent=2) + "\n"
 
     # ---- file ------------------------------------------------------------------------------
     @classmethod
     def read(cls, path: Path) -> RunRecord | None:
-        """The record in ``path``; None if there is none, or it is not JSON (a run that never
-        wrote one is pending).
+        """Read the record in ``path``.
+
+        Parameters
+        ----------
+        path : pathlib.Path
+            The run.json file.
+
+        Returns
+        -------
+        RunRecord or None
+            The record (a file without ``version`` is read as version 1); None if there is no
+            file or it is not JSON (a run that never wrote one is pending).
 
         Raises
         ------
@@ -129,19 +146,43 @@ class RunRecord(BaseModel):
         return read_versioned(cls, path, text, RECORD_VERSION, "run record", "use that version")
 
     def write(self, path: Path, comm=None) -> None:
-        """Write atomically on rank 0 (every rank calls: collective)."""
+        """Write the record atomically on rank 0, stamped with this version and the time.
+
+        Parameters
+        ----------
+        path : pathlib.Path
+            The run.json file (temp file + rename).
+        comm : mpi4py.MPI.Comm, optional
+            The communicator; every rank calls (collective).
+        """
         self.version = RECORD_VERSION
         self.updated = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         write_text(path, self.to_json(), comm, collective=True)
 
 
 def read_record(run_dir) -> RunRecord:
-    """The record of a run directory; a pending one (``status`` pending) if it has none."""
+    """Read the record of a run directory.
+
+    Parameters
+    ----------
+    run_dir : str or os.PathLike
+        The run directory.
+
+    Returns
+    -------
+    RunRecord
+        Its ``run.json``, or a pending record (``status`` pending) if it has none.
+
+    Raises
+    ------
+    ConfigError
+        When run.json is a record of a newer dealloy or not a run record.
+    """
     return RunRecord.read(Path(run_dir) / "run.json") or RunRecord()
 
 
 def software_versions() -> dict[str, Any]:
-    """Versions of dealloy, Python, ASE, numpy, the MPI library and LAMMPS (run.json)."""
+    """Collect the versions of dealloy, Python, ASE, numpy, the MPI library and LAMMPS (run.json)."""
     v = {"dealloy": __version__, "python": platform.python_version(), "ase": ase.__version__,
          "numpy": np.__version__, "mpi": MPI.Get_library_version().strip().splitlines()[0]}
     try:

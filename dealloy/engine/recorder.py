@@ -33,7 +33,14 @@ class CsvLog:
         self._fh = None
 
     def open(self, truncate_to: int | None = None) -> None:
-        """Fresh file (``truncate_to`` None) or continue an existing one cut at ``truncate_to``."""
+        """Open a fresh file with its header, or continue an existing one cut at a byte offset.
+
+        Parameters
+        ----------
+        truncate_to : int, optional
+            Byte length to cut an existing file to before appending (a checkpoint's); None (or
+            no file yet) starts a fresh file.
+        """
         if not self.active:
             return
         if truncate_to is None or not self.path.exists():
@@ -46,6 +53,13 @@ class CsvLog:
             self._fh = open(self.path, "a", newline="")
 
     def rows(self, rows) -> None:
+        """Append rows and flush them (no-op off rank 0).
+
+        Parameters
+        ----------
+        rows : iterable of tuple
+            One value per column; floats are written with 6 significant digits (8 from 1e5).
+        """
         if not self.active or not rows:
             return
         buf = io.StringIO()
@@ -55,17 +69,20 @@ class CsvLog:
         self._fh.flush()
 
     def tell(self) -> int:
+        """Return the file's byte length after a flush (0 off rank 0): what a checkpoint stores."""
         if not self.active or self._fh is None:
             return 0
         self._fh.flush()
         return self._fh.tell()
 
     def fsync(self) -> None:
+        """Flush and fsync the file, so a checkpoint's byte length is on disk."""
         if self.active and self._fh is not None:
             self._fh.flush()
             os.fsync(self._fh.fileno())
 
     def close(self) -> None:
+        """Close the file (idempotent)."""
         if self._fh is not None:
             self._fh.close()
             self._fh = None
@@ -97,7 +114,18 @@ def _read_tolerant(path: Path) -> str:
 
 
 def complete_frames(text: str):
-    """(timestep, frame_text) for every complete frame of a LAMMPS text dump."""
+    """Yield every complete frame of a LAMMPS text dump; stop at the first incomplete one.
+
+    Parameters
+    ----------
+    text : str
+        The dump's text (frames may start with ``ITEM: TIME``, ``dump_modify time yes``).
+
+    Yields
+    ------
+    tuple of (int, str)
+        The frame's timestep and its text, ending with a newline.
+    """
     lines = text.splitlines(keepends=True)
     i, n = 0, len(lines)
     while i < n:
@@ -125,11 +153,26 @@ def complete_frames(text: str):
 
 
 def merge_trajectory(traj: Path, part: Path | None, max_step: int | None) -> int:
-    """Rewrite ``traj`` to hold its own frames then ``part``'s later ones, up to ``max_step``.
+    """Rewrite ``traj`` to hold its own frames, then ``part``'s later ones, up to ``max_step``.
 
-    Returns the number of frames kept. ``part`` is deleted afterwards. Written atomically.
+    A frame whose timestep is not above the last one kept is dropped; a gzip stream cut off by a
+    kill is read up to where it ends. Written atomically (temp file + rename); ``part`` is
+    deleted afterwards.
+
+    Parameters
+    ----------
+    traj : pathlib.Path
+        The trajectory (``.lammpstrj`` or ``.lammpstrj.gz``; gzip-compressed when so named).
+    part : pathlib.Path or None
+        The continuation written after a resume (None: only ``traj`` is cut).
+    max_step : int or None
+        Last LAMMPS timestep to keep (None: all).
+
+    Returns
+    -------
+    int
+        The number of frames kept.
     """
-
     frames = []
     last = None
     for src in (traj, part):
@@ -157,13 +200,32 @@ def merge_trajectory(traj: Path, part: Path | None, max_step: int | None) -> int
 def final_structure_info(time_ps: float, n_li: int, n_si: int, potential: str, seed: int,
                          temperature_k: float, n_removed: int, n_inserted: int,
                          builder: str | None = None) -> dict:
-    """``info`` of ``final.extxyz``: what the structure is without run.json beside it.
+    """Describe the final structure for ``final.extxyz``'s ``info``, so it stands without run.json.
 
-    Returns ``time_ps`` (simulated time at the end), ``x`` (Li/Si), ``n_li``, ``n_si``,
-    ``potential``, ``seed``, ``temperature_k``, ``li_removed``, ``li_inserted``, ``builder`` (of
-    the starting particle, if built) and ``dealloy_version``.
+    Parameters
+    ----------
+    time_ps : float
+        Simulated time at the end, ps.
+    n_li, n_si : int
+        Li and Si atoms at the end.
+    potential : str
+        Registry name of the potential.
+    seed : int
+        The run's seed.
+    temperature_k : float
+        The run's temperature, K.
+    n_removed, n_inserted : int
+        Li removed and inserted over the run.
+    builder : str, optional
+        Builder of the starting particle (None: read from a file).
+
+    Returns
+    -------
+    dict
+        ``time_ps``, ``x`` (Li/Si; NaN without Si), ``n_li``, ``n_si``, ``potential``, ``seed``,
+        ``temperature_k``, ``li_removed``, ``li_inserted``, ``dealloy_version`` and, if built,
+        ``builder``.
     """
-
     info = {"time_ps": round(float(time_ps), 6),
             "x": round(n_li / n_si, 6) if n_si else float("nan"),
             "n_li": int(n_li), "n_si": int(n_si), "potential": str(potential), "seed": int(seed),

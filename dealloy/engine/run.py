@@ -67,7 +67,27 @@ from dealloy.rundir import RunDir
 # ---- the engine ---------------------------------------------------------------------------
 class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
              CheckpointMixin):
-    """One run: every rank constructs it and calls :meth:`run`."""
+    """One run: every rank constructs it and calls :meth:`run`.
+
+    Parameters
+    ----------
+    cfg : dealloy.config.run.RunConfig
+        The validated run config.
+    run_dir : str or os.PathLike
+        The run directory (created if needed).
+    comm : mpi4py.MPI.Comm, optional
+        The communicator (default: COMM_WORLD).
+    resume : bool, optional
+        Continue from the last checkpoint (a fresh start without one).
+    quiet : bool, optional
+        Print nothing to stderr.
+    overwrite : bool, optional
+        Start again in a directory that holds a run.
+    progress : dealloy.progress.Progress, optional
+        Terminal progress display, updated on rank 0.
+    config_path : str or os.PathLike, optional
+        The config file (not copied into the run directory when it is ``config.toml`` there).
+    """
 
     def __init__(self, cfg: RunConfig, run_dir, comm=None, resume: bool = False,
                  quiet: bool = False, overwrite: bool = False, progress=None,
@@ -112,15 +132,49 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
 
     @property
     def t_ps(self) -> float:
+        """Simulated time so far, ps (MD steps x timestep; minimisation does not count)."""
         return self.st.md_step * self.dt
 
     def _x(self) -> float:
         return self.st.n_li / self.st.n_si if self.st.n_si else float("nan")
 
     def cmd(self, line: str) -> None:
+        """Run one LAMMPS command on the session (collective).
+
+        Parameters
+        ----------
+        line : str
+            The command.
+
+        Raises
+        ------
+        SimulationError
+            When LAMMPS refuses the command or fails running it.
+        """
         self.session.command(line)
 
     def run(self) -> dict:
+        """Run the protocol: build or resume, check, run the stages, write run.json.
+
+        Returns
+        -------
+        dict
+            run.json's data (:meth:`~dealloy.engine.record.RunRecord.as_dict`): ``status``
+            ``done`` or ``checkpointed`` (stopped by SIGTERM/SIGUSR1 after a checkpoint).
+
+        Raises
+        ------
+        ConfigError
+            Bad input before LAMMPS starts (the directory holds a run and neither ``resume``
+            nor ``overwrite`` is set, the config changed since the checkpoint, the particle or
+            the protocol is invalid, a barostat on a particle with vacuum, a potential without
+            bcc Li for electrochemical stages); run.json records ``failed``.
+        SimulationError
+            LAMMPS failed during the run, or atoms were lost without ``allow_atom_loss``;
+            run.json records ``failed`` and the reason.
+        DealloyError
+            Any other dealloy error during the run (recorded in run.json, then re-raised).
+        """
         t_start = time.time()
         self.potential = get_potential(self.cfg.potential, self.cfg.ffield or None)
         self.dt = self.cfg.resolved_timestep_ps()
@@ -217,8 +271,7 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
             self.progress.update(self)
 
     def _build_particle(self):
-        """build_particle, saying what it builds and, for builders, relaying their phase messages
-        (a melt-quench takes tens of minutes before the first MD stage shows progress)."""
+        """Call build_particle, saying what it builds and relaying a builder's phase messages."""
         spec = self.cfg.particle
         if spec.file is not None:
             return build_particle(self.cfg, self.comm)
@@ -242,7 +295,18 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
 
 
 def default_run_dir(config_path: Path) -> Path:
-    """``<dir>/config.toml`` runs in ``<dir>``; any other ``name.toml`` in ``./name/``."""
+    """Choose the run directory of a config file.
+
+    Parameters
+    ----------
+    config_path : pathlib.Path
+        The config file.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<dir>`` for ``<dir>/config.toml``; ``<dir>/<name>/`` for any other ``<dir>/<name>.toml``.
+    """
     config_path = Path(config_path)
     if config_path.name == "config.toml":
         return config_path.parent
@@ -256,6 +320,18 @@ def config_changes(now: dict, then: dict) -> list[str]:
     was added by a newer dealloy after the checkpoint was written (e.g. ``pressure_bar``), and the
     old run ran exactly as that default says. ``analysis`` (the parameters of ``dealloy analyze``)
     may change: it is not the simulation.
+
+    Parameters
+    ----------
+    now : dict
+        The resolved config of this invocation (JSON data).
+    then : dict
+        The resolved config stored in the checkpoint.
+
+    Returns
+    -------
+    list of str
+        The keys that differ, sorted (empty: the same simulation).
     """
     fields = RunConfig.model_fields
     defaults = {k: to_jsonable_python(f.get_default(call_default_factory=True))
@@ -276,10 +352,41 @@ NOT_THE_SIMULATION = frozenset({"analysis"})
 
 def run(config, run_dir=None, resume: bool = False, quiet: bool = False, overwrite: bool = False,
         comm=None, progress=None) -> dict:
-    """Run a config (path, dict or :class:`RunConfig`) into ``run_dir``; returns run.json's data.
+    """Run a config into ``run_dir`` with LAMMPS (every MPI rank calls).
 
-    Raises :class:`ConfigError` (bad input, before LAMMPS), :class:`SimulationError` (during MD;
-    run.json says ``failed``). A SIGTERM/SIGUSR1 ends it with status ``checkpointed``.
+    Parameters
+    ----------
+    config : str, os.PathLike, dict or dealloy.config.run.RunConfig
+        A TOML file (docs/run-config.md), its data, or a validated config. Lengths in the
+        config follow their names (``diameter_nm`` in nm, ``probe_radius_angstrom`` in Å),
+        times are in ps, temperatures in K, voltages in V vs Li/Li+, pressure in bar.
+    run_dir : str or os.PathLike, optional
+        The run directory; default for a file: :func:`default_run_dir`.
+    resume : bool, optional
+        Continue from the last checkpoint (a fresh start without one).
+    quiet : bool, optional
+        Print nothing to stderr.
+    overwrite : bool, optional
+        Start again in a directory that holds a run.
+    comm : mpi4py.MPI.Comm, optional
+        The communicator (default: COMM_WORLD).
+    progress : dealloy.progress.Progress, optional
+        Terminal progress display (rank 0).
+
+    Returns
+    -------
+    dict
+        run.json's data: ``status`` (``done``, or ``checkpointed`` when SIGTERM/SIGUSR1 stopped
+        it after a checkpoint), ``time_ps``, ``li_end``, ``n_removed``, ... (see
+        :class:`~dealloy.engine.record.RunRecord`).
+
+    Raises
+    ------
+    ConfigError
+        Bad input, before LAMMPS: an invalid config, no ``run_dir`` for a config that is not a
+        file, a run directory unfit for the dump path, or see :meth:`Engine.run`.
+    SimulationError
+        During MD; run.json says ``failed``.
     """
     if isinstance(config, (str, os.PathLike)):
         cfg = load_run_config(config)

@@ -33,6 +33,7 @@ class StopSignals:
         self.signum = signum
 
     def install(self) -> None:
+        """Install the handler for :data:`SIGNALS` (silently skipped off the main thread)."""
         for sig in SIGNALS:
             try:
                 self._old[sig] = signal.signal(sig, self._handler)
@@ -40,12 +41,24 @@ class StopSignals:
                 pass
 
     def restore(self) -> None:
+        """Put back the handlers that :meth:`install` replaced."""
         for sig, h in self._old.items():
             signal.signal(sig, h)
         self._old = {}
 
     def received_by_any(self, comm) -> int:
-        """The largest signal number any rank received (0: none); collective."""
+        """Return the largest signal number any rank received; collective.
+
+        Parameters
+        ----------
+        comm : mpi4py.MPI.Comm
+            The run's communicator; every rank calls.
+
+        Returns
+        -------
+        int
+            The signal number (e.g. 15 for SIGTERM), 0 when no rank received one.
+        """
         return comm.allreduce(self.signum, op=MPI.MAX)
 
 

@@ -20,8 +20,11 @@ from dealloy.errors import SimulationError
 
 
 class StagesMixin:
-    """Stages of an :class:`~dealloy.engine.run.Engine` (uses its ``cfg``, ``st``, ``session``,
-    ``dt``, ``thermo_steps``, ``ckpt_steps`` and the other parts' methods)."""
+    """The stage loop of an :class:`~dealloy.engine.run.Engine`.
+
+    A mixin; it uses the engine's ``cfg``, ``st``, ``session``, ``dt``, ``thermo_steps``,
+    ``ckpt_steps`` and the other parts' methods.
+    """
 
     def _protocol(self) -> None:
         stages = self.cfg.stages
@@ -78,8 +81,7 @@ class StagesMixin:
             self.st.velocities = True
 
     def _thermostat(self, t0: float, t1: float) -> list[str]:
-        """The run's thermostat (``thermostat``, ``damping_ps``) from ``t0`` to ``t1`` (K); its
-        Langevin seed follows the MD step, so a resumed run draws the same noise."""
+        """Fix the run's thermostat from ``t0`` to ``t1`` (K); return its fix ids (seed follows the step)."""
         # pressure_bar set: isotropic barostat (nph under Langevin, npt for Nose-Hoover)
         barostat = self.cfg.pressure_bar is not None
         if self.cfg.thermostat == "langevin":

@@ -33,8 +33,29 @@ STATE_VERSION = 2
 
 def read_versioned(model, path: Path, text: str, newest: int, kind: str, newer_advice: str,
                    invalid_advice: str = ""):
-    """``model`` validated from the JSON ``text`` of ``path``, refused in one line when it is not
-    such a record or was written by a newer dealloy (``version`` above ``newest``).
+    """Validate a versioned record from JSON, refusing in one line what this dealloy cannot read.
+
+    Parameters
+    ----------
+    model : type of pydantic.BaseModel
+        The record's model (with a ``version`` field).
+    path : pathlib.Path
+        The file the text came from (named in the error).
+    text : str
+        The file's JSON text.
+    newest : int
+        The newest version this dealloy reads.
+    kind : str
+        What the record is, for the message (e.g. "run record").
+    newer_advice : str
+        The fix given for a record of a newer dealloy.
+    invalid_advice : str, optional
+        The fix given for JSON that is not such a record.
+
+    Returns
+    -------
+    pydantic.BaseModel
+        The validated ``model`` instance.
 
     Raises
     ------
@@ -75,6 +96,18 @@ class MoveCounts(_Model):
     insert: MoveCount = Field(default_factory=MoveCount)
 
     def side(self, kind: Literal["remove", "insert"]) -> MoveCount:
+        """Return the counts of one kind of move.
+
+        Parameters
+        ----------
+        kind : {"remove", "insert"}
+            The kind of move.
+
+        Returns
+        -------
+        MoveCount
+            The (mutable) counts of that kind.
+        """
         return getattr(self, kind)
 
 
@@ -120,8 +153,12 @@ class StageProgress(_Model):
 
 
 class StageReport(_Model):
-    """One finished stage (run.json's ``stages``); keys a stage type does not have (None) are
-    left out of the file."""
+    """One finished stage (run.json's ``stages``).
+
+    Times in ps (``t_start_ps``, ``t_end_ps``, ``cv_start_ps``), wall and bookkeeping times in s,
+    ``last_voltage_v`` in V vs Li/Li+; keys a stage type does not have (None) are left out of the
+    file.
+    """
 
     index: int
     type: str
@@ -195,7 +232,17 @@ class EngineState(_Model):
     # ---- file ------------------------------------------------------------------------------
     @classmethod
     def read(cls, path: Path) -> EngineState | None:
-        """The state in ``path`` (None if there is no file).
+        """Read the state in ``path``.
+
+        Parameters
+        ----------
+        path : pathlib.Path
+            ``checkpoint/state.json``.
+
+        Returns
+        -------
+        EngineState or None
+            The state (version 1 files are read as they are); None if there is no file.
 
         Raises
         ------
@@ -210,14 +257,37 @@ class EngineState(_Model):
                               "start again with --overwrite")
 
     def write(self, path: Path, comm=None) -> None:
-        """Write atomically on rank 0 (every rank calls: collective)."""
+        """Write the state atomically on rank 0, stamped with this version.
+
+        Parameters
+        ----------
+        path : pathlib.Path
+            ``checkpoint/state.json`` (temp file + rename).
+        comm : mpi4py.MPI.Comm, optional
+            The communicator; every rank calls (collective).
+        """
         self.version = STATE_VERSION
         write_text(path, self.model_dump_json(indent=2) + "\n", comm, collective=True)
 
 
 def write_atoms(path: Path, ids, types, x, v, cell, pbc) -> None:
-    """The atoms of a checkpoint (rank 0 only): ids, LAMMPS types, positions (Å), velocities
-    (native units), cell rows (Å), pbc; written to a temp file and renamed."""
+    """Write the atoms of a checkpoint (rank 0 only) to a temp file and rename it.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        ``checkpoint/atoms-NNNNN.npz``.
+    ids, types : numpy.ndarray
+        Atom ids and LAMMPS types (1 Li, 2 Si), shape (N,), sorted by id.
+    x : numpy.ndarray
+        Positions, shape (N, 3), Å.
+    v : numpy.ndarray
+        Velocities, shape (N, 3), in the potential's native LAMMPS units (Å/ps for ``metal``).
+    cell : array_like
+        Cell rows, shape (3, 3), Å.
+    pbc : sequence of bool
+        Periodicity of the three axes.
+    """
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, ids=ids, types=types, x=x, v=v, cell=np.asarray(cell),
@@ -225,7 +295,18 @@ def write_atoms(path: Path, ids, types, x, v, cell, pbc) -> None:
 
 
 def read_atoms(path: Path) -> dict[str, np.ndarray]:
-    """The arrays :func:`write_atoms` wrote."""
+    """Read the arrays :func:`write_atoms` wrote.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        ``checkpoint/atoms-NNNNN.npz``.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``ids``, ``types``, ``x``, ``v``, ``cell``, ``pbc`` (units as in :func:`write_atoms`).
+    """
     with np.load(path) as z:
         return {k: z[k] for k in z.files}
 
