@@ -32,6 +32,14 @@ numpy generator (in the checkpoint).
 
 Every MPI rank calls these functions with the same arguments (LAMMPS is collective; the random
 generator is the same on every rank, seeded from a value broadcast by the engine).
+
+References: the Li/Li+ reference mu_Li(U) = mu_Li(bcc) - eU is the computational hydrogen
+electrode of J. K. Nørskov et al., J. Phys. Chem. B 108 (2004) 17886, doi:10.1021/jp047349j,
+with bcc Li in place of H2, and voltages from total energies against Li metal as in
+M. K. Aydinol et al., Phys. Rev. B 56 (1997) 1354, doi:10.1103/PhysRevB.56.1354; the acceptance
+is N. Metropolis et al., J. Chem. Phys. 21 (1953) 1087, doi:10.1063/1.1699114, in the
+grand-canonical form of D. Frenkel, B. Smit, *Understanding Molecular Simulation*, 2nd ed.
+(Academic Press, 2002), ch. 5, doi:10.1016/B978-0-12-267351-1.X5000-7.
 """
 
 from __future__ import annotations
@@ -79,6 +87,16 @@ def li_bcc_chemical_potential_ev(potential, comm=None) -> float:
     ConfigError
         The potential cannot give it: LAMMPS fails on pure Li, the energy is not finite or not
         bound (>= -0.05 eV/atom), or the relaxed cell is not bcc Li (a outside 2.8-4.2 Å).
+
+    References
+    ----------
+    .. [1] J. K. Nørskov, J. Rossmeisl, A. Logadottir, L. Lindqvist, J. R. Kitchin, T. Bligaard,
+       H. Jónsson, "Origin of the overpotential for oxygen reduction at a fuel-cell cathode",
+       J. Phys. Chem. B 108 (2004) 17886-17892, doi:10.1021/jp047349j (the computational
+       hydrogen electrode; here the same construction with bcc Li as the Li/Li+ reference).
+    .. [2] M. K. Aydinol, A. F. Kohan, G. Ceder, K. Cho, J. Joannopoulos, "Ab initio study of
+       lithium intercalation in metal oxides and metal dichalcogenides", Phys. Rev. B 56 (1997)
+       1354, doi:10.1103/PhysRevB.56.1354 (voltages from total energies against Li metal).
     """
     key = (potential.name, tuple(sorted(potential.file_hashes().items())))
     return _mu_cached(key, potential, comm)
@@ -119,17 +137,86 @@ def _mu_cached(key, potential, comm) -> float:
 
 
 def mu_li_ev(mu_li_bcc_ev: float, voltage_v: float) -> float:
-    """mu_Li(U) = mu_Li(bcc) - e U (eV) at applied potential ``voltage_v`` (V vs Li/Li+)."""
+    """Compute the Li reservoir's chemical potential mu_Li(U) = mu_Li(bcc) - eU.
+
+    Parameters
+    ----------
+    mu_li_bcc_ev : float
+        mu_Li(bcc), eV/atom (:func:`li_bcc_chemical_potential_ev`).
+    voltage_v : float
+        Applied potential U, V vs Li/Li+ (e = 1: eU in eV equals U in V).
+
+    Returns
+    -------
+    float
+        mu_Li(U), eV.
+
+    References
+    ----------
+    .. [1] J. K. Nørskov, J. Rossmeisl, A. Logadottir, L. Lindqvist, J. R. Kitchin, T. Bligaard,
+       H. Jónsson, "Origin of the overpotential for oxygen reduction at a fuel-cell cathode",
+       J. Phys. Chem. B 108 (2004) 17886-17892, doi:10.1021/jp047349j (the computational
+       hydrogen electrode; here the same construction with bcc Li as the Li/Li+ reference).
+    .. [2] M. K. Aydinol, A. F. Kohan, G. Ceder, K. Cho, J. Joannopoulos, "Ab initio study of
+       lithium intercalation in metal oxides and metal dichalcogenides", Phys. Rev. B 56 (1997)
+       1354, doi:10.1103/PhysRevB.56.1354 (voltages from total energies against Li metal).
+    """
     return mu_li_bcc_ev - voltage_v
 
 
 def removal_voltage_v(delta_e_remove_ev: float, mu_li_bcc_ev: float) -> float:
-    """U at which removing a Li with E(N-1) - E(N) = ``delta_e_remove_ev`` is neutral (V)."""
+    """Compute the potential U at which removing a Li is neutral: U = ΔE_remove + mu_Li(bcc).
+
+    Parameters
+    ----------
+    delta_e_remove_ev : float
+        ΔE = E(N-1) - E(N) of the removal, eV (positive: the Li is bound).
+    mu_li_bcc_ev : float
+        mu_Li(bcc), eV/atom.
+
+    Returns
+    -------
+    float
+        The removal voltage, V vs Li/Li+.
+
+    References
+    ----------
+    .. [1] J. K. Nørskov, J. Rossmeisl, A. Logadottir, L. Lindqvist, J. R. Kitchin, T. Bligaard,
+       H. Jónsson, "Origin of the overpotential for oxygen reduction at a fuel-cell cathode",
+       J. Phys. Chem. B 108 (2004) 17886-17892, doi:10.1021/jp047349j (the computational
+       hydrogen electrode; here the same construction with bcc Li as the Li/Li+ reference).
+    .. [2] M. K. Aydinol, A. F. Kohan, G. Ceder, K. Cho, J. Joannopoulos, "Ab initio study of
+       lithium intercalation in metal oxides and metal dichalcogenides", Phys. Rev. B 56 (1997)
+       1354, doi:10.1103/PhysRevB.56.1354 (voltages from total energies against Li metal).
+    """
     return delta_e_remove_ev + mu_li_bcc_ev
 
 
 def metropolis(delta_omega_ev: float, temperature_k: float, u: float) -> bool:
-    """Accept with probability min(1, exp(-ΔΩ / k_B T)); ``u`` uniform in [0, 1)."""
+    """Decide a Metropolis move: accept with probability min(1, exp(-ΔΩ / k_B T)).
+
+    Parameters
+    ----------
+    delta_omega_ev : float
+        Change of the grand potential ΔΩ, eV (removal ΔE + mu_Li(U), insertion ΔE - mu_Li(U)).
+    temperature_k : float
+        Temperature T, K (k_B from CODATA 2018, :data:`KB_EV`).
+    u : float
+        A uniform random number in [0, 1), drawn by the caller.
+
+    Returns
+    -------
+    bool
+        True when accepted (always for ΔΩ <= 0).
+
+    References
+    ----------
+    .. [1] N. Metropolis, A. W. Rosenbluth, M. N. Rosenbluth, A. H. Teller, E. Teller,
+       "Equation of state calculations by fast computing machines", J. Chem. Phys. 21 (1953)
+       1087-1092, doi:10.1063/1.1699114.
+    .. [2] D. Frenkel, B. Smit, *Understanding Molecular Simulation*, 2nd ed. (Academic Press,
+       San Diego, 2002), ch. 5 (grand-canonical Monte Carlo), doi:10.1016/B978-0-12-267351-1.X5000-7.
+    """
     if delta_omega_ev <= 0.0:
         return True
     return u < math.exp(-delta_omega_ev / (KB_EV * temperature_k))
@@ -138,7 +225,23 @@ def metropolis(delta_omega_ev: float, temperature_k: float, u: float) -> bool:
 # ---- exact single points on a live LAMMPS session ------------------------------------------------
 @dataclass
 class Move:
-    """One attempted (and maybe accepted) removal or insertion of a Li."""
+    """One attempted (and maybe accepted) removal or insertion of a Li.
+
+    Attributes
+    ----------
+    kind : {"remove", "insert"}
+        The move.
+    atom_id : int
+        LAMMPS id of the Li (an inserted Li's new id).
+    position : numpy.ndarray
+        Its position, shape (3,), Å.
+    delta_e_ev : float
+        E_after - E_before, eV.
+    voltage_v : float
+        Applied U (potentiostatic) or the removal voltage (galvanostatic), V vs Li/Li+.
+    accepted : bool
+        Whether the move was kept.
+    """
 
     kind: str  # "remove" | "insert"
     atom_id: int
@@ -149,11 +252,26 @@ class Move:
 
 
 class SinglePoints:
-    """Delete / re-create single Li in a live :class:`~dealloy.lammps.session.LammpsSession` and
-    read the exact total energy after each change (``run 0``).
+    """Exact single points on a live LAMMPS session while single Li are deleted and re-created.
 
-    ``atoms`` maps atom id -> (position, velocity, image) as gathered at the start of the batch;
-    positions do not change between single points (no MD runs inside a batch).
+    A context manager: on entry LAMMPS' log is silenced (with ``quiet_log``), a ``compute
+    pe/atom`` is defined and the intact energy taken; on exit both are undone. The ``atoms``
+    tables of the callers map atom id -> (position, velocity, image) as gathered at the start of
+    the batch; positions do not change between single points (no MD runs inside a batch).
+
+    Parameters
+    ----------
+    session : dealloy.lammps.session.LammpsSession
+        The live session (collective: every rank uses the context alike).
+    quiet_log : str, optional
+        The run's lammps.log, re-opened (append) on exit; None leaves the log alone.
+
+    Attributes
+    ----------
+    e_ev : float
+        Total potential energy of the committed structure, eV.
+    n_evaluations : int
+        Single points taken (``run 0``).
     """
 
     #: LAMMPS id of the per-atom energy compute (defined while the context is open)
@@ -168,6 +286,7 @@ class SinglePoints:
         self.n_local_evaluations = 0  # single points of small clusters (LocalEnergies)
 
     def __enter__(self):
+        """Silence the log, define the per-atom energy compute and take the intact energy."""
         if self._log:
             self.s.command("log none")  # run 0 per move would flood lammps.log
         self.s.command(f"compute {self.PE_ATOM} all pe/atom")
@@ -175,27 +294,34 @@ class SinglePoints:
         return self
 
     def __exit__(self, *exc):
+        """Remove the compute and re-open the log (if LAMMPS is still open)."""
         if self.s.lmp is not None:
             self.s.command(f"uncompute {self.PE_ATOM}")
             if self._log:
                 self.s.command(f'log "{self._log}" append')
 
     def energy_ev(self) -> float:
+        """Take a single point (``run 0``) and return the total potential energy in eV."""
         self.s.command("run 0 post no")
         self.n_evaluations += 1
         self.current = True  # the per-atom energies describe the structure as it is
         return self.s.thermo("pe") * self.s.units.energy_ev
 
     def per_atom_ev(self) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, per-atom potential energies in eV) of the last :meth:`energy_ev` (LAMMPS'
-        ``compute pe/atom``; they sum to the total)."""
+        """Return (ids, per-atom potential energies in eV) of the last :meth:`energy_ev` (sum: the total)."""
         lmp = self.s.lmp
         ids = np.ctypeslib.as_array(lmp.gather_concat("id", 0, 1)).astype(np.int64)
         e = np.ctypeslib.as_array(lmp.gather_concat(f"c_{self.PE_ATOM}", 1, 1)).copy()
         return ids, e * self.s.units.energy_ev
 
     def delete(self, atom_id) -> None:
-        """Delete one atom id or a list of them (one ``delete_atoms``)."""
+        """Delete one atom id or a list of them (one ``delete_atoms``).
+
+        Parameters
+        ----------
+        atom_id : int or sequence of int
+            LAMMPS id(s).
+        """
         ids = [int(atom_id)] if np.ndim(atom_id) == 0 else [int(i) for i in atom_id]
         self.current = False
         self.s.command(f"group dealloy_mc id {' '.join(map(str, ids))}")
@@ -203,10 +329,35 @@ class SinglePoints:
         self.s.command("group dealloy_mc delete")
 
     def create(self, atom_id: int, x, v, image: int | None = None) -> None:
+        """Create one Li.
+
+        Parameters
+        ----------
+        atom_id : int
+            Its LAMMPS id.
+        x : array_like
+            Position, shape (3,), Å.
+        v : array_like
+            Velocity, shape (3,), native LAMMPS units (Å per native time unit).
+        image : int, optional
+            LAMMPS' packed image flags (None: 0).
+        """
         self.create_many([atom_id], [x], [v], None if image is None else [image])
 
     def create_many(self, atom_ids, xs, vs, images=None) -> None:
-        """Re-create Li atoms with their ids, positions, velocities and image flags."""
+        """Re-create Li atoms with their ids, positions, velocities and image flags.
+
+        Parameters
+        ----------
+        atom_ids : sequence of int
+            LAMMPS ids, length M.
+        xs : sequence of array_like
+            Positions, M x (3,), Å.
+        vs : sequence of array_like
+            Velocities, M x (3,), native LAMMPS units.
+        images : sequence of int, optional
+            Packed image flags (None: 0).
+        """
         n = len(atom_ids)
         self.current = False
         self.s.lmp.create_atoms(n, [int(i) for i in atom_ids], [LI_TYPE] * n,
@@ -216,31 +367,95 @@ class SinglePoints:
                                 shrinkexceed=True)
 
     def try_remove(self, atom_id: int) -> float:
-        """Delete ``atom_id``; return ΔE = E(N-1) - E(N). Follow with :meth:`commit` or
-        :meth:`restore`."""
+        """Delete a Li and return ΔE = E(N-1) - E(N); follow with :meth:`commit` or a restore.
+
+        Parameters
+        ----------
+        atom_id : int
+            Its LAMMPS id.
+
+        Returns
+        -------
+        float
+            ΔE, eV (positive: the Li was bound).
+        """
         self.delete(atom_id)
         self._e_trial = self.energy_ev()
         return self._e_trial - self.e_ev
 
     def try_insert(self, atom_id: int, x, v) -> float:
-        """Create a Li ``atom_id`` at ``x``; return ΔE = E(N+1) - E(N)."""
+        """Create a Li and return ΔE = E(N+1) - E(N); follow with :meth:`commit` or :meth:`undo_insert`.
+
+        Parameters
+        ----------
+        atom_id : int
+            Its new LAMMPS id.
+        x : array_like
+            Position, shape (3,), Å.
+        v : array_like
+            Velocity, shape (3,), native LAMMPS units.
+
+        Returns
+        -------
+        float
+            ΔE, eV.
+        """
         self.create(atom_id, x, v)
         self._e_trial = self.energy_ev()
         return self._e_trial - self.e_ev
 
     def commit(self) -> None:
+        """Keep the last trial: its energy becomes the reference of the next move."""
         self.e_ev = self._e_trial
 
     def restore_removed(self, atom_id: int, x, v, image) -> None:
+        """Re-create a Li whose removal was rejected, exactly as it was.
+
+        Parameters
+        ----------
+        atom_id : int
+            Its LAMMPS id.
+        x : array_like
+            Position, shape (3,), Å.
+        v : array_like
+            Velocity, shape (3,), native LAMMPS units.
+        image : int
+            Packed image flags.
+        """
         self.create(atom_id, x, v, image)
 
     def undo_insert(self, atom_id: int) -> None:
+        """Delete a Li whose insertion was rejected.
+
+        Parameters
+        ----------
+        atom_id : int
+            Its LAMMPS id.
+        """
         self.delete(atom_id)
 
 
 def maxwell_velocity(rng: np.random.Generator, temperature_k: float, mass_amu: float,
                      time_unit_ps: float) -> np.ndarray:
-    """A Maxwell-Boltzmann velocity (Å per native time unit) for a new atom."""
+    """Draw a Maxwell-Boltzmann velocity for a new atom.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The generator (the same state on every rank).
+    temperature_k : float
+        Temperature, K.
+    mass_amu : float
+        The atom's mass, amu.
+    time_unit_ps : float
+        The potential's native LAMMPS time unit in ps (1 for ``metal``, 1e-3 for ``real``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Velocity, shape (3,), Å per native time unit: each component normal with variance
+        k_B T / m.
+    """
     sigma = math.sqrt(KB_EV * temperature_k / (mass_amu * _AMU_A2_PS2_EV))
     return rng.normal(0.0, sigma, size=3) * time_unit_ps
 
@@ -279,6 +494,7 @@ def potentiostatic_sweep(sp: SinglePoints, occupied: list[int], atoms: dict, vac
     rng : numpy.random.Generator
         Same state on every rank.
     max_attempts : int or None
+        Sites visited (None: all of them once).
     next_id : int
         First free atom id for insertions.
     new_velocity : callable(rng) -> (3,) array
@@ -289,7 +505,20 @@ def potentiostatic_sweep(sp: SinglePoints, occupied: list[int], atoms: dict, vac
 
     Returns
     -------
-    (moves, next_id)
+    moves : list of Move
+        Every attempted move in the order tried, accepted or not.
+    next_id : int
+        The first atom id still free after the insertions.
+
+    References
+    ----------
+    .. [1] N. Metropolis, A. W. Rosenbluth, M. N. Rosenbluth, A. H. Teller, E. Teller,
+       J. Chem. Phys. 21 (1953) 1087-1092, doi:10.1063/1.1699114.
+    .. [2] D. Frenkel, B. Smit, *Understanding Molecular Simulation*, 2nd ed. (Academic Press,
+       San Diego, 2002), ch. 5, doi:10.1016/B978-0-12-267351-1.X5000-7 (grand-canonical
+       Monte Carlo; here without the ideal-gas factor, the reservoir being the electrode).
+    .. [3] J. K. Nørskov et al., J. Phys. Chem. B 108 (2004) 17886, doi:10.1021/jp047349j
+       (the computational electrode behind mu_Li(U) = mu_Li(bcc) - eU).
     """
     mu = mu_li_ev(mu_li_bcc_ev, voltage_v)
     sites = [("occ", int(i)) for i in occupied] + [("vac", k) for k in range(len(vacancies))]
@@ -336,10 +565,25 @@ def potentiostatic_sweep(sp: SinglePoints, occupied: list[int], atoms: dict, vac
 
 # ---- galvanostatic: the cheapest accessible Li leaves ---------------------------------------
 def removal_energies(sp: SinglePoints, ids, atoms: dict) -> dict[int, float]:
-    """ΔE = E(N-1) - E(N) (eV) of each Li in ``ids``, one at a time, the structure restored.
+    """Compute ΔE = E(N-1) - E(N) of each Li in ``ids``, one at a time, restoring the structure.
 
     One total-energy single point per Li: the reference for :func:`removal_energies_batched`,
-    and the route for potentials whose energy is not local (ReaxFF's charge equilibration)."""
+    and the route for potentials whose energy is not local (ReaxFF's charge equilibration).
+
+    Parameters
+    ----------
+    sp : SinglePoints
+        Open context; its committed energy is the intact structure's.
+    ids : iterable of int
+        Li ids (keys of ``atoms``).
+    atoms : dict
+        id -> (position (3,) Å, velocity (3,) native units, image flag).
+
+    Returns
+    -------
+    dict
+        id -> ΔE (eV).
+    """
     out = {}
     for i in ids:
         x, v, img = atoms[i]
@@ -354,7 +598,7 @@ LOCALITY_TOLERANCE_EV = 1e-7
 
 
 def energy_reach_angstrom(potential) -> float | None:
-    """Radius (Å) beyond which no atom's energy depends on a given atom, or None (not local).
+    """Find the radius beyond which no atom's energy depends on a given atom.
 
     The per-atom energy of a short-ranged potential depends only on atoms within this reach:
 
@@ -366,6 +610,28 @@ def energy_reach_angstrom(potential) -> float | None:
       5.86 Å, set by Cmax(Li,Si,Si) = 4.7).
     * SNAP / POD (+ ZBL core): the descriptor cutoff, ``cutoff_angstrom``.
     * ReaxFF: None; charge equilibration couples every atom.
+
+    Parameters
+    ----------
+    potential : dealloy.lammps.potentials.Potential
+        A registry potential (``kind``, ``cutoff_angstrom``, ``files``).
+
+    Returns
+    -------
+    float or None
+        The reach, Å; None for a potential that is not local (any ``kind`` but meam, snap, pod).
+
+    Raises
+    ------
+    OSError
+        When a MEAM potential's parameter file cannot be read.
+
+    References
+    ----------
+    .. [1] M. I. Baskes, "Modified embedded-atom potentials for cubic materials and impurities",
+       Phys. Rev. B 46 (1992) 2727, doi:10.1103/PhysRevB.46.2727.
+    .. [2] B.-J. Lee, M. I. Baskes, "Second nearest-neighbor modified embedded-atom-method
+       potential", Phys. Rev. B 62 (2000) 8564 (DOI not verified, left out).
     """
     if potential.kind in ("snap", "pod"):
         return float(potential.cutoff_angstrom)
@@ -387,8 +653,7 @@ def energy_reach_angstrom(potential) -> float | None:
 
 
 def _neighbours(points: np.ndarray, centres: np.ndarray, radius: float, cell, pbc) -> list:
-    """For each row of ``centres``, the indices of ``points`` within ``radius`` (Å), by minimum
-    image when periodic (scipy's cKDTree; ASE's neighbour list for a skewed periodic cell)."""
+    """List, for each centre, the points within ``radius`` (Å; minimum image when periodic)."""
     pbc = tuple(bool(p) for p in pbc)
     if not any(pbc):
         return cKDTree(points).query_ball_point(centres, radius)
@@ -409,8 +674,28 @@ def _neighbours(points: np.ndarray, centres: np.ndarray, radius: float, cell, pb
 
 def independent_sets(ids, pos: np.ndarray, separation: float, cell=None,
                      pbc=(False, False, False)) -> list[list[int]]:
-    """Split ``ids`` (positions ``pos``, Å) into sets whose members are all more than
-    ``separation`` apart (greedy colouring in the given order: deterministic)."""
+    """Split ids into sets whose members are all more than ``separation`` apart.
+
+    Greedy colouring in the given order, so the result is deterministic.
+
+    Parameters
+    ----------
+    ids : sequence of int
+        Atom ids, length M.
+    pos : numpy.ndarray
+        Their positions, shape (M, 3), Å.
+    separation : float
+        Smallest distance between two members of a set, Å (exclusive).
+    cell : array_like, optional
+        Cell matrix, shape (3, 3), Å, for minimum-image distances when ``pbc``.
+    pbc : tuple of 3 bool, optional
+        Periodic axes (default none).
+
+    Returns
+    -------
+    list of list of int
+        The sets of ids; every id is in exactly one.
+    """
     ids = [int(i) for i in ids]
     if not ids:
         return []
@@ -430,8 +715,9 @@ def independent_sets(ids, pos: np.ndarray, separation: float, cell=None,
 
 
 class LocalEnergies:
-    """A second, small LAMMPS instance on this MPI rank alone that holds only the neighbourhood
-    of a few Li: their removal energies without a single point of the whole particle.
+    """A second, small LAMMPS instance on this rank alone, holding only the neighbourhood of a few Li.
+
+    It gives their removal energies without a single point of the whole particle.
 
     The energy of an atom depends only on the atoms within the potential's reach r
     (:func:`energy_reach_angstrom`), so the per-atom energies of every atom within r of a Li i
@@ -443,6 +729,13 @@ class LocalEnergies:
     Open particles only (the cluster is cut out of an open structure; a periodic cell uses the
     whole-structure route). ``positions`` (N, 3) Å of the whole current structure only size the
     box; atoms are re-created per cluster.
+
+    Parameters
+    ----------
+    session : dealloy.lammps.session.LammpsSession
+        The run's session (its class and potential are reused; its state is not touched).
+    positions : numpy.ndarray
+        Positions of the whole structure, shape (N, 3), Å.
     """
 
     PE_ATOM = "dealloy_local_pea"
@@ -461,6 +754,7 @@ class LocalEnergies:
         self.n_atoms_evaluated = 0
 
     def close(self) -> None:
+        """Close the second LAMMPS instance."""
         self.s.close()
 
     def _energies(self) -> tuple[np.ndarray, np.ndarray]:
@@ -475,10 +769,29 @@ class LocalEnergies:
 
     def removal_energies(self, members, ids_all, types_all, x_all, rows, reach_angstrom
                          ) -> tuple[dict[int, float], float]:
-        """ΔE (eV) of each Li id in ``members``, deleted together from the cluster of the atoms
-        ``rows`` of (``ids_all``, ``types_all``, ``x_all``); and the summed energy change of the
-        atoms outside every member's reach (0 to rounding for a potential as local as its
-        reach)."""
+        """Compute the removal energies of a set of Li, deleted together from their cluster.
+
+        Parameters
+        ----------
+        members : iterable of int
+            Li ids, all more than 2 ``reach_angstrom`` + 0.5 Å apart.
+        ids_all, types_all : numpy.ndarray
+            Ids and LAMMPS types of the whole structure, shape (N,), sorted by id.
+        x_all : numpy.ndarray
+            Positions of the whole structure, shape (N, 3), Å.
+        rows : sequence of int
+            Rows of the ``*_all`` arrays that form the cluster.
+        reach_angstrom : float
+            :func:`energy_reach_angstrom` of the potential, Å.
+
+        Returns
+        -------
+        dict
+            id -> ΔE = E(N-1) - E(N), eV, for each member.
+        float
+            Summed |energy change| of the atoms outside every member's reach, eV (0 to
+            rounding for a potential as local as its reach).
+        """
         s = self.s
         s.command("delete_atoms group all compress no")
         rows = np.asarray(rows, dtype=np.int64)
@@ -514,8 +827,7 @@ LOCAL_MAX_SHARE = 0.5
 def removal_energies_batched(sp: SinglePoints, ids, atoms: dict, reach_angstrom: float,
                              cell=None, pbc=(False, False, False),
                              local: LocalEnergies | None = None) -> dict[int, float]:
-    """ΔE = E(N-1) - E(N) (eV) of each Li in ``ids``, exactly as :func:`removal_energies`, with
-    one single point per *set* of Li instead of one per Li.
+    """Compute ΔE = E(N-1) - E(N) of each Li as :func:`removal_energies` does, one single point per set.
 
     The Li are split into sets whose members are more than 2 ``reach_angstrom`` + 0.5 Å apart;
     each set is deleted at once, one ``run 0`` gives the per-atom energies e'_j (LAMMPS'
@@ -546,7 +858,8 @@ def removal_energies_batched(sp: SinglePoints, ids, atoms: dict, reach_angstrom:
         :func:`energy_reach_angstrom` of the potential.
     cell : (3, 3) array, optional
         Cell matrix (Å) for minimum-image distances when ``pbc``.
-    pbc : tuple of 3 bool
+    pbc : tuple of 3 bool, optional
+        Periodic axes (default none).
     local : LocalEnergies, optional
         The cluster instance (None: every set in the whole structure).
 
@@ -642,6 +955,9 @@ def cheapest_removals(sp: SinglePoints, candidates, atoms: dict, k: int, mu_li_b
                       reach_angstrom: float | None | str = "auto") -> tuple[list[Move], bool]:
     """Remove up to ``k`` Li, each time the candidate with the lowest ΔE = E(N-1) - E(N).
 
+    The galvanostatic mode: the removal voltage of each removed Li is the cell voltage of a
+    constant-current curve, U = ΔE + mu_Li(bcc) (V vs Li/Li+).
+
     After a removal only the candidates within ``locality_angstrom`` (twice the potential's
     cutoff: the reach of a many-body energy change) of it are re-evaluated; the others' ΔE are
     unchanged exactly, as nothing moves inside the batch (distances by minimum image when
@@ -659,11 +975,37 @@ def cheapest_removals(sp: SinglePoints, candidates, atoms: dict, k: int, mu_li_b
     Candidates are ranked by ΔE rounded to 1e-9 eV, then by id, so that rounding noise of
     the evaluation route (or of the MPI decomposition) cannot pick between equal ΔE.
 
+    Parameters
+    ----------
+    sp : SinglePoints
+        Open context on the live session (the intact structure committed).
+    candidates : iterable of int
+        Ids of the accessible Li.
+    atoms : dict
+        id -> (position (3,) Å, velocity (3,) native units, image flag) for the candidates.
+    k : int
+        Most Li to remove.
+    mu_li_bcc_ev : float
+        mu_Li(bcc), eV/atom.
+    locality_angstrom : float
+        Re-evaluation radius around a removed Li, Å (raised to 2 reach + 0.5 Å).
+    cutoff_voltage_v : float, optional
+        Stop before a removal that needs more than this, V vs Li/Li+ (None: no cutoff).
+    cell : array_like, optional
+        Cell matrix, shape (3, 3), Å, for minimum-image distances when ``pbc``.
+    pbc : tuple of 3 bool, optional
+        Periodic axes (default none).
+    reach_angstrom : float, None or "auto", optional
+        The potential's energy reach, Å; "auto" (default): :func:`energy_reach_angstrom`;
+        None: one single point per candidate.
+
     Returns
     -------
-    (moves, cutoff_reached)
-        ``cutoff_reached``: the cheapest remaining Li would need more than ``cutoff_voltage_v``
-        (the constant-current phase ends there).
+    moves : list of Move
+        The removals, in order, each with its exact ΔE (eV) and removal voltage (V).
+    cutoff_reached : bool
+        True when the cheapest remaining Li would need more than ``cutoff_voltage_v`` (the
+        constant-current phase ends there).
     """
     cand = [int(i) for i in candidates]
     if not cand or k <= 0:
