@@ -168,7 +168,9 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
             Bad input before LAMMPS starts (the directory holds a run and neither ``resume``
             nor ``overwrite`` is set, the config changed since the checkpoint, the particle or
             the protocol is invalid, a barostat on a particle with vacuum, a potential without
-            bcc Li for electrochemical stages); run.json records ``failed``.
+            bcc Li for electrochemical stages, an unknown potential). An error in the particle,
+            the protocol or mu_Li(bcc) is also recorded in run.json as ``failed`` (``before_md``)
+            unless run.json records a run that got further.
         SimulationError
             LAMMPS failed during the run, or atoms were lost without ``allow_atom_loss``;
             run.json records ``failed`` and the reason.
