@@ -24,11 +24,11 @@ and velocity when the move is rejected. The galvanostatic candidates of a local 
 evaluated in independent sets instead (:func:`removal_energies_batched`: Li further apart than
 twice the potential's reach are deleted together and each one's ΔE is read from the per-atom
 energies; same values, a fraction of the single points), and the small sets in a second LAMMPS
-instance that holds only their neighbourhood (:class:`LocalEnergies`). LAMMPS' own MC fixes do not fit: ``fix gcmc`` accepts
-with the ideal-gas reservoir factor and inserts at random points of a region, ``fix atom/swap``
-keeps N, ``fix sgcmc`` needs an EAM-type local energy; and their random streams live inside
-LAMMPS, so a checkpoint could not continue them. Here every random number comes from the run's
-numpy generator (in the checkpoint).
+instance that holds only their neighbourhood (:class:`LocalEnergies`). LAMMPS' own MC fixes do
+not fit: ``fix gcmc`` accepts with the ideal-gas reservoir factor and inserts at random points of
+a region, ``fix atom/swap`` keeps N, ``fix sgcmc`` needs an EAM-type local energy; and their
+random streams live inside LAMMPS, so a checkpoint could not continue them. Here every random
+number comes from the run's numpy generator (in the checkpoint).
 
 Every MPI rank calls these functions with the same arguments (LAMMPS is collective; the random
 generator is the same on every rank, seeded from a value broadcast by the engine).
@@ -631,7 +631,7 @@ def energy_reach_angstrom(potential) -> float | None:
     .. [1] M. I. Baskes, "Modified embedded-atom potentials for cubic materials and impurities",
        Phys. Rev. B 46 (1992) 2727, doi:10.1103/PhysRevB.46.2727.
     .. [2] B.-J. Lee, M. I. Baskes, "Second nearest-neighbor modified embedded-atom-method
-       potential", Phys. Rev. B 62 (2000) 8564 (DOI not verified, left out).
+       potential", Phys. Rev. B 62 (2000) 8564-8567 (DOI not verified, left out).
     """
     if potential.kind in ("snap", "pod"):
         return float(potential.cutoff_angstrom)

@@ -31,7 +31,17 @@ Status = Literal["pending", "running", "done", "failed", "checkpointed"]
 
 
 class PotentialRecord(BaseModel):
-    """The interatomic potential a run used: registry name, SHA-256 of its files, citation."""
+    """The interatomic potential a run used.
+
+    Attributes
+    ----------
+    name : str
+        Registry name.
+    file_hashes : dict of str to str
+        SHA-256 of each parameter file, by file name.
+    citation : str or None
+        The potential's reference.
+    """
 
     model_config = ConfigDict(extra="ignore")
     name: str
@@ -42,10 +52,56 @@ class PotentialRecord(BaseModel):
 class RunRecord(BaseModel):
     """``run.json``: status, provenance, cost and the composition of one run.
 
-    Times: ``wall_time_s`` wall seconds, ``core_time_s`` wall x ranks summed over resumed
-    segments, ``time_ps`` simulated time, ``bookkeeping_s``/``md_s`` time in exchange
-    bookkeeping / LAMMPS ``run``. Counts are atoms; ``x_*`` = Li/Si. ``ranks`` are the last
-    segment's. ``before_md``: the run failed on its input, before LAMMPS started.
+    Attributes
+    ----------
+    version : int
+        Format version (:data:`RECORD_VERSION` when written; files without one are version 1).
+    status : {"pending", "running", "done", "failed", "checkpointed"}
+        The run's state.
+    error : str or None
+        Why it failed (None otherwise).
+    config : dict or None
+        The resolved run config.
+    versions : dict or None
+        Package -> version (:func:`software_versions`; LAMMPS': an int date).
+    potential : PotentialRecord or None
+        The potential used.
+    seed : int or None
+        The run's seed.
+    ranks : int or None
+        MPI ranks of the last segment.
+    wall_time_s : float or None
+        Wall seconds over all segments.
+    core_time_s : float or None
+        Core seconds: each segment's wall time x its ranks, summed.
+    time_ps : float or None
+        Simulated time, ps.
+    stage_index : int
+        Stages finished.
+    n_stages : int or None
+        Stages in the config.
+    si_start, si_end, li_start, li_end : int or None
+        Si and Li atoms at the start and now.
+    x_start, x_end : float or None
+        Li/Si at the start and now.
+    n_removed, n_inserted : int or None
+        Li removed and inserted.
+    n_batches : int or None
+        Exchange intervals that moved Li.
+    n_lost : dict or None
+        Atoms lost or detached by species.
+    stages : list of StageReport
+        The finished stages.
+    checkpoints : int or None
+        Checkpoints written.
+    bookkeeping_s, md_s : float or None
+        Seconds in exchange bookkeeping and in LAMMPS ``run``.
+    electrochem : ElectroCounters or None
+        Counters of electrochemical stages.
+    before_md : bool or None
+        True when the run failed on its input, before LAMMPS started.
+    updated : str or None
+        When the record was written (``%Y-%m-%dT%H:%M:%S%z``).
     """
 
     model_config = ConfigDict(extra="ignore", ser_json_inf_nan="constants")

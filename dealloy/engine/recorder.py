@@ -24,7 +24,17 @@ EVENT_COLUMNS = ["time_ps", "stage", "event", "id", "species", "x", "y", "z"]
 
 
 class CsvLog:
-    """An append-only CSV with a header, truncatable to a byte offset (rank 0 only)."""
+    """An append-only CSV with a header, truncatable to a byte offset (rank 0 only).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+    columns : list of str
+        Header (e.g. :data:`THERMO_COLUMNS`, :data:`EVENT_COLUMNS`).
+    active : bool
+        Whether this rank writes (rank 0); elsewhere every method is a no-op.
+    """
 
     def __init__(self, path: Path, columns: list[str], active: bool):
         self.path = Path(path)

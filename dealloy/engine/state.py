@@ -83,7 +83,13 @@ class _Model(BaseModel):
 
 
 class MoveCount(_Model):
-    """Accepted and rejected electrochemical moves of one kind."""
+    """Accepted and rejected electrochemical moves of one kind.
+
+    Attributes
+    ----------
+    accepted, rejected : int
+        Numbers of moves.
+    """
 
     accepted: int = 0
     rejected: int = 0
@@ -114,8 +120,17 @@ class MoveCounts(_Model):
 class ElectroCounters(_Model):
     """Run-wide counters of electrochemical stages (run.json's ``electrochem``).
 
-    ``mu_li_bcc_ev``: the Li reservoir's chemical potential, E/atom of bcc Li with the run's
-    potential (eV; :func:`dealloy.engine.electrochem.li_bcc_chemical_potential_ev`).
+    Attributes
+    ----------
+    mu_li_bcc_ev : float or None
+        The Li reservoir's chemical potential at 0 V vs Li/Li+: energy per atom of bcc Li with
+        the run's potential, eV/atom (:func:`dealloy.engine.electrochem.li_bcc_chemical_potential_ev`).
+    moves : MoveCounts
+        Accepted and rejected removals and insertions of the whole run.
+    evaluations : int
+        Energy single points (``run 0``) of the whole structure.
+    tfmc_steps : int
+        tfMC steps run in place of MD.
     """
 
     mu_li_bcc_ev: float | None = None
@@ -127,9 +142,40 @@ class ElectroCounters(_Model):
 class StageProgress(_Model):
     """Progress of the stage under way (checkpointed with it, so a resume continues it exactly).
 
-    Steps count MD steps of this stage; ``owed`` is the fractional Li still to exchange;
-    ``idle`` the intervals in a row without a possible move; ``li_ref`` the Li count the rate
-    refers to; times in ps, wall/bookkeeping times in s.
+    Attributes
+    ----------
+    steps_done : int
+        MD steps of this stage so far.
+    owed : float
+        Fractional Li still to exchange at the stage's rate.
+    idle : int
+        Intervals in a row without a possible move (compared with ``patience_intervals``).
+    batches : int
+        Exchange intervals that moved Li.
+    lammps_step0 : int
+        LAMMPS' step counter when the stage began.
+    li_ref : int or None
+        The Li count the stage's rate refers to.
+    stop_reason : str or None
+        Why the stage ended (e.g. "x_final reached").
+    t0_ps : float
+        Simulated time when the stage began, ps.
+    wall_s, bookkeeping_s : float
+        Wall seconds of the stage, and of them the seconds spent choosing and exchanging Li.
+    li0 : int
+        Li atoms when the stage began.
+    moves : MoveCounts
+        Electrochemical moves of this stage.
+    evaluations : int
+        Energy single points of this stage.
+    cv_start : int or None
+        ``steps_done`` when the constant-voltage hold began (galvanostatic with ``cv_time_ps``).
+    cv_start_ps : float or None
+        Simulated time when it began, ps.
+    last_voltage_v : float or None
+        Last applied or removal voltage, V vs Li/Li+.
+    vacancies : list of list of float
+        Positions (Å) of the sites Li left, for re-insertion (potentiostatic).
     """
 
     steps_done: int = 0
@@ -155,9 +201,38 @@ class StageProgress(_Model):
 class StageReport(_Model):
     """One finished stage (run.json's ``stages``).
 
-    Times in ps (``t_start_ps``, ``t_end_ps``, ``cv_start_ps``), wall and bookkeeping times in s,
-    ``last_voltage_v`` in V vs Li/Li+; keys a stage type does not have (None) are left out of the
-    file.
+    Keys a stage type does not have (None) are left out of the file.
+
+    Attributes
+    ----------
+    index : int
+        Position in the config's ``stages`` (0-based).
+    type : str
+        The stage type (``extract``, ``potentiostatic``, ...).
+    t_start_ps, t_end_ps : float
+        Simulated time at its start and end, ps.
+    n_li, n_si : int
+        Li and Si atoms at its end.
+    x : float
+        Li/Si at its end (NaN without Si).
+    wall_s : float
+        Wall seconds it took.
+    stop_reason : str or None
+        Why an exchange or electrochemical stage ended.
+    bookkeeping_s : float or None
+        Seconds spent choosing and exchanging Li.
+    moves : MoveCounts or None
+        Electrochemical moves.
+    evaluations : int or None
+        Energy single points.
+    cv_start_ps : float or None
+        Simulated time when a constant-voltage hold began, ps.
+    last_voltage_v : float or None
+        Last applied or removal voltage, V vs Li/Li+.
+    batches : int or None
+        Exchange intervals that moved Li (``extract``/``insert``).
+    warning : str or None
+        Set when an exchange stage stopped before ``x_final``.
     """
 
     index: int
@@ -185,11 +260,52 @@ class StageReport(_Model):
 class EngineState(_Model):
     """Everything the engine needs to continue a run exactly (``checkpoint/state.json``).
 
-    Counts are atoms; ``md_step`` counts MD steps (minimisation does not advance it),
-    ``lammps_step`` LAMMPS' own step counter; ``rng`` the numpy bit-generator state of the
-    removal/insertion stream; ``thermo_bytes``/``events_bytes`` the CSV lengths at the
-    checkpoint (a resume truncates to them); ``wall_s``/``core_s`` wall and core seconds so far;
-    ``config`` the resolved run config (a resume refuses a changed one).
+    Attributes
+    ----------
+    version : int
+        Format version (:data:`STATE_VERSION` when written).
+    stage_index : int
+        Stages finished.
+    stage : StageProgress or None
+        Progress of the stage at ``stage_index`` (None: not begun).
+    md_step : int
+        MD steps so far (minimisation does not advance it; time = ``md_step`` x timestep).
+    lammps_step : int
+        LAMMPS' own step counter (minimisation iterations included).
+    rng : dict
+        The numpy bit-generator state of the run's random stream.
+    next_id : int
+        First free atom id (for inserted Li).
+    n_li, n_si : int
+        Li and Si atoms now.
+    li_start, si_start : int
+        Li and Si atoms of the starting particle.
+    n_removed, n_inserted : int
+        Li removed and inserted so far.
+    n_batches : int
+        Exchange intervals that moved Li.
+    n_lost : dict
+        Atoms lost or detached by species (``Li``, ``Si``), under ``allow_atom_loss``.
+    velocities : bool
+        Whether the atoms have velocities (else they are drawn at the first MD stage).
+    stage_reports : list of StageReport
+        The finished stages.
+    thermo_bytes, events_bytes : int or None
+        Byte lengths of thermo.csv and events.csv at the checkpoint (a resume cuts to them).
+    checkpoint_count : int
+        Checkpoints written.
+    wall_s : float
+        Wall seconds so far, over all segments.
+    core_s : float or None
+        Core seconds (wall x ranks, summed over segments); None in older checkpoints.
+    finished : bool
+        The run is done.
+    atoms_file : str or None
+        The checkpoint's atoms file, ``atoms-NNNNN.npz`` beside state.json.
+    config : dict or None
+        The resolved run config (a resume refuses a changed one).
+    electro : ElectroCounters or None
+        Counters of electrochemical stages (runs that have them).
     """
 
     version: int = STATE_VERSION
