@@ -25,7 +25,7 @@ from dealloy.engine.electrochem import (  # noqa: E402
 )
 from dealloy.engine.particles import li15si4_sphere  # noqa: E402
 from dealloy.engine.selectors import removal_candidates  # noqa: E402
-from dealloy.engine.session import LammpsSession  # noqa: E402
+from dealloy.lammps.session import LammpsSession  # noqa: E402
 from dealloy.potentials import get_potential  # noqa: E402
 
 

@@ -108,7 +108,7 @@ def test_field_descriptions_state_the_builders_defaults(name):
 def test_build_help_derived_from_the_models():
     """Every argument of every builder has its own option (on main the melt-quench keys had none,
     only --arg), typed as its field, with the field's description (unit, default) as help."""
-    from dealloy.build.cli import option_name
+    from dealloy.builders.cli import option_name
 
     by_name = {p.name: p for p in build_command.params}
     for model in BUILDER_ARGS.values():

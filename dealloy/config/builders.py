@@ -23,7 +23,7 @@ Orientation = Optional[Union[str, list[float], list[list[float]]]]
 
 # Each field's description gives its unit and the builder's default (the value a field left out
 # gets; tests/test_config_builders.py holds them to the builders' signatures). `dealloy build`
-# shows them as its options' help (dealloy.build.cli).
+# shows them as its options' help (dealloy.builders.cli).
 D_DIAMETER = "particle diameter, nm"
 D_GRAIN = "mean grain diameter of a polycrystal, nm; default none (single crystal)"
 D_ORIENTATION = ("single crystal: identity | 'h k l' (along z) | JSON 3x3 matrix; "
@@ -34,7 +34,7 @@ D_X = "Li/Si ratio x of a-LixSi, in [0, 3.75]"
 D_VACUUM = "vacuum on each side of the particle, nm (>= 1.5); default 2"
 D_POTENTIAL = ("registry potential of the MD (melt-quench; si_particle: the relaxed lattice "
                "constant); default meam-godet2020 (si_particle: none)")
-# the melt-quench protocol's own values (dealloy.build.amorphous.PROTOCOLS, standard / fast)
+# the melt-quench protocol's own values (dealloy.builders.amorphous.PROTOCOLS, standard / fast)
 _PROTOCOL_DEFAULTS = {
     "melt_temperature_k": (3000, 3000), "melt_ps": (20, 3), "quench_rate_k_per_s": (1e13, 2e14),
     "quench_npt_below_k": (1500, 1500), "relax_temperature_k": (300, 300), "relax_ps": (20, 3),
@@ -147,7 +147,7 @@ class Li15Si4ParticleArgs(BuilderArgs):
 class MeltQuenchArgs(BuilderArgs):
     """Melt-quench protocol keywords (override the named ``protocol``'s values).
 
-    The protocols and their values are :data:`dealloy.build.amorphous.PROTOCOLS`.
+    The protocols and their values are :data:`dealloy.builders.amorphous.PROTOCOLS`.
 
     Attributes
     ----------

@@ -2,7 +2,7 @@
 
 Errors against the teacher's labels by configuration family, c-Li15Si4 formation energy and
 lattice constant, the formation energies of the PBE crystals (hull rms), and MD speed.
-Everything runs through :class:`~dealloy.engine.session.LammpsSession`.
+Everything runs through :class:`~dealloy.lammps.session.LammpsSession`.
 
 A formation energy per atom of Li_n Si_m is ``(E - n mu_Li - m mu_Si) / (n + m)`` with the
 energies per atom of relaxed bcc Li and diamond Si of the same model as ``mu``.
