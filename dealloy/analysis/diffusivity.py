@@ -10,9 +10,9 @@ References
 ----------
 .. [Einstein1905] A. Einstein, "Über die von der molekularkinetischen Theorie der Wärme
    geforderte Bewegung von in ruhenden Flüssigkeiten suspendierten Teilchen", Ann. Phys. 17
-   (1905) 549-560 (the Einstein relation MSD = 6 D t in 3D; DOI not checked here).
+   (1905) 549 (the Einstein relation MSD = 6 D t in 3D; DOI not checked here).
 .. [Arrhenius1889] S. Arrhenius, "Über die Reaktionsgeschwindigkeit bei der Inversion von
-   Rohrzucker durch Säuren", Z. Phys. Chem. 4 (1889) 226-248 (D = D0 exp(-Ea / kB T); DOI not
+   Rohrzucker durch Säuren", Z. Phys. Chem. 4 (1889) 226 (D = D0 exp(-Ea / kB T); DOI not
    checked here).
 """
 
@@ -54,7 +54,7 @@ def arrhenius(temps_k, d_cm2_s, d_err) -> dict:
 
     References
     ----------
-    S. Arrhenius, Z. Phys. Chem. 4 (1889) 226-248 (module references).
+    S. Arrhenius, Z. Phys. Chem. 4 (1889) 226 (module references).
     """
     t = np.asarray(temps_k, float)
     d = np.asarray(d_cm2_s, float)

@@ -16,7 +16,7 @@ References
    potentials/README.md, 10.1103/PhysRevMaterials.4.065402, was not re-checked here.
 .. [Ostadhossein2016] A. Ostadhossein, S.-Y. Kim, E. D. Cubuk, Y. Qi, A. C. T. van Duin, "Atomic
    insight into the lithium storage and diffusion mechanism of SiO2/Al2O3 electrodes of lithium
-   ion batteries: ReaxFF reactive force field modeling", J. Phys. Chem. A 120 (2016) 2114-2127,
+   ion batteries: ReaxFF reactive force field modeling", J. Phys. Chem. A 120 (2016) 2114,
    doi:10.1021/acs.jpca.5b11908 (a Li-Si ReaxFF parameter set for ``reaxff``).
 """
 
@@ -492,7 +492,7 @@ def reaxff(ffield: str | os.PathLike) -> Potential:
     References
     ----------
     A. Ostadhossein, S.-Y. Kim, E. D. Cubuk, Y. Qi, A. C. T. van Duin, J. Phys. Chem. A 120
-    (2016) 2114-2127, doi:10.1021/acs.jpca.5b11908.
+    (2016) 2114, doi:10.1021/acs.jpca.5b11908.
     """
     path = Path(ffield).expanduser()
     if not path.is_file():
