@@ -68,6 +68,7 @@ PARTICLES = {
 
 
 def under_mpi_launcher() -> bool:
+    """Tell whether this process was started by an MPI launcher (mpiexec, srun), from its environment."""
     return any(v in os.environ for v in _LAUNCHER_VARS)
 
 
@@ -89,6 +90,29 @@ workflows/first-result.toml, ~7 core-hours) and the paper-scale studies workflow
 
 
 def run_config(name: str, particles: dict | None = None, stages: list | None = None) -> dict:
+    """Write the run config (as a dict) of one quickstart particle.
+
+    Parameters
+    ----------
+    name : str
+        Key of ``particles`` (``"c-Li15Si4"`` or ``"a-Li15Si4"`` by default).
+    particles : dict, optional
+        Name -> ``{"builder", "args"}``; default :data:`PARTICLES` (diameters in nm).
+    stages : list of dict, optional
+        The stages; default :data:`STAGES` (times in ps, rate as fraction of the initial Li per
+        ns).
+
+    Returns
+    -------
+    dict
+        A run config for :func:`dealloy.config.run.parse_run_config` (300 K, seed 0, dumps every
+        1 ps, thermo every 0.1 ps, checkpoints every 5 ps).
+
+    Raises
+    ------
+    KeyError
+        For a ``name`` not in ``particles``.
+    """
     particles = PARTICLES if particles is None else particles
     return {"seed": SEED, "temperature_k": 300.0, "dump_interval_ps": 1.0,
             "thermo_interval_ps": 0.1, "checkpoint_ps": 5.0,
@@ -97,6 +121,39 @@ def run_config(name: str, particles: dict | None = None, stages: list | None = N
 
 def quickstart(out_dir, ranks: int | None = None, quiet: bool = False,
                overwrite: bool = False) -> dict | None:
+    """Run the quickstart: both particles, their analysis, the summary and the c-vs-a report.
+
+    Without an MPI launcher around it (and more than one rank wanted), relaunches itself under
+    ``mpiexec -n ranks`` and reads the child's ``summary.json``.
+
+    Parameters
+    ----------
+    out_dir : str or os.PathLike
+        Output folder (run directories, ``summary.json``/``.md``, ``figures/``, ``report.*``).
+    ranks : int, optional
+        MPI ranks; default all cores (at most 8); 1 stays serial.
+    quiet : bool
+        No progress messages.
+    overwrite : bool
+        Start again instead of continuing interrupted runs and reusing finished ones.
+
+    Returns
+    -------
+    dict or None
+        The summary: ``particles`` (per particle: atoms, Li/Si start and end, Li removed,
+        simulated ps, Si-Si CN, largest Si cluster fraction, porosity, why extraction stopped),
+        ``protocol``, ``diameter_nm``, ``rate_fraction_per_ns``, ``potential``, wall times (s),
+        ``ranks`` and ``report`` (paths).
+
+    Raises
+    ------
+    SystemExit
+        With the child's exit status when the relaunched run fails, or
+        :data:`~dealloy.engine.run.EXIT_CHECKPOINTED` when a signal stopped a run after a
+        checkpoint.
+    ConfigError
+        When a run config or ``out_dir`` is refused (see :func:`dealloy.engine.run.run`).
+    """
     out_dir = Path(out_dir).resolve()
     if not under_mpi_launcher() and os.environ.get(_CHILD) != "1":
         n = ranks if ranks else min(os.cpu_count() or 1, 8)
@@ -117,9 +174,16 @@ def quickstart(out_dir, ranks: int | None = None, quiet: bool = False,
 
 def _quickstart(out_dir: Path, quiet: bool, overwrite: bool = False, particles: dict | None = None,
                 stages: list | None = None) -> dict:
-    """The quickstart in this process (all ranks of ``mpi_comm()``); ``particles``/``stages``
-    replace :data:`PARTICLES`/:data:`STAGES` (smaller systems for tests)."""
+    """Run the quickstart in this process (all ranks of ``mpi_comm()``).
 
+    ``particles``/``stages`` replace :data:`PARTICLES`/:data:`STAGES` (smaller systems for
+    tests).
+
+    Returns
+    -------
+    dict
+        The summary (see :func:`quickstart`), on every rank.
+    """
     particles = PARTICLES if particles is None else particles
     stages = STAGES if stages is None else stages
     comm = mpi_comm()
@@ -285,5 +349,14 @@ def quickstart_command(out_dir, ranks, overwrite, quiet):
     HAADF side by side) and says what the comparison can and cannot show. About 5 min on 2 free
     cores (22 min measured on 2 cores shared with other jobs); MPI is used by relaunching under
     mpiexec. Re-running with the same OUT continues interrupted runs and reuses finished ones.
-    """
+    \f
+
+    Raises
+    ------
+    SystemExit
+        When the relaunched run fails, or after a checkpoint when a signal stopped a run (run
+        again to continue).
+    ConfigError
+        When OUT or a run config is refused.
+    """  # noqa: D301 - "\f" ends click's --help text (the Raises section is for the API docs)
     quickstart(out_dir, ranks=ranks, quiet=quiet, overwrite=overwrite)

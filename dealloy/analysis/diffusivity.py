@@ -1,9 +1,19 @@
-"""Li diffusion coefficients from positions over time: the per-run D of ``dealloy analyze``
-(:func:`li_diffusion`, reported only where it means something) and the Arrhenius fit of D(T)
-(:func:`arrhenius`, :func:`predict`).
+"""Li diffusion coefficients from positions over time.
+
+The per-run D of ``dealloy analyze`` (:func:`li_diffusion`, reported only where it means
+something) and the Arrhenius fit of D(T) (:func:`arrhenius`, :func:`predict`).
 
 The MD workflow that produces D(T) for c- and a-Li15Si4 (``dealloy diffusivity``) is
 :mod:`dealloy.potentials.diffusivity`, one layer up: it runs LAMMPS, this module only analyses.
+
+References
+----------
+.. [Einstein1905] A. Einstein, "Über die von der molekularkinetischen Theorie der Wärme
+   geforderte Bewegung von in ruhenden Flüssigkeiten suspendierten Teilchen", Ann. Phys. 17
+   (1905) 549 (the Einstein relation MSD = 6 D t in 3D; DOI not checked here).
+.. [Arrhenius1889] S. Arrhenius, "Über die Reaktionsgeschwindigkeit bei der Inversion von
+   Rohrzucker durch Säuren", Z. Phys. Chem. 4 (1889) 226 (D = D0 exp(-Ea / kB T); DOI not
+   checked here).
 """
 
 from __future__ import annotations
@@ -20,7 +30,32 @@ KB_EV = M.UNITS["kB"]  # eV/K, CODATA 2018
 
 
 def arrhenius(temps_k, d_cm2_s, d_err) -> dict:
-    """Weighted fit ln D = ln D0 - Ea / (kB T); returns Ea (eV), D0, covariance and a predictor."""
+    """Fit ln D = ln D0 - Ea / (kB T) by weighted least squares (Arrhenius).
+
+    Weights are 1 / sigma(ln D)^2 with sigma(ln D) = d_err / D (0.3 where no error is given,
+    at least 0.05); with more than two points the covariance is scaled by the reduced chi^2
+    when that exceeds 1. Points with D <= 0 are left out.
+
+    Parameters
+    ----------
+    temps_k : array_like, shape (n,)
+        Temperatures (K).
+    d_cm2_s : array_like, shape (n,)
+        Diffusion coefficients (cm²/s).
+    d_err : array_like, shape (n,)
+        Their standard errors (cm²/s; 0 for unknown).
+
+    Returns
+    -------
+    dict
+        ``ln_d0`` (ln of D0 in cm²/s), ``activation_energy_ev`` (eV),
+        ``activation_energy_stderr_ev``, ``cov`` (2x2 covariance of (ln D0, Ea), nested lists)
+        and ``n_points``; {} with fewer than two positive D.
+
+    References
+    ----------
+    S. Arrhenius, Z. Phys. Chem. 4 (1889) 226 (module references).
+    """
     t = np.asarray(temps_k, float)
     d = np.asarray(d_cm2_s, float)
     e = np.asarray(d_err, float)
@@ -44,7 +79,25 @@ def arrhenius(temps_k, d_cm2_s, d_err) -> dict:
 
 
 def predict(fit: dict, temperature_k: float) -> tuple[float, float]:
-    """(D, relative 1-sigma uncertainty factor in ln D) at ``temperature_k``."""
+    """Predict D at a temperature from an Arrhenius fit.
+
+    Parameters
+    ----------
+    fit : dict
+        A non-empty result of :func:`arrhenius`.
+    temperature_k : float
+        Temperature (K).
+
+    Returns
+    -------
+    (float, float)
+        D (cm²/s) and the 1-sigma uncertainty of ln D (so D is uncertain by a factor exp of it).
+
+    Raises
+    ------
+    KeyError
+        For an empty fit (fewer than two points were fitted).
+    """
     a = np.array([1.0, -1.0 / (KB_EV * temperature_k)])
     ln_d = fit["ln_d0"] + a[1] * fit["activation_energy_ev"]
     var = float(a @ np.asarray(fit["cov"]) @ a)
@@ -60,8 +113,7 @@ MIN_FRAMES_FOR_D = 8
 
 
 def _fixed_composition_window(frames) -> tuple[int, int]:
-    """[start, stop) of the longest stretch of consecutive frames holding the same atoms (same
-    Li ids, or Li and Si counts when the frames carry no ids)."""
+    """[start, stop) of the longest stretch of frames holding the same atoms (Li ids or counts)."""
     def key(f):
         li = f.mask("Li")
         if f.ids is not None:
@@ -93,13 +145,14 @@ def li_diffusion(frames, fit_window=(0.2, 0.8)) -> tuple[dict, object]:
        bias) is subtracted before the MSD; the drift removed is reported.
 
     The MSD and fit are :func:`dealloy.analysis.trajectory.msd` (all time origins, least squares
-    over ``fit_window``, D = slope / 6).
+    over ``fit_window``, D = slope / 6, the Einstein relation [Einstein1905]_).
 
     Parameters
     ----------
-    frames : list of Frame
-        Time-ordered frames (``time_ps`` set; Li positions unwrapped in ``info['unwrapped']``
-        for periodic cells, or wrapped and unwrapped here by minimum image).
+    frames : list of dealloy.analysis.frame.Frame
+        Time-ordered frames (``time_ps`` set; positions in Å; Li positions unwrapped in
+        ``info['unwrapped']`` for periodic cells, or wrapped and unwrapped here by minimum
+        image; optional ``info['com_angstrom']``, shape (3,)).
     fit_window : (float, float)
         Fractions of the longest lag fitted.
 
@@ -109,6 +162,7 @@ def li_diffusion(frames, fit_window=(0.2, 0.8)) -> tuple[dict, object]:
         The JSON-ready record (``reported``, ``why_not``, ``diffusion_cm2_per_s``,
         ``diffusion_stderr_cm2_per_s``, ``fit_window_ps``, ``n_atoms``, ``n_frames``,
         ``window_ps``, ``drift_removed_angstrom``, ``criteria``) and the MSD result when reported.
+        D in cm²/s, times in ps, the drift in Å.
     """
     criteria = {"fixed_composition": True, "min_li_atoms": MIN_LI_FOR_D,
                 "min_evenly_spaced_frames": MIN_FRAMES_FOR_D, "drift_removed": True}
@@ -168,9 +222,21 @@ def li_diffusion(frames, fit_window=(0.2, 0.8)) -> tuple[dict, object]:
 
 
 def center_of_mass_angstrom(frame) -> np.ndarray | None:
-    """Mass-weighted centre of all atoms of ``frame`` (Å), from its unwrapped positions when it
-    has them; None for a periodic frame without them (a wrapped centre of mass jumps)."""
+    """Compute the mass-weighted centre of all atoms of a frame.
 
+    From the unwrapped positions when the frame has them (``info['unwrapped']``).
+
+    Parameters
+    ----------
+    frame : dealloy.analysis.frame.Frame
+        The frame (positions in Å).
+
+    Returns
+    -------
+    numpy.ndarray or None
+        Shape (3,), Å; None for a periodic frame without unwrapped positions (a wrapped centre
+        of mass jumps).
+    """
     if "unwrapped" in frame.info:
         pos = np.asarray(frame.info["unwrapped"])
     elif not frame.periodic:

@@ -1,5 +1,7 @@
-"""Shared pieces of the builders: argument checks, provenance, orientations, sphere cuts,
-Voronoi polycrystals, close-pair removal, composition trimming and boxing.
+"""Shared pieces of the builders.
+
+Argument checks, provenance, orientations, sphere cuts, Voronoi polycrystals, close-pair removal,
+composition trimming and boxing. Lengths are Å unless a name says ``_nm``.
 
 Everything here is vectorised numpy/scipy (cKDTree); nothing here talks to LAMMPS.
 """
@@ -92,8 +94,25 @@ def record(atoms: Atoms, builder: str, args: dict, seed: int, **extra) -> Atoms:
     ``info['builder']`` is the builder name, ``info['builder_args']`` a JSON string of every
     keyword argument (so ``BUILDERS[name](**json.loads(args))`` rebuilds it), plus ``seed`` and
     ``dealloy_version``; ``extra`` adds measured properties (diameter, grain count, ...).
-    """
 
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The built structure (changed in place).
+    builder : str
+        Builder name (a key of ``dealloy.builders.BUILDERS``).
+    args : dict
+        Every keyword argument of the builder call.
+    seed : int
+        The random seed used.
+    **extra
+        Measured properties to record (made JSON-serialisable).
+
+    Returns
+    -------
+    ase.Atoms
+        ``atoms`` itself.
+    """
     atoms.info["builder"] = builder
     atoms.info["builder_args"] = json.dumps(jsonable(args), sort_keys=True)
     atoms.info["seed"] = int(seed)
@@ -176,13 +195,31 @@ def rotation_taking(u: np.ndarray, v: np.ndarray) -> np.ndarray:
 def lattice_in_sphere(basis_frac: np.ndarray, a: float, rot: np.ndarray, origin: np.ndarray,
                       center: np.ndarray, radius: float, twin: tuple | None = None
                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Sites of a cubic crystal (conventional cell edge ``a``, fractional ``basis_frac``)
-    rotated by ``rot`` about ``origin`` that lie within ``radius`` of ``center``.
+    """Cut the sites of a rotated cubic crystal that lie within ``radius`` of ``center``.
 
     Crystal-frame coordinates c map to the lab as ``origin + rot @ c``. ``twin`` = (n, p0,
     period) (crystal frame) splits the crystal into lamellae between planes ``c.n = p0 + k
     period``; lamella k is the mirror image of lamella k-1 in plane k (lamella 0 = the crystal).
-    Returns (positions, basis index of each site).
+
+    Parameters
+    ----------
+    basis_frac : numpy.ndarray, shape (B, 3)
+        Fractional coordinates of the conventional cell's basis.
+    a : float
+        Conventional cell edge (Å).
+    rot : numpy.ndarray, shape (3, 3)
+        Rotation crystal -> lab.
+    origin, center : numpy.ndarray, shape (3,)
+        Lattice origin and sphere centre in the lab frame (Å).
+    radius : float
+        Sphere radius (Å).
+    twin : (numpy.ndarray, float, float), optional
+        Unit normal n (crystal frame), first plane offset p0 (Å) and lamella period (Å).
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Positions, shape (M, 3) (Å), and the basis index of each site, shape (M,).
     """
     c_center = rot.T @ (center - origin)
     if twin is None:
@@ -224,8 +261,25 @@ def _sites_in_sphere(basis_frac, a, c_center, radius):
 
 # ---- Voronoi polycrystal ------------------------------------------------------------------
 def grain_seeds(n: int, radius: float, rng: np.random.Generator) -> np.ndarray:
-    """``n`` grain centres in a sphere of ``radius``: random sequential placement with a minimum
-    separation (0.7 x the mean spacing, relaxed if needed), so grains are similar in size."""
+    """Place ``n`` grain centres in a sphere of ``radius`` centred at 0.
+
+    Random sequential placement with a minimum separation (0.7 x the mean spacing, relaxed by
+    10 % steps if needed), so grains are similar in size.
+
+    Parameters
+    ----------
+    n : int
+        Number of grains.
+    radius : float
+        Sphere radius (Å).
+    rng : numpy.random.Generator
+        Random source.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, 3)
+        Centres (Å); the origin for one grain.
+    """
     if n == 1:
         return np.zeros((1, 3))
     spacing = (4 / 3 * math.pi * radius ** 3 / n) ** (1 / 3)
@@ -245,8 +299,24 @@ def grain_seeds(n: int, radius: float, rng: np.random.Generator) -> np.ndarray:
 
 
 def grain_bounding_radii(seeds: np.ndarray, radius: float, spacing: float) -> np.ndarray:
-    """Upper bound on the distance from each seed to any point of its Voronoi cell inside the
-    sphere, from a grid of sample points (plus a two-spacing margin)."""
+    """Bound the distance from each seed to any point of its Voronoi cell inside the sphere.
+
+    From a grid of sample points, plus a two-spacing margin.
+
+    Parameters
+    ----------
+    seeds : numpy.ndarray, shape (G, 3)
+        Grain centres (Å).
+    radius : float
+        Sphere radius (Å).
+    spacing : float
+        Grid spacing (Å).
+
+    Returns
+    -------
+    numpy.ndarray, shape (G,)
+        Upper bounds (Å).
+    """
     if len(seeds) == 1:
         return np.array([np.linalg.norm(seeds[0]) + radius])
     h = spacing
@@ -267,7 +337,31 @@ def polycrystal(basis_frac, kinds_symbols, a: float, seeds: np.ndarray, rots: np
 
     Grain g is the crystal (``rots[g]``, ``origins[g]``) restricted to the points nearer to
     ``seeds[g]`` than to any other seed. ``twins[g]`` (optional): the grain's twin lamellae
-    (see :func:`lattice_in_sphere`). Returns (symbols array, positions, grain ids).
+    (see :func:`lattice_in_sphere`).
+
+    Parameters
+    ----------
+    basis_frac : numpy.ndarray, shape (B, 3)
+        Fractional basis of the conventional cell.
+    kinds_symbols : sequence of str, length B
+        Element of each basis site.
+    a : float
+        Conventional cell edge (Å).
+    seeds : numpy.ndarray, shape (G, 3)
+        Grain centres (Å).
+    rots : numpy.ndarray, shape (G, 3, 3)
+        Rotation of each grain's crystal.
+    origins : numpy.ndarray, shape (G, 3)
+        Lattice origin of each grain (Å).
+    radius : float
+        Sphere radius (Å).
+    twins : sequence, optional
+        Per grain None or a ``twin`` tuple of :func:`lattice_in_sphere`.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+        Symbols, shape (N,); positions, shape (N, 3) (Å); grain id of each atom, shape (N,).
     """
     tree = cKDTree(seeds)
     bound = grain_bounding_radii(seeds, radius, spacing=min(3.0, radius / 4))
@@ -296,6 +390,24 @@ def close_pair_removal(symbols: np.ndarray, positions: np.ndarray, priority: np.
     Deterministic: pairs are visited shortest first; of each still-complete pair the atom with
     the higher ``priority`` (ties: higher index) is removed. ``candidates`` (optional mask)
     restricts which pairs count: at least one atom of the pair must be a candidate.
+
+    Parameters
+    ----------
+    symbols : numpy.ndarray, shape (N,)
+        Element of each atom.
+    positions : numpy.ndarray, shape (N, 3)
+        Positions (Å).
+    priority : numpy.ndarray, shape (N,)
+        Removal priority (the higher is removed).
+    min_distance : dict
+        (element, element) -> minimum distance (Å); default :data:`GB_MIN_DISTANCE`.
+    candidates : numpy.ndarray of bool, shape (N,), optional
+        Atoms whose pairs count.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (N,)
+        True for atoms kept.
     """
     keep = np.ones(len(positions), dtype=bool)
     if len(positions) < 2:
@@ -330,6 +442,22 @@ def trim_composition(symbols: np.ndarray, positions: np.ndarray, ratio: float,
     """Mask keeping Li/Si = ``ratio`` (to within one Li) by removing the outermost atoms.
 
     Too many Si: the outermost removable Si go; then surplus Li: the outermost removable Li go.
+
+    Parameters
+    ----------
+    symbols : numpy.ndarray, shape (N,)
+        Element of each atom.
+    positions : numpy.ndarray, shape (N, 3)
+        Positions (Å); "outermost" is the distance from their mean.
+    ratio : float
+        Target Li/Si.
+    removable : numpy.ndarray of bool, shape (N,), optional
+        Atoms that may be removed (default all).
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (N,)
+        True for atoms kept.
     """
     keep = np.ones(len(symbols), dtype=bool)
     if removable is None:
@@ -353,8 +481,26 @@ def trim_composition(symbols: np.ndarray, positions: np.ndarray, ratio: float,
 
 def prune_si_dangling(symbols: np.ndarray, positions: np.ndarray, bond: float = 2.6,
                       min_neighbors: int = 2) -> np.ndarray:
-    """Mask removing Si atoms with fewer than ``min_neighbors`` Si within ``bond`` (repeated
-    until none is left): loose surface atoms of a Si crystal cut."""
+    """Mask out loose surface Si of a crystal cut.
+
+    Removes Si with fewer than ``min_neighbors`` Si within ``bond``, repeated until none is left.
+
+    Parameters
+    ----------
+    symbols : numpy.ndarray, shape (N,)
+        Element of each atom.
+    positions : numpy.ndarray, shape (N, 3)
+        Positions (Å).
+    bond : float
+        Si-Si neighbour distance (Å).
+    min_neighbors : int
+        Fewest Si neighbours a Si keeps.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (N,)
+        True for atoms kept.
+    """
     keep = np.ones(len(symbols), dtype=bool)
     si = np.flatnonzero(symbols == "Si")
     if len(si) < 2:
@@ -374,7 +520,20 @@ def prune_si_dangling(symbols: np.ndarray, positions: np.ndarray, bond: float = 
 
 
 def box_particle(atoms: Atoms, vacuum_nm: float) -> Atoms:
-    """Centre a particle in an orthogonal box with ``vacuum_nm`` on every side; pbc False."""
+    """Centre a particle in an orthogonal box with ``vacuum_nm`` on every side; pbc False.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The particle (changed in place).
+    vacuum_nm : float
+        Vacuum between the atoms' extent and each box face (nm).
+
+    Returns
+    -------
+    ase.Atoms
+        ``atoms`` itself.
+    """
     pos = atoms.positions
     lo, hi = pos.min(0), pos.max(0)
     vac = 10.0 * vacuum_nm
@@ -385,8 +544,20 @@ def box_particle(atoms: Atoms, vacuum_nm: float) -> Atoms:
 
 
 def particle_diameter_nm(atoms: Atoms) -> dict:
-    """Measured size: 2 x the largest centre distance, and the equivalent-sphere diameter from
-    the radius of gyration (2 sqrt(5/3) Rg), both in nm."""
+    """Measure a particle's size.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The particle (positions in Å).
+
+    Returns
+    -------
+    dict
+        ``diameter_max_nm`` (2 x the largest distance from the centroid) and
+        ``diameter_gyration_nm`` (equivalent sphere from the radius of gyration, 2 sqrt(5/3) Rg),
+        both in nm.
+    """
     pos = atoms.positions
     c = pos.mean(0)
     r = np.linalg.norm(pos - c, axis=1)
@@ -395,8 +566,21 @@ def particle_diameter_nm(atoms: Atoms) -> dict:
 
 
 def grain_stats(grain: np.ndarray, volume_per_atom: float) -> dict:
-    """Grain count and mean grain size (mean equivalent-sphere diameter over grains, from each
-    grain's atom count x the crystal's volume per atom) in nm."""
+    """Count grains and measure their size.
+
+    Parameters
+    ----------
+    grain : numpy.ndarray of int, shape (N,)
+        Grain id of each atom (-1: none).
+    volume_per_atom : float
+        The crystal's volume per atom (Å³).
+
+    Returns
+    -------
+    dict
+        ``n_grains``, ``mean_grain_size_nm`` (mean equivalent-sphere diameter over grains, from
+        each grain's atom count x ``volume_per_atom``) and ``grain_size_of_mean_volume_nm``.
+    """
     ids, counts = np.unique(grain[grain >= 0], return_counts=True)
     d = (6 / math.pi * counts * volume_per_atom) ** (1 / 3) / 10
     return {
@@ -408,5 +592,5 @@ def grain_stats(grain: np.ndarray, volume_per_atom: float) -> dict:
 
 
 def n_grains_for(diameter_nm: float, grain_size_nm: float) -> int:
-    """Number of grains whose mean volume is that of a sphere of ``grain_size_nm``."""
+    """Count the grains whose mean volume is that of a sphere of ``grain_size_nm`` (at least 1)."""
     return max(1, int(round((diameter_nm / grain_size_nm) ** 3)))

@@ -1,9 +1,24 @@
-"""Crystalline builders: the c-Li15Si4 cell, Si and c-Li15Si4 nanoparticles (single crystal or
-Voronoi polycrystal, optional {111} twins in Si).
+"""Crystalline builders: the c-Li15Si4 cell, Si and c-Li15Si4 nanoparticles.
+
+Single crystal or Voronoi polycrystal, optional {111} twins in Si.
 
 All are pure functions of their arguments (deterministic for a given ``seed``) that return an
 ``ase.Atoms``; ``atoms.info`` records the builder, its arguments, the seed and the dealloy version,
 and ``atoms.arrays['grain']`` holds each atom's grain id.
+
+References
+----------
+.. [MP] A. Jain et al., "Commentary: The Materials Project: A materials genome approach to
+   accelerating materials innovation", APL Mater. 1 (2013) 011002, doi:10.1063/1.4812323;
+   c-Li15Si4 entry mp-569849 (the I-43d sites).
+.. [OC] M. N. Obrovac, L. Christensen, "Structural changes in silicon anodes during lithium
+   insertion/extraction", Electrochem. Solid-State Lett. 7 (2004) A93-A96,
+   doi:10.1149/1.1652421 (c-Li15Si4 identified; the room-temperature a = 10.685 Å used by
+   default, see :data:`dealloy.materials.LI15SI4_A_ANGSTROM`).
+.. [ZF] M. Zeilinger, V. Baran, L. van Wüllen, U. Häussermann, T. F. Fässler, "Stabilizing the
+   phase Li15Si4 through lithium-aluminum substitution in Li15-xAlxSi4 (0.4 < x < 0.8) - single
+   crystal X-ray structure determination of Li15Si4 and Li14.37Al0.63Si4", Chem. Mater. 25
+   (2013) 4113-4121, doi:10.1021/cm402721n (Cu15Si4 type, I-43d, a = 10.6322(9) Å at 123 K).
 """
 
 from __future__ import annotations
@@ -39,11 +54,27 @@ def _si_basis() -> tuple[np.ndarray, tuple[str, ...]]:
 
 # ---- c-Li15Si4 cell -------------------------------------------------------------------------
 def li15si4_cell(a: float = LI15SI4_A) -> Atoms:
-    """Conventional cubic cell of c-Li15Si4: space group I-43d (No. 220), 60 Li + 16 Si.
+    """Build the conventional cubic cell of c-Li15Si4: space group I-43d (No. 220), 60 Li + 16 Si.
 
     Li 12a (3/8, 0, 1/4), Li 48e (0.12307, 0.15391, 0.96344), Si 16c (x, x, x) with x = 0.45757
-    (Materials Project mp-569849). Every Si is isolated (nearest Si-Si 4.53 Å at a = 10.685 Å).
-    Periodic; ``grain`` = 0 for every atom.
+    (Materials Project mp-569849 [MP]_; the Cu15Si4 type [ZF]_). Every Si is isolated (nearest
+    Si-Si 4.53 Å at a = 10.685 Å). Periodic; ``grain`` = 0 for every atom.
+
+    Parameters
+    ----------
+    a : float
+        Lattice constant (Å); default 10.685 Å, room temperature [OC]_.
+
+    Returns
+    -------
+    ase.Atoms
+        76 atoms in a cubic cell of edge ``a``; ``info`` records the builder, ``a``, the seed (0),
+        the dealloy version and ``space_group`` (220).
+
+    Raises
+    ------
+    ConfigError
+        For ``a`` that is not a number > 0.
     """
     a = C.check_positive("a", a, " (lattice constant in Å, e.g. 10.685)")
     frac, symbols = _li15si4_basis(a)
@@ -81,10 +112,13 @@ def _check_particle_args(diameter_nm, grain_size_nm, a: float, kind: str):
 
 def _assemble(basis, symbols, a, radius, rng, n_grains, rot=None, twin_spacing=None,
               priority_of=None):
-    """Sphere of ``radius`` (Å) filled with ``n_grains`` Voronoi grains (1 = single crystal).
+    """Fill a sphere of ``radius`` (Å) with ``n_grains`` Voronoi grains (1 = single crystal).
 
-    Returns (symbols, positions, grain ids, number of atoms removed at boundaries, number of
-    twin boundaries that cut the particle).
+    Returns
+    -------
+    tuple
+        Symbols, positions (Å), grain ids, number of atoms removed at boundaries, number of twin
+        boundaries that cut the particle.
     """
     seeds = C.grain_seeds(n_grains, radius, rng)
     rots = C.random_rotations(n_grains, rng) if rot is None else rot[None]
@@ -119,6 +153,11 @@ def _twin_planes(a, spacing_ang, rot, origin, seed_pos, rng):
     coherent twin is the mirror image in that bond-centre plane, so no atom pair at the boundary
     is closer than a bond. The spacing is rounded to a whole number of (111) double layers
     (a/sqrt 3 = 3.14 Å for Si); the plane set is shifted at random (from ``rng``).
+
+    Returns
+    -------
+    tuple
+        Unit normal n (crystal frame), first plane offset p0 (Å), period (Å).
     """
     n = np.ones(3) / math.sqrt(3)
     layer = a / math.sqrt(3)
@@ -154,9 +193,46 @@ def si_particle(diameter_nm: float, crystallinity: str = "sc", grain_size_nm: fl
     loose surface Si (fewer than two Si neighbours) are pruned. Centred in an orthogonal box with
     ``vacuum_nm`` (>= 1.5) of vacuum on each side, ``pbc=False``.
 
-    ``info``: builder, builder_args, seed, dealloy_version, lattice_constant, diameter_max_nm,
-    diameter_gyration_nm, n_grains, mean_grain_size_nm, n_removed_at_boundaries,
-    n_twin_boundaries. ``arrays['grain']``: grain id per atom.
+    Parameters
+    ----------
+    diameter_nm : float
+        Sphere diameter (nm), at least two lattice constants.
+    crystallinity : {"sc", "pc"}
+        Single crystal or Voronoi polycrystal.
+    grain_size_nm : float, optional
+        ``pc`` only: mean equivalent-sphere grain diameter (nm), between two lattice constants
+        and ``diameter_nm``; default ``diameter_nm / 2``.
+    twin_spacing_nm : float, optional
+        Distance between {111} twin boundaries (nm), at least two (111) double layers.
+    orientation : None, str, sequence or array_like, optional
+        ``sc`` only: None (random from ``seed``), ``"identity"``, a direction [h, k, l] (or
+        ``"h k l"``) along z, or a 3x3 proper rotation.
+    seed : int
+        Random seed (>= 0): orientations, grain centres, lattice offsets, twin shifts.
+    lattice_constant : float, optional
+        Diamond-Si lattice constant (Å).
+    potential : str, optional
+        Registry potential whose relaxed diamond-Si lattice constant is used (runs LAMMPS;
+        :func:`dealloy.lammps.lattice.si_lattice_constant`).
+    vacuum_nm : float
+        Vacuum on each side of the box (nm, >= 1.5).
+
+    Returns
+    -------
+    ase.Atoms
+        The particle; ``info``: builder, builder_args, seed, dealloy_version, lattice_constant,
+        diameter_max_nm, diameter_gyration_nm, n_grains, mean_grain_size_nm,
+        n_removed_at_boundaries, n_twin_boundaries (and orientation_matrix for ``sc``).
+        ``arrays['grain']``: grain id per atom.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the argument: a bad seed, crystallinity, vacuum, diameter, grain size,
+        twin spacing, lattice constant or orientation, ``grain_size_nm`` with ``sc`` or
+        ``orientation`` with ``pc``, or an unknown ``potential``.
+    LammpsBuildError
+        When ``potential`` is given and LAMMPS cannot be opened.
     """
     args = dict(diameter_nm=diameter_nm, crystallinity=crystallinity, grain_size_nm=grain_size_nm,
                 twin_spacing_nm=twin_spacing_nm, orientation=orientation, seed=seed,
@@ -208,8 +284,10 @@ def si_particle(diameter_nm: float, crystallinity: str = "sc", grain_size_nm: fl
 # ---- c-Li15Si4 particle -----------------------------------------------------------------------
 def li15si4_particle(diameter_nm: float, grain_size_nm: float | None = None, seed: int = 0,
                      a: float = LI15SI4_A, orientation=None, vacuum_nm: float = 2.0) -> Atoms:
-    """c-Li15Si4 nanoparticle: single crystal (``grain_size_nm`` None) or Voronoi polycrystal of
-    randomly oriented grains with mean equivalent-sphere diameter ``grain_size_nm``.
+    """Build a c-Li15Si4 nanoparticle, single crystal or Voronoi polycrystal.
+
+    Single crystal when ``grain_size_nm`` is None, else randomly oriented grains with mean
+    equivalent-sphere diameter ``grain_size_nm``.
 
     Sphere cut from the I-43d crystal (:func:`li15si4_cell`, lattice constant ``a``). Atoms closer
     than 2.1 Å (Li-Li, Li-Si) or 2.2 Å (Si-Si) across grain boundaries are removed (Li first),
@@ -217,8 +295,34 @@ def li15si4_particle(diameter_nm: float, grain_size_nm: float | None = None, see
     orthogonal box with ``vacuum_nm`` (>= 1.5) of vacuum on each side, ``pbc=False``.
     ``orientation`` (single crystal only): as for :func:`si_particle`; None = random.
 
-    ``info``: builder, builder_args, seed, dealloy_version, diameter_max_nm,
-    diameter_gyration_nm, n_grains, mean_grain_size_nm, n_removed_at_boundaries, li_si_ratio.
+    Parameters
+    ----------
+    diameter_nm : float
+        Sphere diameter (nm), at least two lattice constants.
+    grain_size_nm : float, optional
+        Mean equivalent-sphere grain diameter (nm); None for a single crystal.
+    seed : int
+        Random seed (>= 0).
+    a : float
+        Lattice constant (Å); default 10.685 Å (room temperature, [OC]_).
+    orientation : None, str, sequence or array_like, optional
+        Single crystal only: as for :func:`si_particle`.
+    vacuum_nm : float
+        Vacuum on each side of the box (nm, >= 1.5).
+
+    Returns
+    -------
+    ase.Atoms
+        The particle; ``info``: builder, builder_args, seed, dealloy_version, lattice_constant,
+        diameter_max_nm, diameter_gyration_nm, n_grains, mean_grain_size_nm,
+        n_removed_at_boundaries, li_si_ratio (and orientation_matrix for a single crystal).
+        ``arrays['grain']``: grain id per atom.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the argument: a bad seed, lattice constant, vacuum, diameter, grain
+        size or orientation, or ``orientation`` with a polycrystal.
     """
     args = dict(diameter_nm=diameter_nm, grain_size_nm=grain_size_nm, seed=seed, a=a,
                 orientation=orientation, vacuum_nm=vacuum_nm)

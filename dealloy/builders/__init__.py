@@ -35,7 +35,23 @@ BUILDERS = {
 
 
 def get_builder(name: str):
-    """The builder called ``name`` (hyphens allowed: ``li15si4-particle``)."""
+    """Look up the builder called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`BUILDERS`; hyphens allowed (``li15si4-particle``).
+
+    Returns
+    -------
+    callable
+        The builder function.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown name (the message lists the builders).
+    """
     key = str(name).replace("-", "_")
     if key not in BUILDERS:
         raise ConfigError(f"unknown builder {name!r}; choose one of: {', '.join(BUILDERS)}")

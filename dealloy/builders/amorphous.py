@@ -1,5 +1,6 @@
-"""Amorphous builders: a-LixSi bulk and particles by melt-quench, and c-Si core / a-LixSi shell
-particles. Every force evaluation goes through :class:`dealloy.lammps.session.LammpsSession` with a
+"""Amorphous builders: a-LixSi bulk and particles by melt-quench, and c-Si core / a-LixSi shell particles.
+
+Every force evaluation goes through :class:`dealloy.lammps.session.LammpsSession` with a
 registry potential (no pair_style is written here).
 
 Melt-quench route (:func:`amorphous_lisi`; the parameters of each protocol are in ``PROTOCOLS``
@@ -19,6 +20,18 @@ and are keyword arguments of the builders):
 Particles (:func:`amorphous_lisi_particle`) are cut as a sphere from the relaxed bulk (tiled if
 the bulk cell is smaller than the particle), trimmed to Li/Si = x at the surface and relaxed again
 (minimise, NVT ``particle_relax_ps`` at ``relax_temperature_k``, minimise).
+
+The protocol (temperatures, times, quench rates) is dealloy's own, documented with its cost in
+docs/builders.md; no published protocol is reproduced. The reference volumes and coordinations
+the builders start from and report against are cited below.
+
+References
+----------
+.. [FE] F. Fernandez, M. Otero, M. B. Oviedo, D. E. Barraco, S. A. Paz, E. P. M. Leiva, "NMR, x-ray,
+   and Mössbauer results for amorphous Li-Si alloys using density functional tight-binding
+   method", Phys. Rev. B 108 (2023) 144201, doi:10.1103/PhysRevB.108.144201 (a-LixSi volume
+   per Si and Si-Si CN, x > 0); a-Si density 2.28 g/cm³ and CN 3.88 from
+   reference/paper-observables.md (:mod:`dealloy.materials`).
 """
 
 from __future__ import annotations
@@ -71,11 +84,37 @@ PROTOCOLS = {
 
 
 def ref_volume_per_si(x: float) -> float:
+    """Interpolate the reference a-LixSi volume per Si (starting density of the melt).
+
+    Parameters
+    ----------
+    x : float
+        Li/Si (0 ... 3.75).
+
+    Returns
+    -------
+    float
+        Volume per Si (Å³), linear in x between the table's points (:data:`REF_VOLUME_PER_SI`:
+        a-Si at x = 0, DFTB a-LixSi [FE]_ for x > 0); constant beyond its ends.
+    """
     xs, vs = zip(*REF_VOLUME_PER_SI)
     return float(np.interp(x, xs, vs))
 
 
 def ref_si_si_cn(x: float) -> float:
+    """Interpolate the reference a-LixSi Si-Si coordination number (cutoff 2.9 Å).
+
+    Parameters
+    ----------
+    x : float
+        Li/Si (0 ... 3.75).
+
+    Returns
+    -------
+    float
+        Mean Si-Si CN, linear in x between the points of :data:`REF_SI_SI_CN` (a-Si 3.88 at
+        x = 0, DFTB a-LixSi [FE]_ for x > 0).
+    """
     xs, cs = zip(*REF_SI_SI_CN)
     return float(np.interp(x, xs, cs))
 
@@ -107,7 +146,25 @@ def _potential(potential):
 
 # ---- structure measures -------------------------------------------------------------------------
 def density_g_cm3(atoms: Atoms, volume: float | None = None) -> float:
+    """Compute the mass density of a structure.
 
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        Li and Si only (masses of :data:`dealloy.materials.MASSES_AMU`).
+    volume : float, optional
+        Volume (Å³); default the cell's volume.
+
+    Returns
+    -------
+    float
+        Density (g/cm³).
+
+    Raises
+    ------
+    KeyError
+        For an element other than Li and Si.
+    """
     mass = sum(MASSES_AMU[s] for s in atoms.get_chemical_symbols())
     vol = atoms.get_volume() if volume is None else volume
     return mass * AMU_PER_A3_TO_G_PER_CM3 / vol
@@ -115,7 +172,22 @@ def density_g_cm3(atoms: Atoms, volume: float | None = None) -> float:
 
 def si_si_coordination(atoms: Atoms, cutoff: float = SI_SI_CN_CUTOFF,
                        mask: np.ndarray | None = None) -> float:
-    """Mean number of Si within ``cutoff`` of a Si (over the Si in ``mask``, default all)."""
+    """Compute the mean number of Si within ``cutoff`` of a Si (minimum image where periodic).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The structure (positions in Å).
+    cutoff : float
+        Si-Si distance (Å); default 2.9 Å, the first minimum of the a-Si / a-LixSi Si-Si g(r).
+    mask : numpy.ndarray of bool, shape (N,), optional
+        Atoms whose Si are averaged over (default all Si).
+
+    Returns
+    -------
+    float
+        Mean Si-Si coordination number; 0.0 without Si.
+    """
     from ase.neighborlist import neighbor_list
 
     sym = np.array(atoms.get_chemical_symbols())
@@ -133,8 +205,32 @@ def si_si_coordination(atoms: Atoms, cutoff: float = SI_SI_CN_CUTOFF,
 # ---- random start ------------------------------------------------------------------------------
 def random_packing(n_li: int, n_si: int, volume: float, rng: np.random.Generator,
                    min_distance: float = 1.9) -> Atoms:
-    """``n_si`` Si and ``n_li`` Li at random in a cubic periodic box of ``volume`` with no pair
-    (minimum image) closer than ``min_distance`` (Å); Si placed first, then Li, order fixed."""
+    """Place ``n_si`` Si and ``n_li`` Li at random in a cubic periodic box of ``volume``.
+
+    No pair (minimum image) is closer than ``min_distance``; Si are placed first, then Li, so the
+    atom order is fixed.
+
+    Parameters
+    ----------
+    n_li, n_si : int
+        Numbers of Li and Si.
+    volume : float
+        Box volume (Å³).
+    rng : numpy.random.Generator
+        Random source.
+    min_distance : float
+        Smallest allowed distance (Å).
+
+    Returns
+    -------
+    ase.Atoms
+        Periodic cubic cell, Si first.
+
+    Raises
+    ------
+    SimulationError
+        When the atoms cannot be placed that far apart (box too small).
+    """
     L = volume ** (1 / 3)
     n = n_si + n_li
     pos = np.empty((n, 3))
@@ -170,7 +266,36 @@ def _unwrapped(session) -> np.ndarray:
 
 
 def melt_quench(atoms: Atoms, potential, seed: int, p: dict, log=None) -> tuple[Atoms, dict]:
-    """Run the melt-quench route on a periodic ``atoms``; returns (relaxed atoms, measures)."""
+    """Run the melt-quench route (module docstring) on a periodic structure.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        Periodic start (positions in Å), e.g. :func:`random_packing`.
+    potential : Potential or str
+        Registry potential.
+    seed : int
+        Seed of the melt velocities.
+    p : dict
+        Protocol values (keys of :data:`PROTOCOLS`: temperatures in K, times in ps, quench rate in
+        K/s, MSD threshold in Å²).
+    log : str or os.PathLike, optional
+        LAMMPS log file.
+
+    Returns
+    -------
+    (ase.Atoms, dict)
+        The relaxed structure (box relaxed to P = 0) and its measures:
+        ``melt_msd_si_angstrom2`` (and ``melt_msd_li_angstrom2`` with Li),
+        ``potential_energy_ev_per_atom`` (eV/atom) and ``pressure_bar`` (static pressure, bar).
+
+    Raises
+    ------
+    SimulationError
+        When the melt is not liquid (Si MSD below ``min_melt_msd_angstrom2``) or LAMMPS fails.
+    ConfigError
+        For an unknown potential name.
+    """
     is_si = np.array(atoms.get_chemical_symbols()) == "Si"
     t_melt, t_end = p["melt_temperature_k"], p["relax_temperature_k"]
     rate_per_ps = p["quench_rate_k_per_s"] * 1e-12
@@ -228,13 +353,53 @@ def amorphous_lisi(x: float, n_si: int = 64, seed: int = 0, potential: str = DEF
     ``n_si`` Si and ``round(x n_si)`` Li; route and defaults in the module docstring and
     docs/builders.md (``protocol="standard"``: melt 3000 K for 20 ps, quench at 1e13 K/s, NPT
     20 ps at 300 K, box relaxation; ``protocol="fast"`` is for tests only). Any protocol value can
-    be overridden by its keyword. ``potential``: a registry name (LAMMPS through LammpsSession).
+    be overridden by its keyword.
 
-    ``info``: builder, builder_args, seed, dealloy_version, x, density_g_cm3,
-    volume_per_si_angstrom3, si_si_cn (cutoff 2.9 Å), melt_msd_si_angstrom2 (and
-    melt_msd_li_angstrom2 when there is Li), pressure_bar, the
-    reference values (ref_volume_per_si_angstrom3, ref_si_si_cn) and the protocol used.
-    ``arrays['grain']`` = -1 (amorphous).
+    Parameters
+    ----------
+    x : float
+        Li/Si, 0 ... 3.75.
+    n_si : int
+        Number of Si (>= 1).
+    seed : int
+        Random seed (>= 0): start positions and velocities.
+    potential : str or Potential
+        Registry potential (LAMMPS through :class:`~dealloy.lammps.session.LammpsSession`).
+    protocol : {"standard", "fast"}
+        Protocol of :data:`PROTOCOLS` (``fast``: tests and smoke runs only).
+    melt_temperature_k : float, optional
+        Melt temperature (K).
+    melt_ps : float, optional
+        Melt time (ps).
+    quench_rate_k_per_s : float, optional
+        Quench rate (K/s, <= 1e15).
+    quench_npt_below_k : float, optional
+        Temperature (K) below which the quench runs at constant pressure.
+    relax_temperature_k : float, optional
+        Final temperature (K), below ``melt_temperature_k``.
+    relax_ps : float, optional
+        NPT time at the final temperature (ps).
+    min_melt_msd_angstrom2 : float, optional
+        Least Si MSD over the melt (Å²) that counts as liquid.
+
+    Returns
+    -------
+    ase.Atoms
+        Periodic a-LixSi; ``info``: builder, builder_args, seed, dealloy_version, x,
+        density_g_cm3, volume_per_si_angstrom3, si_si_cn (cutoff 2.9 Å), melt_msd_si_angstrom2
+        (and melt_msd_li_angstrom2 when there is Li), potential_energy_ev_per_atom,
+        pressure_bar, the reference values (ref_volume_per_si_angstrom3, ref_si_si_cn [FE]_) and
+        the protocol used. ``arrays['grain']`` = -1 (amorphous).
+
+    Raises
+    ------
+    ConfigError
+        One line naming the argument (x, n_si, seed, protocol or an override out of range, or an
+        unknown potential).
+    SimulationError
+        When the start cannot be packed, the melt is not liquid, or LAMMPS fails.
+    LammpsBuildError
+        When LAMMPS cannot be opened or lacks the potential's package.
     """
     args = dict(x=x, n_si=n_si, seed=seed, potential=potential, protocol=protocol,
                 melt_temperature_k=melt_temperature_k, melt_ps=melt_ps,
@@ -261,8 +426,7 @@ def amorphous_lisi(x: float, n_si: int = 64, seed: int = 0, potential: str = DEF
 
 # ---- particles ------------------------------------------------------------------------------------
 def _sphere_from_bulk(bulk: Atoms, radius: float) -> tuple[np.ndarray, np.ndarray]:
-    """Symbols and positions (centred at 0) of the atoms of ``bulk`` (tiled as needed) within
-    ``radius`` of the centre of the tiled block."""
+    """Cut the atoms of ``bulk`` (tiled as needed) within ``radius`` of the block's centre (centred at 0)."""
     bulk = bulk.copy()
     bulk.wrap()
     L = bulk.cell.lengths()
@@ -280,7 +444,33 @@ def _bulk_n_si_for(diameter_nm: float, x: float) -> int:
 
 def relax_particle(atoms: Atoms, potential, seed: int, temperature_k: float, time_ps: float
                    ) -> Atoms:
-    """Minimise, MD (Langevin) for ``time_ps`` at ``temperature_k``, minimise; isolated particle."""
+    """Relax an isolated particle: minimise, Langevin MD for ``time_ps`` at ``temperature_k``, minimise.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The particle (non-periodic, positions in Å); ``arrays['grain']`` is kept.
+    potential : Potential or str
+        Registry potential.
+    seed : int
+        Seed of the velocities (``seed + 3``) and the Langevin noise (``seed + 4``).
+    temperature_k : float
+        MD temperature (K).
+    time_ps : float
+        MD time (ps); 0 skips the MD.
+
+    Returns
+    -------
+    ase.Atoms
+        The relaxed particle in its original cell.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown potential name or elements other than Li and Si.
+    SimulationError
+        When LAMMPS fails.
+    """
     grain = atoms.arrays.get("grain")
     with LammpsSession(atoms, potential) as s:
         s.minimize(ftol_ev_per_angstrom=1e-2, maxiter=500)
@@ -313,19 +503,47 @@ def amorphous_lisi_particle(diameter_nm: float, x: float, seed: int = 0,
                             potential: str = DEFAULT_POTENTIAL, protocol: str = "standard",
                             bulk_n_si: int | None = None, vacuum_nm: float = 2.0,
                             **protocol_overrides) -> Atoms:
-    """Isolated a-LixSi nanoparticle (0 <= x <= 3.75): a sphere cut from relaxed bulk a-LixSi
-    (:func:`amorphous_lisi`, tiled if smaller than the particle), trimmed at the surface to
-    Li/Si = x (within one Li atom) and relaxed again (minimise, ``particle_relax_ps`` of Langevin
-    MD at ``relax_temperature_k``, minimise).
+    """Build an isolated a-LixSi nanoparticle (0 <= x <= 3.75) from melt-quenched bulk.
 
-    ``bulk_n_si``: Si atoms in the melt-quenched bulk cell; default: a cell as large as the
-    particle (no tiling; costly for large particles, give a smaller number to tile).
-    ``protocol_overrides``: any keyword of :func:`amorphous_lisi`'s protocol.
+    A sphere cut from relaxed bulk a-LixSi (:func:`amorphous_lisi`, tiled if smaller than the
+    particle), trimmed at the surface to Li/Si = x (within one Li atom) and relaxed again
+    (minimise, ``particle_relax_ps`` of Langevin MD at ``relax_temperature_k``, minimise).
 
-    ``info``: builder, builder_args, seed, dealloy_version, x, diameter_*_nm, bulk_density_g_cm3,
-    bulk_si_si_cn, interior_density_g_cm3 (:func:`interior_density`, 0.5 nm below the surface),
-    si_si_cn.
-    ``arrays['grain']`` = -1.
+    Parameters
+    ----------
+    diameter_nm : float
+        Particle diameter (nm, >= 1.0).
+    x : float
+        Li/Si, 0 ... 3.75.
+    seed : int
+        Random seed (>= 0).
+    potential : str or Potential
+        Registry potential.
+    protocol : {"standard", "fast"}
+        Melt-quench protocol (:data:`PROTOCOLS`).
+    bulk_n_si : int, optional
+        Si atoms in the melt-quenched bulk cell; default a cell as large as the particle (no
+        tiling; costly for large particles, give a smaller number to tile).
+    vacuum_nm : float
+        Vacuum on each side of the box (nm, >= 1.5).
+    **protocol_overrides
+        Any key of :data:`PROTOCOLS` (units in its name), e.g. ``particle_relax_ps``.
+
+    Returns
+    -------
+    ase.Atoms
+        Non-periodic particle; ``info``: builder, builder_args, seed, dealloy_version, x,
+        diameter_*_nm, interior_density_g_cm3 (:func:`interior_density`, 0.5 nm below the
+        surface), si_si_cn, bulk_n_si, bulk_density_g_cm3, bulk_si_si_cn,
+        bulk_volume_per_si_angstrom3, melt MSDs and the protocol. ``arrays['grain']`` = -1.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the argument: diameter, x, seed, vacuum, bulk_n_si, protocol or an
+        unknown protocol keyword, or an unknown potential.
+    SimulationError
+        From the melt-quench (not liquid, packing) or LAMMPS.
     """
     args = dict(diameter_nm=diameter_nm, x=x, seed=seed, potential=potential, protocol=protocol,
                 bulk_n_si=bulk_n_si, vacuum_nm=vacuum_nm, **protocol_overrides)
@@ -371,11 +589,24 @@ def _bulk_overrides(overrides: dict) -> dict:
 
 
 def interior_density(atoms: Atoms, depth_angstrom: float = 5.0) -> float:
-    """Mass density (g/cm^3) of a particle's interior: the slope of the enclosed mass M(r) against
-    the enclosed volume 4/3 pi r^3 (least squares over 30 radii from 0.4 R_in to R_in, R_in =
-    R - ``depth_angstrom``, R = sqrt(5/3) Rg about the centroid). Less noisy than one sphere's
-    mass/volume, and blind to the surface layer."""
+    """Measure the mass density of a particle's interior.
 
+    The slope of the enclosed mass M(r) against the enclosed volume 4/3 pi r^3 (least squares
+    over 30 radii from 0.4 R_in to R_in, R_in = R - ``depth_angstrom``, R = sqrt(5/3) Rg about
+    the centroid). Less noisy than one sphere's mass/volume, and blind to the surface layer.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The particle (positions in Å, Li and Si).
+    depth_angstrom : float
+        Surface layer left out (Å).
+
+    Returns
+    -------
+    float
+        Density (g/cm³); NaN when R_in <= 4 Å (particle too small).
+    """
     pos = atoms.positions
     r = np.linalg.norm(pos - pos.mean(0), axis=1)
     r_in = math.sqrt(5 / 3 * float(np.mean(r * r))) - depth_angstrom
@@ -400,9 +631,29 @@ INTERFACE_MIN_DISTANCE = {("Li", "Li"): 2.1, ("Li", "Si"): 2.5, ("Si", "Si"): 2.
 
 def core_radius_angstrom(radius: float, dod: float, x_shell: float, si_a: float,
                          shell_volume_per_si: float) -> float:
-    """Core radius giving overall Li/Si = 3.75 dod for a c-Si core (8 Si per a^3) inside an
-    a-Li(x_shell)Si shell of ``shell_volume_per_si``: solves
-    x_shell N_shell / (N_core + N_shell) = 3.75 dod with N ~ volume / volume per Si."""
+    """Solve the c-Si core radius that gives overall Li/Si = 3.75 dod.
+
+    For a c-Si core (8 Si per a³) inside an a-Li(x_shell)Si shell of ``shell_volume_per_si``:
+    solves x_shell N_shell / (N_core + N_shell) = 3.75 dod with N ~ volume / volume per Si.
+
+    Parameters
+    ----------
+    radius : float
+        Particle radius (Å).
+    dod : float
+        Depth of discharge (0, 1].
+    x_shell : float
+        Li/Si of the shell.
+    si_a : float
+        Diamond-Si lattice constant (Å).
+    shell_volume_per_si : float
+        Shell volume per Si (Å³).
+
+    Returns
+    -------
+    float
+        Core radius (Å); 0 when no core fits.
+    """
     X = X_MAX * dod
     rho_c = 8.0 / si_a ** 3
     w = (x_shell - X) / shell_volume_per_si
@@ -414,8 +665,9 @@ def core_shell_particle(diameter_nm: float, dod: float, x_shell: float = 3.5, se
                         potential: str = DEFAULT_POTENTIAL, protocol: str = "standard",
                         bulk_n_si: int | None = None, vacuum_nm: float = 2.0,
                         **protocol_overrides) -> Atoms:
-    """Crystalline Si core in an a-Li(x_shell)Si shell, overall Li/Si = 3.75 dod (partial-DOD
-    state: c-Si core inside a-LixSi).
+    """Build a crystalline Si core in an a-Li(x_shell)Si shell, overall Li/Si = 3.75 dod.
+
+    The partial-DOD state: c-Si core inside a-LixSi.
 
     The shell is melt-quenched bulk a-Li(x_shell)Si (:func:`amorphous_lisi`, tiled); the core
     radius is solved from the composition with the potential's own diamond-Si lattice constant and
@@ -423,8 +675,41 @@ def core_shell_particle(diameter_nm: float, dod: float, x_shell: float = 3.5, se
     core are removed, the outermost shell atoms are trimmed to Li/Si = 3.75 dod (within one Li)
     and the particle is relaxed (minimise, ``particle_relax_ps`` Langevin at 300 K, minimise).
 
-    ``dod`` in (0, 1] with 3.75 dod <= x_shell (else no core remains). ``arrays['grain']``: 0 core,
-    -1 shell. ``info``: core_radius_nm, n_core_si, x (overall Li/Si), diameter_*_nm, ...
+    Parameters
+    ----------
+    diameter_nm : float
+        Particle diameter (nm, >= 1.5).
+    dod : float
+        Depth of discharge in (0, 1], with 3.75 dod <= x_shell (else no core remains).
+    x_shell : float
+        Li/Si of the shell, (0, 3.75].
+    seed : int
+        Random seed (>= 0).
+    potential : str or Potential
+        Registry potential (also gives the core's diamond-Si lattice constant).
+    protocol : {"standard", "fast"}
+        Melt-quench protocol of the shell (:data:`PROTOCOLS`).
+    bulk_n_si : int, optional
+        Si atoms in the melt-quenched shell bulk cell (default: as large as the particle).
+    vacuum_nm : float
+        Vacuum on each side of the box (nm, >= 1.5).
+    **protocol_overrides
+        Any key of :data:`PROTOCOLS`.
+
+    Returns
+    -------
+    ase.Atoms
+        Non-periodic particle; ``arrays['grain']``: 0 core, -1 shell. ``info``: core_radius_nm,
+        n_core_si, x (overall Li/Si), si_lattice_constant (Å), diameter_*_nm, shell_bulk_n_si,
+        shell_density_g_cm3, shell_volume_per_si_angstrom3 and the protocol.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the argument: diameter, dod (also dod > x_shell / 3.75), x_shell, seed,
+        vacuum, bulk_n_si, protocol keywords, or an unknown potential.
+    SimulationError
+        From the melt-quench or LAMMPS.
     """
     args = dict(diameter_nm=diameter_nm, dod=dod, x_shell=x_shell, seed=seed, potential=potential,
                 protocol=protocol, bulk_n_si=bulk_n_si, vacuum_nm=vacuum_nm, **protocol_overrides)

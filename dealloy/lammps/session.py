@@ -20,8 +20,20 @@ from dealloy.lammps.potentials import ELEMENTS, Potential, get_potential
 
 
 def lammps_seed(seed: int) -> int:
-    """A LAMMPS random seed (1 ... 900 000 000, the range ``velocity``/``fix langevin`` accept)
-    from any integer: ``seed mod 9e8 + 1``. The one seed mapping of dealloy."""
+    """Map any integer to a LAMMPS random seed: ``seed mod 9e8 + 1``.
+
+    The one seed mapping of dealloy.
+
+    Parameters
+    ----------
+    seed : int
+        Any integer (e.g. a run config's ``seed``).
+
+    Returns
+    -------
+    int
+        A seed in 1 ... 900 000 000, the range ``velocity`` and ``fix langevin`` accept.
+    """
     return int(seed) % 900_000_000 + 1
 
 
@@ -31,6 +43,32 @@ class LammpsSession:
     Non-periodic directions (``atoms.pbc`` False, e.g. an isolated particle) become shrink-wrapped
     boundaries with the initial cell as minimum (``m``), so atoms are never lost through the box
     and the box never collapses below the cell; periodic ones stay ``p``.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        Li and Si only, positions in Å; velocities (if any, ASE units) are passed on. An
+        ``arrays['id']`` of unique ids becomes the LAMMPS atom ids (else 1..N).
+    potential : Potential or str
+        A registry potential or its name (:func:`~dealloy.lammps.potentials.get_potential`).
+    comm : mpi4py.MPI.Comm, optional
+        Communicator (default ``MPI.COMM_WORLD``); every rank constructs the session.
+    log : str or os.PathLike, optional
+        LAMMPS log file; None writes none.
+    screen : bool
+        Let LAMMPS write to stdout.
+    neighbor_skin_angstrom : float
+        Neighbour-list skin (Å).
+
+    Raises
+    ------
+    ConfigError
+        For elements other than Li and Si, no atoms, a periodic structure without a full 3D
+        cell, or an unknown potential name.
+    LammpsBuildError
+        When LAMMPS cannot be opened or lacks the potential's package.
+    SimulationError
+        When LAMMPS rejects a setup command or does not create every atom.
     """
 
     def __init__(self, atoms: Atoms, potential: Potential | str, comm=None, log=None,
@@ -107,68 +145,181 @@ class LammpsSession:
 
     # ---- raw access --------------------------------------------------------------------
     def command(self, line: str) -> None:
+        """Run one LAMMPS command.
+
+        Parameters
+        ----------
+        line : str
+            The command, in the potential's native units.
+
+        Raises
+        ------
+        SimulationError
+            When LAMMPS reports an error (the message names the line).
+        """
         try:
             self.lmp.command(line)
         except Exception as exc:
             raise SimulationError(f"LAMMPS error in '{line}': {exc}") from exc
 
     def commands(self, lines) -> None:
+        """Run LAMMPS commands in order.
+
+        Parameters
+        ----------
+        lines : iterable of str
+            The commands.
+
+        Raises
+        ------
+        SimulationError
+            At the first command LAMMPS rejects.
+        """
         for line in lines:
             self.command(line)
 
     def new_id(self, prefix: str = "dealloy") -> str:
+        """Make a fix/compute id not used before in this session.
+
+        Parameters
+        ----------
+        prefix : str
+            Start of the id.
+
+        Returns
+        -------
+        str
+            ``<prefix>_<n>``.
+        """
         self._fix_count += 1
         return f"{prefix}_{self._fix_count}"
 
     def close(self) -> None:
+        """Close the LAMMPS instance (idempotent)."""
         if getattr(self, "lmp", None) is not None:
             self.lmp.close()
             self.lmp = None
 
     def __enter__(self):
+        """Use the session as a context manager that closes it."""
         return self
 
     def __exit__(self, *exc):
+        """Close the session."""
         self.close()
 
     # ---- units -------------------------------------------------------------------------
     def timestep_ps(self, dt_ps: float) -> None:
+        """Set the MD timestep.
+
+        Parameters
+        ----------
+        dt_ps : float
+            Timestep (ps); converted to the native unit (fs for ``real``).
+
+        Raises
+        ------
+        SimulationError
+            When LAMMPS rejects it.
+        """
         self.dt_ps = float(dt_ps)
         self.command(f"timestep {self.units.to_native_time(dt_ps)}")
 
     def steps(self, time_ps: float) -> int:
+        """Count the timesteps of a stretch of simulated time.
+
+        Parameters
+        ----------
+        time_ps : float
+            Simulated time (ps).
+
+        Returns
+        -------
+        int
+            ``round(time_ps / dt_ps)``, at least 1.
+        """
         return max(1, int(round(time_ps / self.dt_ps)))
 
     # ---- state -------------------------------------------------------------------------
     @property
     def natoms(self) -> int:
+        """Number of atoms in LAMMPS."""
         return int(self.lmp.get_natoms())
 
     def potential_energy_ev(self) -> float:
-        """Total potential energy (eV) of the current configuration."""
+        """Compute the total potential energy of the current configuration (``run 0``).
+
+        Returns
+        -------
+        float
+            Potential energy (eV).
+
+        Raises
+        ------
+        SimulationError
+            When LAMMPS fails.
+        """
         self.command("run 0 post no")
         return float(self.lmp.get_thermo("pe")) * self.units.energy_ev
 
     def thermo(self, keyword: str) -> float:
+        """Read a thermo keyword of the last run, in native units.
+
+        Parameters
+        ----------
+        keyword : str
+            A LAMMPS thermo keyword (``temp``, ``pe``, ``press``, ``vol``, ...).
+
+        Returns
+        -------
+        float
+            Its value in the potential's LAMMPS unit style (not converted).
+        """
         return float(self.lmp.get_thermo(keyword))
 
     def temperature_k(self) -> float:
+        """Temperature of the last run (K)."""
         return self.thermo("temp")
 
     def volume_angstrom3(self) -> float:
+        """Box volume of the last run (Å³)."""
         return self.thermo("vol")
 
     def pressure_bar(self) -> float:
+        """Pressure of the last run (bar)."""
         return self.thermo("press") * self.units.pressure_bar
 
     def gather(self, name: str, dtype: int, count: int) -> np.ndarray:
-        """Per-atom property on every rank, in the same order as ``gather('id', 0, 1)``."""
+        """Gather a per-atom property on every rank, in the order of ``gather('id', 0, 1)``.
+
+        Parameters
+        ----------
+        name : str
+            LAMMPS per-atom property (``id``, ``type``, ``x``, ``v``, ...), native units.
+        dtype : int
+            0 for integers, 1 for doubles (LAMMPS' convention).
+        count : int
+            Values per atom (3 for vectors).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (N,) for ``count == 1``, else (N, count).
+        """
         data = self.lmp.gather_atoms_concat(name, dtype, count)
         arr = np.ctypeslib.as_array(data).copy() if data is not None else np.empty(0)
         return arr.reshape(-1, count) if count > 1 else arr
 
     def scatter(self, name: str, values: np.ndarray) -> None:
-        """Set a per-atom property for all atoms (ordered by atom id, ids must be 1..N)."""
+        """Set a per-atom double property for all atoms (ordered by atom id; ids must be 1..N).
+
+        Parameters
+        ----------
+        name : str
+            LAMMPS per-atom property (``x``, ``v``, ...), native units.
+        values : numpy.ndarray
+            Shape (N,) or (N, 3).
+        """
         import ctypes
 
         arr = np.ascontiguousarray(values, dtype=np.float64).ravel()
@@ -177,15 +328,27 @@ class LammpsSession:
         self.lmp.scatter_atoms(name, 1, count, c)
 
     def cell_matrix(self) -> np.ndarray:
+        """LAMMPS' current box as a cell matrix, shape (3, 3), rows a, b, c (Å, lower triangular)."""
         boxlo, boxhi, xy, yz, xz, _, _ = self.lmp.extract_box()
         lx, ly, lz = (boxhi[i] - boxlo[i] for i in range(3))
         return np.array([[lx, 0, 0], [xy, ly, 0], [xz, yz, lz]], dtype=float)
 
     def get_atoms(self, velocities: bool = True) -> Atoms:
-        """The current configuration as ``ase.Atoms`` (sorted by atom id; ``arrays['id']`` kept).
+        """Return the current configuration as ``ase.Atoms``, sorted by atom id.
 
         Periodic structures get LAMMPS' current cell (positions relative to its origin); isolated
         particles keep their original cell and coordinates (shrink-wrapped boxes only grow).
+
+        Parameters
+        ----------
+        velocities : bool
+            Also copy the velocities (converted to ASE units).
+
+        Returns
+        -------
+        ase.Atoms
+            Positions (Å), the potential's masses, ``arrays['id']`` (LAMMPS ids) and the
+            ``info`` of the structure the session was built from.
         """
         ids = self.gather("id", 0, 1).astype(int)
         types = self.gather("type", 0, 1).astype(int)
@@ -213,7 +376,35 @@ class LammpsSession:
     # ---- common procedures ---------------------------------------------------------------
     def minimize(self, etol: float = 0.0, ftol_ev_per_angstrom: float = 1e-4, maxiter: int = 5000,
                  box: bool = False, pressure_bar: float = 0.0, couple: str = "iso") -> float:
-        """Conjugate-gradient minimisation (optionally with cell relaxation); returns PE in eV."""
+        """Minimise the energy by conjugate gradients, optionally relaxing the cell.
+
+        Parameters
+        ----------
+        etol : float
+            Relative energy tolerance (LAMMPS ``minimize``).
+        ftol_ev_per_angstrom : float
+            Force tolerance (eV/Å).
+        maxiter : int
+            Iterations (force evaluations: 10x).
+        box : bool
+            Relax the cell too (``fix box/relax``); needs a fully periodic cell.
+        pressure_bar : float
+            Target pressure of the cell relaxation (bar).
+        couple : str
+            ``fix box/relax`` coupling (``iso``, ``aniso``, ``tri``).
+
+        Returns
+        -------
+        float
+            Potential energy after the minimisation (eV).
+
+        Raises
+        ------
+        ConfigError
+            ``box`` on a structure that is not fully periodic.
+        SimulationError
+            When LAMMPS fails.
+        """
         ftol = ftol_ev_per_angstrom / self.units.energy_ev
         fid = None
         if box:
@@ -229,6 +420,22 @@ class LammpsSession:
         return self.potential_energy_ev()
 
     def create_velocities(self, temperature_k: float, seed: int) -> None:
+        """Draw Gaussian velocities at a temperature, with zero total momentum.
+
+        Zero angular momentum too for a structure that is not periodic.
+
+        Parameters
+        ----------
+        temperature_k : float
+            Temperature (K).
+        seed : int
+            Any integer (mapped by :func:`lammps_seed`).
+
+        Raises
+        ------
+        SimulationError
+            When LAMMPS fails.
+        """
         seed = lammps_seed(seed)
         self.command(f"velocity all create {temperature_k} {seed} mom yes rot "
                      f"{'no' if any(self.pbc) else 'yes'} dist gaussian")
@@ -237,9 +444,10 @@ class LammpsSession:
                    damping_ps: float, seed: int = 1, fix_id: str | None = None,
                    pressure_bar: float = 0.0, pressure_damping_ps: float = 1.0,
                    isobaric: bool = False) -> list[str]:
-        """Define the fixes of ``ensemble`` (a ramp ``temperature_k`` -> ``temperature_end_k``);
-        returns their fix ids, to ``unfix`` when done. The one thermostat builder of dealloy
-        (builders' MD via :meth:`md`, and every MD stage of the engine).
+        """Define the fixes of ``ensemble`` (a ramp ``temperature_k`` -> ``temperature_end_k``).
+
+        The one thermostat builder of dealloy (builders' MD via :meth:`md`, and every MD stage of
+        the engine).
 
         Parameters
         ----------
@@ -262,10 +470,23 @@ class LammpsSession:
             ``langevin`` only: integrate with ``fix nph`` (isotropic, ``pressure_bar``) instead
             of ``fix nve``, i.e. Langevin temperature at constant pressure.
 
+        Returns
+        -------
+        list of str
+            The fix ids defined, to ``unfix`` when done.
+
         Raises
         ------
         ConfigError
             Unknown ``ensemble``.
+        SimulationError
+            When LAMMPS rejects a fix.
+
+        References
+        ----------
+        S. Nosé, J. Chem. Phys. 81 (1984) 511; W. G. Hoover, Phys. Rev. A 31 (1985) 1695
+        (Nosé-Hoover, as LAMMPS' ``fix nvt``/``npt`` implement it); T. Schneider, E. Stoll,
+        Phys. Rev. B 17 (1978) 1302 (``fix langevin``). DOIs not checked here.
         """
         fid = fix_id or self.new_id(ensemble)
         t0, t1 = temperature_k, temperature_end_k
@@ -296,8 +517,34 @@ class LammpsSession:
            pressure_damping_ps: float = 1.0, seed: int = 1, thermo_every: int | None = None) -> None:
         """Run MD for ``time_ps`` with a temperature ramp to ``temperature_end_k`` (optional).
 
-        ``ensemble``: ``nvt`` (Nosé-Hoover), ``npt`` (Nosé-Hoover, isotropic), ``langevin``
-        (Langevin + NVE), ``nve``.
+        Parameters
+        ----------
+        time_ps : float
+            Simulated time (ps).
+        temperature_k : float
+            Target temperature at the start (K).
+        temperature_end_k : float, optional
+            Target temperature at the end (K); default ``temperature_k``.
+        ensemble : {"nvt", "npt", "langevin", "nve"}
+            ``nvt`` (Nosé-Hoover), ``npt`` (Nosé-Hoover, isotropic), ``langevin`` (Langevin +
+            NVE), ``nve`` (see :meth:`thermostat`).
+        damping_ps : float
+            Thermostat damping time (ps).
+        pressure_bar : float
+            Target pressure of ``npt`` (bar).
+        pressure_damping_ps : float
+            Barostat damping time (ps).
+        seed : int
+            Langevin seed (mapped by :func:`lammps_seed`).
+        thermo_every : int, optional
+            Thermo output interval (steps).
+
+        Raises
+        ------
+        ConfigError
+            Unknown ``ensemble``.
+        SimulationError
+            When LAMMPS fails (e.g. lost atoms).
         """
         t1 = temperature_k if temperature_end_k is None else temperature_end_k
         fixes = self.thermostat(ensemble, temperature_k, t1, damping_ps, seed=seed,

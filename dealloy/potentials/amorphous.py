@@ -15,6 +15,20 @@ the analysis suite (:class:`dealloy.analysis.structure.SiNetwork`, :class:`Parti
 - the melt's liquid check (Si mean-squared displacement in the melt, from the builder);
 
 mean and spread over seeds for every number, printed beside the DFT(B) references.
+
+References
+----------
+.. [FE] F. Fernandez, M. Otero, M. B. Oviedo, D. E. Barraco, S. A. Paz, E. P. M. Leiva, Phys.
+   Rev. B 108 (2023) 144201, doi:10.1103/PhysRevB.108.144201 (DFTB a-LixSi: volume per Si, Si-Si
+   CN, isolated-Si fraction; :data:`dealloy.materials.DFTB_A_LIXSI`).
+.. [OV] M. B. Oviedo, F. Fernandez, M. Otero, E. P. M. Leiva, S. A. Paz, J. Phys. Chem. A 127
+   (2023) 2637-2645, doi:10.1021/acs.jpca.3c00075 (PBE c-Li15Si4 formation energy
+   -0.243 eV/atom and Li extraction energy 0.307 eV/Li, Materials Project settings).
+.. [Ogata] K. Ogata, D.-S. Ko et al., "Spontaneous and mass-conserved formation of continuous Si
+   frameworks" (the paper dealloy reproduces; ../shared/paper): the 0.43 V c-path plateau and
+   the 0.30 / 0.55 V a-path processes (:data:`REF_VOLTAGES`).
+The a-Si density (2.28 g/cm³) and Si-Si CN (3.88) are those of reference/paper-observables.md
+(:mod:`dealloy.materials`).
 """
 
 from __future__ import annotations
@@ -67,7 +81,19 @@ A_LI11SI_X = 1.1  # product of the c-Li15Si4 two-phase plateau (paper)
 
 
 def reference_at(x: float) -> dict | None:
-    """DFTB reference values at x (interpolated inside the table; a-Si values at x = 0)."""
+    """Interpolate the reference a-LixSi structure at x.
+
+    Parameters
+    ----------
+    x : float
+        Li/Si.
+
+    Returns
+    -------
+    dict or None
+        ``volume_per_si_angstrom3`` (Å³), ``si_si_cn`` and ``isolated`` (fraction of Si): DFTB
+        [FE]_ interpolated inside the table, the a-Si values at x = 0; None outside the table.
+    """
     if x == 0:
         return {"volume_per_si_angstrom3": M.SI_MOLAR_MASS_G_PER_MOL / REF_A_SI["density_g_cm3"]
                                            / (M.UNITS["_Nav"] * 1e-24),
@@ -82,6 +108,27 @@ def reference_at(x: float) -> dict | None:
 
 
 def check_series(xs, n_si: int, seeds: int) -> tuple[float, ...]:
+    """Check a composition series before any MD.
+
+    Parameters
+    ----------
+    xs : iterable of float
+        Compositions Li/Si, each in [0, 3.75].
+    n_si : int
+        Si per cell (>= :data:`MIN_N_SI`).
+    seeds : int
+        Melt-quench seeds per x (>= 1).
+
+    Returns
+    -------
+    tuple of float
+        The sorted, unique compositions, with x = 0 (a-Si, the Si end member) added.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the field: no composition, x outside [0, 3.75], too few Si or seeds.
+    """
     xs = tuple(float(x) for x in xs)
     if not xs:
         raise ConfigError("xs: give at least one composition (0 <= x <= 3.75)")
@@ -100,7 +147,6 @@ def check_series(xs, n_si: int, seeds: int) -> tuple[float, ...]:
 
 def _one(job: dict) -> dict:
     """Melt-quench and measure one (x, seed) cell; runs in a worker process."""
-
     atoms = amorphous_lisi(job["x"], n_si=job["n_si"], seed=job["seed"],
                            potential=job["potential"], **job["protocol"])
     info = atoms.info
@@ -126,8 +172,7 @@ def _one(job: dict) -> dict:
 
 
 def _sample_key(job: dict, pot: Potential) -> str:
-    """Cache key of one (x, seed) cell: everything that determines its result, including the
-    bytes of the potential's parameter files (so an edited file is never served stale)."""
+    """Cache key of one cell: the job and the bytes of the potential's files (never stale)."""
     files = hashlib.sha256()
     for f in pot.files:
         files.update(Path(f).read_bytes())
@@ -137,9 +182,7 @@ def _sample_key(job: dict, pot: Potential) -> str:
 
 
 def _run_jobs(work: list[dict], pot: Potential, jobs: int, cache_dir, say) -> list[dict]:
-    """Run (or load from ``cache_dir``) every cell; each result is cached as soon as it exists,
-    so an interrupted series loses at most the cells in flight."""
-
+    """Run (or load from ``cache_dir``) every cell, caching each as soon as it exists."""
     cache = Path(cache_dir) if cache_dir else None
     if cache:
         cache.mkdir(parents=True, exist_ok=True)
@@ -197,6 +240,38 @@ def _stats(values) -> dict:
 
 @dataclass
 class AmorphousValidation:
+    """The amorphous-path figures of one potential (:func:`validate_amorphous`).
+
+    Parameters
+    ----------
+    potential : str
+        Registry name.
+    n_si : int
+        Si per cell.
+    seeds : int
+        Melt-quench seeds per x.
+    protocol : dict
+        Melt-quench keywords used.
+    per_x : list of dict
+        Per composition, each quantity's ``mean``/``std``/``n`` over seeds: ``x_actual``,
+        ``volume_per_si_angstrom3`` (Å³), ``density_g_cm3``, ``si_si_cn``, cluster classes,
+        ``largest_si_cluster_fraction``, ``formation_ev_per_atom`` / ``_per_si`` (eV), melt MSDs
+        (Å²), ``pressure_bar``; plus ``si_si_cn_histogram``.
+    samples : list of dict
+        One per (x, seed), g(r) dropped.
+    mu_li_ev, mu_a_si_ev, mu_c_si_ev : float
+        Energy per atom (eV) of bcc Li, the series' a-Si and diamond Si.
+    li15si4 : dict
+        c-Li15Si4: formation energy vs diamond and a-Si (eV/atom), extraction energy (eV/Li),
+        voltage to a-Li1.1Si (V vs Li/Li+), energy per atom (eV).
+    voltage_steps : list of dict
+        Lower-hull voltage steps (``x_from``, ``x_to``, ``voltage_v``).
+    rdf : dict
+        x -> seed-averaged partial g(r).
+    notes : list of str
+        Remarks (melt not liquid, c-Li15Si4 vs a-Li3.75Si).
+    """
+
     potential: str
     n_si: int
     seeds: int
@@ -212,11 +287,22 @@ class AmorphousValidation:
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
+        """Return the figures as a plain dict, with :meth:`deviations`, for ``--json``."""
         return {**asdict(self), "deviations": self.deviations()}
 
     def deviations(self) -> dict:
-        """How far this potential is from the references, summarised over the x series: the
-        numbers the default-potential choice rests on (see potentials/README.md)."""
+        """Summarise how far this potential is from the references over the x series.
+
+        The numbers the default-potential choice rests on (see potentials/README.md).
+
+        Returns
+        -------
+        dict
+            ``n_compositions``; volume per Si mean and max relative deviation; Si-Si CN rms
+            deviation (and at a-Si and x = 3.75, None without that x); isolated-Si rms
+            deviation (and at x = 3.75); c-Li15Si4 formation energy (eV/atom), extraction energy
+            (eV/Li) and c-path voltage (V) deviations from [OV]_ and [Ogata]_.
+        """
         vol, cn, iso = [], [], []
         for row in self.per_x:
             ref = reference_at(row["x"])
@@ -243,6 +329,14 @@ class AmorphousValidation:
         }
 
     def table(self) -> str:
+        """Format the series beside the references.
+
+        Returns
+        -------
+        str
+            A plain-text table per x, then the c-Li15Si4 figures, voltage steps, deviations and
+            notes.
+        """
         head = (f"Amorphous validation of '{self.potential}' ({self.n_si} Si per cell, "
                 f"{self.seeds} seed(s); mean ± spread over seeds; DFTB refs: Fernandez et al. 2023)")
         lines = [head, f"{'x':>5} {'V/Si (Å³)':>14} {'ref':>6} {'CN Si-Si':>12} {'ref':>5} "
@@ -290,12 +384,42 @@ class AmorphousValidation:
 def validate_amorphous(potential: Potential | str = DEFAULT_POTENTIAL, xs=DEFAULT_XS,
                        n_si: int = PRODUCTION_N_SI, seeds: int = PRODUCTION_SEEDS, jobs: int = 1,
                        progress=None, cache_dir=None, **protocol) -> AmorphousValidation:
-    """Run the amorphous series (see module docstring). ``protocol`` overrides
-    ``VALIDATION_PROTOCOL`` (any keyword of :func:`dealloy.builders.amorphous_lisi`).
+    """Run the amorphous series (see module docstring).
 
-    ``cache_dir``: keep each melt-quenched cell's measurements there (one JSON per potential, x,
-    seed, cell size and protocol); a rerun reuses them, so an interrupted series resumes and a
-    combined report of several potentials costs nothing once each has been run."""
+    Parameters
+    ----------
+    potential : Potential or str
+        Registry potential or name.
+    xs : iterable of float
+        Compositions Li/Si (checked by :func:`check_series`; x = 0 is added).
+    n_si : int
+        Si per cell.
+    seeds : int
+        Melt-quench seeds per x.
+    jobs : int
+        Cells melt-quenched in parallel (worker processes, one core each).
+    progress : callable, optional
+        Progress hook (:func:`dealloy.io.progress_hook`).
+    cache_dir : str or os.PathLike, optional
+        Keep each melt-quenched cell's measurements there (one JSON per potential files, x,
+        seed, cell size and protocol); a rerun reuses them, so an interrupted series resumes and
+        a combined report of several potentials costs nothing once each has been run.
+    **protocol
+        Overrides of :data:`VALIDATION_PROTOCOL` (any keyword of
+        :func:`dealloy.builders.amorphous_lisi`; None values are ignored).
+
+    Returns
+    -------
+    AmorphousValidation
+        The series, its hull and voltages, the c-Li15Si4 figures and notes.
+
+    Raises
+    ------
+    ConfigError
+        For a bad series or an unknown potential (before any MD).
+    SimulationError
+        When a melt-quench or relaxation fails.
+    """
     from ase.build import bulk
 
     pot = get_potential(potential) if isinstance(potential, str) else potential
@@ -375,7 +499,20 @@ def validate_amorphous(potential: Potential | str = DEFAULT_POTENTIAL, xs=DEFAUL
 
 
 def plot_amorphous(results: list[AmorphousValidation], out_dir) -> list:
-    """PNG plots of every potential's series beside the references; returns the paths written."""
+    """Plot every potential's series beside the references (PNG).
+
+    Parameters
+    ----------
+    results : list of AmorphousValidation
+        The series to plot.
+    out_dir : str or os.PathLike
+        Directory for the PNGs (created).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
     from pathlib import Path
 
     import matplotlib.pyplot as plt  # the caller's backend (never chosen here)
@@ -455,7 +592,17 @@ def plot_amorphous(results: list[AmorphousValidation], out_dir) -> list:
 
 
 def write_report(results: list[AmorphousValidation], path, plots=()) -> None:
-    """A Markdown page with every potential's table (for potentials/README.md to link)."""
+    """Write a Markdown page with every potential's table (for potentials/README.md to link).
+
+    Parameters
+    ----------
+    results : list of AmorphousValidation
+        The series to report.
+    path : str or os.PathLike
+        The Markdown file (written atomically).
+    plots : list of pathlib.Path, optional
+        PNGs to link (linked by their path relative to the page).
+    """
     import os
     from pathlib import Path
 

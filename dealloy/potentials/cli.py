@@ -1,4 +1,6 @@
-"""``dealloy validate-potential``: crystal (default) or amorphous-path validation tables;
+"""The potential workflows' commands.
+
+``dealloy validate-potential``: crystal (default) or amorphous-path validation tables;
 ``dealloy diffusivity``: Li diffusivity in c- vs a-Li15Si4 (moved here from analysis/cli.py: it runs MD).
 """
 
@@ -72,7 +74,16 @@ def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, am
     MPI does not help at these sizes. --amorphous: about an hour per potential on 2 cores at the
     defaults (27 cells of 128 Si; a cell's melt-quench costs about its number of atoms, so the
     ETA counts atoms); cells run in parallel on --jobs cores, not with MPI.
-    """
+    \f
+
+    Raises
+    ------
+    ConfigError
+        For an unknown NAME, reaxff without --ffield, a bad ffield or composition series
+        (before any MD).
+    SimulationError
+        When a relaxation, MD run or melt-quench fails.
+    """  # noqa: D301 - "\f" ends click's --help text (the Raises section is for the API docs)
     if name:
         pots = [get_potential(name, ffield=ffield)]
     else:
@@ -144,7 +155,15 @@ def diffusivity_command(temperatures, time_ps, equilibrate_ps, cells, li_vacanci
     the defaults (76 atoms, 8 runs of 22 ps) about 10 min on one core; each run's time scales
     with atoms x ps (--cells 2: x8). A progress bar with an ETA shows the MD runs done (stderr).
     Serial: the runs do not use MPI (a 76-atom cell would not gain from it).
-    """
+    \f
+
+    Raises
+    ------
+    ConfigError
+        For --temperatures that are not numbers, or other bad parameters (before any MD).
+    SimulationError
+        When an MD run or the melt-quench fails.
+    """  # noqa: D301 - "\f" ends click's --help text (the Raises section is for the API docs)
     try:
         temps = tuple(float(t) for t in temperatures.split(","))
     except ValueError as exc:

@@ -1,5 +1,6 @@
-"""``dealloy diffusivity``: Li diffusion coefficient in c- vs a-Li15Si4 bulk by MD at several
-temperatures, Arrhenius fit, extrapolation to 300 K, and the c/a ratio.
+"""``dealloy diffusivity``: Li diffusion coefficient in c- vs a-Li15Si4 bulk by MD.
+
+MD at several temperatures, Arrhenius fit, extrapolation to 300 K, and the c/a ratio.
 
 The paper cites (Ding et al., Solid State Ionics 180, 222 (2009)) ~1e-10-1e-11 cm²/s for
 c-Li3.75Si and ~1e-12-1e-13 cm²/s for a-LixSi at room temperature: the crystal conducts Li about
@@ -11,6 +12,13 @@ equilibration (P = 0) -> NVT production with Li positions recorded (unwrapped wi
 flags, centre-of-mass drift removed) -> MSD over all time origins -> D with fit window and
 uncertainty (:func:`dealloy.analysis.trajectory.msd`). The crystal is checked after each run with
 :class:`Crystallinity`: a run in which it melted or amorphised is reported and left out of the fit.
+
+References
+----------
+N. Ding et al., Solid State Ionics 180 (2009) 222, as the paper cites it (the room-temperature D;
+title and DOI not checked here). A. Einstein, Ann. Phys. 17 (1905)
+549 (MSD = 6 D t); S. Arrhenius, Z. Phys. Chem. 4 (1889) 226 (the fit): see
+:mod:`dealloy.analysis.diffusivity`.
 """
 
 from __future__ import annotations
@@ -38,6 +46,37 @@ from dealloy.periodicity import unwrap
 
 @dataclass
 class DiffusivityParams:
+    """Parameters of ``dealloy diffusivity`` (checked by :meth:`check` before any MD).
+
+    Parameters
+    ----------
+    temperatures_k : tuple of float
+        MD temperatures (K).
+    time_ps : float
+        Production NVT time per run (ps).
+    equilibrate_ps : float
+        NPT equilibration (P = 0) before it (ps).
+    record_every_ps : float
+        Interval between recorded frames (ps); at least 8 frames per run.
+    cells : int
+        c-Li15Si4 conventional cells per axis (76 atoms each); the amorphous cell has as many Si.
+    li_vacancies : int
+        Li removed at random from the crystal (c-Li(3.75-d)Si); the amorphous cell gets the
+        same x.
+    potential : str
+        Registry potential.
+    seed : int
+        Random seed (velocities, vacancies, melt-quench).
+    amorphous_protocol : str
+        Melt-quench protocol of the amorphous cell (``fast`` or ``standard``).
+    fit_window : (float, float)
+        Fractions of the longest lag fitted for D.
+    extrapolate_to_k : float
+        Temperature the Arrhenius fits are extrapolated to (K).
+    phases : tuple of str
+        ``crystalline`` and/or ``amorphous``.
+    """
+
     temperatures_k: tuple[float, ...] = (500.0, 600.0, 700.0, 800.0)
     time_ps: float = 20.0
     equilibrate_ps: float = 2.0
@@ -52,6 +91,14 @@ class DiffusivityParams:
     phases: tuple[str, ...] = field(default=("crystalline", "amorphous"))
 
     def check(self) -> None:
+        """Check the parameters before any MD.
+
+        Raises
+        ------
+        ConfigError
+            One line naming the field: non-positive temperatures or times, fewer than 8 recorded
+            frames, ``cells < 1`` or ``li_vacancies`` outside 0 ... 60 cells³ - 1.
+        """
         if not self.temperatures_k or any(t <= 0 for t in self.temperatures_k):
             raise ConfigError("temperatures_k: give positive temperatures in K")
         if self.time_ps <= 0 or self.equilibrate_ps < 0 or self.record_every_ps <= 0:
@@ -66,7 +113,30 @@ class DiffusivityParams:
 
 
 def bulk_structure(phase: str, p: DiffusivityParams, echo=print):
+    """Build the periodic cell of one phase.
 
+    Parameters
+    ----------
+    phase : {"crystalline", "amorphous"}
+        c-Li15Si4 (``p.cells`` per axis, ``p.li_vacancies`` Li removed at random) or a-LixSi of
+        the same composition by melt-quench (:func:`dealloy.builders.amorphous.amorphous_lisi`).
+    p : DiffusivityParams
+        The parameters.
+    echo : callable
+        Prints a message before the melt-quench.
+
+    Returns
+    -------
+    ase.Atoms
+        The periodic cell (Å).
+
+    Raises
+    ------
+    ConfigError
+        From the amorphous builder (bad arguments, unknown potential).
+    SimulationError
+        When the melt-quench fails.
+    """
     if phase == "crystalline":
         atoms = li15si4_cell().repeat((p.cells,) * 3)
         if p.li_vacancies:
@@ -83,9 +153,36 @@ def bulk_structure(phase: str, p: DiffusivityParams, echo=print):
 
 
 def li_diffusion_md(atoms, temperature_k: float, p: DiffusivityParams, tick=None):
-    """One MD run: returns (MSDResult, final atoms). ``tick(fraction)``, if given, is called
-    with the share of the production MD done after every recorded frame."""
+    """Run one MD of Li diffusion and fit its MSD.
 
+    NPT equilibration (P = 0) for ``p.equilibrate_ps``, then NVT (Nosé-Hoover, 0.1 ps damping)
+    for ``p.time_ps`` with the Li positions recorded every ``p.record_every_ps`` (unwrapped,
+    centre-of-mass drift removed).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        Periodic cell (Å).
+    temperature_k : float
+        Temperature (K).
+    p : DiffusivityParams
+        The parameters.
+    tick : callable, optional
+        Called as ``tick(fraction)`` with the share of the production MD done after every
+        recorded frame.
+
+    Returns
+    -------
+    (dealloy.analysis.trajectory.MSDResult, ase.Atoms)
+        The MSD fit (D in cm²/s) and the final configuration.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown potential name.
+    SimulationError
+        When LAMMPS fails.
+    """
     with LammpsSession(atoms, p.potential) as s:
         s.create_velocities(temperature_k, p.seed)
         if p.equilibrate_ps > 0:
@@ -122,13 +219,40 @@ def _unwrapped(session) -> np.ndarray:
 
 
 def run_diffusivity(p: DiffusivityParams, out_dir, echo=print, progress=None) -> dict:
-    """MD of each phase at each temperature, Arrhenius fits, files in ``out_dir``.
+    """Run MD of each phase at each temperature, fit Arrhenius laws, write files in ``out_dir``.
 
-    ``progress``, if given, is called as ``progress(done=..., total=n_runs, task="MD runs")``
-    with the (fractional) number of MD runs done, after every recorded frame
-    (:class:`dealloy.progress.TaskProgress` draws it with an ETA).
+    Writes ``diffusivity.json`` (the summary), ``diffusivity.csv`` (one row per run) and
+    ``arrhenius.png`` atomically.
+
+    Parameters
+    ----------
+    p : DiffusivityParams
+        The parameters (checked first).
+    out_dir : str or os.PathLike
+        Output directory.
+    echo : callable
+        Prints one line per run and per fit.
+    progress : callable, optional
+        Called as ``progress(done=..., total=n_runs, task="MD runs")`` with the (fractional)
+        number of MD runs done, after every recorded frame (:class:`dealloy.progress.TaskProgress`
+        draws it with an ETA).
+
+    Returns
+    -------
+    dict
+        ``params``, ``runs`` (per phase and temperature: ``diffusion_cm2_per_s``, its stderr,
+        ``crystalline_fraction_end``, ``used_in_fit``, ...), ``fits`` (per phase: the
+        :func:`~dealloy.analysis.diffusivity.arrhenius` fit with Ea in eV and
+        ``d_at_extrapolation_cm2_per_s``), ``c_over_a_ratio_at_extrapolation`` (when both
+        fits exist), ``c_over_a_ratio_by_temperature`` and ``wall_s``.
+
+    Raises
+    ------
+    ConfigError
+        For bad parameters (before any MD) or an unknown potential.
+    SimulationError
+        When an MD run or the melt-quench fails.
     """
-
     p.check()
     out_dir = Path(out_dir)
     t0 = time.perf_counter()

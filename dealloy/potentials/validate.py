@@ -6,6 +6,26 @@ per atom (against the potential's own bcc Li and diamond Si), its bulk modulus (
 fit to fixed-volume relaxations at +-2 % strain), and whether the I-43d structure survives
 relaxation and ``md_ps`` of NPT MD at ``temperature_k`` (spglib on the re-minimised end state).
 Reference values are printed beside them; tests assert the potential's own numbers.
+
+References
+----------
+.. [MP] A. Jain et al., APL Mater. 1 (2013) 011002, doi:10.1063/1.4812323 (Materials Project:
+   c-Li15Si4 mp-569849, the I-43d sites; the PBE settings of [OV]_).
+.. [OV] M. B. Oviedo, F. Fernandez, M. Otero, E. P. M. Leiva, S. A. Paz, "Density functional
+   tight-binding model for lithium-silicon alloys", J. Phys. Chem. A 127 (2023) 2637-2645,
+   doi:10.1021/acs.jpca.3c00075 (PBE c-Li15Si4 lattice constant 10.566 Å and formation energy
+   -0.243 eV/atom; data in ../shared/reference/pbe-crystals).
+.. [ZF] M. Zeilinger et al., Chem. Mater. 25 (2013) 4113-4121, doi:10.1021/cm402721n
+   (c-Li15Si4 a = 10.632 Å at 123 K).
+.. [OC] M. N. Obrovac, L. Christensen, Electrochem. Solid-State Lett. 7 (2004) A93-A96,
+   doi:10.1149/1.1652421 (c-Li15Si4 at room temperature, a = 10.685 Å).
+.. [Kittel] C. Kittel, Introduction to Solid State Physics (Wiley), table of cohesive energies
+   (Li 1.63 eV/atom, Si 4.63 eV/atom; a book, no DOI). The room-temperature lattice constants
+   (bcc Li 3.51 Å, diamond Si 5.431 Å) are experimental values whose source the code and
+   potentials/README.md do not name.
+.. [Birch] F. Birch, "Finite elastic strain of cubic crystals", Phys. Rev. 71 (1947) 809 (the
+   Birch-Murnaghan equation of state, as :class:`ase.eos.EquationOfState` fits it; DOI not
+   checked here).
 """
 
 from __future__ import annotations
@@ -39,12 +59,55 @@ REFERENCES = {
 
 
 def li15si4_unit_cell(a: float = M.LI15SI4_A_ANGSTROM) -> Atoms:
-    """The conventional c-Li15Si4 cell (60 Li + 16 Si) at lattice constant ``a`` (Å)."""
+    """Build the conventional c-Li15Si4 cell (60 Li + 16 Si, I-43d [MP]_).
+
+    Parameters
+    ----------
+    a : float
+        Lattice constant (Å); default 10.685 Å (room temperature, [OC]_).
+
+    Returns
+    -------
+    ase.Atoms
+        Periodic cubic cell.
+    """
     return M.li15si4_conventional_cell(a)
 
 
 @dataclass
 class CrystalValidation:
+    """The crystal validation figures of one potential (:func:`validate_crystals`).
+
+    Parameters
+    ----------
+    potential : str
+        Registry name.
+    li_a_angstrom, si_a_angstrom : float
+        Relaxed bcc-Li and diamond-Si lattice constants (Å).
+    li_ecoh_ev, si_ecoh_ev : float
+        Cohesive energies (eV/atom) against the isolated atom.
+    li15si4_a_angstrom : float
+        Relaxed (0 K) c-Li15Si4 lattice constant (Å).
+    li15si4_formation_ev_per_atom : float
+        c-Li15Si4 formation energy against the potential's bcc Li and diamond Si (eV/atom).
+    li15si4_bulk_modulus_gpa : float
+        Birch-Murnaghan bulk modulus (GPa).
+    li15si4_spacegroup_relaxed : int
+        Space group number after relaxation (220 = I-43d; 0 = not found).
+    li15si4_a_300k_angstrom : float
+        Lattice constant averaged over the second half of the NPT run (Å).
+    li15si4_spacegroup_after_md : int
+        Space group of the re-minimised MD end state at 0.3 Å tolerance.
+    li15si4_max_displacement_after_md_angstrom : float
+        Largest displacement from the relaxed sites after MD (Å, drift removed).
+    md_ps : float
+        NPT time (ps).
+    temperature_k : float
+        NPT temperature (K).
+    notes : list of str
+        Remarks (e.g. a distorted minimum).
+    """
+
     potential: str
     li_a_angstrom: float
     li_ecoh_ev: float
@@ -62,10 +125,17 @@ class CrystalValidation:
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
+        """Return the figures as a plain dict (field name -> value), for ``--json``."""
         return asdict(self)
 
     def rows(self) -> list[tuple[str, float, float | None, str]]:
-        """(label, value, reference or None, reference source)."""
+        """List the table rows.
+
+        Returns
+        -------
+        list of tuple
+            (label with unit, value, reference value or None, reference source) per quantity.
+        """
         d = self.as_dict()
         labels = [
             ("li_a_angstrom", "bcc Li a (Å)"),
@@ -89,6 +159,13 @@ class CrystalValidation:
         return out
 
     def table(self) -> str:
+        """Format the figures beside their references, with the deviation in %.
+
+        Returns
+        -------
+        str
+            A plain-text table, one quantity per line, then the notes.
+        """
         lines = [f"Crystal validation of '{self.potential}'",
                  f"{'quantity':<36} {'dealloy':>10} {'reference':>10} {'deviation':>10}  source"]
         for label, val, ref, src in self.rows():
@@ -132,7 +209,27 @@ def _relax_bulk(atoms: Atoms, pot: Potential, comm=None) -> tuple[Atoms, float]:
 
 
 def isolated_atom_energy_ev(symbol: str, pot: Potential, comm=None) -> float:
-    """Energy of one atom alone in vacuum (zero for MEAM, not for ReaxFF)."""
+    """Compute the energy of one atom alone in vacuum (zero for MEAM, not for ReaxFF).
+
+    Parameters
+    ----------
+    symbol : str
+        ``"Li"`` or ``"Si"``.
+    pot : Potential
+        The potential.
+    comm : mpi4py.MPI.Comm, optional
+        Communicator for LAMMPS.
+
+    Returns
+    -------
+    float
+        Energy (eV).
+
+    Raises
+    ------
+    SimulationError
+        When LAMMPS fails.
+    """
     atoms = Atoms(symbol, positions=[[10.0, 10.0, 10.0]], cell=[20.0, 20.0, 20.0], pbc=False)
     with LammpsSession(atoms, pot, comm=comm) as s:
         return s.potential_energy_ev()
@@ -140,7 +237,37 @@ def isolated_atom_energy_ev(symbol: str, pot: Potential, comm=None) -> float:
 
 def bulk_modulus_gpa(atoms: Atoms, pot: Potential, strain: float = 0.02, npoints: int = 7,
                      comm=None) -> float:
-    """Birch-Murnaghan bulk modulus from fixed-volume relaxations at +-``strain`` linear strain."""
+    """Fit the Birch-Murnaghan bulk modulus to fixed-volume relaxations.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        Relaxed periodic structure (Å).
+    pot : Potential
+        The potential.
+    strain : float
+        Largest linear strain (fraction) either way.
+    npoints : int
+        Number of volumes.
+    comm : mpi4py.MPI.Comm, optional
+        Communicator for LAMMPS.
+
+    Returns
+    -------
+    float
+        Bulk modulus (GPa).
+
+    Raises
+    ------
+    SimulationError
+        When LAMMPS fails.
+    RuntimeError
+        When ASE's equation-of-state fit fails.
+
+    References
+    ----------
+    F. Birch, Phys. Rev. 71 (1947) 809 (module references).
+    """
     from ase.eos import EquationOfState
     from ase.units import GPa
 
@@ -159,7 +286,38 @@ def bulk_modulus_gpa(atoms: Atoms, pot: Potential, strain: float = 0.02, npoints
 def validate_crystals(potential: Potential | str = DEFAULT_POTENTIAL, md_ps: float = 10.0,
                       temperature_k: float = 300.0, seed: int = 1, comm=None,
                       progress=None) -> CrystalValidation:
-    """Compute the crystal validation figures for ``potential`` (see module docstring)."""
+    """Compute the crystal validation figures for ``potential`` (see module docstring).
+
+    Parameters
+    ----------
+    potential : Potential or str
+        Registry potential or name.
+    md_ps : float
+        NPT time at ``temperature_k`` (ps); the lattice constant is averaged over its second half.
+    temperature_k : float
+        MD temperature (K); velocities start at twice it.
+    seed : int
+        Velocity seed.
+    comm : mpi4py.MPI.Comm, optional
+        Communicator for LAMMPS.
+    progress : callable, optional
+        Progress hook (:func:`dealloy.io.progress_hook`): called at each check with its share of
+        the work.
+
+    Returns
+    -------
+    CrystalValidation
+        The figures; references in :data:`REFERENCES` ([Kittel]_, [OV]_, [ZF]_, [OC]_).
+
+    Raises
+    ------
+    ConfigError
+        For an unknown potential name or a missing parameter file.
+    SimulationError
+        When LAMMPS fails.
+    LammpsBuildError
+        When LAMMPS cannot be opened or lacks the potential's package.
+    """
     pot = get_potential(potential) if isinstance(potential, str) else potential
     say = progress_hook(progress)
     notes = []
