@@ -1,4 +1,4 @@
-"""Arrhenius fit and the diffusivity MD route (tiny real LAMMPS run)."""
+"""Arrhenius fit, the diffusivity parameters and options, and its MD route (tiny real LAMMPS run)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ import numpy as np
 import pytest
 
 from dealloy.analysis.diffusivity import KB_EV, arrhenius, predict
-from dealloy.potentials.diffusivity import DiffusivityParams
+import dealloy.potentials.diffusivity as D
+from dealloy.builders.amorphous import PROTOCOLS
+from dealloy.cli import main
 from dealloy.errors import ConfigError
+from dealloy.potentials.cli import diffusivity_command
+from dealloy.potentials.diffusivity import DiffusivityParams, run_diffusivity
 
 
 def test_arrhenius_recovers_activation_energy_and_extrapolates():
@@ -23,11 +27,84 @@ def test_arrhenius_recovers_activation_energy_and_extrapolates():
     assert sig > 0  # extrapolation carries the fit's uncertainty
 
 
-def test_bad_diffusivity_parameters():
-    with pytest.raises(ConfigError, match="temperatures"):
-        DiffusivityParams(temperatures_k=(-5.0,)).check()
-    with pytest.raises(ConfigError, match="fewer than 8"):
-        DiffusivityParams(time_ps=0.2, record_every_ps=0.1).check()
+def _no_md(*args, **kwargs):
+    raise AssertionError("a structure was built or MD started with bad parameters")
+
+
+@pytest.fixture
+def no_md(monkeypatch):
+    """Make building a cell or starting MD in ``dealloy diffusivity`` fail the test."""
+    for name in ("bulk_structure", "li_diffusion_md", "LammpsSession"):
+        monkeypatch.setattr(D, name, _no_md)
+
+
+# values the old hand-written check let through (NaN, repeats, out-of-range, unknown names)
+# next to the ones it caught; each is refused by the model, naming the field
+BAD = [
+    ({"temperatures_k": (-5.0,)}, "temperatures_k"),
+    ({"temperatures_k": (500.0, float("nan"))}, "temperatures_k"),
+    ({"temperatures_k": (500.0, 500.0)}, "temperatures_k"),
+    ({"temperatures_k": (5000.0,)}, "temperatures_k"),
+    ({"time_ps": 0.2, "record_every_ps": 0.1}, "time_ps"),
+    ({"record_every_ps": 1e-4, "time_ps": 1.0}, "record_every_ps"),
+    ({"equilibrate_ps": float("nan")}, "equilibrate_ps"),
+    ({"li_vacancies": 60}, "li_vacancies"),
+    ({"cells": 0}, "cells"),
+    ({"seed": -1}, "seed"),
+    ({"potential": "nope"}, "potential"),
+    ({"amorphous_protocol": "slow"}, "amorphous_protocol"),
+    ({"phases": ("liquid",)}, "phases"),
+    ({"phases": ("crystalline", "crystalline")}, "phases"),
+    ({"fit_window": (0.8, 0.2)}, "fit_window"),
+    ({"extrapolate_to_k": -300.0}, "extrapolate_to_k"),
+    ({"temperature_k": 500.0}, "temperature_k"),  # a typo of temperatures_k
+]
+
+
+@pytest.mark.parametrize("values, field", BAD)
+def test_bad_parameter_is_one_line_naming_the_field_before_any_md(tmp_path, no_md, values, field):
+    out = tmp_path / "out"
+    with pytest.raises(ConfigError) as err:
+        run_diffusivity(values, out)  # a dict of fields is checked before any MD
+    msg = str(err.value)
+    assert msg.startswith(f"run_diffusivity.{field}: ") and "\n" not in msg, msg
+    with pytest.raises(ConfigError, match=f"^DiffusivityParams.{field}: "):
+        DiffusivityParams.checked(**values)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args, option", [
+    (["--temperatures", "500,nan"], "--temperatures"),   # the old check let NaN through
+    (["--temperatures", "700,700"], "--temperatures"),   # and repeats
+    (["--temperatures", "500,x"], "--temperatures"),
+    (["--seed", "-1"], "--seed"),                        # and a seed numpy refuses
+    (["--equilibrate-ps", "inf"], "--equilibrate-ps"),   # and an endless equilibration
+    (["--time-ps", "0.5"], "--time-ps"),                 # fewer than 8 recorded frames
+    (["--li-vacancies", "60"], "--li-vacancies"),        # all of the crystal's Li
+    (["--potential", "nope"], "--potential"),
+    (["--cells", "11"], "--cells"),
+])
+def test_cli_refuses_a_bad_option_before_any_md_naming_it(tmp_path, no_md, capsys, args, option):
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exc:
+        main(["diffusivity", *args, "--out", str(out), "-q"])
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code == 2 and err.startswith(f"dealloy: error: {option}") and "\n" not in err, err
+    assert not out.exists()
+
+
+def test_cli_options_take_defaults_and_ranges_from_the_model(capsys):
+    fields = DiffusivityParams.model_fields
+    opts = {p.name: p for p in diffusivity_command.params}
+    for name in ("time_ps", "equilibrate_ps", "cells", "li_vacancies", "potential", "seed",
+                 "amorphous_protocol"):
+        assert opts[name].default == fields[name].default, name
+        assert fields[name].description in opts[name].help, name
+    assert opts["temperatures_k"].default == "500,600,700,800"
+    assert set(opts["amorphous_protocol"].type.choices) == set(PROTOCOLS)
+    main(["diffusivity", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "(>= 1, <= 10) [default: 1]" in help_text  # --cells: its bounds, from the field
 
 
 @pytest.mark.slow

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import click
 
+from dealloy.builders.amorphous import PROTOCOLS
+from dealloy.config import field_range
 from dealloy.errors import ConfigError
 from dealloy.io import rank, write_json
-from dealloy.lammps.potentials import DEFAULT_POTENTIAL, POTENTIAL_NAMES, get_potential, list_potentials
+from dealloy.lammps.potentials import POTENTIAL_NAMES, get_potential, list_potentials
 from dealloy.potentials.amorphous import (DEFAULT_XS, check_series, plot_amorphous, validate_amorphous,
                                           write_report)
 from dealloy.potentials.diffusivity import DiffusivityParams, run_diffusivity
@@ -125,25 +127,54 @@ def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, am
 
 
 
+def _from_model(*decls: str, field: str, lead: str = "", **kwargs):
+    """Add a ``dealloy diffusivity`` option whose default and help come from a model field.
+
+    Parameters
+    ----------
+    *decls : str
+        The option's names (``--time-ps``).
+    field : str
+        The :class:`~dealloy.potentials.diffusivity.DiffusivityParams` field it sets (also the
+        command function's argument).
+    lead : str
+        Words put before the field's description (``comma-separated``).
+    **kwargs
+        Further :func:`click.option` arguments (``type``); ``default`` overrides the field's.
+
+    Returns
+    -------
+    callable
+        The click decorator: help is the field's description (unit) and its range, the default
+        the field's, shown in ``--help``.
+    """
+    info = DiffusivityParams.model_fields[field]
+    rng = field_range(info)
+    kwargs.setdefault("default", info.default)
+    return click.option(*decls, field, show_default=True,
+                        help=lead + info.description + (f" ({rng})" if rng else ""), **kwargs)
+
+
+def _option_names() -> dict[str, str]:
+    """Map each DiffusivityParams field set by an option to the option's name, for messages."""
+    return {p.name: max(p.opts, key=len) for p in diffusivity_command.params
+            if isinstance(p, click.Option) and p.name in DiffusivityParams.model_fields}
+
+
 @click.command("diffusivity")
-@click.option("--temperatures", default="500,600,700,800", show_default=True,
-              help="comma-separated MD temperatures in K")
-@click.option("--time-ps", "time_ps", type=float, default=20.0, show_default=True,
-              help="production MD per temperature and phase (ps)")
-@click.option("--equilibrate-ps", "equilibrate_ps", type=float, default=2.0, show_default=True)
-@click.option("--cells", type=int, default=1, show_default=True,
-              help="c-Li15Si4 supercell repeats per axis (1 = 76 atoms)")
-@click.option("--li-vacancies", "li_vacancies", type=int, default=0, show_default=True,
-              help="Li removed from the crystal (c-Li3.75-dSi; the amorphous cell gets the same x)")
-@click.option("--potential", default=DEFAULT_POTENTIAL, show_default=True)
-@click.option("--protocol", "amorphous_protocol", default="fast", show_default=True,
-              type=click.Choice(["fast", "standard"]),
-              help="melt-quench protocol of a-Li15Si4 (fast: tests/smoke, standard: production)")
-@click.option("--seed", type=int, default=1, show_default=True)
+@_from_model("--temperatures", field="temperatures_k", type=str, lead="comma-separated ",
+             default=",".join(f"{t:g}" for t in DiffusivityParams.model_fields["temperatures_k"].default))
+@_from_model("--time-ps", field="time_ps", type=float)
+@_from_model("--equilibrate-ps", field="equilibrate_ps", type=float)
+@_from_model("--cells", field="cells", type=int)
+@_from_model("--li-vacancies", field="li_vacancies", type=int)
+@_from_model("--potential", field="potential", type=str)
+@_from_model("--protocol", field="amorphous_protocol", type=click.Choice(list(PROTOCOLS)))
+@_from_model("--seed", field="seed", type=int)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="diffusivity",
               show_default=True, help="directory for diffusivity.json/.csv and the Arrhenius plot")
 @click.option("--quiet", "-q", is_flag=True, help="no progress display or melt-quench messages")
-def diffusivity_command(temperatures, time_ps, equilibrate_ps, cells, li_vacancies, potential,
+def diffusivity_command(temperatures_k, time_ps, equilibrate_ps, cells, li_vacancies, potential,
                         amorphous_protocol, seed, out_dir, quiet):
     """Li diffusivity in c- vs a-Li15Si4 bulk: MD at several T, Arrhenius fit, 300 K extrapolation.
 
@@ -160,18 +191,20 @@ def diffusivity_command(temperatures, time_ps, equilibrate_ps, cells, li_vacanci
     Raises
     ------
     ConfigError
-        For --temperatures that are not numbers, or other bad parameters (before any MD).
+        Before any MD and before anything is written: --temperatures that are not numbers, or
+        any value out of its range (one line naming the option, the value and the range; the
+        ranges are :class:`~dealloy.potentials.diffusivity.DiffusivityParams`').
     SimulationError
         When an MD run or the melt-quench fails.
     """  # noqa: D301 - "\f" ends click's --help text (the Raises section is for the API docs)
     try:
-        temps = tuple(float(t) for t in temperatures.split(","))
+        temps = tuple(float(t) for t in temperatures_k.split(","))
     except ValueError as exc:
-        raise ConfigError(f"--temperatures '{temperatures}': give numbers in K, e.g. 700,800,900") from exc
-    params = DiffusivityParams(temperatures_k=temps, time_ps=time_ps, equilibrate_ps=equilibrate_ps,
-                               cells=cells, li_vacancies=li_vacancies, potential=potential,
-                               seed=seed,
-                               amorphous_protocol=amorphous_protocol)
+        raise ConfigError(f"--temperatures '{temperatures_k}': give numbers in K, e.g. 700,800,900") from exc
+    params = DiffusivityParams.checked(
+        "dealloy diffusivity", rename=_option_names(), temperatures_k=temps, time_ps=time_ps,
+        equilibrate_ps=equilibrate_ps, cells=cells, li_vacancies=li_vacancies,
+        potential=potential, seed=seed, amorphous_protocol=amorphous_protocol)
 
     quiet = quiet or rank() != 0  # under an MPI launcher every rank runs LAMMPS; rank 0 speaks
     with TaskProgress("dealloy diffusivity", enabled=not quiet) as progress:

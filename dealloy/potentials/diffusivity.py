@@ -27,89 +27,191 @@ import csv
 import io
 import math
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from pydantic import Field, ValidationInfo, field_validator
 
 from dealloy.analysis.diffusivity import arrhenius, predict
 from dealloy.analysis.structure import Crystallinity
 from dealloy.analysis.trajectory import msd
 from dealloy.build.crystal import li15si4_cell
-from dealloy.builders.amorphous import amorphous_lisi
+from dealloy.builders.amorphous import PROTOCOLS, amorphous_lisi
+from dealloy.config.analysis import AnalysisModel
 from dealloy.errors import ConfigError
 from dealloy.io import progress_hook, write_json, write_text
-from dealloy.lammps.potentials import DEFAULT_POTENTIAL
+from dealloy.lammps.potentials import DEFAULT_POTENTIAL, get_potential
 from dealloy.lammps.session import LammpsSession
 from dealloy.periodicity import unwrap
 
 
-@dataclass
-class DiffusivityParams:
-    """Parameters of ``dealloy diffusivity`` (checked by :meth:`check` before any MD).
+#: the phases ``dealloy diffusivity`` compares (:attr:`DiffusivityParams.phases`)
+PHASES = ("crystalline", "amorphous")
+#: highest MD temperature accepted, K: the melt-quench's melt temperature
+#: (:data:`dealloy.builders.amorphous.PROTOCOLS`); above it there is no solid to compare
+MAX_TEMPERATURE_K = 3000.0
 
-    Parameters
+
+class DiffusivityParams(AnalysisModel):
+    """Parameters of ``dealloy diffusivity``: units in the names, ranges checked when it is made.
+
+    A pydantic model like the analyses' (:mod:`dealloy.config.analysis`): every value is checked
+    when the model is built or a field assigned, so a bad value never reaches the MD.
+    :meth:`~dealloy.config.analysis.AnalysisModel.checked` (used by the command line, with the
+    option names) turns the problems into one ``ConfigError`` line per problem naming the field,
+    the value and the accepted range. The ``dealloy diffusivity`` options take their defaults,
+    choices and help from these fields (:mod:`dealloy.potentials.cli`).
+
+    Attributes
     ----------
     temperatures_k : tuple of float
-        MD temperatures (K).
-    time_ps : float
-        Production NVT time per run (ps).
-    equilibrate_ps : float
-        NPT equilibration (P = 0) before it (ps).
-    record_every_ps : float
-        Interval between recorded frames (ps); at least 8 frames per run.
-    cells : int
-        c-Li15Si4 conventional cells per axis (76 atoms each); the amorphous cell has as many Si.
-    li_vacancies : int
-        Li removed at random from the crystal (c-Li(3.75-d)Si); the amorphous cell gets the
-        same x.
+        MD temperatures, K: at least one, distinct, each > 0 and <= 3000 (default 500, 600,
+        700, 800).
     potential : str
-        Registry potential.
+        Registry potential (:data:`dealloy.lammps.potentials.POTENTIAL_NAMES`; ReaxFF as
+        ``reaxff:/path/to/ffield``); default meam-godet2020.
+    record_every_ps : float
+        Interval between recorded Li positions, ps: > 0 and at least the potential's MD
+        timestep (default 0.1).
+    time_ps : float
+        Production NVT time per temperature and phase, ps; long enough for 8 recorded frames,
+        ``time_ps >= 8 record_every_ps`` (default 20).
+    equilibrate_ps : float
+        NPT equilibration (P = 0) before the production, ps (>= 0; default 2).
+    cells : int
+        c-Li15Si4 conventional cells per axis, 76 atoms each (1..10; default 1); the amorphous
+        cell has as many Si.
+    li_vacancies : int
+        Li removed at random from the crystal (c-Li(3.75-d)Si), 0 .. 60 cells³ - 1 (default
+        0); the amorphous cell gets the same Li/Si ratio x.
     seed : int
-        Random seed (velocities, vacancies, melt-quench).
+        Random seed of the velocities, the vacancies and the melt-quench (>= 0; default 1).
     amorphous_protocol : str
-        Melt-quench protocol of the amorphous cell (``fast`` or ``standard``).
+        Melt-quench protocol of the amorphous cell, a key of
+        :data:`dealloy.builders.amorphous.PROTOCOLS`: ``fast`` (tests, smoke runs; default) or
+        ``standard`` (production).
     fit_window : (float, float)
-        Fractions of the longest lag fitted for D.
+        Fractions of the longest lag fitted for D, 0 <= start < end <= 1 (default 0.2, 0.8).
     extrapolate_to_k : float
-        Temperature the Arrhenius fits are extrapolated to (K).
+        Temperature the Arrhenius fits are extrapolated to, K (> 0, <= 3000; default 300).
     phases : tuple of str
-        ``crystalline`` and/or ``amorphous``.
+        Phases simulated: ``crystalline`` and/or ``amorphous``, each once (default both).
+
+    Raises
+    ------
+    pydantic.ValidationError
+        On construction or assignment, a value out of its range, an unknown potential,
+        protocol or phase, fewer than 8 recorded frames or too many vacancies
+        (:meth:`~dealloy.config.analysis.AnalysisModel.checked` turns it into a ConfigError).
     """
 
-    temperatures_k: tuple[float, ...] = (500.0, 600.0, 700.0, 800.0)
-    time_ps: float = 20.0
-    equilibrate_ps: float = 2.0
-    record_every_ps: float = 0.1
-    cells: int = 1                       # c-Li15Si4 cells per axis (76 atoms each)
-    li_vacancies: int = 0                # Li removed at random from the crystal (c-Li3.75-d Si)
-    potential: str = DEFAULT_POTENTIAL
-    seed: int = 1
-    amorphous_protocol: str = "fast"     # melt-quench of a-Li15Si4 ("standard" for production)
-    fit_window: tuple[float, float] = (0.2, 0.8)
-    extrapolate_to_k: float = 300.0
-    phases: tuple[str, ...] = field(default=("crystalline", "amorphous"))
+    temperatures_k: tuple[float, ...] = Field(
+        (500.0, 600.0, 700.0, 800.0),
+        description=f"MD temperatures, K, each > 0 and <= {MAX_TEMPERATURE_K:g}, distinct")
+    potential: str = Field(DEFAULT_POTENTIAL, description="registry potential (`dealloy "
+                           "validate-potential` lists them; ReaxFF as reaxff:/path/to/ffield)")
+    record_every_ps: float = Field(
+        0.1, gt=0, allow_inf_nan=False,
+        description="interval between recorded Li positions, ps, at least the MD timestep")
+    time_ps: float = Field(
+        20.0, gt=0, allow_inf_nan=False,
+        description="production NVT MD per temperature and phase, ps, for at least 8 "
+                    "recorded frames")
+    equilibrate_ps: float = Field(2.0, ge=0, allow_inf_nan=False,
+                                  description="NPT equilibration (P = 0) before each run, ps")
+    cells: int = Field(1, ge=1, le=10, description="c-Li15Si4 supercell repeats per axis, 76 "
+                       "atoms each; the amorphous cell has as many Si")
+    li_vacancies: int = Field(0, ge=0, description="Li removed at random from the crystal "
+                              "(c-Li3.75-dSi), fewer than its 60 cells³ Li; the amorphous cell "
+                              "gets the same x")
+    seed: int = Field(1, ge=0, description="random seed (velocities, vacancies, melt-quench)")
+    amorphous_protocol: str = Field(
+        "fast", description="melt-quench protocol of a-Li15Si4: fast (tests, smoke runs) | "
+                            "standard (production)")
+    fit_window: tuple[float, float] = Field(
+        (0.2, 0.8), description="fractions of the longest lag fitted for D, 0 <= start < end <= 1")
+    extrapolate_to_k: float = Field(
+        300.0, gt=0, le=MAX_TEMPERATURE_K, allow_inf_nan=False,
+        description="temperature the Arrhenius fits are extrapolated to, K")
+    phases: tuple[str, ...] = Field(PHASES, description="phases simulated: crystalline and/or "
+                                    "amorphous, each once")
 
-    def check(self) -> None:
-        """Check the parameters before any MD.
+    @field_validator("temperatures_k")
+    @classmethod
+    def _temperatures(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if not v:
+            raise ValueError("no temperature given")
+        bad = [t for t in v if not (math.isfinite(t) and 0 < t <= MAX_TEMPERATURE_K)]
+        if bad:
+            raise ValueError(f"{', '.join(f'{t:g}' for t in bad)} K out of range")
+        if len(set(v)) < len(v):
+            twice = sorted({t for t in v if v.count(t) > 1})
+            raise ValueError(f"{', '.join(f'{t:g}' for t in twice)} K given twice")
+        return v
 
-        Raises
-        ------
-        ConfigError
-            One line naming the field: non-positive temperatures or times, fewer than 8 recorded
-            frames, ``cells < 1`` or ``li_vacancies`` outside 0 ... 60 cells³ - 1.
-        """
-        if not self.temperatures_k or any(t <= 0 for t in self.temperatures_k):
-            raise ConfigError("temperatures_k: give positive temperatures in K")
-        if self.time_ps <= 0 or self.equilibrate_ps < 0 or self.record_every_ps <= 0:
-            raise ConfigError("time_ps and record_every_ps must be > 0, equilibrate_ps >= 0")
-        if self.time_ps / self.record_every_ps < 8:
-            raise ConfigError(f"time_ps={self.time_ps} gives fewer than 8 recorded frames at "
-                              f"record_every_ps={self.record_every_ps}; run longer")
-        if self.cells < 1:
-            raise ConfigError("cells must be >= 1")
-        if not 0 <= self.li_vacancies < 60 * self.cells**3:
-            raise ConfigError(f"li_vacancies={self.li_vacancies}: give 0..{60 * self.cells**3 - 1}")
+    @field_validator("potential")
+    @classmethod
+    def _known_potential(cls, v: str) -> str:
+        if v == "reaxff":
+            raise ValueError("reaxff needs its force field: name it reaxff:/path/to/ffield")
+        try:
+            get_potential(v)  # unknown name or missing parameter files
+        except ConfigError as exc:
+            raise ValueError(str(exc).rstrip(".")) from None
+        return v
+
+    @field_validator("record_every_ps")
+    @classmethod
+    def _at_least_a_timestep(cls, v: float, info: ValidationInfo) -> float:
+        if "potential" in info.data:  # else the potential's own error says why
+            dt = get_potential(info.data["potential"]).timestep_ps
+            if v < dt:
+                raise ValueError(f"{v:g} ps is shorter than the MD timestep of "
+                                 f"{info.data['potential']}, {dt:g} ps")
+        return v
+
+    @field_validator("time_ps")
+    @classmethod
+    def _eight_frames(cls, v: float, info: ValidationInfo) -> float:
+        every = info.data.get("record_every_ps")
+        if every and v / every < 8:
+            raise ValueError(f"{v:g} ps gives {int(round(v / every))} recorded frames at "
+                             f"record_every_ps = {every:g} ps; give >= {8 * every:g} ps (8 frames)")
+        return v
+
+    @field_validator("li_vacancies")
+    @classmethod
+    def _fewer_than_the_li(cls, v: int, info: ValidationInfo) -> int:
+        cells = info.data.get("cells")
+        if cells and v >= 60 * cells**3:
+            raise ValueError(f"{v} is not below the {60 * cells**3} Li of {cells}³ cells; "
+                             f"give 0..{60 * cells**3 - 1} or more cells")
+        return v
+
+    @field_validator("amorphous_protocol")
+    @classmethod
+    def _known_protocol(cls, v: str) -> str:
+        if v not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {v!r}")
+        return v
+
+    @field_validator("fit_window")
+    @classmethod
+    def _window(cls, v: tuple[float, float]) -> tuple[float, float]:
+        lo, hi = v
+        if not (math.isfinite(lo) and math.isfinite(hi) and 0 <= lo < hi <= 1):
+            raise ValueError(f"({lo:g}, {hi:g}) is not a window")
+        return v
+
+    @field_validator("phases")
+    @classmethod
+    def _known_phases(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [p for p in v if p not in PHASES]
+        if unknown:
+            raise ValueError(f"unknown phase {unknown[0]!r}")
+        if not v or len(set(v)) < len(v):
+            raise ValueError("no phase given" if not v else f"{list(v)} repeats a phase")
+        return v
 
 
 def bulk_structure(phase: str, p: DiffusivityParams, echo=print):
@@ -218,7 +320,7 @@ def _unwrapped(session) -> np.ndarray:
     return unwrap(x, session.cell_matrix(), images=img)[np.argsort(ids)]
 
 
-def run_diffusivity(p: DiffusivityParams, out_dir, echo=print, progress=None) -> dict:
+def run_diffusivity(p: DiffusivityParams | dict, out_dir, echo=print, progress=None) -> dict:
     """Run MD of each phase at each temperature, fit Arrhenius laws, write files in ``out_dir``.
 
     Writes ``diffusivity.json`` (the summary), ``diffusivity.csv`` (one row per run) and
@@ -226,8 +328,9 @@ def run_diffusivity(p: DiffusivityParams, out_dir, echo=print, progress=None) ->
 
     Parameters
     ----------
-    p : DiffusivityParams
-        The parameters (checked first).
+    p : DiffusivityParams or dict
+        The parameters: a model (checked when it was built) or its fields as a dict (checked
+        here, before any MD, by :meth:`DiffusivityParams.checked`).
     out_dir : str or os.PathLike
         Output directory.
     echo : callable
@@ -249,11 +352,14 @@ def run_diffusivity(p: DiffusivityParams, out_dir, echo=print, progress=None) ->
     Raises
     ------
     ConfigError
-        For bad parameters (before any MD) or an unknown potential.
+        For a dict of bad parameters (before any MD and before anything is written: one line
+        per problem naming the field, e.g. ``run_diffusivity.time_ps: ...``), or from the
+        amorphous builder.
     SimulationError
         When an MD run or the melt-quench fails.
     """
-    p.check()
+    if not isinstance(p, DiffusivityParams):
+        p = DiffusivityParams.checked("run_diffusivity", **dict(p))
     out_dir = Path(out_dir)
     t0 = time.perf_counter()
     rows = []
@@ -278,7 +384,7 @@ def run_diffusivity(p: DiffusivityParams, out_dir, echo=print, progress=None) ->
             echo(f"{phase:12s} {temp:6.0f} K  D = {res.diffusion_cm2_per_s:.2e} ± "
                  f"{res.diffusion_stderr_cm2_per_s:.1e} cm^2/s  crystalline {cryst:.2f}"
                  + ("" if usable else "  (crystal lost: left out of the fit)"))
-    summary = {"params": asdict(p), "runs": rows, "fits": {}}
+    summary = {"params": p.model_dump(mode="json"), "runs": rows, "fits": {}}
     for phase in p.phases:
         r = [x for x in rows if x["phase"] == phase and x["used_in_fit"]]
         fit = arrhenius([x["temperature_k"] for x in r], [x["diffusion_cm2_per_s"] for x in r],
