@@ -150,6 +150,27 @@ def test_bad_study_input(tmp_path, body, words):
     assert not (tmp_path / "study").exists()
 
 
+@pytest.mark.parametrize("axis, value, words", [
+    # a name another builder takes (so the axis is known) but this one does not
+    ('"particle.args.x"', "3.75", ["particle.args.x", "takes no argument 'x'", "diameter_nm"]),
+    # the builder's own model checks the type, on one line naming the point
+    ('"particle.args.diameter_nm"', '"big"', ["particle.args.diameter_nm", "valid number"]),
+    ('"particle.builder"', '"bogus"', ["particle.builder", "unknown builder 'bogus'",
+                                       "li15si4_particle"]),
+])
+def test_builder_argument_errors_name_the_point_on_one_line(tmp_path, axis, value, words):
+    """The study checks a point's builder arguments with the builders' models
+    (dealloy.config.builders.check_builder_args): one line, the point and the argument named."""
+    p = write_study(tmp_path, f'name = "x"\n[axes]\n{axis} = [{value}]\n')
+    with pytest.raises(ConfigError) as err:
+        plan_of(p)
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith(f"{p}: run 0 ("), msg
+    for w in words:
+        assert w in msg, msg
+    assert not (tmp_path / "study").exists()
+
+
 def test_study_directory_of_another_study_is_refused(tmp_path):
     a = write_study(tmp_path, 'name = "alpha"\n[axes]\nseed = [1]\n', "a.toml")
     b = write_study(tmp_path, 'name = "beta"\n[axes]\nseed = [1]\n', "b.toml")

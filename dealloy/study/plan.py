@@ -29,7 +29,7 @@ from typing import Any
 
 from dealloy import __version__
 from dealloy.config import dump_toml, load_toml
-from dealloy.config.builders import BUILDER_ARGS, builder_key
+from dealloy.config.builders import builder_args_model, check_builder_args
 from dealloy.config.run import KEY_NEUTRAL_WHEN_UNSET, RunConfig, parse_run_config, resolved_dict
 from dealloy.config.study import Study
 from dealloy.errors import ConfigError
@@ -221,27 +221,42 @@ def resolve(study: Study, base: dict, params: dict, where: str) -> dict[str, Any
 
 
 def _check_builder_args(cfg: dict, where: str) -> None:
-    """Check the builder and argument names of ``cfg['particle']`` against the builders' models.
+    """Check ``cfg['particle']``'s builder and arguments against the builders' models, on one line.
 
-    One line naming the study point; types are checked with the whole run config.
+    The one implementation is :func:`dealloy.config.builders.check_builder_args` (names and types;
+    a study point may leave a required argument to the base config, so ``complete=False``); this
+    puts the study point's name at the head of its message. The run config's own check, which
+    follows, reports every other problem.
+
+    Parameters
+    ----------
+    cfg : dict
+        The run config of one study point, before validation.
+    where : str
+        The point's name (``<study>: run 3 (seed=1)``), the head of the message.
 
     Raises
     ------
     ConfigError
-        For an unknown builder or argument.
+        ``<where>: particle.builder: unknown builder ...`` (listing the builders), or
+        ``<where>: particle.args.<key>: ...`` for an argument the builder does not take or of
+        the wrong type (listing its arguments).
     """
-    particle = cfg.get("particle") or {}
-    name = particle.get("builder")
-    if not name:
+    particle = cfg.get("particle")
+    if not isinstance(particle, dict) or not particle.get("builder"):
         return
-    key = builder_key(name)
-    if key not in BUILDER_ARGS:
-        raise ConfigError(f"{where}: unknown builder {name!r}; builders: {', '.join(BUILDER_ARGS)}")
-    params = BUILDER_ARGS[key].model_fields
-    unknown = sorted(set(particle.get("args") or {}) - set(params))
-    if unknown:
-        raise ConfigError(f"{where}: builder {name!r} takes no parameter {', '.join(unknown)} "
-                          f"(it takes {', '.join(params)})")
+    try:
+        builder_args_model(particle["builder"])
+    except ValueError as exc:
+        raise ConfigError(f"{where}: particle.builder: {exc}") from None
+    args = particle.get("args") or {}
+    if not isinstance(args, dict):  # not a table: the run config's check says so
+        return
+    try:
+        check_builder_args(particle["builder"], args, where=f"{where}: particle.args",
+                           complete=False)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def run_key(config: dict) -> str:
