@@ -133,3 +133,40 @@ def test_cost_counts_each_run_at_its_core_time():
                           "ranks": [1, 2, 4], "core_time_s": [5400.0, float("nan"), float("nan")]})
     text = _cost(ReportData(title="t", kind="study", source=Path("."), table=table))
     assert text == "2 runs, wall time 1.50 h in all, 2.50 core-hours"
+
+
+def test_report_reads_the_diffusivity_summary_that_dealloy_diffusivity_writes(tmp_path, monkeypatch):
+    """Row 11 reads diffusivity.json as run_diffusivity writes it (the writer's own code runs;
+    only the MD is replaced by D values on two Arrhenius lines whose c/a ratio at 300 K is known)."""
+    import math
+
+    from dealloy.build.crystal import li15si4_cell
+    from dealloy.potentials import diffusivity as dmod
+    from dealloy.report.data import _load_extras
+
+    ea = {"crystalline": 0.25, "amorphous": 0.45}  # eV
+    kb = 8.617333262e-5
+
+    def fake_md(atoms, temperature_k, p, tick=None):
+        phase = atoms.info["phase"]
+        d = 1e-3 * math.exp(-ea[phase] / (kb * temperature_k))
+        res = type("R", (), dict(diffusion_cm2_per_s=d, diffusion_stderr_cm2_per_s=0.01 * d,
+                                 fit_window_ps=(0.1, 0.4), n_atoms=60))()
+        return res, li15si4_cell()  # crystalline at the end: every run is used in the fit
+
+    def fake_bulk(phase, p, echo=print):
+        atoms = li15si4_cell()
+        atoms.info["phase"] = phase
+        return atoms
+
+    monkeypatch.setattr(dmod, "li_diffusion_md", fake_md)
+    monkeypatch.setattr(dmod, "bulk_structure", fake_bulk)
+    out = tmp_path / "diffusivity"
+    dmod.run_diffusivity({"temperatures_k": (600.0, 700.0, 800.0)}, out, echo=lambda m: None)
+    data = _data([{"starting_state": "c-li15si4"}])
+    _load_extras(data, tmp_path)
+    row = next(o for o in observables(data) if o.number == 11)
+    expected = math.exp(-(ea["crystalline"] - ea["amorphous"]) / (kb * 300.0))
+    assert row.verdict == AGREES, row  # ratio ~2300 > 3; NOT_COVERED before the key was read
+    assert "300 K" in row.simulation and f"{expected:.3g}" in row.simulation, (row.simulation,
+                                                                               expected)

@@ -424,11 +424,14 @@ def observables(data: ReportData) -> list[Observable]:
                                "needs c-path runs at ≥ 2 rates", NOT_COVERED))
 
     diff = data.extras.get("diffusivity") or {}
-    ratio = _num(diff.get("ratio_c_over_a_300k", diff.get("c_over_a_ratio")))
+    # diffusivity.json as dealloy diffusivity writes it (potentials/diffusivity.run_diffusivity)
+    ratio = _num(diff.get("c_over_a_ratio_at_extrapolation"))
+    t_extra = _num((diff.get("params") or {}).get("extrapolate_to_k"))
     if math.isfinite(ratio):
+        at = f"{t_extra:.0f} K" if math.isfinite(t_extra) else "the extrapolation temperature"
         rows.append(Observable(11, "Li diffusivity c-Li3.75Si vs a-LixSi",
                                "c: 1e-10–1e-11 cm²/s; a: 1e-12–1e-13 cm²/s (ratio ~10–1000)",
-                               f"c/a ratio at 300 K (Arrhenius extrapolation): {ratio:.3g}",
+                               f"c/a ratio at {at} (Arrhenius extrapolation): {ratio:.3g}",
                                AGREES if ratio > 3 else DISAGREES, "c-phase diffuses faster (ratio > 3)"))
     else:
         rows.append(Observable(11, "Li diffusivity c vs a", "ratio ~10–1000",
