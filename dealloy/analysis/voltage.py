@@ -38,8 +38,8 @@ from dealloy.rundir import RunDir
 #: 954.3 mAh/g per Li/Si: F / M_Si in mAh/g (F = e N_A, CODATA 2018 via ase.units; M_Si in
 #: dealloy.materials)
 MAH_PER_G_SI_PER_LI = M.UNITS["_e"] * M.UNITS["_Nav"] / M.SI_MOLAR_MASS_G_PER_MOL / 3.6
-PAPER_C_PLATEAU_V = 0.43
-PAPER_A_PROCESSES_V = (0.30, 0.55)
+PAPER_C_PLATEAU_V = M.PAPER_C_PLATEAU_V  # the paper's voltages, once, in dealloy.materials
+PAPER_A_PROCESSES_V = M.PAPER_A_PROCESSES_V
 PLATEAU_HALF_WIDTH_V = 0.05
 ELECTROCHEM_STAGES = ("potentiostatic", "galvanostatic")
 
