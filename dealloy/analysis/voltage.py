@@ -117,7 +117,8 @@ def dqdv(rows: list[dict], n_si: int, bin_v: float = 0.02) -> tuple[np.ndarray, 
     Parameters
     ----------
     rows : list of dict
-        The rows of :func:`voltage_curve`.
+        The rows of :func:`voltage_curve` (N accepted moves), each with ``voltage_smoothed_v``
+        (V vs Li/Li+) and ``event`` (``"remove"`` or an insertion).
     n_si : int
         Si atoms of the run (a move is 1/n_si Li per Si: + removal, - insertion).
     bin_v : float
@@ -126,9 +127,11 @@ def dqdv(rows: list[dict], n_si: int, bin_v: float = 0.02) -> tuple[np.ndarray, 
     Returns
     -------
     centres : numpy.ndarray
-        Bin centres (V vs Li/Li+).
+        Shape (B,): bin centres (V vs Li/Li+), B bins of ``bin_v`` spanning the smoothed
+        voltages; shape (0,) when ``rows`` is empty.
     dqdv : numpy.ndarray
-        dQ/dV (Li per Si per V); multiply by :data:`MAH_PER_G_SI_PER_LI` for mAh g⁻¹ V⁻¹.
+        Shape (B,), one value per bin: dQ/dV (Li per Si per V); multiply by
+        :data:`MAH_PER_G_SI_PER_LI` for mAh g⁻¹ V⁻¹.
     """
     if not rows:
         return np.empty(0), np.empty(0)

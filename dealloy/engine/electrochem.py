@@ -72,7 +72,7 @@ def li_bcc_chemical_potential_ev(potential, comm=None) -> float:
 
     Parameters
     ----------
-    potential : dealloy.potentials.Potential
+    potential : dealloy.lammps.potentials.Potential
         The registry potential of the run.
     comm : mpi4py communicator, optional
         Every rank calls (LAMMPS is collective).
