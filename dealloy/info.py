@@ -19,7 +19,7 @@ def versions() -> dict:
     dict
         ``dealloy``, ``python``, ``platform``, ``numpy``, ``ase``, ``ovito`` (version string, or
         "not importable (...)"), ``lammps`` (the dict of
-        :func:`dealloy.engine.lammps.lammps_info`: version, module, packages, gzip support, MPI
+        :func:`dealloy.lammps.instance.lammps_info`: version, module, packages, gzip support, MPI
         library and ranks) and ``potentials`` (the registry's names plus the user-supplied ReaxFF).
     """
     import ase

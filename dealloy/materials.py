@@ -21,6 +21,12 @@ References
 .. [OV] M. B. Oviedo, F. Fernandez, M. Otero, E. P. M. Leiva, S. A. Paz, "Density Functional
    Tight-Binding Model for Lithium-Silicon Alloys", J. Phys. Chem. A 127 (2023) 2637 (PBE,
    Materials Project settings; data in ../shared/reference/pbe-crystals).
+.. [NK] M. R. Nadler, C. P. Kempter, "Crystallographic Data 186. Lithium", Anal. Chem. 31 (1959)
+   2109 (bcc Li, a = 3.51004(41) Å at 25 °C).
+.. [Ogata] K. Ogata, D.-S. Ko et al., "Spontaneous and mass-conserved formation of continuous Si
+   frameworks" (the paper dealloy reproduces; ../shared/paper), Fig. 1D and Methods: dealloying
+   of c-Li15Si4 on a quasi-two-phase plateau at ~430 mV; a-LixSi in two broad processes at 300
+   mV (a-Li~3.5-3.75Si -> a-Li~2.0Si) and 550 mV (a-Li~2.0Si -> a-Si), vs Li/Li+.
 .. [FE] F. Fernandez et al., Phys. Rev. B 108 (2023) 144201, doi:10.1103/PhysRevB.108.144201:
    a-LixSi structures from the DFTB model of [OV]_.
 """
@@ -76,6 +82,17 @@ SI_MOLAR_MASS_G_PER_MOL = 28.0855
 #: a-Si volume per Si (Å³) as the amorphous builder's starting density uses it: from
 #: A_SI_DENSITY_G_PER_CM3, 28.0855 / 2.28 / 0.602214076 = 20.455, rounded to 20.46.
 A_SI_VOLUME_PER_SI_ROUNDED_ANGSTROM3 = 20.46
+
+# ---- Li --------------------------------------------------------------------------------------
+#: bcc Li lattice constant (Å), room temperature (experiment, 3.51004(41) Å at 25 °C [NK]_); the
+#: starting cell of every Li-metal reference, which the potential then relaxes.
+LI_BCC_A_ANGSTROM = 3.51
+
+# ---- the paper's voltages ------------------------------------------------------------------
+#: Dealloying plateau of c-Li15Si4 (c-path), V vs Li/Li+ [Ogata]_.
+PAPER_C_PLATEAU_V = 0.43
+#: The two broad dealloying processes of a-LixSi (a-path), V vs Li/Li+ [Ogata]_.
+PAPER_A_PROCESSES_V = (0.30, 0.55)
 
 # ---- atomic volumes ------------------------------------------------------------------------
 #: Atomic volume of Si in c-Si (Å³): a³/8.

@@ -97,7 +97,7 @@ def test_build_progress_estimates_and_calibrates():
     import io
     import logging
 
-    from dealloy.engine.progress import PRIOR_ATOM_STEPS_PER_S_PER_RANK, BuildProgress
+    from dealloy.progress import PRIOR_ATOM_STEPS_PER_S_PER_RANK, BuildProgress
 
     out = io.StringIO()
     log = logging.getLogger("dealloy.builders.amorphous")

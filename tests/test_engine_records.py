@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dealloy.engine.progress import Progress
+from dealloy.progress import Progress
 from dealloy.engine.record import RunRecord
 from dealloy.engine.run import run
 from dealloy.engine.state import EngineState

@@ -22,7 +22,7 @@ from dealloy.potentials.validate import li15si4_unit_cell
 
 # ---- LAMMPS loader ----------------------------------------------------------------------
 def test_lammps_loads_without_ld_library_path_and_reports_packages():
-    code = "from dealloy.engine import lammps_info; i = lammps_info(); print(i['version'], 'MEAM' in i['packages'])"
+    code = "from dealloy.lammps.instance import lammps_info; i = lammps_info(); print(i['version'], 'MEAM' in i['packages'])"
     env = {k: v for k, v in __import__("os").environ.items() if k != "LD_LIBRARY_PATH"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     version, has_meam = out.stdout.split()

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from dealloy.engine import progress as progress_module
+from dealloy import progress as progress_module
 from dealloy.engine.state import EngineState, StageProgress
 
 DEALLOY = [sys.executable, "-m", "dealloy.cli"]

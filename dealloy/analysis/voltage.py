@@ -38,8 +38,8 @@ from dealloy.rundir import RunDir
 #: 954.3 mAh/g per Li/Si: F / M_Si in mAh/g (F = e N_A, CODATA 2018 via ase.units; M_Si in
 #: dealloy.materials)
 MAH_PER_G_SI_PER_LI = M.UNITS["_e"] * M.UNITS["_Nav"] / M.SI_MOLAR_MASS_G_PER_MOL / 3.6
-PAPER_C_PLATEAU_V = 0.43
-PAPER_A_PROCESSES_V = (0.30, 0.55)
+PAPER_C_PLATEAU_V = M.PAPER_C_PLATEAU_V  # the paper's voltages, once, in dealloy.materials
+PAPER_A_PROCESSES_V = M.PAPER_A_PROCESSES_V
 PLATEAU_HALF_WIDTH_V = 0.05
 ELECTROCHEM_STAGES = ("potentiostatic", "galvanostatic")
 
@@ -117,7 +117,8 @@ def dqdv(rows: list[dict], n_si: int, bin_v: float = 0.02) -> tuple[np.ndarray, 
     Parameters
     ----------
     rows : list of dict
-        The rows of :func:`voltage_curve`.
+        The rows of :func:`voltage_curve` (N accepted moves), each with ``voltage_smoothed_v``
+        (V vs Li/Li+) and ``event`` (``"remove"`` or an insertion).
     n_si : int
         Si atoms of the run (a move is 1/n_si Li per Si: + removal, - insertion).
     bin_v : float
@@ -126,9 +127,11 @@ def dqdv(rows: list[dict], n_si: int, bin_v: float = 0.02) -> tuple[np.ndarray, 
     Returns
     -------
     centres : numpy.ndarray
-        Bin centres (V vs Li/Li+).
+        Shape (B,): bin centres (V vs Li/Li+), B bins of ``bin_v`` spanning the smoothed
+        voltages; shape (0,) when ``rows`` is empty.
     dqdv : numpy.ndarray
-        dQ/dV (Li per Si per V); multiply by :data:`MAH_PER_G_SI_PER_LI` for mAh g⁻¹ V⁻¹.
+        Shape (B,), one value per bin: dQ/dV (Li per Si per V); multiply by
+        :data:`MAH_PER_G_SI_PER_LI` for mAh g⁻¹ V⁻¹.
     """
     if not rows:
         return np.empty(0), np.empty(0)

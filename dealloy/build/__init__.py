@@ -1,4 +1,4 @@
-"""Geometry-only structure builders: crystal lattices, spheres, grains, twins (no MD, no LAMMPS).
+"""Geometry-only structure builders: crystal lattices, spheres, grains, twins (no MD code).
 
 Crystalline: :func:`li15si4_cell`, :func:`si_particle`, :func:`li15si4_particle` (pure functions
 returning ``ase.Atoms``, deterministic for a ``seed``); shared checks and geometry in

@@ -233,6 +233,9 @@ def si_particle(diameter_nm: float, crystallinity: str = "sc", grain_size_nm: fl
         ``orientation`` with ``pc``, or an unknown ``potential``.
     LammpsBuildError
         When ``potential`` is given and LAMMPS cannot be opened.
+    SimulationError
+        When ``potential`` is given and LAMMPS rejects the minimisation of the diamond-Si cell
+        (:func:`dealloy.lammps.lattice.si_lattice_constant`).
     """
     args = dict(diameter_nm=diameter_nm, crystallinity=crystallinity, grain_size_nm=grain_size_nm,
                 twin_spacing_nm=twin_spacing_nm, orientation=orientation, seed=seed,

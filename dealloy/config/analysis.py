@@ -173,7 +173,7 @@ class SiNetworkParams(AnalysisModel):
     """
 
     si_si_cutoff_angstrom: float = Field(
-        2.9, gt=0, le=6, allow_inf_nan=False,
+        M.SI_SI_CN_CUTOFF_ANGSTROM, gt=0, le=6, allow_inf_nan=False,
         description="Si-Si bond cutoff, Å (first minimum of a-Si's g(r))")
     small_cluster_max: int = Field(
         10, ge=3, description="largest Si cluster (Si atoms) counted as 'small'; 3..this")
@@ -219,7 +219,7 @@ class CrystallinityParams(AnalysisModel):
     """
 
     si_si_cutoff_angstrom: float = Field(
-        2.9, gt=0, le=6, allow_inf_nan=False,
+        M.SI_SI_CN_CUTOFF_ANGSTROM, gt=0, le=6, allow_inf_nan=False,
         description="an Si with an Si neighbour within this (Å) is not c-Li15Si4-like")
     li15si4_shell_angstrom: float = Field(
         5.5, gt=0, le=12, allow_inf_nan=False,

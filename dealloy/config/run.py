@@ -43,7 +43,7 @@ class ParticleSpec(StrictModel):
     file : str, optional
         A structure file any ASE reader takes; relative to the config file.
     builder : str, optional
-        A :mod:`dealloy.build` builder name (``li15si4_particle``, ...).
+        A :mod:`dealloy.builders` builder name (``li15si4_particle``, ...).
     args : dict
         Keyword arguments of the builder (units in their names: ``diameter_nm``, ...).
     """

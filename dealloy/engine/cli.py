@@ -1,4 +1,4 @@
-"""``dealloy run`` and ``dealloy quickstart``: parse, call the engine, print."""
+"""``dealloy run``: parse, call the engine, print (``dealloy quickstart`` is :mod:`dealloy.quickstart`)."""
 
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ from scipy.spatial import cKDTree
 
 from dealloy.errors import ConfigError, DealloyError
 from dealloy.lammps.session import LammpsSession
-from dealloy.materials import UNITS
+from dealloy.materials import LI_BCC_A_ANGSTROM, UNITS
 
 KB_EV = UNITS["kB"]  # Boltzmann constant, eV/K (CODATA 2018, dealloy.materials)
 VOLTAGE_MIN_V, VOLTAGE_MAX_V = -0.5, 3.0  # accepted applied potentials, V vs Li/Li+
@@ -72,7 +72,7 @@ def li_bcc_chemical_potential_ev(potential, comm=None) -> float:
 
     Parameters
     ----------
-    potential : dealloy.potentials.Potential
+    potential : dealloy.lammps.potentials.Potential
         The registry potential of the run.
     comm : mpi4py communicator, optional
         Every rank calls (LAMMPS is collective).
@@ -110,7 +110,7 @@ def _mu_cached(key, potential, comm) -> float:
         return _MU_CACHE[key]
     from ase.build import bulk
 
-    atoms = bulk("Li", "bcc", a=3.51, cubic=True).repeat(4)
+    atoms = bulk("Li", "bcc", a=LI_BCC_A_ANGSTROM, cubic=True).repeat(4)
     why = None
     try:
         with LammpsSession(atoms, potential, comm=comm) as s:
@@ -127,7 +127,7 @@ def _mu_cached(key, potential, comm) -> float:
     elif mu >= -0.05:
         why = f"bcc Li is not bound ({mu:.4g} eV/atom)"
     elif not 2.8 <= a <= 4.2:
-        why = f"the relaxed bcc cell has a = {a:.3f} Å, not Li metal (3.51 Å)"
+        why = f"the relaxed bcc cell has a = {a:.3f} Å, not Li metal ({LI_BCC_A_ANGSTROM} Å)"
     if why:
         raise ConfigError(f"potential '{potential.name}': mu_Li(bcc) cannot be computed ({why}); "
                           "the electrochemical stages need it: use a potential that describes "

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dealloy.checks import lammps_quote
 from dealloy.config.run import DUMP_COLUMNS, dump_run_config, steps_of
-from dealloy.lammps.instance import lammps_quote
 from dealloy.engine.recorder import (
     EVENT_COLUMNS,
     THERMO_COLUMNS,

@@ -60,6 +60,7 @@ from dealloy.lammps.session import LammpsSession
 from dealloy.errors import ConfigError
 from dealloy.io import atomic_path, progress_hook, write_json
 from dealloy.lammps.potentials import DEFAULT_POTENTIAL, ELEMENTS, get_potential
+from dealloy.materials import X_LI15SI4
 from dealloy.potentials.validate import li15si4_unit_cell
 from dealloy.io import write_structure
 
@@ -194,9 +195,9 @@ class DataSpec:
             An x outside [0, 3.75], ``n_si`` < 2, a quench rate outside (0, 1e15] K/s, a
             missing ``crystals_dir``, or an unknown ``structure_potential``.
         """
-        bad = [x for x in self.xs if not 0.0 <= float(x) <= 3.75]
+        bad = [x for x in self.xs if not 0.0 <= float(x) <= X_LI15SI4]
         if bad:
-            raise ConfigError(f"xs must lie in [0, 3.75], got {bad}")
+            raise ConfigError(f"xs must lie in [0, {X_LI15SI4}], got {bad}")
         if self.n_si < 2:
             raise ConfigError(f"n_si must be >= 2 Si per amorphous cell, got {self.n_si}")
         if any(r <= 0 or r > 1e15 for r in self.quench_rates_k_per_s):

@@ -45,7 +45,7 @@ def single_point(atoms: Atoms, pot: Potential) -> tuple[float, np.ndarray]:
     ----------
     atoms : ase.Atoms
         A Li-Si structure of N atoms (any cell; a general cell is rotated for LAMMPS and back).
-    pot : dealloy.potentials.Potential
+    pot : dealloy.lammps.potentials.Potential
         The potential.
 
     Returns
@@ -78,7 +78,7 @@ def errors_by_family(pot: Potential, atoms_list, split: str | None = "test") -> 
 
     Parameters
     ----------
-    pot : dealloy.potentials.Potential
+    pot : dealloy.lammps.potentials.Potential
         The fitted potential.
     atoms_list : list of ase.Atoms
         Labelled configurations (energy in eV, forces in eV/Å; ``info['family']``,
@@ -138,7 +138,7 @@ def end_members(pot: Potential) -> dict:
 
     Parameters
     ----------
-    pot : dealloy.potentials.Potential
+    pot : dealloy.lammps.potentials.Potential
         The potential.
 
     Returns
@@ -161,7 +161,7 @@ def li15si4_figures(pot: Potential) -> dict:
 
     Parameters
     ----------
-    pot : dealloy.potentials.Potential
+    pot : dealloy.lammps.potentials.Potential
         The potential.
 
     Returns
@@ -192,7 +192,7 @@ def crystal_hull(pot: Potential, crystals: dict) -> dict:
 
     Parameters
     ----------
-    pot : dealloy.potentials.Potential
+    pot : dealloy.lammps.potentials.Potential
         The potential.
     crystals : dict
         Phase name -> ase.Atoms, including ``"Li"`` and ``"Si"`` (the end members); PBE total
@@ -252,7 +252,7 @@ def md_speed(pot: Potential, repeat: int = 2, steps: int = 200) -> dict:
 
     Parameters
     ----------
-    pot : dealloy.potentials.Potential
+    pot : dealloy.lammps.potentials.Potential
         The potential.
     repeat : int
         Unit cells along each axis (``repeat``^3 cells of 76 atoms).

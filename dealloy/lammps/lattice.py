@@ -37,6 +37,8 @@ def si_lattice_constant(potential) -> float:
         For an unknown potential name.
     LammpsBuildError
         When LAMMPS cannot be opened or lacks the potential's package.
+    SimulationError
+        When LAMMPS rejects the setup or the minimisation (the message names the command).
     """
     pot = get_potential(potential)
     key = (pot.name, tuple(str(f) for f in pot.files))

@@ -330,7 +330,7 @@ def _q(path: Path) -> str:
     """Quote a parameter file's path as one LAMMPS word taken literally.
 
     Quoted so that spaces, ``$`` (variables), ``#`` (comments), ``&`` and quotes reach LAMMPS as
-    they are (:func:`dealloy.lammps.instance.lammps_quote`).
+    they are (:func:`dealloy.checks.lammps_quote`).
 
     Returns
     -------

@@ -76,7 +76,7 @@ REF_A_SI = {"density_g_cm3": M.A_SI_DENSITY_G_PER_CM3, "si_si_cn": M.A_SI_SI_SI_
             "c_si_volume_per_si_angstrom3": 20.02}
 REF_LI15SI4 = {"formation_ev_per_atom": M.LI15SI4_FORMATION_PBE_EV_PER_ATOM,
                "extraction_ev_per_li": M.LI15SI4_EXTRACTION_PBE_EV_PER_LI}
-REF_VOLTAGES = {"c_path_plateau_v": 0.43, "a_path_v": (0.30, 0.55)}
+REF_VOLTAGES = {"c_path_plateau_v": M.PAPER_C_PLATEAU_V, "a_path_v": M.PAPER_A_PROCESSES_V}
 A_LI11SI_X = 1.1  # product of the c-Li15Si4 two-phase plateau (paper)
 
 
@@ -434,7 +434,7 @@ def validate_amorphous(potential: Potential | str = DEFAULT_POTENTIAL, xs=DEFAUL
             for s in range(int(seeds)) for x in sorted(xs, reverse=True)]  # big cells first
     samples = _run_jobs(work, pot, int(jobs), cache_dir, say)
 
-    li, e_li = _relax_bulk(bulk("Li", "bcc", a=3.51, cubic=True).repeat(4), pot)
+    li, e_li = _relax_bulk(bulk("Li", "bcc", a=M.LI_BCC_A_ANGSTROM, cubic=True).repeat(4), pot)
     mu_li = e_li / len(li)
     csi, e_csi = _relax_bulk(bulk("Si", "diamond", a=M.SI_A_ANGSTROM, cubic=True).repeat(2), pot)
     mu_c_si = e_csi / len(csi)

@@ -21,8 +21,9 @@ References
    doi:10.1149/1.1652421 (c-Li15Si4 at room temperature, a = 10.685 Å).
 .. [Kittel] C. Kittel, Introduction to Solid State Physics (Wiley), table of cohesive energies
    (Li 1.63 eV/atom, Si 4.63 eV/atom; a book, no DOI). The room-temperature lattice constants
-   (bcc Li 3.51 Å, diamond Si 5.431 Å) are experimental values whose source the code and
-   potentials/README.md do not name.
+   are experimental: bcc Li 3.51 Å (:data:`dealloy.materials.LI_BCC_A_ANGSTROM`, M. R. Nadler,
+   C. P. Kempter, Anal. Chem. 31 (1959) 2109); diamond Si 5.431 Å
+   (:data:`dealloy.materials.SI_A_ANGSTROM`), whose source the code does not name.
 .. [Birch] F. Birch, "Finite elastic strain of cubic crystals", Phys. Rev. 71 (1947) 809 (the
    Birch-Murnaghan equation of state, as :class:`ase.eos.EquationOfState` fits it; DOI not
    checked here).
@@ -47,7 +48,7 @@ LI15SI4_SPACEGROUP = M.LI15SI4_SPACE_GROUP
 LI15SI4_BASIS = {f"{el}_{w}": xyz for el, w, xyz in M.LI15SI4_WYCKOFF_SITES}
 
 REFERENCES = {
-    "li_a_angstrom": (3.51, "experiment (bcc Li, room temperature)"),
+    "li_a_angstrom": (M.LI_BCC_A_ANGSTROM, "experiment (bcc Li, room temperature)"),
     "li_ecoh_ev": (1.63, "experiment"),
     "si_a_angstrom": (M.SI_A_ANGSTROM, "experiment"),
     "si_ecoh_ev": (4.63, "experiment"),
@@ -332,7 +333,7 @@ def validate_crystals(potential: Potential | str = DEFAULT_POTENTIAL, md_ps: flo
         say(steps[k], done=float(share[k]), total=1.0, task=f"{pot.name} checks")
 
     step(0)
-    li, e_li = _relax_bulk(bulk("Li", "bcc", a=3.51, cubic=True).repeat(4), pot, comm)
+    li, e_li = _relax_bulk(bulk("Li", "bcc", a=M.LI_BCC_A_ANGSTROM, cubic=True).repeat(4), pot, comm)
     e_li_atom = e_li / len(li)
     li_a = li.cell.lengths()[0] / 4
     step(1)

@@ -50,7 +50,7 @@ class StatePreset:
     Parameters
     ----------
     builder : str
-        The :mod:`dealloy.build` builder's name.
+        The :mod:`dealloy.builders` builder's name.
     description : str
         One line for the docs and tables.
     args : tuple of str
