@@ -190,15 +190,18 @@ class StagesMixin:
                 self._progress()
                 if md % self.ckpt_steps == 0:
                     self.checkpoint()
-                    # The thermostat restarts here, as a run resumed from this checkpoint
-                    # restarts it: the Nose-Hoover chain from rest, the Langevin stream from a
-                    # seed of this MD step. Its state is not in the checkpoint (LAMMPS cannot
-                    # set it), so without the restart a resumed run would follow another
-                    # trajectory (and, galvanostatic, remove other Li) than an uninterrupted one.
-                    for f in fixes:
-                        self.cmd(f"unfix {f}")
-                    fixes = self._thermostat(*((stage.anneal_temperature_k,) * 2 if hot
-                                               else t_stage))
+                    if cfg.thermostat == "nose-hoover":
+                        # The Nose-Hoover chain restarts here from rest, as a run resumed from
+                        # this checkpoint restarts it. Its state is not in the checkpoint
+                        # (LAMMPS cannot set it), so without the restart a resumed run would
+                        # follow another trajectory (and, galvanostatic, remove other Li) than
+                        # an uninterrupted one. Langevin runs are left alone: LAMMPS hands out
+                        # their noise in atom storage order, which a resume changes anyway, so
+                        # a restart would only change the uninterrupted trajectory.
+                        for f in fixes:
+                            self.cmd(f"unfix {f}")
+                        fixes = self._thermostat(*((stage.anneal_temperature_k,) * 2 if hot
+                                                   else t_stage))
                 self._poll_signal()
         finally:
             if self.session is not None and self.session.lmp is not None:
