@@ -48,16 +48,168 @@ def test_bad_builder_args_refused_at_load(args, words):
         assert w in str(exc.value), str(exc.value)
 
 
-def test_missing_builder_args_refused_before_the_builder_runs(tmp_path):
-    """A config may load without a required argument (a study fills it in); the run refuses it
-    before building, naming it, and says so in run.json."""
+def test_missing_builder_args_refused_at_load():
+    """The run config is complete at load: a missing required argument is refused there, naming
+    ``particle.args.<field>`` and the fix (on 814007a it loaded and failed only when the run
+    built the particle, e.g. under SLURM in every run of a study)."""
+    with pytest.raises(ConfigError) as exc:
+        parse_run_config({"particle": {"builder": "li15si4_particle",
+                                       "args": {"grain_size_nm": 3.0}}})
+    msg = str(exc.value)
+    assert "particle.args.diameter_nm: builder 'li15si4_particle' needs 'diameter_nm'; add it" \
+        in msg, msg
+    assert "particle: particle.args" not in msg  # the key is named once
+
+
+def test_bad_builder_args_refused_by_dealloy_run_nothing_written(tmp_path):
+    """``dealloy run`` with a missing and with an out-of-range builder argument: exit 2, the
+    field named, nothing written (no run directory), before any MD."""
+    for args, words in (("{ seed = 1 }", ["particle.args.diameter_nm", "needs"]),
+                        ("{ diameter_nm = 1.0 }", ["particle.args.diameter_nm", "2.14"])):
+        cfg = tmp_path / "run.toml"
+        cfg.write_text(f'[particle]\nbuilder = "li15si4_particle"\nargs = {args}\n')
+        res = run_dealloy("run", cfg, "-o", tmp_path / "r", "-q", cwd=tmp_path)
+        assert res.returncode == 2, (res.returncode, res.stderr)
+        for w in words:
+            assert w in res.stderr, res.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["run.toml"]
+
+
+def test_unchecked_args_refused_before_the_builder_runs(tmp_path):
+    """A ParticleSpec made in Python without validation (model_construct): the run still checks
+    the arguments before building, naming the missing one, and says so in run.json."""
+    from dealloy.config.run import ParticleSpec
+
     cfg = parse_run_config({"particle": {"builder": "li15si4_particle",
-                                         "args": {"grain_size_nm": 1.0}}})
+                                         "args": {"diameter_nm": 3.0}}})
+    cfg = cfg.model_copy(update={"particle": ParticleSpec.model_construct(
+        builder="li15si4_particle", args={"grain_size_nm": 1.0}, file=None)})
     with pytest.raises(ConfigError, match=r"particle.args.diameter_nm: builder 'li15si4_particle' "
                                           r"needs 'diameter_nm'"):
         run(cfg, run_dir=tmp_path / "r", quiet=True)
     info = RunDir(tmp_path / "r").read_run_json()
     assert info["status"] == "failed" and info["before_md"] is True
+
+
+# (builder, args, the field named, whether the builder's own check refuses it too: the models
+# are stricter on types - no "4" -> 4.0 - and agree with the builders on bounds and choices)
+_BAD = [
+    ("li15si4_cell", {"a": -1.0}, "a", True),
+    ("li15si4_cell", {"a": "10.685"}, "a", False),
+    ("si_particle", {"diameter_nm": "4"}, "diameter_nm", False),
+    ("si_particle", {"diameter_nm": 1.0}, "diameter_nm", True),  # < 2 x 5.431 Å
+    ("si_particle", {"diameter_nm": 3.0, "crystallinity": "amorphous"}, "crystallinity", True),
+    ("si_particle", {"diameter_nm": 3.0, "seed": True}, "seed", True),
+    ("si_particle", {"diameter_nm": 3.0, "seed": -1}, "seed", True),
+    ("si_particle", {"diameter_nm": 3.0, "vacuum_nm": 1.0}, "vacuum_nm", True),
+    ("si_particle", {"diameter_nm": 3.0, "grain_size_nm": 1.5}, "grain_size_nm", True),  # sc
+    ("si_particle", {"diameter_nm": 3.0, "crystallinity": "pc", "grain_size_nm": 4.0},
+     "grain_size_nm", True),
+    ("si_particle", {"diameter_nm": 3.0, "crystallinity": "pc", "orientation": "identity"},
+     "orientation", True),
+    ("si_particle", {"diameter_nm": 3.0, "twin_spacing_nm": 0.5}, "twin_spacing_nm", True),
+    ("si_particle", {"diameter_nm": 3.0, "lattice_constant": 0.0}, "lattice_constant", True),
+    ("si_particle", {"diameter_nm": 3.0, "potential": "no-such-potential"}, "potential", True),
+    ("si_particle", {"diameter_nm": 3.0, "orientation": 5}, "orientation", True),
+    ("li15si4_particle", {"diameter_nm": "4", "seed": True}, "seed", True),
+    ("li15si4_particle", {"diameter_nm": 2.0}, "diameter_nm", True),  # < 2.14 nm
+    ("li15si4_particle", {"diameter_nm": float("nan")}, "diameter_nm", True),
+    ("li15si4_particle", {"diameter_nm": 4.0, "grain_size_nm": 1.0}, "grain_size_nm", True),
+    ("li15si4_particle", {"diameter_nm": 4.0, "grain_size_nm": 2.5, "orientation": "identity"},
+     "orientation", True),
+    ("li15si4_particle", {"diameter_nm": 4.0, "seed": 1.0}, "seed", True),
+    ("li15si4_particle", {"diameter_nm": 4.0, "vacuum_nm": 0.5}, "vacuum_nm", True),
+    ("amorphous_lisi", {"x": 4.0}, "x", True),
+    ("amorphous_lisi", {"x": 1.0, "n_si": 0}, "n_si", True),
+    ("amorphous_lisi", {"x": 1.0, "n_si": 64.0}, "n_si", True),
+    ("amorphous_lisi", {"x": 1.0, "protocol": "slow"}, "protocol", True),
+    ("amorphous_lisi", {"x": 1.0, "quench_rate_k_per_s": 1e16}, "quench_rate_k_per_s", True),
+    ("amorphous_lisi", {"x": 1.0, "melt_temperature_k": 200.0}, "melt_temperature_k", True),
+    ("amorphous_lisi", {"x": 1.0, "potential": "reaxff"}, "potential", True),  # no ffield
+    ("amorphous_lisi_particle", {"diameter_nm": 0.5, "x": 1.0}, "diameter_nm", True),
+    ("amorphous_lisi_particle", {"diameter_nm": 2.0, "x": -0.1}, "x", True),
+    ("amorphous_lisi_particle", {"diameter_nm": 2.0, "x": 1.0, "bulk_n_si": 0}, "bulk_n_si", True),
+    ("amorphous_lisi_particle", {"diameter_nm": 2.0, "x": 1.0, "particle_relax_ps": 0.0},
+     "particle_relax_ps", True),
+    ("core_shell_particle", {"diameter_nm": 1.2, "dod": 0.5}, "diameter_nm", True),
+    ("core_shell_particle", {"diameter_nm": 3.0, "dod": 0.0}, "dod", True),
+    ("core_shell_particle", {"diameter_nm": 3.0, "dod": 1.0}, "dod", True),  # > 3.5 / 3.75
+    ("core_shell_particle", {"diameter_nm": 3.0, "dod": 0.5, "x_shell": 4.0}, "x_shell", True),
+]
+
+
+@pytest.mark.parametrize("name, args, field, builder_refuses", _BAD,
+                         ids=[f"{b}-{f}-{i}" for i, (b, _, f, _) in enumerate(_BAD)])
+def test_bad_bound_choice_or_type_refused_at_load(name, args, field, builder_refuses):
+    """Each builder's bounds, choices and strict types are its model's: refused when the run
+    config loads, one line naming particle.args.<field>; the builder's own check (the Python
+    API) refuses the same bound or choice, before it builds anything."""
+    with pytest.raises(ConfigError) as exc:
+        parse_run_config({"particle": {"builder": name, "args": args}})
+    msg = str(exc.value)
+    assert f"particle.args.{field}: " in msg, msg
+    head, line = msg.splitlines()  # the head and one line
+    assert line.startswith("  - particle.args."), msg
+    if builder_refuses:
+        with pytest.raises(ConfigError, match=field):
+            BUILDERS[name](**args)
+
+
+def test_model_constants_are_the_builders():
+    """The bounds the models check (config sits below build/builders in the layers) are the
+    builders' own."""
+    from dealloy.build import _common, crystal
+    from dealloy.builders import amorphous
+    from dealloy.config import builders as cb
+
+    assert cb.MIN_VACUUM_NM == _common.MIN_VACUUM_NM
+    assert cb.X_MAX == amorphous.X_MAX
+    assert cb.PROTOCOL_NAMES == tuple(amorphous.PROTOCOLS)
+    assert cb.CRYSTALLINITIES == crystal.CRYSTALLINITIES
+    assert set(cb.Protocol.__args__) == set(amorphous.PROTOCOLS)
+    assert set(cb.Crystallinity.__args__) == set(crystal.CRYSTALLINITIES)
+    assert inspect.signature(crystal.li15si4_particle).parameters["a"].default == \
+        cb.M.LI15SI4_A_ANGSTROM
+    assert crystal.SI_A == cb.M.SI_A_ANGSTROM
+    assert inspect.signature(amorphous.core_shell_particle).parameters["x_shell"].default == 3.5
+
+
+def test_check_builder_args_partial_and_valid():
+    """``complete=False`` still skips missing arguments (a study's base) but checks the rest;
+    valid arguments pass unchanged."""
+    from dealloy.config.builders import check_builder_args
+
+    check_builder_args("li15si4_particle", {"seed": 1}, complete=False)
+    with pytest.raises(ValueError, match="particle.args.seed"):
+        check_builder_args("li15si4_particle", {"seed": True}, complete=False)
+    with pytest.raises(ValueError, match="particle.args.diameter_nm"):
+        check_builder_args("li15si4_particle", {"seed": 1})
+    with pytest.raises(ValueError, match="dealloy build.seed"):  # the review's example
+        check_builder_args("li15si4_particle", {"diameter_nm": "4", "seed": True},
+                           where="dealloy build", complete=True)
+    args = {"diameter_nm": 4, "seed": 1, "orientation": [1, 1, 1]}
+    check_builder_args("li15si4_particle", args)
+    assert args == {"diameter_nm": 4, "seed": 1, "orientation": [1, 1, 1]}
+
+
+def test_prepare_calls_the_builder_with_the_validated_values(monkeypatch):
+    """The engine passes the model's values of the arguments given (not the defaults of the
+    others: the builder's own apply)."""
+    from dealloy import builders
+    from dealloy.engine.prepare import build_particle
+
+    seen = {}
+
+    def fake(**kwargs):
+        seen.update(kwargs)
+        raise ConfigError("stop")
+
+    monkeypatch.setitem(builders.BUILDERS, "li15si4_particle", fake)
+    cfg = parse_run_config({"particle": {"builder": "li15si4_particle",
+                                         "args": {"diameter_nm": 3, "seed": 2}}})
+    with pytest.raises(ConfigError, match="particle.args: stop"):
+        build_particle(cfg)
+    assert seen == {"diameter_nm": 3.0, "seed": 2} and type(seen["diameter_nm"]) is float
 
 
 def test_good_builder_args_kept_as_given():

@@ -73,7 +73,7 @@ def dump_frames(path: Path):
 
 
 # ---- bad input: one line per problem, before any MD ------------------------------------------
-BASE = {"particle": {"builder": "li15si4_particle"}}
+BASE = {"particle": {"builder": "li15si4_particle", "args": {"diameter_nm": 3.0}}}
 
 
 @pytest.mark.parametrize("stage, needle", [
@@ -446,7 +446,7 @@ x_final = 3.5
 def test_study_axes_switch_the_extraction_mode():
     from dealloy.study.axes import apply_params
 
-    base = {"particle": {"builder": "li15si4_particle"},
+    base = {"particle": {"builder": "li15si4_particle", "args": {"diameter_nm": 3.0}},
             "stages": [{"type": "minimize"},
                        {"type": "extract", "selector": "surface", "x_final": 1.0,
                         "rate_li_per_ps": 2.0, "interval_ps": 0.25}]}

@@ -35,7 +35,7 @@ def cell(tmp_path_factory) -> Path:
 
 
 def test_pressure_bar_config_round_trip_and_range():
-    base = {"particle": {"builder": "li15si4_particle"}}
+    base = {"particle": {"builder": "li15si4_particle", "args": {"diameter_nm": 3.0}}}
     cfg = parse_run_config({**base, "pressure_bar": 0.0, "pressure_damping_ps": 0.5})
     assert load_run_config_text(dump_run_config(cfg)).pressure_bar == 0.0
     assert parse_run_config(base).pressure_bar is None  # default: fixed volume (NVT)

@@ -67,7 +67,7 @@ def test_hash_carries_the_value_of_a_package_default():
     from dealloy.lammps.potentials import DEFAULT_POTENTIAL
     from dealloy.study.plan import _canonical, run_key
 
-    cfg = {"particle": {"builder": "li15si4_particle", "args": {"diameter_nm": 2.0}}}
+    cfg = {"particle": {"builder": "li15si4_particle", "args": {"diameter_nm": 2.2}}}
     assert _canonical(cfg)["potential"] == DEFAULT_POTENTIAL
     assert _canonical(cfg)["timestep_ps"] is None and _canonical(cfg)["temperature_k"] == 300
     assert run_key(cfg) == run_key({**cfg, "potential": DEFAULT_POTENTIAL})
@@ -102,13 +102,13 @@ def test_states_map_to_builders(tmp_path):
 state = "c-li15si4"
 [[runs]]
 state = "c-li15si4-pc"
-grain_size_nm = 1.5
+grain_size_nm = 2.5
 diameter_nm = 4.0
 ''')
     plan = plan_of(p)
     sc, pc = (r.config["particle"] for r in plan.runs)
     assert sc["builder"] == pc["builder"] == "li15si4_particle"
-    assert "grain_size_nm" not in sc["args"] and pc["args"]["grain_size_nm"] == 1.5
+    assert "grain_size_nm" not in sc["args"] and pc["args"]["grain_size_nm"] == 2.5
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in WORKFLOWS.glob("*.toml")))

@@ -36,7 +36,8 @@ class ParticleSpec(StrictModel):
     """The starting structure: exactly one of ``file`` or ``builder`` (+ ``args``).
 
     ``args`` are checked against the builder's parameter model in :mod:`dealloy.config.builders`
-    when the config loads (names and types; required arguments before the builder runs).
+    when the config loads: names, strict types, bounds, choices and required arguments (the
+    model is selected by ``builder`` in a model validator; ``args`` stay a dict as given).
 
     Attributes
     ----------
@@ -64,9 +65,10 @@ class ParticleSpec(StrictModel):
                 builder_args_model(self.builder)
             except ValueError as exc:
                 raise ValueError(f"particle.builder: {exc}") from None
-            # names and types against the builder's parameter model (dealloy.config.builders;
-            # required ones are checked before the builder runs); args are kept as given
-            check_builder_args(self.builder, self.args, complete=False)
+            # the run config is complete at load: names, strict types, bounds, choices and
+            # required arguments against the builder's parameter model (dealloy.config.builders),
+            # before anything is written; args are kept as given (run keys hash them)
+            check_builder_args(self.builder, self.args, complete=True)
         return self
 
 
@@ -894,6 +896,9 @@ def format_errors(exc: ValidationError, source: str, data: dict) -> str:
             msg = err["msg"].replace("Value error, ", "")
             if typ in ("greater_than", "greater_than_equal"):
                 msg = f"{msg} (got {err.get('input')!r}); give a positive value"
+            if msg.startswith(f"{where}."):  # names its own key (particle.args.<field>: ...)
+                lines.append(f"  - {msg}")
+                continue
         lines.append(f"  - {where}: {msg}")
     return "\n".join(lines)
 

@@ -13,7 +13,7 @@ from ase import Atoms
 
 from dealloy.builders import get_builder
 from dealloy.checks import check_structure
-from dealloy.config.builders import check_builder_args
+from dealloy.config.builders import builder_args_model, check_builder_args
 from dealloy.config.run import ELECTROCHEM_TYPES, RunConfig
 from dealloy.errors import ConfigError
 from dealloy.io import mpi_comm, read_structure
@@ -71,12 +71,15 @@ def build_particle(cfg: RunConfig, comm=None):
             fn = get_builder(spec.builder)
         except ConfigError as exc:
             raise ConfigError(f"particle.builder: {exc}") from None
-        try:
+        try:  # the config was checked at load; a ParticleSpec built in Python may not be
             check_builder_args(spec.builder, spec.args, complete=True)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+        # the validated values; arguments not given (or None) keep the builder's defaults
+        kwargs = builder_args_model(spec.builder).model_validate(spec.args).model_dump(
+            exclude_unset=True, exclude_none=True)
         try:
-            atoms = fn(**spec.args)  # every rank (a builder may run collective LAMMPS)
+            atoms = fn(**kwargs)  # every rank (a builder may run collective LAMMPS)
         except ConfigError as exc:
             raise ConfigError(f"particle.args: {exc}") from None
         atoms = comm.bcast(atoms if comm.Get_rank() == 0 else None, root=0)
