@@ -251,7 +251,7 @@ def test_surface_selector_never_touches_the_core(big):
 
 def test_shell_selector_depth_and_random_only_li(big):
     a, r, is_li = big
-    shell = removal_candidates("shell", a.positions, is_li, shell_width=6.0)
+    shell = removal_candidates("shell", a.positions, is_li, shell_width_angstrom=6.0)
     surf = removal_candidates("surface", a.positions, is_li)
     assert set(surf) <= set(shell) and r[shell].min() > 18.0 - 6.0 - 4.0
     assert r[shell].min() < r[surf].min()

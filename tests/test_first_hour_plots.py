@@ -14,14 +14,14 @@ from dealloy.analysis import plots as plots_module
 def figures(monkeypatch):
     """Every figure the plotting code saves: file name -> all its texts (titles, labels, legend)."""
     seen = {}
-    real = plots_module._save
+    real = plots_module.save_figure
 
     def save(fig, path, written):
         texts = [t.get_text() for t in fig.findobj(lambda o: hasattr(o, "get_text"))]
         seen[path.name] = " | ".join(t for t in texts if t)
         real(fig, path, written)
 
-    monkeypatch.setattr(plots_module, "_save", save)
+    monkeypatch.setattr(plots_module, "save_figure", save)
     return seen
 
 

@@ -113,6 +113,20 @@ def test_session_temperature_matches_ase():
         assert s.temperature_k() == pytest.approx(t_lmp, rel=1e-6)
 
 
+def test_unwrapped_positions_follow_atoms_across_a_triclinic_boundary():
+    atoms = bulk("Si", "diamond", a=5.431).repeat(2)  # primitive fcc cell: triclinic in LAMMPS
+    shift = np.array([7.3, -4.1, 12.9])  # Å, more than one cell edge (3.84 Å x 2)
+    with LammpsSession(atoms, "meam-cui2012") as s:
+        x0 = s.unwrapped_positions()
+        s.command(f"displace_atoms all move {shift[0]} {shift[1]} {shift[2]} units box")
+        x1 = s.unwrapped_positions()
+        ids = s.gather("id", 0, 1).astype(int)
+        wrapped = s.gather("x", 1, 3)[np.argsort(ids)]
+    assert x0.shape == (len(atoms), 3)
+    assert np.allclose(x1 - x0, shift, atol=1e-8)
+    assert not np.allclose(wrapped - x0, shift, atol=1e-3)  # LAMMPS wrapped them back
+
+
 def test_isolated_particle_keeps_cell_and_is_non_periodic():
     atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat(2)
     atoms.center(vacuum=15.0)

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from dealloy.lammps.potentials import get_potential
-from dealloy.potentials.validate import _relax_bulk, li15si4_unit_cell, validate_crystals
+from dealloy.potentials.validate import li15si4_unit_cell, relax_bulk, validate_crystals
 
 # Measured with LAMMPS 22 Jul 2025 (see potentials/README.md).
 EXPECTED = {
@@ -43,9 +43,9 @@ def test_reaxff_li15si4_relaxation(reaxff_ffield):
     pot = get_potential("reaxff", ffield=reaxff_ffield)
     from ase.build import bulk
 
-    lisi, e_lisi = _relax_bulk(li15si4_unit_cell(), pot)
-    li, e_li = _relax_bulk(bulk("Li", "bcc", a=3.45, cubic=True).repeat(3), pot)
-    si, e_si = _relax_bulk(bulk("Si", "diamond", a=5.45, cubic=True), pot)
+    lisi, e_lisi = relax_bulk(li15si4_unit_cell(), pot)
+    li, e_li = relax_bulk(bulk("Li", "bcc", a=3.45, cubic=True).repeat(3), pot)
+    si, e_si = relax_bulk(bulk("Si", "diamond", a=5.45, cubic=True), pot)
     ef = (e_lisi - 60 * e_li / len(li) - 16 * e_si / len(si)) / 76
     a = lisi.get_volume() ** (1 / 3)
     assert a == pytest.approx(10.629, abs=0.01)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from dealloy.analysis.frame import ELEMENT_Z, Frame, as_frame
-from dealloy.analysis import plots  # plots._save looked up at call time (tests record figures)
+from dealloy.analysis import plots  # plots.save_figure looked up at call time (tests record figures)
 
 AXES = {"x": 0, "y": 1, "z": 2}
 
@@ -114,7 +114,7 @@ def write_images(frame, out: Path, axis: str = "z", n_slices: int = 6,
     list of pathlib.Path
         The files written.
     """
-    plt = plots._plt()
+    plt = plots.figures()
     f = as_frame(frame)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -124,7 +124,7 @@ def write_images(frame, out: Path, axis: str = "z", n_slices: int = 6,
     _scale_bar(ax, ext)
     ax.set_axis_off()
     ax.set_title(f"Z-contrast projection along {axis}", fontsize=9)
-    plots._save(fig, out / f"haadf_{axis}.png", written)
+    plots.save_figure(fig, out / f"haadf_{axis}.png", written)
     a = AXES[axis]
     lo, hi = f.positions[:, a].min(), f.positions[:, a].max()
     centres = np.linspace(lo, hi, n_slices + 2)[1:-1]
@@ -142,7 +142,7 @@ def write_images(frame, out: Path, axis: str = "z", n_slices: int = 6,
         axx.set_axis_off()
     fig.suptitle(f"{slice_thickness_angstrom / 10:g} nm thick slices along {axis} (Z-contrast "
                  "Σ Z^1.7: bright = Si (Z 14), dark = Li (Z 3) or empty)", fontsize=8)
-    plots._save(fig, out / f"slices_{axis}.png", written)
+    plots.save_figure(fig, out / f"slices_{axis}.png", written)
     written += render_3d(f, out, echo=echo)
     return written
 

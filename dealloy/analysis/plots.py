@@ -37,11 +37,32 @@ class _Figures:
         return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
-def _plt() -> _Figures:
+def figures() -> _Figures:
+    """Return a figure factory whose ``subplots`` works like pyplot's, without pyplot.
+
+    ``figures().subplots(nrows, ncols, figsize=..., **kwargs)`` returns ``(fig, axes)`` on a new
+    :class:`matplotlib.figure.Figure`, so the caller's backend is never chosen or switched.
+
+    Returns
+    -------
+    object
+        The factory (its only method is ``subplots``).
+    """
     return _Figures()
 
 
-def _save(fig, path: Path, written: list) -> None:
+def save_figure(fig, path: Path, written: list) -> None:
+    """Write ``fig`` to ``path`` as a PNG (120 dpi) atomically and record the path.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    path : pathlib.Path
+        The PNG file; written through a temp file and renamed, so it is never half-written.
+    written : list of pathlib.Path
+        Appended with ``path`` once the file is in place.
+    """
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
     written.append(path)
@@ -70,7 +91,7 @@ def write_plots(per_frame: list[dict], msd=None, out: Path = Path("plots"),
     list of pathlib.Path
         The files written (only the plots whose data the frames hold).
     """
-    plt = _plt()
+    plt = figures()
     head = f"{title}: " if title else ""
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -82,7 +103,7 @@ def write_plots(per_frame: list[dict], msd=None, out: Path = Path("plots"),
             ax.plot(r, np.asarray(last["rdf"][key]), label=label)
         ax.set(xlabel="r (Å)", ylabel="g(r)", title=f"{head}partial g(r), frame {last.get('frame', 0)}")
         ax.legend()
-        _save(fig, out / "rdf.png", written)
+        save_figure(fig, out / "rdf.png", written)
     if "si_si_coordination_histogram" in last:
         h = last["si_si_coordination_histogram"]
         fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -90,7 +111,7 @@ def write_plots(per_frame: list[dict], msd=None, out: Path = Path("plots"),
         ax.set(xlabel="Si–Si coordination number", ylabel="fraction of Si",
                title=f"{head}mean {last['si_si_coordination_mean']:.2f}, "
                      f"A(2 Å) {last['a2_index']:.2f}")
-        _save(fig, out / "cn_histogram.png", written)
+        save_figure(fig, out / "cn_histogram.png", written)
     if "ligament_diameter_nm" in last:
         fig, ax = plt.subplots(figsize=(5, 3.5))
         # the solid is a Si framework (ligament) only once the Li is gone; before, it is the alloy
@@ -106,7 +127,7 @@ def write_plots(per_frame: list[dict], msd=None, out: Path = Path("plots"),
         ax.set(xlabel="local thickness (nm)", ylabel="volume fraction",
                title=f"{head}porosity {last['porosity']:.3f}")
         ax.legend(fontsize=8)
-        _save(fig, out / "size_distributions.png", written)
+        save_figure(fig, out / "size_distributions.png", written)
     if len(per_frame) > 1:
         x = np.array([m["x"] for m in per_frame])
         t = np.array([np.nan if m.get("time_ps") is None else m["time_ps"] for m in per_frame])
@@ -117,7 +138,7 @@ def write_plots(per_frame: list[dict], msd=None, out: Path = Path("plots"),
             ax.set(xlabel="x in LixSi", ylabel="fraction of Si", title=f"{head}Si cluster classes")
             ax.invert_xaxis()
             ax.legend(fontsize=8)
-            _save(fig, out / "clusters_vs_x.png", written)
+            save_figure(fig, out / "clusters_vs_x.png", written)
         keys = [k for k in ("porosity", "a2_index", "largest_si_cluster_fraction",
                             "crystalline_fraction") if k in last]
         for axis_name, axis_vals in (("x", x), ("time", t)):
@@ -134,7 +155,7 @@ def write_plots(per_frame: list[dict], msd=None, out: Path = Path("plots"),
             axes[-1, 0].set_xlabel("x in LixSi" if axis_name == "x" else "time (ps)")
             if axis_name == "x":
                 axes[-1, 0].invert_xaxis()
-            _save(fig, out / f"metrics_vs_{axis_name}.png", written)
+            save_figure(fig, out / f"metrics_vs_{axis_name}.png", written)
     if msd is not None:
         fig, ax = plt.subplots(figsize=(5, 3.5))
         ax.plot(msd.lag_ps, msd.msd_angstrom2, "o", ms=3)
@@ -144,5 +165,5 @@ def write_plots(per_frame: list[dict], msd=None, out: Path = Path("plots"),
                title=f"{head}D = {msd.diffusion_cm2_per_s:.2e} ± "
                      f"{msd.diffusion_stderr_cm2_per_s:.1e} cm²/s")
         ax.legend()
-        _save(fig, out / "li_msd.png", written)
+        save_figure(fig, out / "li_msd.png", written)
     return written

@@ -48,7 +48,6 @@ from dealloy.build import _common as C
 from dealloy.build.crystal import _assemble, _si_basis
 from dealloy.errors import ConfigError, SimulationError
 from dealloy.materials import MASSES_AMU
-from dealloy.periodicity import unwrap
 from dealloy.lammps.lattice import si_lattice_constant
 from dealloy.lammps.potentials import DEFAULT_POTENTIAL, get_potential
 from dealloy.lammps.session import LammpsSession
@@ -256,15 +255,6 @@ def random_packing(n_li: int, n_si: int, volume: float, rng: np.random.Generator
 
 
 # ---- melt-quench ---------------------------------------------------------------------------------
-def _unwrapped(session) -> np.ndarray:
-    """Positions sorted by id, unwrapped with LAMMPS' image flags (any cell shape)."""
-    ids = session.gather("id", 0, 1).astype(int)
-    x = session.gather("x", 1, 3)
-    img = session.gather("image", 0, 3)
-    order = np.argsort(ids)
-    return unwrap(x, session.cell_matrix(), images=img)[order]
-
-
 def melt_quench(atoms: Atoms, potential, seed: int, p: dict, log=None) -> tuple[Atoms, dict]:
     """Run the melt-quench route (module docstring) on a periodic structure.
 
@@ -311,9 +301,9 @@ def melt_quench(atoms: Atoms, potential, seed: int, p: dict, log=None) -> tuple[
     with LammpsSession(atoms, potential, log=log) as s:
         s.minimize(ftol_ev_per_angstrom=1e-3, maxiter=2000)
         s.create_velocities(t_melt, seed + 1)
-        x0 = _unwrapped(s)
+        x0 = s.unwrapped_positions()
         s.md(p["melt_ps"], t_melt, ensemble="nvt", seed=seed + 2)
-        x1 = _unwrapped(s)
+        x1 = s.unwrapped_positions()
         sq = np.sum((x1 - x0) ** 2, axis=1)
         msd_si = float(np.mean(sq[is_si]))
         # Li is reported too (the liquid check is on Si, the slower species)

@@ -66,9 +66,9 @@ class ElectroExchangeMixin:
             is_li = types == LI
             if stage.accessible == "surface":
                 cand = removal_candidates("surface", x, is_li,
-                                          probe_radius=stage.probe_radius_angstrom,
-                                          voxel=stage.voxel_angstrom,
-                                          surface_depth=stage.surface_depth_angstrom)
+                                          probe_radius_angstrom=stage.probe_radius_angstrom,
+                                          voxel_angstrom=stage.voxel_angstrom,
+                                          surface_depth_angstrom=stage.surface_depth_angstrom)
             else:
                 cand = np.flatnonzero(is_li)
             free: list[int] = []

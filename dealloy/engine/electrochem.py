@@ -652,18 +652,19 @@ def energy_reach_angstrom(potential) -> float | None:
     return rc * math.sqrt(bound)
 
 
-def _neighbours(points: np.ndarray, centres: np.ndarray, radius: float, cell, pbc) -> list:
-    """List, for each centre, the points within ``radius`` (Å; minimum image when periodic)."""
+def _neighbours(points: np.ndarray, centres: np.ndarray, radius_angstrom: float, cell,
+                pbc) -> list:
+    """List, for each centre, the points within ``radius_angstrom`` (Å; minimum image when periodic)."""
     pbc = tuple(bool(p) for p in pbc)
     if not any(pbc):
-        return cKDTree(points).query_ball_point(centres, radius)
+        return cKDTree(points).query_ball_point(centres, radius_angstrom)
     cell = np.asarray(cell, float)
     if np.allclose(cell - np.diag(np.diag(cell)), 0.0) and all(pbc):
         box = np.diag(cell)
         return cKDTree(np.mod(points, box), boxsize=box).query_ball_point(
-            np.mod(centres, box), radius)
+            np.mod(centres, box), radius_angstrom)
     a = Atoms(positions=np.vstack([centres, points]), cell=cell, pbc=pbc)
-    ii, jj = neighbor_list("ij", a, radius)
+    ii, jj = neighbor_list("ij", a, radius_angstrom)
     nc = len(centres)
     keep = (ii < nc) & (jj >= nc)
     out: list = [[] for _ in range(nc)]
@@ -672,9 +673,9 @@ def _neighbours(points: np.ndarray, centres: np.ndarray, radius: float, cell, pb
     return out
 
 
-def independent_sets(ids, pos: np.ndarray, separation: float, cell=None,
+def independent_sets(ids, pos: np.ndarray, separation_angstrom: float, cell=None,
                      pbc=(False, False, False)) -> list[list[int]]:
-    """Split ids into sets whose members are all more than ``separation`` apart.
+    """Split ids into sets whose members are all more than ``separation_angstrom`` apart.
 
     Greedy colouring in the given order, so the result is deterministic.
 
@@ -684,7 +685,7 @@ def independent_sets(ids, pos: np.ndarray, separation: float, cell=None,
         Atom ids, length M.
     pos : numpy.ndarray
         Their positions, shape (M, 3), Å.
-    separation : float
+    separation_angstrom : float
         Smallest distance between two members of a set, Å (exclusive).
     cell : array_like, optional
         Cell matrix, shape (3, 3), Å, for minimum-image distances when ``pbc``.
@@ -700,8 +701,8 @@ def independent_sets(ids, pos: np.ndarray, separation: float, cell=None,
     if not ids:
         return []
     pos = np.asarray(pos, float)
-    conflicts = [set(nb) - {k} for k, nb in enumerate(_neighbours(pos, pos, separation, cell,
-                                                                    pbc))]
+    conflicts = [set(nb) - {k} for k, nb in enumerate(_neighbours(pos, pos, separation_angstrom,
+                                                                    cell, pbc))]
     colour = [-1] * len(ids)
     sets: list[list[int]] = []
     for k in range(len(ids)):

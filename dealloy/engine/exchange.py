@@ -80,9 +80,11 @@ class ExchangeMixin:
         if self.rank == 0:
             rng = self._rng()
             cand = removal_candidates(
-                stage.selector, x, types == LI, probe_radius=stage.probe_radius_angstrom,
-                voxel=stage.voxel_angstrom, surface_depth=stage.surface_depth_angstrom,
-                shell_width=stage.shell_width_nm * 10.0)
+                stage.selector, x, types == LI,
+                probe_radius_angstrom=stage.probe_radius_angstrom,
+                voxel_angstrom=stage.voxel_angstrom,
+                surface_depth_angstrom=stage.surface_depth_angstrom,
+                shell_width_angstrom=stage.shell_width_nm * 10.0)
             chosen = choose(cand, k, rng)
             self.st.rng = rng.bit_generator.state
         chosen = self.comm.bcast(chosen, root=0)
@@ -111,9 +113,10 @@ class ExchangeMixin:
         payload = None
         if self.rank == 0:
             rng = self._rng()
-            sites = insertion_sites(x, k, rng, site_distance=stage.site_distance_angstrom,
-                                    probe_radius=stage.probe_radius_angstrom,
-                                    voxel=stage.voxel_angstrom)
+            sites = insertion_sites(x, k, rng,
+                                    site_distance_angstrom=stage.site_distance_angstrom,
+                                    probe_radius_angstrom=stage.probe_radius_angstrom,
+                                    voxel_angstrom=stage.voxel_angstrom)
             t_k = self.cfg.stage_temperature(stage)
             sigma = math.sqrt(UNITS["kB"] * t_k / (self.potential.masses_amu["Li"] * _AMU_A2_PS2_EV))
             v = rng.normal(0.0, sigma, size=sites.shape) * self.session.units.time_ps

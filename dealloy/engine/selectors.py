@@ -34,17 +34,17 @@ from dealloy.labelling import connected_to_faces
 class ProbeGrid:
     """Voxel grid of the probe-accessible (electrolyte) region around a set of atoms.
 
-    Atoms are stamped on a grid of edge ``voxel`` (Å) with a margin of R + 3 voxels; the free
-    voxels at least R from every atom centre that connect to the grid border
+    Atoms are stamped on a grid of edge ``voxel_angstrom`` (Å) with a margin of R + 3 voxels; the
+    free voxels at least R from every atom centre that connect to the grid border
     (:func:`dealloy.labelling.connected_to_faces`) are the ``outside``.
 
     Parameters
     ----------
     positions : numpy.ndarray
         Atom positions, shape (N, 3), Å (Cartesian; an open structure: no periodic images).
-    probe_radius : float, optional
+    probe_radius_angstrom : float, optional
         Probe radius R, Å (default 3; the run config's ``probe_radius_angstrom``).
-    voxel : float, optional
+    voxel_angstrom : float, optional
         Voxel edge h, Å (default 0.7; the run config's ``voxel_angstrom``).
 
     Attributes
@@ -63,9 +63,10 @@ class ProbeGrid:
     probe-accessible surface).
     """
 
-    def __init__(self, positions: np.ndarray, probe_radius: float = 3.0, voxel: float = 0.7):
-        self.R = float(probe_radius)
-        self.h = float(voxel)
+    def __init__(self, positions: np.ndarray, probe_radius_angstrom: float = 3.0,
+                 voxel_angstrom: float = 0.7):
+        self.R = float(probe_radius_angstrom)
+        self.h = float(voxel_angstrom)
         pos = np.asarray(positions, dtype=float)
         margin = self.R + 3 * self.h
         self.origin = pos.min(0) - margin
@@ -134,8 +135,8 @@ class ProbeGrid:
 
 
 def removal_candidates(selector: str, positions: np.ndarray, is_li: np.ndarray, *,
-                       probe_radius: float = 3.0, voxel: float = 0.7,
-                       surface_depth: float = 1.0, shell_width: float = 5.0) -> np.ndarray:
+                       probe_radius_angstrom: float = 3.0, voxel_angstrom: float = 0.7,
+                       surface_depth_angstrom: float = 1.0, shell_width_angstrom: float = 5.0) -> np.ndarray:
     """Select the Li that an ``extract`` stage's selector may remove.
 
     Lengths are in Å here, while the run config gives ``shell_width_nm`` in nm: the engine
@@ -144,19 +145,19 @@ def removal_candidates(selector: str, positions: np.ndarray, is_li: np.ndarray, 
     Parameters
     ----------
     selector : {"surface", "shell", "random"}
-        ``surface``: Li with depth <= ``surface_depth``; ``shell``: depth <= ``shell_width``;
-        ``random``: every Li (see the module docstring).
+        ``surface``: Li with depth <= ``surface_depth_angstrom``; ``shell``: depth <=
+        ``shell_width_angstrom``; ``random``: every Li (see the module docstring).
     positions : numpy.ndarray
         Positions of all atoms, shape (N, 3), Å.
     is_li : numpy.ndarray
         Boolean mask of the Li, shape (N,).
-    probe_radius : float, optional
+    probe_radius_angstrom : float, optional
         Probe radius, Å (default 3).
-    voxel : float, optional
+    voxel_angstrom : float, optional
         Voxel edge of the probe grid, Å (default 0.7).
-    surface_depth : float, optional
+    surface_depth_angstrom : float, optional
         Largest depth of a ``surface`` Li, Å (default 1).
-    shell_width : float, optional
+    shell_width_angstrom : float, optional
         Largest depth of a ``shell`` Li, Å (default 5; not nm).
 
     Returns
@@ -172,12 +173,12 @@ def removal_candidates(selector: str, positions: np.ndarray, is_li: np.ndarray, 
     li = np.flatnonzero(is_li)
     if selector == "random" or li.size == 0:
         return li
-    grid = ProbeGrid(positions, probe_radius, voxel)
+    grid = ProbeGrid(positions, probe_radius_angstrom, voxel_angstrom)
     depth = grid.depth(positions[li])
     if selector == "surface":
-        return li[depth <= surface_depth]
+        return li[depth <= surface_depth_angstrom]
     if selector == "shell":
-        return li[depth <= shell_width]
+        return li[depth <= shell_width_angstrom]
     raise ValueError(f"unknown selector {selector!r}")
 
 
@@ -204,15 +205,15 @@ def choose(candidates: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarr
 
 
 def insertion_sites(positions: np.ndarray, n: int, rng: np.random.Generator, *,
-                    site_distance: float = 2.6, probe_radius: float = 3.0,
-                    voxel: float = 0.7, tolerance: float = 0.25) -> np.ndarray:
+                    site_distance_angstrom: float = 2.6, probe_radius_angstrom: float = 3.0,
+                    voxel_angstrom: float = 0.7, tolerance_angstrom: float = 0.25) -> np.ndarray:
     """Find up to ``n`` positions in the electrolyte just outside the particle for new Li.
 
-    Candidates are voxel centres in the probe-accessible region (probe radius min(``probe_radius``,
-    ``site_distance``)) relaxed to the shell at ``site_distance`` +- ``tolerance`` from the
-    nearest atom (exact distance from a k-d tree) that is connected to the outside, so new Li sits
+    Candidates are voxel centres in the probe-accessible region (probe radius
+    min(``probe_radius_angstrom``, ``site_distance_angstrom``)) relaxed to the shell at
+    ``site_distance_angstrom`` +- ``tolerance_angstrom`` from the nearest atom (exact distance from a k-d tree) that is connected to the outside, so new Li sits
     on the surface, not in closed pores. Chosen sites, visited in a random order, are at least
-    ``site_distance`` apart from each other.
+    ``site_distance_angstrom`` apart from each other.
 
     Parameters
     ----------
@@ -222,32 +223,33 @@ def insertion_sites(positions: np.ndarray, n: int, rng: np.random.Generator, *,
         Most sites wanted.
     rng : numpy.random.Generator
         The run's generator (orders the candidates).
-    site_distance : float, optional
+    site_distance_angstrom : float, optional
         Distance of a new Li from its nearest atom and from the other new Li, Å (default 2.6).
-    probe_radius : float, optional
+    probe_radius_angstrom : float, optional
         Probe radius, Å (default 3).
-    voxel : float, optional
+    voxel_angstrom : float, optional
         Voxel edge, Å (default 0.7).
-    tolerance : float, optional
-        Allowed deviation from ``site_distance``, Å (default 0.25).
+    tolerance_angstrom : float, optional
+        Allowed deviation from ``site_distance_angstrom``, Å (default 0.25).
 
     Returns
     -------
     numpy.ndarray
         Sites, shape (M, 3) with M <= ``n``, Å (M = 0 when there is no room).
     """
-    grid = ProbeGrid(positions, min(probe_radius, site_distance), voxel)
-    mask = grid.outside & (np.abs(grid.dist_to_atom - site_distance) <= tolerance + voxel)
+    grid = ProbeGrid(positions, min(probe_radius_angstrom, site_distance_angstrom), voxel_angstrom)
+    mask = grid.outside & (np.abs(grid.dist_to_atom - site_distance_angstrom)
+                           <= tolerance_angstrom + voxel_angstrom)
     cand = grid.centres(mask)
     if cand.size == 0:
         return np.empty((0, 3))
     d, _ = cKDTree(positions).query(cand)
-    cand = cand[np.abs(d - site_distance) <= tolerance]
+    cand = cand[np.abs(d - site_distance_angstrom) <= tolerance_angstrom]
     order = rng.permutation(len(cand))
     chosen: list[np.ndarray] = []
     for i in order:
         p = cand[i]
-        if all(np.linalg.norm(p - q) >= site_distance for q in chosen):
+        if all(np.linalg.norm(p - q) >= site_distance_angstrom for q in chosen):
             chosen.append(p)
             if len(chosen) >= n:
                 break

@@ -17,6 +17,7 @@ from ase import units as ase_units
 from dealloy.lammps.instance import open_lammps
 from dealloy.errors import ConfigError, SimulationError
 from dealloy.lammps.potentials import ELEMENTS, Potential, get_potential
+from dealloy.periodicity import unwrap
 
 
 def lammps_seed(seed: int) -> int:
@@ -332,6 +333,22 @@ class LammpsSession:
         boxlo, boxhi, xy, yz, xz, _, _ = self.lmp.extract_box()
         lx, ly, lz = (boxhi[i] - boxlo[i] for i in range(3))
         return np.array([[lx, 0, 0], [xy, ly, 0], [xz, yz, lz]], dtype=float)
+
+    def unwrapped_positions(self) -> np.ndarray:
+        """Return the positions sorted by atom id, unwrapped with LAMMPS' image flags.
+
+        Works for any cell shape (:func:`dealloy.periodicity.unwrap` with the current
+        :meth:`cell_matrix`), so displacements across periodic boundaries are continuous (MSD).
+
+        Returns
+        -------
+        numpy.ndarray
+            Unwrapped positions, shape (N, 3), Å, row i = the atom with the i-th smallest id.
+        """
+        ids = self.gather("id", 0, 1).astype(int)
+        x = self.gather("x", 1, 3)
+        img = self.gather("image", 0, 3)
+        return unwrap(x, self.cell_matrix(), images=img)[np.argsort(ids)]
 
     def get_atoms(self, velocities: bool = True) -> Atoms:
         """Return the current configuration as ``ase.Atoms``, sorted by atom id.

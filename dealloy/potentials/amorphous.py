@@ -53,7 +53,7 @@ from dealloy import __version__
 from dealloy.analysis.structure import PartialRDF, SiNetwork
 from dealloy.builders import amorphous_lisi
 from dealloy.io import atomic_path, write_json, write_text
-from dealloy.potentials.validate import _relax_bulk, li15si4_unit_cell
+from dealloy.potentials.validate import li15si4_unit_cell, relax_bulk
 
 DEFAULT_XS = (0.0, 0.2, 0.5, 0.9, 1.5, 2.0, 2.5, 3.25, 3.75)
 X_MAX = M.X_LI15SI4
@@ -434,9 +434,9 @@ def validate_amorphous(potential: Potential | str = DEFAULT_POTENTIAL, xs=DEFAUL
             for s in range(int(seeds)) for x in sorted(xs, reverse=True)]  # big cells first
     samples = _run_jobs(work, pot, int(jobs), cache_dir, say)
 
-    li, e_li = _relax_bulk(bulk("Li", "bcc", a=M.LI_BCC_A_ANGSTROM, cubic=True).repeat(4), pot)
+    li, e_li = relax_bulk(bulk("Li", "bcc", a=M.LI_BCC_A_ANGSTROM, cubic=True).repeat(4), pot)
     mu_li = e_li / len(li)
-    csi, e_csi = _relax_bulk(bulk("Si", "diamond", a=M.SI_A_ANGSTROM, cubic=True).repeat(2), pot)
+    csi, e_csi = relax_bulk(bulk("Si", "diamond", a=M.SI_A_ANGSTROM, cubic=True).repeat(2), pot)
     mu_c_si = e_csi / len(csi)
     a_si = [s for s in samples if s["x"] == 0.0]
     mu_a_si = float(np.mean([s["energy_ev_per_atom"] for s in a_si]))
@@ -467,7 +467,7 @@ def validate_amorphous(potential: Potential | str = DEFAULT_POTENTIAL, xs=DEFAUL
     hull_e = [r["formation_ev_per_si"]["mean"] for r in per_x]
     steps = [asdict(s) for s in voltage_profile(hull_x, hull_e)]
 
-    lisi, e_lisi = _relax_bulk(li15si4_unit_cell(), pot)
+    lisi, e_lisi = relax_bulk(li15si4_unit_cell(), pot)
     n_li_c, n_si_c = 60, 16
     ef_c_vs_a = formation_energy_per_si(e_lisi, n_li_c, n_si_c, mu_li, mu_a_si)
     ef_c_vs_c = formation_energy_per_si(e_lisi, n_li_c, n_si_c, mu_li, mu_c_si)

@@ -42,7 +42,6 @@ from dealloy.errors import ConfigError
 from dealloy.io import progress_hook, write_json, write_text
 from dealloy.lammps.potentials import DEFAULT_POTENTIAL, get_potential
 from dealloy.lammps.session import LammpsSession
-from dealloy.periodicity import unwrap
 
 
 #: the phases ``dealloy diffusivity`` compares (:attr:`DiffusivityParams.phases`)
@@ -302,7 +301,7 @@ def li_diffusion_md(atoms, temperature_k: float, p: DiffusivityParams, tick=None
         for k in range(n_rec + 1):
             if k:
                 s.command(f"run {every}")
-            x = _unwrapped(s)
+            x = s.unwrapped_positions()
             x -= x.mean(axis=0)  # remove centre-of-mass drift (equal-mass-free: tiny)
             frames.append(x[li])
             times.append(k * every * s.dt_ps)
@@ -311,13 +310,6 @@ def li_diffusion_md(atoms, temperature_k: float, p: DiffusivityParams, tick=None
         s.command(f"unfix {fid}")
         final = s.get_atoms(velocities=False)
     return msd(times, np.array(frames), p.fit_window), final
-
-
-def _unwrapped(session) -> np.ndarray:
-    ids = session.gather("id", 0, 1).astype(int)
-    x = session.gather("x", 1, 3)
-    img = session.gather("image", 0, 3)
-    return unwrap(x, session.cell_matrix(), images=img)[np.argsort(ids)]
 
 
 def run_diffusivity(p: DiffusivityParams | dict, out_dir, echo=print, progress=None) -> dict:
@@ -425,9 +417,9 @@ def run_diffusivity(p: DiffusivityParams | dict, out_dir, echo=print, progress=N
 
 
 def _plot(summary, p, path):
-    from dealloy.analysis.plots import _plt, _save  # deferred: matplotlib (~0.7 s), only to plot
+    from dealloy.analysis.plots import figures, save_figure  # deferred: matplotlib (~0.7 s), only to plot
 
-    plt = _plt()
+    plt = figures()
     fig, ax = plt.subplots(figsize=(5, 3.8))
     for phase, color in (("crystalline", "tab:red"), ("amorphous", "tab:blue")):
         r = [x for x in summary["runs"] if x["phase"] == phase]
@@ -450,4 +442,4 @@ def _plot(summary, p, path):
     ax.set_yscale("log")
     ax.set(xlabel="1000 / T (1/K)", ylabel="Li D (cm²/s)", title="Li diffusivity, Arrhenius")
     ax.legend(fontsize=7)
-    _save(fig, Path(path), [])
+    save_figure(fig, Path(path), [])

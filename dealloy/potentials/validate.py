@@ -202,7 +202,31 @@ def _spacegroup(atoms: Atoms, symprec: float = 0.05) -> int:
     return int(ds.number) if ds is not None else 0
 
 
-def _relax_bulk(atoms: Atoms, pot: Potential, comm=None) -> tuple[Atoms, float]:
+def relax_bulk(atoms: Atoms, pot: Potential, comm=None) -> tuple[Atoms, float]:
+    """Relax a periodic cell's positions and box at zero pressure (two LAMMPS minimisations).
+
+    The second ``minimize`` (box and positions, force tolerance 1e-6 eV/Å) restarts after the
+    cell change of the first, so the energy is that of the relaxed cell.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        Periodic start cell (Å).
+    pot : Potential
+        The potential.
+    comm : mpi4py.MPI.Comm, optional
+        Communicator for LAMMPS.
+
+    Returns
+    -------
+    tuple of (ase.Atoms, float)
+        The relaxed cell (Å) and its total potential energy (eV).
+
+    Raises
+    ------
+    SimulationError
+        When LAMMPS fails.
+    """
     with LammpsSession(atoms, pot, comm=comm) as s:
         s.minimize(box=True, ftol_ev_per_angstrom=1e-6)
         e = s.minimize(box=True, ftol_ev_per_angstrom=1e-6)  # second pass after cell change
@@ -333,11 +357,11 @@ def validate_crystals(potential: Potential | str = DEFAULT_POTENTIAL, md_ps: flo
         say(steps[k], done=float(share[k]), total=1.0, task=f"{pot.name} checks")
 
     step(0)
-    li, e_li = _relax_bulk(bulk("Li", "bcc", a=M.LI_BCC_A_ANGSTROM, cubic=True).repeat(4), pot, comm)
+    li, e_li = relax_bulk(bulk("Li", "bcc", a=M.LI_BCC_A_ANGSTROM, cubic=True).repeat(4), pot, comm)
     e_li_atom = e_li / len(li)
     li_a = li.cell.lengths()[0] / 4
     step(1)
-    si, e_si = _relax_bulk(bulk("Si", "diamond", a=M.SI_A_ANGSTROM, cubic=True).repeat(2), pot, comm)
+    si, e_si = relax_bulk(bulk("Si", "diamond", a=M.SI_A_ANGSTROM, cubic=True).repeat(2), pot, comm)
     e_si_atom = e_si / len(si)
     si_a = si.cell.lengths()[0] / 2
     e_iso_li = isolated_atom_energy_ev("Li", pot, comm)
@@ -345,7 +369,7 @@ def validate_crystals(potential: Potential | str = DEFAULT_POTENTIAL, md_ps: flo
 
     step(2)
     cell0 = li15si4_unit_cell()
-    lisi, e_lisi = _relax_bulk(cell0, pot, comm)
+    lisi, e_lisi = relax_bulk(cell0, pot, comm)
     n_li = sum(1 for s in lisi.get_chemical_symbols() if s == "Li")
     n_si = len(lisi) - n_li
     e_form = (e_lisi - n_li * e_li_atom - n_si * e_si_atom) / len(lisi)
