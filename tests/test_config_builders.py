@@ -56,8 +56,8 @@ def test_missing_builder_args_refused_before_the_builder_runs(tmp_path):
     with pytest.raises(ConfigError, match=r"particle.args.diameter_nm: builder 'li15si4_particle' "
                                           r"needs 'diameter_nm'"):
         run(cfg, run_dir=tmp_path / "r", quiet=True)
-    info = RunDir(tmp_path / "r").read_run_json()
-    assert info["status"] == "failed" and info["before_md"] is True
+    info = RunDir(tmp_path / "r").record()
+    assert info.status == "failed" and info.before_md is True
 
 
 def test_good_builder_args_kept_as_given():
