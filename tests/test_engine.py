@@ -587,14 +587,14 @@ def test_quickstart_configs_validate_and_table():
 def test_resume_refuses_a_changed_config(particle, tmp_path):
     body = '[[stages]]\ntype = "hold"\ntime_ps = 0.01\n'
     cfg = toml(tmp_path / "c.toml", particle, body)
-    assert run(cfg, quiet=True)["status"] == "done"
-    assert run(cfg, quiet=True, resume=True)["status"] == "done"  # nothing to do
+    assert run(cfg, quiet=True).status == "done"
+    assert run(cfg, quiet=True, resume=True).status == "done"  # nothing to do
     toml(tmp_path / "c.toml", particle, body, seed=4)
     with pytest.raises(ConfigError, match=r"config changed since the checkpoint \(seed\)"):
         run(cfg, quiet=True, resume=True)
     with pytest.raises(ConfigError, match="already holds a run"):
         run(cfg, quiet=True)
-    assert run(cfg, quiet=True, overwrite=True)["seed"] == 4
+    assert run(cfg, quiet=True, overwrite=True).seed == 4
 
 
 @pytest.mark.parametrize("rate,expect", [("rate_li_per_ps = 150.0", 15),
