@@ -219,7 +219,7 @@ def _quickstart(out_dir: Path, quiet: bool, overwrite: bool = False, particles: 
         summary["potential"] = cfg.potential
         # the runs' own wall time (kept in run.json: a re-run that reuses finished runs does not
         # turn it into seconds) plus this invocation's analysis and report
-        summary["runs_wall_time_s"] = round(sum(float(r.get("wall_time_s") or 0.0)
+        summary["runs_wall_time_s"] = round(sum(float(r.wall_time_s or 0.0)
                                                 for r in results.values()), 1)
         summary["analysis_wall_time_s"] = round(time.time() - t_an, 1)
         summary["wall_time_s"] = round(summary["runs_wall_time_s"] + summary["analysis_wall_time_s"], 1)

@@ -15,7 +15,7 @@ Python API::
 
     from dealloy.engine.run import run, load_run_config
     result = run("run.toml")                      # or run(cfg, run_dir="out/", resume=True)
-    result["status"], result["li_end"], result["n_removed"]
+    result.status, result.li_end, result.n_removed  # a dealloy.records.RunRecord (run.json)
 
 Every MPI rank calls :func:`run` (``mpiexec -n 2 dealloy run cfg.toml``); LAMMPS is collective.
 Selections are computed on rank 0 from gathered positions and broadcast, so all ranks agree.
