@@ -236,7 +236,8 @@ class RunRecord(BaseModel):
     config : dict or None
         The resolved run config.
     versions : dict or None
-        Package -> version (:func:`software_versions`; LAMMPS': an int date).
+        Package -> version (:func:`dealloy.engine.record.software_versions`; LAMMPS': an int
+        date).
     potential : PotentialRecord or None
         The potential used.
     seed : int or None
@@ -342,7 +343,7 @@ class RunRecord(BaseModel):
         return lines[-1] if lines else ""
 
     def as_dict(self) -> dict[str, Any]:
-        """Return what run.json holds as plain data (the engine's return value).
+        """Return what run.json holds as plain data (JSON types; for writing it elsewhere).
 
         Returns
         -------

@@ -96,7 +96,7 @@ class RunDir:
         return self.config.is_file() or self.run_json.is_file()
 
     def record(self) -> RunRecord:
-        """Read ``run.json`` through :class:`~dealloy.records.RunRecord` (the class the engine writes).
+        """Read ``run.json`` through :class:`~dealloy.records.RunRecord`, the class that writes it.
 
         Returns
         -------
