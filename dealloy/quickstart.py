@@ -204,7 +204,7 @@ def _quickstart(out_dir: Path, quiet: bool, overwrite: bool = False, particles: 
             if progress is not None:
                 progress.close()
         results[name] = res
-        if res.get("status") == "checkpointed":
+        if res.status == "checkpointed":
             say("stopped by a signal after a checkpoint; run the same command again to continue")
             sys.exit(EXIT_CHECKPOINTED)
     summary = None
@@ -219,7 +219,7 @@ def _quickstart(out_dir: Path, quiet: bool, overwrite: bool = False, particles: 
         summary["potential"] = cfg.potential
         # the runs' own wall time (kept in run.json: a re-run that reuses finished runs does not
         # turn it into seconds) plus this invocation's analysis and report
-        summary["runs_wall_time_s"] = round(sum(float(r.get("wall_time_s") or 0.0)
+        summary["runs_wall_time_s"] = round(sum(float(r.wall_time_s or 0.0)
                                                 for r in results.values()), 1)
         summary["analysis_wall_time_s"] = round(time.time() - t_an, 1)
         summary["wall_time_s"] = round(summary["runs_wall_time_s"] + summary["analysis_wall_time_s"], 1)
@@ -273,12 +273,11 @@ def _report(out_dir: Path, say) -> dict:
 def _summarise(out_dir: Path, results: dict) -> dict:
     rows = {}
     for name, res in results.items():
-        row = {"atoms_start": res["li_start"] + res["si_start"], "n_si": res["si_end"],
-               "x_start": res["x_start"], "x_end": res["x_end"], "li_removed": res["n_removed"],
-               "time_ps": res["time_ps"], "status": res["status"],
-               "wall_time_s": res.get("wall_time_s"),
-               "stop": next((s.get("stop_reason") for s in res["stages"]
-                             if s["type"] == "extract"), None)}
+        row = {"atoms_start": res.li_start + res.si_start, "n_si": res.si_end,
+               "x_start": res.x_start, "x_end": res.x_end, "li_removed": res.n_removed,
+               "time_ps": res.time_ps, "status": res.status,
+               "wall_time_s": res.wall_time_s,
+               "stop": next((s.stop_reason for s in res.stages if s.type == "extract"), None)}
         m = final_metrics(RunDir(out_dir / name))  # the last analysed frame of the report's analysis
         if m:
             row.update(si_si_cn=m.get("si_si_coordination_mean"),

@@ -16,6 +16,7 @@
                              frames.csv, rdf.csv, plots/
 
 Statuses in run.json: ``running``, ``done``, ``failed``, ``checkpointed``; no run.json = ``pending``.
+run.json is read through :class:`dealloy.records.RunRecord` (:meth:`RunDir.record`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from dealloy.records import RunRecord, read_record
 
 STATUSES = ("pending", "running", "done", "failed", "checkpointed")
 
@@ -92,20 +95,24 @@ class RunDir:
         """
         return self.config.is_file() or self.run_json.is_file()
 
-    def read_run_json(self) -> dict:
-        """Read ``run.json`` (status, versions, seed, timings; see the module docstring).
+    def record(self) -> RunRecord:
+        """Read ``run.json`` through :class:`~dealloy.records.RunRecord`, the class that writes it.
 
         Returns
         -------
-        dict
-            Its content, or {} if it is missing or not valid JSON (e.g. mid-write of a crashed run).
+        RunRecord
+            Its typed content (files without ``version`` are read as version 1), or a pending
+            record (``status`` pending, every count None) if it is missing or not valid JSON
+            (e.g. mid-write of a crashed run).
+
+        Raises
+        ------
+        ConfigError
+            When run.json is a record of a newer dealloy, or JSON that is not a run record.
         """
-        try:
-            return json.loads(self.run_json.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            return {}
+        return read_record(self.path)
 
     @property
     def status(self) -> str:
         """The run's status: one of :data:`STATUSES` (``pending`` when there is no run.json)."""
-        return self.read_run_json().get("status", "pending")
+        return self.record().status

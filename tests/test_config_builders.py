@@ -87,8 +87,8 @@ def test_unchecked_args_refused_before_the_builder_runs(tmp_path):
     with pytest.raises(ConfigError, match=r"particle.args.diameter_nm: builder 'li15si4_particle' "
                                           r"needs 'diameter_nm'"):
         run(cfg, run_dir=tmp_path / "r", quiet=True)
-    info = RunDir(tmp_path / "r").read_run_json()
-    assert info["status"] == "failed" and info["before_md"] is True
+    info = RunDir(tmp_path / "r").record()
+    assert info.status == "failed" and info.before_md is True
 
 
 # (builder, args, the field named, whether the builder's own check refuses it too: the models

@@ -166,8 +166,8 @@ time_ps = 0.2
     with pytest.raises(ConfigError, match=r"mu_Li\(bcc\) cannot be computed \(bcc Li is not bound"):
         run(cfg, quiet=True)
     rd = RunDir(tmp_path / "u")
-    info = rd.read_run_json()
-    assert info["status"] == "failed" and info["before_md"]
+    info = rd.record()
+    assert info.status == "failed" and info.before_md
     assert not rd.thermo_csv.exists() and not rd.trajectory.exists()
 
 
@@ -187,7 +187,7 @@ def test_far_above_every_accessible_li_leaves_far_below_none(small, tmp_path, u,
     cfg = toml(tmp_path / "p.toml", small, SINGLE_PASS.format(u=u))
     res = run(cfg, quiet=True)
     rd = RunDir(tmp_path / "p")
-    assert res["status"] == "done" and res["si_end"] == res["si_start"] == 24
+    assert res.status == "done" and res.si_end == res.si_start == 24
     ev = read_csv(rd.events_csv)
     assert ev and {e["time_ps"] for e in ev} == {"0.1"}
     # the electrolyte-accessible Li of the frame the pass started from (dumped at 0.1 ps,
@@ -199,17 +199,17 @@ def test_far_above_every_accessible_li_leaves_far_below_none(small, tmp_path, u,
     assert {int(e["id"]) for e in ev} == accessible  # every accessible Li tried exactly once
     assert len(ev) == len(accessible)
     for e in ev:
-        u_rem = float(e["delta_e_ev"]) + res["electrochem"]["mu_li_bcc_ev"]
+        u_rem = float(e["delta_e_ev"]) + res.electrochem.mu_li_bcc_ev
         assert float(e["voltage_v"]) == u
         if all_leave:
             assert e["event"] == "remove" and e["accepted"] == "1" and u_rem < u
         else:
             assert e["event"] == "reject-remove" and e["accepted"] == "0" and u_rem > u
-    moves = res["electrochem"]["moves"]["remove"]
-    assert moves == {"accepted": len(ev) if all_leave else 0,
+    moves = res.electrochem.moves.remove
+    assert moves.model_dump() == {"accepted": len(ev) if all_leave else 0,
                      "rejected": 0 if all_leave else len(ev)}
-    assert res["li_end"] == 108 - (len(accessible) if all_leave else 0)
-    assert res["n_removed"] == moves["accepted"]
+    assert res.li_end == 108 - (len(accessible) if all_leave else 0)
+    assert res.n_removed == moves.accepted
 
 
 # ---- galvanostatic: the recorded ΔE is an exact single-point difference -----------------------------
@@ -333,13 +333,13 @@ anneal_temperature_k = 700
 """)
     res = run(cfg, quiet=True)
     rd = RunDir(tmp_path / "g")
-    assert res["status"] == "done" and res["si_end"] == 24
-    st = res["stages"][1]
+    assert res.status == "done" and res.si_end == 24
+    st = res.stages[1]
     ev = read_csv(rd.events_csv)
-    cc = [e for e in ev if e["event"] == "remove" and float(e["time_ps"]) <= st["cv_start_ps"]]
+    cc = [e for e in ev if e["event"] == "remove" and float(e["time_ps"]) <= st.cv_start_ps]
     assert cc and all(float(e["voltage_v"]) <= 0.15 + 1e-9 for e in cc)  # CC: below the cutoff
-    assert st["stop_reason"] == "CV hold at cutoff_voltage_v done"
-    cv = [e for e in ev if float(e["time_ps"]) > st["cv_start_ps"]]
+    assert st.stop_reason == "CV hold at cutoff_voltage_v done"
+    cv = [e for e in ev if float(e["time_ps"]) > st.cv_start_ps]
     assert cv and all(float(e["voltage_v"]) == 0.15 for e in cv)  # CV: held at the cutoff
     # no exchange inside an anneal window (stage time 0.3-0.5, 0.8-1.0, ...)
     for e in ev:
@@ -351,7 +351,7 @@ anneal_temperature_k = 700
            round(tt % 0.5, 6) == 0]
     assert max(hot) > 450  # the windows heat towards 700 K
     n_int = sum(1 for e in {e["time_ps"] for e in ev})
-    assert res["electrochem"]["tfmc_steps"] >= 10 * n_int
+    assert res.electrochem.tfmc_steps >= 10 * n_int
     times = [float(r["time_ps"]) for r in read_csv(rd.thermo_csv)]
     assert times == sorted(times)
 
@@ -388,24 +388,24 @@ def test_sigkill_resume_continues_the_mc_stream(small, tmp_path):
     out = subprocess.run(DEALLOY + ["run", str(cfg), "--resume", "--quiet"], capture_output=True,
                          text=True)
     assert out.returncode == 0, out.stderr
-    res = rd.read_run_json()
-    assert res["status"] == "done" and res["si_end"] == res["si_start"] == 24
+    res = rd.record()
+    assert res.status == "done" and res.si_end == res.si_start == 24
     ev, ev_ref = read_csv(rd.events_csv), read_csv(tmp_path / "ref" / "events.csv")
     # far below nothing leaves, far above everything does: which Li is tried when is set by the
     # random stream alone, so the resumed run makes exactly the reference's moves
     key = lambda e: (e["time_ps"], e["event"], e["id"], e["voltage_v"], e["accepted"])  # noqa: E731
     assert [key(e) for e in ev] == [key(e) for e in ev_ref]
     for k in ("li_end", "n_removed", "n_inserted"):
-        assert res[k] == ref[k], k
-    assert res["electrochem"]["moves"] == ref["electrochem"]["moves"]
+        assert getattr(res, k) == getattr(ref, k), k
+    assert res.electrochem.moves == ref.electrochem.moves
     state = json.loads((rd.checkpoint_dir / "state.json").read_text())
     state_ref = json.loads((tmp_path / "ref" / "checkpoint" / "state.json").read_text())
     assert state["rng"] == state_ref["rng"]
     # run.json counts every move that events.csv holds
-    mv = res["electrochem"]["moves"]["remove"]
-    assert mv["accepted"] == sum(e["event"] == "remove" for e in ev) == res["n_removed"]
-    assert mv["rejected"] == sum(e["event"] == "reject-remove" for e in ev) > 0
-    assert res["li_end"] == res["li_start"] - res["n_removed"]
+    mv = res.electrochem.moves.remove
+    assert mv.accepted == sum(e["event"] == "remove" for e in ev) == res.n_removed
+    assert mv.rejected == sum(e["event"] == "reject-remove" for e in ev) > 0
+    assert res.li_end == res.li_start - res.n_removed
 
 
 # ---- outputs: U vs x, dQ/dV, report row 12; study axes ---------------------------------------------
@@ -426,11 +426,11 @@ x_final = 3.5
     rd = RunDir(tmp_path / "v")
     summary = write_voltage_outputs(rd.path)
     rows = voltage_curve(rd.path)
-    n_rm = res["n_removed"]
+    n_rm = res.n_removed
     assert len(rows) == n_rm == 108 - math.floor(3.5 * 24)
     x = [r["x"] for r in rows]
-    assert x == sorted(x, reverse=True) and x[-1] == pytest.approx(res["x_end"])
-    mu = res["electrochem"]["mu_li_bcc_ev"]
+    assert x == sorted(x, reverse=True) and x[-1] == pytest.approx(res.x_end)
+    mu = res.electrochem.mu_li_bcc_ev
     for r in rows:  # galvanostatic: the recorded voltage is the removal voltage
         assert r["voltage_v"] == pytest.approx(r["delta_e_ev"] + mu, abs=2e-6)
     centres, d = dqdv(rows, 24, 0.02)
@@ -481,7 +481,7 @@ x_final = 3.5
 def test_sigkill_resume_continues_the_galvanostatic_removals(small, tmp_path):
     top = {"thermostat": "nose-hoover", "dump_interval_ps": 0}
     ref = run(toml(tmp_path / "ref.toml", small, GALVANO_STREAM, **top), quiet=True)
-    assert ref["status"] == "done" and ref["n_removed"] == 108 - 84
+    assert ref.status == "done" and ref.n_removed == 108 - 84
     cfg = toml(tmp_path / "k.toml", small, GALVANO_STREAM, **top)
     rd = RunDir(tmp_path / "k")
     proc = subprocess.Popen(DEALLOY + ["run", str(cfg), "--quiet"])
@@ -499,8 +499,8 @@ def test_sigkill_resume_continues_the_galvanostatic_removals(small, tmp_path):
     out = subprocess.run(DEALLOY + ["run", str(cfg), "--resume", "--quiet"], capture_output=True,
                          text=True)
     assert out.returncode == 0, out.stderr
-    res = rd.read_run_json()
-    assert res["status"] == "done" and res["si_end"] == res["si_start"] == 24
+    res = rd.record()
+    assert res.status == "done" and res.si_end == res.si_start == 24
     ev, ev_ref = read_csv(rd.events_csv), read_csv(tmp_path / "ref" / "events.csv")
     key = lambda e: (e["time_ps"], e["event"], e["id"])  # noqa: E731
     assert [key(e) for e in ev] == [key(e) for e in ev_ref]  # same Li, same order, same times
@@ -509,12 +509,12 @@ def test_sigkill_resume_continues_the_galvanostatic_removals(small, tmp_path):
         assert float(a["voltage_v"]) == pytest.approx(float(b["voltage_v"]), abs=1e-8)
         assert a["accepted"] == b["accepted"] == "1"
     for k in ("li_end", "n_removed", "si_end"):
-        assert res[k] == ref[k], k
-    assert res["electrochem"]["moves"] == ref["electrochem"]["moves"]
+        assert getattr(res, k) == getattr(ref, k), k
+    assert res.electrochem.moves == ref.electrochem.moves
     # run.json counts every removal events.csv holds (galvanostatic removals are never rejected)
-    assert res["electrochem"]["moves"]["remove"] == {"accepted": len(ev), "rejected": 0}
-    assert res["n_removed"] == len(ev)
-    assert res["li_end"] == res["li_start"] - res["n_removed"]
+    assert res.electrochem.moves.remove.model_dump() == {"accepted": len(ev), "rejected": 0}
+    assert res.n_removed == len(ev)
+    assert res.li_end == res.li_start - res.n_removed
     state = json.loads((rd.checkpoint_dir / "state.json").read_text())
     state_ref = json.loads((tmp_path / "ref" / "checkpoint" / "state.json").read_text())
     assert state["rng"] == state_ref["rng"]

@@ -198,6 +198,6 @@ def test_batched_run_reproduces_the_events_of_the_one_by_one_code(tmp_path):
     for a, b in zip(ev, ref):
         assert float(a["delta_e_ev"]) == pytest.approx(float(b["delta_e_ev"]), abs=1e-7)
         assert float(a["voltage_v"]) == pytest.approx(float(b["voltage_v"]), abs=1e-7)
-    assert res["n_removed"] == len(ref) == 18
+    assert res.n_removed == len(ref) == 18
     # the old code needed 775 + 79 single points for these removals
-    assert res["stages"][1]["evaluations"] < 775
+    assert res.stages[1].evaluations < 775

@@ -60,8 +60,8 @@ def test_pressure_bar_is_refused_for_a_particle_with_vacuum(tmp_path):
                                           r"cell, this particle has vacuum \(pbc = FFF\)"):
         run(cfg, quiet=True)
     rd = RunDir(tmp_path / "v")
-    info = rd.read_run_json()
-    assert info["status"] == "failed" and info["before_md"]
+    info = rd.record()
+    assert info.status == "failed" and info.before_md
     assert not rd.thermo_csv.exists()
 
 
@@ -76,7 +76,7 @@ def test_barostat_sets_the_volume_by_the_pressure(cell, tmp_path, thermostat):
         if p is not None:
             top["pressure_bar"] = p
         res = run(_cfg(tmp_path / f"{name}.toml", cell, hold, **top), quiet=True)
-        assert res["status"] == "done"
+        assert res.status == "done"
         vol[name] = ase.io.read(RunDir(tmp_path / name).path / "final.extxyz").get_volume()
     v0 = li15si4_cell().get_volume()
     assert vol["nvt"] == pytest.approx(v0, rel=1e-9)
@@ -102,7 +102,7 @@ x_final = 1.1
     "crystal that cannot transform in ps (docs/engine.md, 'Plateau of bulk c-Li15Si4')"))
 def test_plateau_of_a_c_li15si4_cell_is_the_c_to_a_voltage(cell, tmp_path):
     res = run(_cfg(tmp_path / "g.toml", cell, GALV, pressure_bar=0.0), quiet=True)
-    assert res["status"] == "done" and res["x_end"] == pytest.approx(1.1, abs=1 / 16)
+    assert res.status == "done" and res.x_end == pytest.approx(1.1, abs=1 / 16)
     summary = write_voltage_outputs(RunDir(tmp_path / "g").path)
     c_to_a = known_c_to_a_voltage_v(POT)
     assert c_to_a == pytest.approx(0.477, abs=0.01)

@@ -73,16 +73,16 @@ def test_extract_reaches_x_final_si_conserved_and_outputs(particle, tmp_path):
                EXTRACT.format(selector="surface", x_final=2.5, batch=15))
     res = run(cfg, quiet=True)
     rd = RunDir(tmp_path / "x")
-    assert res["status"] == "done" and rd.status == "done"
-    n_si = res["si_start"]
-    assert res["si_end"] == n_si == 59
-    assert res["li_end"] == int(np.floor(2.5 * n_si + 1e-9))  # exactly at x_final
-    assert res["n_removed"] == res["li_start"] - res["li_end"]
-    assert res["ranks"] == 1 and res["seed"] == 3 and res["potential"]["file_hashes"]
-    assert res["versions"]["lammps"] and res["wall_time_s"] > 0
+    assert res.status == "done" and rd.status == "done"
+    n_si = res.si_start
+    assert res.si_end == n_si == 59
+    assert res.li_end == int(np.floor(2.5 * n_si + 1e-9))  # exactly at x_final
+    assert res.n_removed == res.li_start - res.li_end
+    assert res.ranks == 1 and res.seed == 3 and res.potential.file_hashes
+    assert res.versions["lammps"] and res.wall_time_s > 0
     # events: one row per removed Li, all Li, all during extract
     ev = read_csv(rd.events_csv)
-    assert len(ev) == res["n_removed"]
+    assert len(ev) == res.n_removed
     assert {e["species"] for e in ev} == {"Li"} and {e["stage"] for e in ev} == {"extract"}
     assert len({e["id"] for e in ev}) == len(ev)
     # thermo: monotonic time, Si column constant, x ends at x_final
@@ -90,18 +90,18 @@ def test_extract_reaches_x_final_si_conserved_and_outputs(particle, tmp_path):
     t = [float(r["time_ps"]) for r in th]
     assert t == sorted(t) and len(set(t)) == len(t)
     assert {int(r["n_si"]) for r in th} == {n_si}
-    assert float(th[-1]["x"]) == pytest.approx(res["li_end"] / n_si, abs=1e-4)
+    assert float(th[-1]["x"]) == pytest.approx(res.li_end / n_si, abs=1e-4)
     # structures and trajectory (element column) readable by ASE
     final = ase.io.read(rd.final_structure)
     assert final.get_chemical_symbols().count("Si") == n_si
-    assert final.get_chemical_symbols().count("Li") == res["li_end"]
+    assert final.get_chemical_symbols().count("Li") == res.li_end
     removed = {int(e["id"]) for e in ev}
     assert not removed & set(final.arrays["id"].tolist())
     data = ase.io.read(rd.final_data, format="lammps-data", atom_style="atomic")
     assert len(data) == len(final)
     frames = ase.io.read(rd.trajectory, index=":", format="lammps-dump-text")
     assert rd.trajectory.name.endswith(".gz")
-    assert len(frames[0]) == res["li_start"] + n_si and len(frames[-1]) == len(final)
+    assert len(frames[0]) == res.li_start + n_si and len(frames[-1]) == len(final)
     assert set(frames[-1].get_chemical_symbols()) == {"Li", "Si"}
     assert (rd.checkpoint_dir / "state.json").is_file() and rd.lammps_log.is_file()
     assert "timestep_ps" in rd.config.read_text()
@@ -134,7 +134,7 @@ type = "hold"
 time_ps = 0.06
 """
     res = run(toml(tmp_path / "m.toml", particle, body), quiet=True)
-    assert res["status"] == "done"
+    assert res.status == "done"
     times = _dump_times(RunDir(tmp_path / "m").trajectory)
     assert times[0] == 0.0
     assert all(b > a for a, b in zip(times, times[1:])), times
@@ -166,8 +166,8 @@ time_ps = 0.02
                dump_columns=["vx", "vy", "vz", "fx", "fy", "fz", "pe"], lammps_restart=True)
     res = run(cfg, quiet=True)
     rd = RunDir(tmp_path / "c")
-    assert res["status"] == "done"
-    assert [e["at"] for e in res["config"]["lammps_commands"]] == ["setup", "each_stage"]
+    assert res.status == "done"
+    assert [e["at"] for e in res.config["lammps_commands"]] == ["setup", "each_stage"]
     assert (tmp_path / "stages.txt").read_text().count("stage starts") == 3
     assert len((tmp_path / "msd.txt").read_text().split()) >= 5
     frames = ase.io.read(rd.trajectory, index=":", format="lammps-dump-text")
@@ -280,7 +280,7 @@ def test_surface_run_removes_only_outer_li(tmp_path):
     init = ase.io.read(tmp_path / "s" / "initial.extxyz")
     r0 = np.linalg.norm(init.positions - init.positions.mean(0), axis=1)
     removed = [int(e["id"]) for e in read_csv(tmp_path / "s" / "events.csv")]
-    assert len(removed) == res["n_removed"] > 0
+    assert len(removed) == res.n_removed > 0
     assert r0[np.array(removed) - 1].min() > 12.0 - 4.5
 
 
@@ -302,13 +302,13 @@ type = "hold"
 time_ps = 0.02
 """
     res = run(toml(tmp_path / "ins.toml", p, body), quiet=True)
-    assert res["status"] == "done"
-    assert res["si_end"] == n_si
-    assert res["li_end"] == int(np.ceil(0.4 * n_si - 1e-9)) == res["n_inserted"]
+    assert res.status == "done"
+    assert res.si_end == n_si
+    assert res.li_end == int(np.ceil(0.4 * n_si - 1e-9)) == res.n_inserted
     ev = read_csv(tmp_path / "ins" / "events.csv")
-    assert len(ev) == res["n_inserted"] and {e["event"] for e in ev} == {"insert"}
+    assert len(ev) == res.n_inserted and {e["event"] for e in ev} == {"insert"}
     final = ase.io.read(tmp_path / "ins" / "final.extxyz")
-    assert final.get_chemical_symbols().count("Li") == res["li_end"]
+    assert final.get_chemical_symbols().count("Li") == res.li_end
 
 
 # ---- checkpoint / resume / signals -----------------------------------------------------------
@@ -361,10 +361,10 @@ def test_sigkill_then_resume_matches_uninterrupted(particle, tmp_path):
     out = subprocess.run(DEALLOY + ["run", str(cfg), "--resume", "--quiet"], capture_output=True,
                          text=True)
     assert out.returncode == 0, out.stderr
-    res = rd.read_run_json()
-    assert res["status"] == "done"
+    res = rd.record()
+    assert res.status == "done"
     for key in ("n_removed", "n_batches", "li_end", "si_end"):
-        assert res[key] == ref[key], key
+        assert getattr(res, key) == getattr(ref, key), key
     ev = read_csv(rd.events_csv)
     ev_ref = read_csv(tmp_path / "ref" / "events.csv")
     assert len(ev) == len(ev_ref)
@@ -384,7 +384,7 @@ def test_sigkill_then_resume_matches_uninterrupted(particle, tmp_path):
         return [float(lines[i + 1]) for i, ln in enumerate(lines) if ln.strip() == "ITEM: TIME"]
 
     t_res, t_ref = times(rd.trajectory), times(tmp_path / "ref" / "traj.lammpstrj.gz")
-    assert t_res == pytest.approx(t_ref) and t_res[-1] == pytest.approx(res["time_ps"])
+    assert t_res == pytest.approx(t_ref) and t_res[-1] == pytest.approx(res.time_ps)
 
 
 @pytest.mark.slow
@@ -401,16 +401,16 @@ time_ps = 0.8
     assert _wait_for(lambda: _n_lines(rd.thermo_csv) >= 3, proc=proc)
     proc.send_signal(sig)
     assert proc.wait(timeout=60) == EXIT_CHECKPOINTED
-    info = rd.read_run_json()
-    assert info["status"] == "checkpointed" and 0 < info["time_ps"] < 0.8
+    info = rd.record()
+    assert info.status == "checkpointed" and 0 < info.time_ps < 0.8
     state = json.loads((rd.checkpoint_dir / "state.json").read_text())
-    assert state["md_step"] == round(info["time_ps"] / 0.001)
+    assert state["md_step"] == round(info.time_ps / 0.001)
     # the checkpoint holds each atom's own velocity: its kinetic temperature is the thermo one
     with np.load(rd.checkpoint_dir / state["atoms_file"]) as z:
         m = np.where(z["types"] == 1, 6.941, 28.086)
         ke_ev = 0.5 * (m[:, None] * z["v"] ** 2).sum() * 1.0364269e-4
         t_ckpt = 2 * ke_ev / ((3 * len(m) - 3) * 8.617333e-5)
-    row = [r for r in read_csv(rd.thermo_csv) if float(r["time_ps"]) == info["time_ps"]]
+    row = [r for r in read_csv(rd.thermo_csv) if float(r["time_ps"]) == info.time_ps]
     assert row and t_ckpt == pytest.approx(float(row[0]["temperature_k"]), rel=1e-3)
     # without --resume the checkpoint is protected
     out = subprocess.run(DEALLOY + ["run", str(cfg)], capture_output=True, text=True)
@@ -425,13 +425,13 @@ time_ps = 0.8
     out = subprocess.run(launch + DEALLOY + ["run", str(cfg), "--resume", "-q"],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    info = rd.read_run_json()
-    assert info["status"] == "done" and info["time_ps"] == pytest.approx(0.8)
-    assert info["ranks"] == ranks and state["core_s"] == pytest.approx(wall_ckpt)
-    assert info["core_time_s"] == pytest.approx(
-        wall_ckpt + ranks * (info["wall_time_s"] - wall_ckpt), abs=0.01)
+    info = rd.record()
+    assert info.status == "done" and info.time_ps == pytest.approx(0.8)
+    assert info.ranks == ranks and state["core_s"] == pytest.approx(wall_ckpt)
+    assert info.core_time_s == pytest.approx(
+        wall_ckpt + ranks * (info.wall_time_s - wall_ckpt), abs=0.01)
     # the resumed stage's wall time counts both segments
-    assert info["stages"][state["stage_index"]]["wall_s"] > stage_ckpt
+    assert info.stages[state["stage_index"]].wall_s > stage_ckpt
     t = [float(r["time_ps"]) for r in read_csv(rd.thermo_csv)]
     assert t == sorted(t) and len(set(t)) == len(t) and t[-1] == pytest.approx(0.8)
 
@@ -447,12 +447,12 @@ def test_two_ranks_end_at_same_composition_as_one(particle, tmp_path):
     out = subprocess.run(["mpiexec", "-n", "2"] + DEALLOY + ["run", str(cfg), "-q"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    two = RunDir(tmp_path / "two").read_run_json()
-    assert two["status"] == "done" and two["ranks"] == 2
+    two = RunDir(tmp_path / "two").record()
+    assert two.status == "done" and two.ranks == 2
     for key in ("li_end", "si_end", "n_removed"):
-        assert two[key] == one[key]
+        assert getattr(two, key) == getattr(one, key)
     ev = read_csv(tmp_path / "two" / "events.csv")
-    assert len(ev) == two["n_removed"]  # rank 0 wrote each event once
+    assert len(ev) == two.n_removed  # rank 0 wrote each event once
 
 
 # ---- failures ---------------------------------------------------------------------------------
@@ -466,12 +466,12 @@ def test_detached_atom_fails_loudly_unless_allowed(particle, tmp_path):
     with pytest.raises(ConfigError, match=r"1 atom\(s\) lie far outside the particle"):
         run(toml(tmp_path / "f.toml", p, body), quiet=True)
     rd = RunDir(tmp_path / "f")
-    assert rd.status == "failed" and rd.read_run_json()["before_md"]
+    assert rd.status == "failed" and rd.record().before_md
     assert not rd.lammps_log.exists()
     # ... unless atom loss is allowed: then MD detects it as detached and reports it lost
     res = run(toml(tmp_path / "ok.toml", p, body, allow_atom_loss=True), quiet=True)
-    assert res["status"] == "done" and res["n_lost"] == {"Li": 1, "Si": 0}
-    assert res["si_end"] == res["si_start"]
+    assert res.status == "done" and res.n_lost == {"Li": 1, "Si": 0}
+    assert res.si_end == res.si_start
 
 
 def test_lammps_error_names_the_stage(particle, tmp_path, monkeypatch):
@@ -528,8 +528,8 @@ def test_missing_structure_file(tmp_path):
     with pytest.raises(ConfigError, match=r"particle.file: .*nope.extxyz"):
         run(cfg, quiet=True)
     _no_lammps_started(tmp_path / "m")
-    info = RunDir(tmp_path / "m").read_run_json()
-    assert info["status"] == "failed" and "nope.extxyz" in info["error"]
+    info = RunDir(tmp_path / "m").record()
+    assert info.status == "failed" and "nope.extxyz" in info.error
 
 
 def test_x_final_not_below_start_and_no_li(particle, tmp_path):
@@ -587,14 +587,14 @@ def test_quickstart_configs_validate_and_table():
 def test_resume_refuses_a_changed_config(particle, tmp_path):
     body = '[[stages]]\ntype = "hold"\ntime_ps = 0.01\n'
     cfg = toml(tmp_path / "c.toml", particle, body)
-    assert run(cfg, quiet=True)["status"] == "done"
-    assert run(cfg, quiet=True, resume=True)["status"] == "done"  # nothing to do
+    assert run(cfg, quiet=True).status == "done"
+    assert run(cfg, quiet=True, resume=True).status == "done"  # nothing to do
     toml(tmp_path / "c.toml", particle, body, seed=4)
     with pytest.raises(ConfigError, match=r"config changed since the checkpoint \(seed\)"):
         run(cfg, quiet=True, resume=True)
     with pytest.raises(ConfigError, match="already holds a run"):
         run(cfg, quiet=True)
-    assert run(cfg, quiet=True, overwrite=True)["seed"] == 4
+    assert run(cfg, quiet=True, overwrite=True).seed == 4
 
 
 @pytest.mark.parametrize("rate,expect", [("rate_li_per_ps = 150.0", 15),
@@ -612,10 +612,10 @@ interval_ps = 0.02
 max_time_ps = 0.1
 """
     res = run(toml(tmp_path / "r.toml", particle, body), quiet=True)
-    assert res["n_removed"] == expect
-    st = res["stages"][0]
-    assert st["stop_reason"] == "max_time_ps reached" and "warning" in st
-    assert res["time_ps"] == pytest.approx(0.1)
+    assert res.n_removed == expect
+    st = res.stages[0]
+    assert st.stop_reason == "max_time_ps reached" and st.warning is not None
+    assert res.time_ps == pytest.approx(0.1)
 
 
 def test_anneal_with_nose_hoover(particle, tmp_path):
@@ -628,7 +628,7 @@ time_ps = 0.1
 """
     res = run(toml(tmp_path / "a.toml", particle, body, thermostat="nose-hoover",
                    dump_interval_ps=0.0), quiet=True)
-    assert res["status"] == "done" and res["time_ps"] == pytest.approx(0.1)
+    assert res.status == "done" and res.time_ps == pytest.approx(0.1)
     frames = ase.io.read(tmp_path / "a" / "traj.lammpstrj.gz", index=":",
                          format="lammps-dump-text")
     assert len(frames) == 2  # dump_interval_ps = 0: first and last frame only

@@ -22,6 +22,9 @@ import numpy as np
 import pytest
 
 from dealloy.progress import Progress
+from dealloy import records
+from dealloy.analysis.voltage import load_summary, voltage_curve
+from dealloy.engine import record as engine_record
 from dealloy.engine.record import RunRecord
 from dealloy.engine.run import run
 from dealloy.engine.state import EngineState
@@ -59,7 +62,8 @@ def test_old_checkpoint_resumes_as_the_old_code_did(tmp_path, case):
     res = run(old_run / "config.toml", resume=True, quiet=True,
               progress=Progress(stream=shown, interval_s=0.0, tty=False))
     ref = json.loads((src / "expected-run.json").read_text())
-    assert res["status"] == "done"
+    assert isinstance(res, RunRecord) and res.status == "done"
+    res = res.as_dict()  # compared key by key with the old engine's run.json
     for key in ("n_removed", "n_inserted", "n_batches", "li_end", "si_end", "time_ps",
                 "checkpoints", "stage_index", "electrochem"):
         assert res.get(key) == ref.get(key), key
@@ -129,6 +133,48 @@ def test_run_info_from_an_old_record(tmp_path):
     assert info["n_si_start"] == info["n_si_end"] == 72 and info["si_conserved"] is True
     assert info["x_start"] == pytest.approx(270 / 72) and info["x_end"] == pytest.approx(1.0)
     assert info["n_events"] == info["n_removed"] == 198
+
+
+def test_run_dir_reads_run_json_as_the_engines_record(tmp_path):
+    """RunDir.record() gives the RunRecord the engine writes (typed attributes), for an old
+    (version 1) run.json too; no run.json or a half-written one reads as pending, a newer one is
+    refused in one line."""
+    assert engine_record.RunRecord is RunRecord is records.RunRecord  # one class, re-exported
+    rd = RunDir(tmp_path / "p")
+    rd.path.mkdir()
+    assert rd.record() == RunRecord() and rd.status == "pending"  # no run.json
+    shutil.copy(OLD / "potentiostatic" / "expected-run.json", rd.run_json)
+    old = json.loads(rd.run_json.read_text())
+    rec = rd.record()
+    assert isinstance(rec, RunRecord) and rec.version == 1 and rd.status == old["status"]
+    assert (rec.si_start, rec.li_start, rec.n_removed) == \
+        (old["si_start"], old["li_start"], old["n_removed"])
+    assert rec.config_potential == old["config"]["potential"] == "meam-godet2020"
+    assert rec.mu_li_bcc_ev == old["electrochem"]["mu_li_bcc_ev"] < 0
+    assert rec.stages[-1].type == old["stages"][-1]["type"]
+    assert RunRecord(status="done").mu_li_bcc_ev is None and RunRecord().config_potential is None
+    rd.run_json.write_text(rd.run_json.read_text()[:200])  # mid-write of a crashed run
+    assert rd.record().status == "pending" and rd.record().si_start is None
+    rd.run_json.write_text(json.dumps({**old, "version": 9}))
+    with pytest.raises(ConfigError, match="version 9 was written by a newer dealloy"):
+        rd.status
+
+
+def test_voltage_curve_of_an_old_run_reads_its_record(tmp_path):
+    """analysis.voltage reads si_start, li_start, mu_Li(bcc) and the potential through the
+    record: the old potentiostatic run gives one point per accepted move, x from the record's
+    counts, and its potential's name."""
+    rd = RunDir(tmp_path / "p")
+    rd.path.mkdir()
+    shutil.copy(OLD / "potentiostatic" / "expected-run.json", rd.run_json)
+    shutil.copy(OLD / "potentiostatic" / "expected-events.csv", rd.events_csv)
+    old = json.loads(rd.run_json.read_text())
+    rows = voltage_curve(rd.path)
+    accepted = [e for e in csv.DictReader(open(rd.events_csv)) if e.get("accepted") == "1"]
+    assert len(rows) == len(accepted) > 0
+    assert rows[-1]["x"] == pytest.approx(old["li_end"] / old["si_start"], abs=1e-9)
+    summary = load_summary(rd.path)
+    assert summary["potential"] == "meam-godet2020"
 
 
 def _attributes_set(fn: ast.FunctionDef) -> set[str]:

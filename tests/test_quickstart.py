@@ -160,12 +160,13 @@ def test_summary_without_analysis_measures_the_final_structure(tmp_path):
     from dealloy.build import si_particle
     from dealloy.io import write_structure
     from dealloy.quickstart import _summarise
+    from dealloy.records import RunRecord
 
     atoms = si_particle(diameter_nm=2.0, seed=0)
     (tmp_path / "c-Si").mkdir()
     write_structure(tmp_path / "c-Si" / "final.extxyz", atoms, format="extxyz")
-    res = {"li_start": 0, "si_start": len(atoms), "si_end": len(atoms), "x_start": 0.0,
-           "x_end": 0.0, "n_removed": 0, "time_ps": 0.0, "status": "finished", "stages": []}
+    res = RunRecord(li_start=0, si_start=len(atoms), si_end=len(atoms), x_start=0.0, x_end=0.0,
+                    n_removed=0, time_ps=0.0, status="done")  # what run() returns
     row = _summarise(tmp_path, {"c-Si": res})["particles"]["c-Si"]
     assert 2.0 < row["si_si_cn"] < 4.0  # diamond Si: 4 inside, fewer at the surface
     assert row["largest_si_cluster"] == 1.0  # one connected crystal

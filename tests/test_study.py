@@ -296,8 +296,8 @@ def test_local_run_interrupt_resume_analyse_skip(tmp_path, dealloy_cli):
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     t0 = time.time()
     while time.time() - t0 < 300:
-        info = run.rundir.read_run_json()
-        if info.get("n_removed", 0) > 0 and info.get("checkpoints", 0) >= 1:
+        info = run.rundir.record()
+        if (info.n_removed or 0) > 0 and (info.checkpoints or 0) >= 1:
             break
         assert runner.poll() is None, runner.stdout.read()
         time.sleep(0.5)
@@ -305,15 +305,15 @@ def test_local_run_interrupt_resume_analyse_skip(tmp_path, dealloy_cli):
     out = runner.communicate(timeout=120)[0]
     assert "asking the runs to checkpoint" in out, out
     assert [s.state for s in states(plan)[0]] == ["checkpointed"]
-    removed_before = run.rundir.read_run_json()["n_removed"]
+    removed_before = run.rundir.record().n_removed
 
     res = dealloy_cli("study", "run", p, "--local", "-j", "1", "--ranks", "2", timeout=900)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "[resume]" in res.stdout
-    info = run.rundir.read_run_json()
-    assert info["status"] == "done" and info["ranks"] == 2
-    assert removed_before < info["n_removed"] == info["li_start"] - info["li_end"]
-    assert info["n_removed"] == len(run.rundir.events_csv.read_text().splitlines()) - 1
+    info = run.rundir.record()
+    assert info.status == "done" and info.ranks == 2
+    assert removed_before < info.n_removed == info.li_start - info.li_end
+    assert info.n_removed == len(run.rundir.events_csv.read_text().splitlines()) - 1
     # the finished run was handed to `dealloy analyze`, and the resumed trajectory (two
     # segments joined at the checkpoint) analyses: every frame of both segments, times rising
     log = (tmp_path / "study" / "logs" / f"{run.key}.log").read_text()
@@ -335,7 +335,7 @@ def test_local_run_interrupt_resume_analyse_skip(tmp_path, dealloy_cli):
 
     table = pd.read_parquet(tmp_path / "study" / "results" / "results.parquet")
     assert table.loc[0, "status"] == "done" and table.loc[0, "si_conserved"]
-    assert table.loc[0, "n_removed"] == table.loc[0, "n_events"] == info["n_removed"]
+    assert table.loc[0, "n_removed"] == table.loc[0, "n_events"] == info.n_removed
 
 
 def test_standard_figures_from_a_table(tmp_path):

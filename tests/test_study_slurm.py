@@ -145,13 +145,13 @@ def test_requeue_usr1_and_cancel(slurm_cluster, tmp_path):
     r0, r1, r2 = plan.runs
 
     def extracting(run):
-        info = run.rundir.read_run_json()
-        return info.get("status") == "running" and info.get("n_removed", 0) > 0 \
-            and info.get("checkpoints", 0) >= 1
+        info = run.rundir.record()
+        return info.status == "running" and (info.n_removed or 0) > 0 \
+            and (info.checkpoints or 0) >= 1
 
     wait_for(lambda: extracting(r0) and extracting(r1) and extracting(r2), 300,
              "three runs mid-extraction", plan, every=0.5)
-    removed_before = r0.rundir.read_run_json()["n_removed"]
+    removed_before = r0.rundir.record().n_removed
     subprocess.run(["scontrol", "requeue", f"{job}_0"], check=True)
     subprocess.run(["scancel", f"{job}_1"], check=True)
     subprocess.run(["scancel", "--batch", "--signal=USR1", f"{job}_2"], check=True)
@@ -165,25 +165,25 @@ def test_requeue_usr1_and_cancel(slurm_cluster, tmp_path):
 
     # the requeued task comes back, resumes from its checkpoint and finishes
     wait_for(lambda: state_map(plan)[r0.key].state == "done", 400, "the requeued run", plan)
-    info = r0.rundir.read_run_json()
+    info = r0.rundir.record()
     log = (plan.directory / "slurm" / "logs" / f"{job}_0.out").read_text()
     assert "(restart 1)" in log, log
-    assert 0 < removed_before < info["n_removed"]
-    target = round(2.0 * info["si_end"])
-    assert info["li_end"] <= target and info["x_end"] <= 2.0 + 1e-9
-    assert info["n_removed"] == info["li_start"] - info["li_end"] == count_events(r0)
-    assert info["si_start"] == info["si_end"]
+    assert 0 < removed_before < info.n_removed
+    target = round(2.0 * info.si_end)
+    assert info.li_end <= target and info.x_end <= 2.0 + 1e-9
+    assert info.n_removed == info.li_start - info.li_end == count_events(r0)
+    assert info.si_start == info.si_end
 
     # USR1 to the batch script: forwarded to the run, which checkpoints; the task requeues itself
     wait_for(lambda: state_map(plan)[r2.key].state == "done", 400, "the USR1-signalled run", plan)
     log2 = (plan.directory / "slurm" / "logs" / f"{job}_2.out").read_text()
     assert "USR1" in log2 and "requeueing to resume" in log2 and "(restart 1)" in log2, log2
-    info2 = r2.rundir.read_run_json()
-    assert info2["n_removed"] == info2["li_start"] - info2["li_end"] == count_events(r2)
+    info2 = r2.rundir.record()
+    assert info2.n_removed == info2.li_start - info2.li_end == count_events(r2)
 
     # re-submitting sends only the cancelled run, which resumes and finishes
     res = dealloy("study", "submit", study)
     assert "1 run(s)" in res.stdout, res.stdout
     wait_for(lambda: state_map(plan)[r1.key].state == "done", 400, "the resubmitted run", plan)
-    info1 = r1.rundir.read_run_json()
-    assert info1["n_removed"] == info1["li_start"] - info1["li_end"] == count_events(r1)
+    info1 = r1.rundir.record()
+    assert info1.n_removed == info1.li_start - info1.li_end == count_events(r1)

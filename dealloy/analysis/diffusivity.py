@@ -159,10 +159,16 @@ def li_diffusion(frames, fit_window=(0.2, 0.8)) -> tuple[dict, object]:
     Returns
     -------
     (dict, MSDResult or None)
-        The JSON-ready record (``reported``, ``why_not``, ``diffusion_cm2_per_s``,
-        ``diffusion_stderr_cm2_per_s``, ``fit_window_ps``, ``n_atoms``, ``n_frames``,
-        ``window_ps``, ``drift_removed_angstrom``, ``criteria``) and the MSD result when reported.
-        D in cm²/s, times in ps, the drift in Å.
+        The JSON-ready record and the MSD result when reported (else None). The record always
+        has ``reported`` (bool), ``why_not`` (str, None when reported), ``diffusion_cm2_per_s``
+        (None when not reported) and ``criteria`` (the thresholds applied); from the composition
+        check on, ``n_atoms`` (Li in the window) and ``window_ps`` ([start, end] of the
+        fixed-composition stretch, ps); from the frame-count check on, ``n_frames`` (evenly
+        spaced frames used); when reported also ``diffusion_stderr_cm2_per_s``,
+        ``fit_window_ps`` ([start, end] lag fitted, ps), ``drift_removed_angstrom`` (centre-of-
+        mass displacement removed between the first and last frame, Å), ``drift_of`` ("all
+        atoms" when the frames carry ``info['com_angstrom']``, else "the Li") and ``window``
+        (a sentence describing the fixed-composition stretch). D in cm²/s.
     """
     criteria = {"fixed_composition": True, "min_li_atoms": MIN_LI_FOR_D,
                 "min_evenly_spaced_frames": MIN_FRAMES_FOR_D, "drift_removed": True}

@@ -72,12 +72,12 @@ def voltage_curve(run_dir, window: int | None = None) -> list[dict]:
         Si); [] when the run has no electrochemical moves.
     """
     rd = RunDir(run_dir)
-    info = rd.read_run_json()
-    if not rd.events_csv.is_file() or not info.get("si_start"):
+    info = rd.record()
+    if not rd.events_csv.is_file() or not info.si_start:
         return []
-    mu = ((info.get("electrochem") or {}).get("mu_li_bcc_ev"))
-    n_si = float(info["si_start"])
-    li = float(info["li_start"])
+    mu = info.mu_li_bcc_ev
+    n_si = float(info.si_start)
+    li = float(info.li_start)
     rows = []
     with open(rd.events_csv) as fh:
         for e in csv.DictReader(fh):
@@ -97,7 +97,7 @@ def voltage_curve(run_dir, window: int | None = None) -> list[dict]:
                          if mu is not None else math.nan})
     if not rows:
         return []
-    x0 = float(info["li_start"]) / n_si
+    x0 = float(info.li_start) / n_si
     galv = np.array([r["stage"] == "galvanostatic" for r in rows])
     v = np.array([r["voltage_v"] for r in rows])
     sm = v.copy()
@@ -227,8 +227,8 @@ def write_voltage_outputs(run_dir, bin_v: float = 0.02, window: int | None = Non
     rows = voltage_curve(rd.path, window)
     if not rows:
         return {}
-    info = rd.read_run_json()
-    n_si = int(info["si_start"])
+    info = rd.record()
+    n_si = int(info.si_start)
     out = rd.analysis_dir
     out.mkdir(parents=True, exist_ok=True)
     keys = list(rows[0])
@@ -239,9 +239,9 @@ def write_voltage_outputs(run_dir, bin_v: float = 0.02, window: int | None = Non
     centres, d = dqdv(rows, n_si, bin_v)
     write_text(out / "dqdv.csv", "voltage_v,dqdv_li_per_si_per_v,dqdv_mah_per_g_per_v\n" + "".join(
         f"{c:.4f},{v:.6g},{v * MAH_PER_G_SI_PER_LI:.6g}\n" for c, v in zip(centres, d)))
-    potential = (info.get("config") or {}).get("potential")
+    potential = info.config_potential
     summary = {**summarize(rows, n_si, bin_v),
-               "mu_li_bcc_ev": (info.get("electrochem") or {}).get("mu_li_bcc_ev"),
+               "mu_li_bcc_ev": info.mu_li_bcc_ev,
                "potential": potential,
                "potential_c_to_a_voltage_v": (known_c_to_a_voltage_v(potential) if potential
                                               else None),
@@ -276,9 +276,9 @@ def load_summary(run_dir) -> dict:
     rows = voltage_curve(rd.path)
     if not rows:
         return {}
-    info = rd.read_run_json()
-    potential = (info.get("config") or {}).get("potential")
-    return {**summarize(rows, int(info["si_start"])),
+    info = rd.record()
+    potential = info.config_potential
+    return {**summarize(rows, int(info.si_start)),
             "potential": potential,
             "potential_c_to_a_voltage_v": known_c_to_a_voltage_v(potential) if potential else None}
 
@@ -345,10 +345,10 @@ def write_study_voltage(runs: list[dict], outdir, name: str, bin_v: float = 0.02
         rows = voltage_curve(r["run_dir"])
         if not rows:
             continue
-        info = RunDir(r["run_dir"]).read_run_json()
-        centres, d = dqdv(rows, int(info["si_start"]), bin_v)
+        info = RunDir(r["run_dir"]).record()
+        centres, d = dqdv(rows, int(info.si_start), bin_v)
         data.append({**r, "rows": rows, "centres": centres, "dqdv": d,
-                     "potential": (info.get("config") or {}).get("potential")})
+                     "potential": info.config_potential})
     if not data:
         return "voltage_vs_x.png: skipped (no run with potentiostatic/galvanostatic moves)"
     from matplotlib.figure import Figure

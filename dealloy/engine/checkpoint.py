@@ -109,7 +109,7 @@ class CheckpointMixin:
             md_s=round(self.md_s, 4), electrochem=st.electro)
         record.write(self.rd.run_json, self.comm)
 
-    def summary(self, status: str) -> dict:
+    def summary(self, status: str) -> RunRecord:
         """Read run.json on rank 0 and return its data on every rank.
 
         Parameters
@@ -119,9 +119,8 @@ class CheckpointMixin:
 
         Returns
         -------
-        dict
-            :meth:`~dealloy.engine.record.RunRecord.as_dict` of run.json, or ``{"status":
-            status}`` without one.
+        RunRecord
+            run.json's record, or a record with only ``status`` without one.
 
         Raises
         ------
@@ -129,7 +128,7 @@ class CheckpointMixin:
             When run.json is not a run record this dealloy can read.
         """
         rec = self._on_rank0(lambda: RunRecord.read(self.rd.run_json))
-        return rec.as_dict() if rec is not None else {"status": status}
+        return rec if rec is not None else RunRecord(status=status)
 
     def _on_rank0(self, read):
         """Call ``read()`` on rank 0; its result (or its ConfigError, as one line) on every rank."""

@@ -10,6 +10,7 @@ import click
 from dealloy.engine.run import EXIT_CHECKPOINTED, run
 from dealloy.io import rank
 from dealloy.progress import Progress
+from dealloy.records import RunRecord
 
 
 @click.command("run")
@@ -48,15 +49,15 @@ def run_command(config, run_dir, resume, overwrite, quiet):
             progress.close()
     if rank() == 0 and not quiet:
         _print_summary(result)
-    if result.get("status") == "checkpointed":
+    if result.status == "checkpointed":
         sys.exit(EXIT_CHECKPOINTED)
 
 
-def _print_summary(r: dict) -> None:
-    if not r:
+def _print_summary(r: RunRecord) -> None:
+    if r.time_ps is None:  # no run.json: nothing ran (a finished checkpoint without a record)
         return
-    click.echo(f"status {r.get('status')}: t = {r.get('time_ps', 0):.2f} ps, "
-               f"Li/Si {r.get('x_start', 0):.3f} -> {r.get('x_end', 0):.3f}, "
-               f"removed {r.get('n_removed', 0)} Li, inserted {r.get('n_inserted', 0)} Li, "
-               f"Si {r.get('si_start')} -> {r.get('si_end')}, wall {r.get('wall_time_s', 0):.1f} s",
+    click.echo(f"status {r.status}: t = {r.time_ps or 0:.2f} ps, "
+               f"Li/Si {r.x_start or 0:.3f} -> {r.x_end or 0:.3f}, "
+               f"removed {r.n_removed or 0} Li, inserted {r.n_inserted or 0} Li, "
+               f"Si {r.si_start} -> {r.si_end}, wall {r.wall_time_s or 0:.1f} s",
                err=True)

@@ -15,7 +15,7 @@ Python API::
 
     from dealloy.engine.run import run, load_run_config
     result = run("run.toml")                      # or run(cfg, run_dir="out/", resume=True)
-    result["status"], result["li_end"], result["n_removed"]
+    result.status, result.li_end, result.n_removed  # a dealloy.records.RunRecord (run.json)
 
 Every MPI rank calls :func:`run` (``mpiexec -n 2 dealloy run cfg.toml``); LAMMPS is collective.
 Selections are computed on rank 0 from gathered positions and broadcast, so all ranks agree.
@@ -153,14 +153,14 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
         """
         self.session.command(line)
 
-    def run(self) -> dict:
+    def run(self) -> RunRecord:
         """Run the protocol: build or resume, check, run the stages, write run.json.
 
         Returns
         -------
-        dict
-            run.json's data (:meth:`~dealloy.engine.record.RunRecord.as_dict`): ``status``
-            ``done`` or ``checkpointed`` (stopped by SIGTERM/SIGUSR1 after a checkpoint).
+        RunRecord
+            run.json's record, on every rank: ``status`` ``done`` or ``checkpointed`` (stopped
+            by SIGTERM/SIGUSR1 after a checkpoint).
 
         Raises
         ------
@@ -197,7 +197,7 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
                                   "--overwrite")
         if state is not None and state.finished:
             self._log(f"run in {self.rd.path} is already done")
-            return prev.as_dict() if prev is not None else {}
+            return prev if prev is not None else RunRecord(status="done")
         try:
             if state is None:
                 atoms = self._build_particle()
@@ -353,7 +353,7 @@ NOT_THE_SIMULATION = frozenset({"analysis"})
 
 
 def run(config, run_dir=None, resume: bool = False, quiet: bool = False, overwrite: bool = False,
-        comm=None, progress=None) -> dict:
+        comm=None, progress=None) -> RunRecord:
     """Run a config into ``run_dir`` with LAMMPS (every MPI rank calls).
 
     Parameters
@@ -377,10 +377,10 @@ def run(config, run_dir=None, resume: bool = False, quiet: bool = False, overwri
 
     Returns
     -------
-    dict
-        run.json's data: ``status`` (``done``, or ``checkpointed`` when SIGTERM/SIGUSR1 stopped
-        it after a checkpoint), ``time_ps``, ``li_end``, ``n_removed``, ... (see
-        :class:`~dealloy.engine.record.RunRecord`).
+    RunRecord
+        run.json's record (:class:`dealloy.records.RunRecord`): ``status`` (``done``, or
+        ``checkpointed`` when SIGTERM/SIGUSR1 stopped it after a checkpoint), ``time_ps``,
+        ``li_end``, ``n_removed``, ...
 
     Raises
     ------

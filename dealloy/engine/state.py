@@ -15,128 +15,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_serializer,
-)
+from pydantic import Field, field_validator
 
-from dealloy.errors import ConfigError
 from dealloy.io import atomic_path, write_text
+from dealloy.records import (  # noqa: F401 - re-exported: the engine's models of run.json's parts
+    ElectroCounters,
+    MoveCount,
+    MoveCounts,
+    StageReport,
+    _Model,
+    read_versioned,
+)
 
 #: the version this dealloy writes; it reads every version up to it
 STATE_VERSION = 2
-
-
-def read_versioned(model, path: Path, text: str, newest: int, kind: str, newer_advice: str,
-                   invalid_advice: str = ""):
-    """Validate a versioned record from JSON, refusing in one line what this dealloy cannot read.
-
-    Parameters
-    ----------
-    model : type of pydantic.BaseModel
-        The record's model (with a ``version`` field).
-    path : pathlib.Path
-        The file the text came from (named in the error).
-    text : str
-        The file's JSON text.
-    newest : int
-        The newest version this dealloy reads.
-    kind : str
-        What the record is, for the message (e.g. "run record").
-    newer_advice : str
-        The fix given for a record of a newer dealloy.
-    invalid_advice : str, optional
-        The fix given for JSON that is not such a record.
-
-    Returns
-    -------
-    pydantic.BaseModel
-        The validated ``model`` instance.
-
-    Raises
-    ------
-    ConfigError
-        Naming ``path``, the first invalid field, or the version, and the advice given.
-    """
-    try:
-        rec = model.model_validate_json(text)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        advice = f"; {invalid_advice}" if invalid_advice else ""
-        raise ConfigError(f"{path}: not a {kind} this dealloy can read ({where}: "
-                          f"{err['msg']}){advice}") from None
-    if rec.version > newest:
-        raise ConfigError(f"{path}: {kind} version {rec.version} was written by a newer dealloy "
-                          f"(this one reads up to {newest}); {newer_advice}")
-    return rec
-
-
-class _Model(BaseModel):
-    # NaN stays NaN in the JSON (x of a particle without Si), as json.dumps wrote it
-    model_config = ConfigDict(extra="ignore", ser_json_inf_nan="constants",
-                              validate_assignment=False)
-
-
-class MoveCount(_Model):
-    """Accepted and rejected electrochemical moves of one kind.
-
-    Attributes
-    ----------
-    accepted, rejected : int
-        Numbers of moves.
-    """
-
-    accepted: int = 0
-    rejected: int = 0
-
-
-class MoveCounts(_Model):
-    """Electrochemical moves by kind (removal, insertion)."""
-
-    remove: MoveCount = Field(default_factory=MoveCount)
-    insert: MoveCount = Field(default_factory=MoveCount)
-
-    def side(self, kind: Literal["remove", "insert"]) -> MoveCount:
-        """Return the counts of one kind of move.
-
-        Parameters
-        ----------
-        kind : {"remove", "insert"}
-            The kind of move.
-
-        Returns
-        -------
-        MoveCount
-            The (mutable) counts of that kind.
-        """
-        return getattr(self, kind)
-
-
-class ElectroCounters(_Model):
-    """Run-wide counters of electrochemical stages (run.json's ``electrochem``).
-
-    Attributes
-    ----------
-    mu_li_bcc_ev : float or None
-        The Li reservoir's chemical potential at 0 V vs Li/Li+: energy per atom of bcc Li with
-        the run's potential, eV/atom (:func:`dealloy.engine.electrochem.li_bcc_chemical_potential_ev`).
-    moves : MoveCounts
-        Accepted and rejected removals and insertions of the whole run.
-    evaluations : int
-        Energy single points (``run 0``) of the whole structure.
-    tfmc_steps : int
-        tfMC steps run in place of MD.
-    """
-
-    mu_li_bcc_ev: float | None = None
-    moves: MoveCounts = Field(default_factory=MoveCounts)
-    evaluations: int = 0
-    tfmc_steps: int = 0
 
 
 class StageProgress(_Model):
@@ -196,65 +88,6 @@ class StageProgress(_Model):
     cv_start_ps: float | None = None
     last_voltage_v: float | None = None
     vacancies: list[list[float]] = Field(default_factory=list)  # Å, sites Li left (reinsertion)
-
-
-class StageReport(_Model):
-    """One finished stage (run.json's ``stages``).
-
-    Keys a stage type does not have (None) are left out of the file.
-
-    Attributes
-    ----------
-    index : int
-        Position in the config's ``stages`` (0-based).
-    type : str
-        The stage type (``extract``, ``potentiostatic``, ...).
-    t_start_ps, t_end_ps : float
-        Simulated time at its start and end, ps.
-    n_li, n_si : int
-        Li and Si atoms at its end.
-    x : float
-        Li/Si at its end (NaN without Si).
-    wall_s : float
-        Wall seconds it took.
-    stop_reason : str or None
-        Why an exchange or electrochemical stage ended.
-    bookkeeping_s : float or None
-        Seconds spent choosing and exchanging Li.
-    moves : MoveCounts or None
-        Electrochemical moves.
-    evaluations : int or None
-        Energy single points.
-    cv_start_ps : float or None
-        Simulated time when a constant-voltage hold began, ps.
-    last_voltage_v : float or None
-        Last applied or removal voltage, V vs Li/Li+.
-    batches : int or None
-        Exchange intervals that moved Li (``extract``/``insert``).
-    warning : str or None
-        Set when an exchange stage stopped before ``x_final``.
-    """
-
-    index: int
-    type: str
-    t_start_ps: float
-    t_end_ps: float
-    n_li: int
-    n_si: int
-    x: float
-    wall_s: float
-    stop_reason: str | None = None
-    bookkeeping_s: float | None = None
-    moves: MoveCounts | None = None
-    evaluations: int | None = None
-    cv_start_ps: float | None = None
-    last_voltage_v: float | None = None
-    batches: int | None = None
-    warning: str | None = None
-
-    @model_serializer(mode="wrap")
-    def _drop_absent(self, handler):
-        return {k: v for k, v in handler(self).items() if v is not None}
 
 
 class EngineState(_Model):

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from dealloy.analysis.voltage import write_study_voltage
-from dealloy.engine.record import RunRecord
 from dealloy.io import atomic_path
 from dealloy.rundir import RunDir
 from dealloy.study.axes import pathway
@@ -57,7 +56,7 @@ def core_time_s(info) -> float | None:
 
     The recorded ``core_time_s`` (wall x ranks of each segment); runs from before it was
     recorded count wall x the last segment's ranks
-    (:attr:`dealloy.engine.record.RunRecord.core_time` for run.json).
+    (:attr:`dealloy.records.RunRecord.core_time` for run.json).
 
     Parameters
     ----------
@@ -78,7 +77,7 @@ def core_time_s(info) -> float | None:
 
 
 def run_info(rd: RunDir) -> dict[str, Any]:
-    """Read a run's bookkeeping from run.json (:class:`~dealloy.engine.record.RunRecord`).
+    """Read a run's bookkeeping from run.json (:meth:`dealloy.rundir.RunDir.record`).
 
     Parameters
     ----------
@@ -98,7 +97,7 @@ def run_info(rd: RunDir) -> dict[str, Any]:
     ConfigError
         When run.json exists but cannot be read as a run record.
     """
-    rec = RunRecord.read(rd.run_json) or RunRecord()
+    rec = rd.record()
     out = {
         "wall_time_s": rec.wall_time_s,
         "ranks": rec.ranks,  # of the last segment; core_time_s counts every segment

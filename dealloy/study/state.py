@@ -13,8 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from dealloy.engine.record import RunRecord
 from dealloy.errors import ConfigError
+from dealloy.records import RunRecord
 from dealloy.rundir import RunDir
 from dealloy.study import slurm
 from dealloy.study.plan import Plan, PlannedRun

@@ -34,7 +34,7 @@ def main(state_dir: Path) -> None:
         rd = RunDir(state_dir / key)
         if rd.status != "done":
             continue
-        info = rd.read_run_json()
+        info = rd.record().as_dict()  # run.json through RunRecord, as plain data for the JSON below
         summ = write_voltage_outputs(rd.path, bin_v=0.05)
         rows = voltage_curve(rd.path)
         shutil.copy(rd.analysis_dir / "voltage.csv", HERE / f"{key}-voltage.csv")
