@@ -17,6 +17,7 @@ import pytest
 
 from dealloy.analysis.diffusivity import li_diffusion
 from dealloy.analysis.frame import Frame
+from dealloy.analysis.run import analyze_path
 from dealloy.analysis.results import (SCHEMA_VERSION, FrameMetrics, LiDiffusion, MetricsFile,
                                       Results, read_run_frames)
 from dealloy.analysis.structure import SiNetwork
@@ -149,3 +150,23 @@ def test_li_diffusion_returns_its_typed_record():
     assert list(rec.to_dict())[-3:] == ["drift_removed_angstrom", "drift_of", "window"]
     short, none = li_diffusion(_walk(n_frames=1))
     assert none is None and short.why_not and "n_frames" not in short.to_dict()
+
+
+def test_study_refuses_a_run_analysed_by_a_newer_dealloy(tmp_path):
+    run = tmp_path / "run"
+    (run / "analysis").mkdir(parents=True)
+    raw = json.loads(RUN_V0.read_text())
+    RunDir(run).metrics_json.write_text(json.dumps({**raw, "schema_version": 99}))
+    with pytest.raises(ConfigError, match="schema_version 99 is newer"):
+        final_metrics(RunDir(run))
+
+
+def test_dealloy_analyze_writes_through_the_model(tmp_path):
+    out = tmp_path / "m.json"
+    analyze_path(DATA / "a-si-216-meam-godet2020.extxyz.gz", json_out=out, images=False,
+                 echo=lambda *a: None)
+    text = out.read_text()
+    assert text.splitlines()[1] == f'  "schema_version": {SCHEMA_VERSION},'
+    doc = MetricsFile.read(out)
+    assert doc.single and doc.frames[0].n_si == 216 and doc.frames[0].kind == "bulk"
+    assert doc.write(tmp_path / "again.json").read_text() == text
