@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dealloy.analysis.core import analyze_frame
 from dealloy.analysis.diffusivity import li_diffusion
 from dealloy.analysis.frame import Frame
 from dealloy.analysis.run import analyze_path
@@ -170,3 +171,9 @@ def test_dealloy_analyze_writes_through_the_model(tmp_path):
     doc = MetricsFile.read(out)
     assert doc.single and doc.frames[0].n_si == 216 and doc.frames[0].kind == "bulk"
     assert doc.write(tmp_path / "again.json").read_text() == text
+
+
+def test_analyze_frame_results_read_by_attribute():
+    m = analyze_frame(DATA / "a-si-216-meam-godet2020.extxyz.gz", metrics=("network",))
+    assert isinstance(m, Results) and m.n_si == m["n_si"] == 216 and m.kind == "bulk"
+    assert list(m)[:6] == ["n_atoms", "n_si", "n_li", "x", "time_ps", "kind"]  # the JSON order
