@@ -1,19 +1,21 @@
 """The one shape of every analysis, like freud's compute objects.
 
 Configure (a pydantic parameter model of :mod:`dealloy.config.analysis`, units in names, bounds
-checked) -> ``compute(frame)`` -> ``results`` (a dict).
+checked) -> ``compute(frame)`` -> ``results`` (a :class:`~dealloy.analysis.results.Results`: a
+dict whose keys are also attributes, as MDAnalysis' ``Results``).
 
     rdf = PartialRDF(cutoff_angstrom=8.0).compute(atoms)
-    rdf.results["si_si"]
+    rdf.results.si_si          # the same as rdf.results["si_si"]
 
 ``compute`` accepts anything :func:`dealloy.analysis.frame.as_frame` accepts and returns ``self``.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from dealloy.analysis.frame import Frame, as_frame
+from dealloy.analysis.results import Results
 from dealloy.config.analysis import AnalysisModel
 from dealloy.errors import ConfigError
 
@@ -51,7 +53,7 @@ class Analysis:
             base = params.model_dump() if params is not None else {}
             params = self.Params.checked(type(self).__name__, **{**base, **kwargs})
         self.params = params
-        self.results: dict[str, Any] = {}
+        self.results: Results = Results()
 
     def compute(self, frame, **kwargs) -> "Analysis":
         """Compute the analysis of one frame into :attr:`results`.
@@ -66,9 +68,10 @@ class Analysis:
         Returns
         -------
         Analysis
-            ``self``, with ``results`` (a dict) replaced.
+            ``self``, with ``results`` replaced (a :class:`~dealloy.analysis.results.Results`:
+            a dict with attribute access).
         """
-        self.results = self._compute(as_frame(frame), **kwargs)
+        self.results = Results(self._compute(as_frame(frame), **kwargs))
         return self
 
     def _compute(self, frame: Frame, **kwargs) -> dict:  # pragma: no cover - abstract

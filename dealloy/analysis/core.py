@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from dealloy.analysis.frame import as_frame
+from dealloy.analysis.results import Results
 from dealloy.analysis.structure import Crystallinity, PartialRDF, SiNetwork
 from dealloy.analysis.voxel import VoxelMetrics
 # all parameters of analyze_frame, one validated model per analysis (units, bounds)
@@ -37,7 +38,7 @@ def frame_kind(f) -> str:
     return {3: "bulk", 2: "slab", 1: "wire", 0: "particle"}[sum(bool(p) for p in f.pbc)]
 
 
-def analyze_frame(frame, params: AnalysisParams | None = None, **kwargs) -> dict:
+def analyze_frame(frame, params: AnalysisParams | None = None, **kwargs) -> Results:
     """Compute all per-frame metrics of ``frame`` (see docs/analysis.md for each key).
 
     Parameters
@@ -53,8 +54,10 @@ def analyze_frame(frame, params: AnalysisParams | None = None, **kwargs) -> dict
 
     Returns
     -------
-    dict
-        ``n_atoms``, ``n_si``, ``n_li``, ``x`` (Li/Si), ``time_ps`` (None for a structure without
+    Results
+        A dict with attribute access (``m.porosity`` is ``m["porosity"]``; the typed reading of
+        a written frame is :class:`dealloy.analysis.results.FrameMetrics`): ``n_atoms``,
+        ``n_si``, ``n_li``, ``x`` (Li/Si), ``time_ps`` (None for a structure without
         a time), ``kind`` (:func:`frame_kind`), the metrics of each group in ``params.metrics``
         (the ``rdf`` entry holds arrays ``r_angstrom``, ``si_si``, ``li_si``, ``li_li``;
         :func:`to_json` turns them into lists), ``notes`` (list of str) and ``timings_s``.
@@ -73,8 +76,8 @@ def analyze_frame(frame, params: AnalysisParams | None = None, **kwargs) -> dict
     f = as_frame(frame)
     n_si = int(np.sum(f.symbols == "Si"))
     n_li = int(np.sum(f.symbols == "Li"))
-    out: dict = {"n_atoms": f.n_atoms, "n_si": n_si, "n_li": n_li, "x": n_li / n_si,
-                 "time_ps": f.time_ps, "kind": frame_kind(f)}
+    out = Results(n_atoms=f.n_atoms, n_si=n_si, n_li=n_li, x=n_li / n_si, time_ps=f.time_ps,
+                  kind=frame_kind(f))
     notes = []
     if f.periodic and "voxel" in params.metrics:
         notes.append("periodic bulk cell: analysed as bulk; porosity is per cell (no envelope)")

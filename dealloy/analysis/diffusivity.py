@@ -23,7 +23,8 @@ import math
 import numpy as np
 
 from dealloy import materials as M
-from dealloy.analysis.trajectory import evenly_spaced_subset, msd, unwrap
+from dealloy.analysis.results import LiDiffusion
+from dealloy.analysis.trajectory import MSDResult, evenly_spaced_subset, msd, unwrap
 from dealloy.materials import MASSES_AMU
 
 KB_EV = M.UNITS["kB"]  # eV/K, CODATA 2018
@@ -130,7 +131,7 @@ def _fixed_composition_window(frames) -> tuple[int, int]:
     return best
 
 
-def li_diffusion(frames, fit_window=(0.2, 0.8)) -> tuple[dict, object]:
+def li_diffusion(frames, fit_window=(0.2, 0.8)) -> tuple[LiDiffusion, MSDResult | None]:
     """Li tracer diffusion coefficient of a trajectory, only where it means something.
 
     Criteria (all must hold, else ``reported`` is False and ``why_not`` says which failed):
@@ -158,27 +159,26 @@ def li_diffusion(frames, fit_window=(0.2, 0.8)) -> tuple[dict, object]:
 
     Returns
     -------
-    (dict, MSDResult or None)
-        The JSON-ready record and the MSD result when reported (else None). The record always
-        has ``reported`` (bool), ``why_not`` (str, None when reported), ``diffusion_cm2_per_s``
-        (None when not reported) and ``criteria`` (the thresholds applied); from the composition
-        check on, ``n_atoms`` (Li in the window) and ``window_ps`` ([start, end] of the
-        fixed-composition stretch, ps); from the frame-count check on, ``n_frames`` (evenly
-        spaced frames used); when reported also ``diffusion_stderr_cm2_per_s``,
-        ``fit_window_ps`` ([start, end] lag fitted, ps), ``drift_removed_angstrom`` (centre-of-
-        mass displacement removed between the first and last frame, Å), ``drift_of`` ("all
-        atoms" when the frames carry ``info['com_angstrom']``, else "the Li") and ``window``
-        (a sentence describing the fixed-composition stretch). D in cm²/s.
+    record : dealloy.analysis.results.LiDiffusion
+        The record (``li_diffusion`` of metrics.json): ``reported``, ``why_not`` (None when
+        reported), ``diffusion_cm2_per_s`` (None when not), ``criteria`` (the thresholds), and as
+        far as the criteria got: ``n_atoms`` (Li in the window), ``window_ps`` (its first and last
+        time), ``n_frames`` (evenly spaced frames in it), then, when reported,
+        ``diffusion_stderr_cm2_per_s``, ``fit_window_ps``, ``drift_removed_angstrom``,
+        ``drift_of`` (``all atoms`` or ``the Li``: whose centre of mass was subtracted) and
+        ``window`` (the fixed-composition window in words). D in cm²/s, times in ps, drift in Å.
+    msd : dealloy.analysis.trajectory.MSDResult or None
+        The MSD curve and fit when reported, else None.
     """
     criteria = {"fixed_composition": True, "min_li_atoms": MIN_LI_FOR_D,
                 "min_evenly_spaced_frames": MIN_FRAMES_FOR_D, "drift_removed": True}
     out = {"reported": False, "why_not": None, "diffusion_cm2_per_s": None, "criteria": criteria}
     if len(frames) < 2:
         out["why_not"] = "a single frame has no time evolution"
-        return out, None
+        return LiDiffusion.model_validate(out), None
     if any(f.time_ps is None for f in frames):
         out["why_not"] = "the frames carry no simulation time"
-        return out, None
+        return LiDiffusion.model_validate(out), None
     a, b = _fixed_composition_window(frames)
     win = frames[a:b]
     n_li = int(win[0].mask("Li").sum())
@@ -192,14 +192,14 @@ def li_diffusion(frames, fit_window=(0.2, 0.8)) -> tuple[dict, object]:
     out.update(n_atoms=n_li, window_ps=[float(win[0].time_ps), float(win[-1].time_ps)])
     if n_li < MIN_LI_FOR_D:
         out["why_not"] = f"{comp}: fewer than {MIN_LI_FOR_D} Li to average over"
-        return out, None
+        return LiDiffusion.model_validate(out), None
     t = np.array([f.time_ps for f in win], float)
     keep = evenly_spaced_subset(t)
     out["n_frames"] = int(len(keep))
     if len(keep) < MIN_FRAMES_FOR_D:
         out["why_not"] = (f"{comp}: {len(keep)} evenly spaced frame(s), fewer than "
                           f"{MIN_FRAMES_FOR_D} (dump more often or run longer at fixed composition)")
-        return out, None
+        return LiDiffusion.model_validate(out), None
     win = [win[i] for i in keep]
     pos, coms = [], []
     for f in win:
@@ -224,7 +224,7 @@ def li_diffusion(frames, fit_window=(0.2, 0.8)) -> tuple[dict, object]:
                fit_window_ps=list(res.fit_window_ps), n_atoms=res.n_atoms,
                drift_removed_angstrom=float(np.linalg.norm(com[-1] - com[0])),
                drift_of=drift_of, window=comp)
-    return out, res
+    return LiDiffusion.model_validate(out), res
 
 
 def center_of_mass_angstrom(frame) -> np.ndarray | None:

@@ -10,11 +10,12 @@ from pathlib import Path
 
 from dealloy.analysis.core import AnalysisParams, analyze_frame, flat_row, to_json
 from dealloy.analysis.diffusivity import center_of_mass_angstrom, li_diffusion
+from dealloy.analysis.results import MetricsFile
 from dealloy.analysis.trajectory import FrameSource, parse_selection, resolve_source
 from dealloy.analysis.voltage import write_voltage_outputs
 from dealloy.config import load_toml
 from dealloy.errors import ConfigError
-from dealloy.io import write_json, write_text
+from dealloy.io import write_text
 from dealloy.rundir import RunDir
 
 
@@ -229,15 +230,15 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
         # D only where it means something (fixed composition, enough Li and frames, drift
         # removed); otherwise li_diffusion says why not (dealloy.analysis.diffusivity)
         diff, msd_res = li_diffusion(kept)
-        summary["li_diffusion"] = diff
+        summary["li_diffusion"] = diff.to_dict()
         if msd_res is not None:
             summary["li_msd"] = msd_res.as_dict()
             echo(f"Li diffusion coefficient: {msd_res.diffusion_cm2_per_s:.3e} ± "
-                 f"{msd_res.diffusion_stderr_cm2_per_s:.1e} cm^2/s ({diff['n_atoms']} Li, fit "
+                 f"{msd_res.diffusion_stderr_cm2_per_s:.1e} cm^2/s ({diff.n_atoms} Li, fit "
                  f"{msd_res.fit_window_ps[0]:.2f}-{msd_res.fit_window_ps[1]:.2f} ps, centre-of-"
-                 f"mass drift of {diff['drift_of']} removed: {diff['drift_removed_angstrom']:.2f} Å)")
+                 f"mass drift of {diff.drift_of} removed: {diff.drift_removed_angstrom:.2f} Å)")
         else:
-            echo(f"Li diffusion coefficient: not reported: {diff['why_not']}")
+            echo(f"Li diffusion coefficient: not reported: {diff.why_not}")
     if json_out is not None:
         json_out = Path(json_out)
         stem = json_out.with_suffix("")
@@ -248,7 +249,8 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
             payload["li_msd"] = summary["li_msd"]
         if len(per_frame) > 1:
             payload["li_diffusion"] = summary["li_diffusion"]
-        write_json(json_out, payload)
+        # one class writes and reads the file (dealloy.analysis.results): versioned, atomic
+        MetricsFile.model_validate(payload).write(json_out)
         write_text(f"{stem}_rdf.csv" if run_dir is None else out_dir / "rdf.csv",
                    rdf_csv(per_frame))
         rows = [flat_row(m) for m in per_frame]

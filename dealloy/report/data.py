@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dealloy.analysis.results import read_run_frames
 from dealloy.config import load_toml
 from dealloy.config.study import load_study
 from dealloy.errors import ConfigError
@@ -84,7 +85,7 @@ def _load_study(path: Path, analyze_missing: bool, echo, directory=None) -> Repo
     data.extras["study_dir"] = plan.directory
     for run in plan.runs:
         rd = run.rundir
-        data.frames[run.key] = rd.analysis_frames()
+        data.frames[run.key] = read_run_frames(rd.metrics_json)
         data.images[run.key] = _run_images(rd)
         data.configs[run.key] = load_toml(rd.config) if rd.config.is_file() else run.config
     _load_extras(data, plan.directory)
@@ -164,7 +165,7 @@ def _load_run(path: Path, analyze_missing: bool, echo) -> ReportData:
     if status != "done":
         raise ConfigError(f"run {path} is '{status}', not finished: run `dealloy run {rd.config}` "
                           "(or `--resume` it) first, then `dealloy report` again")
-    if analyze_missing and not rd.analysis_frames():
+    if analyze_missing and not read_run_frames(rd.metrics_json):
         echo(f"analysing {path} ...")
         analyze_path(path, echo=echo)
     cfg = load_toml(rd.config)
@@ -175,7 +176,7 @@ def _load_run(path: Path, analyze_missing: bool, echo) -> ReportData:
     row.update(final_metrics(rd))
     row["path"] = str(path)
     data = ReportData(title=f"run {key}", kind="run", source=path, table=pd.DataFrame([row]))
-    data.frames[key] = rd.analysis_frames()
+    data.frames[key] = read_run_frames(rd.metrics_json)
     data.images[key] = _run_images(rd)
     data.configs[key] = cfg
     _load_extras(data, path)
@@ -223,7 +224,7 @@ def _load_folder(path: Path, analyze_missing: bool, echo) -> ReportData:
     for i, d in enumerate(run_dirs_in(path)):
         rd = RunDir(d)
         status = rd.status
-        if status == "done" and analyze_missing and not rd.analysis_frames():
+        if status == "done" and analyze_missing and not read_run_frames(rd.metrics_json):
             echo(f"analysing {d} ...")
             analyze_path(d, echo=echo)
         cfg = load_toml(rd.config) if rd.config.is_file() else {}
@@ -251,7 +252,7 @@ def _load_folder(path: Path, analyze_missing: bool, echo) -> ReportData:
     data.figures = [path / "figures" / n for n in drawn]
     data.extras["study_dir"] = path
     for run in runs:
-        data.frames[run.key] = run.rundir.analysis_frames()
+        data.frames[run.key] = read_run_frames(run.rundir.metrics_json)
         data.images[run.key] = _run_images(run.rundir)
         data.configs[run.key] = run.config
     _load_extras(data, path)

@@ -22,6 +22,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
+from dealloy.analysis.results import FrameMetrics, read_run_frames
 from dealloy.analysis.voltage import write_study_voltage
 from dealloy.io import atomic_path
 from dealloy.rundir import RunDir
@@ -138,25 +139,22 @@ def final_metrics(rd: RunDir) -> dict[str, Any]:
         ligament/pore diameter statistics in nm; {} when the run has not been analysed.
     """
     frame = _final_frame(rd)
-    if not frame:
+    if frame is None:
         return {}
     out: dict[str, Any] = {}
-    for key in ("x", "n_si", "n_li", "porosity", "porosity_low", "porosity_high",
-                "smallest_pore_diameter_nm", "a2_index", "si_si_coordination_mean",
-                "largest_si_cluster_fraction", "pore_count", "specific_surface_area_m2_per_g",
-                "crystalline_fraction", "crystalline_fraction_by_phase", "si_cluster_count"):
-        v = frame.get(key)
+    for key in FrameMetrics.columns():  # the model's scalar summary fields, in its order
+        v = getattr(frame, key)
         if isinstance(v, dict):  # e.g. crystalline_fraction by kind
             for k, vv in v.items():
                 if isinstance(vv, (int, float)):
                     out[f"{key}_{k}"] = vv
         elif v is not None:
             out[key if key != "x" else "x_analysed"] = v
-    fr = frame.get("si_cluster_fractions") or {}
+    fr = frame.si_cluster_fractions or {}
     for c in CLUSTER_CLASSES:
         out[f"cluster_{c}"] = fr.get(c)
     for name, short in (("ligament_diameter_nm", "ligament"), ("pore_diameter_nm", "pore")):
-        v = frame.get(name)
+        v = getattr(frame, name)
         if isinstance(v, dict):
             out[f"{short}_diameter_mean_nm"] = v.get("mean")
             out[f"{short}_diameter_median_nm"] = v.get("median")
@@ -171,12 +169,12 @@ def final_metrics(rd: RunDir) -> dict[str, Any]:
     return out
 
 
-def _final_frame(rd: RunDir) -> dict:
-    frames = rd.analysis_frames()
+def _final_frame(rd: RunDir) -> FrameMetrics | None:
+    frames = read_run_frames(rd.metrics_json)
     if not frames:
-        return {}
-    if all(isinstance(f.get("time_ps"), (int, float)) for f in frames):
-        return max(frames, key=lambda f: f["time_ps"])
+        return None
+    if all(isinstance(f.time_ps, (int, float)) for f in frames):
+        return max(frames, key=lambda f: f.time_ps)
     return frames[-1]
 
 
@@ -254,7 +252,7 @@ def collect(plan: Plan, analyze_missing: bool = True, echo: Callable[[str], None
     rows = []
     for st in states(plan)[0]:
         run, rd = st.run, st.run.rundir
-        if st.state == "done" and analyze_missing and not rd.analysis_frames():
+        if st.state == "done" and analyze_missing and not read_run_frames(rd.metrics_json):
             log = plan.directory / "logs" / f"{run.key}.log"
             log.parent.mkdir(parents=True, exist_ok=True)
             echo(f"analysing {run.key} ...")
@@ -398,12 +396,12 @@ def _fig_rate(name, runs, df, outdir) -> str:
 
 def _series(rd: RunDir):
     """Per-frame (x, cluster fractions) of one run from its analysis."""
-    frames = rd.analysis_frames()
+    frames = read_run_frames(rd.metrics_json)
     pts = []
     for f in frames:
-        fr = f.get("si_cluster_fractions") or {}
-        if "x" in f and fr:
-            pts.append((f["x"], [fr.get(c, float("nan")) for c in CLUSTER_CLASSES]))
+        fr = f.si_cluster_fractions or {}
+        if f.x is not None and fr:
+            pts.append((f.x, [fr.get(c, float("nan")) for c in CLUSTER_CLASSES]))
     if not pts:
         import pandas as pd
 
@@ -479,8 +477,8 @@ def _fig_voltage(name, runs, df, outdir) -> str:
 
 def _porosity_series(rd: RunDir):
     """Per-frame (x, porosity) of one run from its analysis (frames without porosity skipped)."""
-    return [(f["x"], f["porosity"]) for f in rd.analysis_frames()
-            if f.get("x") is not None and isinstance(f.get("porosity"), (int, float))]
+    return [(f.x, f.porosity) for f in read_run_frames(rd.metrics_json)
+            if f.x is not None and isinstance(f.porosity, (int, float))]
 
 
 def _fig_porosity_vs_x(name, runs, df, outdir) -> str:
