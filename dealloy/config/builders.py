@@ -505,6 +505,8 @@ def check_builder_args(name: str, args: dict, where: str = "particle.args",
             elif not key:  # a model validator: its message starts with the field's name
                 problems.append(f"{where}.{err['msg'].removeprefix('Value error, ')}")
                 continue
+            elif err["type"] in _BOUNDS:
+                msg = f"must be {_BOUNDS[err['type']]} {_bound(err)} (got {err.get('input')!r})"
             else:
                 msg = f"{err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})"
             problems.append(f"{where}.{key}: {msg}")
@@ -513,6 +515,17 @@ def check_builder_args(name: str, args: dict, where: str = "particle.args",
         names = any(e["type"] in ("extra_forbidden", "missing") for e in errors)
         raise ValueError("; ".join(problems) + (f" (its arguments: "
                          f"{', '.join(model.model_fields)})" if names else "")) from None
+
+
+#: pydantic's bound errors, said the way the builders and the other models say them ("> 0")
+_BOUNDS = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<",
+           "less_than_equal": "<="}
+
+
+def _bound(err: dict) -> str:
+    """Return the limit of a pydantic bound error (its ``ctx``) as text."""
+    ctx = err.get("ctx") or {}
+    return str(next(iter(ctx.values()), "?"))
 
 
 __all__ = ["BUILDER_ARGS", "BuilderArgs", "builder_args_model", "builder_key",
