@@ -55,6 +55,7 @@ Definitions (docs/analysis.md, "Voxel metrics", has the measurements behind each
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -792,6 +793,7 @@ def _opening(mask: np.ndarray, r_vox: float, periodic=False) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=64)  # the same few radii are asked for on every frame
 def _ball_boxes(radius_vox: float) -> list[tuple[int, int, int]]:
     """Return the boxes whose union is the digital ball of radius ``radius_vox`` (voxels).
 

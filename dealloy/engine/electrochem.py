@@ -53,7 +53,7 @@ from ase.geometry import get_distances
 from ase.neighborlist import neighbor_list
 from scipy.spatial import cKDTree
 
-from dealloy.errors import ConfigError, DealloyError
+from dealloy.errors import ConfigError, DealloyError, SimulationError
 from dealloy.lammps.session import LammpsSession
 from dealloy.materials import LI_BCC_A_ANGSTROM, UNITS
 
@@ -868,6 +868,12 @@ def removal_energies_batched(sp: SinglePoints, ids, atoms: dict, reach_angstrom:
     -------
     dict
         id -> ΔE (eV).
+
+    Raises
+    ------
+    SimulationError
+        On every rank, when a cluster evaluation failed on any rank (so that no rank is left
+        waiting in the exchange of results).
     """
     ids = [int(i) for i in ids]
     if local is None and len(ids) <= 1:
@@ -899,14 +905,27 @@ def removal_energies_batched(sp: SinglePoints, ids, atoms: dict, reach_angstrom:
         rank, size = (comm.Get_rank(), comm.Get_size()) if comm is not None else (0, 1)
         mine: dict[int, float] = {}
         strays: list[int] = []
-        for members, rows in small[rank::size]:
-            de, stray = local.removal_energies(members, all_ids, types_all, x_all, rows,
-                                               reach_angstrom)
-            mine.update(de)
-            if stray > LOCALITY_TOLERANCE_EV:  # the potential reaches further than assumed
-                strays.extend(members)
-        parts = comm.allgather((mine, strays)) if size > 1 else [(mine, strays)]
-        for de, st in parts:
+        failed: str | None = None
+        try:
+            for members, rows in small[rank::size]:
+                de, stray = local.removal_energies(members, all_ids, types_all, x_all, rows,
+                                                   reach_angstrom)
+                mine.update(de)
+                if stray > LOCALITY_TOLERANCE_EV:  # the potential reaches further than assumed
+                    strays.extend(members)
+        except Exception as exc:  # noqa: BLE001 - re-raised on every rank below
+            if size == 1:
+                raise
+            # every rank must reach the allgather: a rank that raised here alone would leave
+            # the others waiting in it until the job's wall time
+            failed = f"rank {rank}: {type(exc).__name__}: {exc}"
+        parts = (comm.allgather((mine, strays, failed)) if size > 1
+                 else [(mine, strays, failed)])
+        errors = [f for _, _, f in parts if f is not None]
+        if errors:
+            raise SimulationError("neighbourhood energy evaluation failed on "
+                                  + "; ".join(errors))
+        for de, st, _ in parts:
             out.update(de)
             redo.extend(st)
         sets = [m for m, _ in whole]
