@@ -40,6 +40,12 @@ from ase.units import create_units
 #: CODATA 2018 constants (``UNITS["kB"]`` eV/K, ``UNITS["_amu"]`` kg, ``UNITS["_Nav"]``, ...).
 #: ASE's default ``ase.units`` is CODATA 2014; dealloy's numbers were written with 2018 values.
 UNITS = create_units("2018")
+#: Kinetic-energy unit conversion: 1 amu·Å²/ps² in eV. CODATA 2018 gives
+#: ``UNITS["_amu"] * 1e4 / UNITS["_e"]`` = 1.036426965e-4 (= ``1 / (1000 * UNITS["fs"])**2``);
+#: this is that value cut to 8 digits, as every run has drawn Maxwell velocities with it
+#: (sigma = sqrt(kB T / (m * EV_PER_AMU_A2_PS2)) Å/ps): kept so that runs stay reproducible
+#: (relative difference 6e-8; test_materials.py::test_kinetic_unit_is_codata).
+EV_PER_AMU_A2_PS2 = 1.0364269e-4
 
 # ---- LAMMPS type convention ----------------------------------------------------------------
 #: dealloy's LAMMPS atom types: type 1 = Li, type 2 = Si (re-exported by :mod:`dealloy.potentials`).

@@ -76,3 +76,14 @@ def test_lammps_units_are_ases_conversion():
     assert REAL.energy_ev == convert(1.0, "energy", "real", "metal")
     assert REAL.energy_ev == pytest.approx(4.184 / 96.48533212, rel=1e-8)  # kcal/mol in eV
     assert REAL.time_ps == 1e-3 and REAL.pressure_bar == 1.01325
+
+
+def test_kinetic_unit_is_codata():
+    """1 amu·Å²/ps² in eV: CODATA 2018 to the 8 digits runs use, and defined once."""
+    assert M.EV_PER_AMU_A2_PS2 == pytest.approx(M.UNITS["_amu"] * 1e4 / M.UNITS["_e"], rel=1e-7)
+    # 1/2 m v² of a Li at 1000 m/s (10 Å/ps): 0.0360 eV
+    assert 0.5 * M.MASSES_AMU["Li"] * 10.0**2 * M.EV_PER_AMU_A2_PS2 == pytest.approx(0.03597,
+                                                                                     rel=1e-3)
+    hits = [p for p in Path(M.__file__).parent.rglob("*.py")
+            if "1.0364269" in p.read_text() and p != Path(M.__file__)]
+    assert not hits, f"a copy of the amu·Å²/ps² -> eV factor in {hits}"

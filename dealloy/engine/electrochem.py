@@ -55,12 +55,11 @@ from scipy.spatial import cKDTree
 
 from dealloy.errors import ConfigError, DealloyError, SimulationError
 from dealloy.lammps.session import LammpsSession
-from dealloy.materials import LI_BCC_A_ANGSTROM, UNITS
+from dealloy.materials import EV_PER_AMU_A2_PS2, LI_BCC_A_ANGSTROM, UNITS
 
 KB_EV = UNITS["kB"]  # Boltzmann constant, eV/K (CODATA 2018, dealloy.materials)
 VOLTAGE_MIN_V, VOLTAGE_MAX_V = -0.5, 3.0  # accepted applied potentials, V vs Li/Li+
 LI_TYPE = 1
-_AMU_A2_PS2_EV = 1.0364269e-4  # 1 amu*A^2/ps^2 in eV
 
 
 # ---- the reference electrode ------------------------------------------------------------------
@@ -456,7 +455,7 @@ def maxwell_velocity(rng: np.random.Generator, temperature_k: float, mass_amu: f
         Velocity, shape (3,), Å per native time unit: each component normal with variance
         k_B T / m.
     """
-    sigma = math.sqrt(KB_EV * temperature_k / (mass_amu * _AMU_A2_PS2_EV))
+    sigma = math.sqrt(KB_EV * temperature_k / (mass_amu * EV_PER_AMU_A2_PS2))
     return rng.normal(0.0, sigma, size=3) * time_unit_ps
 
 

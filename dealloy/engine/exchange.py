@@ -18,10 +18,9 @@ from scipy.spatial import cKDTree
 from dealloy.engine.selectors import choose, insertion_sites, removal_candidates
 from dealloy.errors import SimulationError
 from dealloy.lammps.potentials import ELEMENTS
-from dealloy.materials import UNITS  # CODATA 2018
+from dealloy.materials import EV_PER_AMU_A2_PS2, UNITS  # CODATA 2018
 
 LI, SI = 1, 2  # LAMMPS types (ELEMENTS order)
-_AMU_A2_PS2_EV = 1.0364269e-4  # 1 amu*A^2/ps^2 in eV
 
 
 class ExchangeMixin:
@@ -118,7 +117,8 @@ class ExchangeMixin:
                                     probe_radius_angstrom=stage.probe_radius_angstrom,
                                     voxel_angstrom=stage.voxel_angstrom)
             t_k = self.cfg.stage_temperature(stage)
-            sigma = math.sqrt(UNITS["kB"] * t_k / (self.potential.masses_amu["Li"] * _AMU_A2_PS2_EV))
+            sigma = math.sqrt(UNITS["kB"] * t_k
+                              / (self.potential.masses_amu["Li"] * EV_PER_AMU_A2_PS2))
             v = rng.normal(0.0, sigma, size=sites.shape) * self.session.units.time_ps
             payload = (sites, v, rng.bit_generator.state)
         sites, v, self.st.rng = self.comm.bcast(payload, root=0)
