@@ -9,6 +9,10 @@ class ConfigError(DealloyError, ValueError):
     """Invalid input (configuration value, argument, file) detected before any MD starts."""
 
 
+class NotJSONError(ConfigError):
+    """A file that should hold JSON does not (half-written, binary or another format)."""
+
+
 class LammpsBuildError(DealloyError):
     """The LAMMPS build cannot do what is asked (missing package, cannot load)."""
 

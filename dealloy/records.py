@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer
 
-from dealloy.errors import ConfigError
+from dealloy.errors import ConfigError, NotJSONError
 from dealloy.io import write_text
 
 
@@ -40,8 +40,8 @@ def read_versioned(model, path: Path, text: str, newest: int, kind: str, newer_a
         The record's model (with a ``version`` field).
     path : pathlib.Path
         The file the text came from (named in the error).
-    text : str
-        The file's JSON text.
+    text : str or bytes
+        The file's JSON text (bytes: UTF-8/16/32).
     newest : int
         The newest version this dealloy reads.
     kind : str
@@ -58,6 +58,8 @@ def read_versioned(model, path: Path, text: str, newest: int, kind: str, newer_a
 
     Raises
     ------
+    NotJSONError
+        When ``text`` is not JSON (a ConfigError with the same message).
     ConfigError
         Naming ``path``, the first invalid field, or the version, and the advice given.
     """
@@ -67,8 +69,9 @@ def read_versioned(model, path: Path, text: str, newest: int, kind: str, newer_a
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         advice = f"; {invalid_advice}" if invalid_advice else ""
-        raise ConfigError(f"{path}: not a {kind} this dealloy can read ({where}: "
-                          f"{err['msg']}){advice}") from None
+        error = NotJSONError if err["type"] == "json_invalid" else ConfigError
+        raise error(f"{path}: not a {kind} this dealloy can read ({where}: "
+                    f"{err['msg']}){advice}") from None
     if rec.version > newest:
         raise ConfigError(f"{path}: {kind} version {rec.version} was written by a newer dealloy "
                           f"(this one reads up to {newest}); {newer_advice}")
@@ -378,12 +381,11 @@ class RunRecord(BaseModel):
             A record of a newer dealloy, or JSON that is not a run record.
         """
         path = Path(path)
-        try:
-            text = path.read_text()
-            json.loads(text)
-        except (FileNotFoundError, json.JSONDecodeError):
+        try:  # parsed once, by the model
+            return read_versioned(cls, path, path.read_bytes(), RECORD_VERSION, "run record",
+                                  "use that version")
+        except (FileNotFoundError, NotJSONError):
             return None
-        return read_versioned(cls, path, text, RECORD_VERSION, "run record", "use that version")
 
     def write(self, path: Path, comm=None) -> None:
         """Write the record atomically on rank 0, stamped with this version and the time.

@@ -103,6 +103,19 @@ def test_missing_or_broken_files_read_as_not_analysed(tmp_path):
     assert read_run_frames(tmp_path / "nothing.json") == []
     (tmp_path / "broken.json").write_text("{not json")
     assert read_run_frames(tmp_path / "broken.json") == []
+    (tmp_path / "binary.json").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00")
+    assert read_run_frames(tmp_path / "binary.json") == []
+
+
+def test_not_json_is_told_by_the_parser_not_by_the_message(tmp_path):
+    """A newer file under a directory whose name reads like the not-JSON message is refused."""
+    raw = json.loads(RUN_V0.read_text())
+    d = tmp_path / "not valid JSON"
+    d.mkdir()
+    p = d / "metrics.json"
+    p.write_text(json.dumps({"schema_version": SCHEMA_VERSION + 1, **raw}))
+    with pytest.raises(ConfigError, match="newer"):
+        read_run_frames(p)
 
 
 def test_final_metrics_of_a_run_read_through_the_model(tmp_path):

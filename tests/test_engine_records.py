@@ -240,3 +240,14 @@ def test_config_keys_newer_than_a_checkpoint_count_as_changed_only_off_their_def
                           then) == ["pressure_bar"]
     assert config_changes({**then, "seed": 2, "pressure_bar": None}, then) == ["seed"]
     assert config_changes({"seed": 1}, then) == ["temperature_k"]  # a key dropped since
+
+
+def test_run_json_that_is_not_json_reads_as_pending(tmp_path):
+    """A half-written or binary run.json is a run that never wrote one; parsed once."""
+    for i, raw in enumerate((b"{half", b"\x89PNG\r\n\x1a\n\xff\xfe\x00", b"")):
+        (tmp_path / f"{i}.json").write_bytes(raw)
+        assert RunRecord.read(tmp_path / f"{i}.json") is None
+    assert RunRecord.read(tmp_path / "none.json") is None
+    (tmp_path / "list.json").write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="not a run record"):
+        RunRecord.read(tmp_path / "list.json")

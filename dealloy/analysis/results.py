@@ -31,7 +31,7 @@ from typing import Any, ClassVar, Optional, Union
 from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
                       model_serializer, model_validator)
 
-from dealloy.errors import ConfigError
+from dealloy.errors import ConfigError, NotJSONError
 from dealloy.io import write_json
 
 #: the version :meth:`MetricsFile.write` writes; files without the key are version 0
@@ -407,17 +407,19 @@ class MetricsFile(_Record):
         ------
         FileNotFoundError
             When there is no such file.
+        NotJSONError
+            One line naming the file, when it is not JSON (a ConfigError).
         ConfigError
-            One line naming the file: not JSON, a ``schema_version`` newer than this dealloy
-            reads, or a field of the wrong type.
+            One line naming the file: a ``schema_version`` newer than this dealloy reads, or a
+            field of the wrong type.
         """
         path = Path(path)
-        text = path.read_text()
+        raw = path.read_bytes()
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"{path}: not valid JSON ({e}); analyse again "
-                              "(`dealloy analyze`)") from None
+            data = json.loads(raw)  # bytes: UTF-8/16/32 detected, as JSON allows
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise NotJSONError(f"{path}: not valid JSON ({e}); analyse again "
+                               "(`dealloy analyze`)") from None
         try:
             return cls.model_validate(data)
         except ValidationError as e:
@@ -447,9 +449,5 @@ def read_run_frames(metrics_json) -> list[FrameMetrics]:
     """
     try:
         return MetricsFile.read(metrics_json).frames
-    except FileNotFoundError:
+    except (FileNotFoundError, NotJSONError):
         return []
-    except ConfigError as e:
-        if "not valid JSON" in str(e):
-            return []
-        raise
