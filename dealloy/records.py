@@ -131,6 +131,10 @@ class ElectroCounters(_Model):
         Accepted and rejected removals and insertions of the whole run.
     evaluations : int
         Energy single points (``run 0``) of the whole structure.
+    local_evaluations : int
+        Energy single points of small clusters in the second LAMMPS instance of the galvanostatic
+        mode (:class:`dealloy.engine.electrochem.LocalEnergies`; two per evaluated set). 0 in
+        records written before it was counted.
     tfmc_steps : int
         tfMC steps run in place of MD.
     """
@@ -138,6 +142,7 @@ class ElectroCounters(_Model):
     mu_li_bcc_ev: float | None = None
     moves: MoveCounts = Field(default_factory=MoveCounts)
     evaluations: int = 0
+    local_evaluations: int = 0
     tfmc_steps: int = 0
 
 
@@ -167,7 +172,10 @@ class StageReport(_Model):
     moves : MoveCounts or None
         Electrochemical moves.
     evaluations : int or None
-        Energy single points.
+        Energy single points of the whole structure.
+    local_evaluations : int or None
+        Energy single points of small clusters (galvanostatic, see
+        :attr:`ElectroCounters.local_evaluations`).
     cv_start_ps : float or None
         Simulated time when a constant-voltage hold began, ps.
     last_voltage_v : float or None
@@ -190,6 +198,7 @@ class StageReport(_Model):
     bookkeeping_s: float | None = None
     moves: MoveCounts | None = None
     evaluations: int | None = None
+    local_evaluations: int | None = None
     cv_start_ps: float | None = None
     last_voltage_v: float | None = None
     batches: int | None = None

@@ -4,6 +4,7 @@ removals as one single point per Li (issue 15's bookkeeping target; benchmarks/R
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import ase.io
@@ -201,3 +202,8 @@ def test_batched_run_reproduces_the_events_of_the_one_by_one_code(tmp_path):
     assert res.n_removed == len(ref) == 18
     # the old code needed 775 + 79 single points for these removals
     assert res.stages[1].evaluations < 775
+    # run.json counts the single points of the small clusters too, per stage and in total
+    # (none on this 8 Å sphere: every cluster holds more than half of it)
+    raw = json.loads(RunDir(tmp_path / "eq").run_json.read_text())
+    per_stage = [s["local_evaluations"] for s in raw["stages"] if s["type"] == "galvanostatic"]
+    assert raw["electrochem"]["local_evaluations"] == sum(per_stage) == 0

@@ -65,8 +65,13 @@ def test_old_checkpoint_resumes_as_the_old_code_did(tmp_path, case):
     assert isinstance(res, RunRecord) and res.status == "done"
     res = res.as_dict()  # compared key by key with the old engine's run.json
     for key in ("n_removed", "n_inserted", "n_batches", "li_end", "si_end", "time_ps",
-                "checkpoints", "stage_index", "electrochem"):
+                "checkpoints", "stage_index"):
         assert res.get(key) == ref.get(key), key
+    if "electrochem" in ref:  # every old counter equal; the clusters' count is new (none here)
+        new = dict(res["electrochem"])
+        assert new.pop("local_evaluations") == 0 and new == ref["electrochem"]
+    else:
+        assert "electrochem" not in res
     assert [(s["type"], s["n_li"], s.get("batches"), s.get("moves"), s.get("stop_reason"))
             for s in res["stages"]] == \
         [(s["type"], s["n_li"], s.get("batches"), s.get("moves"), s.get("stop_reason"))
@@ -240,6 +245,16 @@ def test_config_keys_newer_than_a_checkpoint_count_as_changed_only_off_their_def
                           then) == ["pressure_bar"]
     assert config_changes({**then, "seed": 2, "pressure_bar": None}, then) == ["seed"]
     assert config_changes({"seed": 1}, then) == ["temperature_k"]  # a key dropped since
+
+
+def test_run_json_without_local_evaluations_reads_as_zero(tmp_path):
+    """run.json of runs before the clusters' single points were counted still load (0)."""
+    old = json.loads((OLD / "potentiostatic" / "expected-run.json").read_text())
+    assert "local_evaluations" not in old["electrochem"]
+    rec = RunRecord.read(OLD / "potentiostatic" / "expected-run.json")
+    assert rec.electrochem.local_evaluations == 0
+    assert rec.electrochem.evaluations == old["electrochem"]["evaluations"]
+    assert rec.as_dict()["electrochem"]["local_evaluations"] == 0
 
 
 def test_run_json_that_is_not_json_reads_as_pending(tmp_path):

@@ -119,6 +119,8 @@ class ElectroExchangeMixin:
         self._need_setup = True
         prog.evaluations += sp.n_evaluations
         self.st.electro.evaluations += sp.n_evaluations
+        prog.local_evaluations += sp.n_local_evaluations
+        self.st.electro.local_evaluations += sp.n_local_evaluations
         self._record_moves(stage, prog, moves)
         if kind == "galvanostatic" and not cv:
             if not cand_ids:

@@ -249,6 +249,7 @@ class StagesMixin:
             report.bookkeeping_s = round(prog.bookkeeping_s, 4)
             report.moves = prog.moves
             report.evaluations = prog.evaluations
+            report.local_evaluations = prog.local_evaluations
             if prog.cv_start is not None:
                 report.cv_start_ps = prog.cv_start_ps
             report.last_voltage_v = prog.last_voltage_v

@@ -59,7 +59,10 @@ class StageProgress(_Model):
     moves : MoveCounts
         Electrochemical moves of this stage.
     evaluations : int
-        Energy single points of this stage.
+        Energy single points of the whole structure in this stage.
+    local_evaluations : int
+        Energy single points of small clusters in this stage (galvanostatic
+        :class:`~dealloy.engine.electrochem.LocalEnergies`).
     cv_start : int or None
         ``steps_done`` when the constant-voltage hold began (galvanostatic with ``cv_time_ps``).
     cv_start_ps : float or None
@@ -84,6 +87,7 @@ class StageProgress(_Model):
     # electrochemical stages
     moves: MoveCounts = Field(default_factory=MoveCounts)
     evaluations: int = 0
+    local_evaluations: int = 0
     cv_start: int | None = None  # steps_done when the CV hold began
     cv_start_ps: float | None = None
     last_voltage_v: float | None = None
