@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from dealloy.errors import ConfigError
+from dealloy.materials import least_grain_nm
 
 #: Shortest distance two atoms may have (Å). The shortest bond in any Li-Si phase is Si-Si at
 #: 2.2-2.4 Å (Si dumbbells in LiSi / Li12Si7; c-Si 2.35 Å) and Li-Si/Li-Li are ≥ 2.5 Å
@@ -276,3 +277,41 @@ def lammps_quote(value, dump: bool = False) -> str:
         return f'"""{text}"""'
     raise ConfigError(f"the path {text!r} holds both kinds of quotes in a way LAMMPS cannot "
                       "quote; rename the directory")
+
+
+def check_grain(diameter_nm: float, grain_size_nm: float | None, a_angstrom: float,
+                kind: str) -> None:
+    """Check that a crystalline particle and its grains span two lattice constants.
+
+    The one check of the crystal builders (:mod:`dealloy.build.crystal`) and of their argument
+    models (:mod:`dealloy.config.builders`).
+
+    Parameters
+    ----------
+    diameter_nm : float
+        Particle diameter, nm (> 0, checked before).
+    grain_size_nm : float or None
+        Mean grain diameter, nm (> 0, checked before); None: a single crystal.
+    a_angstrom : float
+        Lattice constant of the crystal, Å.
+    kind : str
+        The crystal's name in the message (``Si``, ``c-Li15Si4``).
+
+    Raises
+    ------
+    ConfigError
+        One line starting with the field's name (``diameter_nm: must be >= ...``): a particle
+        narrower than :func:`dealloy.materials.least_grain_nm`, a grain larger than the particle
+        or narrower than that.
+    """
+    least = least_grain_nm(a_angstrom)
+    if diameter_nm < least:
+        raise ConfigError(f"diameter_nm: must be >= {least:.2f} nm (two {kind} lattice constants) "
+                          f"to hold a crystal grain, got {diameter_nm!r}; give a larger diameter")
+    if grain_size_nm is not None:
+        if grain_size_nm > diameter_nm:
+            raise ConfigError(f"grain_size_nm: must be <= diameter_nm ({diameter_nm:g} nm): a "
+                              f"grain cannot be larger than the particle, got {grain_size_nm!r}")
+        if grain_size_nm < least:
+            raise ConfigError(f"grain_size_nm: must be >= {least:.2f} nm (two {kind} lattice "
+                              f"constants), got {grain_size_nm!r}")

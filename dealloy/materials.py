@@ -100,6 +100,37 @@ PAPER_C_PLATEAU_V = 0.43
 #: The two broad dealloying processes of a-LixSi (a-path), V vs Li/Li+ [Ogata]_.
 PAPER_A_PROCESSES_V = (0.30, 0.55)
 
+# ---- particle builders' limits -------------------------------------------------------------
+# One source for the builders (dealloy.build, dealloy.builders) and their argument models
+# (dealloy.config.builders, a layer below them).
+#: Least vacuum on each side of an isolated particle, nm.
+MIN_VACUUM_NM = 1.5
+#: Least diameter of a melt-quenched amorphous particle, nm.
+MIN_AMORPHOUS_DIAMETER_NM = 1.0
+#: Least diameter of a core-shell particle, nm.
+MIN_CORE_SHELL_DIAMETER_NM = 1.5
+#: Fastest quench the melt-quench builders accept, K/s (production quenches: <= 1e13 K/s).
+MAX_QUENCH_RATE_K_PER_S = 1e15
+#: Crystallinities of the Si particle builder: single crystal, polycrystal.
+CRYSTALLINITIES = ("sc", "pc")
+
+
+def least_grain_nm(a_angstrom: float) -> float:
+    """Return the least diameter of a crystal grain (and of a crystalline particle).
+
+    Parameters
+    ----------
+    a_angstrom : float
+        Lattice constant of the crystal, Å.
+
+    Returns
+    -------
+    float
+        Two lattice constants, nm.
+    """
+    return 2 * a_angstrom / 10
+
+
 # ---- atomic volumes ------------------------------------------------------------------------
 #: Atomic volume of Si in c-Si (Å³): a³/8.
 OMEGA_SI_ANGSTROM3 = SI_A_ANGSTROM**3 / 8

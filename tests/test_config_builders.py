@@ -162,16 +162,41 @@ def test_model_constants_are_the_builders():
     from dealloy.builders import amorphous
     from dealloy.config import builders as cb
 
-    assert cb.MIN_VACUUM_NM == _common.MIN_VACUUM_NM
+    # one source: the limits are dealloy.materials' objects, not copies
+    for name in ("MIN_VACUUM_NM", "MIN_AMORPHOUS_DIAMETER_NM", "MIN_CORE_SHELL_DIAMETER_NM",
+                 "MAX_QUENCH_RATE_K_PER_S", "CRYSTALLINITIES"):
+        assert getattr(cb, name) is getattr(cb.M, name), name
+    assert _common.MIN_VACUUM_NM is cb.M.MIN_VACUUM_NM
+    assert crystal.CRYSTALLINITIES is cb.M.CRYSTALLINITIES
     assert cb.X_MAX == amorphous.X_MAX
     assert cb.PROTOCOL_NAMES == tuple(amorphous.PROTOCOLS)
-    assert cb.CRYSTALLINITIES == crystal.CRYSTALLINITIES
     assert set(cb.Protocol.__args__) == set(amorphous.PROTOCOLS)
     assert set(cb.Crystallinity.__args__) == set(crystal.CRYSTALLINITIES)
     assert inspect.signature(crystal.li15si4_particle).parameters["a"].default == \
         cb.M.LI15SI4_A_ANGSTROM
     assert crystal.SI_A == cb.M.SI_A_ANGSTROM
     assert inspect.signature(amorphous.core_shell_particle).parameters["x_shell"].default == 3.5
+
+
+@pytest.mark.parametrize("args", [
+    {"diameter_nm": 2.0, "seed": 1},  # narrower than two c-Li15Si4 lattice constants
+    {"diameter_nm": 4.0, "grain_size_nm": 5.0, "seed": 1},  # grain larger than the particle
+    {"diameter_nm": 4.0, "grain_size_nm": 1.5, "seed": 1},  # grain narrower than two a
+])
+def test_grain_check_is_the_builders_own(args):
+    """The model and the builder refuse a grain with one check (dealloy.checks.check_grain),
+    hence the same words; the builder refuses before building anything."""
+    from dealloy import checks
+    from dealloy.build import crystal
+    from dealloy.config import builders as cb
+    from dealloy.config.builders import check_builder_args
+
+    with pytest.raises(ValueError) as model:
+        check_builder_args("li15si4_particle", args, where="particle.args")
+    with pytest.raises(ConfigError) as builder:
+        crystal.li15si4_particle(**args)
+    assert str(model.value) == f"particle.args.{builder.value}"
+    assert cb.check_grain is crystal.check_grain is checks.check_grain
 
 
 def test_check_builder_args_partial_and_valid():

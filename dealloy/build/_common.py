@@ -17,11 +17,12 @@ from ase import Atoms
 from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
+from dealloy import materials as M
 from dealloy.errors import ConfigError
 from dealloy import __version__
 
 #: Minimum vacuum between an isolated particle and its box face (Å).
-MIN_VACUUM_NM = 1.5
+MIN_VACUUM_NM = M.MIN_VACUUM_NM
 #: Atoms closer than these (Å) across a grain boundary (or a core-shell interface) are removed.
 GB_MIN_DISTANCE = {("Li", "Li"): 2.1, ("Li", "Si"): 2.1, ("Si", "Si"): 2.2}
 

@@ -31,6 +31,7 @@ from ase import Atoms
 
 from dealloy import materials as M
 from dealloy.build import _common as C
+from dealloy.checks import check_grain
 from dealloy.errors import ConfigError
 from dealloy.lammps.lattice import si_lattice_constant
 
@@ -94,19 +95,10 @@ def _resolve_si_a(lattice_constant, potential) -> float:
 # ---- common particle assembly ------------------------------------------------------------
 def _check_particle_args(diameter_nm, grain_size_nm, a: float, kind: str):
     d = C.check_positive("diameter_nm", diameter_nm, " (particle diameter in nm)")
-    a_nm = a / 10
-    if d < 2 * a_nm:
-        raise ConfigError(f"diameter_nm must be >= {2 * a_nm:.2f} nm (two {kind} lattice constants) "
-                          f"to hold a crystal grain, got {diameter_nm!r}")
     g = None
     if grain_size_nm is not None:
         g = C.check_positive("grain_size_nm", grain_size_nm, " (mean grain diameter in nm)")
-        if g > d:
-            raise ConfigError(f"grain_size_nm must be <= diameter_nm ({d:g} nm): a grain cannot be "
-                              f"larger than the particle, got {grain_size_nm!r}")
-        if g < 2 * a_nm:
-            raise ConfigError(f"grain_size_nm must be >= {2 * a_nm:.2f} nm (two {kind} lattice "
-                              f"constants), got {grain_size_nm!r}")
+    check_grain(d, g, a, kind)
     return d, g
 
 
@@ -174,7 +166,7 @@ def _finish_particle(sym, pos, grain, vacuum_nm) -> Atoms:
 
 
 # ---- Si particle ----------------------------------------------------------------------------
-CRYSTALLINITIES = ("sc", "pc")
+CRYSTALLINITIES = M.CRYSTALLINITIES
 
 
 def si_particle(diameter_nm: float, crystallinity: str = "sc", grain_size_nm: float | None = None,

@@ -126,9 +126,10 @@ def _protocol(protocol: str, overrides: dict) -> dict:
     for k, v in overrides.items():
         if v is not None:
             p[k] = C.check_positive(k, v)
-    if p["quench_rate_k_per_s"] > 1e15:
-        raise ConfigError(f"quench_rate_k_per_s must be <= 1e15 K/s (production: <= 1e13), got "
-                          f"{p['quench_rate_k_per_s']!r}")
+    if p["quench_rate_k_per_s"] > M.MAX_QUENCH_RATE_K_PER_S:
+        most = f"{M.MAX_QUENCH_RATE_K_PER_S:.0e}".replace("e+", "e")  # 1e15
+        raise ConfigError(f"quench_rate_k_per_s must be <= {most} K/s (production: <= 1e13), "
+                          f"got {p['quench_rate_k_per_s']!r}")
     if p["melt_temperature_k"] <= p["relax_temperature_k"]:
         raise ConfigError("melt_temperature_k must be above relax_temperature_k "
                           f"({p['melt_temperature_k']} <= {p['relax_temperature_k']})")
@@ -539,8 +540,9 @@ def amorphous_lisi_particle(diameter_nm: float, x: float, seed: int = 0,
                 bulk_n_si=bulk_n_si, vacuum_nm=vacuum_nm, **protocol_overrides)
     seed = C.check_seed(seed)
     d = C.check_positive("diameter_nm", diameter_nm, " (particle diameter in nm)")
-    if d < 1.0:
-        raise ConfigError(f"diameter_nm must be >= 1.0 nm for an amorphous particle, got {diameter_nm!r}")
+    if d < M.MIN_AMORPHOUS_DIAMETER_NM:
+        raise ConfigError(f"diameter_nm must be >= {M.MIN_AMORPHOUS_DIAMETER_NM} nm for an "
+                          f"amorphous particle, got {diameter_nm!r}")
     x = _check_x(x)
     vacuum_nm = C.check_vacuum(vacuum_nm)
     p = _protocol(protocol, _known_overrides(protocol_overrides))
@@ -705,8 +707,9 @@ def core_shell_particle(diameter_nm: float, dod: float, x_shell: float = 3.5, se
                 protocol=protocol, bulk_n_si=bulk_n_si, vacuum_nm=vacuum_nm, **protocol_overrides)
     seed = C.check_seed(seed)
     d = C.check_positive("diameter_nm", diameter_nm, " (particle diameter in nm)")
-    if d < 1.5:
-        raise ConfigError(f"diameter_nm must be >= 1.5 nm for a core-shell particle, got {diameter_nm!r}")
+    if d < M.MIN_CORE_SHELL_DIAMETER_NM:
+        raise ConfigError(f"diameter_nm must be >= {M.MIN_CORE_SHELL_DIAMETER_NM} nm for a "
+                          f"core-shell particle, got {diameter_nm!r}")
     dod = C.check_range("dod", dod, 0.0, 1.0, lo_open=True)
     x_shell = C.check_range("x_shell", x_shell, 0.0, X_MAX, lo_open=True)
     if X_MAX * dod > x_shell + 1e-12:

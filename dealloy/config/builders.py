@@ -11,8 +11,9 @@ potentials) with strict types (no ``"4"`` -> 4.0, no bool as a number), and the 
 builders refuse (a grain larger than the particle, ``orientation`` with a polycrystal, ``dod`` above
 ``x_shell / 3.75``) are model validators, so a run config is refused at load, one line naming
 ``particle.args.<field>``, before anything is written or any MD starts. The builders keep their
-own checks (they are the API of Python users); the constants they check against live in layers
-above this one and ``tests/test_config_builders.py`` holds the two equal.
+own checks (they are the API of Python users); the limits they check against
+(:mod:`dealloy.materials`) and the grain check (:func:`dealloy.checks.check_grain`) are one source
+for both.
 
 A field left out (or None) is the builder's own default, documented with the builder
 (docs/builders.md); only the arguments given are passed on.
@@ -26,22 +27,17 @@ from typing import Any, ClassVar, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dealloy import materials as M
+from dealloy.checks import check_grain
 from dealloy.lammps import potentials as registry  # registry.POTENTIAL_NAMES follows the registry
+# the builders' limits, from their one source (config sits below the builders in the layers)
+from dealloy.materials import (CRYSTALLINITIES, MAX_QUENCH_RATE_K_PER_S,
+                               MIN_AMORPHOUS_DIAMETER_NM, MIN_CORE_SHELL_DIAMETER_NM,
+                               MIN_VACUUM_NM)
 
-#: Least vacuum on each side of an isolated particle, nm (dealloy.build._common.MIN_VACUUM_NM).
-MIN_VACUUM_NM = 1.5
 #: Largest Li/Si of the amorphous builders (c-Li15Si4's 3.75; dealloy.builders.amorphous.X_MAX).
 X_MAX = M.X_LI15SI4
-#: Least diameter of an amorphous particle, nm (dealloy.builders.amorphous.amorphous_lisi_particle).
-MIN_AMORPHOUS_DIAMETER_NM = 1.0
-#: Least diameter of a core-shell particle, nm (dealloy.builders.amorphous.core_shell_particle).
-MIN_CORE_SHELL_DIAMETER_NM = 1.5
 #: The melt-quench protocols (the keys of dealloy.builders.amorphous.PROTOCOLS).
 PROTOCOL_NAMES = ("standard", "fast")
-#: Fastest quench the melt-quench builders accept, K/s (dealloy.builders.amorphous._protocol).
-MAX_QUENCH_RATE_K_PER_S = 1e15
-#: Crystallinities of si_particle (dealloy.build.crystal.CRYSTALLINITIES).
-CRYSTALLINITIES = ("sc", "pc")
 
 Protocol = Literal["standard", "fast"]
 Crystallinity = Literal["sc", "pc"]
@@ -87,21 +83,6 @@ def _check_potential(v: Optional[str]) -> Optional[str]:
                          f"{', '.join(n for n in registry.POTENTIAL_NAMES if n != 'reaxff')} "
                          "(or reaxff:/path/to/ffield)")
     return v
-
-
-def _check_grain(diameter_nm: float, grain_size_nm: Optional[float], a: float, kind: str) -> None:
-    """Check as the builders' _check_particle_args: a crystal grain needs two lattice constants."""
-    least = 2 * a / 10
-    if diameter_nm < least:
-        raise ValueError(f"diameter_nm: must be >= {least:.2f} nm (two {kind} lattice constants) "
-                         f"to hold a crystal grain, got {diameter_nm!r}; give a larger diameter")
-    if grain_size_nm is not None:
-        if grain_size_nm > diameter_nm:
-            raise ValueError(f"grain_size_nm: must be <= diameter_nm ({diameter_nm:g} nm): a grain "
-                             f"cannot be larger than the particle, got {grain_size_nm!r}")
-        if grain_size_nm < least:
-            raise ValueError(f"grain_size_nm: must be >= {least:.2f} nm (two {kind} lattice "
-                             f"constants), got {grain_size_nm!r}")
 
 
 class BuilderArgs(BaseModel):
@@ -185,7 +166,7 @@ class SiParticleArgs(BuilderArgs):
     @model_validator(mode="after")
     def _combinations(self):
         a = self.lattice_constant if self.lattice_constant is not None else M.SI_A_ANGSTROM
-        _check_grain(self.diameter_nm, self.grain_size_nm, a, "Si")
+        check_grain(self.diameter_nm, self.grain_size_nm, a, "Si")
         if self.crystallinity in (None, "sc") and self.grain_size_nm is not None:
             raise ValueError("grain_size_nm: applies only to crystallinity = 'pc' (sc is one "
                              "grain); remove it or set crystallinity = 'pc'")
@@ -231,7 +212,7 @@ class Li15Si4ParticleArgs(BuilderArgs):
     @model_validator(mode="after")
     def _combinations(self):
         a = self.a if self.a is not None else M.LI15SI4_A_ANGSTROM
-        _check_grain(self.diameter_nm, self.grain_size_nm, a, "c-Li15Si4")
+        check_grain(self.diameter_nm, self.grain_size_nm, a, "c-Li15Si4")
         if self.grain_size_nm is not None and self.orientation is not None:
             raise ValueError("orientation: applies only to a single crystal (grain_size_nm not "
                              "given); remove one of them")
