@@ -805,8 +805,9 @@ class LocalEnergies:
         s.command("group dealloy_loc delete")
         ids1, e1 = self._energies()
         change = -e0.copy()  # removed atoms lose their whole energy
-        change[np.searchsorted(ids0, ids1)] = e1 - e0[np.searchsorted(ids0, ids1)]
-        x0 = x_all[rows][np.argsort(ids_all[rows])]  # cluster positions in ids0 order
+        kept = np.searchsorted(ids0, ids1)
+        change[kept] = e1 - e0[kept]
+        x0 = x_all[rows]  # cluster positions in ids0 order (rows ascend, ids_all is sorted)
         tree = cKDTree(x0)
         counted = np.zeros(len(ids0), bool)
         out = {}
@@ -824,9 +825,40 @@ class LocalEnergies:
 LOCAL_MAX_SHARE = 0.5
 
 
+class _Structure:
+    """Ids, positions and types of an open structure, gathered once per batch of removals.
+
+    Nothing moves inside a batch (single points only), so one gather and one k-d tree serve
+    every evaluation of :func:`cheapest_removals`; removed atoms are masked (``alive``).
+    Collective: every rank builds it. ``types``: also gather the LAMMPS types (``self.types``,
+    sorted by id; None otherwise), which the cluster instance needs.
+    """
+
+    def __init__(self, lmp, types: bool):
+        raw_ids = np.ctypeslib.as_array(lmp.gather_concat("id", 0, 1)).astype(np.int64)
+        order = np.argsort(raw_ids)
+        self.ids = raw_ids[order]
+        self.x = np.ctypeslib.as_array(lmp.gather_concat("x", 1, 3)).reshape(-1, 3)[order].copy()
+        self.types = (np.ctypeslib.as_array(lmp.gather_concat("type", 0, 1)).astype(
+            np.int64)[order] if types else None)
+        self.alive = np.ones(len(self.ids), bool)
+        self._tree = None
+
+    def tree(self) -> cKDTree:
+        """k-d tree of every atom's position (removed ones included; filter by ``alive``)."""
+        if self._tree is None:
+            self._tree = cKDTree(self.x)
+        return self._tree
+
+    def remove(self, atom_id: int) -> None:
+        """Mark an atom as removed."""
+        self.alive[int(np.searchsorted(self.ids, atom_id))] = False
+
+
 def removal_energies_batched(sp: SinglePoints, ids, atoms: dict, reach_angstrom: float,
                              cell=None, pbc=(False, False, False),
-                             local: LocalEnergies | None = None) -> dict[int, float]:
+                             local: LocalEnergies | None = None,
+                             structure: _Structure | None = None) -> dict[int, float]:
     """Compute ΔE = E(N-1) - E(N) of each Li as :func:`removal_energies` does, one single point per set.
 
     The Li are split into sets whose members are more than 2 ``reach_angstrom`` + 0.5 Å apart;
@@ -862,6 +894,9 @@ def removal_energies_batched(sp: SinglePoints, ids, atoms: dict, reach_angstrom:
         Periodic axes (default none).
     local : LocalEnergies, optional
         The cluster instance (None: every set in the whole structure).
+    structure : _Structure, optional
+        The open structure as gathered at the start of the batch, its removed atoms masked
+        (:func:`cheapest_removals` keeps one per call; None: gathered here).
 
     Returns
     -------
@@ -879,26 +914,23 @@ def removal_energies_batched(sp: SinglePoints, ids, atoms: dict, reach_angstrom:
         return removal_energies(sp, ids, atoms)
     if not ids:
         return {}
-    lmp = sp.s.lmp
-    raw_ids = np.ctypeslib.as_array(lmp.gather_concat("id", 0, 1)).astype(np.int64)
-    order = np.argsort(raw_ids)
-    all_ids = raw_ids[order]
-    # positions of every atom, for the reach sums (the caller's table holds only candidates)
-    x_all = np.ctypeslib.as_array(lmp.gather_concat("x", 1, 3)).reshape(-1, 3)[order].copy()
-    row = {int(i): k for k, i in enumerate(all_ids)}
+    # ids and positions of every atom, sorted by id, for the reach sums (the caller's table
+    # holds only candidates)
+    snap = (structure if structure is not None and not any(pbc)
+            else _Structure(sp.s.lmp, types=local is not None and not any(pbc)))
     cand_pos = np.array([atoms[i][0] for i in ids], float)
     sets = independent_sets(ids, cand_pos, 2.0 * reach_angstrom + 0.5, cell, pbc)
-    n = len(all_ids)
+    n = int(snap.alive.sum())
     out: dict[int, float] = {}
     redo: list[int] = []
     if local is not None and not any(pbc):
-        types_all = np.ctypeslib.as_array(lmp.gather_concat("type", 0, 1)).astype(
-            np.int64)[order]
-        tree = cKDTree(x_all)
+        # rows of the gathered arrays (removed atoms left out): ascending, as ids
+        alive, tree = snap.alive, snap.tree()
         small, whole = [], []
         for members in sets:
-            rows = sorted(set().union(*tree.query_ball_point(
-                x_all[[row[i] for i in members]], 2.0 * reach_angstrom + 0.5)))
+            centres = snap.x[np.searchsorted(snap.ids, members)]
+            rows = [r for r in sorted(set().union(*tree.query_ball_point(
+                centres, 2.0 * reach_angstrom + 0.5))) if alive[r]]
             (small if len(rows) <= LOCAL_MAX_SHARE * n else whole).append((members, rows))
         comm = sp.s.comm
         rank, size = (comm.Get_rank(), comm.Get_size()) if comm is not None else (0, 1)
@@ -907,8 +939,8 @@ def removal_energies_batched(sp: SinglePoints, ids, atoms: dict, reach_angstrom:
         failed: str | None = None
         try:
             for members, rows in small[rank::size]:
-                de, stray = local.removal_energies(members, all_ids, types_all, x_all, rows,
-                                                   reach_angstrom)
+                de, stray = local.removal_energies(members, snap.ids, snap.types, snap.x,
+                                                   rows, reach_angstrom)
                 mine.update(de)
                 if stray > LOCALITY_TOLERANCE_EV:  # the potential reaches further than assumed
                     strays.extend(members)
@@ -928,6 +960,9 @@ def removal_energies_batched(sp: SinglePoints, ids, atoms: dict, reach_angstrom:
             out.update(de)
             redo.extend(st)
         sets = [m for m, _ in whole]
+    alive = snap.alive
+    all_ids, x_all = (snap.ids, snap.x) if alive.all() else (snap.ids[alive], snap.x[alive])
+    row = {int(i): k for k, i in enumerate(all_ids)}
     if sets:
         if not sp.current:  # per-atom energies of the intact structure (the total is unchanged)
             sp.energy_ev()
@@ -1034,12 +1069,14 @@ def cheapest_removals(sp: SinglePoints, candidates, atoms: dict, k: int, mu_li_b
     if reach_angstrom is not None:
         locality_angstrom = max(locality_angstrom, 2.0 * reach_angstrom + 0.5)
 
-    local = None
-    if reach_angstrom is not None and BATCHED and LOCAL and not any(pbc):
-        local = LocalEnergies(sp.s, sp.s.gather("x", 1, 3))
+    local = structure = None
+    if reach_angstrom is not None and BATCHED and not any(pbc):
+        structure = _Structure(sp.s.lmp, types=LOCAL)  # one gather for the whole batch
+        if LOCAL:
+            local = LocalEnergies(sp.s, structure.x)
     try:
         return _cheapest(sp, cand, atoms, k, mu_li_bcc_ev, locality_angstrom, cutoff_voltage_v,
-                         cell, pbc, reach_angstrom, local)
+                         cell, pbc, reach_angstrom, local, structure)
     finally:
         if local is not None:
             sp.n_local_evaluations += local.n_evaluations
@@ -1047,11 +1084,12 @@ def cheapest_removals(sp: SinglePoints, candidates, atoms: dict, k: int, mu_li_b
 
 
 def _cheapest(sp, cand, atoms, k, mu_li_bcc_ev, locality_angstrom, cutoff_voltage_v, cell, pbc,
-              reach_angstrom, local):
+              reach_angstrom, local, structure):
     def evaluate(ids):
         if reach_angstrom is None or not BATCHED:
             return removal_energies(sp, ids, atoms)
-        return removal_energies_batched(sp, ids, atoms, reach_angstrom, cell, pbc, local)
+        return removal_energies_batched(sp, ids, atoms, reach_angstrom, cell, pbc, local,
+                                        structure)
 
     de = evaluate(cand)
     moves: list[Move] = []
@@ -1070,6 +1108,8 @@ def _cheapest(sp, cand, atoms, k, mu_li_bcc_ev, locality_angstrom, cutoff_voltag
         else:
             d = sp.try_remove(best)
             sp.commit()
+        if structure is not None:
+            structure.remove(best)
         moves.append(Move("remove", best, pos[best], d, removal_voltage_v(d, mu_li_bcc_ev), True))
         del de[best]
         rest = list(de) if len(moves) < k else []  # after the last removal nothing is chosen
