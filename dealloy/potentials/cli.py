@@ -65,7 +65,9 @@ def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, am
                                cache_dir, quiet):
     """Validate potential NAME (default: every shipped potential).
 
-    NAME is one of: meam-godet2020 (default potential), meam-cui2012, reaxff (needs --ffield).
+    NAME is any potential `dealloy info` lists: meam-godet2020 (default potential),
+    meam-cui2012, pod-lisi-7net (fitted, experimental), a potential you fitted with `dealloy
+    potential fit`, or reaxff (needs --ffield).
     Without --amorphous: lattice constants, cohesive energies, the Li15Si4 formation energy and
     bulk modulus, and whether I-43d survives relaxation and MD, beside reference values.
     With --amorphous: a-LixSi volume, Si-Si coordination, cluster classes, formation energies and

@@ -41,7 +41,7 @@ from ase.build import bulk
 from dealloy import materials as M
 from dealloy.lammps.session import LammpsSession
 from dealloy.io import progress_hook
-from dealloy.lammps.potentials import DEFAULT_POTENTIAL, Potential, get_potential
+from dealloy.lammps.potentials import DEFAULT_POTENTIAL, FITTED_KINDS, Potential, get_potential
 
 # c-Li15Si4, I-43d (No. 220): dealloy.materials (sources there)
 LI15SI4_SPACEGROUP = M.LI15SI4_SPACE_GROUP
@@ -234,7 +234,15 @@ def relax_bulk(atoms: Atoms, pot: Potential, comm=None) -> tuple[Atoms, float]:
 
 
 def isolated_atom_energy_ev(symbol: str, pot: Potential, comm=None) -> float:
-    """Compute the energy of one atom alone in vacuum (zero for MEAM, not for ReaxFF).
+    """Compute the energy of one atom alone in vacuum (zero for MEAM, not for ReaxFF or ML-POD).
+
+    For MEAM and ReaxFF the atom is put alone in a box. A fitted potential (``pot.kind`` in
+    ``FITTED_KINDS``: ML-POD, SNAP) has a strictly finite cutoff, and LAMMPS' ML-POD crashes on an
+    atom without neighbour-list candidates (lammps/lammps issue #5114, see
+    :func:`dealloy.lammps.session.check_pod_neighbours`). For these the energy is a difference
+    with a probe: E(Si4 tetrahedron + the atom) - E(Si4 tetrahedron), the atom placed so that its
+    nearest host atom is 0.5 Å beyond the cutoff (no interaction, exact for a finite-range
+    potential) and the host stays within the neighbour-list skin (4 Å here).
 
     Parameters
     ----------
@@ -255,9 +263,23 @@ def isolated_atom_energy_ev(symbol: str, pot: Potential, comm=None) -> float:
     SimulationError
         When LAMMPS fails.
     """
-    atoms = Atoms(symbol, positions=[[10.0, 10.0, 10.0]], cell=[20.0, 20.0, 20.0], pbc=False)
-    with LammpsSession(atoms, pot, comm=comm) as s:
-        return s.potential_energy_ev()
+    if pot.kind not in FITTED_KINDS:
+        atoms = Atoms(symbol, positions=[[10.0, 10.0, 10.0]], cell=[20.0, 20.0, 20.0], pbc=False)
+        with LammpsSession(atoms, pot, comm=comm) as s:
+            return s.potential_energy_ev()
+    # Si4 tetrahedron with 2.35 Å edges (the Si-Si bond), vertices at (±h, ±h, ±h)
+    h = 2.35 / math.sqrt(8.0)
+    tet = h * np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]], dtype=float)
+    gap = float(pot.cutoff_angstrom) + 0.5  # probe to the nearest vertex (x = +h)
+    box = 2.0 * (gap + 10.0)
+    centre = np.full(3, box / 2.0)
+    host = Atoms("Si4", positions=tet + centre, cell=[box] * 3, pbc=False)
+    probe = host + Atoms(symbol, positions=[centre + [h + gap, 0.0, 0.0]])
+    energies = []
+    for atoms in (host, probe):
+        with LammpsSession(atoms, pot, comm=comm, neighbor_skin_angstrom=4.0) as s:
+            energies.append(s.potential_energy_ev())
+    return energies[1] - energies[0]
 
 
 def bulk_modulus_gpa(atoms: Atoms, pot: Potential, strain: float = 0.02, npoints: int = 7,

