@@ -8,7 +8,7 @@ import click
 
 from dealloy import __version__
 from dealloy.lammps.instance import lammps_info
-from dealloy.lammps.potentials import list_potentials
+from dealloy.lammps.potentials import FITTED_KINDS, _fitted, list_potentials, potentials_dir
 
 
 def versions() -> dict:
@@ -20,7 +20,9 @@ def versions() -> dict:
         ``dealloy``, ``python``, ``platform``, ``numpy``, ``ase``, ``ovito`` (version string, or
         "not importable (...)"), ``lammps`` (the dict of
         :func:`dealloy.lammps.instance.lammps_info`: version, module, packages, gzip support, MPI
-        library and ranks) and ``potentials`` (the registry's names plus the user-supplied ReaxFF).
+        library and ranks), ``potentials`` (the registry's names plus the user-supplied ReaxFF)
+        and ``fitted_potentials`` (name -> the folder its files are read from, and whether that
+        is the shipped folder or a user folder that shadows or adds to it).
     """
     import ase
     import numpy
@@ -32,6 +34,13 @@ def versions() -> dict:
     except Exception as exc:  # pragma: no cover - OVITO is a dependency
         ovito_version = f"not importable ({exc})"
     lmp = lammps_info()
+    shipped = _fitted(potentials_dir())
+    fitted = {}
+    for p in list_potentials():
+        if p.kind in FITTED_KINDS:
+            where = "shipped" if p.name in shipped and p.files == shipped[p.name].files else (
+                "user folder, shadows the shipped one" if p.name in shipped else "user folder")
+            fitted[p.name] = {"folder": str(p.files[0].parent), "source": where}
     return {
         "dealloy": __version__,
         "python": platform.python_version(),
@@ -41,6 +50,7 @@ def versions() -> dict:
         "ovito": ovito_version,
         "lammps": lmp,
         "potentials": [p.name for p in list_potentials()] + ["reaxff (user ffield)"],
+        "fitted_potentials": fitted,
     }
 
 
@@ -71,7 +81,7 @@ def info_command(as_json):
         ("MPI library", lmp["mpi_library"]),
         ("MPI ranks", str(lmp["mpi_ranks"])),
         ("potentials", ", ".join(v["potentials"])),
-    ]
+    ] + [(f"  {name}", f"{d['folder']} ({d['source']})") for name, d in v["fitted_potentials"].items()]
     w = max(len(k) for k, _ in rows)
     for k, val in rows:
         click.echo(f"{k:<{w}}  {val}")

@@ -47,6 +47,7 @@ import json
 import math
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -68,6 +69,8 @@ FAMILIES = ("crystal", "liquid", "amorphous", "surface", "fragment", "delithiate
 PBE_CRYSTAL_FILES = ("Li.xyz", "Si.xyz", "LiSi.xyz", "Li12Si7.xyz", "Li7Si3.xyz", "Li13Si4.xyz",
                      "Li15Si4.xyz")
 DATASET_SCHEMA = 1
+#: Presets whose data set needs the PBE reference crystals (no silent fallback to the builders').
+PRESETS_NEEDING_PBE_CRYSTALS = ("standard",)
 
 
 def default_crystals_dir() -> Path | None:
@@ -78,6 +81,17 @@ def default_crystals_dir() -> Path | None:
     here = Path(__file__).resolve().parents[2]
     cand = here.parent / "shared" / "reference" / "pbe-crystals"
     return cand if cand.is_dir() else None
+
+
+_PRESETS = {
+    "tiny": dict(strains_per_crystal=2, xs=(0.0, 1.0, 3.75), n_si=6, melt_ps=0.5,
+                 quench_rates_k_per_s=(1e15,), snapshots_per_stage=1, relax_ps=0.2,
+                 fragment_radius_angstrom=4.0, max_atoms=80),
+    "standard": dict(strains_per_crystal=12, xs=(0.0, 0.25, 0.5, 1.0, 1.5, 1.75, 2.0, 2.5,
+                                                 3.0, 3.25, 3.5, 3.75),
+                     n_si=16, seeds=2, melt_ps=4.0, quench_rates_k_per_s=(1e14, 1e15),
+                     snapshots_per_stage=4, relax_ps=4.0),
+}
 
 
 @dataclass
@@ -173,18 +187,37 @@ class DataSpec:
         ConfigError
             An unknown preset name.
         """
-        presets = {
-            "tiny": dict(strains_per_crystal=2, xs=(0.0, 1.0, 3.75), n_si=6, melt_ps=0.5,
-                         quench_rates_k_per_s=(1e15,), snapshots_per_stage=1, relax_ps=0.2,
-                         fragment_radius_angstrom=4.0, max_atoms=80),
-            "standard": dict(strains_per_crystal=12, xs=(0.0, 0.25, 0.5, 1.0, 1.5, 1.75, 2.0, 2.5,
-                                                         3.0, 3.25, 3.5, 3.75),
-                             n_si=16, seeds=2, melt_ps=4.0, quench_rates_k_per_s=(1e14, 1e15),
-                             snapshots_per_stage=4, relax_ps=4.0),
-        }
+        presets = _PRESETS
         if name not in presets:
             raise ConfigError(f"data preset must be one of {', '.join(presets)}, got {name!r}")
-        return cls(**{**presets[name], **overrides})
+        spec = cls(**{**presets[name], **overrides})
+        if name in PRESETS_NEEDING_PBE_CRYSTALS:
+            folder = Path(spec.crystals_dir) if spec.crystals_dir else default_crystals_dir()
+            missing = [f for f in PBE_CRYSTAL_FILES
+                       if folder is None or not (folder / f).is_file()]
+            if missing:
+                where = folder or "$DEALLOY_PBE_CRYSTALS or ../shared/reference/pbe-crystals"
+                raise ConfigError(
+                    f"crystals_dir: the {name!r} preset needs the PBE reference crystals; "
+                    f"{', '.join(missing)} not found in {where}. Give --crystals-dir (or set "
+                    "DEALLOY_PBE_CRYSTALS) to the pbe-crystals folder; only the 'tiny' preset "
+                    "falls back to the builders' Li, Si and c-Li15Si4 without PBE energies")
+        return spec
+
+    def preset_name(self) -> str | None:
+        """Name the preset this specification equals (``crystals_dir`` aside), if any.
+
+        Returns
+        -------
+        str or None
+            ``"tiny"``, ``"standard"``, or None for a specification of one's own.
+        """
+        mine = {k: v for k, v in asdict(self).items() if k != "crystals_dir"}
+        for name, fields in _PRESETS.items():
+            other = DataSpec(**fields)
+            if {k: v for k, v in asdict(other).items() if k != "crystals_dir"} == mine:
+                return name
+        return None
 
     def check(self) -> None:
         """Check the specification before any MD.
@@ -269,10 +302,38 @@ def reference_crystals(crystals_dir=None) -> dict[str, Atoms]:
                 a.info = {"pbe_energy_ev": float(e)} if e is not None else {}
                 out[f[:-4]] = a
     if not out:
+        warnings.warn(f"no PBE reference crystals in {d or 'any folder'} ($DEALLOY_PBE_CRYSTALS, "
+                      "../shared/reference/pbe-crystals): the crystal family uses the builders' "
+                      "bcc Li, diamond Si and c-Li15Si4, and there are no PBE energies for the "
+                      "crystal-hull check", stacklevel=2)
         out = {"Li": bulk("Li", "bcc", a=3.44, cubic=True).repeat(3),
                "Si": bulk("Si", "diamond", a=5.47, cubic=True),
                "Li15Si4": li15si4_unit_cell(10.56)}
     return out
+
+
+def crystals_provenance(crystals_dir=None) -> dict:
+    """Say which reference crystals a data set's crystal family was made from.
+
+    Parameters
+    ----------
+    crystals_dir : str or pathlib.Path, optional
+        As for :func:`reference_crystals`; default :func:`default_crystals_dir`.
+
+    Returns
+    -------
+    dict
+        ``folder`` (the resolved path, or None), ``files`` (file name -> sha256 of each PBE
+        crystal read) and ``source`` (``"PBE reference crystals (Oviedo et al. 2023)"`` or
+        ``"builders' end members (no PBE folder)"``).
+    """
+    d = Path(crystals_dir) if crystals_dir else default_crystals_dir()
+    files = {}
+    if d is not None and d.is_dir():
+        files = {f: file_sha256(d / f) for f in PBE_CRYSTAL_FILES if (d / f).is_file()}
+    return {"folder": str(d.resolve()) if files else None, "files": files,
+            "source": "PBE reference crystals (Oviedo et al. 2023)" if files
+            else "builders' end members (no PBE folder)"}
 
 
 def _strained(a: Atoms, rng, strain_max: float, rattle: float) -> Atoms:
@@ -900,5 +961,5 @@ def read_dataset(path) -> tuple[list[Atoms], dict]:
 
 
 __all__ = ["DataSpec", "FAMILIES", "assign_split", "check_dataset", "config_hash",
-           "default_crystals_dir", "family_counts", "label", "make_configurations",
+           "crystals_provenance", "default_crystals_dir", "family_counts", "label", "make_configurations",
            "read_dataset", "reference_crystals", "write_dataset"]

@@ -17,6 +17,7 @@ A fitted potential is a folder ``<out_dir>/<student>-<name>/`` with its paramete
 from __future__ import annotations
 
 import json
+import shlex
 import re
 import shutil
 import time
@@ -28,14 +29,14 @@ import ase.io
 from dealloy import __version__
 from dealloy.errors import ConfigError
 from dealloy.fit import evaluate as ev
-from dealloy.fit.dataset import (DataSpec, assign_split, check_dataset, family_counts, label,
-                                 make_configurations, read_dataset, reference_crystals,
-                                 write_dataset)
+from dealloy.fit.dataset import (DataSpec, assign_split, check_dataset, crystals_provenance,
+                                 family_counts, label, make_configurations, read_dataset,
+                                 reference_crystals, write_dataset)
 from dealloy.fit.students import FITTERS, check_student
 from dealloy.fit.teacher import DEFAULT_TEACHER, check_teacher_name, load_teacher
 from dealloy.io import progress_hook, write_json
-from dealloy.lammps.potentials import (MANIFEST, _builtin, fitted_potential, list_potentials,
-                                user_potentials_dir)
+from dealloy.lammps.potentials import (MANIFEST, _builtin, _fitted, fitted_potential,
+                                       list_potentials, potentials_dir, user_potentials_dir)
 from dealloy.io import write_structure
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -82,8 +83,9 @@ def check_request(name: str, students, out_dir: Path, force: bool) -> list[str]:
     Raises
     ------
     ConfigError
-        An invalid name, no or an unknown student, a name of a built-in potential, or an
-        existing potential without ``force``.
+        An invalid name, no or an unknown student, a name of a built-in potential, a shipped
+        fitted potential's name with ``out_dir`` other than the shipped folder (it would shadow
+        it), or an existing potential without ``force``.
     """
     if not NAME_RE.match(name or ""):
         raise ConfigError(f"name '{name}': use lower-case letters, digits, '.', '_' or '-' "
@@ -94,10 +96,17 @@ def check_request(name: str, students, out_dir: Path, force: bool) -> list[str]:
         check_student(s)
     names = [potential_name(s, name) for s in students]
     builtin = _builtin()
+    shipped = potentials_dir()
     existing = {p.name for p in list_potentials()}
     for n in names:
         if n in builtin or n == "reaxff":
             raise ConfigError(f"name '{n}' is a built-in potential; choose another name")
+        if n in _fitted(shipped) and Path(out_dir).resolve() != shipped.resolve():
+            # a user folder wins in the registry: this would silently replace the shipped one
+            raise ConfigError(f"name '{n}' is a shipped potential ({shipped / n}); a fit written "
+                              f"to {out_dir} would shadow it in every run. Choose another name "
+                              f"(e.g. {name}-mine), or refit the shipped one in a checkout with "
+                              f"--out-dir {shipped} --force")
         if (n in existing or (out_dir / n).exists()) and not force:
             raise ConfigError(f"potential '{n}' already exists ({out_dir / n} or the registry); "
                               "choose another name or pass --force to overwrite it")
@@ -216,10 +225,17 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
         atoms = label(configs, teacher_obj, cache_dir=work / "labels", progress=say)
         cost["labelling_s"] = round(time.time() - t1, 1)
         assign_split(atoms, test_fraction, seed=spec.seed)
+        preset = spec.preset_name()
+        crystals = (f" --crystals-dir {shlex.quote(spec.crystals_dir)}" if spec.crystals_dir
+                    else "")
+        regenerate = (f"dealloy potential fit {name} --preset {preset} --teacher "
+                      f"{teacher_obj.name}{crystals}" if preset else
+                      "a DataSpec of one's own (no preset): rebuild it from 'spec' with the "
+                      "Python API, dealloy.fit.fit_potential(..., spec=DataSpec(**spec))")
         provenance = {"teacher": teacher_obj.provenance(), "spec": spec_doc,
+                      "crystals": crystals_provenance(spec.crystals_dir),
                       "made_by": f"dealloy {__version__} (dealloy.fit)",
-                      "regenerate": f"dealloy potential fit {name} --preset <preset> "
-                                    f"--teacher {teacher_obj.name}"}
+                      "regenerate": regenerate}
         meta = write_dataset(work / "dataset.extxyz", atoms, provenance)
         provenance = {k: v for k, v in meta.items() if k != "families"}
         say(f"data set: {len(atoms)} configurations, sha256 {meta['sha256'][:12]} "
