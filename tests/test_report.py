@@ -170,3 +170,18 @@ def test_report_reads_the_diffusivity_summary_that_dealloy_diffusivity_writes(tm
     assert row.verdict == AGREES, row  # ratio ~2300 > 3; NOT_COVERED before the key was read
     assert "300 K" in row.simulation and f"{expected:.3g}" in row.simulation, (row.simulation,
                                                                                expected)
+
+
+def test_dqdv_panels_are_cited_as_the_caption_names_them(repo_dir):
+    """The paper's Fig. 1 caption puts dQ/dV in D (pc-SiNP) and H (sc-SiNP); G is the
+    capacity-voltage panel. The report, the study figures, workflows and README cite D/H."""
+    caption = (Path("/work/shared/paper/si-framework-paper.txt"))
+    if caption.is_file():
+        text = caption.read_text()
+        assert "(H) dQ/dV profiles" in text and "(G) Capacity-voltage profiles" in text
+    files = [repo_dir / "README.md", *sorted((repo_dir / "workflows").glob("*.toml")),
+             *sorted((repo_dir / "dealloy" / "report").glob("*.py")),
+             repo_dir / "dealloy" / "study" / "collect.py",
+             *sorted((repo_dir / "docs" / "results").rglob("*.md"))]
+    wrong = [str(f) for f in files if re.search(r"1D/1G|1D and 1G|Fig\. 1G's", f.read_text())]
+    assert not wrong, wrong

@@ -11,7 +11,8 @@ in ``<study>/results/figures/``:
   framework vs dense outcome, followed in time)
 - ``voltage_vs_x.png`` (+ ``voltage_vs_x.csv``): U vs x and dQ/dV of every run with
   potentiostatic/galvanostatic stages, per path, against the paper's 0.43 V plateau and
-  0.30/0.55 V processes (Fig. 1D/1G)
+  0.30/0.55 V processes (dQ/dV: Fig. 1D, pc-SiNP by DOD, and 1H, sc-SiNP by
+  cycle, per the paper's caption; its text's "Fig. 1G" is the capacity-voltage panel)
 
 A figure whose data the study does not have (e.g. no rate axis) is skipped with a note.
 """
