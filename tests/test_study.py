@@ -417,3 +417,16 @@ def test_shipped_voltage_sweeps_start_low_and_say_how_they_remove(tmp_path, name
     header = "".join(line for line in (WORKFLOWS / name).read_text().splitlines(True)
                      if line.startswith("#"))
     assert "reinsertion" in header and "attempts_per_interval" in header
+
+
+def test_collected_table_names_each_runs_extraction_mode(tmp_path):
+    """results.csv's extraction_resolved is the mode of the run's own extraction stage (the
+    report splits its rows by it): the comparison study's axis value, for every planned run."""
+    from dealloy.study.collect import derived
+
+    plan = make_plan(load_study(WORKFLOWS / "echem-comparison.toml"), tmp_path / "st")
+    modes = [derived(r)["extraction_resolved"] for r in plan.runs]
+    assert modes == [r.params["extraction"] for r in plan.runs]
+    assert set(modes) == {"geometric", "galvanostatic", "potentiostatic"}
+    smoke = make_plan(load_study(WORKFLOWS / "smoke.toml"), tmp_path / "sm")
+    assert {derived(r)["extraction_resolved"] for r in smoke.runs} == {"geometric"}

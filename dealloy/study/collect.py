@@ -27,7 +27,7 @@ from dealloy.analysis.results import FrameMetrics, read_run_frames
 from dealloy.analysis.voltage import write_study_voltage
 from dealloy.io import atomic_path
 from dealloy.rundir import RunDir
-from dealloy.study.axes import pathway
+from dealloy.study.axes import EXTRACTION_MODES, pathway
 from dealloy.study.plan import Plan, PlannedRun
 from dealloy.study.state import states
 from dealloy.study.local import analyze_run
@@ -193,8 +193,11 @@ def derived(run: PlannedRun) -> dict[str, Any]:
     dict
         ``starting_state`` (state, builder or structure file name), ``dod_resolved``,
         ``rate_fraction_per_ns_resolved``, ``rate_li_per_ps_resolved``, ``selector_resolved``
-        (of the first ``extract`` stage), ``diameter_nm_resolved``, ``potential_resolved``,
-        ``temperature_k_resolved``, ``seed_resolved``; None where the config does not say.
+        (of the first ``extract`` stage), ``extraction_resolved`` (the mode of the first
+        extraction stage, as the study's ``extraction`` axis names it: ``geometric`` for
+        ``extract``, ``potentiostatic``, ``galvanostatic``), ``diameter_nm_resolved``,
+        ``potential_resolved``, ``temperature_k_resolved``, ``seed_resolved``; None where the
+        config does not say.
     """
     p, cfg = run.params, run.config
     particle = cfg.get("particle") or {}
@@ -209,12 +212,18 @@ def derived(run: PlannedRun) -> dict[str, Any]:
         elif particle.get("builder") == "li15si4_particle":
             dod = 1.0
     extract = next((s for s in cfg.get("stages", []) if s.get("type") == "extract"), {})
+    # no stages: the default protocol, whose extraction is geometric (config.run.default_stages)
+    mode = "geometric" if cfg else None
+    if cfg.get("stages"):
+        mode = next((m for s in cfg["stages"] for m, t in EXTRACTION_MODES.items()
+                     if s.get("type") == t), None)
     return {
         "starting_state": state,
         "dod_resolved": dod,
         "rate_fraction_per_ns_resolved": extract.get("rate_fraction_per_ns"),
         "rate_li_per_ps_resolved": extract.get("rate_li_per_ps"),
         "selector_resolved": extract.get("selector"),
+        "extraction_resolved": mode,
         "diameter_nm_resolved": args.get("diameter_nm"),
         "potential_resolved": cfg.get("potential"),
         "temperature_k_resolved": cfg.get("temperature_k"),
