@@ -10,9 +10,10 @@ in ``<study>/results/figures/``:
 - ``porosity_vs_x.png``: porosity vs Li/Si during dealloying, c-path beside a-path (Fig. 1's
   framework vs dense outcome, followed in time)
 - ``voltage_vs_x.png`` (+ ``voltage_vs_x.csv``): U vs x and dQ/dV of every run with
-  potentiostatic/galvanostatic stages, per path, against the paper's 0.43 V plateau and
-  0.30/0.55 V processes (dQ/dV: Fig. 1D, pc-SiNP by DOD, and 1H, sc-SiNP by
-  cycle, per the paper's caption; its text's "Fig. 1G" is the capacity-voltage panel)
+  potentiostatic/galvanostatic stages, per path, beside the potential's own c->a voltage
+  (validate-potential) and the paper's 0.43 V plateau and 0.30/0.55 V processes (dQ/dV:
+  Fig. 1D, pc-SiNP by DOD, and 1H, sc-SiNP by cycle, per the paper's caption; its text's
+  "Fig. 1G" is the capacity-voltage panel)
 
 A figure whose data the study does not have (e.g. no rate axis) is skipped with a note.
 """
