@@ -318,3 +318,13 @@ def test_readme_reproducing_table_lists_every_paper_study(repo_dir):
     assert "1D/1H" in table
     limits = readme.split("## Limitations", 1)[1].split("\n## ", 1)[0]
     assert "tests/test_electrochem_bulk.py" in limits and "Si mobility" in limits
+
+
+def test_run_table_shows_the_extraction_mode_only_when_runs_differ_in_it():
+    from dealloy.report.render import _run_rows
+
+    one, _ = _run_rows(_data([{**r, "extraction_resolved": "geometric"} for r in MIXED]))
+    assert "extraction" not in one and one == _run_rows(_data(MIXED))[0]
+    mixed, rows = _run_rows(_data([{**r, "extraction_resolved": m} for r, m in zip(MIXED, MODES)]))
+    k = mixed.index("extraction")
+    assert [r[k] for r in rows] == MODES
