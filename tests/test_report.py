@@ -328,3 +328,15 @@ def test_run_table_shows_the_extraction_mode_only_when_runs_differ_in_it():
     mixed, rows = _run_rows(_data([{**r, "extraction_resolved": m} for r, m in zip(MIXED, MODES)]))
     k = mixed.index("extraction")
     assert [r[k] for r in rows] == MODES
+
+
+def test_summary_counts_each_extraction_mode_on_its_own():
+    from dealloy.report.render import _summary
+
+    plain = _summary(observables(_data(MIXED)))
+    assert plain.split()[1:6] == ["observable(s)", "agree", "with", "the", "paper,"]
+    assert "extraction" not in plain  # one mode: the summary it always had
+    text = _summary(observables(_data([{**r, "extraction_resolved": m}
+                                       for r, m in zip(MIXED, MODES)])))
+    assert text.startswith("Per extraction mode") and "geometric: " in text
+    assert "potentiostatic: " in text and "independent of the mode: " in text

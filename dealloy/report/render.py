@@ -109,12 +109,25 @@ def _microscopy(data: ReportData) -> dict[str, tuple[str, list[Path]]]:
     return chosen
 
 
+def _counts(obs) -> str:
+    return (f"{sum(o.verdict == AGREES for o in obs)} agree, "
+            f"{sum(o.verdict == DISAGREES for o in obs)} disagree, "
+            f"{sum(o.verdict == PARTLY for o in obs)} partly, "
+            f"{sum(o.verdict == NOT_COVERED for o in obs)} not covered")
+
+
 def _summary(obs) -> str:
     bad = [o for o in obs if o.verdict == DISAGREES]
-    good = [o for o in obs if o.verdict == AGREES]
-    text = (f"{len(good)} observable(s) agree with the paper, {len(bad)} disagree, "
-            f"{sum(o.verdict == PARTLY for o in obs)} partly, "
-            f"{sum(o.verdict == NOT_COVERED for o in obs)} not covered by this data.")
+    modes = list(dict.fromkeys(o.extraction for o in obs if o.extraction))
+    if modes:  # rows per extraction mode: count each protocol on its own
+        text = "Per extraction mode (rows of that mode's runs): " + "; ".join(
+            f"{m}: {_counts([o for o in obs if o.extraction == m])}" for m in modes)
+        text += f"; independent of the mode: {_counts([o for o in obs if not o.extraction])}."
+    else:
+        good = [o for o in obs if o.verdict == AGREES]
+        text = (f"{len(good)} observable(s) agree with the paper, {len(bad)} disagree, "
+                f"{sum(o.verdict == PARTLY for o in obs)} partly, "
+                f"{sum(o.verdict == NOT_COVERED for o in obs)} not covered by this data.")
     if bad:
         text += " The simulation disagrees with the paper on: " + "; ".join(
             f"{o.name} (paper: {o.paper}; here: {o.simulation})" for o in bad) + "."
