@@ -10,7 +10,8 @@ in ``<study>/results/figures/``:
 - ``porosity_vs_x.png``: porosity vs Li/Si during dealloying, c-path beside a-path (Fig. 1's
   framework vs dense outcome, followed in time)
 - ``voltage_vs_x.png`` (+ ``voltage_vs_x.csv``): U vs x and dQ/dV of every run with
-  potentiostatic/galvanostatic stages, per path, beside the potential's own c->a voltage
+  potentiostatic/galvanostatic stages, per path (per path and mode when a study has both modes:
+  the CSV's ``path`` then reads e.g. ``c-path, galvanostatic``), beside the potential's own c->a voltage
   (validate-potential) and the paper's 0.43 V plateau and 0.30/0.55 V processes (dQ/dV:
   Fig. 1D, pc-SiNP by DOD, and 1H, sc-SiNP by cycle, per the paper's caption; its text's
   "Fig. 1G" is the capacity-voltage panel)
@@ -35,6 +36,8 @@ from dealloy.study.local import analyze_run
 from dealloy.materials import X_LI15SI4
 
 CLUSTER_CLASSES = ("isolated", "dumbbell", "small", "network")
+#: the voltage-controlled extraction modes (the ``extraction`` axis' names)
+ELECTROCHEM_MODES = ("potentiostatic", "galvanostatic")
 
 
 # ---- reading one run --------------------------------------------------------------------------
@@ -479,11 +482,27 @@ def _fig_clusters(name, runs, df, outdir) -> str:
 
 
 def _fig_voltage(name, runs, df, outdir) -> str:
-    """U vs x and dQ/dV of every electrochemical run, per path (issue 15; analysis/voltage.py)."""
-    return write_study_voltage([{"run": r.key, "label": _run_name(r), "run_dir": r.rundir.path,
-                                 "path": pathway(derived(r)["starting_state"]) or "other",
-                                 "state": derived(r)["starting_state"]} for r in runs],
-                               outdir, name)
+    """U vs x and dQ/dV of every electrochemical run, per path (issue 15; analysis/voltage.py).
+
+    When the runs use both electrochemical modes, one row of panels per (path, mode): removal
+    voltages of single points (galvanostatic) and applied potentials (potentiostatic) are
+    different quantities and are not overlaid.
+
+    Returns
+    -------
+    str
+        The file name, or why it was not drawn.
+    """
+    info = [derived(r) for r in runs]
+    modes = {d["extraction_resolved"] for d in info} & set(ELECTROCHEM_MODES)
+    rows = []
+    for r, d in zip(runs, info):
+        path = pathway(d["starting_state"]) or "other"
+        if len(modes) > 1 and d["extraction_resolved"]:
+            path = f"{path}, {d['extraction_resolved']}"
+        rows.append({"run": r.key, "label": _run_name(r), "run_dir": r.rundir.path, "path": path,
+                     "state": d["starting_state"]})
+    return write_study_voltage(rows, outdir, name)
 
 
 def _porosity_series(rd: RunDir):
