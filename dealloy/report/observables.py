@@ -245,8 +245,8 @@ def _voltage_row(done) -> Observable:
     K. Ogata, D.-S. Ko et al., "Spontaneous and mass-conserved formation of continuous Si
     frameworks", Fig. 1D/1H (dQ/dV) and Methods.
     """
-    paper = (f"c-path plateau ~430 mV, which the paper calls hysteretic; a-path ~300 and ~550 mV "
-             f"(dQ/dV, Fig. 1D/1H)")
+    paper = ("c-path plateau ~430 mV, which the paper calls hysteretic; a-path ~300 and ~550 mV "
+             "(dQ/dV, Fig. 1D/1H)")
     crit = (f"c-path: dQ/dV peak within {VOLTAGE_WINDOW_V} V of the potential's own "
             f"c-Li15Si4 → a-Li1.1Si voltage (validate-potential), per (path, extraction mode); "
             f"the paper's {PAPER_C_PLATEAU_V} V is shown beside it, not judged (a 0 K computed "
