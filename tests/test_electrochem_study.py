@@ -79,3 +79,19 @@ def test_no_electrochemical_run_no_voltage_figure(study_runs, tmp_path):
     notes = figures(None, pd.DataFrame({"dod_resolved": [1.0]}), tmp_path, name="t", runs=geo)
     assert any(n.startswith("voltage_vs_x.png: skipped") for n in notes)
     assert not (tmp_path / "voltage_vs_x.png").exists()
+
+
+def test_voltage_figure_keeps_galvanostatic_and_potentiostatic_apart(study_runs, tmp_path):
+    """With both electrochemical modes in a study, each (path, mode) gets its own panels: single-
+    point removal voltages and applied potentials are different quantities on the U axis."""
+    d, runs = study_runs
+    stage = {"c1": "galvanostatic", "c2": "galvanostatic", "a1": "potentiostatic", "geo": "extract"}
+    moded = [PlannedRun(r.index, r.key, r.params, {**r.config, "stages": [{"type": stage[r.key]}]},
+                        r.rundir.path) for r in runs]
+    notes = figures(None, pd.DataFrame({"dod_resolved": [1.0] * len(runs)}), tmp_path, name="t",
+                    runs=moded)
+    assert "voltage_vs_x.png" in notes
+    with open(tmp_path / "voltage_vs_x.csv") as fh:
+        paths = {(r["run"], r["path"]) for r in csv.DictReader(fh)}
+    assert paths == {("c1", "c-path, galvanostatic"), ("c2", "c-path, galvanostatic"),
+                     ("a1", "a-path, potentiostatic")}

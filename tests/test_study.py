@@ -392,3 +392,41 @@ def test_status_table_plain_when_not_a_terminal():
     assert lines[3].endswith(note.rstrip())
     col = lines[0].index("status")
     assert lines[2][col:] == "done" and lines[3][col:].startswith("failed ")
+
+
+ECHEM_WORKFLOWS = sorted(p.name for p in WORKFLOWS.glob("*.toml")
+                         if "potentiostatic" in p.read_text() or "galvanostatic" in p.read_text())
+
+
+@pytest.mark.parametrize("name", ECHEM_WORKFLOWS)
+def test_shipped_voltage_sweeps_start_low_and_say_how_they_remove(tmp_path, name):
+    """Every potentiostatic run of a shipped study plans and validates, starts its sweep at
+    <= 0.05 V (a higher start empties every Li whose removal voltage lies below it in the first
+    intervals: an artificial first dQ/dV bin) and its header states the re-insertion choice."""
+    from dealloy.config.run import parse_run_config
+
+    assert {"echem-comparison.toml", "echem-bulk-c.toml", "echem-bulk-a.toml"} <= set(ECHEM_WORKFLOWS)
+    plan = make_plan(load_study(WORKFLOWS / name), tmp_path / "st")
+    pots = []
+    for run in plan.runs:
+        cfg = parse_run_config(run.config, source=run.key)
+        pots += [st for st in cfg.stages if st.type == "potentiostatic"]
+    assert pots, f"{name}: no potentiostatic run planned"
+    for st in pots:
+        assert st.voltage_at(0.0) <= 0.05, (name, st.voltage_at(0.0))
+    header = "".join(line for line in (WORKFLOWS / name).read_text().splitlines(True)
+                     if line.startswith("#"))
+    assert "reinsertion" in header and "attempts_per_interval" in header
+
+
+def test_collected_table_names_each_runs_extraction_mode(tmp_path):
+    """results.csv's extraction_resolved is the mode of the run's own extraction stage (the
+    report splits its rows by it): the comparison study's axis value, for every planned run."""
+    from dealloy.study.collect import derived
+
+    plan = make_plan(load_study(WORKFLOWS / "echem-comparison.toml"), tmp_path / "st")
+    modes = [derived(r)["extraction_resolved"] for r in plan.runs]
+    assert modes == [r.params["extraction"] for r in plan.runs]
+    assert set(modes) == {"geometric", "galvanostatic", "potentiostatic"}
+    smoke = make_plan(load_study(WORKFLOWS / "smoke.toml"), tmp_path / "sm")
+    assert {derived(r)["extraction_resolved"] for r in smoke.runs} == {"geometric"}

@@ -20,6 +20,7 @@ from dealloy.study.collect import core_time_s, is_known
 RUN_COLUMNS = [
     ("run", "run"), ("starting_state", "start"), ("dod_resolved", "DOD"),
     ("diameter_nm_resolved", "d (nm)"), ("selector_resolved", "selector"),
+    ("extraction_resolved", "extraction"),
     ("rate_fraction_per_ns_resolved", "rate (1/ns)"), ("rate_li_per_ps_resolved", "rate (Li/ps)"),
     ("temperature_k_resolved", "T (K)"), ("potential_resolved", "potential"),
     ("seed_resolved", "seed"), ("status", "status"), ("x_end", "x end"),
@@ -29,6 +30,8 @@ RUN_COLUMNS = [
     ("si_conserved", "Si kept"),
     ("wall_time_s", "wall (s)"), ("core_time_s", "core-s"), ("ranks", "ranks"),
 ]
+#: run-table columns shown only when the runs differ in them
+MODE_COLUMNS = ("extraction_resolved",)
 #: a run-table column shown with its convention band (docs/analysis.md): value [low–high]
 BAND_COLUMNS = {"porosity": ("porosity_low", "porosity_high"),
                 "ligament_diameter_mean_nm": ("ligament_diameter_mean_low_nm",
@@ -52,8 +55,10 @@ def _fmt(v) -> str:
 
 
 def _run_rows(data: ReportData) -> tuple[list[str], list[list[str]]]:
+    # the extraction mode only where the runs differ in it (one-mode reports stay as they were)
     cols = [(k, label) for k, label in RUN_COLUMNS if k in data.table.columns
-            and data.table[k].notna().any()]
+            and data.table[k].notna().any()
+            and (k not in MODE_COLUMNS or data.table[k].nunique() > 1)]
     rows = [[_cell(r, k) for k, _ in cols] for _, r in data.table.iterrows()]
     return [label for _, label in cols], rows
 
@@ -104,12 +109,25 @@ def _microscopy(data: ReportData) -> dict[str, tuple[str, list[Path]]]:
     return chosen
 
 
+def _counts(obs) -> str:
+    return (f"{sum(o.verdict == AGREES for o in obs)} agree, "
+            f"{sum(o.verdict == DISAGREES for o in obs)} disagree, "
+            f"{sum(o.verdict == PARTLY for o in obs)} partly, "
+            f"{sum(o.verdict == NOT_COVERED for o in obs)} not covered")
+
+
 def _summary(obs) -> str:
     bad = [o for o in obs if o.verdict == DISAGREES]
-    good = [o for o in obs if o.verdict == AGREES]
-    text = (f"{len(good)} observable(s) agree with the paper, {len(bad)} disagree, "
-            f"{sum(o.verdict == PARTLY for o in obs)} partly, "
-            f"{sum(o.verdict == NOT_COVERED for o in obs)} not covered by this data.")
+    modes = list(dict.fromkeys(o.extraction for o in obs if o.extraction))
+    if modes:  # rows per extraction mode: count each protocol on its own
+        text = "Per extraction mode (rows of that mode's runs): " + "; ".join(
+            f"{m}: {_counts([o for o in obs if o.extraction == m])}" for m in modes)
+        text += f"; independent of the mode: {_counts([o for o in obs if not o.extraction])}."
+    else:
+        good = [o for o in obs if o.verdict == AGREES]
+        text = (f"{len(good)} observable(s) agree with the paper, {len(bad)} disagree, "
+                f"{sum(o.verdict == PARTLY for o in obs)} partly, "
+                f"{sum(o.verdict == NOT_COVERED for o in obs)} not covered by this data.")
     if bad:
         text += " The simulation disagrees with the paper on: " + "; ".join(
             f"{o.name} (paper: {o.paper}; here: {o.simulation})" for o in bad) + "."

@@ -10,8 +10,11 @@ in ``<study>/results/figures/``:
 - ``porosity_vs_x.png``: porosity vs Li/Si during dealloying, c-path beside a-path (Fig. 1's
   framework vs dense outcome, followed in time)
 - ``voltage_vs_x.png`` (+ ``voltage_vs_x.csv``): U vs x and dQ/dV of every run with
-  potentiostatic/galvanostatic stages, per path, against the paper's 0.43 V plateau and
-  0.30/0.55 V processes (Fig. 1D/1G)
+  potentiostatic/galvanostatic stages, per path (per path and mode when a study has both modes:
+  the CSV's ``path`` then reads e.g. ``c-path, galvanostatic``), beside the potential's own c->a voltage
+  (validate-potential) and the paper's 0.43 V plateau and 0.30/0.55 V processes (dQ/dV:
+  Fig. 1D, pc-SiNP by DOD, and 1H, sc-SiNP by cycle, per the paper's caption; its text's
+  "Fig. 1G" is the capacity-voltage panel)
 
 A figure whose data the study does not have (e.g. no rate axis) is skipped with a note.
 """
@@ -26,13 +29,15 @@ from dealloy.analysis.results import FrameMetrics, read_run_frames
 from dealloy.analysis.voltage import write_study_voltage
 from dealloy.io import atomic_path
 from dealloy.rundir import RunDir
-from dealloy.study.axes import pathway
+from dealloy.study.axes import EXTRACTION_MODES, pathway
 from dealloy.study.plan import Plan, PlannedRun
 from dealloy.study.state import states
 from dealloy.study.local import analyze_run
 from dealloy.materials import X_LI15SI4
 
 CLUSTER_CLASSES = ("isolated", "dumbbell", "small", "network")
+#: the voltage-controlled extraction modes (the ``extraction`` axis' names)
+ELECTROCHEM_MODES = ("potentiostatic", "galvanostatic")
 
 
 # ---- reading one run --------------------------------------------------------------------------
@@ -192,8 +197,11 @@ def derived(run: PlannedRun) -> dict[str, Any]:
     dict
         ``starting_state`` (state, builder or structure file name), ``dod_resolved``,
         ``rate_fraction_per_ns_resolved``, ``rate_li_per_ps_resolved``, ``selector_resolved``
-        (of the first ``extract`` stage), ``diameter_nm_resolved``, ``potential_resolved``,
-        ``temperature_k_resolved``, ``seed_resolved``; None where the config does not say.
+        (of the first ``extract`` stage), ``extraction_resolved`` (the mode of the first
+        extraction stage, as the study's ``extraction`` axis names it: ``geometric`` for
+        ``extract``, ``potentiostatic``, ``galvanostatic``), ``diameter_nm_resolved``,
+        ``potential_resolved``, ``temperature_k_resolved``, ``seed_resolved``; None where the
+        config does not say.
     """
     p, cfg = run.params, run.config
     particle = cfg.get("particle") or {}
@@ -208,12 +216,18 @@ def derived(run: PlannedRun) -> dict[str, Any]:
         elif particle.get("builder") == "li15si4_particle":
             dod = 1.0
     extract = next((s for s in cfg.get("stages", []) if s.get("type") == "extract"), {})
+    # no stages: the default protocol, whose extraction is geometric (config.run.default_stages)
+    mode = "geometric" if cfg else None
+    if cfg.get("stages"):
+        mode = next((m for s in cfg["stages"] for m, t in EXTRACTION_MODES.items()
+                     if s.get("type") == t), None)
     return {
         "starting_state": state,
         "dod_resolved": dod,
         "rate_fraction_per_ns_resolved": extract.get("rate_fraction_per_ns"),
         "rate_li_per_ps_resolved": extract.get("rate_li_per_ps"),
         "selector_resolved": extract.get("selector"),
+        "extraction_resolved": mode,
         "diameter_nm_resolved": args.get("diameter_nm"),
         "potential_resolved": cfg.get("potential"),
         "temperature_k_resolved": cfg.get("temperature_k"),
@@ -468,11 +482,27 @@ def _fig_clusters(name, runs, df, outdir) -> str:
 
 
 def _fig_voltage(name, runs, df, outdir) -> str:
-    """U vs x and dQ/dV of every electrochemical run, per path (issue 15; analysis/voltage.py)."""
-    return write_study_voltage([{"run": r.key, "label": _run_name(r), "run_dir": r.rundir.path,
-                                 "path": pathway(derived(r)["starting_state"]) or "other",
-                                 "state": derived(r)["starting_state"]} for r in runs],
-                               outdir, name)
+    """U vs x and dQ/dV of every electrochemical run, per path (issue 15; analysis/voltage.py).
+
+    When the runs use both electrochemical modes, one row of panels per (path, mode): removal
+    voltages of single points (galvanostatic) and applied potentials (potentiostatic) are
+    different quantities and are not overlaid.
+
+    Returns
+    -------
+    str
+        The file name, or why it was not drawn.
+    """
+    info = [derived(r) for r in runs]
+    modes = {d["extraction_resolved"] for d in info} & set(ELECTROCHEM_MODES)
+    rows = []
+    for r, d in zip(runs, info):
+        path = pathway(d["starting_state"]) or "other"
+        if len(modes) > 1 and d["extraction_resolved"]:
+            path = f"{path}, {d['extraction_resolved']}"
+        rows.append({"run": r.key, "label": _run_name(r), "run_dir": r.rundir.path, "path": path,
+                     "state": d["starting_state"]})
+    return write_study_voltage(rows, outdir, name)
 
 
 def _porosity_series(rd: RunDir):
