@@ -703,6 +703,14 @@ def _stats(values) -> dict:
             "max": float(v.max())}
 
 
+def _stage_s(path: Path):
+    """Wall seconds a finished stage recorded (so a resumed iteration reports its real cost)."""
+    try:
+        return json.loads(path.read_text())["s"]
+    except (OSError, KeyError, ValueError):
+        return None
+
+
 def _split(a: Atoms, spec: ActiveSpec) -> str:
     if a.info.get("reason") == "md-failure" or spec.test_fraction <= 0:
         return "train"
@@ -901,7 +909,8 @@ def learn_potential(name: str, data, student, teacher=DEFAULT_TEACHER, state_dir
         else:
             errs = ev.errors_by_family(pot, atoms, "test")
             write_json(err_path, errs)
-        wall["errors_s"] = round(time.time() - t0, 1)
+            write_json(d / "wall-errors.json", {"s": round(time.time() - t0, 1)})
+        wall["errors_s"] = _stage_s(d / "wall-errors.json")
         # explore
         t1 = time.time()
         cand_path, runs_path = d / "candidates.extxyz", d / "runs.json"
@@ -915,8 +924,8 @@ def learn_potential(name: str, data, student, teacher=DEFAULT_TEACHER, state_dir
                 write_structure(cand_path, frames, format="extxyz")
             else:
                 cand_path.write_text("")
-            write_json(runs_path, {"runs": runs})
-        wall["explore_s"] = round(time.time() - t1, 1)
+            write_json(runs_path, {"runs": runs, "wall_s": round(time.time() - t1, 1)})
+        wall["explore_s"] = json.loads(runs_path.read_text()).get("wall_s")
         # committee and scores
         t1 = time.time()
         score_path = d / "scores.json"
@@ -929,8 +938,8 @@ def learn_potential(name: str, data, student, teacher=DEFAULT_TEACHER, state_dir
             say(f"iteration {it}: committee of {len(members)} fitted; scoring "
                 f"{len(frames)} candidates")
             scores = committee_disagreement(frames, members)
-            write_json(score_path, {"scores": scores})
-        wall["committee_s"] = round(time.time() - t1, 1)
+            write_json(score_path, {"scores": scores, "wall_s": round(time.time() - t1, 1)})
+        wall["committee_s"] = json.loads(score_path.read_text()).get("wall_s")
         # select
         sel_path = d / "selection.json"
         if sel_path.is_file():
@@ -999,7 +1008,7 @@ def learn_potential(name: str, data, student, teacher=DEFAULT_TEACHER, state_dir
             converged = rec["runs_failed"] == 0
             stalled = not converged
         rec["dataset_configurations"] = len(atoms)
-        wall["total"] = round(time.time() - t0, 1)
+        wall["total"] = round(sum(v for v in wall.values() if v), 1)
         rec["wall_s"] = wall
         write_json(rec_path, rec)
         records.append(rec)
