@@ -314,3 +314,33 @@ def test_loop_learns_hot_melts_and_resumes_without_relabelling(tmp_path, covered
     with pytest.raises(ConfigError, match="spec.n_si"):
         learn_potential("hot", data, student, teacher=MEAM_TEACHER,
                         **{**kw, "spec": ActiveSpec(**{**spec.__dict__, "n_si": 5})})
+
+
+@pytest.mark.slow
+def test_cli_learn_reports_writes_history_and_continues(tmp_path, covered, dealloy_cli):
+    data, student = covered
+    args = ["potential", "learn", "cov", "--data", data, "--student", student, "--state-dir",
+            tmp_path / "st", "--teacher", MEAM_TEACHER, "--xs", "", "--committee", "3",
+            "--out-dir", tmp_path / "p", "--json", tmp_path / "r.json", "--no-validate", "-q"]
+    # crystals only, at the default 300 and 900 K, box-relaxed by the student: wider than the
+    # covered data (900 K), so the first iteration selects
+    res = dealloy_cli(*args, "--iterations", "1")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert [r["iteration"] for r in doc["iterations"]] == [1]
+    assert doc["iterations"][0]["selected"] > 0
+    assert "stopped after 1 iteration(s) (not converged)" in res.stdout
+    assert res.stdout.splitlines()[1].split()[:4] == [
+        "1", str(doc["iterations"][0]["candidates"]), "0", str(doc["iterations"][0]["selected"])]
+    assert (tmp_path / "p" / "pod-cov" / "potential.json").is_file()
+    rows = (tmp_path / "st" / "history.csv").read_text().splitlines()
+    assert len(rows) == 2 and rows[1].startswith("1,")
+    # a rerun with more iterations continues: iteration 1 is reused, not redone, and the
+    # potential it wrote itself may be replaced without --force
+    explored = os.path.getmtime(tmp_path / "st" / "iter-001" / "candidates.extxyz")
+    more = dealloy_cli(*args, "--iterations", "2")
+    assert more.returncode == 0, more.stderr
+    doc2 = json.loads((tmp_path / "r.json").read_text())
+    assert doc2["iterations"][0] == doc["iterations"][0]
+    assert [r["iteration"] for r in doc2["iterations"]] == [1, 2]
+    assert os.path.getmtime(tmp_path / "st" / "iter-001" / "candidates.extxyz") == explored

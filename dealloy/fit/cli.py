@@ -197,7 +197,8 @@ def learn_command(name, data_path, student, state_dir, teacher, iterations, comm
     registered as pod-NAME; per-iteration records go to STATE_DIR/history.json and .csv.
     Rerun the same command to resume. docs/fitting.md has the measured cost.
     """
-    kw = {k: v for k, v in (("xs", xs), ("melt_temperatures_k", melt_temperatures)) if v}
+    kw = {k: v for k, v in (("xs", xs), ("melt_temperatures_k", melt_temperatures))
+          if v is not None}
     spec = ActiveSpec(iterations=iterations, committee_size=committee_size,
                       force_threshold_ev_per_angstrom=force_threshold,
                       energy_threshold_ev_per_atom=energy_threshold, max_selected=max_selected,
