@@ -8,6 +8,7 @@ import click
 
 from dealloy.progress import TaskProgress
 from dealloy.fit import DataSpec, fit_potential
+from dealloy.fit.active import ActiveSpec, learn_potential
 from dealloy.io import rank, write_json
 
 
@@ -125,4 +126,110 @@ def fit_command(name, teacher, students, data_path, preset, crystals_dir, out_di
         click.echo(f"wrote {json_path}")
 
 
-__all__ = ["fit_command", "potential_group"]
+def _floats(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return tuple(float(v) for v in str(value).split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter(f"give comma-separated numbers, got {value!r}") from None
+
+
+@potential_group.command("learn")
+@click.argument("name")
+@click.option("--data", "data_path", type=click.Path(dir_okay=False), required=True,
+              help="the labelled data set the student was fitted to (never modified)")
+@click.option("--student", required=True,
+              help="the POD student to start from: registry name (pod-lisi-7net) or folder")
+@click.option("--state-dir", type=click.Path(file_okay=False), required=True,
+              help="checkpoints of every iteration (outside the work tree); rerun to resume")
+@click.option("--teacher", default="sevenn", show_default=True,
+              help="labelling model: sevenn, sevenn:<model>, chgnet, lammps:<registry name>")
+@click.option("--iterations", type=int, default=ActiveSpec.iterations, show_default=True,
+              help="largest number of iterations (stops earlier when nothing is selected)")
+@click.option("--committee", "committee_size", type=int, default=ActiveSpec.committee_size,
+              show_default=True, help="POD fits on bootstrap resamples that vote")
+@click.option("--force-threshold", type=float,
+              default=ActiveSpec.force_threshold_ev_per_angstrom, show_default=True,
+              help="select above this largest per-atom committee force deviation, eV/Å")
+@click.option("--energy-threshold", type=float, default=ActiveSpec.energy_threshold_ev_per_atom,
+              show_default=True, help="... or above this committee energy deviation, eV/atom")
+@click.option("--max-selected", type=int, default=ActiveSpec.max_selected, show_default=True,
+              help="at most this many labels per iteration (most uncertain first)")
+@click.option("--xs", callback=_floats, default=None,
+              help="Li/Si of the melt-quenched cells, comma-separated (default "
+                   f"{','.join(f'{x:g}' for x in ActiveSpec.xs)})")
+@click.option("--melt-temperatures", callback=_floats, default=None,
+              help="melt temperatures in K, comma-separated (default "
+                   f"{','.join(f'{t:g}' for t in ActiveSpec.melt_temperatures_k)})")
+@click.option("--n-si", type=int, default=ActiveSpec.n_si, show_default=True,
+              help="Si per melt-quenched cell")
+@click.option("--melt-ps", type=float, default=ActiveSpec.melt_ps, show_default=True,
+              help="time of each melt, ps")
+@click.option("--quench-ps", type=float, default=ActiveSpec.quench_ps, show_default=True,
+              help="NPT quench to 300 K, ps")
+@click.option("--surface-ps", type=float, default=ActiveSpec.surface_ps, show_default=True,
+              help="MD of the slabs, spheres and delithiated cells, ps (0: none)")
+@click.option("--seed", type=int, default=0, show_default=True, help="random seed of the loop")
+@click.option("--out-dir", type=click.Path(file_okay=False), default=None,
+              help="where pod-NAME goes (default: the user potentials folder)")
+@click.option("--label-cache", type=click.Path(file_okay=False), default=None,
+              help="teacher label cache (default STATE_DIR/labels)")
+@click.option("--teacher-crystal", is_flag=True,
+              help="also relax c-Li15Si4 with the teacher for the final validation")
+@click.option("--no-validate", is_flag=True, help="skip the final validation numbers")
+@click.option("--force", is_flag=True, help="overwrite an existing pod-NAME")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
+              help="write the result (iteration records, final manifest) as JSON")
+@click.option("--quiet", "-q", is_flag=True, help="no progress messages or bars")
+def learn_command(name, data_path, student, state_dir, teacher, iterations, committee_size,
+                  force_threshold, energy_threshold, max_selected, xs, melt_temperatures, n_si,
+                  melt_ps, quench_ps, surface_ps, seed, out_dir, label_cache, teacher_crystal,
+                  no_validate, force, json_path, quiet):
+    """Active learning: MD with the student, label where its committee disagrees, refit.
+
+    Starting from a labelled data set (--data) and the POD student fitted to it (--student),
+    each iteration runs short MD with the student (a-LixSi melts and quenches, crystals, slabs,
+    spheres, delithiated cells), scores every frame by the disagreement of a committee of POD
+    fits on bootstrap resamples, labels the failures (lost atoms, close pairs, energy blow-up:
+    the frames before) and the most uncertain frames with the teacher, adds them as family
+    "active" and refits -- until a selection comes back empty or --iterations. The result is
+    registered as pod-NAME; per-iteration records go to STATE_DIR/history.json and .csv.
+    Rerun the same command to resume. docs/fitting.md has the measured cost.
+    """
+    kw = {k: v for k, v in (("xs", xs), ("melt_temperatures_k", melt_temperatures))
+          if v is not None}
+    spec = ActiveSpec(iterations=iterations, committee_size=committee_size,
+                      force_threshold_ev_per_angstrom=force_threshold,
+                      energy_threshold_ev_per_atom=energy_threshold, max_selected=max_selected,
+                      n_si=n_si, melt_ps=melt_ps, quench_ps=quench_ps, surface_ps=surface_ps,
+                      seed=seed, **kw)
+    with TaskProgress(f"[learn {name}]", enabled=not quiet and rank() == 0) as say:
+        res = learn_potential(name, data_path, student, teacher=teacher, state_dir=state_dir,
+                              spec=spec, out_dir=out_dir, force=force, label_cache=label_cache,
+                              validate=not no_validate, teacher_crystal=teacher_crystal,
+                              progress=say)
+    click.echo(f"{'it':>3} {'cand':>5} {'failed runs':>11} {'selected':>8} "
+               f"{'F dev p90 eV/Å':>14} {'held-out E meV/atom':>19} {'F eV/Å':>7}")
+    for r in res["iterations"]:
+        a = r["student_test_errors"].get("all", {})
+        p90 = r["force_deviation_ev_per_angstrom"]["p90"]
+        click.echo(f"{r['iteration']:>3} {r['candidates']:>5} {r['runs_failed']:>11} "
+                   f"{r['selected']:>8} {p90 if p90 is None else round(p90, 3)!s:>14} "
+                   f"{1000 * a.get('energy_rmse_ev_per_atom', float('nan')):>19.1f} "
+                   f"{a.get('force_rmse_ev_per_angstrom', float('nan')):>7.3f}")
+    click.echo("converged: the last selection was empty and every MD run kept its atoms"
+               if res["converged"] else
+               "stalled: MD runs still fail but their frames are all labelled already "
+               "(see failed_runs in history.json)" if res["stalled"] else
+               f"stopped after {len(res['iterations'])} iteration(s) (not converged)")
+    if res["potential"]:
+        man = res["potential"]
+        click.echo("\n".join(_fmt_row(man["name"], man)))
+    click.echo(f"history: {res['state_dir']}/history.csv; cost {res['cost_s']:.0f} s")
+    if json_path:
+        write_json(json_path, res)
+        click.echo(f"wrote {json_path}")
+
+
+__all__ = ["fit_command", "learn_command", "potential_group"]

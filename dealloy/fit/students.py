@@ -327,7 +327,8 @@ def fit_pod(train, out_dir, name: str, settings: dict | None = None, work_dir=No
 #: an uninitialised size (FitPOD::estimate_memory_neighborstruct, ``nb.natom_max``), so inside a
 #: process whose heap already held other LAMMPS instances it intermittently asks for a negative
 #: amount of memory; with a group-weights table (family weights) it crashes silently or
-#: double-frees in about half the runs (measured 2 of 3 on the same input). A fresh interpreter
+#: double-frees in about half the runs (measured 2 of 3 on the same input; 6 failures in a row once
+#: in a bootstrap committee member of dealloy.fit.active, hence 12 tries). A fresh interpreter
 #: gets zeroed pages; a run that wrote complete coefficients is a valid fit.
 _FITPOD_SCRIPT = """
 from mpi4py import MPI
@@ -349,7 +350,7 @@ def _coefficients_complete(path: Path) -> bool:
         return False
 
 
-def _run_fitpod(work: Path, tries: int = 6) -> None:
+def _run_fitpod(work: Path, tries: int = 12) -> None:
     import subprocess
     import sys
 

