@@ -19,3 +19,12 @@ class LammpsBuildError(DealloyError):
 
 class SimulationError(DealloyError):
     """A run failed during MD (LAMMPS error, lost atoms, Si not conserved)."""
+
+
+class IsolatedAtomsError(ConfigError, SimulationError):
+    """Atoms with too few neighbours for a pair style that crashes on them (LAMMPS ML-POD).
+
+    Bad input when the structure comes from the user (a :class:`ConfigError`, raised before any
+    MD); a failed simulation when MD produced it (a :class:`SimulationError`, so loops that
+    survive failed runs -- active learning, committees -- treat it as one).
+    """

@@ -12,7 +12,8 @@ import pytest
 from ase import Atoms
 from ase.build import bulk
 
-from dealloy.errors import ConfigError
+from dealloy.errors import ConfigError, IsolatedAtomsError, SimulationError
+from dealloy.fit.active import committee_disagreement
 from dealloy.lammps.potentials import get_potential
 from dealloy.lammps.session import (POD_NEIGHBOUR_FIX_VERSION, LammpsSession,
                                     check_pod_neighbours)
@@ -33,8 +34,10 @@ def test_isolated_atoms_and_lone_dimers_are_refused_naming_them():
     cluster = _tetrahedron([20.0, 20.0, 20.0])
     lone = cluster + Atoms("Li", positions=[[40.0, 20.0, 20.0]])  # 20 Å from everything
     dimer = cluster + Atoms("Li2", positions=[[40.0, 20.0, 20.0], [42.6, 20.0, 20.0]])
-    with pytest.raises(ConfigError, match=r"1 atom\(s\).*4 \(Li, 0\).*issue #5114"):
+    with pytest.raises(IsolatedAtomsError, match=r"1 atom\(s\).*4 \(Li, 0\).*issue #5114") as err:
         check_pod_neighbours(lone, pot, 2.0, AFFECTED)
+    # bad input for a user's structure, a failed run when MD made it
+    assert isinstance(err.value, ConfigError) and isinstance(err.value, SimulationError)
     with pytest.raises(ConfigError, match=r"2 atom\(s\).*4 \(Li, 1\), 5 \(Li, 1\)"):
         check_pod_neighbours(dimer, pot, 2.0, AFFECTED)
     # the skin counts: 5.1-6.7 Å from the four Si is beyond the 5 Å cutoff but within cutoff + skin
@@ -61,7 +64,7 @@ def test_a_session_refuses_a_lone_atom_instead_of_crashing():
             "    print(s.potential_energy_ev())\n")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert res.returncode == 1, (res.returncode, res.stderr[-500:])
-    assert "ConfigError" in res.stderr and "lammps/lammps issue #5114" in res.stderr
+    assert "IsolatedAtomsError" in res.stderr and "lammps/lammps issue #5114" in res.stderr
 
 
 def test_isolated_atom_energy_of_a_fitted_potential_is_interaction_free():
@@ -80,3 +83,15 @@ def test_isolated_atom_energy_of_a_fitted_potential_is_interaction_free():
         assert energies[1] - energies[0] == pytest.approx(e_iso, abs=1e-8)
         assert e_iso < -0.5  # POD's one-body term: an isolated atom is not zero as in MEAM
     assert isolated_atom_energy_ev("Si", get_potential("meam-godet2020")) == 0.0
+
+
+def test_a_committee_scores_a_frame_with_a_lone_atom_as_failed_instead_of_crashing():
+    # active learning scores MD frames with a POD committee; a frame where a Li flew off used to
+    # kill the whole loop by SIGSEGV, now it is a failed single point (infinite disagreement)
+    pot = get_potential(POD)
+    dense = bulk("Si", "diamond", a=5.43, cubic=True)
+    lone = _tetrahedron([20.0, 20.0, 20.0]) + Atoms("Li", positions=[[40.0, 20.0, 20.0]])
+    lone.cell, lone.pbc = [60.0] * 3, False
+    ok, failed = committee_disagreement([dense, lone], [pot, pot])
+    assert ok["committee_ok"] and ok["force_deviation_ev_per_angstrom"] == pytest.approx(0, abs=1e-9)
+    assert not failed["committee_ok"] and failed["energy_deviation_ev_per_atom"] == float("inf")

@@ -16,7 +16,7 @@ from ase import units as ase_units
 from ase.neighborlist import neighbor_list
 
 from dealloy.lammps.instance import open_lammps
-from dealloy.errors import ConfigError, SimulationError
+from dealloy.errors import ConfigError, IsolatedAtomsError, SimulationError
 from dealloy.lammps.potentials import ELEMENTS, Potential, get_potential
 from dealloy.periodicity import unwrap
 
@@ -77,8 +77,9 @@ def check_pod_neighbours(atoms: Atoms, potential: Potential, skin_angstrom: floa
 
     Raises
     ------
-    ConfigError
-        Naming the atoms (0-based index, element, candidate count) and the way out.
+    IsolatedAtomsError
+        Naming the atoms (0-based index, element, candidate count) and the way out; it is both a
+        :class:`ConfigError` and a :class:`SimulationError`.
     """
     if potential.kind != "pod" or lammps_version >= POD_NEIGHBOUR_FIX_VERSION:
         return
@@ -97,7 +98,7 @@ def check_pod_neighbours(atoms: Atoms, potential: Potential, skin_angstrom: floa
     symbols = atoms.get_chemical_symbols()
     shown = ", ".join(f"{i} ({symbols[i]}, {counts[i]})" for i in few[:8])
     more = f" and {few.size - 8} more" if few.size > 8 else ""
-    raise ConfigError(
+    raise IsolatedAtomsError(
         f"potential {potential.name}: {few.size} atom(s) with fewer than "
         f"{POD_MIN_NEIGHBOUR_CANDIDATES} neighbours within {reach:g} A (the {potential.cutoff_angstrom:g}"
         f" A cutoff + {skin_angstrom:g} A skin) -- index (element, neighbours): {shown}{more}. "
