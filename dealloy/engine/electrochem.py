@@ -1100,7 +1100,11 @@ def cheapest_removals(sp: SinglePoints, candidates, atoms: dict, k: int, mu_li_b
     After a removal only the candidates within ``locality_angstrom`` (twice the potential's
     cutoff: the reach of a many-body energy change) of it are re-evaluated; the others' ΔE are
     unchanged exactly, as nothing moves inside the batch (distances by minimum image when
-    ``pbc``; ``cell`` is the 3x3 cell matrix, Å). Each move records its exact ΔE, its removal voltage U = ΔE + mu_Li(bcc) (V), the
+    ``pbc``; ``cell`` is the 3x3 cell matrix, Å). That holds only for a potential with a finite
+    reach (:func:`energy_reach_angstrom` not None): for one without (ReaxFF, whose charge
+    equilibration couples every atom) every remaining candidate is re-evaluated after each
+    removal, whatever ``locality_angstrom`` says (k - 1 extra passes over the candidates for k
+    removals). Each move records its exact ΔE, its removal voltage U = ΔE + mu_Li(bcc) (V), the
     number of candidates ranked and the median of their removal voltages: U is the *minimum*
     over those candidates, an unrelaxed lower order statistic that falls as their number grows
     (the expected minimum of N samples sits near the 1/(N+1) quantile), not the thermodynamic
@@ -1152,10 +1156,13 @@ def cheapest_removals(sp: SinglePoints, candidates, atoms: dict, k: int, mu_li_b
     cand = [int(i) for i in candidates]
     if not cand or k <= 0:
         return [], False
+    reach_of_potential = energy_reach_angstrom(sp.s.potential)
     if reach_angstrom == "auto":
-        reach_angstrom = energy_reach_angstrom(sp.s.potential)
+        reach_angstrom = reach_of_potential
     if reach_angstrom is not None:
         locality_angstrom = max(locality_angstrom, 2.0 * reach_angstrom + 0.5)
+    if reach_of_potential is None:  # not local (ReaxFF's QEq): a removal changes every ΔE
+        locality_angstrom = math.inf
 
     local = structure = None
     if reach_angstrom is not None and BATCHED and not any(pbc):
@@ -1209,7 +1216,8 @@ def _cheapest(sp, cand, atoms, k, mu_li_bcc_ev, locality_angstrom, cutoff_voltag
             _, dist = get_distances(pos[best][None, :], np.array([pos[i] for i in rest]),
                                     cell=cell if any(pbc) else None,
                                     pbc=pbc if any(pbc) else None)
-            near = [i for i, r in zip(rest, dist[0]) if r <= locality_angstrom]
+            near = ([i for i, r in zip(rest, dist[0]) if r <= locality_angstrom]
+                    if math.isfinite(locality_angstrom) else rest)
         else:
             near = []
         de.update(evaluate(near))
