@@ -4,10 +4,17 @@ Each accepted move of a ``potentiostatic`` or ``galvanostatic`` stage changes Li
 (``dealloy/engine/electrochem.py`` for the conventions). The curve is U against x (Li/Si after
 the move) and against the extracted capacity Q:
 
-* galvanostatic: U = removal voltage of each removal, (ΔE + mu_Li(bcc)) / e, the MD analogue of
-  a constant-current curve; it fluctuates from Li to Li, so ``voltage_smoothed_v`` is its running
-  median over ``window`` removals (default 2 % of them, at least 5);
-* potentiostatic: U = the applied potential at the move (the curve of a voltage sweep).
+* galvanostatic, constant current: U = removal voltage of each removal, (ΔE + mu_Li(bcc)) / e,
+  the MD analogue of a constant-current curve: the lowest unrelaxed single point among the
+  candidates (a lower order statistic, not the plateau; docs/engine.md). It fluctuates from Li
+  to Li, so ``voltage_smoothed_v`` is its running median over ``window`` of the stage's
+  constant-current removals (default 2 % of them, at least 5); nothing else is smoothed;
+* potentiostatic, and the CV hold of a galvanostatic stage: U = the applied potential at the
+  move (the curve of a voltage sweep).
+
+The energy-balance voltage of each stage, (E_end - E_start)/n + mu_Li(bcc) from minimised start
+and end structures (run.json's stage reports), is the quantity comparable with
+``validate-potential``'s c->a voltage (:func:`energy_balance`).
 
 dQ/dV (Li per Si per V, and mAh g⁻¹(Si) V⁻¹) is the histogram of the (smoothed) voltages of the
 accepted moves weighted by their capacity (+ removal, - re-insertion), ``bin_v`` wide: the

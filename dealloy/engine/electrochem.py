@@ -15,8 +15,14 @@ Conventions (all energies in eV, potentials in V vs Li/Li+, e = 1 so eU in eV = 
 * *Removal voltage* of a Li: the U at which its removal is neutral,
   U_rem = (ΔE_remove + mu_li_bcc_ev) / e = -(ΔE_insert - mu_li_bcc_ev) / e. The galvanostatic
   mode records it for each removal as the cell voltage (the MD analogue of a constant-current
-  curve: the cheapest Li leaves next). Average over a c-Li15Si4 -> a-Li1.1Si reaction it is the
-  voltage ``dealloy validate-potential --amorphous`` reports (0.48 V with meam-godet2020).
+  curve: the cheapest Li leaves next). That is the minimum over the N candidates' unrelaxed
+  single points, a lower order statistic that falls as N grows, not the thermodynamic plateau;
+  each removal also records N and the candidates' median. Averaged over a c-Li15Si4 ->
+  a-Li1.1Si reaction with relaxed end states, U_rem is the voltage
+  ``dealloy validate-potential --amorphous`` reports (0.48 V with meam-godet2020): the
+  energy-balance voltage (:func:`energy_balance_voltage_v`) of a stage is that quantity.
+* mu_Li(bcc) is a 0 K minimised energy, ΔE a single point of an MD snapshot at the stage
+  temperature: the voltages of single moves carry an offset of order 3/2 k_BT (docs/engine.md).
 
 Energies are exact single points of LAMMPS on the live session: the atom is deleted
 (``delete_atoms``), ``run 0`` gives E(N-1), and it is re-created with its id, position, image
