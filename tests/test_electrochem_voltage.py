@@ -162,3 +162,26 @@ def test_voltage_json_carries_reference_energy_balance_and_flags(tmp_path):
     text = (rd / "analysis" / "voltage.csv").read_text().splitlines()[0].split(",")
     assert {"control", "applied_voltage_v", "n_candidates",
             "candidates_median_voltage_v"} <= set(text)
+
+
+def test_resume_into_an_old_events_csv_keeps_its_header(tmp_path):
+    """A potentiostatic checkpoint of dealloy e831762 (events.csv ending at ``accepted``) resumed
+    with today's engine: every row has the header's width (no unnamed extra cells), and the
+    voltage curve reads the whole file."""
+    import csv
+    import shutil
+
+    from dealloy.engine.run import run
+
+    src = Path(__file__).parent / "data" / "old-run-v1" / "potentiostatic" / "checkpointed"
+    d = tmp_path / "old"
+    shutil.copytree(src, d)
+    res = run(d / "config.toml", resume=True, quiet=True)
+    assert res.status == "done"
+    with open(d / "events.csv", newline="") as fh:
+        table = list(csv.reader(fh))
+    assert table[0] == OLD_COLUMNS.split(",")
+    assert len(table) > 2 and all(len(r) == len(table[0]) for r in table)
+    rows = voltage_curve(d)
+    assert rows and all(r["control"] == "voltage" for r in rows)
+    assert len(rows) == sum(r[2] in ("remove", "insert") for r in table[1:])
