@@ -184,6 +184,16 @@ class StageReport(_Model):
         Exchange intervals that moved Li (``extract``/``insert``).
     warning : str or None
         Set when an exchange stage stopped before ``x_final``.
+    e_start_minimised_ev, e_end_minimised_ev : float or None
+        Electrochemical stages: energies of the structures at the stage's start and end, each
+        minimised in a separate LAMMPS instance (the run is not touched), eV
+        (:func:`dealloy.engine.electrochem.minimised_energy_ev`).
+    n_removed_net : int or None
+        Electrochemical stages: Li removed minus Li inserted by the stage's moves.
+    energy_balance_voltage_v : float or None
+        (e_end_minimised_ev - e_start_minimised_ev) / n_removed_net + mu_Li(bcc), V vs Li/Li+:
+        the stage's mean voltage from exact energy bookkeeping at 0 K, comparable with
+        ``validate-potential``'s c -> a voltage (absent when nothing left net).
     """
 
     index: int
@@ -203,6 +213,10 @@ class StageReport(_Model):
     last_voltage_v: float | None = None
     batches: int | None = None
     warning: str | None = None
+    e_start_minimised_ev: float | None = None
+    e_end_minimised_ev: float | None = None
+    n_removed_net: int | None = None
+    energy_balance_voltage_v: float | None = None
 
     @model_serializer(mode="wrap")
     def _drop_absent(self, handler):

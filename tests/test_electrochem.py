@@ -518,3 +518,51 @@ def test_sigkill_resume_continues_the_galvanostatic_removals(small, tmp_path):
     state = json.loads((rd.checkpoint_dir / "state.json").read_text())
     state_ref = json.loads((tmp_path / "ref" / "checkpoint" / "state.json").read_text())
     assert state["rng"] == state_ref["rng"]
+
+
+# ---- galvanostatic: what the removal voltage is, and the energy balance beside it ----------------
+def test_galvanostatic_removal_is_the_minimum_of_its_candidates_and_energy_balance(small,
+                                                                                   tmp_path):
+    """Each constant-current removal records how many Li were ranked and their median removal
+    voltage (the removal voltage is their minimum: a lower order statistic); the stage report
+    carries the energy-balance voltage from its minimised start and end structures."""
+    from dealloy.analysis.voltage import write_voltage_outputs
+
+    cfg = toml(tmp_path / "e.toml", small, """
+[[stages]]
+type = "minimize"
+[[stages]]
+type = "galvanostatic"
+batch = 4
+interval_ps = 0.05
+x_final = 3.5
+""")
+    res = run(cfg, quiet=True)
+    rd = RunDir(tmp_path / "e")
+    ev = read_csv(rd.events_csv)
+    assert len(ev) == res.n_removed == 108 - 84
+    for e in ev:
+        assert e["applied_voltage_v"] == ""  # constant current: nothing applied
+        assert float(e["removal_voltage_v"]) == pytest.approx(float(e["voltage_v"]), abs=1e-8)
+        assert int(e["n_candidates"]) >= 1
+        assert float(e["voltage_v"]) <= float(e["candidates_median_voltage_v"]) + 1e-9
+    assert any(float(e["candidates_median_voltage_v"]) > float(e["voltage_v"]) + 0.05
+               for e in ev)  # with many candidates the minimum lies well below the median
+    st = res.stages[1]
+    mu = res.electrochem.mu_li_bcc_ev
+    assert st.n_removed_net == 24
+    # independent: the final structure minimised in a fresh session; the start is the
+    # minimised particle the minimize stage left (its last thermo row)
+    pot = get_potential(POT)
+    final = ase.io.read(rd.final_structure)
+    final.arrays.pop("id", None)
+    with LammpsSession(final, pot) as s:
+        e_end = s.minimize(ftol_ev_per_angstrom=1e-4)
+    assert st.e_end_minimised_ev == pytest.approx(e_end, abs=2e-3)
+    pe_min = [float(r["pe_ev"]) for r in read_csv(rd.thermo_csv) if r["stage"] == "minimize"]
+    assert st.e_start_minimised_ev == pytest.approx(pe_min[-1], abs=2e-3)
+    want = (st.e_end_minimised_ev - st.e_start_minimised_ev) / 24 + mu
+    assert st.energy_balance_voltage_v == pytest.approx(want, abs=1e-9)
+    summary = write_voltage_outputs(rd.path)
+    assert summary["energy_balance_voltage_v"] == pytest.approx(want, abs=1e-9)
+    assert summary["median_candidates_median_voltage_v"] > summary["median_removal_voltage_v"]

@@ -207,3 +207,50 @@ def test_batched_run_reproduces_the_events_of_the_one_by_one_code(tmp_path):
     raw = json.loads(RunDir(tmp_path / "eq").run_json.read_text())
     per_stage = [s["local_evaluations"] for s in raw["stages"] if s["type"] == "galvanostatic"]
     assert raw["electrochem"]["local_evaluations"] == sum(per_stage) == 0
+
+
+def test_non_local_potential_re_evaluates_every_candidate(reaxff_ffield):
+    """ReaxFF has no finite reach (charge equilibration couples every atom): after a removal the
+    ΔE of every candidate changes, however far, so all are re-evaluated, whatever
+    ``locality_angstrom`` says, and the next removal is the cheapest in the new structure.
+
+    Three Li far apart as candidates: this LAMMPS build's ReaxFF stops with "bondchk failed"
+    after about ten delete/re-create cycles of one session (seen on this 132-atom sphere), so
+    the test stays below that."""
+    from dealloy.engine.electrochem import energy_reach_angstrom, removal_energies
+
+    pot = get_potential("reaxff", ffield=reaxff_ffield)
+    assert energy_reach_angstrom(pot) is None
+    mu = -1.9  # any reference: it shifts every voltage alike
+    atoms = li15si4_sphere(8.0)  # 108 Li + 24 Si, 15 Å across
+    with LammpsSession(atoms, pot) as s:
+        start = s.get_atoms(velocities=False)
+        ids, types, x, table = _table(s)
+        li = np.flatnonzero(types == 1)
+        c = x[li].mean(0)
+        # the outermost Li along -x, +x and +y: each > 10 Å from the others
+        cand = sorted({int(ids[li[np.argmin(x[li, 0])]]), int(ids[li[np.argmax(x[li, 0])]]),
+                       int(ids[li[np.argmax(x[li, 1] - c[1] - np.abs(x[li, 0] - c[0]))]])})
+        with SinglePoints(s) as sp:
+            before = removal_energies(sp, cand, table)
+            n0 = sp.n_evaluations
+            moves, _ = cheapest_removals(sp, cand, table, 2, mu, locality_angstrom=5.0)
+            n_eval = sp.n_evaluations - n0
+    n = len(cand)
+    # N single points to rank, one per removal, and N - 1 after the first removal: all of them
+    assert n_eval == n + 1 + (n - 1) + 1
+    first = moves[0].atom_id
+    rest = [i for i in cand if i != first]
+    after_atoms = start[start.arrays["id"] != first]
+    with LammpsSession(after_atoms, pot) as s:
+        _, _, _, table2 = _table(s)
+        with SinglePoints(s) as sp:
+            after = removal_energies(sp, rest, table2)
+    far = max(rest, key=lambda i: np.linalg.norm(table[i][0] - table[first][0]))
+    assert len(cand) == 3 and min(np.linalg.norm(table[i][0] - table[first][0])
+                                  for i in rest) > 5.0  # outside the locality given
+    assert abs(after[far] - before[far]) > 1e-6  # the farthest Li's ΔE moved: not local
+    assert moves[1].n_candidates == n - 1
+    assert moves[1].candidates_median_voltage_v == pytest.approx(
+        float(np.median(list(after.values()))) + mu, abs=1e-6)
+    assert moves[1].atom_id == min(after, key=lambda i: (round(after[i] / 1e-9), i))

@@ -12,6 +12,7 @@ from dealloy.analysis.core import AnalysisParams, analyze_frame, flat_row, to_js
 from dealloy.analysis.diffusivity import center_of_mass_angstrom, li_diffusion
 from dealloy.analysis.results import MetricsFile
 from dealloy.analysis.trajectory import FrameSource, parse_selection, resolve_source
+from dealloy.analysis.voltage import summary_line as voltage_summary_line
 from dealloy.analysis.voltage import write_voltage_outputs
 from dealloy.config import load_toml
 from dealloy.errors import ConfigError
@@ -287,8 +288,8 @@ def analyze_path(path, frames: str | None = None, json_out=None, plots_dir=None,
                                      window=params.voltage.window)
         if volt:
             summary["voltage"] = volt
-            echo(f"voltage curve: dQ/dV peak at {volt['dqdv_peak_v']:.3f} V, plateau share "
-                 f"{volt['plateau_share']:.2f} (analysis/voltage.csv, dqdv.csv, plots/voltage.png)")
+            echo(f"{voltage_summary_line(volt)} (analysis/voltage.csv, dqdv.csv, voltage.json, "
+                 "plots/voltage.png)")
     return summary
 
 

@@ -4,10 +4,17 @@ Each accepted move of a ``potentiostatic`` or ``galvanostatic`` stage changes Li
 (``dealloy/engine/electrochem.py`` for the conventions). The curve is U against x (Li/Si after
 the move) and against the extracted capacity Q:
 
-* galvanostatic: U = removal voltage of each removal, (ΔE + mu_Li(bcc)) / e, the MD analogue of
-  a constant-current curve; it fluctuates from Li to Li, so ``voltage_smoothed_v`` is its running
-  median over ``window`` removals (default 2 % of them, at least 5);
-* potentiostatic: U = the applied potential at the move (the curve of a voltage sweep).
+* galvanostatic, constant current: U = removal voltage of each removal, (ΔE + mu_Li(bcc)) / e,
+  the MD analogue of a constant-current curve: the lowest unrelaxed single point among the
+  candidates (a lower order statistic, not the plateau; docs/engine.md). It fluctuates from Li
+  to Li, so ``voltage_smoothed_v`` is its running median over ``window`` of the stage's
+  constant-current removals (default 2 % of them, at least 5); nothing else is smoothed;
+* potentiostatic, and the CV hold of a galvanostatic stage: U = the applied potential at the
+  move (the curve of a voltage sweep).
+
+The energy-balance voltage of each stage, (E_end - E_start)/n + mu_Li(bcc) from minimised start
+and end structures (run.json's stage reports), is the quantity comparable with
+``validate-potential``'s c->a voltage (:func:`energy_balance`).
 
 dQ/dV (Li per Si per V, and mAh g⁻¹(Si) V⁻¹) is the histogram of the (smoothed) voltages of the
 accepted moves weighted by their capacity (+ removal, - re-insertion), ``bin_v`` wide: the
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import io
+from bisect import bisect_left
 import json
 import math
 from pathlib import Path
@@ -52,24 +60,50 @@ def _running_median(v: np.ndarray, window: int) -> np.ndarray:
     return median_filter(v, size=window, mode="nearest")
 
 
+def _stage_blocks(times, stages, reports) -> list:
+    """Label rows (stage type, index of the first stage report ending at or after their t)."""
+    # a stage's moves fall in (t_start_ps, t_end_ps] (the first exchange follows an interval of
+    # MD); moves after the last report belong to the stage still running
+    ends = [r.t_end_ps for r in reports]
+    return [(st, bisect_left(ends, t - 1e-9)) for t, st in zip(times, stages)]
+
+
+def _opt_float(text) -> float:
+    return float(text) if text not in (None, "") else math.nan
+
+
 def voltage_curve(run_dir, window: int | None = None) -> list[dict]:
     """Build the voltage curve of a run: one row per accepted electrochemical move.
+
+    Reads ``events.csv`` with its ``applied_voltage_v`` / ``removal_voltage_v`` columns, or an
+    older file with only ``voltage_v``: there a potentiostatic row's ``voltage_v`` is applied,
+    and a galvanostatic row's is applied when it falls in the stage's CV hold (after its
+    ``cv_start_ps`` in run.json), else it is the constant-current removal voltage.
 
     Parameters
     ----------
     run_dir : str or os.PathLike
         A run directory written by ``dealloy run`` (its ``events.csv`` and ``run.json``).
     window : int, optional
-        Running-median window (moves) for galvanostatic voltages; default max(5, 2 % of them).
+        Running-median window (moves) for constant-current voltages; default max(5, 2 % of the
+        stage's constant-current removals).
 
     Returns
     -------
     list of dict
-        Keys ``time_ps``, ``stage``, ``event`` (``remove``/``insert``), ``x`` (Li/Si after the
-        move), ``voltage_v`` (V vs Li/Li+), ``delta_e_ev`` (the move's energy change, eV),
-        ``removal_voltage_v`` (V; NaN without mu_Li(bcc)), ``voltage_smoothed_v``,
-        ``capacity_li_per_si`` and ``capacity_mah_per_g`` (extracted since the start, per g of
-        Si); [] when the run has no electrochemical moves.
+        Keys ``time_ps``, ``stage``, ``stage_block`` (which stage: the index of its report in
+        run.json, or the number of reports for the stage still running), ``event``
+        (``remove``/``insert``), ``control`` (``"current"``: a constant-current removal of a
+        galvanostatic stage; ``"voltage"``: a move at an applied potential, potentiostatic or
+        CV hold), ``x`` (Li/Si after the move), ``voltage_v`` (V vs Li/Li+: the applied U, or
+        the removal voltage of a constant-current removal), ``applied_voltage_v`` (NaN for
+        constant-current rows), ``delta_e_ev`` (the move's energy change, eV),
+        ``removal_voltage_v`` (V; NaN without mu_Li(bcc)), ``n_candidates`` and
+        ``candidates_median_voltage_v`` (constant-current removals of runs that record them,
+        else NaN), ``voltage_smoothed_v`` (the running median over the stage's constant-current
+        rows, which alone are smoothed; the applied U elsewhere), ``capacity_li_per_si`` and
+        ``capacity_mah_per_g`` (extracted since the start, per g of Si); [] when the run has no
+        electrochemical moves.
     """
     rd = RunDir(run_dir)
     info = rd.record()
@@ -80,7 +114,9 @@ def voltage_curve(run_dir, window: int | None = None) -> list[dict]:
     li = float(info.li_start)
     rows = []
     with open(rd.events_csv) as fh:
-        for e in csv.DictReader(fh):
+        reader = csv.DictReader(fh)
+        split = "applied_voltage_v" in (reader.fieldnames or [])
+        for e in reader:
             if e.get("event") in ("remove", "lost") and e.get("species") == "Li":
                 li -= 1
             elif e.get("event") == "insert":
@@ -91,21 +127,42 @@ def voltage_curve(run_dir, window: int | None = None) -> list[dict]:
                 continue
             de = float(e["delta_e_ev"])
             x = li / n_si
+            u_rem = ((de + mu if e["event"] == "remove" else mu - de) if mu is not None
+                     else math.nan)
+            if split and e.get("removal_voltage_v") not in (None, ""):
+                u_rem = float(e["removal_voltage_v"])
             rows.append({"time_ps": float(e["time_ps"]), "stage": e["stage"], "event": e["event"],
-                         "x": x, "voltage_v": float(e["voltage_v"]), "delta_e_ev": de,
-                         "removal_voltage_v": (de + mu if e["event"] == "remove" else mu - de)
-                         if mu is not None else math.nan})
+                         "x": x, "voltage_v": float(e["voltage_v"]),
+                         "applied_voltage_v": (_opt_float(e.get("applied_voltage_v")) if split
+                                               else None),
+                         "delta_e_ev": de, "removal_voltage_v": u_rem,
+                         "n_candidates": _opt_float(e.get("n_candidates")),
+                         "candidates_median_voltage_v":
+                             _opt_float(e.get("candidates_median_voltage_v"))})
     if not rows:
         return []
+    blocks = _stage_blocks([r["time_ps"] for r in rows], [r["stage"] for r in rows],
+                           info.stages)
+    for r, b in zip(rows, blocks):
+        r["stage_block"] = b[1]
+        if r["applied_voltage_v"] is None:  # an events.csv without the split columns
+            cv = None
+            if r["stage"] == "galvanostatic" and b[1] < len(info.stages):
+                cv = info.stages[b[1]].cv_start_ps
+            applied = r["stage"] == "potentiostatic" or (cv is not None
+                                                         and r["time_ps"] > cv + 1e-9)
+            r["applied_voltage_v"] = r["voltage_v"] if applied else math.nan
+        r["control"] = "voltage" if math.isfinite(r["applied_voltage_v"]) else "current"
     x0 = float(info.li_start) / n_si
-    galv = np.array([r["stage"] == "galvanostatic" for r in rows])
     v = np.array([r["voltage_v"] for r in rows])
     sm = v.copy()
-    if galv.any():
-        w = window or max(5, int(round(0.02 * galv.sum())))
-        sm[galv] = _running_median(v[galv], w)
-    for r, s in zip(rows, sm):
-        r["voltage_smoothed_v"] = float(s)
+    key = np.array([r["stage_block"] if r["control"] == "current" else -1 for r in rows])
+    for b in sorted(set(key.tolist()) - {-1}):  # each stage's constant-current rows alone
+        cc = key == b
+        w = window or max(5, int(round(0.02 * cc.sum())))
+        sm[cc] = _running_median(v[cc], w)
+    for r, s_ in zip(rows, sm):
+        r["voltage_smoothed_v"] = float(s_)
         r["capacity_li_per_si"] = x0 - r["x"]
         r["capacity_mah_per_g"] = r["capacity_li_per_si"] * MAH_PER_G_SI_PER_LI
     return rows
@@ -168,6 +225,85 @@ def known_c_to_a_voltage_v(potential: str) -> float | None:
     return None
 
 
+#: a dQ/dV peak found among fewer accepted moves than this is flagged uncertain
+DQDV_PEAK_MIN_MOVES = 50
+
+
+def peak_search_mask(rows: list[dict], bin_v: float = 0.02) -> np.ndarray:
+    """Mark the moves the dQ/dV peak search uses: all but a potentiostatic sweep's opening transient.
+
+    A potentiostatic stage whose applied U takes values more than ``bin_v`` apart (a sweep or
+    a schedule) starts at U0 on a structure that was never held there: every Li whose removal
+    voltage is below U0 leaves in its first intervals, at U0, and piles into the first dQ/dV
+    bin whatever the material's own voltage profile. Rule: the moves of such a stage made
+    while its applied U is still within ``bin_v`` of the stage's first applied U are left out
+    of the peak search (they stay in the curve, in dQ/dV and in the capacity). A potentiostatic
+    stage held at one U, constant-current removals and CV holds are all searched.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The rows of :func:`voltage_curve` (N moves).
+    bin_v : float
+        dQ/dV bin width (V).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (N,), bool: True where a move enters the peak search.
+    """
+    keep = np.ones(len(rows), bool)
+    blocks: dict = {}
+    for k, r in enumerate(rows):
+        if r["stage"] == "potentiostatic":
+            blocks.setdefault(r.get("stage_block", 0), []).append(k)
+    for ks in blocks.values():
+        u = np.array([rows[k]["applied_voltage_v"] for k in ks])
+        if np.ptp(u) > bin_v:
+            keep[np.array(ks)[np.abs(u - u[0]) < bin_v]] = False
+    return keep
+
+
+def energy_balance(run_dir) -> dict:
+    """Collect the energy-balance voltages of a run's electrochemical stages from run.json.
+
+    Each stage's U = (E_end - E_start) / n + mu_Li(bcc) with E the energies of its start and end
+    structures minimised in a separate LAMMPS instance (0 K, the convention of mu_Li(bcc) and of
+    ``validate-potential``'s c -> a voltage) and n the Li it removed net
+    (:func:`dealloy.engine.electrochem.energy_balance_voltage_v`).
+
+    Parameters
+    ----------
+    run_dir : str or os.PathLike
+        A run directory.
+
+    Returns
+    -------
+    dict
+        ``energy_balance_stages`` (list of {``stage_index``, ``type``, ``n_removed_net``,
+        ``energy_balance_voltage_v``}), ``energy_balance_voltage_v`` (the stages' values
+        weighted by their n: the run's total energy change per Li net + mu_Li(bcc); None if no
+        stage has one) and ``energy_balance_convention``.
+    """
+    info = RunDir(run_dir).record()
+    stages = [{"stage_index": r.index, "type": r.type, "n_removed_net": r.n_removed_net,
+               "energy_balance_voltage_v": r.energy_balance_voltage_v}
+              for r in info.stages if r.type in ELECTROCHEM_STAGES]
+    have = [st for st in stages if st["energy_balance_voltage_v"] is not None]
+    n = sum(st["n_removed_net"] for st in have)
+    run_v = (sum(st["energy_balance_voltage_v"] * st["n_removed_net"] for st in have) / n
+             if have and n > 0 else None)
+    return {"energy_balance_stages": stages, "energy_balance_voltage_v": run_v,
+            "energy_balance_convention": ENERGY_BALANCE_CONVENTION}
+
+
+ENERGY_BALANCE_CONVENTION = (
+    "(E_end - E_start)/n_removed_net + mu_Li(bcc) per stage; E: the stage's start and end "
+    "structures minimised (conjugate gradients, 0 K; cell relaxed when the run has "
+    "pressure_bar) in a separate LAMMPS instance, the convention of mu_Li(bcc) and of "
+    "validate-potential's c->a voltage")
+
+
 def summarize(rows: list[dict], n_si: int, bin_v: float = 0.02) -> dict:
     """Summarise a voltage curve: main dQ/dV peak, plateau share, mean voltage.
 
@@ -183,21 +319,72 @@ def summarize(rows: list[dict], n_si: int, bin_v: float = 0.02) -> dict:
     Returns
     -------
     dict
-        ``dqdv_peak_v`` (V), ``dqdv_peak_li_per_si_per_v``, ``plateau_share`` (share of the
-        removals within :data:`PLATEAU_HALF_WIDTH_V` of the peak), ``mean_voltage_v`` of the
-        removals, ``capacity_li_per_si``, ``n_moves`` and ``bin_v``; {} without rows.
+        ``dqdv_peak_v`` (V vs Li/Li+; the peak of dQ/dV over the moves :func:`peak_search_mask`
+        keeps), ``dqdv_peak_li_per_si_per_v``, ``dqdv_peak_n_moves`` (accepted moves searched)
+        and ``dqdv_peak_uncertain`` (fewer than :data:`DQDV_PEAK_MIN_MOVES`, or no move left
+        after the transient), ``plateau_share`` (share of the *net* capacity, removals minus
+        re-insertions, whose smoothed voltage lies within :data:`PLATEAU_HALF_WIDTH_V` of the
+        peak), ``mean_voltage_v`` of the removals, ``median_removal_voltage_v`` of the
+        constant-current removals and ``median_candidates_median_voltage_v`` (the median, over
+        those removals, of each one's candidates' median removal voltage; NaN when not
+        recorded), ``capacity_li_per_si``, ``n_moves`` and ``bin_v``; {} without rows.
     """
     if not rows:
         return {}
-    centres, d = dqdv(rows, n_si, bin_v)
+    keep = peak_search_mask(rows, bin_v)
+    searched = [r for r, k in zip(rows, keep) if k]
+    uncertain = len(searched) < DQDV_PEAK_MIN_MOVES
+    centres, d = dqdv(searched or rows, n_si, bin_v)
     k = int(np.argmax(d))
     peak = float(centres[k])
-    u = np.array([r["voltage_smoothed_v"] for r in rows if r["event"] == "remove"])
-    share = float(np.mean(np.abs(u - peak) <= PLATEAU_HALF_WIDTH_V)) if len(u) else math.nan
+    u = np.array([r["voltage_smoothed_v"] for r in rows])
+    w = np.array([1.0 if r["event"] == "remove" else -1.0 for r in rows])
+    net = float(w.sum())
+    share = (float(w[np.abs(u - peak) <= PLATEAU_HALF_WIDTH_V].sum() / net) if net > 0
+             else math.nan)
+    rem = u[w > 0]
+    cc = [r for r in rows if r.get("control") == "current"]
+    cand_med = np.array([r.get("candidates_median_voltage_v", math.nan) for r in cc], float)
     return {"dqdv_peak_v": round(peak, 4), "dqdv_peak_li_per_si_per_v": float(d[k]),
-            "plateau_share": share, "mean_voltage_v": float(np.mean(u)) if len(u) else math.nan,
+            "dqdv_peak_n_moves": len(searched), "dqdv_peak_uncertain": bool(uncertain),
+            "plateau_share": share, "mean_voltage_v": float(np.mean(rem)) if len(rem) else math.nan,
+            "median_removal_voltage_v": (float(np.median([r["voltage_v"] for r in cc]))
+                                         if cc else math.nan),
+            "median_candidates_median_voltage_v": (float(np.median(cand_med))
+                                                   if len(cand_med) and np.isfinite(cand_med).all()
+                                                   else math.nan),
             "capacity_li_per_si": float(rows[-1]["capacity_li_per_si"]),
             "n_moves": len(rows), "bin_v": bin_v}
+
+
+def summary_line(summary: dict) -> str:
+    """Format a voltage summary as one console line with its reference and comparison voltages.
+
+    Parameters
+    ----------
+    summary : dict
+        :func:`write_voltage_outputs`' summary.
+
+    Returns
+    -------
+    str
+        E.g. ``voltage curve (V vs Li/Li+, mu_Li(bcc) = -1.6472 eV/atom of meam-godet2020):
+        dQ/dV peak at 1.010 V [uncertain: 32 moves < 50], the potential's c->a 0.477 V;
+        plateau share 0.33 of the net capacity; energy balance 0.575 V``.
+    """
+    mu, pot = summary.get("mu_li_bcc_ev"), summary.get("potential") or "?"
+    ref = (f"V vs Li/Li+, mu_Li(bcc) = {mu:.4f} eV/atom of {pot}" if mu is not None
+           else "V vs Li/Li+")
+    flag = (f" [uncertain: {summary.get('dqdv_peak_n_moves')} moves < {DQDV_PEAK_MIN_MOVES}]"
+            if summary.get("dqdv_peak_uncertain") else "")
+    c2a = summary.get("potential_c_to_a_voltage_v")
+    c2a_text = (f", the potential's c->a {c2a:.3f} V" if c2a is not None
+                else ", the potential's c->a voltage unknown (run validate-potential --amorphous)")
+    eb = summary.get("energy_balance_voltage_v")
+    eb_text = f"; energy balance {eb:.3f} V (minimised start/end)" if eb is not None else ""
+    return (f"voltage curve ({ref}): dQ/dV peak at {summary['dqdv_peak_v']:.3f} V{flag}"
+            f"{c2a_text}; plateau share {summary['plateau_share']:.2f} of the net capacity"
+            f"{eb_text}")
 
 
 def write_voltage_outputs(run_dir, bin_v: float = 0.02, window: int | None = None) -> dict:
@@ -241,6 +428,8 @@ def write_voltage_outputs(run_dir, bin_v: float = 0.02, window: int | None = Non
         f"{c:.4f},{v:.6g},{v * MAH_PER_G_SI_PER_LI:.6g}\n" for c, v in zip(centres, d)))
     potential = info.config_potential
     summary = {**summarize(rows, n_si, bin_v),
+               **energy_balance(rd.path),
+               "voltage_reference": "V vs Li/Li+ (mu_Li(bcc) of the run's potential, 0 K)",
                "mu_li_bcc_ev": info.mu_li_bcc_ev,
                "potential": potential,
                "potential_c_to_a_voltage_v": (known_c_to_a_voltage_v(potential) if potential
@@ -279,6 +468,8 @@ def load_summary(run_dir) -> dict:
     info = rd.record()
     potential = info.config_potential
     return {**summarize(rows, int(info.si_start)),
+            **energy_balance(rd.path),
+            "mu_li_bcc_ev": info.mu_li_bcc_ev,
             "potential": potential,
             "potential_c_to_a_voltage_v": known_c_to_a_voltage_v(potential) if potential else None}
 
@@ -404,7 +595,8 @@ def write_study_voltage(runs: list[dict], outdir, name: str, bin_v: float = 0.02
     return "voltage_vs_x.png"
 
 
-__all__ = ["voltage_curve", "dqdv", "summarize", "write_voltage_outputs", "load_summary",
+__all__ = ["voltage_curve", "dqdv", "summarize", "summary_line", "peak_search_mask",
+           "energy_balance", "DQDV_PEAK_MIN_MOVES", "write_voltage_outputs", "load_summary",
            "write_study_voltage",
            "known_c_to_a_voltage_v", "MAH_PER_G_SI_PER_LI", "PAPER_C_PLATEAU_V",
            "PAPER_A_PROCESSES_V"]

@@ -121,7 +121,7 @@ class ElectroExchangeMixin:
         self.st.electro.evaluations += sp.n_evaluations
         prog.local_evaluations += sp.n_local_evaluations
         self.st.electro.local_evaluations += sp.n_local_evaluations
-        self._record_moves(stage, prog, moves)
+        self._record_moves(stage, prog, moves, applied=kind == "potentiostatic" or cv)
         if kind == "galvanostatic" and not cv:
             if not cand_ids:
                 prog.idle += 1
@@ -145,8 +145,22 @@ class ElectroExchangeMixin:
         self.bookkeeping_s += dt
         prog.bookkeeping_s += dt
 
-    def _record_moves(self, stage, prog: dict, moves) -> None:
+    def _record_moves(self, stage, prog: dict, moves, applied: bool) -> None:
+        """Count the moves and log them to events.csv.
+
+        ``applied``: the moves were made at an applied potential (potentiostatic, or the CV hold
+        of a galvanostatic stage), whose U goes to ``applied_voltage_v``; otherwise they are
+        constant-current removals (``applied_voltage_v`` empty, ``n_candidates`` and
+        ``candidates_median_voltage_v`` set). ``removal_voltage_v`` is every move's own
+        U_rem = ΔE + mu_Li(bcc) (removal) or mu_Li(bcc) - ΔE (insertion).
+
+        Raises
+        ------
+        SimulationError
+            When LAMMPS' atom count no longer matches the engine's.
+        """
         t = round(self.t_ps, 6)
+        mu = self.st.electro.mu_li_bcc_ev
         rows = []
         for m in moves:
             for counts in (prog.moves.side(m.kind), self.st.electro.moves.side(m.kind)):
@@ -161,9 +175,14 @@ class ElectroExchangeMixin:
                 self.st.n_li += 1
                 self.st.n_inserted += 1
             event = m.kind if m.accepted else f"reject-{m.kind}"
+            u_rem = (m.delta_e_ev + mu if m.kind == "remove" else mu - m.delta_e_ev)
             rows.append((t, stage.type, event, int(m.atom_id), "Li",
                          *(round(float(c), 4) for c in m.position), f"{m.delta_e_ev:.9g}",
-                         f"{m.voltage_v:.9g}", int(m.accepted)))
+                         f"{m.voltage_v:.9g}", int(m.accepted),
+                         f"{m.voltage_v:.9g}" if applied else "", f"{u_rem:.9g}",
+                         "" if m.n_candidates is None else int(m.n_candidates),
+                         "" if m.candidates_median_voltage_v is None
+                         else f"{m.candidates_median_voltage_v:.9g}"))
         self.events_log.rows(rows)
         if self.session.natoms != self.st.n_li + self.st.n_si:
             raise SimulationError(f"after Li exchange LAMMPS holds {self.session.natoms} atoms, "

@@ -15,8 +15,14 @@ Conventions (all energies in eV, potentials in V vs Li/Li+, e = 1 so eU in eV = 
 * *Removal voltage* of a Li: the U at which its removal is neutral,
   U_rem = (ΔE_remove + mu_li_bcc_ev) / e = -(ΔE_insert - mu_li_bcc_ev) / e. The galvanostatic
   mode records it for each removal as the cell voltage (the MD analogue of a constant-current
-  curve: the cheapest Li leaves next). Average over a c-Li15Si4 -> a-Li1.1Si reaction it is the
-  voltage ``dealloy validate-potential --amorphous`` reports (0.48 V with meam-godet2020).
+  curve: the cheapest Li leaves next). That is the minimum over the N candidates' unrelaxed
+  single points, a lower order statistic that falls as N grows, not the thermodynamic plateau;
+  each removal also records N and the candidates' median. Averaged over a c-Li15Si4 ->
+  a-Li1.1Si reaction with relaxed end states, U_rem is the voltage
+  ``dealloy validate-potential --amorphous`` reports (0.48 V with meam-godet2020): the
+  energy-balance voltage (:func:`energy_balance_voltage_v`) of a stage is that quantity.
+* mu_Li(bcc) is a 0 K minimised energy, ΔE a single point of an MD snapshot at the stage
+  temperature: the voltages of single moves carry an offset of order 3/2 k_BT (docs/engine.md).
 
 Energies are exact single points of LAMMPS on the live session: the atom is deleted
 (``delete_atoms``), ``run 0`` gives E(N-1), and it is re-created with its id, position, image
@@ -221,6 +227,82 @@ def metropolis(delta_omega_ev: float, temperature_k: float, u: float) -> bool:
     return u < math.exp(-delta_omega_ev / (KB_EV * temperature_k))
 
 
+def minimised_energy_ev(atoms: Atoms, potential, comm=None,
+                        pressure_bar: float | None = None) -> float:
+    """Minimise a copy of a structure in a separate LAMMPS instance and return its energy.
+
+    The energy-balance voltage of an electrochemical stage, (E_end - E_start) / n + mu_Li(bcc),
+    takes E from the structures at the stage's start and end minimised this way: the same 0 K
+    convention as mu_Li(bcc) (:func:`li_bcc_chemical_potential_ev`) and as the c -> a voltage of
+    ``dealloy validate-potential --amorphous``, so neither the thermal potential energy
+    (~3/2 k_B T per atom of a harmonic solid, which leaves with each removed Li) nor the MD's
+    energy fluctuations enter it. The live run is not touched.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The structure (e.g. :meth:`dealloy.lammps.session.LammpsSession.get_atoms`).
+    potential : dealloy.lammps.potentials.Potential
+        The run's potential.
+    comm : mpi4py communicator, optional
+        Every rank calls (LAMMPS is collective).
+    pressure_bar : float, optional
+        Relax the cell too at this pressure (bar; a run with ``pressure_bar`` set); None keeps
+        the cell (fixed volume, as the run's MD).
+
+    Returns
+    -------
+    float
+        Potential energy of the local minimum, eV (conjugate gradients to 1e-4 eV/Å, at most
+        5000 iterations; with the cell, twice, as :func:`li_bcc_chemical_potential_ev`).
+
+    Raises
+    ------
+    dealloy.errors.DealloyError
+        When LAMMPS fails on the structure.
+    """
+    with LammpsSession(atoms, potential, comm=comm) as s:
+        if pressure_bar is None:
+            return float(s.minimize(ftol_ev_per_angstrom=1e-4))
+        s.minimize(box=True, pressure_bar=pressure_bar, ftol_ev_per_angstrom=1e-4)
+        return float(s.minimize(box=True, pressure_bar=pressure_bar, ftol_ev_per_angstrom=1e-4))
+
+
+def energy_balance_voltage_v(e_start_ev: float, e_end_ev: float, n_removed_net: int,
+                             mu_li_bcc_ev: float) -> float | None:
+    """Compute the energy-balance voltage U = (E_end - E_start) / n + mu_Li(bcc) of a stage.
+
+    The exact bookkeeping of a stage that removed n Li net: the mean energy per Li of taking
+    them out, relaxed as far as the run relaxed them, against the Li/Li+ reference. With
+    minimised energies (:func:`minimised_energy_ev`) it is the quantity to compare with
+    ``validate-potential``'s c -> a voltage, unlike the galvanostatic removal voltage, which is
+    the lowest unrelaxed single point among the candidates.
+
+    Parameters
+    ----------
+    e_start_ev, e_end_ev : float
+        Energies of the structure at the stage's start and end, eV (same convention for both).
+    n_removed_net : int
+        Li removed minus Li inserted in the stage.
+    mu_li_bcc_ev : float
+        mu_Li(bcc), eV/atom.
+
+    Returns
+    -------
+    float or None
+        U, V vs Li/Li+; None when no Li left net (n <= 0).
+
+    References
+    ----------
+    .. [1] M. K. Aydinol, A. F. Kohan, G. Ceder, K. Cho, J. Joannopoulos, Phys. Rev. B 56 (1997)
+       1354, doi:10.1103/PhysRevB.56.1354 (the average voltage from total energies against Li
+       metal).
+    """
+    if n_removed_net <= 0:
+        return None
+    return (e_end_ev - e_start_ev) / n_removed_net + mu_li_bcc_ev
+
+
 # ---- exact single points on a live LAMMPS session ------------------------------------------------
 @dataclass
 class Move:
@@ -240,6 +322,13 @@ class Move:
         Applied U (potentiostatic) or the removal voltage (galvanostatic), V vs Li/Li+.
     accepted : bool
         Whether the move was kept.
+    n_candidates : int or None
+        Galvanostatic removals: how many accessible Li were ranked when this one was chosen
+        (None for Metropolis moves).
+    candidates_median_voltage_v : float or None
+        Galvanostatic removals: the median removal voltage over those candidates, V vs Li/Li+.
+        The recorded ``voltage_v`` is their minimum, a lower order statistic that falls as
+        ``n_candidates`` grows; the median does not (None for Metropolis moves).
     """
 
     kind: str  # "remove" | "insert"
@@ -248,6 +337,8 @@ class Move:
     delta_e_ev: float  # E_after - E_before
     voltage_v: float  # applied U (potentiostatic) or the removal voltage (galvanostatic)
     accepted: bool
+    n_candidates: int | None = None
+    candidates_median_voltage_v: float | None = None
 
 
 class SinglePoints:
@@ -1015,8 +1106,15 @@ def cheapest_removals(sp: SinglePoints, candidates, atoms: dict, k: int, mu_li_b
     After a removal only the candidates within ``locality_angstrom`` (twice the potential's
     cutoff: the reach of a many-body energy change) of it are re-evaluated; the others' ΔE are
     unchanged exactly, as nothing moves inside the batch (distances by minimum image when
-    ``pbc``; ``cell`` is the 3x3 cell matrix, Å). Each move records its exact ΔE and
-    its removal voltage U = ΔE + mu_Li(bcc) (V).
+    ``pbc``; ``cell`` is the 3x3 cell matrix, Å). That holds only for a potential with a finite
+    reach (:func:`energy_reach_angstrom` not None): for one without (ReaxFF, whose charge
+    equilibration couples every atom) every remaining candidate is re-evaluated after each
+    removal, whatever ``locality_angstrom`` says (k - 1 extra passes over the candidates for k
+    removals). Each move records its exact ΔE, its removal voltage U = ΔE + mu_Li(bcc) (V), the
+    number of candidates ranked and the median of their removal voltages: U is the *minimum*
+    over those candidates, an unrelaxed lower order statistic that falls as their number grows
+    (the expected minimum of N samples sits near the 1/(N+1) quantile), not the thermodynamic
+    plateau; the median does not depend on N that way.
 
     ``reach_angstrom``: "auto" (default) takes :func:`energy_reach_angstrom` of the session's
     potential. With a reach (a local potential) the candidates' ΔE are computed in independent
@@ -1064,10 +1162,13 @@ def cheapest_removals(sp: SinglePoints, candidates, atoms: dict, k: int, mu_li_b
     cand = [int(i) for i in candidates]
     if not cand or k <= 0:
         return [], False
+    reach_of_potential = energy_reach_angstrom(sp.s.potential)
     if reach_angstrom == "auto":
-        reach_angstrom = energy_reach_angstrom(sp.s.potential)
+        reach_angstrom = reach_of_potential
     if reach_angstrom is not None:
         locality_angstrom = max(locality_angstrom, 2.0 * reach_angstrom + 0.5)
+    if reach_of_potential is None:  # not local (ReaxFF's QEq): a removal changes every ΔE
+        locality_angstrom = math.inf
 
     local = structure = None
     if reach_angstrom is not None and BATCHED and not any(pbc):
@@ -1096,6 +1197,9 @@ def _cheapest(sp, cand, atoms, k, mu_li_bcc_ev, locality_angstrom, cutoff_voltag
     pos = {i: np.asarray(atoms[i][0], float) for i in cand}
     while de and len(moves) < k:
         best = min(de, key=lambda i: (round(de[i] / _RANK_EV), i))
+        n_cand = len(de)
+        median_v = removal_voltage_v(float(np.median(np.fromiter(de.values(), float, n_cand))),
+                                     mu_li_bcc_ev)
         u_best = removal_voltage_v(de[best], mu_li_bcc_ev)
         if cutoff_voltage_v is not None and u_best > cutoff_voltage_v:
             return moves, True
@@ -1110,14 +1214,16 @@ def _cheapest(sp, cand, atoms, k, mu_li_bcc_ev, locality_angstrom, cutoff_voltag
             sp.commit()
         if structure is not None:
             structure.remove(best)
-        moves.append(Move("remove", best, pos[best], d, removal_voltage_v(d, mu_li_bcc_ev), True))
+        moves.append(Move("remove", best, pos[best], d, removal_voltage_v(d, mu_li_bcc_ev), True,
+                          n_cand, median_v))
         del de[best]
         rest = list(de) if len(moves) < k else []  # after the last removal nothing is chosen
         if rest:
             _, dist = get_distances(pos[best][None, :], np.array([pos[i] for i in rest]),
                                     cell=cell if any(pbc) else None,
                                     pbc=pbc if any(pbc) else None)
-            near = [i for i, r in zip(rest, dist[0]) if r <= locality_angstrom]
+            near = ([i for i, r in zip(rest, dist[0]) if r <= locality_angstrom]
+                    if math.isfinite(locality_angstrom) else rest)
         else:
             near = []
         de.update(evaluate(near))
@@ -1136,5 +1242,5 @@ LOCAL = True
 __all__ = ["li_bcc_chemical_potential_ev", "mu_li_ev", "removal_voltage_v", "metropolis",
            "SinglePoints", "Move", "potentiostatic_sweep", "cheapest_removals",
            "removal_energies", "removal_energies_batched", "energy_reach_angstrom",
-           "independent_sets", "LocalEnergies", "maxwell_velocity", "KB_EV", "VOLTAGE_MIN_V",
-           "VOLTAGE_MAX_V"]
+           "independent_sets", "LocalEnergies", "maxwell_velocity", "minimised_energy_ev",
+           "energy_balance_voltage_v", "KB_EV", "VOLTAGE_MIN_V", "VOLTAGE_MAX_V"]

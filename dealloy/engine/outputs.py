@@ -30,18 +30,38 @@ from dealloy.io import write_structure, write_text
 from dealloy.lammps.potentials import ELEMENTS
 
 #: extra events.csv columns of runs with electrochemical stages: the move's energy change
-#: E_after - E_before (eV), the potential (V vs Li/Li+: applied, or the removal voltage in
-#: galvanostatic mode) and whether the move was accepted (1/0); rejected moves are
-#: ``reject-remove`` / ``reject-insert`` rows
-ELECTROCHEM_EVENT_COLUMNS = ["delta_e_ev", "voltage_v", "accepted"]
+#: E_after - E_before (eV), ``voltage_v`` (V vs Li/Li+: applied, or the removal voltage in
+#: galvanostatic mode; kept as it was for older readers) and whether the move was accepted (1/0);
+#: rejected moves are ``reject-remove`` / ``reject-insert`` rows. Then the same potential split
+#: by meaning: ``applied_voltage_v`` (the applied U of potentiostatic and CV-hold moves; empty
+#: for constant-current removals), ``removal_voltage_v`` (every move's own U_rem = ΔE + mu_Li(bcc)
+#: for a removal, mu_Li(bcc) - ΔE for an insertion), and for constant-current removals
+#: ``n_candidates`` (accessible Li ranked) and ``candidates_median_voltage_v`` (their median
+#: removal voltage; the removal voltage is their minimum). Files written before those four
+#: columns existed end at ``accepted``; a resumed run keeps writing the header it finds.
+ELECTROCHEM_EVENT_COLUMNS = ["delta_e_ev", "voltage_v", "accepted", "applied_voltage_v",
+                             "removal_voltage_v", "n_candidates", "candidates_median_voltage_v"]
 
 
 class _EventLog(CsvLog):
-    """events.csv with the electrochemical columns; geometric rows are padded with empty cells."""
+    """events.csv with the electrochemical columns; geometric rows are padded with empty cells.
+
+    A run resumed into an events.csv of an older dealloy (a prefix of today's columns) keeps
+    that file's header and writes only its columns, so the file stays one valid table.
+    """
+
+    def open(self, truncate_to: int | None = None) -> None:
+        """Open as :meth:`CsvLog.open`; when continuing a file, adopt its (older) header."""
+        if self.active and truncate_to is not None and self.path.exists():
+            with open(self.path, newline="") as fh:
+                head = fh.readline().rstrip("\r\n").split(",")
+            if len(head) < len(self.columns) and head == self.columns[:len(head)]:
+                self.columns = head
+        super().open(truncate_to)
 
     def rows(self, rows) -> None:
         n = len(self.columns)
-        super().rows([tuple(r) + ("",) * (n - len(r)) for r in rows])
+        super().rows([(tuple(r) + ("",) * (n - len(r)))[:n] for r in rows])
 
 
 

@@ -15,8 +15,9 @@ import math
 import time
 
 from dealloy.config.run import ELECTROCHEM_TYPES, steps_of
+from dealloy.engine.electrochem import energy_balance_voltage_v, minimised_energy_ev
 from dealloy.engine.state import StageProgress, StageReport
-from dealloy.errors import SimulationError
+from dealloy.errors import DealloyError, SimulationError
 
 
 class StagesMixin:
@@ -126,6 +127,8 @@ class StagesMixin:
                 total = min(total or 10**15, steps_of(stage.max_time_ps, self.dt))
             if prog.li_ref is None:
                 prog.li_ref = self.st.n_li
+            if prog.steps_done == 0 and prog.e_start_minimised_ev is None:
+                prog.e_start_minimised_ev = self._minimised_copy_ev("start")
             if kind == "galvanostatic":
                 per_interval = stage.li_per_interval(prog.li_ref)
         elif exchange:
@@ -209,6 +212,31 @@ class StagesMixin:
                     self.cmd(f"unfix {f}")
                 self._need_setup = True
 
+    def _minimised_copy_ev(self, when: str) -> float | None:
+        """Energy (eV) of the current structure minimised in a separate instance; None on failure."""
+        atoms = self.session.get_atoms(velocities=False)
+        del atoms.arrays["id"]  # ids with gaps after removals; the energy does not need them
+        try:
+            return minimised_energy_ev(atoms, self.potential, self.comm, self.cfg.pressure_bar)
+        except DealloyError as exc:
+            self._log(f"warning: minimising a copy of the structure at the stage's {when} "
+                      f"failed ({str(exc).splitlines()[0]}); no energy-balance voltage")
+            return None
+
+    def _energy_balance(self, report: StageReport, prog) -> None:
+        """Set the stage report's energy-balance voltage (minimised start and end structures)."""
+        net = prog.moves.remove.accepted - prog.moves.insert.accepted
+        report.n_removed_net = net
+        if prog.e_start_minimised_ev is None or net <= 0:
+            return
+        e_end = self._minimised_copy_ev("end")
+        if e_end is None:
+            return
+        report.e_start_minimised_ev = prog.e_start_minimised_ev
+        report.e_end_minimised_ev = e_end
+        report.energy_balance_voltage_v = energy_balance_voltage_v(
+            prog.e_start_minimised_ev, e_end, net, self.st.electro.mu_li_bcc_ev)
+
     def _target(self, stage) -> int:
         n_si = self.st.n_si
         if stage.type != "insert":
@@ -253,6 +281,7 @@ class StagesMixin:
             if prog.cv_start is not None:
                 report.cv_start_ps = prog.cv_start_ps
             report.last_voltage_v = prog.last_voltage_v
+            self._energy_balance(report, prog)
         if stage.type in ("extract", "insert"):
             report.batches = prog.batches
             report.stop_reason = prog.stop_reason

@@ -71,6 +71,9 @@ class StageProgress(_Model):
         Last applied or removal voltage, V vs Li/Li+.
     vacancies : list of list of float
         Positions (Å) of the sites Li left, for re-insertion (potentiostatic).
+    e_start_minimised_ev : float or None
+        Energy of the stage's starting structure minimised in a separate instance, eV
+        (electrochemical stages; for the energy-balance voltage).
     """
 
     steps_done: int = 0
@@ -92,6 +95,7 @@ class StageProgress(_Model):
     cv_start_ps: float | None = None
     last_voltage_v: float | None = None
     vacancies: list[list[float]] = Field(default_factory=list)  # Å, sites Li left (reinsertion)
+    e_start_minimised_ev: float | None = None
 
 
 class EngineState(_Model):
