@@ -6,6 +6,9 @@
 # Expected against 715b145 (measured 2026-11-30, ~4 min per tree): geometric extraction under
 # Langevin and Nose-Hoover identical; galvanostatic: the same Li in the same order, Delta E within
 # ~1e-5 eV (round-off diverges once the cluster instance of issue 15 stops reordering atoms).
+# Against 68f66b4 and later the galvanostatic events.csv also gains four trailing columns
+# (applied_voltage_v, removal_voltage_v, n_candidates, candidates_median_voltage_v): compare the
+# old columns only (the script prints the differing lines; those columns are the only change).
 set -euo pipefail
 base=${1:?give the commit to compare with}; work=${2:-$(mktemp -d)}
 here=$(cd "$(dirname "$0")/.." && pwd)

@@ -21,10 +21,12 @@ accepted moves weighted by their capacity (+ removal, - re-insertion), ``bin_v``
 quantity of the paper's Fig. 1D/1H. Capacity: 1 Li per Si = F / M_Si = 954.3 mAh g⁻¹ of Si
 (F = 96485.33 C/mol, M_Si = 28.0855 g/mol).
 
-The paper's reference (si-framework paper, Fig. 1D/1G and Methods): c-Li15Si4 decomposes on a
-flat plateau at ~0.43 V (a sharp dQ/dV peak); a-LixSi dealloys in two broad processes at ~0.30
-and ~0.55 V. The potential's own bias comes from ``dealloy validate-potential --amorphous``
-(c-Li15Si4 -> a-Li1.1Si voltage, potentials/validation/amorphous.json).
+The paper's reference (si-framework paper, Fig. 1D/1H and Methods): c-Li15Si4 decomposes on a
+flat plateau at ~0.43 V (a sharp dQ/dV peak; a hysteretic process, so an overpotential is in
+it); a-LixSi dealloys in two broad processes at ~0.30 and ~0.55 V. The potential's own scale is
+its c-Li15Si4 -> a-Li1.1Si voltage from ``dealloy validate-potential --amorphous``
+(potentials/validation/amorphous.json); compare a run's energy-balance voltage with that, not
+with the paper's number.
 """
 
 from __future__ import annotations

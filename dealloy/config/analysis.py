@@ -364,14 +364,15 @@ class VoltageParams(AnalysisModel):
     bin_v : float
         dQ/dV bin width, V (> 0, <= 1; default 0.02).
     window : int, optional
-        Running-median window of the galvanostatic voltages, in moves (>= 1); default (None):
+        Running-median window of the galvanostatic constant-current removal voltages (CV-hold
+        rows are not smoothed), in moves (>= 1); default (None):
         max(5, 2 % of the moves).
     """
 
     bin_v: float = Field(0.02, gt=0, le=1, allow_inf_nan=False,
                          description="dQ/dV bin width, V")
     window: int | None = Field(None, ge=1, description="running-median window of "
-                                  "galvanostatic voltages (moves); default max(5, 2 % of them)")
+                                  "galvanostatic constant-current voltages (moves); default max(5, 2 % of them)")
 
 
 #: flat names (``dealloy analyze`` options, :func:`dealloy.analysis.analyze_frame` keywords) that
