@@ -249,6 +249,80 @@ def test_galvanostatic_delta_e_equals_independent_single_points(small):
     assert moves[0].delta_e_ev <= moves[1].delta_e_ev + 0.5  # sanity: removal costs stay close
 
 
+def test_reaxff_galvanostatic_delta_e_equals_independent_single_points(small, reaxff_ffield):
+    """ReaxFF: every Li of the sphere a candidate, two removals (108 + 107 delete/re-create
+    cycles in one session, every candidate re-evaluated after a removal: charge equilibration
+    has no finite reach). Each recorded ΔE equals the difference of two fresh LAMMPS sessions.
+    Before ReaxFF's pair style was re-created after each create_atoms
+    (Potential.after_create_commands), LAMMPS stopped here with "bondchk failed": a re-created
+    interior Li inherited the bond-list slot of a poorly bonded atom."""
+    pot = get_potential("reaxff", ffield=reaxff_ffield)
+    mu = -1.9  # any reference: it shifts every voltage alike
+    atoms = ase.io.read(small)
+    atoms.arrays["id"] = np.arange(1, len(atoms) + 1)
+    with LammpsSession(atoms, pot) as s:
+        start = s.get_atoms(velocities=False)
+        ids = s.gather("id", 0, 1).astype(int)
+        x, v = s.gather("x", 1, 3), s.gather("v", 1, 3)
+        img = s.gather("image", 0, 1).astype(int)
+        types = s.gather("type", 0, 1).astype(int)
+        table = {int(i): (x[k], v[k], int(img[k])) for k, i in enumerate(ids)}
+        cand = [int(i) for i in ids[types == 1]]
+        with SinglePoints(s) as sp:
+            moves, cut = cheapest_removals(sp, cand, table, 2, mu, 2 * pot.cutoff_angstrom + 0.5)
+            n_eval = sp.n_evaluations
+            e_left = sp.energy_ev()
+    assert len(moves) == 2 and not cut
+    assert n_eval >= 1 + 108 + 107  # every candidate evaluated, and again after the removal
+    current = start.copy()
+    for m in moves:
+        keep = current.arrays["id"] != m.atom_id
+        de = _energy(current[keep], pot) - _energy(current, pot)
+        assert m.delta_e_ev == pytest.approx(de, abs=1e-6)
+        assert m.voltage_v == pytest.approx(removal_voltage_v(de, mu), abs=1e-6)
+        current = current[keep]
+    assert e_left == pytest.approx(_energy(current, pot), abs=1e-6)  # nothing else changed
+
+
+REAXFF_STAGES = """
+[[stages]]
+type = "potentiostatic"
+voltage_v = 1.0
+time_ps = 0.02
+interval_ps = 0.01
+accessible = "all"
+reinsertion = true
+[[stages]]
+type = "galvanostatic"
+batch = 1
+interval_ps = 0.01
+max_time_ps = 0.02
+accessible = "all"
+"""
+
+
+def test_reaxff_potentiostatic_and_galvanostatic_stages_run(small, tmp_path, reaxff_ffield):
+    """Both electrochemical modes with ReaxFF through the engine, every Li accessible (interior
+    Li re-created after rejected removals: LAMMPS stopped with "bondchk failed" in the first
+    interval before Potential.after_create_commands). Every move is in events.csv and counted."""
+    cfg = toml(tmp_path / "r.toml", small, REAXFF_STAGES, potential="reaxff",
+               ffield=str(reaxff_ffield), dump_interval_ps=0.01, checkpoint_ps=0.01)
+    res = run(cfg, quiet=True)
+    assert res.status == "done" and res.si_end == res.si_start == 24
+    ev = read_csv(RunDir(tmp_path / "r").events_csv)
+    pot = [e for e in ev if e["stage"] == "potentiostatic"]
+    gal = [e for e in ev if e["stage"] == "galvanostatic"]
+    assert {e["time_ps"] for e in pot} == {"0.01", "0.02"} and len(gal) == 2
+    mv = res.electrochem.moves
+    assert (mv.remove.accepted + mv.remove.rejected + mv.insert.accepted + mv.insert.rejected
+            == len(ev))
+    assert sum(e["event"] == "reject-remove" for e in pot) > 0  # restores happened
+    mu = res.electrochem.mu_li_bcc_ev
+    for e in gal:
+        assert float(e["voltage_v"]) == pytest.approx(float(e["delta_e_ev"]) + mu, abs=1e-6)
+    assert res.li_end == 108 - res.n_removed + res.n_inserted
+
+
 # ---- detailed balance: two Li sites in c-Si, Boltzmann occupations ----------------------------------
 def test_metropolis_samples_the_grand_canonical_distribution():
     pot = get_potential(POT)

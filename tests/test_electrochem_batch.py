@@ -214,9 +214,8 @@ def test_non_local_potential_re_evaluates_every_candidate(reaxff_ffield):
     ΔE of every candidate changes, however far, so all are re-evaluated, whatever
     ``locality_angstrom`` says, and the next removal is the cheapest in the new structure.
 
-    Three Li far apart as candidates: this LAMMPS build's ReaxFF stops with "bondchk failed"
-    after about ten delete/re-create cycles of one session (seen on this 132-atom sphere), so
-    the test stays below that."""
+    Three Li far apart as candidates (many delete/re-create cycles with ReaxFF:
+    test_electrochem.py::test_reaxff_galvanostatic_delta_e_equals_independent_single_points)."""
     from dealloy.engine.electrochem import energy_reach_angstrom, removal_energies
 
     pot = get_potential("reaxff", ffield=reaxff_ffield)

@@ -455,6 +455,7 @@ class SinglePoints:
                                 [float(c) for v in vs for c in v],
                                 None if images is None else [int(i) for i in images],
                                 shrinkexceed=True)
+        self.s.commands(self.s.potential.after_create_commands())  # ReaxFF: re-size its bond slots
 
     def try_remove(self, atom_id: int) -> float:
         """Delete a Li and return ΔE = E(N-1) - E(N); follow with :meth:`commit` or a restore.
@@ -890,6 +891,7 @@ class LocalEnergies:
                            [int(t) for t in types_all[rows]],
                            [float(c) for c in (x_all[rows] - self.lo).ravel()],
                            shrinkexceed=True)
+        s.commands(s.potential.after_create_commands())
         ids0, e0 = self._energies()
         s.command(f"group dealloy_loc id {' '.join(str(int(i)) for i in members)}")
         s.command("delete_atoms group dealloy_loc compress no")

@@ -129,6 +129,7 @@ class ExchangeMixin:
         self.st.next_id += n
         self.session.lmp.create_atoms(n, new_ids, [LI] * n, [float(c) for c in sites.ravel()],
                                       [float(c) for c in v.ravel()], shrinkexceed=True)
+        self.session.commands(self.potential.after_create_commands())  # ReaxFF: bond slots
         self._need_setup = True
         if self.session.natoms != self.st.n_li + self.st.n_si + n:
             raise SimulationError(f"LAMMPS created {self.session.natoms - self.st.n_li - self.st.n_si}"

@@ -267,6 +267,31 @@ class Potential:
                              f"pair_coeff * * snap {_q(coeff)} {_q(param)} {el}"] + self._zbl_coeffs()
         raise AssertionError(self.kind)
 
+    def after_create_commands(self) -> list[str]:
+        """Write the LAMMPS lines to run after atoms were created in a live session.
+
+        ReaxFF sizes each atom's slot in its bond list at the pair style's first setup (from a
+        bond count estimate) and afterwards from the atom's bonds at the previous force call
+        (twice their number, at least 25; ``PairReaxFF::setup`` and ``Validate_Lists`` in LAMMPS'
+        src/REAXFF). An atom created later (``create_atoms``) gets no estimate: LAMMPS' internal
+        ``fix REAXFF`` has no initialiser for new atoms, so it inherits the slot size of whatever
+        atom last used its array index. A well-bonded Li re-created where a poorly bonded atom
+        was overflows that slot and LAMMPS stops with "bondchk failed" (the ``safezone`` and
+        ``mincap`` keywords of ``pair_style reaxff`` size the whole list, not this slot).
+        Re-creating the pair style (``pair_style none``, then :meth:`pair_commands` without the
+        masses) sizes every slot afresh from the structure as it is; the QEq fix is re-created
+        with it, since it holds a pointer to the pair style. Other kinds need nothing.
+
+        Returns
+        -------
+        list of str
+            The lines (empty for every kind but ``reaxff``).
+        """
+        if self.kind != "reaxff":
+            return []
+        return (["unfix dealloy_qeq", "pair_style none"]
+                + [c for c in self.pair_commands() if not c.startswith("mass ")])
+
     def _zbl_coeffs(self) -> list[str]:
         z = {"Li": 3, "Si": 14}
         return [f"pair_coeff {i + 1} {j + 1} zbl {z[a]} {z[b]}"
