@@ -83,14 +83,10 @@ def check_pod_neighbours(atoms: Atoms, potential: Potential, skin_angstrom: floa
     """
     if potential.kind != "pod" or lammps_version >= POD_NEIGHBOUR_FIX_VERSION:
         return
+    if any(atoms.pbc) and atoms.cell.rank < 3:
+        return  # LammpsSession refuses this structure itself, with its own message
     reach = float(potential.cutoff_angstrom) + float(skin_angstrom)
-    if any(atoms.pbc) or atoms.cell.rank == 3:
-        first = neighbor_list("i", atoms, reach)
-    else:  # no cell: ASE needs one only for its bins; the atoms are isolated anyway
-        placed = atoms.copy()
-        placed.pbc = False
-        placed.cell = np.ptp(atoms.positions, axis=0) + 2.0 * reach
-        first = neighbor_list("i", placed, reach)
+    first = neighbor_list("i", atoms, reach)  # periodic images included; any cell if pbc is off
     counts = np.bincount(first, minlength=len(atoms))
     few = np.flatnonzero(counts < POD_MIN_NEIGHBOUR_CANDIDATES)
     if few.size == 0:
