@@ -46,6 +46,7 @@ from ase import Atoms
 from dealloy import materials as M
 from dealloy.build import _common as C
 from dealloy.build.crystal import _assemble, _si_basis
+from dealloy.builders.cache import cached_melt_quench
 from dealloy.errors import ConfigError, SimulationError
 from dealloy.materials import MASSES_AMU
 from dealloy.lammps.lattice import si_lattice_constant
@@ -405,7 +406,10 @@ def amorphous_lisi(x: float, n_si: int = 64, seed: int = 0, potential: str = DEF
     n_li = int(round(x * n_si))
     rng = np.random.default_rng(seed)
     start = random_packing(n_li, n_si, n_si * ref_volume_per_si(x), rng)
-    atoms, meas = melt_quench(start, pot, seed, p)
+    # the same glass is asked for again by every extraction mode of a study and by every
+    # particle cut from it: reused when DEALLOY_CACHE_DIR is set (dealloy.builders.cache)
+    atoms, meas = cached_melt_quench(start, pot, seed, p, lambda: melt_quench(start, pot, seed, p),
+                                     code_files=(__file__,))
     atoms.arrays["grain"] = np.full(len(atoms), -1, dtype=int)
     vol = atoms.get_volume()
     return C.record(atoms, "amorphous_lisi", args, seed, x=n_li / n_si,

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
+from dealloy.builders.cache import CACHE_ENV
 from dealloy.errors import ConfigError
 from dealloy.study.plan import Plan, PlannedRun, claim_directory, prepare_run
 from dealloy.study.state import RESUMABLE, run_mode, states
@@ -57,6 +58,31 @@ def select_runs(plan: Plan, retry_failed: bool, use_queue: bool = True):
         elif st.state in ("queued", "running"):
             skipped.append((st.run, f"{st.state} {st.scheduler}".strip()))
     return todo, skipped
+
+
+def run_environment(study_dir: Path, environ=None) -> dict[str, str]:
+    """Make the environment of a study's runs: this one, with the melt-quench cache in the study.
+
+    ``DEALLOY_CACHE_DIR`` (:mod:`dealloy.builders.cache`) is set to ``<study_dir>/cache`` unless
+    it is set already (a folder shared by every study), so each melt-quenched glass of the study
+    is built once and reused by every run that asks for it.
+
+    Parameters
+    ----------
+    study_dir : pathlib.Path
+        The study directory.
+    environ : mapping, optional
+        The environment to start from (default ``os.environ``).
+
+    Returns
+    -------
+    dict of str to str
+        The environment for the run's process.
+    """
+    env = dict(os.environ if environ is None else environ)
+    if not env.get(CACHE_ENV, "").strip():
+        env[CACHE_ENV] = str(Path(study_dir).resolve() / "cache")
+    return env
 
 
 def run_local(plan: Plan, jobs: int, ranks: int, mpiexec: str = "mpiexec",
@@ -130,7 +156,7 @@ def run_local(plan: Plan, jobs: int, ranks: int, mpiexec: str = "mpiexec",
             log.write(f"\n# {time.strftime('%FT%T')} {' '.join(cmd)}\n".encode())
             log.flush()
             p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
+                                 start_new_session=True, env=run_environment(plan.directory))
             (logs / f"{run.key}.pid").write_text(f"{p.pid}\n")
             with lock:
                 procs[run.key] = p
