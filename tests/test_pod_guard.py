@@ -79,10 +79,12 @@ def test_neighbour_counts_equal_ases_neighbour_list_on_every_kind_of_cell():
         "no cell": _tetrahedron([0.0, 0.0, 0.0]) + Atoms("Li", positions=[[0.0, 0.0, 2.4]]),
     }
     for name, atoms in cases.items():
+        before = atoms.positions.copy()
         for reach in (2.35, 7.0, 11.3):
             ase_counts = np.bincount(neighbor_list("i", atoms, reach), minlength=len(atoms))
             np.testing.assert_array_equal(neighbour_counts(atoms, reach), ase_counts,
                                           err_msg=f"{name}, reach {reach}")
+        np.testing.assert_array_equal(atoms.positions, before)  # counting moves no atom
     # strictly closer than the reach, as ASE: a Si-Si bond of exactly 2.35 Å is not counted
     dimer = Atoms("Si2", positions=[[0.0, 0.0, 0.0], [2.35, 0.0, 0.0]])
     assert neighbour_counts(dimer, 2.35).tolist() == [0, 0]
