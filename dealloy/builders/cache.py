@@ -73,8 +73,13 @@ def cache_dir(environ=None) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-@functools.lru_cache(maxsize=None)
 def _file_sha256(path: str) -> str:
+    st = Path(path).stat()  # a file rewritten in this process (a refit) gets a new digest
+    return _sha256_of(str(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256_of(path: str, mtime_ns: int, size: int) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
