@@ -15,6 +15,12 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
+@pytest.fixture(autouse=True)
+def _no_user_cache_dir(monkeypatch):
+    """Keep a user's DEALLOY_CACHE_DIR (a shared glass cache) out of the tests."""
+    monkeypatch.delenv("DEALLOY_CACHE_DIR", raising=False)
+
+
 @pytest.fixture(scope="session")
 def repo_dir() -> Path:
     return REPO

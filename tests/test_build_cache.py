@@ -3,6 +3,8 @@ everything the glass depends on, and turned on by studies."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -93,6 +95,11 @@ def test_the_key_holds_the_potential_files_the_ranks_and_the_start(tmp_path):
     assert potential_identity(godet) != potential_identity(cui)
     assert melt_quench_key(start, cui, 0, p, 1) != key
     assert melt_quench_key(start, godet, 0, p, 2) != key  # domain decomposition changes the path
+    import dataclasses
+
+    for change in ({"timestep_ps": 0.0005}, {"masses_amu": {"Li": 7.0, "Si": 28.0855}},
+                   {"zbl_angstrom": (1.2, 2.2)}):
+        assert melt_quench_key(start, dataclasses.replace(godet, **change), 0, p, 1) != key, change
     moved = start.copy()
     moved.positions[0, 0] += 1e-12
     assert melt_quench_key(moved, godet, 0, p, 1) != key
@@ -105,3 +112,51 @@ def test_a_study_runs_with_its_own_cache_unless_one_is_set(tmp_path):
     assert env["PATH"] == "/bin"
     shared = run_environment(tmp_path / "study", environ={CACHE_ENV: "/shared/cache"})
     assert shared[CACHE_ENV] == "/shared/cache"
+
+
+@pytest.mark.parametrize("preset", [None, "/shared/glasses"])
+def test_the_sbatch_script_exports_the_study_cache_in_a_nasty_directory(tmp_path, preset):
+    # the rendered export line, evaluated by bash: <study>/cache for a directory with a space,
+    # '#', '$' and both quotes, and a folder set by the site environment wins
+    import os
+    import subprocess
+
+    from dealloy.config.study import SlurmSettings
+    from dealloy.study.slurm import find_template, render, template_values
+
+    sdir = tmp_path / "my studies/#1 $HOME \"q\" 'x'"
+    values = template_values(SlurmSettings(), study_name="s", study_dir=sdir,
+                             manifest=sdir / "m.runs", n_runs=1, max_parallel=None)
+    script = render(find_template("array.sbatch").read_text(), values, "array.sbatch")
+    (line,) = [ln for ln in script.splitlines() if ln.startswith(f"export {CACHE_ENV}=")]
+    env = {k: v for k, v in os.environ.items() if k != CACHE_ENV}
+    if preset:
+        env[CACHE_ENV] = preset
+    out = subprocess.run(["bash", "-c", f'{line}\nprintf %s "${CACHE_ENV}"'], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    assert out == (preset or f"{sdir}/cache")
+
+
+def test_run_local_starts_each_run_with_the_study_cache(tmp_path, monkeypatch):
+    # the processes run_local starts get DEALLOY_CACHE_DIR = <study>/cache (no run is executed:
+    # Popen is replaced by a recorder that exits at once)
+    from dealloy.config.study import load_study
+    from dealloy.study import local
+    from dealloy.study.plan import make_plan
+
+    repo = Path(__file__).resolve().parents[1]
+    plan = make_plan(load_study(repo / "workflows" / "smoke.toml"), tmp_path / "study")
+    seen = []
+
+    class Recorder:
+        def __init__(self, cmd, env=None, **kwargs):
+            seen.append(env)
+            self.pid = 0
+
+        def wait(self):
+            return 1
+
+    monkeypatch.setattr(local.subprocess, "Popen", Recorder)
+    local.run_local(plan, jobs=1, ranks=1, analyze=False, echo=lambda s: None)
+    assert seen and all(e[CACHE_ENV] == str((tmp_path / "study").resolve() / "cache")
+                        for e in seen)

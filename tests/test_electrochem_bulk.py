@@ -98,10 +98,10 @@ x_final = 1.1
 @pytest.mark.xfail(strict=True, reason=(
     "measured 2026-11-29 (seed 2, 1 cell, 300 K, 0 bar): dQ/dV peak 1.09-1.11 V, median removal "
     "voltage 1.14 V against the c->a voltage 0.477 V; the relaxed end states of the same run "
-    "give 0.575 V on average (0.555-0.641 V over seeds 1-3; tfMC or anneal windows between "
-    "removals: 0.511-0.623 V, peaks 0.97-1.45 V, measured 2026-11-30). Galvanostatic removal "
-    "voltages are unrelaxed single points on a crystal that cannot transform in ps "
-    "(docs/engine.md, 'Plateau of bulk c-Li15Si4')"))
+    "give 0.575 V. 2026-11-30, seeds 1-3 with plain MD, tfMC or anneal windows between "
+    "removals (docs/results/bulk-plateau): peaks still 0.97-1.45 V; energy balance 0.51-0.64 V. "
+    "Galvanostatic removal voltages are unrelaxed single points on a crystal that cannot "
+    "transform in ps (docs/engine.md, 'Plateau of bulk c-Li15Si4')"))
 def test_plateau_of_a_c_li15si4_cell_is_the_c_to_a_voltage(cell, tmp_path):
     res = run(_cfg(tmp_path / "g.toml", cell, GALV, pressure_bar=0.0), quiet=True)
     assert res.status == "done" and res.x_end == pytest.approx(1.1, abs=1 / 16)

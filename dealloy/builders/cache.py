@@ -8,19 +8,26 @@ key that holds everything the result depends on:
 
 * the start structure, byte for byte (species, positions, cell, pbc);
 * the protocol values, the velocity seed;
-* the potential: its name, kind, units and the sha256 of each parameter file;
+* the potential: name, kind, units, atom style, timestep, element order, masses, ZBL core, the
+  sha256 of each parameter file and the LAMMPS lines that set it up
+  (:func:`potential_identity`);
 * the MPI rank count (LAMMPS' domain decomposition changes the floating-point path);
-* the LAMMPS package version, dealloy's version and the sha256 of the source of the modules
-  that run the route (the caller's, e.g. :mod:`dealloy.builders.amorphous`, and
-  :mod:`dealloy.lammps.session`), so editing that code or upgrading LAMMPS invalidates every
-  entry.
+* the LAMMPS library (version, packages, MPI library), the ase and numpy versions, dealloy's
+  version and the sha256 of the source of the modules that run the route (the caller's, e.g.
+  :mod:`dealloy.builders.amorphous`, and :mod:`dealloy.lammps.session`, ``potentials``,
+  ``instance``, :mod:`dealloy.periodicity`), so editing that code or changing LAMMPS
+  invalidates every entry.
 
-So a hit returns exactly (float64, bit for bit) what the route would have computed in this
-process; the cache changes cost, never results. Entries are ``.npz`` files (positions and cell
-as float64: an extxyz round trip would round them) with the key and the measures as JSON, in
-``<cache dir>/melt_quench/<key>.npz``, written atomically by rank 0 (temp file + rename). An
-unreadable entry is rebuilt with a warning. Runs that ask for the same entry at the same time
-each build it (no lock); the last rename wins, with identical content.
+So a hit returns exactly (float64, bit for bit) what the route computed when the entry was made,
+which is what it computes in this process with the same software on the same kind of machine;
+from a folder shared across different CPUs or nodes, a rebuild could differ in the last bits
+(floating-point reduction order), as any rerun there would. The cache changes cost, never the
+physics. Entries are ``.npz`` files (positions and cell as float64: an extxyz round trip would
+round them) with the key and the measures as JSON, in ``<cache dir>/melt_quench/<key>.npz``,
+written atomically by rank 0 (temp file + rename). An unreadable entry is rebuilt with a
+warning; a folder that cannot be read or written is skipped with a warning. Runs that ask for
+the same entry at the same time each build it (no lock: the waiting ranks of an MPI job would
+spin in the broadcast); the last rename wins, with identical content.
 
 Where: the ``DEALLOY_CACHE_DIR`` environment variable (unset: no cache). ``dealloy study run``
 and the SLURM job script set it to ``<study dir>/cache`` unless it is already set, so one
@@ -32,7 +39,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.metadata
 import io
 import json
 import logging
@@ -41,12 +47,20 @@ import warnings
 from pathlib import Path
 from typing import Callable
 
+import ase
 import numpy as np
 from ase import Atoms
 
 import dealloy
+from dealloy import periodicity as _periodicity
 from dealloy.io import atomic_path, mpi_comm
+from dealloy.lammps import instance as _instance
+from dealloy.lammps import potentials as _potentials
 from dealloy.lammps import session as _session
+from dealloy.lammps.instance import lammps_info
+
+# the code every melt-quench runs through, beside the caller's own (its source digests enter the key)
+_CODE_FILES = tuple(m.__file__ for m in (_session, _potentials, _instance, _periodicity))
 
 _logger = logging.getLogger(__name__)
 
@@ -75,21 +89,21 @@ def cache_dir(environ=None) -> Path | None:
 
 def _file_sha256(path: str) -> str:
     st = Path(path).stat()  # a file rewritten in this process (a refit) gets a new digest
-    return _sha256_of(str(path), st.st_mtime_ns, st.st_size)
+    return _sha256_of(str(path), st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
 
 
 @functools.lru_cache(maxsize=256)
-def _sha256_of(path: str, mtime_ns: int, size: int) -> str:
+def _sha256_of(path: str, inode: int, mtime_ns: int, ctime_ns: int, size: int) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _code_digest(code_files) -> dict:
-    try:
-        lammps_version = importlib.metadata.version("lammps")
-    except importlib.metadata.PackageNotFoundError:
-        lammps_version = "unknown"
-    files = sorted({str(Path(f).resolve()) for f in (*code_files, _session.__file__)})
-    return {"dealloy": dealloy.__version__, "lammps": lammps_version,
+    info = lammps_info()
+    files = sorted({str(Path(f).resolve()) for f in (*code_files, *_CODE_FILES)})
+    return {"dealloy": dealloy.__version__,
+            "lammps": {k: info.get(k) for k in ("version", "version_string", "packages",
+                                                "mpi_library")},
+            "ase": ase.__version__, "numpy": np.__version__,
             "sources": {Path(f).name: _file_sha256(f) for f in files}}
 
 
@@ -114,7 +128,12 @@ def structure_digest(atoms: Atoms) -> str:
 
 
 def potential_identity(potential) -> dict:
-    """Describe what a potential's results depend on: name, kind, units, parameter files' sha256.
+    """Describe what a potential's results depend on, as JSON-serialisable data.
+
+    Name, kind, units, atom style, timestep, element order, masses, ZBL core, the sha256 of each
+    parameter file, and the LAMMPS lines that set it up (:meth:`Potential.pair_commands` and
+    :meth:`Potential.after_create_commands`, each file path replaced by its sha256, so the same
+    files in another folder or clone give the same identity).
 
     Parameters
     ----------
@@ -126,9 +145,24 @@ def potential_identity(potential) -> dict:
     dict
         JSON-serialisable identity.
     """
+    files = {str(f): _file_sha256(str(f)) for f in potential.files}
+
+    def lines(commands):
+        out = []
+        for line in commands:
+            for path, digest in files.items():
+                line = line.replace(path, f"<sha256:{digest}>")
+            out.append(line)
+        return out
+
     return {"name": potential.name, "kind": potential.kind,
-            "units": getattr(potential.units, "name", str(potential.units)),
-            "files": [_file_sha256(str(f)) for f in potential.files]}
+            "units": getattr(potential.units, "style", str(potential.units)),
+            "atom_style": potential.atom_style, "timestep_ps": float(potential.timestep_ps),
+            "elements": list(potential.elements),
+            "masses_amu": {k: float(v) for k, v in sorted(potential.masses_amu.items())},
+            "zbl_angstrom": list(potential.zbl_angstrom) if potential.zbl_angstrom else None,
+            "files": list(files.values()), "pair_commands": lines(potential.pair_commands()),
+            "after_create_commands": lines(potential.after_create_commands())}
 
 
 def melt_quench_key(start: Atoms, potential, seed: int, protocol: dict, n_ranks: int,
@@ -192,7 +226,7 @@ def _write(path: Path, key: dict, atoms: Atoms, meas: dict) -> None:
              positions=np.asarray(atoms.positions, np.float64),
              cell=np.asarray(atoms.cell.array, np.float64), pbc=np.asarray(atoms.pbc, bool),
              key=np.array(json.dumps(key, sort_keys=True)),
-             measures=np.array(json.dumps(meas, sort_keys=True)),
+             measures=np.array(json.dumps(meas)),  # in the order the route computed them
              **{f"array_{k}": v for k, v in atoms.arrays.items() if k not in ("numbers", "positions")})
     with atomic_path(path) as tmp:
         tmp.write_bytes(buf.getvalue())
@@ -237,8 +271,13 @@ def cached_melt_quench(start: Atoms, potential, seed: int, protocol: dict,
     key = melt_quench_key(start, potential, seed, protocol, comm.Get_size(), code_files)
     path = _entry_path(root, key)
     hit = None
-    if comm.Get_rank() == 0 and path.is_file():
-        hit = _read(path, key)
+    if comm.Get_rank() == 0:
+        try:  # whatever happens here, every rank reaches the bcast below
+            if path.is_file():
+                hit = _read(path, key)
+        except Exception as exc:  # noqa: BLE001 - e.g. EACCES or ESTALE on a shared folder
+            warnings.warn(f"{CACHE_ENV}: cannot look up {path} ({type(exc).__name__}: {exc}); "
+                          "building without the cache")
     hit = comm.bcast(hit, root=0)
     if hit is not None:
         atoms, meas = hit
@@ -249,7 +288,7 @@ def cached_melt_quench(start: Atoms, potential, seed: int, protocol: dict,
     if comm.Get_rank() == 0:
         try:
             _write(path, key, atoms, meas)
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001 - a cache that cannot be written is no error
             warnings.warn(f"{CACHE_ENV}: could not write {path} ({exc}); continuing without it")
     comm.Barrier()
     return atoms, {**meas, "cache_entry": str(path), "cache_hit": False}

@@ -38,6 +38,6 @@ t0 = time.time()
 res = run(cfg, quiet=True)
 s = write_voltage_outputs(RunDir(here / name).path)
 out = {k: s.get(k) for k in ("dqdv_peak_v", "median_removal_voltage_v", "energy_balance_voltage_v", "n_moves")}
-out.update(name=name, extra=extra, seed=seed, cells=cells, wall_s=round(time.time() - t0, 1), x_end=res.x_end, c_to_a=known_c_to_a_voltage_v("meam-godet2020"))
+out.update(name=name, extra=extra, seed=seed, cells=cells, interval_ps=float(interval), wall_s=round(time.time() - t0, 1), x_end=res.x_end, c_to_a=known_c_to_a_voltage_v("meam-godet2020"))
 print(json.dumps(out))
 with open(here / "results.jsonl", "a") as fh: fh.write(json.dumps(out) + "\n")
