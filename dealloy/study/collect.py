@@ -554,7 +554,11 @@ def _fig_voltage(name, runs, df, outdir) -> str:
         path = d["pathway_resolved"] or "other"
         if len(modes) > 1 and d["extraction_resolved"]:
             path = f"{path}, {d['extraction_resolved']}"
-        rows.append({"run": r.key, "label": _run_name(r), "run_dir": r.rundir.path, "path": path,
+        # legend: the run key and its seed (the row already names path and mode; a label of
+        # every axis value -- a potentiostatic schedule -- would not fit the panel)
+        seed = d.get("seed_resolved")
+        label = f"{r.key} (seed {seed})" if seed is not None else r.key
+        rows.append({"run": r.key, "label": label, "run_dir": r.rundir.path, "path": path,
                      "state": d["starting_state"]})
     return write_study_voltage(rows, outdir, name)
 
