@@ -430,3 +430,34 @@ def test_collected_table_names_each_runs_extraction_mode(tmp_path):
     assert set(modes) == {"geometric", "galvanostatic", "potentiostatic"}
     smoke = make_plan(load_study(WORKFLOWS / "smoke.toml"), tmp_path / "sm")
     assert {derived(r)["extraction_resolved"] for r in smoke.runs} == {"geometric"}
+
+
+def test_a_moved_structure_file_keeps_its_runs_and_old_run_directories_are_found(tmp_path):
+    # the key holds the file's content, not its path: a study whose data folder (or the whole
+    # repository clone) moved plans the same runs; a run directory made under the old key (with
+    # the path) is still found in place
+    import shutil
+
+    from ase import Atoms
+    from ase.io import write
+
+    from dealloy.study.plan import run_key
+
+    def study_in(folder):
+        folder.mkdir()
+        write(folder / "p.extxyz", Atoms("LiSi", positions=[[0, 0, 0], [2.5, 0, 0]],
+                                         cell=[30, 30, 30]))
+        (folder / "base.toml").write_text('[particle]\nfile = "p.extxyz"\n')
+        (folder / "s.toml").write_text(f'name = "f"\nbase = "base.toml"\ndirectory = '
+                                       f'"{tmp_path / "study"}"\n[axes]\nseed = [1]\n')
+        return folder / "s.toml"
+
+    here, there = plan_of(study_in(tmp_path / "a")).runs[0], plan_of(study_in(tmp_path / "b")).runs[0]
+    assert here.config["particle"]["file"] != there.config["particle"]["file"]
+    assert here.key == there.key
+    legacy = run_key(here.config, legacy=True)
+    assert legacy != here.key
+    (tmp_path / "study" / "runs" / legacy).mkdir(parents=True)
+    assert plan_of(tmp_path / "a" / "s.toml").runs[0].key == legacy  # the old directory is used
+    shutil.rmtree(tmp_path / "study" / "runs" / legacy)
+    assert plan_of(tmp_path / "a" / "s.toml").runs[0].key == here.key

@@ -558,11 +558,14 @@ def write_study_voltage(runs: list[dict], outdir, name: str, bin_v: float = 0.02
     table = [("run", "path", "starting_state", "kind", "x", "voltage_v", "dqdv_li_per_si_per_v")]
     for (a1, a2), path in zip(axs, paths):
         mine = [r for r in data if r["path"] == path]
+        states = list(dict.fromkeys(r["state"] for r in mine))
         seen: dict[str, int] = {}
         for r in mine:
             k = seen[r["state"]] = seen.get(r["state"], -1) + 1
             ls, c = styles[k % len(styles)], colour[r["state"]]
-            lab = f"{r['state']}: {r.get('label') or r['run']}"
+            # one state in the row: it goes in the row's title, the legend names the runs
+            lab = (r.get("label") or r["run"] if len(states) == 1
+                   else f"{r['state']}: {r.get('label') or r['run']}")
             x = [row["x"] for row in r["rows"]]
             u = [row["voltage_smoothed_v"] for row in r["rows"]]
             a1.plot(x, u, ls, color=c, lw=1.0, label=lab)
@@ -574,19 +577,24 @@ def write_study_voltage(runs: list[dict], outdir, name: str, bin_v: float = 0.02
         for ax, horizontal in ((a1, True), (a2, False)):
             line = ax.axhline if horizontal else ax.axvline
             line(PAPER_C_PLATEAU_V, color="k", ls="--", lw=0.8, label="paper c-path 0.43 V")
-            for v in PAPER_A_PROCESSES_V:
-                line(v, color="grey", ls=":", lw=0.8)
+            for i, v in enumerate(PAPER_A_PROCESSES_V):
+                line(v, color="grey", ls=":", lw=0.8,
+                     label="paper a-path " + "/".join(f"{w:.2f}" for w in PAPER_A_PROCESSES_V)
+                     + " V" if i == 0 else None)
             for pot, v in refs.items():
                 if v is not None:
                     line(v, color="tab:red", ls="-.", lw=0.8, label=f"{pot} c→a {v:.2f} V")
         a1.invert_xaxis()
         a1.set_xlabel("x = Li/Si")
         a1.set_ylabel("U (V vs Li/Li+), running median")
-        a1.set_title(f"{name}, {path}: {len(mine)} run(s); paper a-path 0.30/0.55 V dotted",
-                     fontsize=8)
+        # a short title per row (a long one made tight_layout squeeze the panels); the study's
+        # name goes on top of the figure
+        a1.set_title(f"{path}: {len(mine)} run(s)" + (f" of {states[0]}" if len(states) == 1
+                                                        else ""), fontsize=9, loc="left")
         a2.set_xlabel("U (V vs Li/Li+)")
         a2.set_ylabel("dQ/dV (Li per Si per V)")
         a2.legend(fontsize=6)
+    fig.suptitle(name, fontsize=10)
     fig.tight_layout()
     outdir.mkdir(parents=True, exist_ok=True)
     buf = io.StringIO()

@@ -114,7 +114,8 @@ FRAMEWORK_POROSITY = 0.2
 def _split(data: ReportData):
     """All finished runs, and the c-path and a-path runs that reached x <= X_DEALLOYED."""
     done = data.done.copy()
-    done["_path"] = [pathway(s) for s in done.get("starting_state", [None] * len(done))]
+    done["_path"] = (list(done["pathway_resolved"]) if "pathway_resolved" in done
+                     else [pathway(s) for s in done.get("starting_state", [None] * len(done))])
     x_end = np.array([_num(v) for v in done.get("x_end", [None] * len(done))], float)
     ended = ~(x_end > X_DEALLOYED)  # unknown x_end counts as dealloyed
     return (done, done[(done["_path"] == "c-path") & ended],
@@ -282,6 +283,12 @@ def _voltage_row(done) -> Observable:
             refs = {pot: v for _, pot, v in g if pot}
             txt = (f"{label}: dQ/dV peak {_ms(peaks[np.isfinite(peaks)], 2, ' V')}, plateau share "
                    f"{_ms(shares[p][np.isfinite(shares[p])], 2)}")
+            # the relaxed, 0 K number (minimised start and end of each stage), shown, not judged:
+            # the peak comes from unrelaxed single-Li removals (docs/engine.md)
+            balance = np.array([_num(s.get("energy_balance_voltage_v")) for s, _, _ in g], float)
+            if np.isfinite(balance).any():
+                txt += (f", energy-balance voltage {_ms(balance[np.isfinite(balance)], 2, ' V')} "
+                        "(relaxed start and end states over the whole stage)")
             if refs:
                 txt += " [" + "; ".join(f"{k} c→a {v:.2f} V" if v is not None else
                                         f"{k}: no c→a voltage (validate-potential --amorphous)"

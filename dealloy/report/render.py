@@ -102,7 +102,7 @@ def _microscopy(data: ReportData) -> dict[str, tuple[str, list[Path]]]:
     """Pick the first finished run of each path that has images: path -> (run key, images)."""
     chosen: dict[str, tuple[str, list[Path]]] = {}
     for _, r in data.done.iterrows():
-        path = pathway(r.get("starting_state"))
+        path = r.get("pathway_resolved") or pathway(r.get("starting_state"))
         imgs = data.images.get(r["run"]) or []
         if imgs and path not in chosen:
             chosen[path] = (r["run"], imgs)

@@ -95,15 +95,15 @@ def pathway(state) -> str:
     Returns
     -------
     str
-        'c-path' (a crystalline c-Li15Si4 start), 'a-path' (an amorphous a-LixSi or core-shell
-        start) or 'other'.
+        'c-path' (a crystalline c-Li15Si4 start: particle or periodic cell), 'a-path' (an
+        amorphous a-LixSi start: particle, periodic cell or core-shell) or 'other'.
     """
     s = str(state or "").lower().replace("-", "_")
     preset = STATES.get(str(state or "").lower())
     builder = preset.builder if preset else s
-    if builder == "li15si4_particle":
+    if builder in ("li15si4_particle", "li15si4_cell"):
         return "c-path"
-    if builder in ("amorphous_lisi_particle", "core_shell_particle"):
+    if builder in ("amorphous_lisi_particle", "amorphous_lisi", "core_shell_particle"):
         return "a-path"
     return "other"
 

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+
+import ase.io
 from typing import Any, Callable
 
 from dealloy.analysis.results import FrameMetrics, read_run_frames
@@ -184,6 +186,51 @@ def _final_frame(rd: RunDir) -> FrameMetrics | None:
 
 
 # ---- derived columns that the figures use -----------------------------------------------------
+#: A start counts as c-path when at least this share of its Si is c-Li15Si4-like in the run's
+#: first analysed frame (dealloy.analysis.structure.Crystallinity: 1.0 for the ideal crystal
+#: minimised, ~0 for a-Li3.75Si, whose Si are isolated too but without the crystal's q4/q6).
+C_PATH_MIN_SI_CRYSTALLINE = 0.5
+
+
+def _file_pathway(file: str | None, rundir: RunDir | None) -> str:
+    """Name the route of a structure-file start: the builder recorded in it, else its structure.
+
+    The builder (``info['builder']`` of a dealloy-built extxyz) names it when recorded; otherwise
+    the run's first analysed frame decides: c-path when at least
+    :data:`C_PATH_MIN_SI_CRYSTALLINE` of the Si is c-Li15Si4-like, a-path when it holds Li
+    (Li/Si > 0) without that order, 'other' without Li or analysis.
+
+    Parameters
+    ----------
+    file : str or None
+        The run's ``particle.file``.
+    rundir : dealloy.rundir.RunDir or None
+        The run's directory (its ``analysis/metrics.json``).
+
+    Returns
+    -------
+    str
+        'c-path', 'a-path' or 'other'.
+    """
+    if file:
+        try:
+            info = ase.io.read(file, index=0).info if Path(file).is_file() else {}
+        except Exception:  # noqa: BLE001 - an unreadable or info-less format: use the structure
+            info = {}
+        path = pathway(info.get("builder"))
+        if path != "other":
+            return path
+    frames = rundir.analysis_frames() if rundir is not None and rundir.metrics_json.is_file() else []
+    if frames:
+        f0 = frames[0]
+        c_share = (f0.get("si_crystalline_fraction_by_phase") or {}).get("c_li15si4")
+        if c_share is not None and c_share >= C_PATH_MIN_SI_CRYSTALLINE:
+            return "c-path"
+        if (f0.get("x") or 0) > 0:
+            return "a-path"
+    return "other"
+
+
 def derived(run: PlannedRun) -> dict[str, Any]:
     """Derive the columns the figures use from a run's sweep point and config.
 
@@ -201,7 +248,10 @@ def derived(run: PlannedRun) -> dict[str, Any]:
         extraction stage, as the study's ``extraction`` axis names it: ``geometric`` for
         ``extract``, ``potentiostatic``, ``galvanostatic``), ``diameter_nm_resolved``,
         ``potential_resolved``, ``temperature_k_resolved``, ``seed_resolved``; None where the
-        config does not say.
+        config does not say. ``pathway_resolved``: the paper's route of the start, 'c-path',
+        'a-path' or 'other' (:func:`dealloy.study.axes.pathway` of the state or builder; for a
+        structure file, the builder recorded in it, else the structure of the run's first
+        analysed frame).
     """
     p, cfg = run.params, run.config
     particle = cfg.get("particle") or {}
@@ -221,8 +271,12 @@ def derived(run: PlannedRun) -> dict[str, Any]:
     if cfg.get("stages"):
         mode = next((m for s in cfg["stages"] for m, t in EXTRACTION_MODES.items()
                      if s.get("type") == t), None)
+    path = pathway(p.get("state") or particle.get("builder"))
+    if path == "other" and not p.get("state") and not particle.get("builder"):
+        path = _file_pathway(particle.get("file"), getattr(run, "rundir", None))
     return {
         "starting_state": state,
+        "pathway_resolved": path,
         "dod_resolved": dod,
         "rate_fraction_per_ns_resolved": extract.get("rate_fraction_per_ns"),
         "rate_li_per_ps_resolved": extract.get("rate_li_per_ps"),
@@ -438,7 +492,7 @@ def _by_path(runs, series) -> dict[str, list]:
     """Map path label -> [(run, series)] of every run of that path with >= 2 points of ``series``."""
     paths = {label: [] for label in PATH_LABELS.values()}
     for run in runs:
-        kind = PATH_LABELS.get(pathway(derived(run)["starting_state"]))
+        kind = PATH_LABELS.get(derived(run)["pathway_resolved"])
         if kind:
             s = series(run.rundir)
             if len(s) >= 2:
@@ -497,10 +551,14 @@ def _fig_voltage(name, runs, df, outdir) -> str:
     modes = {d["extraction_resolved"] for d in info} & set(ELECTROCHEM_MODES)
     rows = []
     for r, d in zip(runs, info):
-        path = pathway(d["starting_state"]) or "other"
+        path = d["pathway_resolved"] or "other"
         if len(modes) > 1 and d["extraction_resolved"]:
             path = f"{path}, {d['extraction_resolved']}"
-        rows.append({"run": r.key, "label": _run_name(r), "run_dir": r.rundir.path, "path": path,
+        # legend: the run key and its seed (the row already names path and mode; a label of
+        # every axis value -- a potentiostatic schedule -- would not fit the panel)
+        seed = d.get("seed_resolved")
+        label = f"{r.key} (seed {seed})" if seed is not None else r.key
+        rows.append({"run": r.key, "label": label, "run_dir": r.rundir.path, "path": path,
                      "state": d["starting_state"]})
     return write_study_voltage(rows, outdir, name)
 

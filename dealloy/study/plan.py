@@ -259,17 +259,21 @@ def _check_builder_args(cfg: dict, where: str) -> None:
         raise ConfigError(str(exc)) from None
 
 
-def run_key(config: dict) -> str:
+def run_key(config: dict, legacy: bool = False) -> str:
     """Hash a resolved run config into a stable run key.
 
     Every field counts, defaults filled in, so a changed package default -- e.g. the default
-    potential -- gives new runs instead of reusing old ones; a structure file's content is
-    included.
+    potential -- gives new runs instead of reusing old ones. A structure file counts by its
+    content (sha256), not by where it lies: a study whose repository or data folder moved keeps
+    its runs.
 
     Parameters
     ----------
     config : dict
         A resolved run config (:func:`resolve`).
+    legacy : bool
+        The key of dealloy before 2026-11-30, which also hashed the file's absolute path
+        (:func:`make_plan` still finds run directories made under it).
 
     Returns
     -------
@@ -282,6 +286,8 @@ def run_key(config: dict) -> str:
         p = Path(particle["file"])
         canon["particle"]["file_sha256"] = (hashlib.sha256(p.read_bytes()).hexdigest()
                                             if p.is_file() else "missing")
+        if not legacy:
+            canon["particle"].pop("file", None)
     blob = json.dumps(canon, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:KEY_LENGTH]
 
@@ -338,6 +344,10 @@ def make_plan(study: Study, directory: str | Path | None = None) -> Plan:
         where = f"{study.path}: run {i} ({' '.join(f'{k}={_fmt(v)}' for k, v in params.items())})"
         cfg = resolve(study, base, params, where)
         key = run_key(cfg)
+        if (cfg.get("particle") or {}).get("file") and not (root / "runs" / key).exists():
+            old = run_key(cfg, legacy=True)  # a run directory made before the path left the key
+            if (root / "runs" / old).exists():
+                key = old
         if key in seen:
             j = seen[key]
             raise ConfigError(f"{study.path}: runs {j} ({runs[j].label()}) and {i} "
