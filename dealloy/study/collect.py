@@ -21,6 +21,7 @@ A figure whose data the study does not have (e.g. no rate axis) is skipped with 
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -192,6 +193,15 @@ def _final_frame(rd: RunDir) -> FrameMetrics | None:
 C_PATH_MIN_SI_CRYSTALLINE = 0.5
 
 
+@functools.lru_cache(maxsize=256)
+def _recorded_builder(file: str, mtime_ns: int) -> str | None:
+    """Read the builder a dealloy-built structure file records (once per file version)."""
+    try:
+        return ase.io.read(file, index=0).info.get("builder")
+    except Exception:  # noqa: BLE001 - an unreadable or info-less format: the structure decides
+        return None
+
+
 def _file_pathway(file: str | None, rundir: RunDir | None) -> str:
     """Name the route of a structure-file start: the builder recorded in it, else its structure.
 
@@ -212,12 +222,8 @@ def _file_pathway(file: str | None, rundir: RunDir | None) -> str:
     str
         'c-path', 'a-path' or 'other'.
     """
-    if file:
-        try:
-            info = ase.io.read(file, index=0).info if Path(file).is_file() else {}
-        except Exception:  # noqa: BLE001 - an unreadable or info-less format: use the structure
-            info = {}
-        path = pathway(info.get("builder"))
+    if file and Path(file).is_file():
+        path = pathway(_recorded_builder(file, Path(file).stat().st_mtime_ns))
         if path != "other":
             return path
     frames = rundir.analysis_frames() if rundir is not None and rundir.metrics_json.is_file() else []
