@@ -151,12 +151,19 @@ def teacher_stage(args) -> None:
             print(f"{name}: done ({out})", flush=True)
             continue
         student = _read_extxyz(state / "student" / f"{name}.extxyz")
-        sp = student.copy()
-        sp.calc = teacher.calculator
-        t = time.time()
-        e_sp = float(sp.get_potential_energy())
-        f_sp = float(np.abs(sp.get_forces()).max())
-        t_sp = time.time() - t
+        sp_path = state / "teacher" / f"{name}.sp.json"
+        if sp_path.exists():  # the single point is kept before the (longer) relaxation starts
+            sp_res = json.loads(sp_path.read_text())
+        else:
+            sp = student.copy()
+            sp.calc = teacher.calculator
+            t = time.time()
+            sp_res = {"single_point_on_student_ev": float(sp.get_potential_energy()),
+                      "single_point_max_force_ev_per_angstrom": float(np.abs(sp.get_forces()).max()),
+                      "single_point_s": round(time.time() - t, 1)}
+            _write_json(sp_path, sp_res)
+            print(f"{name}: single point {sp_res['single_point_on_student_ev'] / len(sp):.5f} "
+                  "eV/atom", flush=True)
         a = _read_extxyz(state / "start" / f"{name}.extxyz")
         a.calc = teacher.calculator
         fmax = 0.01 if not name.startswith("a-") else args.fmax
@@ -166,8 +173,7 @@ def teacher_stage(args) -> None:
         converged = bool(opt.run(fmax=fmax, steps=args.max_steps))
         e_rx = float(a.get_potential_energy())
         res = {"name": name, "atoms": len(a), "teacher": teacher.provenance(),
-               "single_point_on_student_ev": e_sp, "single_point_max_force_ev_per_angstrom": f_sp,
-               "single_point_s": round(t_sp, 1),
+               **sp_res,
                "relaxed_ev": e_rx, "relaxed_volume_angstrom3": float(a.get_volume()),
                "student_volume_angstrom3": float(student.get_volume()),
                "relax_steps": int(opt.nsteps), "relax_converged": converged,
@@ -177,8 +183,8 @@ def teacher_stage(args) -> None:
         a.calc = None
         _write_extxyz(state / "teacher" / f"{name}.extxyz", a)
         _write_json(out, res)
-        print(f"{name}: single point {e_sp / len(a):.5f} eV/atom, relaxed {e_rx / len(a):.5f} "
-              f"eV/atom in {res['relax_steps']} steps ({res['relax_s']:.0f} s)", flush=True)
+        print(f"{name}: relaxed {e_rx / len(a):.5f} eV/atom in {res['relax_steps']} steps "
+              f"({res['relax_s']:.0f} s)", flush=True)
 
 
 def _voltage(e_c: float, n_li_c: int, n_si_c: int, e_a: float, n_li_a: int, n_si_a: int,
@@ -199,7 +205,9 @@ def table_stage(args) -> dict:
         s = _read_extxyz(p)
         sym = s.get_chemical_symbols()
         tpath = state / "teacher" / f"{p.stem}.json"
-        t = json.loads(tpath.read_text()) if tpath.exists() else {}
+        sp_path = state / "teacher" / f"{p.stem}.sp.json"
+        t = (json.loads(tpath.read_text()) if tpath.exists() else
+             json.loads(sp_path.read_text()) if sp_path.exists() else {})
         rows[p.stem] = {"n_li": sym.count("Li"), "n_si": sym.count("Si"), "atoms": len(s),
                         "student": float(s.info["energy_ev"]),
                         "teacher_sp": t.get("single_point_on_student_ev"),
@@ -246,7 +254,7 @@ def table_stage(args) -> dict:
               f"{('-' if d is None else f'{d:+.1f}'):>8}{f(g['teacher_rx']):>12}")
     print("relaxations (teacher): " + "; ".join(
         f"{k} {v['teacher'].get('relax_steps')} steps, converged {v['teacher'].get('relax_converged')}, "
-        f"{v['teacher'].get('relax_s')} s" for k, v in rows.items() if v["teacher"]))
+        f"{v['teacher'].get('relax_s')} s" for k, v in rows.items() if "relax_steps" in v["teacher"]))
     if args.json:
         _write_json(Path(args.json), out)
     return out
