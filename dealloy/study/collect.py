@@ -24,9 +24,9 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
+from typing import Any, Callable
 
 import ase.io
-from typing import Any, Callable
 
 from dealloy.analysis.results import FrameMetrics, read_run_frames
 from dealloy.analysis.voltage import write_study_voltage
@@ -226,7 +226,7 @@ def _file_pathway(file: str | None, rundir: RunDir | None) -> str:
         path = pathway(_recorded_builder(file, Path(file).stat().st_mtime_ns))
         if path != "other":
             return path
-    frames = rundir.analysis_frames() if rundir is not None and rundir.metrics_json.is_file() else []
+    frames = rundir.analysis_frames() if rundir is not None else []  # [] when not analysed
     if frames:
         f0 = frames[0]
         c_share = (f0.get("si_crystalline_fraction_by_phase") or {}).get("c_li15si4")
@@ -277,9 +277,8 @@ def derived(run: PlannedRun) -> dict[str, Any]:
     if cfg.get("stages"):
         mode = next((m for s in cfg["stages"] for m, t in EXTRACTION_MODES.items()
                      if s.get("type") == t), None)
-    path = pathway(p.get("state") or particle.get("builder"))
-    if path == "other" and not p.get("state") and not particle.get("builder"):
-        path = _file_pathway(particle.get("file"), getattr(run, "rundir", None))
+    named = p.get("state") or particle.get("builder")
+    path = pathway(named) if named else _file_pathway(particle.get("file"), run.rundir)
     return {
         "starting_state": state,
         "pathway_resolved": path,
