@@ -274,6 +274,15 @@ class RunRecord(BaseModel):
         Wall seconds over all segments.
     core_time_s : float or None
         Core seconds: each segment's wall time x its ranks, summed.
+    build_wall_time_s : float or None
+        The part of ``wall_time_s`` spent before MD: from the start of ``dealloy run`` to the
+        built particle, over every segment of a build that was stopped and resumed (None: a
+        ``particle.file`` run, or a run.json from before it was recorded).
+    build_core_time_s : float or None
+        The same part of ``core_time_s``.
+    build_resumed : bool or None
+        True when the particle's build continued from a build checkpoint (not bit-identical to
+        an uninterrupted build: docs/engine.md, "Build checkpoints").
     time_ps : float or None
         Simulated time, ps.
     stage_index : int
@@ -316,6 +325,9 @@ class RunRecord(BaseModel):
     ranks: int | None = None
     wall_time_s: float | None = None
     core_time_s: float | None = None
+    build_wall_time_s: float | None = None
+    build_core_time_s: float | None = None
+    build_resumed: bool | None = None
     time_ps: float | None = None
     stage_index: int = 0
     n_stages: int | None = None

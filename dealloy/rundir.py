@@ -10,6 +10,8 @@
     <run>/initial.extxyz     the starting structure
     <run>/final.extxyz       the final structure (also final.data, LAMMPS data)
     <run>/checkpoint/        restart files + state.json for --resume
+    <run>/build-checkpoint/  while a builder's particle is not yet safe in checkpoint/: the build's
+                             own checkpoints (build.json, one .npz per MD route), for --resume
     <run>/lammps.log         LAMMPS' own log
     <run>/analysis/          what ``dealloy analyze`` writes for this run: metrics.json ({"frames":
                              [...], "li_msd": ...}, or one frame's metrics for a single frame),
@@ -55,6 +57,7 @@ class RunDir:
     final_structure = property(lambda self: self.path / "final.extxyz")
     final_data = property(lambda self: self.path / "final.data")
     checkpoint_dir = property(lambda self: self.path / "checkpoint")
+    build_checkpoint_dir = property(lambda self: self.path / "build-checkpoint")
     lammps_log = property(lambda self: self.path / "lammps.log")
     analysis_dir = property(lambda self: self.path / "analysis")
     metrics_json = property(lambda self: self.analysis_dir / "metrics.json")

@@ -46,8 +46,15 @@ from ase import Atoms
 from dealloy import materials as M
 from dealloy.build import _common as C
 from dealloy.build.crystal import _assemble, _si_basis
-from dealloy.builders.cache import cached_melt_quench
+from dealloy.builders.cache import (
+    cached_melt_quench,
+    melt_quench_key,
+    potential_identity,
+    structure_digest,
+)
+from dealloy.builders.checkpoint import BuildRoute, MdSegment, resumed_info
 from dealloy.errors import ConfigError, SimulationError
+from dealloy.io import mpi_comm
 from dealloy.materials import MASSES_AMU
 from dealloy.lammps.lattice import si_lattice_constant
 from dealloy.lammps.potentials import DEFAULT_POTENTIAL, get_potential
@@ -260,6 +267,15 @@ def random_packing(n_li: int, n_si: int, volume: float, rng: np.random.Generator
 def melt_quench(atoms: Atoms, potential, seed: int, p: dict, log=None) -> tuple[Atoms, dict]:
     """Run the melt-quench route (module docstring) on a periodic structure.
 
+    Inside ``dealloy run`` (a :class:`~dealloy.builders.checkpoint.BuildControl` is set) the MD
+    runs as checkpointed segments (melt, NVT quench, NPT quench, NPT relaxation;
+    :class:`~dealloy.builders.checkpoint.BuildRoute`): it stops on request with a checkpoint and
+    a later call continues from it. Each segment is one fix held over chunks of
+    ``run ... start/stop``, so the linear temperature ramps are unchanged and an uninterrupted
+    run is bit-identical to one without a control; a continued one follows the same schedule
+    from the exact saved state but is not bit-identical (LAMMPS re-sorts the atoms, the
+    Nose-Hoover/barostat variables restart) and its measures say ``melt_quench_resumed``.
+
     Parameters
     ----------
     atoms : ase.Atoms
@@ -279,7 +295,8 @@ def melt_quench(atoms: Atoms, potential, seed: int, p: dict, log=None) -> tuple[
     (ase.Atoms, dict)
         The relaxed structure (box relaxed to P = 0) and its measures:
         ``melt_msd_si_angstrom2`` (and ``melt_msd_li_angstrom2`` with Li),
-        ``potential_energy_ev_per_atom`` (eV/atom) and ``pressure_bar`` (static pressure, bar).
+        ``potential_energy_ev_per_atom`` (eV/atom) and ``pressure_bar`` (static pressure, bar);
+        ``melt_quench_resumed`` (True) when it continued from a build checkpoint.
 
     Raises
     ------
@@ -287,6 +304,8 @@ def melt_quench(atoms: Atoms, potential, seed: int, p: dict, log=None) -> tuple[
         When the melt is not liquid (Si MSD below ``min_melt_msd_angstrom2``) or LAMMPS fails.
     ConfigError
         For an unknown potential name.
+    BuildStopped
+        When the build control asked it to stop (after its checkpoint was written).
     """
     is_si = np.array(atoms.get_chemical_symbols()) == "Si"
     t_melt, t_end = p["melt_temperature_k"], p["relax_temperature_k"]
@@ -299,29 +318,48 @@ def melt_quench(atoms: Atoms, potential, seed: int, p: dict, log=None) -> tuple[
                  extra={"phase": "melt-quench", "atoms": len(atoms),  # for dealloy.progress
                         "md_ps": p["melt_ps"] + quench_ps + p["relax_ps"],
                         "timestep_ps": getattr(potential, "timestep_ps", None)})
+    pot = get_potential(potential) if isinstance(potential, str) else potential
+    segments = [MdSegment("melt", p["melt_ps"], t_melt, t_melt, "nvt", seed + 2)]
+    if t_melt > t_switch:
+        segments.append(MdSegment("quench-nvt", (t_melt - t_switch) / rate_per_ps, t_melt,
+                                  t_switch, "nvt"))
+    if t_switch > t_end:
+        segments.append(MdSegment("quench-npt", (t_switch - t_end) / rate_per_ps, t_switch,
+                                  t_end, "npt"))
+    segments.append(MdSegment("relax", p["relax_ps"], t_end, t_end, "npt"))
+    # inside `dealloy run` (a build control is set): stop on request and checkpoint
+    # (dealloy.builders.checkpoint); the key is the melt-quench cache's
+    route = BuildRoute("melt_quench", lambda: melt_quench_key(
+        atoms, pot, seed, p, mpi_comm().Get_size(), code_files=(__file__,)))
+    done = route.result()
+    if done is not None:
+        return done
     t0 = time.time()
-    with LammpsSession(atoms, potential, log=log) as s:
-        s.minimize(ftol_ev_per_angstrom=1e-3, maxiter=2000)
-        s.create_velocities(t_melt, seed + 1)
-        x0 = s.unwrapped_positions()
-        s.md(p["melt_ps"], t_melt, ensemble="nvt", seed=seed + 2)
-        x1 = s.unwrapped_positions()
-        sq = np.sum((x1 - x0) ** 2, axis=1)
-        msd_si = float(np.mean(sq[is_si]))
-        # Li is reported too (the liquid check is on Si, the slower species)
-        msd_li = {"melt_msd_li_angstrom2": float(np.mean(sq[~is_si]))} if (~is_si).any() else {}
-        if msd_si < p["min_melt_msd_angstrom2"]:
-            raise SimulationError(
-                f"melt not liquid: Si mean-squared displacement {msd_si:.2f} Å^2 over "
-                f"{p['melt_ps']} ps at {t_melt} K < {p['min_melt_msd_angstrom2']} Å^2; raise "
-                "melt_temperature_k or melt_ps")
-        _logger.info(f"melt done in {time.time() - t0:.0f} s (Si MSD {msd_si:.1f} Å^2); quenching",
-                     extra={"md_ps_done": p["melt_ps"], "elapsed_s": time.time() - t0})
-        if t_melt > t_switch:
-            s.md((t_melt - t_switch) / rate_per_ps, t_melt, t_switch, ensemble="nvt")
-        if t_switch > t_end:
-            s.md((t_switch - t_end) / rate_per_ps, t_switch, t_end, ensemble="npt")
-        s.md(p["relax_ps"], t_end, ensemble="npt")
+    with LammpsSession(atoms, pot, log=log) as s:
+        if not route.restore(s):
+            s.minimize(ftol_ev_per_angstrom=1e-3, maxiter=2000)
+            s.create_velocities(t_melt, seed + 1)
+            route.arrays["x0"] = s.unwrapped_positions()
+
+        def after(i):
+            if i != 0:  # after the melt: the liquid check
+                return
+            sq = np.sum((route.unwrapped_positions(s) - route.arrays["x0"]) ** 2, axis=1)
+            msd_si = float(np.mean(sq[is_si]))
+            # Li is reported too (the liquid check is on Si, the slower species)
+            route.meta["msd"] = {"melt_msd_si_angstrom2": msd_si,
+                                 **({"melt_msd_li_angstrom2": float(np.mean(sq[~is_si]))}
+                                    if (~is_si).any() else {})}
+            if msd_si < p["min_melt_msd_angstrom2"]:
+                raise SimulationError(
+                    f"melt not liquid: Si mean-squared displacement {msd_si:.2f} Å^2 over "
+                    f"{p['melt_ps']} ps at {t_melt} K < {p['min_melt_msd_angstrom2']} Å^2; raise "
+                    "melt_temperature_k or melt_ps")
+            _logger.info(f"melt done in {time.time() - t0:.0f} s (Si MSD {msd_si:.1f} Å^2); "
+                         "quenching", extra={"md_ps_done": p["melt_ps"],
+                                             "elapsed_s": time.time() - t0})
+
+        route.run(s, segments, after_segment=after)
         _logger.info(f"quench and relaxation done in {time.time() - t0:.0f} s")
         pe = s.minimize(box=True, ftol_ev_per_angstrom=1e-4, maxiter=5000)
         s.command("velocity all set 0.0 0.0 0.0")  # static (virial) pressure of the relaxed cell
@@ -329,9 +367,11 @@ def melt_quench(atoms: Atoms, potential, seed: int, p: dict, log=None) -> tuple[
         pressure = s.pressure_bar()
         out = s.get_atoms(velocities=False)
     del out.arrays["id"]
-    return out, {"melt_msd_si_angstrom2": msd_si, **msd_li,
-                 "potential_energy_ev_per_atom": pe / len(out),
-                 "pressure_bar": pressure}
+    # a glass continued from a build checkpoint says so (also in a cache entry made from it)
+    meas = {**route.meta["msd"], "potential_energy_ev_per_atom": pe / len(out),
+            "pressure_bar": pressure, **({"melt_quench_resumed": True} if route.resumed else {})}
+    route.finish(out, meas)
+    return out, meas
 
 
 def amorphous_lisi(x: float, n_si: int = 64, seed: int = 0, potential: str = DEFAULT_POTENTIAL,
@@ -416,7 +456,7 @@ def amorphous_lisi(x: float, n_si: int = 64, seed: int = 0, potential: str = DEF
                     density_g_cm3=density_g_cm3(atoms), volume_per_si_angstrom3=vol / n_si,
                     si_si_cn=si_si_coordination(atoms), si_si_cn_cutoff_angstrom=SI_SI_CN_CUTOFF,
                     ref_volume_per_si_angstrom3=ref_volume_per_si(x), ref_si_si_cn=ref_si_si_cn(x),
-                    potential_name=pot.name, protocol=protocol, **p, **meas)
+                    potential_name=pot.name, protocol=protocol, **p, **meas, **resumed_info())
 
 
 # ---- particles ------------------------------------------------------------------------------------
@@ -465,16 +505,33 @@ def relax_particle(atoms: Atoms, potential, seed: int, temperature_k: float, tim
         For an unknown potential name or elements other than Li and Si.
     SimulationError
         When LAMMPS fails.
+    BuildStopped
+        When the build control asked it to stop (after its checkpoint was written).
     """
     grain = atoms.arrays.get("grain")
-    with LammpsSession(atoms, potential) as s:
-        s.minimize(ftol_ev_per_angstrom=1e-2, maxiter=500)
-        if time_ps > 0:
-            s.create_velocities(temperature_k, seed + 3)
-            s.md(time_ps, temperature_k, ensemble="langevin", seed=seed + 4)
-        s.minimize(ftol_ev_per_angstrom=1e-3, maxiter=2000)
-        out = s.get_atoms(velocities=False)
-    del out.arrays["id"]
+    pot = get_potential(potential) if isinstance(potential, str) else potential
+    # checkpointed inside `dealloy run` (dealloy.builders.checkpoint); the Langevin noise of a
+    # continued relaxation is a new stream
+    route = BuildRoute("relax_particle", lambda: {
+        "route": "relax_particle", "start": structure_digest(atoms), "seed": int(seed),
+        "temperature_k": float(temperature_k), "time_ps": float(time_ps),
+        "potential": potential_identity(pot), "n_ranks": mpi_comm().Get_size()})
+    done = route.result()
+    if done is None:
+        with LammpsSession(atoms, pot) as s:
+            if not route.restore(s):
+                s.minimize(ftol_ev_per_angstrom=1e-2, maxiter=500)
+                if time_ps > 0:
+                    s.create_velocities(temperature_k, seed + 3)
+            if time_ps > 0:
+                route.run(s, [MdSegment("particle relaxation", time_ps, temperature_k,
+                                        temperature_k, "langevin", seed + 4)])
+            s.minimize(ftol_ev_per_angstrom=1e-3, maxiter=2000)
+            out = s.get_atoms(velocities=False)
+        del out.arrays["id"]
+        route.finish(out, {})
+    else:
+        out = done[0]
     if grain is not None:
         out.arrays["grain"] = grain.copy()
     return out
@@ -569,7 +626,7 @@ def amorphous_lisi_particle(diameter_nm: float, x: float, seed: int = 0,
                     bulk_volume_per_si_angstrom3=bulk.info["volume_per_si_angstrom3"],
                     melt_msd_si_angstrom2=bulk.info["melt_msd_si_angstrom2"],
                     melt_msd_li_angstrom2=bulk.info.get("melt_msd_li_angstrom2", float("nan")),
-                    potential_name=pot.name, protocol=protocol, **p)
+                    potential_name=pot.name, protocol=protocol, **p, **resumed_info())
 
 
 def _known_overrides(overrides: dict) -> dict:
@@ -761,4 +818,4 @@ def core_shell_particle(diameter_nm: float, dod: float, x_shell: float = 3.5, se
                     si_lattice_constant=si_a, **C.particle_diameter_nm(atoms),
                     shell_bulk_n_si=n_si, shell_density_g_cm3=shell_bulk.info["density_g_cm3"],
                     shell_volume_per_si_angstrom3=shell_bulk.info["volume_per_si_angstrom3"],
-                    potential_name=pot.name, protocol=protocol, **p)
+                    potential_name=pot.name, protocol=protocol, **p, **resumed_info())

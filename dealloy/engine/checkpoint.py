@@ -5,11 +5,19 @@ state of a fresh run, reads a checkpoint (``checkpoint/state.json`` +
 ``checkpoint/atoms-NNNNN.npz``, :mod:`dealloy.engine.state`), writes one (atomic, consistent
 pair, every ``checkpoint_ps`` and on a signal) and writes run.json
 (:class:`~dealloy.engine.record.RunRecord`). Rank 0 reads and writes; every rank learns the result.
+
+Before the MD, a builder's particle is protected by the build checkpoint
+(``build-checkpoint/``: :data:`BUILD_JSON` with the resolved config and the build's wall and core
+seconds so far, beside the MD routes' own files, :mod:`dealloy.builders.checkpoint`). It is
+deleted by the run's first checkpoint, when the particle is safe in ``checkpoint/``.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
 import time
+from pathlib import Path
 
 import numpy as np
 from ase import Atoms
@@ -19,6 +27,23 @@ from dealloy.engine.record import PotentialRecord, RunRecord, software_versions
 from dealloy.engine.state import EngineState, read_atoms, write_atoms
 from dealloy.errors import ConfigError
 from dealloy.lammps.potentials import ELEMENTS
+
+#: The build checkpoint's own record, in ``<run>/build-checkpoint/``.
+BUILD_JSON = "build.json"
+
+
+def _read_build_json(path: Path) -> dict | None:
+    """Read build-checkpoint/build.json (None: none); one ConfigError line if it is unreadable."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: unreadable build checkpoint ({exc}); start again with "
+                          "--overwrite") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: not a build checkpoint; start again with --overwrite")
+    return data
 
 
 class CheckpointMixin:
@@ -86,7 +111,14 @@ class CheckpointMixin:
         self.st.write(self.rd.checkpoint_dir / "state.json", self.comm)
         if self.rank == 0 and old and old != self.st.atoms_file:
             (self.rd.checkpoint_dir / old).unlink(missing_ok=True)
+        self._drop_build_checkpoint()  # the particle is safe in checkpoint/ now
         self._write_run_json("running")
+
+    def _drop_build_checkpoint(self) -> None:
+        """Delete ``build-checkpoint/`` (rank 0) if it exists; collective."""
+        if self.rank == 0 and self.rd.build_checkpoint_dir.is_dir():
+            shutil.rmtree(self.rd.build_checkpoint_dir, ignore_errors=True)
+        self.comm.Barrier()
 
     def _write_run_json(self, status: str, error: str | None = None) -> None:
         st = self.st
@@ -100,7 +132,8 @@ class CheckpointMixin:
             seed=self.cfg.seed, ranks=self.nranks,
             wall_time_s=round(self.wall_before + elapsed, 3),
             core_time_s=round(self.core_before + elapsed * self.nranks, 3),
-            time_ps=round(self.t_ps, 6), stage_index=st.stage_index,
+            build_wall_time_s=st.build_wall_s, build_core_time_s=st.build_core_s,
+            build_resumed=st.build_resumed, time_ps=round(self.t_ps, 6), stage_index=st.stage_index,
             n_stages=len(self.cfg.stages), si_start=st.si_start, si_end=st.n_si,
             li_start=st.li_start, li_end=st.n_li, x_start=st.li_start / st.si_start,
             x_end=self._x(), n_removed=st.n_removed, n_inserted=st.n_inserted,

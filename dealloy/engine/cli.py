@@ -56,6 +56,10 @@ def run_command(config, run_dir, resume, overwrite, quiet):
 def _print_summary(r: RunRecord) -> None:
     if r.time_ps is None:  # no run.json: nothing ran (a finished checkpoint without a record)
         return
+    if r.si_start is None:  # stopped while building the particle
+        click.echo(f"status {r.status} while building the particle, wall "
+                   f"{r.wall_time_s or 0:.1f} s", err=True)
+        return
     click.echo(f"status {r.status}: t = {r.time_ps or 0:.2f} ps, "
                f"Li/Si {r.x_start or 0:.3f} -> {r.x_end or 0:.3f}, "
                f"removed {r.n_removed or 0} Li, inserted {r.n_inserted or 0} Li, "

@@ -45,21 +45,22 @@ from dealloy.config.run import (
     parse_run_config,
     resolved_dict,
 )
+from dealloy.builders.checkpoint import BuildControl, BuildStopped, build_control
 from dealloy.checks import check_dump_path
-from dealloy.engine.checkpoint import CheckpointMixin
+from dealloy.engine.checkpoint import BUILD_JSON, CheckpointMixin, _read_build_json
 from dealloy.engine.electro_exchange import ElectroExchangeMixin
 from dealloy.engine.electrochem import li_bcc_chemical_potential_ev
 from dealloy.engine.exchange import ExchangeMixin
 from dealloy.engine.outputs import OutputsMixin
 from dealloy.engine.prepare import build_particle, check_protocol, normalise_particle
 from dealloy.progress import BuildProgress
-from dealloy.engine.record import RunRecord
+from dealloy.engine.record import PotentialRecord, RunRecord, software_versions
 from dealloy.engine.recorder import CsvLog
 from dealloy.engine.signals import EXIT_CHECKPOINTED, Checkpointed, StopSignals
 from dealloy.engine.stages import StagesMixin
 from dealloy.engine.state import ElectroCounters, EngineState
 from dealloy.errors import ConfigError, DealloyError
-from dealloy.io import mpi_comm
+from dealloy.io import mpi_comm, write_json
 from dealloy.lammps.potentials import get_potential
 from dealloy.rundir import RunDir
 
@@ -129,6 +130,13 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
         self.ckpt_steps = 0
         self.dump_every = 0
         self._need_setup = True  # the next LAMMPS run needs its setup (pre yes)
+        # the particle's build: wall/core seconds of earlier segments of a stopped build, and
+        # of the whole build once done (None: particle.file)
+        self._build_before = (0.0, 0.0)
+        self._build_announced = False
+        self.build_wall_s: float | None = None
+        self.build_core_s: float | None = None
+        self.build_resumed: bool | None = None
 
     @property
     def t_ps(self) -> float:
@@ -177,17 +185,29 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
         DealloyError
             Any other dealloy error during the run (recorded in run.json, then re-raised).
         """
-        t_start = time.time()
+        # SIGTERM/SIGUSR1 are caught from here on: during the particle's build too (it stops at
+        # its next safe point with a build checkpoint), and in the MD
+        self.signals.install()
+        try:
+            return self._run_protocol(time.time())
+        finally:
+            self.signals.restore()
+
+    def _run_protocol(self, t_start: float) -> RunRecord:
+        self._t_start = t_start
         self.potential = get_potential(self.cfg.potential, self.cfg.ffield or None)
         self.dt = self.cfg.resolved_timestep_ps()
         fresh = self.overwrite and not self.resume  # whatever the directory holds is replaced
         state = None if fresh else self._load_state()
         prev = self._on_rank0(lambda: RunRecord.read(self.rd.run_json))  # None: no run.json
         prev_status = prev.status if prev is not None else None
-        if not (self.resume or self.overwrite) and (state is not None or prev_status == "done"):
-            raise ConfigError(f"{self.rd.path} already holds a run (status {prev_status}"
-                              f"{', with a checkpoint' if state else ''}); pass --resume to "
-                              "continue it or --overwrite to start again")
+        build_ckpt = self._on_rank0(lambda: (self.rd.build_checkpoint_dir / BUILD_JSON).is_file())
+        if not (self.resume or self.overwrite) and (state is not None or prev_status == "done"
+                                                    or build_ckpt):
+            has = (", with a checkpoint" if state else
+                   ", with a build checkpoint" if build_ckpt else "")
+            raise ConfigError(f"{self.rd.path} already holds a run (status {prev_status}{has}); "
+                              "pass --resume to continue it or --overwrite to start again")
         if state is not None and state.config is not None:
             now = json.loads(json.dumps(resolved_dict(self.cfg)))
             changed = config_changes(now, state.config)
@@ -198,9 +218,18 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
         if state is not None and state.finished:
             self._log(f"run in {self.rd.path} is already done")
             return prev if prev is not None else RunRecord(status="done")
+        if fresh or state is not None:  # a build checkpoint of the run replaced or long built
+            self._drop_build_checkpoint()
         try:
             if state is None:
-                atoms = self._build_particle()
+                try:
+                    atoms = self._build_particle()
+                except BuildStopped as exc:
+                    self._log(f"received signal {exc.signum} during the particle's build: build "
+                              f"checkpoint written in {self.rd.build_checkpoint_dir}; continue "
+                              "with --resume")
+                    self._write_build_run_json("checkpointed")
+                    return self.summary("checkpointed")
             else:
                 atoms = self._checkpoint_atoms(state)
             symbols = np.array(atoms.get_chemical_symbols())
@@ -226,6 +255,11 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
             raise
         self._prepare_files(state, atoms)
         self.st = state or self._fresh_state(atoms)
+        if state is None and self.build_wall_s is not None:
+            # the segments of a stopped build count as this run's time (before this segment)
+            self.st.wall_s, self.st.core_s = self._build_before
+            self.st.build_wall_s, self.st.build_core_s = self.build_wall_s, self.build_core_s
+            self.st.build_resumed = self.build_resumed
         if self._electro_run:
             if self.st.electro is None:
                 self.st.electro = ElectroCounters()
@@ -236,8 +270,6 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
         # last recorded
         self.core_before = (self.st.core_s if self.st.core_s is not None
                             else self.wall_before * ((prev and prev.ranks) or self.nranks))
-        self._t_start = t_start
-        self.signals.install()
         status, error = "failed", None
         try:
             self._open_session(atoms, state)
@@ -255,7 +287,6 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
             error = f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            self.signals.restore()
             self._close(status, error)
         return self.summary(status)
 
@@ -274,20 +305,69 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
 
     def _build_particle(self):
         """Call build_particle, saying what it builds and relaying a builder's phase messages."""
+        # A builder's MD routes run under a BuildControl (dealloy.builders.checkpoint): they stop
+        # on SIGTERM/SIGUSR1 (BuildStopped, after their checkpoint) and write checkpoints into
+        # build-checkpoint/, from which --resume continues; one of another config is refused.
         spec = self.cfg.particle
         if spec.file is not None:
             return build_particle(self.cfg, self.comm)
+        folder = self.rd.build_checkpoint_dir
+        meta = self._on_rank0(lambda: _read_build_json(folder / BUILD_JSON))
+        if meta is not None:
+            now = json.loads(json.dumps(resolved_dict(self.cfg)))
+            changed = config_changes(now, meta.get("config") or {})
+            if changed:
+                raise ConfigError(f"--resume: the config changed since the build checkpoint "
+                                  f"({', '.join(changed)}); restore it, or start again with "
+                                  "--overwrite")
+            self._build_before = (float(meta.get("wall_s", 0.0)), float(meta.get("core_s", 0.0)))
         t0 = time.time()
         self._log(f"building the particle: {spec.builder}({', '.join(f'{k}={v!r}' for k, v in spec.args.items())})")
+        control = BuildControl(folder, stop_requested=lambda: self.signals.received_by_any(self.comm),
+                               checkpoint_ps=self.cfg.checkpoint_ps, comm=self.comm,
+                               on_save=self._build_saved)
         # the builder's phases with an estimated time left (the same relay as `dealloy build`)
         relay = (BuildProgress(ranks=self.comm.Get_size()) if self.rank == 0 and not self.quiet
                  else contextlib.nullcontext())
-        with relay:
+        with relay, build_control(control):
             atoms = build_particle(self.cfg, self.comm)
+        elapsed = time.time() - self._t_start
+        self.build_wall_s = round(self._build_before[0] + elapsed, 3)
+        self.build_core_s = round(self._build_before[1] + elapsed * self.nranks, 3)
+        self.build_resumed = bool(control.resumed)
+        for r in control.resumed:
+            where = ("its result" if r["segment"] is None else
+                     f"segment {r['segment']} ({r['segment_name']}), LAMMPS step {r['step']}")
+            self._log(f"the build continued from its checkpoint: {r['route']} from {where}")
         sym = atoms.get_chemical_symbols()
         self._log(f"particle built in {time.time() - t0:.0f} s: {len(atoms)} atoms "
                   f"({sym.count('Li')} Li, {sym.count('Si')} Si)")
         return atoms
+
+    def _build_saved(self) -> None:
+        """After each build checkpoint (collective): build.json (config, time so far), and run.json."""
+        elapsed = time.time() - self._t_start
+        wall = self._build_before[0] + elapsed
+        core = self._build_before[1] + elapsed * self.nranks
+        write_json(self.rd.build_checkpoint_dir / BUILD_JSON,
+                   {"config": resolved_dict(self.cfg), "wall_s": round(wall, 3),
+                    "core_s": round(core, 3)}, self.comm, collective=True)
+        if not self._build_announced:  # run.json says a run is under way (a kill -9 resumes)
+            self._write_build_run_json("running")
+            self._build_announced = True
+
+    def _write_build_run_json(self, status: str) -> None:
+        """Write run.json while the particle is being built (nothing of the MD exists yet)."""
+        elapsed = time.time() - self._t_start
+        wall = round(self._build_before[0] + elapsed, 3)
+        core = round(self._build_before[1] + elapsed * self.nranks, 3)
+        RunRecord(status=status, config=resolved_dict(self.cfg), versions=software_versions(),
+                  potential=PotentialRecord(name=self.potential.name,
+                                            file_hashes=self.potential.file_hashes(),
+                                            citation=self.potential.citation),
+                  seed=self.cfg.seed, ranks=self.nranks, wall_time_s=wall, core_time_s=core,
+                  build_wall_time_s=wall, build_core_time_s=core, time_ps=0.0, stage_index=0,
+                  n_stages=len(self.cfg.stages)).write(self.rd.run_json, self.comm)
 
     def _log(self, msg: str) -> None:
         if self.rank == 0 and not self.quiet:

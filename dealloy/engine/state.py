@@ -139,6 +139,11 @@ class EngineState(_Model):
         Wall seconds so far, over all segments.
     core_s : float or None
         Core seconds (wall x ranks, summed over segments); None in older checkpoints.
+    build_wall_s, build_core_s : float or None
+        Wall and core seconds from the start of the run to the built particle, over every
+        segment of the build (None: a ``particle.file`` run or an older checkpoint).
+    build_resumed : bool or None
+        The particle's build continued from a build checkpoint.
     finished : bool
         The run is done.
     atoms_file : str or None
@@ -171,6 +176,9 @@ class EngineState(_Model):
     checkpoint_count: int = 0
     wall_s: float = 0.0
     core_s: float | None = None  # None: a checkpoint from before core time was recorded
+    build_wall_s: float | None = None
+    build_core_s: float | None = None
+    build_resumed: bool | None = None
     finished: bool = False
     atoms_file: str | None = None
     config: dict[str, Any] | None = None

@@ -1,0 +1,449 @@
+"""Build checkpoints: a long builder MD route that stops on request and continues later.
+
+The melt-quench of an amorphous builder takes up to an hour; ``dealloy run`` must be able to stop
+it when SLURM's time-limit signal arrives, and a killed run must not lose all of it. The engine
+(which sits above the builders and may not be imported here) sets a :class:`BuildControl`
+around the build with :func:`build_control`: a collective ``stop_requested()`` callable (the
+engine's SIGTERM/SIGUSR1 flag, reduced over the MPI ranks) and a folder for the checkpoints.
+Without a control (``dealloy build``, the Python API) the builders run exactly as before.
+
+An MD route (:class:`BuildRoute`: the melt-quench, the relaxation of a cut particle) runs its
+schedule as :class:`MdSegment` s, each one LAMMPS fix held over a run cut into chunks of
+``poll_ps``. The chunks use ``run N start S stop E pre no``, so a temperature ramp over the
+segment is the same linear ramp (LAMMPS ramps the target between the steps ``S`` and ``E``) and
+the thermostat's own variables carry over: an uninterrupted build is bit-identical to one long
+``run`` per segment. At every chunk the route asks the control whether to stop; it writes a
+checkpoint when asked, at every segment boundary and every ``checkpoint_ps`` of MD, then (when
+asked) raises :class:`BuildStopped`.
+
+A checkpoint (``<folder>/<route>-<digest>.npz``, written atomically by rank 0) holds the
+segment, its first and last LAMMPS step, LAMMPS' step counter and, sorted by atom id, the exact
+float64 positions and velocities (native units) and the box bounds, plus the route's own values
+(e.g. the melt's start positions for the liquid check). The digest is that of the route's key
+(start structure, protocol, seed, potential, ranks, code: the melt-quench cache's key), so a
+checkpoint is used only by the route that wrote it. A resumed route continues from exactly that
+state on the same schedule, but it is not bit-identical to an uninterrupted one: LAMMPS
+re-sorts the atoms over the ranks (a different summation order), the Nose-Hoover chain and
+barostat variables start from zero again, and a Langevin thermostat draws a new noise stream.
+When a route finishes, its result (structure and measures) is kept as
+``<route>-<digest>.done.npz``, so a build stopped later (e.g. while relaxing the cut particle)
+does not melt again. The engine deletes the folder once the run no longer needs it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import hashlib
+import io
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from dealloy.builders import cache as _cache
+from dealloy.errors import DealloyError
+from dealloy.io import atomic_path, mpi_comm
+
+_logger = logging.getLogger(__name__)
+
+#: Checkpoint format; a file of another format is ignored (the route starts again).
+FORMAT = 1
+
+
+class BuildStopped(DealloyError):
+    """A build stopped on request after writing its checkpoint (``stop_requested()`` was true).
+
+    Parameters
+    ----------
+    signum : int
+        What ``stop_requested()`` returned (the engine: the signal number).
+    message : str
+        The message.
+    """
+
+    def __init__(self, signum: int, message: str):
+        super().__init__(message)
+        self.signum = signum
+
+
+@dataclass
+class BuildControl:
+    """What a build may do beside building: stop on request and write checkpoints.
+
+    Attributes
+    ----------
+    folder : pathlib.Path
+        Where the routes keep their checkpoints (created by rank 0 when first written).
+    stop_requested : callable
+        ``() -> int``, collective (every rank calls it at the same point): non-zero to stop
+        (the engine returns the signal number received by any rank).
+    checkpoint_ps : float
+        A checkpoint every this much simulated build MD, ps (and at every segment boundary).
+    poll_ps : float
+        MD between two calls of ``stop_requested``, ps (the chunk of a segment).
+    comm : mpi4py.MPI.Comm, optional
+        The communicator of the build (default COMM_WORLD).
+    on_save : callable, optional
+        ``() -> None``, collective; called after each checkpoint (the engine records its wall
+        time there).
+    resumed : list of dict
+        Filled by the routes: ``{"route", "segment", "segment_name", "step"}`` of each route
+        that continued from a checkpoint.
+    """
+
+    folder: Path
+    stop_requested: Callable[[], int]
+    checkpoint_ps: float = 10.0
+    poll_ps: float = 0.5
+    comm: Any = None
+    on_save: Callable[[], None] | None = None
+    resumed: list = field(default_factory=list)
+
+
+_CONTROL: contextvars.ContextVar[BuildControl | None] = contextvars.ContextVar(
+    "dealloy_build_control", default=None)
+
+
+@contextlib.contextmanager
+def build_control(control: BuildControl):
+    """Set ``control`` for the builds inside the ``with`` block.
+
+    Parameters
+    ----------
+    control : BuildControl
+        The control.
+
+    Yields
+    ------
+    BuildControl
+        ``control``.
+    """
+    token = _CONTROL.set(control)
+    try:
+        yield control
+    finally:
+        _CONTROL.reset(token)
+
+
+def current_control() -> BuildControl | None:
+    """Return the :class:`BuildControl` set by :func:`build_control`, or None outside one."""
+    return _CONTROL.get()
+
+
+def resumed_info() -> dict:
+    """Return ``{"build_resumed": True}`` when a route of the current build continued from a checkpoint, else {}."""
+    control = current_control()
+    return {"build_resumed": True} if control is not None and control.resumed else {}
+
+
+@dataclass(frozen=True)
+class MdSegment:
+    """One piece of a route's MD schedule: a thermostat (and barostat) held over ``time_ps``.
+
+    Attributes
+    ----------
+    name : str
+        What it is (``melt``, ``quench-nvt``, ...), for messages.
+    time_ps : float
+        Simulated time, ps.
+    temperature_k, temperature_end_k : float
+        Target temperature at its start and end (a linear ramp), K.
+    ensemble : str
+        ``nvt``, ``npt`` (P = 0), ``langevin`` or ``nve``
+        (:meth:`dealloy.lammps.session.LammpsSession.thermostat`).
+    seed : int
+        The Langevin seed.
+    damping_ps : float
+        Thermostat damping time, ps.
+    """
+
+    name: str
+    time_ps: float
+    temperature_k: float
+    temperature_end_k: float
+    ensemble: str
+    seed: int = 1
+    damping_ps: float = 0.1
+
+
+def _digest(key: dict) -> str:
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _step(session) -> int:
+    return int(session.lmp.extract_global("ntimestep"))
+
+
+class BuildRoute:
+    """One checkpointed MD route of a builder (module docstring); inert without a control.
+
+    Every rank constructs it and calls the same methods (collective). Use::
+
+        route = BuildRoute("melt_quench", lambda: key)
+        done = route.result()            # finished before: (atoms, measures)
+        with LammpsSession(start, pot) as s:
+            if not route.restore(s):     # False: nothing to continue, prepare from scratch
+                ...                      # minimise, draw velocities
+            route.run(s, segments)       # MD, stopping and checkpointing as asked
+            ...
+        route.finish(atoms, measures)
+
+    Parameters
+    ----------
+    name : str
+        The route's name (the checkpoint file's prefix).
+    key : callable
+        ``() -> dict``: JSON key material of everything the route's result depends on; called
+        only when a control is set.
+    control : BuildControl, optional
+        Default :func:`current_control`.
+
+    Attributes
+    ----------
+    meta : dict
+        The route's own JSON values, saved with every checkpoint and restored with it.
+    arrays : dict of str to numpy.ndarray
+        The route's own arrays, likewise.
+    """
+
+    def __init__(self, name: str, key: Callable[[], dict], control: BuildControl | None = None):
+        self.name = name
+        self.control = control if control is not None else current_control()
+        self.meta: dict = {}
+        self.arrays: dict[str, np.ndarray] = {}
+        self._state = None
+        self._start = (0, None)  # (segment, its first step) to continue from
+        self._offset = None  # unwrapped - LAMMPS' unwrapped positions after a restore
+        self._saved_step = None
+        self.resumed = False
+        if self.control is None:
+            return
+        self.comm = mpi_comm(self.control.comm)
+        self.rank = self.comm.Get_rank()
+        self.key = key()
+        digest = _digest(self.key)
+        self.path = Path(self.control.folder) / f"{name}-{digest}.npz"
+        self.result_path = Path(self.control.folder) / f"{name}-{digest}.done.npz"
+        state = None
+        if self.rank == 0 and self.path.is_file():
+            try:
+                state = self._read(self.path)
+            except Exception as exc:  # noqa: BLE001 - an unreadable checkpoint: start again
+                _logger.warning(f"ignoring unreadable build checkpoint {self.path} "
+                                f"({type(exc).__name__}: {exc}); this part of the build starts again")
+        self._state = self.comm.bcast(state, root=0)
+
+    # ---- files -------------------------------------------------------------------------
+    def _read(self, path: Path) -> dict | None:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            if meta.get("format") != FORMAT or meta.get("key") != self.key:
+                return None
+            return {"meta": meta, **{k: z[k] for k in z.files if k != "meta"}}
+
+    def result(self):
+        """Return the route's stored result when it finished in an earlier segment of the build.
+
+        Returns
+        -------
+        (ase.Atoms, dict) or None
+            The structure and measures :meth:`finish` stored; None without a control or result.
+        """
+        if self.control is None:
+            return None
+        hit = None
+        if self.rank == 0 and self.result_path.is_file():
+            hit = _cache._read(self.result_path, self.key)
+        hit = self.comm.bcast(hit, root=0)
+        if hit is not None:
+            _logger.info(f"{self.name}: finished earlier in this build; taken from {self.result_path}")
+            self.control.resumed.append({"route": self.name, "segment": None,
+                                         "segment_name": "done", "step": None})
+        return hit
+
+    def finish(self, atoms, measures: dict) -> None:
+        """Keep the route's result for the rest of the build and drop its MD checkpoint; collective.
+
+        Parameters
+        ----------
+        atoms : ase.Atoms
+            The route's structure.
+        measures : dict
+            Its measures (JSON values).
+        """
+        if self.control is None:
+            return
+        if self.rank == 0:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _cache._write(self.result_path, self.key, atoms, measures)
+            self.path.unlink(missing_ok=True)
+        self.comm.Barrier()
+
+    def save(self, session, segment: int, begin: int | None, end: int | None) -> None:
+        """Write the checkpoint of ``session`` in ``segment`` (atomic, rank 0); collective.
+
+        Parameters
+        ----------
+        session : dealloy.lammps.session.LammpsSession
+            The route's session.
+        segment : int
+            The segment running (or next to run, ``begin`` None).
+        begin, end : int or None
+            Its first and last LAMMPS step (None: it has not started).
+        """
+        s = session
+        ids = s.gather("id", 0, 1).astype(np.int64)
+        order = np.argsort(ids)
+        x, v = s.gather("x", 1, 3)[order], s.gather("v", 1, 3)[order]
+        types = s.gather("type", 0, 1).astype(np.int64)[order]
+        unwrapped = self.unwrapped_positions(s)
+        boxlo, boxhi, xy, yz, xz, _, _ = s.lmp.extract_box()
+        step = _step(s)
+        meta = {"format": FORMAT, "route": self.name, "key": self.key, "segment": segment,
+                "begin": begin, "end": end, "step": step, "route_meta": self.meta}
+        if self.rank == 0:
+            buf = io.BytesIO()
+            np.savez(buf, meta=np.array(json.dumps(meta)), ids=ids[order], types=types, x=x, v=v,
+                     unwrapped=unwrapped, boxlo=np.array(boxlo, float), boxhi=np.array(boxhi, float),
+                     tilt=np.array([xy, yz, xz], float),
+                     **{f"route_{k}": np.asarray(a) for k, a in self.arrays.items()})
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(self.path) as tmp:
+                tmp.write_bytes(buf.getvalue())
+        self.comm.Barrier()
+        self._saved_step = step
+        if self.control.on_save is not None:
+            self.control.on_save()
+
+    # ---- continuing ----------------------------------------------------------------------
+    def restore(self, session) -> bool:
+        """Put the checkpoint's state into a session built from the route's start structure.
+
+        Sets LAMMPS' step counter, the box bounds (periodic cells), the positions and the
+        velocities exactly as saved, and the route's :attr:`meta` and :attr:`arrays`.
+
+        Parameters
+        ----------
+        session : dealloy.lammps.session.LammpsSession
+            A new session holding the route's start structure (same atoms, ids 1..N).
+
+        Returns
+        -------
+        bool
+            True when it continued from a checkpoint, False when there is none (or no control).
+        """
+        st = self._state
+        if st is None:
+            return False
+        s = session
+        meta = st["meta"]
+        s.command(f"reset_timestep {meta['step']}")
+        if any(s.pbc):
+            lo, hi, (xy, yz, xz) = st["boxlo"], st["boxhi"], st["tilt"]
+            words = [f"{d} final {float(a)!r} {float(b)!r}" for d, a, b in zip("xyz", lo, hi)]
+            if s._prism.is_skewed():  # a triclinic LAMMPS box
+                words += [f"xy final {float(xy)!r}", f"xz final {float(xz)!r}",
+                          f"yz final {float(yz)!r}"]
+            s.command(f"change_box all {' '.join(words)} units box")
+        s.scatter("x", st["x"])
+        s.scatter("v", st["v"])
+        self._offset = st["unwrapped"] - s.unwrapped_positions()
+        self.meta = dict(meta["route_meta"])
+        self.arrays = {k[len("route_"):]: st[k] for k in st if k.startswith("route_")}
+        self._start = (meta["segment"], meta["begin"])
+        self._saved_step = meta["step"]
+        self.resumed = True
+        return True
+
+    def unwrapped_positions(self, session) -> np.ndarray:
+        """Unwrapped positions sorted by id (Å), continuous across a restore.
+
+        Parameters
+        ----------
+        session : dealloy.lammps.session.LammpsSession
+            The route's session.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (N, 3): :meth:`~dealloy.lammps.session.LammpsSession.unwrapped_positions`
+            plus the periodic images the atoms had crossed before the checkpoint.
+        """
+        x = session.unwrapped_positions()
+        return x if self._offset is None else x + self._offset
+
+    # ---- running -----------------------------------------------------------------------
+    def _safe_point(self, s, segment: int, begin, end, boundary: bool) -> None:
+        """Poll the stop flag (collective); checkpoint when asked, at a boundary or when due."""
+        if self.control is None:
+            return
+        flag = int(self.control.stop_requested() or 0)
+        due = (boundary or self._saved_step is None
+               or _step(s) - self._saved_step >= s.steps(self.control.checkpoint_ps))
+        if flag or due:
+            self.save(s, segment, begin, end)
+        if flag:
+            raise BuildStopped(flag, f"{self.name}: stopped on request (signal {flag}) in "
+                                     f"segment {segment} at LAMMPS step {_step(s)}; "
+                                     f"checkpoint {self.path}")
+
+    def run(self, session, segments, after_segment: Callable[[int], None] | None = None) -> None:
+        """Run ``segments`` in order from where the route stands, as the module docstring says.
+
+        Parameters
+        ----------
+        session : dealloy.lammps.session.LammpsSession
+            The route's session (prepared, or restored by :meth:`restore`).
+        segments : sequence of MdSegment
+            The schedule; the same list on every call of the route.
+        after_segment : callable, optional
+            ``(index) -> None``, called after each segment finishes (before its checkpoint).
+
+        Raises
+        ------
+        BuildStopped
+            When ``stop_requested()`` returned non-zero (after writing the checkpoint).
+        SimulationError
+            When LAMMPS fails.
+        """
+        s = session
+        first_seg, first_begin = self._start
+        if self.resumed:
+            seg = segments[first_seg].name if first_seg < len(segments) else "after the MD"
+            msg = (f"{self.name}: continuing from its build checkpoint: segment {first_seg} "
+                   f"({seg}), LAMMPS step {_step(s)}")
+            _logger.info(msg)
+            self.control.resumed.append({"route": self.name, "segment": first_seg,
+                                         "segment_name": seg, "step": _step(s)})
+        else:
+            self._safe_point(s, 0, None, None, boundary=False)
+        poll = s.steps(self.control.poll_ps) if self.control is not None else None
+        for i in range(first_seg, len(segments)):
+            seg = segments[i]
+            n = s.steps(seg.time_ps)
+            step = _step(s)
+            begin = first_begin if (i == first_seg and first_begin is not None) else step
+            end = begin + n
+            fixes = s.thermostat(seg.ensemble, seg.temperature_k, seg.temperature_end_k,
+                                 seg.damping_ps, seed=seg.seed, fix_id=s.new_id(seg.ensemble))
+            pre = "yes"
+            while step < end:
+                k = end - step if poll is None else min(poll, end - step)
+                s.command(f"run {k} start {begin} stop {end} pre {pre} post no")
+                pre = "no"
+                step += k
+                if step < end:
+                    self._safe_point(s, i, begin, end, boundary=False)
+            for fid in fixes:
+                s.command(f"unfix {fid}")
+            if after_segment is not None:
+                after_segment(i)
+            self._safe_point(s, i + 1, None, None, boundary=True)
+
+
+__all__ = ["BuildControl", "BuildRoute", "BuildStopped", "MdSegment", "build_control",
+           "current_control", "resumed_info"]

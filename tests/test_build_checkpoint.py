@@ -1,0 +1,182 @@
+"""Build checkpoints: a particle build under ``dealloy run`` survives SIGUSR1/SIGTERM and kill -9.
+
+Real LAMMPS on a 24-atom a-Li0.5Si glass (fast protocol, a 6 ps melt): ``dealloy run`` stops the
+melt-quench at its next safe point on SIGUSR1 with a build checkpoint and exit 75, ``--resume``
+continues it (not from scratch) and the run completes; a changed config is refused; the
+builders without a control (``dealloy build``) are unchanged, bit for bit.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dealloy.builders import amorphous
+from dealloy.builders.amorphous import amorphous_lisi
+from dealloy.builders.cache import CACHE_ENV
+from dealloy.builders.checkpoint import BuildControl, BuildStopped, build_control
+from dealloy.engine.signals import EXIT_CHECKPOINTED
+from dealloy.rundir import RunDir
+from dealloy.study.state import run_mode
+
+DEALLOY = [sys.executable, "-m", "dealloy.cli"]
+GLASS = dict(x=0.5, n_si=16, seed=3, protocol="fast", melt_ps=6.0)  # 8 Li + 16 Si
+
+
+def _config(path: Path, **args) -> Path:
+    a = {**GLASS, **args}
+    lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in a.items())
+    path.write_text(f"""seed = 3
+checkpoint_ps = 2.0
+thermo_interval_ps = 0.02
+dump_interval_ps = 0.05
+[particle]
+builder = "amorphous_lisi"
+[particle.args]
+{lines}
+[[stages]]
+type = "equilibrate"
+time_ps = 0.05
+""")
+    return path
+
+
+def _wait_for(pred, proc, timeout=120.0) -> bool:
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if pred():
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.05)
+    return False
+
+
+def _route_files(rd: RunDir) -> list[Path]:
+    return sorted(p for p in rd.build_checkpoint_dir.glob("melt_quench-*.npz")
+                  if not p.name.endswith(".done.npz"))
+
+
+def _route_meta(rd: RunDir) -> dict | None:
+    for p in _route_files(rd):
+        try:
+            with np.load(p) as z:
+                return json.loads(str(z["meta"]))
+        except (OSError, ValueError, KeyError):  # replaced while read
+            return None
+    return None
+
+
+def _resume(cfg: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(DEALLOY + ["run", str(cfg), "--resume"], capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_usr1_during_the_build_checkpoints_and_resume_finishes_it(tmp_path):
+    cfg = _config(tmp_path / "g.toml")
+    rd = RunDir(tmp_path / "g")
+    proc = subprocess.Popen(DEALLOY + ["run", str(cfg), "--quiet"])
+    assert _wait_for(lambda: bool(_route_files(rd)), proc), "the build wrote no checkpoint"
+    proc.send_signal(signal.SIGUSR1)  # the old engine died of it here (no handler yet)
+    assert proc.wait(timeout=120) == EXIT_CHECKPOINTED
+    rec = rd.record()
+    assert rec.status == "checkpointed" and rec.time_ps == 0 and rec.si_start is None
+    assert rec.build_wall_time_s > 0 and rec.wall_time_s == rec.build_wall_time_s
+    stopped = _route_meta(rd)
+    assert stopped["route"] == "melt_quench" and stopped["step"] > 0  # past the minimisation
+    build = json.loads((rd.build_checkpoint_dir / "build.json").read_text())
+    assert build["config"]["particle"]["args"]["melt_ps"] == 6.0
+    assert not rd.checkpoint_dir.exists() and run_mode(rd.path) == "resume"  # SLURM requeues
+    # without --resume the build checkpoint is protected
+    out = subprocess.run(DEALLOY + ["run", str(cfg)], capture_output=True, text=True)
+    assert out.returncode == 2 and "build checkpoint" in out.stderr and "--resume" in out.stderr
+    # a changed config is refused in one line, and nothing is lost
+    _config(tmp_path / "g.toml", melt_ps=7.0)
+    out = _resume(cfg)
+    err = out.stderr.strip()
+    assert out.returncode == 2 and "\n" not in err and "Traceback" not in err, err
+    assert "config changed since the build checkpoint (particle)" in err
+    assert _route_meta(rd) == stopped and rd.record().status == "checkpointed"
+    # restored: --resume continues the melt-quench where it stopped and the run completes
+    _config(tmp_path / "g.toml")
+    out = _resume(cfg)
+    assert out.returncode == 0, out.stderr
+    assert (f"the build continued from its checkpoint: melt_quench from segment "
+            f"{stopped['segment']}") in out.stderr
+    assert f"LAMMPS step {stopped['step']}" in out.stderr
+    rec = rd.record()
+    assert rec.status == "done" and (rec.li_start, rec.si_start) == (8, 16)
+    assert rec.build_resumed is True
+    assert rec.wall_time_s > rec.build_wall_time_s > build["wall_s"] > 0
+    assert not rd.build_checkpoint_dir.exists()  # gone once the particle is in checkpoint/
+
+
+def test_kill9_mid_build_then_resume_continues_from_the_last_build_checkpoint(tmp_path):
+    cfg = _config(tmp_path / "k.toml")
+    rd = RunDir(tmp_path / "k")
+    proc = subprocess.Popen(DEALLOY + ["run", str(cfg), "--quiet"])
+    # a checkpoint past the melt (segment >= 1: a boundary or a periodic one in the quench)
+    assert _wait_for(lambda: (_route_meta(rd) or {}).get("segment", 0) >= 1, proc), \
+        "the build ended before the kill"
+    last = _route_meta(rd)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert rd.record().status == "running" and run_mode(rd.path) == "resume"
+    out = _resume(cfg)
+    assert out.returncode == 0, out.stderr
+    line = [ln for ln in out.stderr.splitlines() if "the build continued from its checkpoint" in ln]
+    assert line, out.stderr
+    # it did not start over: it continued from the last checkpoint it wrote (or a later one
+    # written between the read and the kill)
+    seg = int(line[0].split("from segment ")[1].split()[0])
+    step = int(line[0].split("LAMMPS step ")[1])
+    assert seg >= last["segment"] >= 1 and step >= last["step"] > 0
+    assert "melt done" not in out.stderr  # the melt was not run again
+    rec = rd.record()
+    assert rec.status == "done" and (rec.li_start, rec.si_start) == (8, 16) and rec.build_resumed
+    assert not rd.build_checkpoint_dir.exists()
+
+
+def test_a_control_that_never_stops_changes_nothing_and_a_stop_resumes_into_the_same_cache_key(
+        tmp_path, monkeypatch):
+    # without a control (dealloy build, the Python API) and with one that never stops: the
+    # same glass bit for bit (the chunked segments run the same ramps)
+    plain = amorphous_lisi(**GLASS)
+    control = BuildControl(tmp_path / "never", stop_requested=lambda: 0, checkpoint_ps=1.0)
+    with build_control(control):
+        ctl = amorphous_lisi(**GLASS)
+    assert np.array_equal(plain.positions, ctl.positions)
+    assert np.array_equal(plain.cell.array, ctl.cell.array)
+    assert "build_resumed" not in plain.info and "build_resumed" not in ctl.info
+    assert [p.name.endswith(".done.npz") for p in (tmp_path / "never").iterdir()] == [True]
+    # stopped in the quench, resumed: the cache entry has the uninterrupted build's key
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    polls = []
+
+    def stop_at_the_20th():
+        polls.append(1)
+        return signal.SIGUSR1 if len(polls) == 20 else 0
+
+    control = BuildControl(tmp_path / "b", stop_requested=stop_at_the_20th, checkpoint_ps=1.0)
+    with build_control(control), pytest.raises(BuildStopped, match="signal 10"):
+        amorphous_lisi(**GLASS)
+    assert not (tmp_path / "cache" / "melt_quench").exists()  # nothing cached from a stopped build
+    control = BuildControl(tmp_path / "b", stop_requested=lambda: 0, checkpoint_ps=1.0)
+    with build_control(control):
+        resumed = amorphous_lisi(**GLASS)
+    (r,) = control.resumed
+    assert r["route"] == "melt_quench" and r["step"] > 0
+    assert resumed.info["build_resumed"] is True and resumed.info["melt_quench_resumed"] is True
+    assert len(resumed) == len(plain) and resumed.info["cache_hit"] is False
+    entry = Path(resumed.info["cache_entry"])
+    monkeypatch.setattr(amorphous, "melt_quench", None)  # a rebuild would fail: must be a hit
+    again = amorphous_lisi(**GLASS)
+    assert again.info["cache_hit"] is True and Path(again.info["cache_entry"]) == entry
+    assert np.array_equal(again.positions, resumed.positions)
