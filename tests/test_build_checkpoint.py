@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from dealloy.builders import amorphous
-from dealloy.builders.amorphous import amorphous_lisi
+from dealloy.builders.amorphous import amorphous_lisi, amorphous_lisi_particle
 from dealloy.builders.cache import CACHE_ENV
 from dealloy.builders.checkpoint import BuildControl, BuildStopped, build_control
 from dealloy.engine.signals import EXIT_CHECKPOINTED
@@ -180,3 +180,33 @@ def test_a_control_that_never_stops_changes_nothing_and_a_stop_resumes_into_the_
     again = amorphous_lisi(**GLASS)
     assert again.info["cache_hit"] is True and Path(again.info["cache_entry"]) == entry
     assert np.array_equal(again.positions, resumed.positions)
+
+
+def test_a_build_stopped_in_the_particle_relaxation_does_not_melt_again(tmp_path):
+    args = dict(diameter_nm=1.2, x=2.0, seed=1, bulk_n_si=8, protocol="fast")
+    polls = []
+    control = BuildControl(tmp_path / "ref", stop_requested=lambda: polls.append(1) or 0,
+                           checkpoint_ps=1.0)
+    with build_control(control):
+        ref = amorphous_lisi_particle(**args)
+    n_polls = len(polls)
+    # the last polls are the particle relaxation's (1 ps in 0.5 ps chunks): stop at the one
+    # between its two chunks
+    polls.clear()
+    control = BuildControl(tmp_path / "b", checkpoint_ps=1.0,
+                           stop_requested=lambda: polls.append(1) or (15 if len(polls) == n_polls - 1
+                                                                      else 0))
+    with build_control(control), pytest.raises(BuildStopped, match="relax_particle"):
+        amorphous_lisi_particle(**args)
+    names = sorted(p.name.split("-")[0] + ("(done)" if ".done" in p.name else "")
+                   for p in (tmp_path / "b").glob("*.npz"))
+    assert names == ["melt_quench(done)", "relax_particle"]
+    control = BuildControl(tmp_path / "b", stop_requested=lambda: 0, checkpoint_ps=1.0)
+    with build_control(control):
+        resumed = amorphous_lisi_particle(**args)
+    assert [(r["route"], r["segment"]) for r in control.resumed] == [("melt_quench", None),
+                                                                      ("relax_particle", 0)]
+    assert resumed.info["build_resumed"] is True and "build_resumed" not in ref.info
+    # the same glass, cut the same way: the same atoms; only the relaxation's end differs
+    assert resumed.get_chemical_symbols() == ref.get_chemical_symbols()
+    assert resumed.info["bulk_density_g_cm3"] == ref.info["bulk_density_g_cm3"]

@@ -52,6 +52,7 @@ from dealloy.builders.cache import (
     potential_identity,
     structure_digest,
 )
+from dealloy.builders import checkpoint as _checkpoint
 from dealloy.builders.checkpoint import BuildRoute, MdSegment, resumed_info
 from dealloy.errors import ConfigError, SimulationError
 from dealloy.io import mpi_comm
@@ -59,6 +60,10 @@ from dealloy.materials import MASSES_AMU
 from dealloy.lammps.lattice import si_lattice_constant
 from dealloy.lammps.potentials import DEFAULT_POTENTIAL, get_potential
 from dealloy.lammps.session import LammpsSession
+
+#: the source of the melt-quench route beyond dealloy.lammps: this module and the segment runner
+#: (their sha256 enter the cache and build-checkpoint keys)
+_CODE_FILES = (__file__, _checkpoint.__file__)
 
 _logger = logging.getLogger(__name__)  # phase messages; `dealloy run` shows them (INFO)
 
@@ -330,7 +335,7 @@ def melt_quench(atoms: Atoms, potential, seed: int, p: dict, log=None) -> tuple[
     # inside `dealloy run` (a build control is set): stop on request and checkpoint
     # (dealloy.builders.checkpoint); the key is the melt-quench cache's
     route = BuildRoute("melt_quench", lambda: melt_quench_key(
-        atoms, pot, seed, p, mpi_comm().Get_size(), code_files=(__file__,)))
+        atoms, pot, seed, p, mpi_comm().Get_size(), code_files=_CODE_FILES))
     done = route.result()
     if done is not None:
         return done
@@ -449,7 +454,7 @@ def amorphous_lisi(x: float, n_si: int = 64, seed: int = 0, potential: str = DEF
     # the same glass is asked for again by every extraction mode of a study and by every
     # particle cut from it: reused when DEALLOY_CACHE_DIR is set (dealloy.builders.cache)
     atoms, meas = cached_melt_quench(start, pot, seed, p, lambda: melt_quench(start, pot, seed, p),
-                                     code_files=(__file__,))
+                                     code_files=_CODE_FILES)
     atoms.arrays["grain"] = np.full(len(atoms), -1, dtype=int)
     vol = atoms.get_volume()
     return C.record(atoms, "amorphous_lisi", args, seed, x=n_li / n_si,

@@ -22,7 +22,11 @@ So a hit returns exactly (float64, bit for bit) what the route computed when the
 which is what it computes in this process with the same software on the same kind of machine;
 from a folder shared across different CPUs or nodes, a rebuild could differ in the last bits
 (floating-point reduction order), as any rerun there would. The cache changes cost, never the
-physics. Entries are ``.npz`` files (positions and cell as float64: an extxyz round trip would
+physics. One exception to "what it computes again": an entry made by a build that ``dealloy run``
+stopped and resumed (:mod:`dealloy.builders.checkpoint`) holds that build's result, which follows
+the same schedule from the exact saved state but is not bit-identical to an uninterrupted build
+(LAMMPS re-sorts the atoms, the thermostat variables restart); it is stored under the same key,
+and its measures say ``melt_quench_resumed``. Entries are ``.npz`` files (positions and cell as float64: an extxyz round trip would
 round them) with the key and the measures as JSON, in ``<cache dir>/melt_quench/<key>.npz``,
 written atomically by rank 0 (temp file + rename). An unreadable entry is rebuilt with a
 warning; a folder that cannot be read or written is skipped with a warning. Runs that ask for

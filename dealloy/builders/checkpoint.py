@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import ctypes
 import hashlib
 import io
 import json
@@ -329,7 +330,7 @@ class BuildRoute:
         Parameters
         ----------
         session : dealloy.lammps.session.LammpsSession
-            A new session holding the route's start structure (same atoms, ids 1..N).
+            A new session holding the route's start structure (the same atoms and ids).
 
         Returns
         -------
@@ -349,8 +350,11 @@ class BuildRoute:
                 words += [f"xy final {float(xy)!r}", f"xz final {float(xz)!r}",
                           f"yz final {float(yz)!r}"]
             s.command(f"change_box all {' '.join(words)} units box")
-        s.scatter("x", st["x"])
-        s.scatter("v", st["v"])
+        ids = [int(i) for i in st["ids"]]
+        c_ids = (ctypes.c_int * len(ids))(*ids)
+        for name in ("x", "v"):  # by atom id: exact float64, native units
+            a = np.ascontiguousarray(st[name], dtype=np.float64).ravel()
+            s.lmp.scatter_atoms_subset(name, 1, 3, len(ids), c_ids, (ctypes.c_double * a.size)(*a))
         self._offset = st["unwrapped"] - s.unwrapped_positions()
         self.meta = dict(meta["route_meta"])
         self.arrays = {k[len("route_"):]: st[k] for k in st if k.startswith("route_")}

@@ -168,13 +168,15 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
         -------
         RunRecord
             run.json's record, on every rank: ``status`` ``done`` or ``checkpointed`` (stopped
-            by SIGTERM/SIGUSR1 after a checkpoint).
+            by SIGTERM/SIGUSR1 after a checkpoint; while the particle was being built, after a
+            build checkpoint in ``build-checkpoint/``, which ``resume`` continues).
 
         Raises
         ------
         ConfigError
             Bad input before LAMMPS starts (the directory holds a run and neither ``resume``
-            nor ``overwrite`` is set, the config changed since the checkpoint, the particle or
+            nor ``overwrite`` is set, the config changed since the checkpoint or the build
+            checkpoint, the particle or
             the protocol is invalid, a barostat on a particle with vacuum, a potential without
             bcc Li for electrochemical stages, an unknown potential). An error in the particle,
             the protocol or mu_Li(bcc) is also recorded in run.json as ``failed`` (``before_md``)

@@ -3,7 +3,10 @@
 The handler only records the signal; the engine polls :meth:`StopSignals.received_by_any` at
 each step boundary (collective: every rank stops at the same step, even if only one got it), writes
 a checkpoint and raises :class:`Checkpointed`. ``dealloy run`` then exits with
-:data:`EXIT_CHECKPOINTED` and ``--resume`` continues.
+:data:`EXIT_CHECKPOINTED` and ``--resume`` continues. The handlers are installed when the run
+starts, so a builder's melt-quench polls the same flag between chunks of its MD (through the
+:class:`~dealloy.builders.checkpoint.BuildControl` the engine sets) and stops with a build
+checkpoint the same way.
 """
 
 from __future__ import annotations
