@@ -9,6 +9,7 @@ builders without a control (``dealloy build``) are unchanged, bit for bit.
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -210,3 +211,29 @@ def test_a_build_stopped_in_the_particle_relaxation_does_not_melt_again(tmp_path
     # the same glass, cut the same way: the same atoms; only the relaxation's end differs
     assert resumed.get_chemical_symbols() == ref.get_chemical_symbols()
     assert resumed.info["bulk_density_g_cm3"] == ref.info["bulk_density_g_cm3"]
+
+
+@pytest.mark.mpi
+def test_two_ranks_stop_the_build_together_and_resume_it(tmp_path):
+    # USR1 reaches the launcher (as from SLURM's batch script), which passes it on; the ranks
+    # agree at the next chunk (an allreduce), write one checkpoint and exit 75 together
+    if shutil.which("mpiexec") is None:
+        pytest.skip("no mpiexec")
+    cfg = _config(tmp_path / "m.toml")
+    rd = RunDir(tmp_path / "m")
+    launch = ["mpiexec", "-n", "2"] + DEALLOY
+    proc = subprocess.Popen(launch + ["run", str(cfg), "--quiet"])
+    assert _wait_for(lambda: bool(_route_files(rd)), proc), "the build wrote no checkpoint"
+    proc.send_signal(signal.SIGUSR1)
+    assert proc.wait(timeout=120) == EXIT_CHECKPOINTED
+    rec = rd.record()
+    assert rec.status == "checkpointed" and rec.ranks == 2 and len(_route_files(rd)) == 1
+    stopped = _route_meta(rd)
+    out = subprocess.run(launch + ["run", str(cfg), "--resume"], capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert f"LAMMPS step {stopped['step']}" in out.stderr
+    rec = rd.record()
+    assert rec.status == "done" and rec.build_resumed and (rec.li_start, rec.si_start) == (8, 16)
+    assert rec.build_core_time_s == pytest.approx(2 * rec.build_wall_time_s, rel=0.01)
+    assert not rd.build_checkpoint_dir.exists()
