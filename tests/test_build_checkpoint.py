@@ -23,7 +23,9 @@ from dealloy.builders import amorphous
 from dealloy.builders.amorphous import amorphous_lisi, amorphous_lisi_particle
 from dealloy.builders.cache import CACHE_ENV
 from dealloy.builders.checkpoint import BuildControl, BuildStopped, build_control
+from dealloy.engine.run import run
 from dealloy.engine.signals import EXIT_CHECKPOINTED
+from dealloy.errors import SimulationError
 from dealloy.rundir import RunDir
 from dealloy.study.state import run_mode
 
@@ -237,3 +239,14 @@ def test_two_ranks_stop_the_build_together_and_resume_it(tmp_path):
     assert rec.status == "done" and rec.build_resumed and (rec.li_start, rec.si_start) == (8, 16)
     assert rec.build_core_time_s == pytest.approx(2 * rec.build_wall_time_s, rel=0.01)
     assert not rd.build_checkpoint_dir.exists()
+
+
+def test_a_build_that_fails_after_its_first_checkpoint_says_so_in_run_json(tmp_path):
+    # run.json says "running" from the build's first checkpoint on; a failing build must not
+    # leave it there
+    cfg = _config(tmp_path / "f.toml", melt_ps=1.0, min_melt_msd_angstrom2=1e6)
+    with pytest.raises(SimulationError, match="melt not liquid"):
+        run(cfg, quiet=True)
+    rec = RunDir(tmp_path / "f").record()
+    assert rec.status == "failed" and "melt not liquid" in rec.error
+    assert rec.build_wall_time_s > 0

@@ -426,7 +426,8 @@ def amorphous_lisi(x: float, n_si: int = 64, seed: int = 0, potential: str = DEF
         density_g_cm3, volume_per_si_angstrom3, si_si_cn (cutoff 2.9 Å), melt_msd_si_angstrom2
         (and melt_msd_li_angstrom2 when there is Li), potential_energy_ev_per_atom,
         pressure_bar, the reference values (ref_volume_per_si_angstrom3, ref_si_si_cn [FE]_) and
-        the protocol used. ``arrays['grain']`` = -1 (amorphous).
+        the protocol used; ``build_resumed`` and ``melt_quench_resumed`` (True) when ``dealloy
+        run`` continued the build from a build checkpoint. ``arrays['grain']`` = -1 (amorphous).
 
     Raises
     ------

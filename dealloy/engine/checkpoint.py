@@ -32,8 +32,25 @@ from dealloy.lammps.potentials import ELEMENTS
 BUILD_JSON = "build.json"
 
 
-def _read_build_json(path: Path) -> dict | None:
-    """Read build-checkpoint/build.json (None: none); one ConfigError line if it is unreadable."""
+def read_build_json(path: Path) -> dict | None:
+    """Read a build checkpoint's record (``build-checkpoint/build.json``).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+
+    Returns
+    -------
+    dict or None
+        ``config`` (the resolved run config), ``wall_s`` and ``core_s`` (the build's seconds so
+        far); None when there is no file.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file when it is not JSON or not such a record.
+    """
     try:
         data = json.loads(Path(path).read_text())
     except FileNotFoundError:

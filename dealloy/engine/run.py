@@ -47,7 +47,7 @@ from dealloy.config.run import (
 )
 from dealloy.builders.checkpoint import BuildControl, BuildStopped, build_control
 from dealloy.checks import check_dump_path
-from dealloy.engine.checkpoint import BUILD_JSON, CheckpointMixin, _read_build_json
+from dealloy.engine.checkpoint import BUILD_JSON, CheckpointMixin, read_build_json
 from dealloy.engine.electro_exchange import ElectroExchangeMixin
 from dealloy.engine.electrochem import li_bcc_chemical_potential_ev
 from dealloy.engine.exchange import ExchangeMixin
@@ -220,7 +220,8 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
         if state is not None and state.finished:
             self._log(f"run in {self.rd.path} is already done")
             return prev if prev is not None else RunRecord(status="done")
-        if fresh or state is not None:  # a build checkpoint of the run replaced or long built
+        if not self.resume or state is not None:
+            # a fresh start (or a particle long built) uses no build checkpoint: drop any leftover
             self._drop_build_checkpoint()
         try:
             if state is None:
@@ -232,6 +233,13 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
                               "with --resume")
                     self._write_build_run_json("checkpointed")
                     return self.summary("checkpointed")
+                except ConfigError:
+                    raise
+                except Exception as exc:
+                    if self._build_announced:  # run.json said "running": say why it stopped
+                        self._write_build_run_json("failed", exc if isinstance(exc, DealloyError)
+                                                   else f"{type(exc).__name__}: {exc}")
+                    raise
             else:
                 atoms = self._checkpoint_atoms(state)
             symbols = np.array(atoms.get_chemical_symbols())
@@ -314,7 +322,7 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
         if spec.file is not None:
             return build_particle(self.cfg, self.comm)
         folder = self.rd.build_checkpoint_dir
-        meta = self._on_rank0(lambda: _read_build_json(folder / BUILD_JSON))
+        meta = self._on_rank0(lambda: read_build_json(folder / BUILD_JSON))
         if meta is not None:
             now = json.loads(json.dumps(resolved_dict(self.cfg)))
             changed = config_changes(now, meta.get("config") or {})
@@ -358,12 +366,13 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
             self._write_build_run_json("running")
             self._build_announced = True
 
-    def _write_build_run_json(self, status: str) -> None:
+    def _write_build_run_json(self, status: str, error=None) -> None:
         """Write run.json while the particle is being built (nothing of the MD exists yet)."""
         elapsed = time.time() - self._t_start
         wall = round(self._build_before[0] + elapsed, 3)
         core = round(self._build_before[1] + elapsed * self.nranks, 3)
-        RunRecord(status=status, config=resolved_dict(self.cfg), versions=software_versions(),
+        RunRecord(status=status, error=None if error is None else str(error),
+                  config=resolved_dict(self.cfg), versions=software_versions(),
                   potential=PotentialRecord(name=self.potential.name,
                                             file_hashes=self.potential.file_hashes(),
                                             citation=self.potential.citation),
