@@ -46,7 +46,7 @@ from typing import Any, Callable
 import numpy as np
 
 from dealloy.builders import cache as _cache
-from dealloy.errors import DealloyError
+from dealloy.errors import DealloyError, SimulationError
 from dealloy.io import atomic_path, mpi_comm
 
 _logger = logging.getLogger(__name__)
@@ -209,6 +209,8 @@ class BuildRoute:
         The route's own JSON values, saved with every checkpoint and restored with it.
     arrays : dict of str to numpy.ndarray
         The route's own arrays, likewise.
+    resumed : bool
+        It continued from a checkpoint (:meth:`restore`).
     """
 
     def __init__(self, name: str, key: Callable[[], dict], control: BuildControl | None = None):
@@ -278,11 +280,11 @@ class BuildRoute:
         """
         if self.control is None:
             return
-        if self.rank == 0:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        def write():
             _cache._write(self.result_path, self.key, atoms, measures)
             self.path.unlink(missing_ok=True)
-        self.comm.Barrier()
+
+        self._on_rank0(write, self.result_path)
 
     def save(self, session, segment: int, begin: int | None, end: int | None) -> None:
         """Write the checkpoint of ``session`` in ``segment`` (atomic, rank 0); collective.
@@ -306,19 +308,31 @@ class BuildRoute:
         step = _step(s)
         meta = {"format": FORMAT, "route": self.name, "key": self.key, "segment": segment,
                 "begin": begin, "end": end, "step": step, "route_meta": self.meta}
-        if self.rank == 0:
+        def write():
             buf = io.BytesIO()
             np.savez(buf, meta=np.array(json.dumps(meta)), ids=ids[order], types=types, x=x, v=v,
                      unwrapped=unwrapped, boxlo=np.array(boxlo, float), boxhi=np.array(boxhi, float),
                      tilt=np.array([xy, yz, xz], float),
                      **{f"route_{k}": np.asarray(a) for k, a in self.arrays.items()})
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(self.path) as tmp:
                 tmp.write_bytes(buf.getvalue())
-        self.comm.Barrier()
+
+        self._on_rank0(write, self.path)
         self._saved_step = step
         if self.control.on_save is not None:
             self.control.on_save()
+
+    def _on_rank0(self, write, path: Path) -> None:
+        """Call ``write()`` on rank 0; its OSError becomes a SimulationError on every rank."""
+        err = None
+        if self.rank == 0:
+            try:
+                write()
+            except OSError as exc:
+                err = f"{type(exc).__name__}: {exc}"
+        err = self.comm.bcast(err, root=0)
+        if err:
+            raise SimulationError(f"{self.name}: cannot write the build checkpoint {path} ({err})")
 
     # ---- continuing ----------------------------------------------------------------------
     def restore(self, session) -> bool:
