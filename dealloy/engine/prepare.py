@@ -99,8 +99,9 @@ def normalise_particle(atoms):
     Returns
     -------
     ase.Atoms
-        A new structure with ``arrays["id"]`` = 1..N; a non-periodic structure whose cell has
-        rank < 3 is centred with 15 Å of vacuum on every side.
+        A new structure with ``arrays["id"]`` = 1..N and the scalar entries of ``atoms.info``
+        (a builder's record); a non-periodic structure whose cell has rank < 3 is centred with
+        15 Å of vacuum on every side.
 
     Raises
     ------
@@ -114,6 +115,10 @@ def normalise_particle(atoms):
         raise ConfigError("particle: the structure has no atoms")
     out = Atoms(atoms.get_chemical_symbols(), positions=atoms.get_positions(), cell=atoms.cell,
                 pbc=atoms.pbc)
+    # the builder's record (builder, builder_args, seed, measures such as bulk_cache_hit) goes
+    # on into initial.extxyz; values an extxyz comment line cannot hold are dropped
+    out.info = {k: v for k, v in atoms.info.items()
+                if isinstance(v, (str, bool, int, float, np.integer, np.floating))}
     if atoms.has("momenta"):
         out.set_momenta(atoms.get_momenta())
     if not any(out.pbc) and out.cell.rank < 3:

@@ -1,5 +1,10 @@
 """``dealloy study submit``: one sbatch job array over the runs that still need computing.
 
+When two or more of those runs start from the same melt-quenched glass, a first array builds each
+such glass once (``dealloy study prebuild``, :mod:`dealloy.study.prebuild`) and the runs' array
+waits for it (``--dependency=afterany``), so the runs find their glass in the study's cache
+instead of each building it at the same time. ``[slurm] prebuild = false`` turns it off.
+
 Everything is checked before anything is written or submitted: the template (known variables,
 required ones present), the study directory's owner, ``sbatch`` on PATH (unless --dry-run), and
 the rendered script itself (``sbatch --test-only``, also on --dry-run where sbatch exists). Every
@@ -20,6 +25,7 @@ from dealloy.io import write_text
 from dealloy.study import slurm
 from dealloy.study.local import select_runs
 from dealloy.study.plan import Plan, check_directory, claim_directory, prepare_run
+from dealloy.study.prebuild import shared_glasses
 
 
 @dataclass
@@ -38,6 +44,9 @@ class Submission:
         The runs, in array order.
     job_id : str, optional
         SLURM's job id (None for a dry run).
+    prebuild : Submission, optional
+        The array that builds the shared glasses first (its ``runs`` are the leader runs whose
+        configs name the glasses); this array waits for it.
     """
 
     script_text: str
@@ -45,6 +54,7 @@ class Submission:
     manifest: Path
     runs: list
     job_id: str | None = None
+    prebuild: "Submission | None" = None
 
 
 def submit(plan: Plan, settings: SlurmSettings, template: str | Path | None = None,
@@ -54,7 +64,8 @@ def submit(plan: Plan, settings: SlurmSettings, template: str | Path | None = No
 
     Everything that can fail is checked first (template, study directory, dump path, sbatch on
     PATH, ``sbatch --test-only``); then the run directories, manifest and script are written and
-    the submission is recorded in ``submissions.json``.
+    the submission is recorded in ``submissions.json``. Glasses that two or more of the runs
+    share are built first by a prebuild array (module docstring) that the runs' array waits for.
 
     Parameters
     ----------
@@ -106,21 +117,41 @@ def submit(plan: Plan, settings: SlurmSettings, template: str | Path | None = No
     while (sdir / f"{stamp}-{n}.sbatch").exists():
         n += 1
     script, manifest = sdir / f"{stamp}-{n}.sbatch", sdir / f"{stamp}-{n}.runs"
+    throttle = max_parallel or settings.max_parallel
     values = slurm.template_values(settings, study_name=plan.study.name,
                                    study_dir=plan.directory, manifest=manifest, n_runs=len(todo),
-                                   max_parallel=max_parallel or settings.max_parallel)
+                                   max_parallel=throttle)
     rendered = slurm.render(text, values, str(tmpl))
     sub = Submission(rendered, script, manifest, todo)
+    shared = shared_glasses(todo) if settings.prebuild else []
+    if shared:
+        pscript, pmanifest = (sdir / f"{stamp}-{n}-prebuild.sbatch",
+                              sdir / f"{stamp}-{n}-prebuild.runs")
+        pvalues = slurm.template_values(settings, study_name=plan.study.name,
+                                        study_dir=plan.directory, manifest=pmanifest,
+                                        n_runs=len(shared), max_parallel=throttle,
+                                        command="study prebuild", job_suffix="-prebuild")
+        sub.prebuild = Submission(slurm.render(text, pvalues, str(tmpl)), pscript, pmanifest,
+                                  [g.leader for g in shared])
+    scripts = [s for s in (sub.prebuild, sub) if s is not None]
     if not dry_run:
-        slurm.sbatch_test(rendered)  # sbatch's own verdict before anything is written
+        for s in scripts:
+            slurm.sbatch_test(s.script_text)  # sbatch's own verdict before anything is written
     if dry_run:
-        echo(rendered)
-        if shutil.which("sbatch") and slurm.slurm_env_ok():
-            # the verdict of this machine's SLURM (a script meant for another cluster may name
-            # a partition this one lacks): shown, not fatal
-            echo(f"# {slurm.sbatch_test(rendered, raise_on_reject=False)}")
-        echo(f"# dry run: nothing written or submitted. Would write {script} and submit "
-             f"{len(todo)} run(s):")
+        for s in scripts:
+            echo(s.script_text)
+            if shutil.which("sbatch") and slurm.slurm_env_ok():
+                # the verdict of this machine's SLURM (a script meant for another cluster may
+                # name a partition this one lacks): shown, not fatal
+                echo(f"# {slurm.sbatch_test(s.script_text, raise_on_reject=False)}")
+        echo("# dry run: nothing written or submitted. Would write "
+             f"{' and '.join(str(s.script) for s in scripts)} and submit:")
+        for i, g in enumerate(shared):
+            echo(f"#   prebuild [{i}] glass {g.label()} (config of {g.leader.key}) for "
+                 f"{len(g.runs)} runs: {', '.join(r.key for r in g.runs)}")
+        if shared:
+            echo(f"#   then, once the prebuild array has ended (--dependency=afterany), "
+                 f"{len(todo)} run(s):")
         for i, run in enumerate(todo):
             echo(f"#   [{i}] {run.key}  {run.label()}")
         return sub
@@ -128,11 +159,21 @@ def submit(plan: Plan, settings: SlurmSettings, template: str | Path | None = No
     for run in todo:
         prepare_run(run)
     (sdir / "logs").mkdir(parents=True, exist_ok=True)
-    write_text(manifest, "".join(f"{run.path}\n" for run in todo))
-    write_text(script, rendered)
-    script.chmod(0o755)
-    sub.job_id = slurm.sbatch(script, cwd=plan.directory)
-    slurm.record_submission(plan.directory, sub.job_id, script, manifest, [r.key for r in todo])
-    echo(f"submitted job array {sub.job_id} ({len(todo)} run(s), --array={values['array']}); "
-         f"script {script}")
+    for s in scripts:
+        write_text(s.manifest, "".join(f"{run.path}\n" for run in s.runs))
+        write_text(s.script, s.script_text)
+        s.script.chmod(0o755)
+    after = None
+    if sub.prebuild is not None:
+        p = sub.prebuild
+        p.job_id = after = slurm.sbatch(p.script, cwd=plan.directory)
+        slurm.record_submission(plan.directory, p.job_id, p.script, p.manifest,
+                                [r.key for r in p.runs], kind="prebuild")
+        echo(f"submitted prebuild array {p.job_id} ({len(p.runs)} glass(es) shared by "
+             f"{sum(len(g.runs) for g in shared)} runs); script {p.script}")
+    sub.job_id = slurm.sbatch(script, cwd=plan.directory, after=after)
+    slurm.record_submission(plan.directory, sub.job_id, script, manifest, [r.key for r in todo],
+                            after=after)
+    echo(f"submitted job array {sub.job_id} ({len(todo)} run(s), --array={values['array']}"
+         f"{f', after {after}' if after else ''}); script {script}")
     return sub
