@@ -51,6 +51,7 @@ batch = 5
 
 def tiny_study(tmp_path: Path, n_si: int = 16, jobs: int = 2, extra: str = "") -> Path:
     """Two runs (surface vs random selector) cut from the same 16-Si a-Li1Si glass."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "base.toml").write_text(BASE.format(n_si=n_si))
     study = tmp_path / "pb.toml"
     study.write_text(f'''name = "pb"
@@ -94,7 +95,11 @@ def test_a_run_past_its_build_is_left_out(tmp_path):
     assert [len(g.runs) for g in shared_glasses(plan.runs)] == [2]
     started = plan.runs[1].path
     started.mkdir(parents=True)
-    (started / "run.json").write_text(json.dumps({"status": "checkpointed"}))
+    (started / "run.json").write_text(json.dumps({"status": "failed"}))
+    # failed before MD, no checkpoint: it builds its particle again, so it still shares
+    assert [len(g.runs) for g in shared_glasses(plan.runs)] == [2]
+    (started / "checkpoint").mkdir()
+    (started / "checkpoint" / "state.json").write_text("{}")
     assert shared_glasses(plan.runs) == []  # one run left: nothing is shared
 
 
@@ -120,9 +125,40 @@ def test_glass_args_name_the_glass_each_builder_melts(tmp_path, monkeypatch):
         assert particle.info["bulk_cache_hit"] is True
     assert glass_args("li15si4_particle", {"diameter_nm": 3.0}) is None
     assert glass_args("amorphous_lisi_particle", {"x": 1.0}) is None  # no size: not guessed
-    # spelling does not split a group: same call, same id
-    assert glass_id(glass_args("amorphous-lisi", {"x": 1, "n_si": 8})) == glass_id(
-        glass_args("amorphous_lisi", {"n_si": 8, "x": 1.0, "protocol": "standard"}))
+
+
+def test_equal_glasses_get_one_id_however_spelled():
+    # hyphens, int vs float, a protocol value given at its default, None as "left out"
+    ids = {glass_id(glass_args(b, a)) for b, a in [
+        ("amorphous-lisi", {"x": 1, "n_si": 8}),
+        ("amorphous_lisi", {"n_si": 8, "x": 1.0, "protocol": "standard", "melt_ps": 20}),
+        ("amorphous_lisi", {"n_si": 8, "x": 1.0, "seed": None, "melt_ps": 20.0})]}
+    assert len(ids) == 1
+    assert glass_id(glass_args("amorphous_lisi", {"x": 1, "n_si": 8, "melt_ps": 21})) not in ids
+    # a builder default left out is the builder's default: core_shell_particle's x_shell = 3.5
+    shell = glass_args("core_shell_particle", {"diameter_nm": 8.0, "dod": 0.5, "seed": 1})
+    assert shell is not None and shell["x"] == 3.5 and shell["n_si"] > 1000
+    assert shell == glass_args("core_shell_particle", {"diameter_nm": 8.0, "dod": 0.5,
+                                                       "seed": 1, "x_shell": 3.5})
+
+
+def test_the_builder_record_reads_back_from_extxyz_as_written(tmp_path):
+    import numpy as np
+    from ase import Atoms
+    from ase.io import write
+
+    from dealloy.engine.prepare import builder_record
+
+    info = {"builder": "amorphous_lisi_particle", "builder_args": '{"x": 1.0, "potential": "m"}',
+            "seed": np.int64(2), "bulk_cache_hit": np.bool_(True), "x": np.float64(0.5),
+            "space_group": "I-43d", "energy": 1.0, "stress": 2.0, "pbc": "T", "note": "a\nb",
+            "empty": "", "flag": "F", "vector": np.zeros(3)}
+    rec = builder_record(info)
+    assert set(rec) == {"builder", "builder_args", "seed", "bulk_cache_hit", "x", "space_group"}
+    atoms = Atoms("LiSi", positions=[[0, 0, 0], [2.5, 0, 0]], cell=[10, 10, 10])
+    atoms.info = rec
+    write(tmp_path / "p.extxyz", atoms, format="extxyz")
+    assert read(tmp_path / "p.extxyz").info == rec
 
 
 def test_prebuild_needs_the_cache(tmp_path, monkeypatch):
@@ -164,8 +200,43 @@ def test_submit_dry_run_shows_the_prebuild_array_first(tmp_path):
     assert "dealloy study prebuild" not in sub.script_text and " dealloy run" in sub.script_text
     assert "prebuild [0] glass a-Li1Si, 16 Si, seed 0" in out
     assert "--dependency=afterany" in out
+    assert sub.independent is None  # every run shares the glass
     assert not (tmp_path / "study").exists()  # a dry run writes nothing
     # turned off in the study: one array, no prebuild
     plan = make_plan(load_study(tiny_study(tmp_path / "off", extra="prebuild = false\n")),
                      tmp_path / "off" / "study")
     assert submit(plan, plan.study.spec.slurm, dry_run=True, echo=lambda s: None).prebuild is None
+
+
+def mixed_study(tmp_path: Path) -> Path:
+    """tiny_study's two runs on one glass, and a third run on a glass of its own (seed 5)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "base.toml").write_text(BASE.format(n_si=16))
+    study = tmp_path / "mixed.toml"
+    study.write_text(f'''name = "mixed"
+base = "base.toml"
+directory = "{tmp_path / 'study'}"
+[[runs]]
+selector = "surface"
+[[runs]]
+selector = "random"
+[[runs]]
+selector = "surface"
+"particle.args.seed" = 5
+[slurm]
+ntasks = 1
+time = "00:10:00"
+''')
+    return study
+
+
+def test_runs_that_share_no_glass_do_not_wait(tmp_path):
+    """A third run on another glass goes in an array of its own, without the dependency."""
+    study = mixed_study(tmp_path)
+    plan = make_plan(load_study(study), tmp_path / "study")
+    lines = []
+    sub = submit(plan, plan.study.spec.slurm, dry_run=True, echo=lines.append)
+    assert len(sub.prebuild.runs) == 1 and len(sub.runs) == 2
+    assert sub.independent is not None and len(sub.independent.runs) == 1
+    assert sub.independent.runs[0].config["particle"]["args"]["seed"] == 5
+    assert "at once, 1 run(s) that share no glass" in "\n".join(lines)

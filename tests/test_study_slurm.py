@@ -191,19 +191,23 @@ def test_requeue_usr1_and_cancel(slurm_cluster, tmp_path):
 
 
 def test_shared_glass_is_prebuilt_before_the_runs_array(slurm_cluster, tmp_path):
-    """Two runs cut from one melt-quenched glass: a prebuild array builds it once, the runs'
-    array waits for it (--dependency=afterany) and both runs take it from the study's cache."""
+    """Two runs cut from one melt-quenched glass: a prebuild array builds it once, their array
+    waits for it (--dependency=afterany) and both take it from the study's cache; a third run on
+    a glass of its own goes in an array without the dependency."""
     from ase.io import read
 
-    from test_study_prebuild import tiny_study  # tests/ is on sys.path (rootdir-less import)
+    from test_study_prebuild import mixed_study  # tests/ is on sys.path (rootdir-less import)
 
-    study = tiny_study(tmp_path)
+    study = mixed_study(tmp_path)
     plan = make_plan(load_study(study))
     res = dealloy("study", "submit", study)
     assert "submitted prebuild array" in res.stdout and ", after " in res.stdout, res.stdout
     subs = json.loads((plan.directory / "submissions.json").read_text())
-    assert [s["kind"] for s in subs] == ["prebuild", "runs"]
+    assert [s["kind"] for s in subs] == ["prebuild", "runs", "runs"]
+    independent = subs.pop(1)
+    assert "after" not in independent and len(independent["runs"]) == 1
     assert subs[1]["after"] == subs[0]["job_id"] and len(subs[0]["runs"]) == 1
+    assert len(subs[1]["runs"]) == 2
     wait_for(lambda: all(s.state in ("done", "failed") for s in state_map(plan).values()),
              600, "the prebuild and the runs", plan)
     assert all(s.state == "done" for s in state_map(plan).values())
@@ -215,9 +219,11 @@ def test_shared_glass_is_prebuilt_before_the_runs_array(slurm_cluster, tmp_path)
     for i in range(2):
         run_log = (plan.directory / "slurm" / "logs" / f"{subs[1]['job_id']}_{i}.out").read_text()
         assert min(stamp.findall(run_log)) >= prebuild_end, (log, run_log)
-    assert len(list((plan.directory / "cache" / "melt_quench").glob("*.npz"))) == 1
+    assert len(list((plan.directory / "cache" / "melt_quench").glob("*.npz"))) == 2
     for run in plan.runs:
-        assert read(run.path / "initial.extxyz").info["bulk_cache_hit"] is True
+        hit = read(run.path / "initial.extxyz").info["bulk_cache_hit"]
+        assert hit is (run.key in subs[1]["runs"])  # the independent run built its own
     # status maps each run to its task of the runs' array, not to the prebuild task
     status = dealloy("study", "status", study).stdout
-    assert f"{subs[1]['job_id']}_" in status and f"{subs[0]['job_id']}_" not in status, status
+    assert f"{subs[1]['job_id']}_" in status and f"{independent['job_id']}_0" in status
+    assert f"{subs[0]['job_id']}_" not in status, status

@@ -97,8 +97,9 @@ def run_local(plan: Plan, jobs: int, ranks: int, mpiexec: str = "mpiexec",
         The study's plan.
     jobs : int
         Runs at once. With more than one, each melt-quenched glass that two or more of the runs
-        start from is built first, once (:mod:`dealloy.study.prebuild`; logs
-        ``<study>/logs/prebuild-<key>.log``), so the runs find it in the cache.
+        start from is built once before them (:mod:`dealloy.study.prebuild`; logs
+        ``<study>/logs/prebuild-<key>.log``), so they find it in the cache; runs that share no
+        glass do not wait for it.
     ranks : int
         MPI ranks per run (> 1 launches with ``mpiexec -n ranks``).
     mpiexec : str
@@ -173,6 +174,11 @@ def run_local(plan: Plan, jobs: int, ranks: int, mpiexec: str = "mpiexec",
              f"({time.time() - t0:.0f} s; log {logs / (name + '.log')})")
         return rc
 
+    def after_glass(run: PlannedRun, glass) -> int:
+        if glass is not None:
+            glass.result()  # its prebuild (whatever its exit: a failed one leaves it to the run)
+        return one(run)
+
     def one(run: PlannedRun) -> int:
         if stopping.is_set():
             return -1
@@ -201,11 +207,18 @@ def run_local(plan: Plan, jobs: int, ranks: int, mpiexec: str = "mpiexec",
             raise KeyboardInterrupt
         old_term = signal.signal(signal.SIGTERM, on_term)
     try:
-        # runs that start together and share a glass would each build it: build it first
+        # runs that start together and share a glass would each build it: each shared glass is
+        # built first (queued ahead of every run, so a run waiting for its glass waits for a
+        # build that has started), runs that need none go next, those that share one wait
         shared = shared_glasses(todo) if jobs > 1 else []
-        for fut in [pool.submit(build_glass, g) for g in shared]:
-            fut.result()
-        futures = {run.key: pool.submit(one, run) for run in todo}
+        glass_of = {}
+        for g in shared:
+            fut = pool.submit(build_glass, g)
+            glass_of.update({r.key: fut for r in g.runs})
+        order = ([r for r in todo if r.key not in glass_of]
+                 + [r for r in todo if r.key in glass_of])
+        futures = {run.key: pool.submit(after_glass, run, glass_of.get(run.key))
+                   for run in order}
         for key, fut in futures.items():
             results[key] = fut.result()
     except KeyboardInterrupt:

@@ -6,8 +6,10 @@ is built, but runs that start at the same time (the tasks of a SLURM job array, 
 run -j N``) would each build it before any of them has finished. So the runs to do are grouped by
 the glass they need (:func:`dealloy.builders.shared.glass_args`), and each glass that two or more
 of them need is built first, by ``dealloy study prebuild RUN_CONFIG`` (one per glass): on SLURM as
-a job array that the runs' array waits for (``--dependency=afterany``), locally as a first phase.
-The runs then find their glass in the cache (``cache_hit`` in their particle's info).
+a job array that the array of those runs waits for (``--dependency=afterany``), locally as
+tasks that run before them.
+Runs that share no glass do not wait. The runs then find their glass in the cache
+(``bulk_cache_hit`` in their particle's info).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dealloy.config.run import load_run_config
 from dealloy.errors import ConfigError
 from dealloy.io import mpi_comm
 from dealloy.study.plan import PlannedRun
-from dealloy.study.state import run_mode
+from dealloy.study.state import has_checkpoint
 
 
 @dataclass
@@ -49,21 +51,20 @@ class SharedGlass:
         return self.runs[0]
 
     def label(self) -> str:
-        """Describe the glass, e.g. ``a-Li3.75Si, 128 Si, seed 2, standard``."""
+        """Describe the glass, e.g. ``a-Li3.75Si, 128 Si, seed 2, standard, meam-godet2020``."""
         g = self.glass
         return (f"a-Li{g['x']:g}Si, {g['n_si']} Si, seed {g['seed']}, {g['protocol']}, "
                 f"{g['potential']}")
 
 
 def shared_glasses(runs: list) -> list[SharedGlass]:
-    """Group runs that start from scratch by the glass they melt-quench; keep groups of >= 2.
+    """Group runs that will build their particle by the glass they melt-quench; keep groups of >= 2.
 
     Parameters
     ----------
     runs : list of dealloy.study.plan.PlannedRun
-        The runs about to start. Runs with a checkpoint or a record (``run_mode`` not ``fresh``)
-        are past their build and are left out, as are particles read from a file or built
-        without a melt-quench.
+        The runs about to start. Finished runs and runs with a checkpoint (past their build) are
+        left out, as are particles read from a file or built without a melt-quench.
 
     Returns
     -------
@@ -76,7 +77,7 @@ def shared_glasses(runs: list) -> list[SharedGlass]:
         if particle.get("file") or not particle.get("builder"):
             continue
         glass = glass_args(particle["builder"], particle.get("args") or {})
-        if glass is None or run_mode(run.path) != "fresh":
+        if glass is None or run.rundir.status == "done" or has_checkpoint(run.rundir):
             continue
         groups.setdefault(glass_id(glass), SharedGlass(glass)).runs.append(run)
     return [g for g in groups.values() if len(g.runs) > 1]

@@ -157,7 +157,7 @@ def array_spec(n: int, max_parallel: int | None) -> str:
 
 
 def launch_prefix(s: SlurmSettings, command: str = "run") -> str:
-    """Write the command that starts ``dealloy run`` on the job's MPI ranks.
+    """Write the command that starts ``dealloy run`` (or ``command``) on the job's MPI ranks.
 
     Parameters
     ----------
@@ -385,6 +385,22 @@ def sbatch_test(script_text: str, cwd: Path | None = None, raise_on_reject: bool
                                f"{proc.returncode}): {msg}. Nothing was written or submitted")
         return f"sbatch --test-only rejects this script here (exit {proc.returncode}): {msg}"
     return "sbatch --test-only accepts this script"
+
+
+def scancel(job_ids: list[str]) -> None:
+    """Cancel jobs with ``scancel`` (best effort: a failure is ignored).
+
+    Parameters
+    ----------
+    job_ids : list of str
+        Job ids.
+    """
+    exe = shutil.which("scancel")
+    if exe and job_ids:
+        try:
+            subprocess.run([exe, *job_ids], capture_output=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
 
 
 @dataclass
