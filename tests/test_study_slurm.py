@@ -8,6 +8,7 @@ saying why, only when SLURM cannot start here (packages missing, not root).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -187,3 +188,42 @@ def test_requeue_usr1_and_cancel(slurm_cluster, tmp_path):
     wait_for(lambda: state_map(plan)[r1.key].state == "done", 400, "the resubmitted run", plan)
     info1 = r1.rundir.record()
     assert info1.n_removed == info1.li_start - info1.li_end == count_events(r1)
+
+
+def test_shared_glass_is_prebuilt_before_the_runs_array(slurm_cluster, tmp_path):
+    """Two runs cut from one melt-quenched glass: a prebuild array builds it once, their array
+    waits for it (--dependency=afterany) and both take it from the study's cache; a third run on
+    a glass of its own goes in an array without the dependency."""
+    from ase.io import read
+
+    from test_study_prebuild import mixed_study  # tests/ is on sys.path (rootdir-less import)
+
+    study = mixed_study(tmp_path)
+    plan = make_plan(load_study(study))
+    res = dealloy("study", "submit", study)
+    assert "submitted prebuild array" in res.stdout and ", after " in res.stdout, res.stdout
+    subs = json.loads((plan.directory / "submissions.json").read_text())
+    assert [s["kind"] for s in subs] == ["prebuild", "runs", "runs"]
+    independent = subs.pop(1)
+    assert "after" not in independent and len(independent["runs"]) == 1
+    assert subs[1]["after"] == subs[0]["job_id"] and len(subs[0]["runs"]) == 1
+    assert len(subs[1]["runs"]) == 2
+    wait_for(lambda: all(s.state in ("done", "failed") for s in state_map(plan).values()),
+             600, "the prebuild and the runs", plan)
+    assert all(s.state == "done" for s in state_map(plan).values())
+    log = (plan.directory / "slurm" / "logs" / f"{subs[0]['job_id']}_0.out").read_text()
+    assert "dealloy study prebuild: glass a-Li1Si, 16 Si, seed 0" in log and " built in " in log
+    # SLURM held the runs until the prebuild had ended (timestamps the job script prints)
+    stamp = re.compile(r"dealloy: (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) ")
+    prebuild_end = max(stamp.findall(log))
+    for i in range(2):
+        run_log = (plan.directory / "slurm" / "logs" / f"{subs[1]['job_id']}_{i}.out").read_text()
+        assert min(stamp.findall(run_log)) >= prebuild_end, (log, run_log)
+    assert len(list((plan.directory / "cache" / "melt_quench").glob("*.npz"))) == 2
+    for run in plan.runs:
+        hit = read(run.path / "initial.extxyz").info["bulk_cache_hit"]
+        assert hit is (run.key in subs[1]["runs"])  # the independent run built its own
+    # status maps each run to its task of the runs' array, not to the prebuild task
+    status = dealloy("study", "status", study).stdout
+    assert f"{subs[1]['job_id']}_" in status and f"{independent['job_id']}_0" in status
+    assert f"{subs[0]['job_id']}_" not in status, status

@@ -593,7 +593,8 @@ def amorphous_lisi_particle(diameter_nm: float, x: float, seed: int = 0,
         Non-periodic particle; ``info``: builder, builder_args, seed, dealloy_version, x,
         diameter_*_nm, interior_density_g_cm3 (:func:`interior_density`, 0.5 nm below the
         surface), si_si_cn, bulk_n_si, bulk_density_g_cm3, bulk_si_si_cn,
-        bulk_volume_per_si_angstrom3, melt MSDs and the protocol. ``arrays['grain']`` = -1.
+        bulk_volume_per_si_angstrom3, melt MSDs, the protocol and, with the melt-quench cache
+        on, ``bulk_cache_hit`` (the glass came from the cache). ``arrays['grain']`` = -1.
 
     Raises
     ------
@@ -632,7 +633,13 @@ def amorphous_lisi_particle(diameter_nm: float, x: float, seed: int = 0,
                     bulk_volume_per_si_angstrom3=bulk.info["volume_per_si_angstrom3"],
                     melt_msd_si_angstrom2=bulk.info["melt_msd_si_angstrom2"],
                     melt_msd_li_angstrom2=bulk.info.get("melt_msd_li_angstrom2", float("nan")),
-                    potential_name=pot.name, protocol=protocol, **p, **resumed_info())
+                    potential_name=pot.name, protocol=protocol, **p, **resumed_info(),
+                    **_cache_note(bulk))
+
+
+def _cache_note(bulk: Atoms) -> dict:
+    """``bulk_cache_hit``: whether the particle's glass came from the cache (absent: cache off)."""
+    return {"bulk_cache_hit": bool(bulk.info["cache_hit"])} if "cache_hit" in bulk.info else {}
 
 
 def _known_overrides(overrides: dict) -> dict:
@@ -760,7 +767,8 @@ def core_shell_particle(diameter_nm: float, dod: float, x_shell: float = 3.5, se
     ase.Atoms
         Non-periodic particle; ``arrays['grain']``: 0 core, -1 shell. ``info``: core_radius_nm,
         n_core_si, x (overall Li/Si), si_lattice_constant (Å), diameter_*_nm, shell_bulk_n_si,
-        shell_density_g_cm3, shell_volume_per_si_angstrom3 and the protocol.
+        shell_density_g_cm3, shell_volume_per_si_angstrom3, the protocol and, with the cache on,
+        ``bulk_cache_hit``.
 
     Raises
     ------
@@ -824,4 +832,5 @@ def core_shell_particle(diameter_nm: float, dod: float, x_shell: float = 3.5, se
                     si_lattice_constant=si_a, **C.particle_diameter_nm(atoms),
                     shell_bulk_n_si=n_si, shell_density_g_cm3=shell_bulk.info["density_g_cm3"],
                     shell_volume_per_si_angstrom3=shell_bulk.info["volume_per_si_angstrom3"],
-                    potential_name=pot.name, protocol=protocol, **p, **resumed_info())
+                    potential_name=pot.name, protocol=protocol, **p, **resumed_info(),
+                    **_cache_note(shell_bulk))

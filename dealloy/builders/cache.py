@@ -31,7 +31,8 @@ round them) with the key and the measures as JSON, in ``<cache dir>/melt_quench/
 written atomically by rank 0 (temp file + rename). An unreadable entry is rebuilt with a
 warning; a folder that cannot be read or written is skipped with a warning. Runs that ask for
 the same entry at the same time each build it (no lock: the waiting ranks of an MPI job would
-spin in the broadcast); the last rename wins, with identical content.
+spin in the broadcast); the last rename wins, with identical content. Studies avoid that by
+building each shared glass first (:mod:`dealloy.study.prebuild`).
 
 Where: the ``DEALLOY_CACHE_DIR`` environment variable (unset: no cache). ``dealloy study run``
 and the SLURM job script set it to ``<study dir>/cache`` unless it is already set, so one

@@ -79,6 +79,11 @@ class SlurmSettings(StrictModel):
         Extra long ``#SBATCH`` options (``--mem=4G``).
     dealloy : str
         The ``dealloy`` command inside the job.
+    prebuild : bool
+        Build each melt-quenched glass that two or more runs start from once, in a job array
+        submitted first, and let the runs' array wait for it (``--dependency=afterany``;
+        :mod:`dealloy.study.prebuild`). Off: every array task builds its own glass (tasks that
+        start together do not share it).
     """
 
     template: str = Field("array.sbatch", description="a file in slurm/ or a path")
@@ -98,6 +103,7 @@ class SlurmSettings(StrictModel):
     env: list[str] = Field(default_factory=list, description="module loads, venv activation")
     sbatch_options: list[str] = Field(default_factory=list, description="extra #SBATCH options")
     dealloy: str = "dealloy"  # the command inside the job
+    prebuild: bool = True  # shared glasses built once, in a job array the runs wait for
 
     @field_validator("time")
     @classmethod

@@ -39,7 +39,8 @@ def build_particle(cfg: RunConfig, comm=None):
     Returns
     -------
     ase.Atoms
-        :func:`normalise_particle` of the structure, identical on every rank (positions Å).
+        :func:`normalise_particle` of the structure, identical on every rank (positions Å); a
+        builder's particle keeps its record in ``info`` (:func:`builder_record`).
 
     Raises
     ------
@@ -85,7 +86,46 @@ def build_particle(cfg: RunConfig, comm=None):
         atoms = comm.bcast(atoms if comm.Get_rank() == 0 else None, root=0)
     if err:
         raise ConfigError(err)
-    return normalise_particle(atoms)
+    out = normalise_particle(atoms)
+    if spec.file is None:  # the builder's record goes on into initial.extxyz
+        out.info = builder_record(atoms.info)
+    return out
+
+
+#: info keys that ASE's extxyz reads as something else (calculator results, cell, columns)
+_EXTXYZ_RESERVED = frozenset({"energy", "free_energy", "stress", "virial", "magmom", "charges",
+                              "dipole", "pbc", "lattice", "properties", "time", "step"})
+
+
+def builder_record(info: dict) -> dict:
+    """Keep the entries of a builder's ``atoms.info`` that an extxyz comment line carries intact.
+
+    Parameters
+    ----------
+    info : dict
+        The built structure's info (:func:`dealloy.build._common.record`: builder,
+        builder_args, seed, the builder's measures such as ``bulk_cache_hit``).
+
+    Returns
+    -------
+    dict
+        Its scalar entries as Python bool/int/float/str, without the keys ASE's extxyz gives
+        another meaning (energy, stress, pbc, ...) and without empty, multi-line or "T"/"F"
+        strings (which do not read back as written).
+    """
+    out = {}
+    for k, v in info.items():
+        if str(k).lower() in _EXTXYZ_RESERVED:
+            continue
+        if isinstance(v, (bool, np.bool_)):
+            out[k] = bool(v)
+        elif isinstance(v, (int, np.integer)):
+            out[k] = int(v)
+        elif isinstance(v, (float, np.floating)):
+            out[k] = float(v)
+        elif isinstance(v, str) and v.strip() and "\n" not in v and v not in ("T", "F"):
+            out[k] = v
+    return out
 
 
 def normalise_particle(atoms):
@@ -99,8 +139,8 @@ def normalise_particle(atoms):
     Returns
     -------
     ase.Atoms
-        A new structure with ``arrays["id"]`` = 1..N; a non-periodic structure whose cell has
-        rank < 3 is centred with 15 Å of vacuum on every side.
+        A new structure with ``arrays["id"]`` = 1..N and no ``info``; a non-periodic structure
+        whose cell has rank < 3 is centred with 15 Å of vacuum on every side.
 
     Raises
     ------
@@ -171,4 +211,4 @@ def check_protocol(cfg: RunConfig, n_li: int, n_si: int) -> None:
                                   "interval; raise the rate or interval_ps")
 
 
-__all__ = ["build_particle", "check_protocol", "normalise_particle"]
+__all__ = ["build_particle", "builder_record", "check_protocol", "normalise_particle"]

@@ -16,6 +16,7 @@ from dealloy.errors import ConfigError
 from dealloy.study.collect import collect
 from dealloy.study.local import run_local
 from dealloy.study.plan import check_directory, make_plan
+from dealloy.study.prebuild import prebuild
 from dealloy.study.state import run_mode, states
 from dealloy.study.submit import submit
 
@@ -179,6 +180,23 @@ def collect_command(file, no_analyze, directory):
                f"{out / 'results.parquet'}")
     for note in notes:
         click.echo(f"  figure: {note}")
+
+
+@study_group.command("prebuild", hidden=True)
+@click.argument("config", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--resume", is_flag=True, hidden=True, help="accepted for the job script; no effect")
+def prebuild_command(config, resume):
+    """Build the glass a run CONFIG melt-quenches into the cache (used before a study's runs).
+
+    Run it on the ranks the run will use: mpiexec -n N dealloy study prebuild CONFIG.
+    \f
+
+    Raises
+    ------
+    ConfigError
+        From :func:`dealloy.study.prebuild.prebuild` (no cache folder, invalid config).
+    """  # noqa: D301 - "\f" ends click's --help text (the Raises section is for the API docs)
+    prebuild(config)
 
 
 @study_group.command("run-mode", hidden=True)

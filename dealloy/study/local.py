@@ -23,6 +23,7 @@ from typing import Callable
 from dealloy.builders.cache import CACHE_ENV
 from dealloy.errors import ConfigError
 from dealloy.study.plan import Plan, PlannedRun, claim_directory, prepare_run
+from dealloy.study.prebuild import SharedGlass, shared_glasses
 from dealloy.study.state import RESUMABLE, run_mode, states
 
 DEALLOY = [sys.executable, "-m", "dealloy.cli"]
@@ -95,7 +96,10 @@ def run_local(plan: Plan, jobs: int, ranks: int, mpiexec: str = "mpiexec",
     plan : dealloy.study.plan.Plan
         The study's plan.
     jobs : int
-        Runs at once.
+        Runs at once. With more than one, each melt-quenched glass that two or more of the runs
+        start from is built once before them (:mod:`dealloy.study.prebuild`; logs
+        ``<study>/logs/prebuild-<key>.log``), so they find it in the cache; runs that share no
+        glass do not wait for it.
     ranks : int
         MPI ranks per run (> 1 launches with ``mpiexec -n ranks``).
     mpiexec : str
@@ -140,6 +144,41 @@ def run_local(plan: Plan, jobs: int, ranks: int, mpiexec: str = "mpiexec",
     stopping = threading.Event()
     results: dict[str, int] = {}
 
+    def launch(cmd: list[str], name: str) -> int:
+        """Run cmd in its own process group, logging to logs/<name>.log; return its exit code."""
+        with open(logs / f"{name}.log", "ab") as log:
+            log.write(f"\n# {time.strftime('%FT%T')} {' '.join(cmd)}\n".encode())
+            log.flush()
+            p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                 start_new_session=True, env=run_environment(plan.directory))
+            (logs / f"{name}.pid").write_text(f"{p.pid}\n")
+            with lock:
+                procs[name] = p
+            rc = p.wait()
+            with lock:
+                procs.pop(name, None)
+        (logs / f"{name}.pid").unlink(missing_ok=True)
+        return rc
+
+    def build_glass(shared: SharedGlass) -> int:
+        if stopping.is_set():
+            return -1
+        prepare_run(shared.leader)
+        echo(f"prebuild glass {shared.label()} for {len(shared.runs)} runs "
+             f"({', '.join(r.key for r in shared.runs)})")
+        t0 = time.time()
+        name = f"prebuild-{shared.leader.key}"
+        rc = launch(launcher + DEALLOY + ["study", "prebuild", str(shared.leader.config_path)],
+                    name)
+        echo(f"prebuild {'done' if rc == 0 else f'failed (exit {rc}; the runs build it)'} "
+             f"({time.time() - t0:.0f} s; log {logs / (name + '.log')})")
+        return rc
+
+    def after_glass(run: PlannedRun, glass) -> int:
+        if glass is not None:
+            glass.result()  # its prebuild (whatever its exit: a failed one leaves it to the run)
+        return one(run)
+
     def one(run: PlannedRun) -> int:
         if stopping.is_set():
             return -1
@@ -152,18 +191,7 @@ def run_local(plan: Plan, jobs: int, ranks: int, mpiexec: str = "mpiexec",
             cmd.append("--resume")
         echo(f"start {run.key} ({run.label()}){' [resume]' if mode == 'resume' else ''}")
         t0 = time.time()
-        with open(logs / f"{run.key}.log", "ab") as log:
-            log.write(f"\n# {time.strftime('%FT%T')} {' '.join(cmd)}\n".encode())
-            log.flush()
-            p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                 start_new_session=True, env=run_environment(plan.directory))
-            (logs / f"{run.key}.pid").write_text(f"{p.pid}\n")
-            with lock:
-                procs[run.key] = p
-            rc = p.wait()
-            with lock:
-                procs.pop(run.key, None)
-        (logs / f"{run.key}.pid").unlink(missing_ok=True)
+        rc = launch(cmd, run.key)
         (logs / f"{run.key}.exit").write_text(f"{rc}\n")
         final = run_mode(run.path)
         status = run.rundir.status if run.rundir.run_json.is_file() else "failed before MD"
@@ -179,7 +207,18 @@ def run_local(plan: Plan, jobs: int, ranks: int, mpiexec: str = "mpiexec",
             raise KeyboardInterrupt
         old_term = signal.signal(signal.SIGTERM, on_term)
     try:
-        futures = {run.key: pool.submit(one, run) for run in todo}
+        # runs that start together and share a glass would each build it: each shared glass is
+        # built first (queued ahead of every run, so a run waiting for its glass waits for a
+        # build that has started), runs that need none go next, those that share one wait
+        shared = shared_glasses(todo) if jobs > 1 else []
+        glass_of = {}
+        for g in shared:
+            fut = pool.submit(build_glass, g)
+            glass_of.update({r.key: fut for r in g.runs})
+        order = ([r for r in todo if r.key not in glass_of]
+                 + [r for r in todo if r.key in glass_of])
+        futures = {run.key: pool.submit(after_glass, run, glass_of.get(run.key))
+                   for run in order}
         for key, fut in futures.items():
             results[key] = fut.result()
     except KeyboardInterrupt:

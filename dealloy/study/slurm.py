@@ -156,14 +156,17 @@ def array_spec(n: int, max_parallel: int | None) -> str:
     return f"{spec}%{max_parallel}" if max_parallel else spec
 
 
-def launch_prefix(s: SlurmSettings) -> str:
-    """Write the command that starts ``dealloy run`` on the job's MPI ranks.
+def launch_prefix(s: SlurmSettings, command: str = "run") -> str:
+    """Write the command that starts ``dealloy run`` (or ``command``) on the job's MPI ranks.
 
     Parameters
     ----------
     s : dealloy.config.study.SlurmSettings
         Its ``launch`` (used as given), else ``launcher`` (``srun`` with ``mpi``, or ``mpiexec``
         with ``ntasks * nodes`` ranks) and ``dealloy``.
+    command : str
+        The dealloy subcommand: ``run``, or ``study prebuild`` for the job that builds the
+        study's shared glasses first (:mod:`dealloy.study.prebuild`).
 
     Returns
     -------
@@ -178,7 +181,7 @@ def launch_prefix(s: SlurmSettings) -> str:
         prefix = f"srun --mpi={shlex.quote(s.mpi)} --kill-on-bad-exit=1"
     else:
         prefix = f"mpiexec -n {s.ntasks * s.nodes}"
-    return f"{prefix} {s.dealloy} run"
+    return f"{prefix} {s.dealloy} {command}"
 
 
 def sbatch_quote(value: str) -> str:
@@ -223,7 +226,8 @@ def filename_pattern(directory: Path, name: str) -> str:
 
 
 def template_values(s: SlurmSettings, *, study_name: str, study_dir: Path, manifest: Path,
-                    n_runs: int, max_parallel: int | None) -> dict[str, str]:
+                    n_runs: int, max_parallel: int | None, command: str = "run",
+                    job_suffix: str = "") -> dict[str, str]:
     """Compute the value of every template variable of :data:`VARIABLES`.
 
     Parameters
@@ -240,6 +244,10 @@ def template_values(s: SlurmSettings, *, study_name: str, study_dir: Path, manif
         Runs in this submission.
     max_parallel : int or None
         Array throttle.
+    command : str
+        What each task runs (:func:`launch_prefix`): ``run``, or ``study prebuild``.
+    job_suffix : str
+        Appended to the job name (``-prebuild`` for the prebuild array).
 
     Returns
     -------
@@ -251,7 +259,7 @@ def template_values(s: SlurmSettings, *, study_name: str, study_dir: Path, manif
     opts += [f"#SBATCH --qos={sbatch_quote(s.qos)}"] if s.qos else []
     opts += [f"#SBATCH {o}" for o in s.sbatch_options]
     return {
-        "job_name": sbatch_quote(s.job_name or f"dealloy-{study_name}"),
+        "job_name": sbatch_quote((s.job_name or f"dealloy-{study_name}") + job_suffix),
         "array": array_spec(n_runs, max_parallel),
         "n_runs": str(n_runs),
         "nodes": str(s.nodes),
@@ -271,7 +279,7 @@ def template_values(s: SlurmSettings, *, study_name: str, study_dir: Path, manif
         "study_dir": shlex.quote(str(study_dir)),
         "study_name": study_name,
         "dealloy": s.dealloy,
-        "launch": launch_prefix(s),
+        "launch": launch_prefix(s, command),
     }
 
 
@@ -297,7 +305,7 @@ def sbatch_path() -> str:
     return exe
 
 
-def sbatch(script: Path, cwd: Path) -> str:
+def sbatch(script: Path, cwd: Path, after: str | None = None) -> str:
     """Submit ``script`` with ``sbatch --parsable``.
 
     Parameters
@@ -306,6 +314,9 @@ def sbatch(script: Path, cwd: Path) -> str:
         The job script.
     cwd : pathlib.Path
         Working directory of ``sbatch``.
+    after : str, optional
+        A job id the new job waits for (``--dependency=afterany:<id>``: it starts once that
+        job has ended, however it ended).
 
     Returns
     -------
@@ -318,7 +329,8 @@ def sbatch(script: Path, cwd: Path) -> str:
         When sbatch is missing, fails, or prints no job id.
     """
     exe = sbatch_path()
-    proc = subprocess.run([exe, "--parsable", str(script)], cwd=cwd, capture_output=True,
+    dep = [f"--dependency=afterany:{after}"] if after else []
+    proc = subprocess.run([exe, "--parsable", *dep, str(script)], cwd=cwd, capture_output=True,
                           text=True, timeout=120)
     if proc.returncode != 0:
         raise DealloyError(f"sbatch failed (exit {proc.returncode}): "
@@ -373,6 +385,22 @@ def sbatch_test(script_text: str, cwd: Path | None = None, raise_on_reject: bool
                                f"{proc.returncode}): {msg}. Nothing was written or submitted")
         return f"sbatch --test-only rejects this script here (exit {proc.returncode}): {msg}"
     return "sbatch --test-only accepts this script"
+
+
+def scancel(job_ids: list[str]) -> None:
+    """Cancel jobs with ``scancel`` (best effort: a failure is ignored).
+
+    Parameters
+    ----------
+    job_ids : list of str
+        Job ids.
+    """
+    exe = shutil.which("scancel")
+    if exe and job_ids:
+        try:
+            subprocess.run([exe, *job_ids], capture_output=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
 
 
 @dataclass
@@ -473,8 +501,10 @@ def read_submissions(study_dir: Path) -> list[dict]:
     Returns
     -------
     list of dict
-        One per submission: ``job_id``, ``script``, ``manifest``, ``submitted`` (ISO time) and
-        ``runs`` (run keys in array order); [] if none is recorded or the file is unreadable.
+        One per submission: ``job_id``, ``script``, ``manifest``, ``submitted`` (ISO time),
+        ``runs`` (run keys in array order), ``kind`` (``runs`` or ``prebuild``; absent in records
+        older than the prebuild array: ``runs``) and ``after`` (the job it waited for, if any);
+        [] if none is recorded or the file is unreadable.
     """
     try:
         return json.loads(submissions_path(study_dir).read_text())
@@ -483,7 +513,7 @@ def read_submissions(study_dir: Path) -> list[dict]:
 
 
 def record_submission(study_dir: Path, job_id: str, script: Path, manifest: Path,
-                      keys: list[str]) -> None:
+                      keys: list[str], kind: str = "runs", after: str | None = None) -> None:
     """Append a submission to the study's record (written atomically).
 
     Parameters
@@ -497,11 +527,19 @@ def record_submission(study_dir: Path, job_id: str, script: Path, manifest: Path
     manifest : pathlib.Path
         Its run manifest.
     keys : list of str
-        The run keys, in array order (task i runs ``keys[i]``).
+        The run keys, in array order (task i runs ``keys[i]``; for a prebuild array, task i
+        builds the glass of run ``keys[i]``).
+    kind : {"runs", "prebuild"}
+        What the array's tasks do.
+    after : str, optional
+        The job id this array waits for.
     """
     subs = read_submissions(study_dir)
-    subs.append({"job_id": job_id, "script": str(script), "manifest": str(manifest),
-                 "submitted": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "runs": keys})
+    entry = {"job_id": job_id, "script": str(script), "manifest": str(manifest),
+             "submitted": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "runs": keys, "kind": kind}
+    if after:
+        entry["after"] = after
+    subs.append(entry)
     write_json(submissions_path(study_dir), subs)
 
 
@@ -520,6 +558,8 @@ def latest_task_of_run(study_dir: Path) -> dict[str, str]:
     """
     out: dict[str, str] = {}
     for sub in read_submissions(study_dir):
+        if sub.get("kind", "runs") != "runs":  # a prebuild task builds a glass, not the run
+            continue
         for i, key in enumerate(sub.get("runs", [])):
             out[key] = f"{sub['job_id']}_{i}"
     return out
