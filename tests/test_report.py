@@ -133,6 +133,11 @@ def test_cost_counts_each_run_at_its_core_time():
                           "ranks": [1, 2, 4], "core_time_s": [5400.0, float("nan"), float("nan")]})
     text = _cost(ReportData(title="t", kind="study", source=Path("."), table=table))
     assert text == "2 runs, wall time 1.50 h in all, 2.50 core-hours"
+    # the particle builds, where run.json records them, are said apart
+    table["build_core_time_s"] = [1800.0, float("nan"), float("nan")]
+    text = _cost(ReportData(title="t", kind="study", source=Path("."), table=table))
+    assert text.endswith("2.50 core-hours, of which 0.50 core-hours building the particles "
+                         "(1 of the runs record it)")
 
 
 def test_report_reads_the_diffusivity_summary_that_dealloy_diffusivity_writes(tmp_path, monkeypatch):

@@ -81,8 +81,13 @@ def _cost(data: ReportData) -> str:
             for row in df.to_dict("records") if is_known(row["wall_time_s"])]
     wall_s = sum(w for w, _ in runs)
     core_s = sum(c for _, c in runs)
-    return (f"{len(runs)} runs, wall time {wall_s / 3600:.2f} h in all, "
+    text = (f"{len(runs)} runs, wall time {wall_s / 3600:.2f} h in all, "
             f"{core_s / 3600:.2f} core-hours")
+    build = [float(v) for v in df.get("build_core_time_s", []) if is_known(v)]
+    if build:  # the particle builds (melt-quenches) apart from the MD of the protocol
+        text += (f", of which {sum(build) / 3600:.2f} core-hours building the particles "
+                 f"({len(build)} of the runs record it)")
+    return text
 
 
 def _potentials(data: ReportData) -> list[tuple[str, str, str]]:

@@ -96,7 +96,9 @@ def run_info(rd: RunDir) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``wall_time_s``, ``ranks`` (of the last segment), ``core_time_s``, ``n_si_start``,
+        ``wall_time_s``, ``ranks`` (of the last segment), ``core_time_s``, the part of both
+        spent building the particle (``build_wall_time_s``, ``build_core_time_s``; None for a
+        particle read from a file and for runs from before they were recorded), ``n_si_start``,
         ``n_si_end``, ``si_conserved``, ``x_start``, ``x_end`` (Li/Si), ``n_removed``,
         ``n_inserted``, ``time_ps`` (simulated), ``checkpoints`` and ``n_events`` (rows of
         events.csv); None where unknown (e.g. no run.json yet).
@@ -111,6 +113,8 @@ def run_info(rd: RunDir) -> dict[str, Any]:
         "wall_time_s": rec.wall_time_s,
         "ranks": rec.ranks,  # of the last segment; core_time_s counts every segment
         "core_time_s": rec.core_time,
+        "build_wall_time_s": rec.build_wall_time_s,
+        "build_core_time_s": rec.build_core_time_s,
         "n_si_start": rec.si_start,
         "n_si_end": rec.si_end,
         "si_conserved": (None if rec.si_start is None or rec.si_end is None
