@@ -597,6 +597,39 @@ def test_resume_refuses_a_changed_config(particle, tmp_path):
     assert run(cfg, quiet=True, overwrite=True).seed == 4
 
 
+def test_resume_follows_a_moved_particle_file(particle, tmp_path):
+    """A run's particle file moved (a repository or data folder moved): the same bytes, or a
+    file that gives the run's starting structure again, resume; another structure is refused."""
+    import shutil
+
+    body = '[[stages]]\ntype = "hold"\ntime_ps = 0.01\n'
+    first = tmp_path / "a" / "p.extxyz"
+    first.parent.mkdir()
+    shutil.copy(particle, first)
+    cfg = toml(tmp_path / "c.toml", first, body)
+    assert run(cfg, quiet=True).status == "done"
+    copy = tmp_path / "b" / "p.extxyz"  # same bytes elsewhere, the first one still there
+    copy.parent.mkdir()
+    shutil.copy(first, copy)
+    toml(cfg, copy, body)
+    assert run(cfg, quiet=True, resume=True).status == "done"
+    # the first file gone; the new one is written anew (other bytes), same structure
+    first.unlink()
+    atoms = ase.io.read(copy)
+    atoms.info["note"] = "moved"
+    moved = tmp_path / "elsewhere" / "p.extxyz"
+    moved.parent.mkdir()
+    ase.io.write(moved, atoms)
+    assert moved.read_bytes() != copy.read_bytes()
+    toml(cfg, moved, body)
+    assert run(cfg, quiet=True, resume=True).status == "done"
+    # another structure under the moved name: a changed simulation
+    atoms.positions[0] += 0.1
+    ase.io.write(moved, atoms)
+    with pytest.raises(ConfigError, match=r"config changed since the checkpoint \(particle\)"):
+        run(cfg, quiet=True, resume=True)
+
+
 @pytest.mark.parametrize("rate,expect", [("rate_li_per_ps = 150.0", 15),
                                          ("rate_fraction_per_ns = 500.0", 10)])
 def test_rates_and_max_time(particle, tmp_path, rate, expect):

@@ -29,6 +29,7 @@ a resumed run replays exactly the same schedule with the same random generator s
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import sys
@@ -60,7 +61,7 @@ from dealloy.engine.signals import EXIT_CHECKPOINTED, Checkpointed, StopSignals
 from dealloy.engine.stages import StagesMixin
 from dealloy.engine.state import ElectroCounters, EngineState
 from dealloy.errors import ConfigError, DealloyError
-from dealloy.io import mpi_comm, write_json
+from dealloy.io import mpi_comm, read_structure, write_json
 from dealloy.lammps.potentials import get_potential
 from dealloy.rundir import RunDir
 
@@ -213,6 +214,11 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
         if state is not None and state.config is not None:
             now = json.loads(json.dumps(resolved_dict(self.cfg)))
             changed = config_changes(now, state.config)
+            if changed == ["particle"]:  # the same structure file, moved or renamed?
+                moved = self._moved_particle_file(now["particle"], state.config.get("particle"))
+                if moved:
+                    self._log(moved)
+                    changed = []
             if changed:
                 raise ConfigError(f"--resume: the config changed since the checkpoint "
                                   f"({', '.join(changed)}); restore it, or start again with "
@@ -300,6 +306,55 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
             self._close(status, error)
         return self.summary(status)
 
+    def _moved_particle_file(self, now: dict, then: dict | None) -> str | None:
+        """Tell whether ``particle`` changed only in the path of a file with the same structure.
+
+        The checkpoint's file, if it is still there, must have the same bytes; if it is gone,
+        the new file must give the run's starting structure (``initial.extxyz``: species,
+        positions, cell and pbc) again. Every rank calls.
+
+        Parameters
+        ----------
+        now, then : dict
+            The ``particle`` table of this invocation's resolved config and of the checkpoint's.
+
+        Returns
+        -------
+        str or None
+            The message to print when it is the same simulation; None when it is a change.
+        """
+        if not then or not now.get("file") or not then.get("file"):
+            return None
+        if {k: v for k, v in now.items() if k != "file"} != \
+                {k: v for k, v in then.items() if k != "file"}:
+            return None
+        old, new = Path(then["file"]), Path(now["file"])
+
+        def same_bytes():
+            return old.is_file() and new.is_file() and _sha256(old) == _sha256(new)
+
+        if self._on_rank0(same_bytes):
+            return (f"particle.file is now {new} (was {old}, the same bytes): the same "
+                    "simulation, resuming")
+        if self._on_rank0(old.exists) or not self._on_rank0(self.rd.initial_structure.is_file):
+            return None
+        try:
+            atoms = build_particle(self.cfg, self.comm)
+        except ConfigError:
+            return None
+
+        def same_start():
+            start = read_structure(self.rd.initial_structure)
+            return (atoms.get_chemical_symbols() == start.get_chemical_symbols()
+                    and np.allclose(atoms.positions, start.positions, atol=1e-6)
+                    and np.allclose(atoms.cell.array, start.cell.array, atol=1e-6)
+                    and list(atoms.pbc) == list(start.pbc))
+
+        if self._on_rank0(same_start):
+            return (f"particle.file is now {new} ({old} is gone); it gives the run's starting "
+                    "structure (initial.extxyz) again: the same simulation, resuming")
+        return None
+
     def _poll_signal(self) -> None:
         flag = self.signals.received_by_any(self.comm)
         if flag:
@@ -385,6 +440,14 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
             print(f"dealloy run: {msg}", file=sys.stderr, flush=True)
 
 
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def default_run_dir(config_path: Path) -> Path:
