@@ -461,3 +461,15 @@ def test_a_moved_structure_file_keeps_its_runs_and_old_run_directories_are_found
     assert plan_of(tmp_path / "a" / "s.toml").runs[0].key == legacy  # the old directory is used
     shutil.rmtree(tmp_path / "study" / "runs" / legacy)
     assert plan_of(tmp_path / "a" / "s.toml").runs[0].key == here.key
+    # a run not yet started is given the moved file's path (else its config.toml would name a
+    # file that is gone); a started one keeps its config.toml as written
+    prepare_run(here)
+    assert str(tmp_path / "a" / "p.extxyz") in here.config_path.read_text()
+    shutil.rmtree(tmp_path / "a")
+    prepare_run(there)
+    assert str(tmp_path / "b" / "p.extxyz") in there.config_path.read_text()
+    (there.path / "checkpoint").mkdir()
+    (there.path / "checkpoint" / "state.json").write_text("{}")
+    moved_again = plan_of(study_in(tmp_path / "c")).runs[0]
+    prepare_run(moved_again)
+    assert str(tmp_path / "b" / "p.extxyz") in there.config_path.read_text()

@@ -420,7 +420,11 @@ def claim_directory(plan: Plan) -> None:
 
 
 def prepare_run(run: PlannedRun) -> None:
-    """Write the run's config.toml once. A run directory that has one is never written again.
+    """Write the run's config.toml; once the run has started, never again.
+
+    A run that has not started (no checkpoint, no build checkpoint, not done) gets the plan's
+    text again when it differs: same key, so the same simulation, but e.g. a structure file
+    that moved with its repository has a new path, and the old one would not be found.
 
     Parameters
     ----------
@@ -428,6 +432,12 @@ def prepare_run(run: PlannedRun) -> None:
         The run (its directory is created if missing).
     """
     run.path.mkdir(parents=True, exist_ok=True)
+    text = f"# dealloy study run {run.key}: {run.label()}\n" + dump_toml(run.config)
     if not run.config_path.exists():
-        write_text(run.config_path, f"# dealloy study run {run.key}: {run.label()}\n"
-                   + dump_toml(run.config))
+        write_text(run.config_path, text)
+        return
+    rd = run.rundir
+    started = (rd.status == "done" or rd.build_checkpoint_dir.is_dir()
+               or (rd.checkpoint_dir.is_dir() and any(rd.checkpoint_dir.iterdir())))
+    if not started and run.config_path.read_text() != text:
+        write_text(run.config_path, text)
