@@ -147,7 +147,7 @@ def test_kill9_mid_build_then_resume_continues_from_the_last_build_checkpoint(tm
     assert not rd.build_checkpoint_dir.exists()
 
 
-def test_a_control_that_never_stops_changes_nothing_and_a_stop_resumes_into_the_same_cache_key(
+def test_a_control_that_never_stops_changes_nothing_and_a_resumed_glass_is_not_cached(
         tmp_path, monkeypatch):
     # without a control (dealloy build, the Python API) and with one that never stops: the
     # same glass bit for bit (the chunked segments run the same ramps)
@@ -159,7 +159,8 @@ def test_a_control_that_never_stops_changes_nothing_and_a_stop_resumes_into_the_
     assert np.array_equal(plain.cell.array, ctl.cell.array)
     assert "build_resumed" not in plain.info and "build_resumed" not in ctl.info
     assert [p.name.endswith(".done.npz") for p in (tmp_path / "never").iterdir()] == [True]
-    # stopped in the quench, resumed: the cache entry has the uninterrupted build's key
+    # stopped in the quench, resumed: not bit-identical to the uninterrupted build its key
+    # stands for, so it is used, not cached; a particle cut from it says so
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     polls = []
 
@@ -178,11 +179,18 @@ def test_a_control_that_never_stops_changes_nothing_and_a_stop_resumes_into_the_
     assert r["route"] == "melt_quench" and r["step"] > 0
     assert resumed.info["build_resumed"] is True and resumed.info["melt_quench_resumed"] is True
     assert len(resumed) == len(plain) and resumed.info["cache_hit"] is False
-    entry = Path(resumed.info["cache_entry"])
-    monkeypatch.setattr(amorphous, "melt_quench", None)  # a rebuild would fail: must be a hit
+    assert "cache_entry" not in resumed.info
+    assert not list((tmp_path / "cache").rglob("*.npz"))
+    # an uninterrupted build is cached, bit-identical to the plain one
     again = amorphous_lisi(**GLASS)
-    assert again.info["cache_hit"] is True and Path(again.info["cache_entry"]) == entry
-    assert np.array_equal(again.positions, resumed.positions)
+    assert again.info["cache_hit"] is False and np.array_equal(again.positions, plain.positions)
+    monkeypatch.setattr(amorphous, "melt_quench", None)  # a rebuild would fail: must be a hit
+    hit = amorphous_lisi(**GLASS)
+    assert hit.info["cache_hit"] is True and np.array_equal(hit.positions, plain.positions)
+    from dealloy.builders.amorphous import _cache_note
+
+    assert _cache_note(resumed) == {"bulk_cache_hit": False, "bulk_melt_quench_resumed": True}
+    assert _cache_note(hit) == {"bulk_cache_hit": True}
 
 
 def test_a_build_stopped_in_the_particle_relaxation_does_not_melt_again(tmp_path):
@@ -207,8 +215,10 @@ def test_a_build_stopped_in_the_particle_relaxation_does_not_melt_again(tmp_path
     control = BuildControl(tmp_path / "b", stop_requested=lambda: 0, checkpoint_ps=1.0)
     with build_control(control):
         resumed = amorphous_lisi_particle(**args)
-    assert [(r["route"], r["segment"]) for r in control.resumed] == [("melt_quench", None),
-                                                                      ("relax_particle", 0)]
+    # the melt-quench had finished: its exact result is taken back, which is not "resumed"
+    assert control.reused == ["melt_quench"]
+    assert [(r["route"], r["segment"]) for r in control.resumed] == [("relax_particle", 0)]
+    assert "bulk_melt_quench_resumed" not in resumed.info
     assert resumed.info["build_resumed"] is True and "build_resumed" not in ref.info
     # the same glass, cut the same way: the same atoms; only the relaxation's end differs
     assert resumed.get_chemical_symbols() == ref.get_chemical_symbols()
@@ -241,6 +251,61 @@ def test_two_ranks_stop_the_build_together_and_resume_it(tmp_path):
     assert not rd.build_checkpoint_dir.exists()
 
 
+RESTORE_FAR = '''
+import sys
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from mpi4py import MPI
+
+from dealloy.builders.checkpoint import BuildControl, BuildRoute
+from dealloy.lammps.potentials import get_potential
+from dealloy.lammps.session import LammpsSession
+
+folder = Path(sys.argv[1])
+comm = MPI.COMM_WORLD
+rng = np.random.default_rng(0)
+L = np.array([48.0, 9.0, 9.0])  # LAMMPS splits a long box along x: 4 x 1 x 1 on 4 ranks
+n = 24
+pos = np.column_stack([np.linspace(1, 47, n), rng.uniform(1, 8, n), rng.uniform(1, 8, n)])
+start = Atoms(["Si", "Li"] * (n // 2), positions=pos, cell=L, pbc=True)
+moved = start.copy()
+moved.positions[:, 0] = (moved.positions[:, 0] + L[0] / 2) % L[0]  # every atom 2 subdomains on
+pot = get_potential("meam-godet2020")
+control = BuildControl(folder=folder, stop_requested=lambda: 0, comm=comm)
+key = lambda: {"test": "restore4"}  # noqa: E731
+with LammpsSession(moved, pot, comm=comm) as s:
+    BuildRoute("t", key, control).save(s, 0, None, None)
+route = BuildRoute("t", key, control)
+with LammpsSession(start, pot, comm=comm) as s:
+    s.command("thermo_modify lost error")
+    assert route.restore(s)
+    s.command("run 0 post no")
+    x = s.gather("x", 1, 3)[np.argsort(s.gather("id", 0, 1))]
+    natoms = s.lmp.get_natoms()
+if comm.rank == 0:
+    print(f"natoms {natoms} max_dev {np.abs(x - moved.positions).max():.3e}")
+'''
+
+
+@pytest.mark.mpi
+def test_a_checkpoint_restores_atoms_that_moved_across_several_subdomains(tmp_path):
+    """4 ranks split a long cell 4 x 1 x 1; every atom of the checkpoint sits two subdomains
+    from its start position. A run only passes atoms to neighbouring subdomains, so without
+    the migration in restore() LAMMPS loses them ("Lost atoms: original 24 current 0")."""
+    if shutil.which("mpiexec") is None:
+        pytest.skip("no mpiexec")
+    script = tmp_path / "restore_far.py"
+    script.write_text(RESTORE_FAR)
+    (tmp_path / "ckpt").mkdir()
+    res = subprocess.run(["mpiexec", "-n", "4", sys.executable, str(script), str(tmp_path / "ckpt")],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr[-2000:]
+    natoms, dev = res.stdout.split()[1], float(res.stdout.split()[3])
+    assert natoms == "24" and dev < 1e-9, res.stdout
+
+
 def test_a_build_that_fails_after_its_first_checkpoint_says_so_in_run_json(tmp_path):
     # run.json says "running" from the build's first checkpoint on; a failing build must not
     # leave it there
@@ -250,3 +315,31 @@ def test_a_build_that_fails_after_its_first_checkpoint_says_so_in_run_json(tmp_p
     rec = RunDir(tmp_path / "f").record()
     assert rec.status == "failed" and "melt not liquid" in rec.error
     assert rec.build_wall_time_s > 0
+
+
+def test_a_protocol_refused_after_a_resumed_build_is_recorded_as_failed(tmp_path):
+    """Stopped mid-build, resumed: the build finishes, then check_protocol refuses the stage
+    (x_final above the particle's x). run.json says failed, before MD, with the build's cost;
+    a --resume refused earlier (a changed config) leaves the stopped build's record alone."""
+    cfg = _config(tmp_path / "p.toml")
+    cfg.write_text(cfg.read_text().replace(
+        '[[stages]]\ntype = "equilibrate"\ntime_ps = 0.05\n',
+        '[[stages]]\ntype = "extract"\nselector = "random"\nx_final = 0.9\n'))
+    rd = RunDir(tmp_path / "p")
+    proc = subprocess.Popen(DEALLOY + ["run", str(cfg), "--quiet"])
+    assert _wait_for(lambda: bool(_route_files(rd)), proc), "the build wrote no checkpoint"
+    proc.send_signal(signal.SIGUSR1)
+    assert proc.wait(timeout=120) == EXIT_CHECKPOINTED
+    assert rd.record().status == "checkpointed"
+    changed = tmp_path / "p.toml"
+    text = changed.read_text()
+    changed.write_text(text.replace("seed = 3\ncheckpoint_ps", "seed = 4\ncheckpoint_ps", 1))
+    out = _resume(changed)
+    assert out.returncode == 2 and "config changed since the build checkpoint" in out.stderr
+    assert rd.record().status == "checkpointed"  # still resumable with the right config
+    changed.write_text(text)
+    out = _resume(cfg)
+    assert out.returncode == 2 and "x_final" in out.stderr, out.stderr[-1500:]
+    rec = rd.record()
+    assert rec.status == "failed" and rec.before_md and "x_final" in rec.error
+    assert rec.build_wall_time_s and rec.build_wall_time_s > 0 and rec.build_resumed is True

@@ -436,6 +436,9 @@ def amorphous_lisi(x: float, n_si: int = 64, seed: int = 0, potential: str = DEF
         unknown potential).
     SimulationError
         When the start cannot be packed, the melt is not liquid, or LAMMPS fails.
+    BuildStopped
+        Under ``dealloy run`` only, when SIGTERM/SIGUSR1 asked the build to stop (after its
+        build checkpoint; ``dealloy run --resume`` continues it).
     LammpsBuildError
         When LAMMPS cannot be opened or lacks the potential's package.
     """
@@ -603,6 +606,9 @@ def amorphous_lisi_particle(diameter_nm: float, x: float, seed: int = 0,
         unknown protocol keyword, or an unknown potential.
     SimulationError
         From the melt-quench (not liquid, packing) or LAMMPS.
+    BuildStopped
+        Under ``dealloy run`` only, when SIGTERM/SIGUSR1 asked the build to stop (after its
+        build checkpoint; ``dealloy run --resume`` continues it).
     """
     args = dict(diameter_nm=diameter_nm, x=x, seed=seed, potential=potential, protocol=protocol,
                 bulk_n_si=bulk_n_si, vacuum_nm=vacuum_nm, **protocol_overrides)
@@ -638,8 +644,24 @@ def amorphous_lisi_particle(diameter_nm: float, x: float, seed: int = 0,
 
 
 def _cache_note(bulk: Atoms) -> dict:
-    """``bulk_cache_hit``: whether the particle's glass came from the cache (absent: cache off)."""
-    return {"bulk_cache_hit": bool(bulk.info["cache_hit"])} if "cache_hit" in bulk.info else {}
+    """Give the glass's provenance for the particle's record.
+
+    Parameters
+    ----------
+    bulk : ase.Atoms
+        The glass (:func:`amorphous_lisi`).
+
+    Returns
+    -------
+    dict
+        ``bulk_cache_hit`` (absent with the cache off): the glass came from the cache;
+        ``bulk_melt_quench_resumed`` (only when true): its melt-quench continued from a build
+        checkpoint.
+    """
+    out = {"bulk_cache_hit": bool(bulk.info["cache_hit"])} if "cache_hit" in bulk.info else {}
+    if bulk.info.get("melt_quench_resumed"):
+        out["bulk_melt_quench_resumed"] = True
+    return out
 
 
 def _known_overrides(overrides: dict) -> dict:
@@ -777,6 +799,9 @@ def core_shell_particle(diameter_nm: float, dod: float, x_shell: float = 3.5, se
         vacuum, bulk_n_si, protocol keywords, or an unknown potential.
     SimulationError
         From the melt-quench or LAMMPS.
+    BuildStopped
+        Under ``dealloy run`` only, when SIGTERM/SIGUSR1 asked the build to stop (after its
+        build checkpoint; ``dealloy run --resume`` continues it).
     """
     args = dict(diameter_nm=diameter_nm, dod=dod, x_shell=x_shell, seed=seed, potential=potential,
                 protocol=protocol, bulk_n_si=bulk_n_si, vacuum_nm=vacuum_nm, **protocol_overrides)

@@ -22,16 +22,17 @@ So a hit returns exactly (float64, bit for bit) what the route computed when the
 which is what it computes in this process with the same software on the same kind of machine;
 from a folder shared across different CPUs or nodes, a rebuild could differ in the last bits
 (floating-point reduction order), as any rerun there would. The cache changes cost, never the
-physics. One exception to "what it computes again": an entry made by a build that ``dealloy run``
-stopped and resumed (:mod:`dealloy.builders.checkpoint`) holds that build's result, which follows
-the same schedule from the exact saved state but is not bit-identical to an uninterrupted build
-(LAMMPS re-sorts the atoms, the thermostat variables restart); it is stored under the same key,
-and its measures say ``melt_quench_resumed``. Entries are ``.npz`` files (positions and cell as float64: an extxyz round trip would
+physics. A build that ``dealloy run`` stopped and resumed (:mod:`dealloy.builders.checkpoint`)
+follows the same schedule from the exact saved state but is not bit-identical to an uninterrupted
+build (LAMMPS re-sorts the atoms, the thermostat variables restart): its glass (measures:
+``melt_quench_resumed``) is used by that run and not cached, so an entry is always an
+uninterrupted build. Entries are ``.npz`` files (positions and cell as float64: an extxyz round trip would
 round them) with the key and the measures as JSON, in ``<cache dir>/melt_quench/<key>.npz``,
 written atomically by rank 0 (temp file + rename). An unreadable entry is rebuilt with a
 warning; a folder that cannot be read or written is skipped with a warning. Runs that ask for
 the same entry at the same time each build it (no lock: the waiting ranks of an MPI job would
-spin in the broadcast); the last rename wins, with identical content. Studies avoid that by
+spin in the broadcast); the last rename wins, with content identical to the last bit on the same
+machine and software (above). Studies avoid that by
 building each shared glass first (:mod:`dealloy.study.prebuild`).
 
 Where: the ``DEALLOY_CACHE_DIR`` environment variable (unset: no cache). ``dealloy study run``
@@ -207,7 +208,7 @@ def _entry_path(root: Path, key: dict) -> Path:
     return root / "melt_quench" / f"{digest[:32]}.npz"
 
 
-def _read(path: Path, key: dict) -> tuple[Atoms, dict] | None:
+def _read(path: Path, key: dict, what: str = "cache entry") -> tuple[Atoms, dict] | None:
     try:
         with np.load(path, allow_pickle=False) as z:
             if json.loads(str(z["key"])) != key:  # a digest collision or a foreign file
@@ -219,7 +220,8 @@ def _read(path: Path, key: dict) -> tuple[Atoms, dict] | None:
                     atoms.arrays[name[len("array_"):]] = z[name]
             meas = json.loads(str(z["measures"]))
     except Exception as exc:  # noqa: BLE001 - any unreadable entry is rebuilt
-        warnings.warn(f"{CACHE_ENV}: ignoring unreadable cache entry {path} "
+        where = f"{CACHE_ENV}: " if what == "cache entry" else ""
+        warnings.warn(f"{where}ignoring unreadable {what} {path} "
                       f"({type(exc).__name__}: {exc}); building it again")
         return None
     return atoms, meas
@@ -290,6 +292,11 @@ def cached_melt_quench(start: Atoms, potential, seed: int, protocol: dict,
                      f"({CACHE_ENV}; same start, protocol, seed, potential, ranks and code)")
         return atoms, {**meas, "cache_entry": str(path), "cache_hit": True}
     atoms, meas = compute()
+    if meas.get("melt_quench_resumed"):
+        # continued from a build checkpoint: the same schedule, but not the bit-identical glass
+        # the key promises (and other runs would take it for that): not kept
+        _logger.info("melt-quench resumed from a build checkpoint: its glass is not cached")
+        return atoms, {**meas, "cache_hit": False}
     if comm.Get_rank() == 0:
         try:
             _write(path, key, atoms, meas)

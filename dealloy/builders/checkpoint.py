@@ -24,7 +24,8 @@ float64 positions and velocities (native units) and the box bounds, plus the rou
 checkpoint is used only by the route that wrote it. A resumed route continues from exactly that
 state on the same schedule, but it is not bit-identical to an uninterrupted one: LAMMPS
 re-sorts the atoms over the ranks (a different summation order), the Nose-Hoover chain and
-barostat variables start from zero again, and a Langevin thermostat draws a new noise stream.
+barostat variables start from zero again, and a Langevin thermostat restarts its random stream
+from the same seed (dealt to the atoms in another order).
 When a route finishes, its result (structure and measures) is kept as
 ``<route>-<digest>.done.npz``, so a build stopped later (e.g. while relaxing the cut particle)
 does not melt again. The engine deletes the folder once the run no longer needs it.
@@ -103,6 +104,7 @@ class BuildControl:
     comm: Any = None
     on_save: Callable[[], None] | None = None
     resumed: list = field(default_factory=list)
+    reused: list = field(default_factory=list)
 
 
 _CONTROL: contextvars.ContextVar[BuildControl | None] = contextvars.ContextVar(
@@ -232,9 +234,17 @@ class BuildRoute:
         self.path = Path(self.control.folder) / f"{name}-{digest}.npz"
         self.result_path = Path(self.control.folder) / f"{name}-{digest}.done.npz"
         state = None
-        if self.rank == 0 and self.path.is_file():
-            try:
-                state = self._read(self.path)
+        if self.rank == 0:
+            try:  # whatever happens, every rank reaches the bcast below
+                state = self._read(self.path) if self.path.is_file() else None
+                others = [p.name for p in Path(self.control.folder).glob(f"{name}-*.npz")
+                          if p not in (self.path, self.result_path)]
+                if state is None and others:
+                    _logger.warning(
+                        f"{self.name}: the build checkpoint(s) {', '.join(sorted(others))} in "
+                        f"{self.control.folder} belong to another key (MPI rank count, dealloy "
+                        "code, LAMMPS, potential, protocol or start changed since): this part "
+                        "of the build starts again")
             except Exception as exc:  # noqa: BLE001 - an unreadable checkpoint: start again
                 _logger.warning(f"ignoring unreadable build checkpoint {self.path} "
                                 f"({type(exc).__name__}: {exc}); this part of the build starts again")
@@ -259,13 +269,17 @@ class BuildRoute:
         if self.control is None:
             return None
         hit = None
-        if self.rank == 0 and self.result_path.is_file():
-            hit = _cache._read(self.result_path, self.key)
+        if self.rank == 0:
+            try:  # whatever happens, every rank reaches the bcast below
+                hit = (_cache._read(self.result_path, self.key, what="build result")
+                       if self.result_path.is_file() else None)
+            except Exception as exc:  # noqa: BLE001 - unreadable: the route runs again
+                _logger.warning(f"ignoring unreadable build result {self.result_path} "
+                                f"({type(exc).__name__}: {exc}); this part of the build runs again")
         hit = self.comm.bcast(hit, root=0)
-        if hit is not None:
+        if hit is not None:  # the finished route's exact result: not a resumed (changed) MD
             _logger.info(f"{self.name}: finished earlier in this build; taken from {self.result_path}")
-            self.control.resumed.append({"route": self.name, "segment": None,
-                                         "segment_name": "done", "step": None})
+            self.control.reused.append(self.name)
         return hit
 
     def finish(self, atoms, measures: dict) -> None:
@@ -323,12 +337,12 @@ class BuildRoute:
             self.control.on_save()
 
     def _on_rank0(self, write, path: Path) -> None:
-        """Call ``write()`` on rank 0; its OSError becomes a SimulationError on every rank."""
+        """Call ``write()`` on rank 0; any error of it becomes a SimulationError on every rank."""
         err = None
         if self.rank == 0:
             try:
                 write()
-            except OSError as exc:
+            except Exception as exc:  # noqa: BLE001 - every rank must reach the bcast
                 err = f"{type(exc).__name__}: {exc}"
         err = self.comm.bcast(err, root=0)
         if err:
@@ -369,6 +383,11 @@ class BuildRoute:
         for name in ("x", "v"):  # by atom id: exact float64, native units
             a = np.ascontiguousarray(st[name], dtype=np.float64).ravel()
             s.lmp.scatter_atoms_subset(name, 1, 3, len(ids), c_ids, (ctypes.c_double * a.size)(*a))
+        # the scattered atoms still sit on the ranks that owned their start positions; a run
+        # only hands atoms to neighbouring subdomains, so one that moved further would be lost
+        # (with >= 4 subdomains along an axis). A zero displacement remaps every atom into the
+        # box and migrates it to its owner (LAMMPS' irregular communication); exact positions.
+        s.command("displace_atoms all move 0 0 0 units box")
         self._offset = st["unwrapped"] - s.unwrapped_positions()
         self.meta = dict(meta["route_meta"])
         self.arrays = {k[len("route_"):]: st[k] for k in st if k.startswith("route_")}

@@ -229,6 +229,7 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
         if not self.resume or state is not None:
             # a fresh start (or a particle long built) uses no build checkpoint: drop any leftover
             self._drop_build_checkpoint()
+        built = False  # the particle exists (built or from the checkpoint)
         try:
             if state is None:
                 try:
@@ -248,6 +249,7 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
                     raise
             else:
                 atoms = self._checkpoint_atoms(state)
+            built = True
             symbols = np.array(atoms.get_chemical_symbols())
             if state is None:
                 check_protocol(self.cfg, int((symbols == "Li").sum()),
@@ -265,9 +267,20 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
                     self.mu_li_bcc_ev = li_bcc_chemical_potential_ev(self.potential, self.comm)
         except ConfigError as exc:
             # bad input found before LAMMPS: say so in run.json too (studies read it)
-            if prev_status in (None, "pending", "failed"):
+            if self._build_announced or (built and state is None and prev_status in (
+                    "running", "checkpointed")):
+                # run.json came from this build (or a stopped one): the run stopped before MD;
+                # the build's cost stays in the record. (A --resume refused before the build,
+                # e.g. a changed config, leaves the stopped build's record as it is.)
+                self._write_build_run_json("failed", exc, before_md=True)
+            elif prev_status in (None, "pending", "failed"):
                 RunRecord(status="failed", error=str(exc), stage_index=0,
                           before_md=True).write(self.rd.run_json, self.comm)
+            raise
+        except DealloyError as exc:  # e.g. mu_Li(bcc) after a build that announced itself
+            if built and (self._build_announced or (state is None and prev_status in (
+                    "running", "checkpointed"))):  # (a failed build recorded itself above)
+                self._write_build_run_json("failed", exc, before_md=True)
             raise
         self._prepare_files(state, atoms)
         self.st = state or self._fresh_state(atoms)
@@ -399,7 +412,9 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
         elapsed = time.time() - self._t_start
         self.build_wall_s = round(self._build_before[0] + elapsed, 3)
         self.build_core_s = round(self._build_before[1] + elapsed * self.nranks, 3)
-        self.build_resumed = bool(control.resumed)
+        self.build_resumed = bool(control.resumed)  # an MD route continued (not bit-identical)
+        for name in control.reused:
+            self._log(f"the build took {name}'s result, finished before the stop, as it was")
         for r in control.resumed:
             where = ("its result" if r["segment"] is None else
                      f"segment {r['segment']} ({r['segment_name']}), LAMMPS step {r['step']}")
@@ -421,7 +436,7 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
             self._write_build_run_json("running")
             self._build_announced = True
 
-    def _write_build_run_json(self, status: str, error=None) -> None:
+    def _write_build_run_json(self, status: str, error=None, before_md: bool | None = None) -> None:
         """Write run.json while the particle is being built (nothing of the MD exists yet)."""
         elapsed = time.time() - self._t_start
         wall = round(self._build_before[0] + elapsed, 3)
@@ -432,8 +447,9 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
                                             file_hashes=self.potential.file_hashes(),
                                             citation=self.potential.citation),
                   seed=self.cfg.seed, ranks=self.nranks, wall_time_s=wall, core_time_s=core,
-                  build_wall_time_s=wall, build_core_time_s=core, time_ps=0.0, stage_index=0,
-                  n_stages=len(self.cfg.stages)).write(self.rd.run_json, self.comm)
+                  build_wall_time_s=wall, build_core_time_s=core, build_resumed=self.build_resumed,
+                  time_ps=0.0, stage_index=0, n_stages=len(self.cfg.stages),
+                  before_md=before_md).write(self.rd.run_json, self.comm)
 
     def _log(self, msg: str) -> None:
         if self.rank == 0 and not self.quiet:
