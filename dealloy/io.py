@@ -8,6 +8,7 @@ desynchronise the ranks ("Message truncated" after writing on rank 0 alone).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -651,3 +652,23 @@ def _Z(symbol: str) -> int:
     from ase.data import atomic_numbers
 
     return atomic_numbers[symbol]
+
+
+def file_sha256(path) -> str:
+    """Compute the sha256 checksum of a file (read in 1 MiB chunks).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+
+    Returns
+    -------
+    str
+        The hex digest.
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -29,7 +29,6 @@ a resumed run replays exactly the same schedule with the same random generator s
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import sys
@@ -61,7 +60,7 @@ from dealloy.engine.signals import EXIT_CHECKPOINTED, Checkpointed, StopSignals
 from dealloy.engine.stages import StagesMixin
 from dealloy.engine.state import ElectroCounters, EngineState
 from dealloy.errors import ConfigError, DealloyError
-from dealloy.io import mpi_comm, read_structure, write_json
+from dealloy.io import file_sha256, mpi_comm, read_structure, write_json
 from dealloy.lammps.potentials import get_potential
 from dealloy.rundir import RunDir
 
@@ -344,7 +343,7 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
         old, new = Path(then["file"]), Path(now["file"])
 
         def same_bytes():
-            return old.is_file() and new.is_file() and _sha256(old) == _sha256(new)
+            return old.is_file() and new.is_file() and file_sha256(old) == file_sha256(new)
 
         if self._on_rank0(same_bytes):
             return (f"particle.file is now {new} (was {old}, the same bytes): the same "
@@ -456,14 +455,6 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
             print(f"dealloy run: {msg}", file=sys.stderr, flush=True)
 
 
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def default_run_dir(config_path: Path) -> Path:

@@ -59,7 +59,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from dealloy.builders.amorphous import random_packing, ref_volume_per_si
 from dealloy.lammps.session import LammpsSession
 from dealloy.errors import ConfigError
-from dealloy.io import atomic_path, progress_hook, write_json
+from dealloy.io import atomic_path, file_sha256, progress_hook, write_json
 from dealloy.lammps.potentials import DEFAULT_POTENTIAL, ELEMENTS, get_potential
 from dealloy.materials import X_LI15SI4
 from dealloy.potentials.validate import li15si4_unit_cell
@@ -838,24 +838,6 @@ def check_dataset(atoms_list, where: str = "data set") -> None:
                               "NaN/inf energy or force label; drop it or relabel it")
 
 
-def file_sha256(path) -> str:
-    """Compute the sha256 checksum of a file (read in 1 MiB chunks).
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        The file.
-
-    Returns
-    -------
-    str
-        The hex digest.
-    """
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def family_counts(atoms_list) -> dict:
