@@ -1,0 +1,140 @@
+"""Particle stability test of a potential (``validate-potential --stability``): tiny real LAMMPS runs."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import dealloy.potentials.stability as S
+from conftest import mpiexec
+from dealloy.build.crystal import li15si4_particle
+from dealloy.builders.checkpoint import BuildControl, BuildStopped, build_control
+from dealloy.cli import main
+from dealloy.errors import ConfigError
+from dealloy.potentials.stability import StabilityParams, particle_stability, stability_table
+
+# 342 atoms, 0.1 ps Langevin + 0.4 ps NVE at 300 K: a few seconds with meam-godet2020
+TINY = dict(potential="meam-godet2020", diameter_nm=2.2, temperatures_k=(300.0,),
+            equilibrate_ps=0.1, time_ps=0.4, sample_ps=0.1)
+
+
+def _no_md(*args, **kwargs):
+    raise AssertionError("a particle was built or MD started with bad parameters")
+
+
+@pytest.fixture
+def no_md(monkeypatch):
+    for name in ("li15si4_particle", "LammpsSession"):
+        monkeypatch.setattr(S, name, _no_md)
+
+
+@pytest.mark.parametrize("values, field", [
+    ({"temperatures_k": (0.0,)}, "temperatures_k"),
+    ({"temperatures_k": (300.0, 300.0)}, "temperatures_k"),
+    ({"temperatures_k": (float("nan"),)}, "temperatures_k"),
+    ({"diameter_nm": 1.0}, "diameter_nm"),
+    ({"sample_ps": 1e-5}, "sample_ps"),          # shorter than the MD timestep
+    ({"potential": "nope"}, "potential"),
+    ({"min_pair_angstrom": 0.0}, "min_pair_angstrom"),
+    ({"temperature_k": 300.0}, "temperature_k"),  # a typo of temperatures_k
+])
+def test_bad_parameter_is_one_line_naming_the_field_before_any_md(tmp_path, no_md, values, field):
+    with pytest.raises(ConfigError) as err:
+        particle_stability(values, cache_dir=tmp_path / "c")
+    msg = str(err.value)
+    assert msg.startswith(f"particle_stability.{field}: ") and "\n" not in msg, msg
+    assert not (tmp_path / "c").exists()
+
+
+def test_too_short_a_run_for_a_drift_is_refused(no_md):
+    with pytest.raises(ConfigError, match="fewer than 4 energy samples"):
+        StabilityParams.checked(time_ps=1.0, sample_ps=0.5)
+
+
+@pytest.mark.parametrize("args, option", [
+    (["--stability-temperatures", "300,x"], "--stability-temperatures"),
+    (["--stability-temperatures", "0"], "--stability-temperatures"),
+    (["--diameter-nm", "50"], "--diameter-nm"),
+    (["--stability-ps", "-1"], "--stability-ps"),
+])
+def test_cli_refuses_a_bad_option_before_any_md_naming_it(tmp_path, no_md, capsys, args, option):
+    with pytest.raises(SystemExit) as exc:
+        main(["validate-potential", "meam-godet2020", "--stability", *args,
+              "--cache", str(tmp_path / "c"), "-q"])
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code == 2 and err.startswith(f"dealloy: error: {option}") and "\n" not in err, err
+    assert not (tmp_path / "c").exists()
+
+
+def test_energy_drift_is_the_least_squares_slope():
+    t = np.linspace(0.0, 100.0, 201)
+    e = -2.0 + 3e-6 * t + 1e-5 * np.sin(t)  # 3 ueV/atom/ps = 3 meV/atom/ns, with noise
+    d = S._drift(t, e)
+    assert d["drift_mev_per_atom_per_ns"] == pytest.approx(3.0, abs=0.05)
+    assert d["scatter_mev_per_atom"] == pytest.approx(1e-2 / np.sqrt(2), rel=0.1)
+
+
+@pytest.mark.slow
+def test_a_cold_meam_particle_is_stable_and_conserves_energy(tmp_path):
+    res = particle_stability(TINY, cache_dir=tmp_path / "c")
+    (run,) = res["runs"]
+    assert run["n_atoms"] == len(li15si4_particle(2.2, seed=1))
+    assert run["stable"] and run["stopped"] is None and run["detached_atoms_end"] == 0
+    assert len(run["series"]["t_ps"]) == 4 and run["nve_ps"] == pytest.approx(0.4)
+    # NVE with velocity Verlet at 1 fs: energy conserved to far below a meV/atom over 0.4 ps
+    assert abs(run["change_mev_per_atom"]) < 0.1
+    assert 150 < run["mean_temperature_k"] < 450
+    # LAMMPS' closest pair (every 5 steps, the last step included) is no larger than the final
+    # structure's, and a solid at 300 K has no pair below 1.5 A
+    assert 1.5 < run["closest_pair_angstrom"] <= run["closest_pair_end_angstrom"] + 1e-6
+    assert "stable" in stability_table(res)
+    # a finished temperature is kept: the same call returns it without MD
+    again = particle_stability(TINY, cache_dir=tmp_path / "c")["runs"][0]
+    assert again["wall_s"] == 0.0 and again["series"] == run["series"]
+
+
+@pytest.mark.slow
+def test_a_stopped_run_continues_from_its_checkpoint_exactly(tmp_path):
+    p = StabilityParams(**TINY)
+    whole = particle_stability(p, cache_dir=tmp_path / "whole")["runs"][0]
+
+    folder = tmp_path / "stopped"
+    folder.mkdir()
+    calls = []
+
+    def stop_on_fourth_poll():  # SIGTERM arrives during the NVE run
+        calls.append(1)
+        return signal.SIGTERM if len(calls) == 4 else 0
+
+    control = BuildControl(folder=folder, stop_requested=stop_on_fourth_poll,
+                           checkpoint_ps=p.sample_ps, poll_ps=p.sample_ps)
+    with build_control(control), pytest.raises(BuildStopped):
+        S.stability_run(p, 300.0, folder, control)
+    assert list(folder.glob("stability-300K-*.npz")) and not list(folder.glob("*.done.npz"))
+    cont = particle_stability(p, cache_dir=folder)["runs"][0]
+    assert cont["resumed"]
+    # the same positions and velocities by atom id, NVE: the same trajectory to rounding
+    for key in ("etotal_ev_per_atom", "pe_ev_per_atom", "temperature_k", "closest_pair_angstrom"):
+        assert cont["series"][key] == pytest.approx(whole["series"][key], rel=1e-9, abs=1e-9), key
+    assert cont["closest_pair_angstrom"] == pytest.approx(whole["closest_pair_angstrom"], abs=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.mpi
+def test_cli_under_two_mpi_ranks_prints_and_writes_once(tmp_path):
+    out = tmp_path / "s.json"
+    cmd = [mpiexec(), "-n", "2", str(Path(sys.executable).with_name("dealloy")), "validate-potential",
+           "meam-godet2020", "--stability", "--diameter-nm", "2.2", "--stability-temperatures",
+           "300", "--stability-ps", "0.4", "--stability-equilibrate-ps", "0.1",
+           "--stability-sample-ps", "0.1", "--cache", str(tmp_path / "c"), "--json", str(out), "-q"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.count("Particle stability of 'meam-godet2020'") == 1, res.stdout
+    (run,) = json.loads(out.read_text())["stability"][0]["runs"]
+    assert run["n_ranks"] == 2 and run["stable"] and abs(run["change_mev_per_atom"]) < 0.1
