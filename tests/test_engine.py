@@ -388,7 +388,8 @@ def test_sigkill_then_resume_matches_uninterrupted(particle, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGUSR1], ids=["TERM", "USR1"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGUSR1, signal.SIGINT],
+                         ids=["TERM", "USR1", "INT"])
 def test_sigterm_writes_checkpoint_and_status(particle, tmp_path, sig):
     body = """
 [[stages]]
@@ -453,6 +454,50 @@ def test_two_ranks_end_at_same_composition_as_one(particle, tmp_path):
         assert getattr(two, key) == getattr(one, key)
     ev = read_csv(tmp_path / "two" / "events.csv")
     assert len(ev) == two.n_removed  # rank 0 wrote each event once
+
+
+def test_ctrl_c_asks_for_a_checkpoint_and_twice_aborts():
+    """The first SIGINT is a stop request (like SIGTERM); the second raises KeyboardInterrupt."""
+    from dealloy.engine.signals import StopSignals
+
+    sig = StopSignals()
+    sig.install()
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler runs in the main thread at the next bytecode
+        assert sig.signum == signal.SIGINT
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+    finally:
+        sig.restore()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_an_interrupted_build_or_run_says_so_in_run_json(particle, tmp_path, monkeypatch):
+    """KeyboardInterrupt (Ctrl-C twice) leaves run.json 'failed' and saying why, not 'running'."""
+    import dealloy.engine.run as R
+    from dealloy.builders.checkpoint import current_control
+
+    def build_then_interrupt(cfg, comm=None):
+        current_control().on_save()  # a build checkpoint: run.json announces the build
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(R, "build_particle", build_then_interrupt)
+    cfg = toml(tmp_path / "b.toml", particle, "")
+    cfg.write_text(cfg.read_text().replace(
+        f'file = "{particle}"', 'builder = "li15si4_particle"\n[particle.args]\ndiameter_nm = 2.2'))
+    with pytest.raises(KeyboardInterrupt):
+        run(cfg, run_dir=tmp_path / "b", quiet=True)
+    rec = RunDir(tmp_path / "b").record()
+    assert rec.status == "failed" and "interrupted" in rec.error and "--resume" in rec.error
+    monkeypatch.undo()
+
+    monkeypatch.setattr(R.Engine, "_protocol", lambda self: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        run(toml(tmp_path / "m.toml", particle, ""), run_dir=tmp_path / "m", quiet=True)
+    rec = RunDir(tmp_path / "m").record()
+    assert rec.status == "failed" and "interrupted" in rec.error
 
 
 # ---- failures ---------------------------------------------------------------------------------

@@ -709,7 +709,7 @@ class RunConfig(StrictModel):
     thermo_interval_ps : float
         ``thermo.csv`` row interval, ps.
     checkpoint_ps : float
-        Checkpoint every this much simulated time, ps (also on SIGTERM/SIGUSR1).
+        Checkpoint every this much simulated time, ps (also on SIGTERM/SIGUSR1/Ctrl-C).
     allow_atom_loss : bool
         Lost atoms are reported but do not fail the run.
     dump_columns : list of str

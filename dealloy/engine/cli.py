@@ -26,7 +26,7 @@ def run_command(config, run_dir, resume, overwrite, quiet):
     """Run the protocol of CONFIG (TOML, see docs/run-config.md) with LAMMPS.
 
     Parallel: mpiexec -n N dealloy run CONFIG, or srun --mpi=pmi2 dealloy run CONFIG.
-    Exits 0 when done, 75 when stopped by SIGTERM/SIGUSR1 after a checkpoint (resume with
+    Exits 0 when done, 75 when stopped by SIGTERM/SIGUSR1/Ctrl-C after a checkpoint (resume with
     --resume), 2 on bad input or a failed run (run.json says why).
     \f
 
@@ -38,7 +38,7 @@ def run_command(config, run_dir, resume, overwrite, quiet):
         LAMMPS failed during the run (run.json records ``failed`` and the reason).
     SystemExit
         With status 75 (:data:`~dealloy.engine.signals.EXIT_CHECKPOINTED`) when the run
-        stopped on SIGTERM/SIGUSR1 after writing a checkpoint.
+        stopped on SIGTERM/SIGUSR1/Ctrl-C after writing a checkpoint.
     """  # noqa: D301 - "\f" ends click's --help text (the Raises section is for the API docs)
     progress = None if quiet or rank() != 0 else Progress()
     try:

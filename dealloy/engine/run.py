@@ -9,7 +9,7 @@ The engine is made of parts, one module per concern (see docs/architecture.md):
 - :mod:`~dealloy.engine.electro_exchange`: potentiostatic/galvanostatic moves, tfMC
 - :mod:`~dealloy.engine.checkpoint`: state creation, checkpoints, run.json writing
 - :mod:`~dealloy.engine.state` / :mod:`~dealloy.engine.record`: the typed records on disk
-- :mod:`~dealloy.engine.signals`: SIGTERM/SIGUSR1 -> checkpoint and stop
+- :mod:`~dealloy.engine.signals`: SIGTERM/SIGUSR1/Ctrl-C -> checkpoint and stop
 
 Python API::
 
@@ -104,7 +104,7 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
         self.quiet = quiet
         self.progress = progress
         self.session = None
-        self.signals = StopSignals()  # SIGTERM/SIGUSR1: checkpoint and stop
+        self.signals = StopSignals()  # SIGTERM/SIGUSR1/Ctrl-C: checkpoint and stop
         self.bookkeeping_s = 0.0
         self.md_s = 0.0
         self._stage_label = "init"
@@ -168,7 +168,7 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
         -------
         RunRecord
             run.json's record, on every rank: ``status`` ``done`` or ``checkpointed`` (stopped
-            by SIGTERM/SIGUSR1 after a checkpoint; while the particle was being built, after a
+            by SIGTERM/SIGUSR1/Ctrl-C after a checkpoint; while the particle was being built, after a
             build checkpoint in ``build-checkpoint/``, which ``resume`` continues).
 
         Raises
@@ -241,10 +241,9 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
                     return self.summary("checkpointed")
                 except ConfigError:
                     raise
-                except Exception as exc:
+                except (Exception, KeyboardInterrupt) as exc:
                     if self._build_announced:  # run.json said "running": say why it stopped
-                        self._write_build_run_json("failed", exc if isinstance(exc, DealloyError)
-                                                   else f"{type(exc).__name__}: {exc}")
+                        self._write_build_run_json("failed", _error_text(exc))
                     raise
             else:
                 atoms = self._checkpoint_atoms(state)
@@ -311,8 +310,8 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
         except DealloyError as exc:
             error = str(exc)
             raise
-        except Exception as exc:  # noqa: BLE001 - record, then re-raise
-            error = f"{type(exc).__name__}: {exc}"
+        except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - record, then re-raise
+            error = _error_text(exc)
             raise
         finally:
             self._close(status, error)
@@ -457,6 +456,16 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
 
 
 
+def _error_text(exc: BaseException) -> str:
+    """Give what run.json says of an exception that stopped a run (a DealloyError: its message)."""
+    if isinstance(exc, DealloyError):
+        return str(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return ("interrupted (Ctrl-C twice, or KeyboardInterrupt): no checkpoint at the "
+                "interruption; --resume continues from the last one")
+    return f"{type(exc).__name__}: {exc}"
+
+
 def default_run_dir(config_path: Path) -> Path:
     """Choose the run directory of a config file.
 
@@ -540,7 +549,7 @@ def run(config, run_dir=None, resume: bool = False, quiet: bool = False, overwri
     -------
     RunRecord
         run.json's record (:class:`dealloy.records.RunRecord`): ``status`` (``done``, or
-        ``checkpointed`` when SIGTERM/SIGUSR1 stopped it after a checkpoint), ``time_ps``,
+        ``checkpointed`` when SIGTERM/SIGUSR1/Ctrl-C stopped it after a checkpoint), ``time_ps``,
         ``li_end``, ``n_removed``, ...
 
     Raises

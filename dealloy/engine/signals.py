@@ -1,4 +1,4 @@
-"""SIGTERM / SIGUSR1: stop at the next step boundary with a checkpoint (SLURM's time-limit signal).
+"""SIGTERM / SIGUSR1 / Ctrl-C: stop at the next step boundary with a checkpoint (SLURM's time-limit signal).
 
 The handler only records the signal; the engine polls :meth:`StopSignals.received_by_any` at
 each step boundary (collective: every rank stops at the same step, even if only one got it), writes
@@ -7,22 +7,27 @@ a checkpoint and raises :class:`Checkpointed`. ``dealloy run`` then exits with
 starts, so a builder's melt-quench polls the same flag between chunks of its MD (through the
 :class:`~dealloy.builders.checkpoint.BuildControl` the engine sets) and stops with a build
 checkpoint the same way.
+
+Ctrl-C (SIGINT) is a stop request too: the first one says on stderr that the run stops at its
+next checkpoint and how to abort at once; a second one raises :class:`KeyboardInterrupt` (Python's
+own behaviour), for a run that must not wait.
 """
 
 from __future__ import annotations
 
 import signal
+import sys
 
 from mpi4py import MPI
 
 from dealloy.errors import DealloyError
 
 EXIT_CHECKPOINTED = 75  # EX_TEMPFAIL: not finished, resume me
-SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
+SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)
 
 
 class Checkpointed(DealloyError):
-    """The run stopped on SIGTERM/SIGUSR1 after writing a checkpoint (status "checkpointed")."""
+    """The run stopped on SIGTERM/SIGUSR1/Ctrl-C after writing a checkpoint (status "checkpointed")."""
 
 
 class StopSignals:
@@ -31,8 +36,16 @@ class StopSignals:
     def __init__(self):
         self.signum = 0  # the last signal received here (0: none)
         self._old: dict = {}
+        self._rank = MPI.COMM_WORLD.Get_rank()  # rank 0 says what Ctrl-C does
 
     def _handler(self, signum, frame) -> None:
+        if signum == signal.SIGINT:
+            if self.signum == signal.SIGINT:  # Ctrl-C twice: abort now, without a checkpoint
+                raise KeyboardInterrupt
+            if self._rank == 0:
+                print("\nCtrl-C: stopping with a checkpoint at the end of the current MD chunk "
+                      "or minimisation; press Ctrl-C again to abort without one", file=sys.stderr,
+                      flush=True)
         self.signum = signum
 
     def install(self) -> None:
