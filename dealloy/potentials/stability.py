@@ -265,11 +265,12 @@ def stability_run(params: StabilityParams, temperature_k: float, folder: Path,
             route.meta["wall_s"] = 0.0
             if comm.Get_rank() == 0:
                 pair_file.unlink(missing_ok=True)
-        # the closest pair every N steps, written by LAMMPS to a file (step, value)
+        # the closest pair every N steps, appended by LAMMPS to a file (step, value); a resumed
+        # run appends too, so the steps a killed process ran past its checkpoint still count
         s.commands(["compute dealloy_pl all pair/local dist",
                     "compute dealloy_pmin all reduce min c_dealloy_pl inputs local",
                     f"fix dealloy_pairs all ave/time {p.pair_every_steps} 1 {p.pair_every_steps} "
-                    f"c_dealloy_pmin file {pair_file} format ' %.6f'"])
+                    f"c_dealloy_pmin append {pair_file} format ' %.6f'"])
         clock = [time.perf_counter()]
         reach = float(pot.cutoff_angstrom) + SKIN_ANGSTROM
 
