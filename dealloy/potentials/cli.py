@@ -69,7 +69,7 @@ def _floats(ctx, param, value):
               help="particle stability: Langevin then NVE MD of a c-Li15Si4 particle in vacuum "
                    "(closest pair, energy drift, detached atoms); MPI-parallel")
 @click.option("--diameter-nm", type=float, default=StabilityParams.model_fields["diameter_nm"].default,
-              show_default=True, help="stability: particle diameter, nm (5 nm: 4071 atoms)")
+              show_default=True, help="stability: particle diameter, nm (5 nm: 4052 atoms at seed 1)")
 @click.option("--stability-temperatures", default="300,1000", show_default=True,
               help="stability: comma-separated temperatures, K")
 @click.option("--stability-ps", type=float, default=StabilityParams.model_fields["time_ps"].default,
@@ -105,7 +105,7 @@ def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, am
     MPI does not help at these sizes. --amorphous: about an hour per potential on 2 cores at the
     defaults (27 cells of 128 Si; a cell's melt-quench costs about its number of atoms, so the
     ETA counts atoms); cells run in parallel on --jobs cores, not with MPI. --stability at the
-    defaults (4071 atoms, 110 ps per temperature): pod-lisi-7net ran 25 MD steps/s on 2 MPI
+    defaults (4052 atoms, 110 ps per temperature): pod-lisi-7net ran 25 MD steps/s on 2 MPI
     ranks (~75 min per temperature), meam-godet2020 about twice as fast.
     \f
 

@@ -1,8 +1,8 @@
 """Particle stability of a potential: long MD of a ~4000-atom c-Li15Si4 particle in vacuum.
 
 ``dealloy validate-potential NAME --stability`` (issue 14's stability row): for each temperature,
-a c-Li15Si4 nanoparticle (:func:`dealloy.build.crystal.li15si4_particle`, 5 nm: 4 071 atoms)
-is minimised, given Maxwell-Boltzmann velocities, held at the temperature with a Langevin
+a c-Li15Si4 nanoparticle (:func:`dealloy.build.crystal.li15si4_particle`, 5 nm: 4 052 atoms at
+seed 1) is minimised, given Maxwell-Boltzmann velocities, held at the temperature with a Langevin
 thermostat for ``equilibrate_ps`` and then run in the microcanonical ensemble (NVE, velocity
 Verlet, the potential's own timestep) for ``time_ps``. Measured:
 
@@ -74,7 +74,7 @@ class StabilityParams(AnalysisModel):
     potential : str
         Registry potential (default meam-godet2020).
     diameter_nm : float
-        Diameter of the c-Li15Si4 particle, nm: 2.2 .. 20 (default 5.0: 4 071 atoms).
+        Diameter of the c-Li15Si4 particle, nm: 2.2 .. 20 (default 5.0: 4 052 atoms at seed 1).
     temperatures_k : tuple of float
         Temperatures, K, each > 0 and <= 3000, distinct (default 300, 1000).
     equilibrate_ps : float
@@ -99,7 +99,7 @@ class StabilityParams(AnalysisModel):
 
     potential: str = Field(DEFAULT_POTENTIAL, description="registry potential")
     diameter_nm: float = Field(5.0, ge=2.2, le=20.0, allow_inf_nan=False,
-                               description="c-Li15Si4 particle diameter, nm (5 nm: 4071 atoms)")
+                               description="c-Li15Si4 particle diameter, nm (5 nm: 4052 atoms at seed 1)")
     temperatures_k: tuple[float, ...] = Field(
         (300.0, 1000.0), description=f"temperatures, K, each > 0 and <= {MAX_TEMPERATURE_K:g}")
     equilibrate_ps: float = Field(10.0, ge=0, allow_inf_nan=False,
