@@ -29,8 +29,7 @@ from ase.build import bulk
 
 from dealloy import materials as M
 from dealloy.lammps.session import LammpsSession
-from dealloy.lammps.potentials import Potential
-from dealloy.lammps.potentials import ELEMENTS
+from dealloy.lammps.potentials import ELEMENTS, Potential
 from dealloy.potentials.validate import isolated_atom_energy_ev, li15si4_unit_cell
 
 #: c-Li15Si4 PBE formation energy (eV/atom) and lattice constant (Å): Materials Project
@@ -347,8 +346,7 @@ def teacher_li15si4(teacher, fmax: float = 0.01) -> dict:
 
 
 __all__ = ["PBE_LI15SI4", "crystal_hull", "end_members", "errors_by_family", "isolated_atoms",
-           "li15si4_figures",
-           "md_speed", "single_point", "teacher_hull_single_points", "teacher_li15si4"]
+           "li15si4_figures", "md_speed", "single_point", "teacher_hull_single_points", "teacher_li15si4"]
 
 
 def teacher_hull_single_points(teacher, crystals: dict) -> dict:
