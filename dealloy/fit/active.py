@@ -73,10 +73,11 @@ from dealloy.builders.amorphous import random_packing, ref_volume_per_si
 from dealloy.errors import ConfigError, SimulationError
 from dealloy.fit import evaluate as ev
 from dealloy.fit.dataset import (_label_path, check_dataset, config_hash, family_counts, file_sha256,
-                                 label, read_dataset, write_dataset)
+                                 label, read_dataset, teacher_isolated_atoms, write_dataset)
 from dealloy.fit.students import POD_DEFAULTS, fit_pod
 from dealloy.fit.teacher import DEFAULT_TEACHER, check_teacher_name, load_teacher
-from dealloy.fit.workflow import check_request, fit_potential
+from dealloy.fit.workflow import (DEFAULT_REFERENCE_ENERGIES, check_reference_choice,
+                                  check_request, check_teacher_labels, fit_potential)
 from dealloy.io import atomic_path, progress_hook, write_json, write_structure
 from dealloy.lammps.potentials import (MANIFEST, Potential, fitted_potential, get_potential,
                                        user_potentials_dir)
@@ -276,26 +277,33 @@ def student_settings(pot: Potential) -> dict:
     return {k: used[k] for k in POD_DEFAULTS if k in used}
 
 
-def _fit_folder(folder: Path, name: str, train, settings: dict, note: dict) -> Potential:
+def _fit_folder(folder: Path, name: str, train, settings: dict, note: dict,
+                reference_energies: dict | None = None) -> Potential:
     """Fit POD to ``train`` into ``folder`` with a manifest (reused when it exists)."""
     if (folder / MANIFEST).is_file():
         return fitted_potential(folder)
     tmp = folder.with_name(folder.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
-    files, used, errors = fit_pod(train, tmp, name, settings, work_dir=tmp / "work")
+    files, used, errors = fit_pod(train, tmp, name, settings, work_dir=tmp / "work",
+                                  reference_energies=reference_energies)
     write_json(tmp / MANIFEST, {
         "name": name, "kind": "pod", "files": [f.name for f in files],
         "description": f"POD fitted by dealloy active learning ({note.get('role', '')})",
         "cutoff_angstrom": float(used["rcut"]), "timestep_ps": 0.001,
         "citation": "dealloy potential learn", "doi": "",
         "provenance": {"dealloy_version": __version__, "fit_settings": used,
-                       "training_errors": errors, **note}})
+                       "training_errors": errors,
+                       "reference_energies": ({"method": "teacher-atoms",
+                                               "isolated_atom_ev": reference_energies}
+                                              if reference_energies else {"method": "none"}),
+                       **note}})
     tmp.rename(folder)
     return fitted_potential(folder)
 
 
-def fit_committee(train, settings: dict, folder, size: int, seed) -> list[Potential]:
+def fit_committee(train, settings: dict, folder, size: int, seed,
+                  reference_energies: dict | None = None) -> list[Potential]:
     """Fit ``size`` POD potentials on bootstrap resamples of ``train`` (resumable per member).
 
     The resampling is stratified: configurations are drawn with replacement within each group
@@ -315,6 +323,10 @@ def fit_committee(train, settings: dict, folder, size: int, seed) -> list[Potent
         Number of members.
     seed : int or sequence of int
         Seed of the resampling (member k draws from ``default_rng([*seed, k])``).
+    reference_energies : dict, optional
+        The teacher's isolated-atom energies per element, eV: every member is fitted relative to
+        them (:func:`~dealloy.fit.students.fit_pod`), so the members agree on an isolated atom;
+        None: each member fits its own one-body term.
 
     Returns
     -------
@@ -345,7 +357,8 @@ def fit_committee(train, settings: dict, folder, size: int, seed) -> list[Potent
         idx = [int(i) for g in groups.values() for i in rng.choice(g, size=len(g))]
         out.append(_fit_folder(folder / f"m{k}", f"committee-m{k}", [train[i] for i in idx],
                                settings, {"role": f"committee member {k}", "bootstrap_seed":
-                                          [int(s) for s in seed] + [k]}))
+                                          [int(s) for s in seed] + [k]},
+                               reference_energies))
     return out
 
 
@@ -720,12 +733,13 @@ def _split(a: Atoms, spec: ActiveSpec) -> str:
 
 # ---- the loop ---------------------------------------------------------------------------------
 def _state_doc(spec: ActiveSpec, data_sha: str, student: Potential, settings: dict,
-               teacher_id: str) -> dict:
+               teacher_id: str, reference_energies: str) -> dict:
     s = {k: v for k, v in asdict(spec).items() if k not in _FREE_ON_RESUME}
     return json.loads(json.dumps({"schema": _STATE_SCHEMA, "spec": s, "data_sha256": data_sha,
                                   "student": student.name,
                                   "student_coefficients_sha256": _sha(student.files[-1]),
-                                  "pod_settings": settings, "teacher": teacher_id},
+                                  "pod_settings": settings, "teacher": teacher_id,
+                                  "reference_energies": reference_energies},
                                  default=str))
 
 
@@ -790,7 +804,7 @@ def _write_history(state: Path, records: list[dict]) -> None:
 def learn_potential(name: str, data, student, teacher=DEFAULT_TEACHER, state_dir=None,
                     spec: ActiveSpec | None = None, out_dir=None, force: bool = False,
                     label_cache=None, validate: bool = True, teacher_crystal: bool = False,
-                    progress=None) -> dict:
+                    reference_energies: str = DEFAULT_REFERENCE_ENERGIES, progress=None) -> dict:
     """Grow a data set by active learning and refit the POD student until nothing is selected.
 
     Parameters
@@ -822,6 +836,11 @@ def learn_potential(name: str, data, student, teacher=DEFAULT_TEACHER, state_dir
         Validate the final potential (:func:`~dealloy.fit.workflow.fit_potential`).
     teacher_crystal : bool
         Also relax c-Li15Si4 with the teacher for the validation.
+    reference_energies : str
+        ``"teacher-atoms"`` (default): the committee, the refits and the final fit are fitted
+        relative to the teacher's isolated-atom energies; ``"none"``: POD fits its own one-body
+        term (:func:`~dealloy.fit.workflow.fit_potential`). A state directory of a run before
+        this option resumes with ``"none"`` only.
     progress : callable, optional
         Progress sink (:func:`dealloy.io.progress_hook`).
 
@@ -850,6 +869,7 @@ def learn_potential(name: str, data, student, teacher=DEFAULT_TEACHER, state_dir
     say = progress_hook(progress)
     spec = spec or ActiveSpec()
     spec.check()
+    check_reference_choice(reference_energies)
     if not state_dir:
         raise ConfigError("state_dir: give a folder for the checkpoints (--state-dir), outside "
                           "the work tree; rerun with the same one to resume")
@@ -863,10 +883,13 @@ def learn_potential(name: str, data, student, teacher=DEFAULT_TEACHER, state_dir
     data_sha = meta0.get("sha256") or _sha(data)
     settings = student_settings(pot0)
     teacher_obj = load_teacher(teacher)
-    doc = _state_doc(spec, data_sha, pot0, settings, teacher_obj.ident)
+    if reference_energies == "teacher-atoms":
+        check_teacher_labels(atoms0, teacher_obj.ident)
+    doc = _state_doc(spec, data_sha, pot0, settings, teacher_obj.ident, reference_energies)
     state_file = state / "state.json"
     if state_file.is_file():
         old = json.loads(state_file.read_text())
+        old.setdefault("reference_energies", "none")  # a state made before the option
         diff = [k for k in doc if old.get(k) != doc[k]]
         diff += [f"spec.{k}" for k in doc["spec"] if old.get("spec", {}).get(k) != doc["spec"][k]]
         diff = [d for d in diff if d != "spec"]
@@ -879,6 +902,8 @@ def learn_potential(name: str, data, student, teacher=DEFAULT_TEACHER, state_dir
         write_json(state_file, doc)
     cache = Path(label_cache) if label_cache else state / "labels"
     say(f"teacher {teacher_obj.ident}; student {pot0.name}; {len(atoms0)} configurations")
+    ref = (teacher_isolated_atoms(teacher_obj, cache_dir=cache)
+           if reference_energies == "teacher-atoms" else None)
 
     t_all = time.time()
     records = []
@@ -934,7 +959,7 @@ def learn_potential(name: str, data, student, teacher=DEFAULT_TEACHER, state_dir
         else:
             train = [a for a in atoms if a.info.get("split", "train") == "train"]
             members = fit_committee(train, settings, d / "committee", spec.committee_size,
-                                    [spec.seed, it])
+                                    [spec.seed, it], reference_energies=ref)
             say(f"iteration {it}: committee of {len(members)} fitted; scoring "
                 f"{len(frames)} candidates")
             scores = committee_disagreement(frames, members)
@@ -1001,7 +1026,7 @@ def learn_potential(name: str, data, student, teacher=DEFAULT_TEACHER, state_dir
             train = [a for a in atoms if a.info.get("split", "train") == "train"]
             pot = _fit_folder(d / "student", f"student-iter{it}", train, settings,
                               {"role": f"student after iteration {it}",
-                               "dataset_sha256": rec["dataset_sha256"]})
+                               "dataset_sha256": rec["dataset_sha256"]}, ref)
             wall["refit_s"] = round(time.time() - t1, 1)
         else:
             rec["dataset_sha256"] = data_sha if it == 1 else records[-1]["dataset_sha256"]
@@ -1026,8 +1051,9 @@ def learn_potential(name: str, data, student, teacher=DEFAULT_TEACHER, state_dir
                             work_dir=state / "final-fit",
                             force=force or _written_by(out_dir / full, state),
                             settings={"pod": settings},
-                            validate=validate, teacher=teacher,
+                            validate=validate, teacher=teacher_obj, label_cache=cache,
                             teacher_crystal=teacher_crystal, progress=say,
+                            reference_energies=reference_energies,
                             description=f"POD Li-Si potential distilled from {teacher_obj.name} "
                                         f"with {len(records)} active-learning iteration(s)")
         result["potential"] = res["potentials"][full]

@@ -9,6 +9,7 @@ import click
 from dealloy.progress import TaskProgress
 from dealloy.fit import DataSpec, fit_potential
 from dealloy.fit.active import ActiveSpec, learn_potential
+from dealloy.fit.workflow import DEFAULT_REFERENCE_ENERGIES, REFERENCE_ENERGIES
 from dealloy.io import rank, write_json
 
 
@@ -47,6 +48,14 @@ def _fmt_row(name: str, man: dict) -> list[str]:
     if "formation_rmse_vs_pbe_ev_per_atom" in hull:
         lines.append(f"  crystal hull E_f rms vs PBE: "
                      f"{1000 * hull['formation_rmse_vs_pbe_ev_per_atom']:.1f} meV/atom")
+    if "isolated_atom_ev" in v:
+        t = v.get("teacher_isolated_atom_ev") or {}
+        lines.append("  isolated atom: " + ", ".join(
+            f"{el} {e:.3f} eV" + (f" (teacher {t[el]:.3f})" if el in t else "")
+            for el, e in v["isolated_atom_ev"].items()))
+    ref = man["provenance"].get("reference_energies", {}).get("method")
+    if ref:
+        lines.append(f"  reference energies: {ref}")
     if "md_speed" in v:
         lines.append(f"  MD speed: {v['md_speed']['atom_steps_per_s']:.3g} atom-steps/s (1 core)")
     if "crystal_error" in v:
@@ -84,14 +93,19 @@ def potential_group():
               help="SNAP setting KEY=VALUE (e.g. twojmax=8)")
 @click.option("--teacher-crystal", is_flag=True,
               help="also relax c-Li15Si4 with the teacher (reference for the lattice target)")
+@click.option("--reference-energies", type=click.Choice(REFERENCE_ENERGIES),
+              default=DEFAULT_REFERENCE_ENERGIES, show_default=True,
+              help="fit energies relative to the teacher's isolated atoms (the student's isolated "
+                   "atom then has the teacher's energy; with --data the teacher is loaded for "
+                   "it), or none: the student fits its own one-body term (docs/fitting.md)")
 @click.option("--no-validate", is_flag=True, help="skip the validation numbers")
 @click.option("--force", is_flag=True, help="overwrite a fitted potential of the same name")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="write the full result (manifests, data-set provenance, cost) as JSON")
 @click.option("--quiet", "-q", is_flag=True, help="no progress messages or bars")
 def fit_command(name, teacher, students, data_path, preset, crystals_dir, out_dir, work_dir,
-                test_fraction, pod_settings, snap_settings, teacher_crystal, no_validate, force,
-                json_path, quiet):
+                test_fraction, pod_settings, snap_settings, teacher_crystal, reference_energies,
+                no_validate, force, json_path, quiet):
     """Distil a teacher (universal ML potential) into LAMMPS potential(s) <student>-NAME.
 
     Makes configurations with dealloy's own machinery (strained PBE crystals, melt-quench
@@ -114,7 +128,7 @@ def fit_command(name, teacher, students, data_path, preset, crystals_dir, out_di
                             settings={k: v for k, v in (("pod", pod_settings),
                                                         ("snap", snap_settings)) if v},
                             validate=not no_validate, teacher_crystal=teacher_crystal,
-                            progress=say)
+                            reference_energies=reference_energies, progress=say)
     fams = res["dataset"]["families"]
     click.echo("data set: " + ", ".join(f"{f} {c['configurations']}" for f, c in fams.items())
                + f" (sha256 {str(res['dataset'].get('sha256', ''))[:12]})")
@@ -177,6 +191,10 @@ def _floats(ctx, param, value):
               help="teacher label cache (default STATE_DIR/labels)")
 @click.option("--teacher-crystal", is_flag=True,
               help="also relax c-Li15Si4 with the teacher for the final validation")
+@click.option("--reference-energies", type=click.Choice(REFERENCE_ENERGIES),
+              default=DEFAULT_REFERENCE_ENERGIES, show_default=True,
+              help="fit the committee and refits relative to the teacher's isolated atoms, or "
+                   "none (as dealloy potential fit)")
 @click.option("--no-validate", is_flag=True, help="skip the final validation numbers")
 @click.option("--force", is_flag=True, help="overwrite an existing pod-NAME")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
@@ -185,7 +203,7 @@ def _floats(ctx, param, value):
 def learn_command(name, data_path, student, state_dir, teacher, iterations, committee_size,
                   force_threshold, energy_threshold, max_selected, xs, melt_temperatures, n_si,
                   melt_ps, quench_ps, surface_ps, seed, out_dir, label_cache, teacher_crystal,
-                  no_validate, force, json_path, quiet):
+                  reference_energies, no_validate, force, json_path, quiet):
     """Active learning: MD with the student, label where its committee disagrees, refit.
 
     Starting from a labelled data set (--data) and the POD student fitted to it (--student),
@@ -208,7 +226,7 @@ def learn_command(name, data_path, student, state_dir, teacher, iterations, comm
         res = learn_potential(name, data_path, student, teacher=teacher, state_dir=state_dir,
                               spec=spec, out_dir=out_dir, force=force, label_cache=label_cache,
                               validate=not no_validate, teacher_crystal=teacher_crystal,
-                              progress=say)
+                              reference_energies=reference_energies, progress=say)
     click.echo(f"{'it':>3} {'cand':>5} {'failed runs':>11} {'selected':>8} "
                f"{'F dev p90 eV/Å':>14} {'held-out E meV/atom':>19} {'F eV/Å':>7}")
     for r in res["iterations"]:

@@ -764,6 +764,66 @@ def label(configs: list[Atoms], teacher, cache_dir=None, progress=None) -> list[
     return out
 
 
+#: edge of the cubic, non-periodic box of the teacher's isolated atom, Å (far beyond the teachers'
+#: 5-6 Å graph cutoffs)
+ISOLATED_ATOM_BOX_ANGSTROM = 20.0
+
+
+def teacher_isolated_atoms(teacher, cache_dir=None) -> dict:
+    """Compute the teacher's energy of one isolated atom of each element (cached).
+
+    One atom in the middle of a cubic non-periodic box of :data:`ISOLATED_ATOM_BOX_ANGSTROM`
+    through the teacher's ASE calculator: the reference energies of the student's fit
+    (:func:`dealloy.fit.students.fit_pod`), the standard choice of ACE, GAP and MACE fits
+    [ACE]_. Cached in ``cache_dir`` beside the labels, keyed by the teacher's identity.
+
+    Parameters
+    ----------
+    teacher : dealloy.fit.teacher.Teacher
+        The teacher (its calculator and identity).
+    cache_dir : str or pathlib.Path, optional
+        Label cache (``<cache_dir>/<teacher hash>/isolated-atoms.json``); None: no cache.
+
+    Returns
+    -------
+    dict
+        ``{"Li": eV, "Si": eV}``.
+
+    Raises
+    ------
+    ConfigError
+        The teacher gives a non-finite energy.
+
+    References
+    ----------
+    .. [ACE] R. Drautz, "Atomic cluster expansion for accurate and transferable interatomic
+       potentials", Phys. Rev. B 99 (2019) 014104, doi:10.1103/PhysRevB.99.014104; the same
+       isolated-atom reference is MACE's ``E0s`` (I. Batatia et al., NeurIPS 2022,
+       arXiv:2206.07697) and GAP's ``e0`` (A. P. Bartók et al., Phys. Rev. Lett. 104 (2010)
+       136403, doi:10.1103/PhysRevLett.104.136403).
+    """
+    path = None
+    if cache_dir:
+        t = hashlib.sha256(teacher.ident.encode()).hexdigest()[:12]
+        path = Path(cache_dir) / t / "isolated-atoms.json"
+        if path.is_file():
+            doc = json.loads(path.read_text())
+            if doc.get("teacher") == teacher.ident and set(doc.get("energies_ev", {})) >= set(ELEMENTS):
+                return {el: float(doc["energies_ev"][el]) for el in ELEMENTS}
+    box = ISOLATED_ATOM_BOX_ANGSTROM
+    out = {}
+    for el in ELEMENTS:
+        a = Atoms(el, positions=[[box / 2] * 3], cell=[box] * 3, pbc=False)
+        a.calc = teacher.calculator
+        out[el] = float(a.get_potential_energy())
+    if not all(np.isfinite(v) for v in out.values()):
+        raise ConfigError(f"teacher {teacher.ident}: non-finite isolated-atom energy {out}")
+    if path is not None:
+        write_json(path, {"teacher": teacher.ident, "box_angstrom": box, "pbc": False,
+                          "energies_ev": out})
+    return out
+
+
 # ---- split, checks, files ----------------------------------------------------------------
 def assign_split(atoms_list: list[Atoms], test_fraction: float = 0.2, seed: int = 0) -> None:
     """Mark ``info['split']`` = train/test, stratified by family (deterministic in ``seed``).
@@ -944,4 +1004,4 @@ def read_dataset(path) -> tuple[list[Atoms], dict]:
 
 __all__ = ["DataSpec", "FAMILIES", "assign_split", "check_dataset", "config_hash",
            "crystals_provenance", "default_crystals_dir", "family_counts", "label", "make_configurations",
-           "read_dataset", "reference_crystals", "write_dataset"]
+           "read_dataset", "reference_crystals", "teacher_isolated_atoms", "write_dataset"]

@@ -29,8 +29,8 @@ from ase.build import bulk
 
 from dealloy import materials as M
 from dealloy.lammps.session import LammpsSession
-from dealloy.lammps.potentials import Potential
-from dealloy.potentials.validate import li15si4_unit_cell
+from dealloy.lammps.potentials import ELEMENTS, Potential
+from dealloy.potentials.validate import isolated_atom_energy_ev, li15si4_unit_cell
 
 #: c-Li15Si4 PBE formation energy (eV/atom) and lattice constant (Å): Materials Project
 #: mp-569849 as redistributed by Oviedo et al., J. Phys. Chem. A 127 (2023) 2637
@@ -121,6 +121,32 @@ def errors_by_family(pot: Potential, atoms_list, split: str | None = "test") -> 
                     "energy_max_ev_per_atom": float(np.max(np.abs(de))),
                     "force_rmse_ev_per_angstrom": float(np.sqrt(np.mean(df ** 2)))}
     return out
+
+
+def isolated_atoms(pot: Potential) -> dict:
+    """Compute the energy of one isolated atom of each element with ``pot``.
+
+    Through :func:`dealloy.potentials.validate.isolated_atom_energy_ev` (for ML-POD and SNAP a
+    difference with a probe beyond the cutoff: LAMMPS' ML-POD crashes on an atom without
+    neighbour-list candidates). A fit with reference energies ``teacher-atoms`` gives the
+    teacher's values here (:func:`dealloy.fit.students.fit_pod`).
+
+    Parameters
+    ----------
+    pot : dealloy.lammps.potentials.Potential
+        The potential.
+
+    Returns
+    -------
+    dict
+        ``{"Li": eV, "Si": eV}``.
+
+    Raises
+    ------
+    SimulationError
+        LAMMPS fails.
+    """
+    return {el: float(isolated_atom_energy_ev(el, pot)) for el in ELEMENTS}
 
 
 def _relaxed_energy(atoms: Atoms, pot: Potential, couple: str = "iso") -> tuple[float, Atoms]:
@@ -319,8 +345,8 @@ def teacher_li15si4(teacher, fmax: float = 0.01) -> dict:
                                                     - n_si * e_si / len(si)) / len(c))}
 
 
-__all__ = ["PBE_LI15SI4", "crystal_hull", "end_members", "errors_by_family", "li15si4_figures",
-           "md_speed", "single_point", "teacher_hull_single_points", "teacher_li15si4"]
+__all__ = ["PBE_LI15SI4", "crystal_hull", "end_members", "errors_by_family", "isolated_atoms",
+           "li15si4_figures", "md_speed", "single_point", "teacher_hull_single_points", "teacher_li15si4"]
 
 
 def teacher_hull_single_points(teacher, crystals: dict) -> dict:

@@ -100,6 +100,54 @@ def _chdir(path: Path):
         os.chdir(old)
 
 
+def reference_energy(atoms, reference_energies: dict) -> float:
+    """Sum the reference (isolated-atom) energies of the atoms of a configuration.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A Li-Si configuration.
+    reference_energies : dict
+        Energy of one isolated atom per element, eV (``{"Li": ..., "Si": ...}``).
+
+    Returns
+    -------
+    float
+        ``sum_i E_ref(element_i)``, eV.
+    """
+    return float(sum(reference_energies[s] for s in atoms.get_chemical_symbols()))
+
+
+def check_reference_energies(reference_energies: dict | None) -> dict | None:
+    """Check per-element reference energies: one finite number (eV) for each of Li and Si.
+
+    Parameters
+    ----------
+    reference_energies : dict or None
+        ``{"Li": eV, "Si": eV}``; None: no reference (the student fits its own one-body term).
+
+    Returns
+    -------
+    dict or None
+        The energies as floats, in :data:`~dealloy.lammps.potentials.ELEMENTS` order.
+
+    Raises
+    ------
+    ConfigError
+        A missing element or a non-finite energy.
+    """
+    if reference_energies is None:
+        return None
+    missing = [el for el in ELEMENTS if el not in reference_energies]
+    if missing:
+        raise ConfigError(f"reference_energies: give the isolated-atom energy of "
+                          f"{', '.join(missing)} (eV)")
+    out = {el: float(reference_energies[el]) for el in ELEMENTS}
+    if not all(np.isfinite(v) for v in out.values()):
+        raise ConfigError(f"reference_energies: non-finite isolated-atom energy {out}")
+    return out
+
+
 # ---- POD ---------------------------------------------------------------------------------
 def _periodic_box(lmp, atoms):
     """Reset ``lmp`` to a periodic metal-units box of ``atoms``' cell: (Prism, wrapped positions)."""
@@ -164,8 +212,13 @@ def zbl_energy_forces(atoms, p: dict, lmp=None) -> tuple[float, np.ndarray]:
     return e, prism.vector_to_ase(f)
 
 
-def _pod_xyz(atoms_list, path: Path, p: dict | None = None) -> None:
-    """Write extxyz as fitpod reads it: Lattice, species, pos, forces and energy only."""
+def _pod_xyz(atoms_list, path: Path, p: dict | None = None,
+             reference_energies: dict | None = None) -> None:
+    """Write extxyz as fitpod reads it: Lattice, species, pos, forces and energy only.
+
+    ``p``: settings with a ZBL core to subtract; ``reference_energies``: {element: eV} subtracted
+    once per atom (:func:`reference_energy`).
+    """
     # each cell rotated into LAMMPS' lower-triangular frame (a along x, b in the xy plane):
     # fitpod sizes its periodic images from the cell and fails on general (e.g. symmetrically
     # strained) cells
@@ -181,6 +234,8 @@ def _pod_xyz(atoms_list, path: Path, p: dict | None = None) -> None:
         if p:  # fit the labels minus the ZBL core it will be overlaid on
             ez, fz = zbl_energy_forces(a, p, lmp)
             e, f_lab = e - ez, f_lab - fz
+        if reference_energies:
+            e -= reference_energy(a, reference_energies)
         prism = Prism(a.cell.array, pbc=(True, True, True))
         xhi, yhi, zhi, xy, xz, yz = (float(v) for v in prism.get_lammps_prism())
         cell_l = np.array([[xhi, 0, 0], [xy, yhi, 0], [xz, yz, zhi]])
@@ -198,7 +253,7 @@ def _pod_xyz(atoms_list, path: Path, p: dict | None = None) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def pod_param_text(p: dict) -> str:
+def pod_param_text(p: dict, onebody: bool = True) -> str:
     """Write the POD descriptor file (``<name>.pod``) of LAMMPS' ML-POD package [POD]_.
 
     Parameters
@@ -206,6 +261,10 @@ def pod_param_text(p: dict) -> str:
     p : dict
         POD settings (:data:`POD_DEFAULTS` keys): ``rin``, ``rcut`` (Å), the basis sizes and
         degrees.
+    onebody : bool
+        POD's one-body term (``onebody 1``: one constant energy per atom of each element, the
+        first coefficient of each element's block); off when fitting energies relative to
+        reference isolated-atom energies (:func:`fit_pod`).
 
     Returns
     -------
@@ -216,7 +275,7 @@ def pod_param_text(p: dict) -> str:
         f"species {' '.join(ELEMENTS)}", "pbc 1 1 1", f"rin {p['rin']}", f"rcut {p['rcut']}",
         "number_of_environment_clusters 1", "number_of_principal_components 2",
         f"bessel_polynomial_degree {p['bessel_polynomial_degree']}",
-        f"inverse_polynomial_degree {p['inverse_polynomial_degree']}", "onebody 1",
+        f"inverse_polynomial_degree {p['inverse_polynomial_degree']}", f"onebody {int(onebody)}",
         f"twobody_number_radial_basis_functions {p['twobody_number_radial_basis_functions']}",
         f"threebody_number_radial_basis_functions {p['threebody_number_radial_basis_functions']}",
         f"threebody_angular_degree {p['threebody_angular_degree']}",
@@ -227,7 +286,7 @@ def pod_param_text(p: dict) -> str:
         "sevenbody_number_radial_basis_functions 0", "sevenbody_angular_degree 0", ""])
 
 
-def pod_data_text(p: dict, groups=None) -> str:
+def pod_data_text(p: dict, groups=None, error_analysis: bool = True) -> str:
     """Write the data file of LAMMPS ``fitpod`` (``data.pod``): training set, weights, outputs.
 
     The training set is the folder ``train`` (extxyz, one file per family when ``groups`` is
@@ -246,6 +305,11 @@ def pod_data_text(p: dict, groups=None) -> str:
     groups : list of (str, float, float), optional
         One ``(family, energy weight, force weight)`` row per training file ``train/<family>.xyz``
         (fitpod's ``group_weights table``); None for a single, unweighted ``train/train.xyz``.
+    error_analysis : bool
+        fitpod's error analysis on the training set (``error_analysis_for_training_data_set``).
+        Off for a fit with ``onebody 0``: fitpod 22 Jul 2025 reports errors of hundreds of eV/atom
+        there for coefficients that LAMMPS evaluates to a few meV/atom (measured, 15 MEAM-labelled
+        cells: fitpod 983 eV/atom, ``pair_style pod`` 4 meV/atom).
 
     Returns
     -------
@@ -256,7 +320,8 @@ def pod_data_text(p: dict, groups=None) -> str:
              f"fitting_weight_energy {p['fitting_weight_energy']}",
              f"fitting_weight_force {p['fitting_weight_force']}",
              f"fitting_regularization_parameter {p['fitting_regularization_parameter']}",
-             "error_analysis_for_training_data_set 1", "error_analysis_for_test_data_set 0",
+             f"error_analysis_for_training_data_set {int(error_analysis)}",
+             "error_analysis_for_test_data_set 0",
              "basename_for_output_files student", "precision_for_pod_coefficients 12"]
     if groups:
         lines += ["group_weights table", *(f"{fam} {we} {wf}" for fam, we, wf in groups),
@@ -266,12 +331,22 @@ def pod_data_text(p: dict, groups=None) -> str:
 
 
 def fit_pod(train, out_dir, name: str, settings: dict | None = None, work_dir=None,
-            progress=None) -> tuple[list[Path], dict, dict]:
+            progress=None, reference_energies: dict | None = None
+            ) -> tuple[list[Path], dict, dict]:
     """Fit a POD potential with LAMMPS ``fitpod`` to ``train`` [POD]_.
 
     Linear least squares on energies and forces, optionally per-family weights (fitpod's group
     weights, :func:`pod_data_text`) and a ZBL core the labels are corrected for. fitpod runs in a
     fresh process, retried up to :data:`FITPOD_TRIES` times (see ``_FITPOD_SCRIPT``).
+
+    With ``reference_energies`` (the teacher's isolated-atom energies), fitpod fits
+    ``E - sum_i E_ref(element_i)`` with POD's one-body term off, and the written potential gets
+    the one-body term back with its coefficients set to ``E_ref``: since POD's radial basis
+    vanishes smoothly at the cutoff, an isolated atom of the student then has exactly the
+    teacher's energy, and absolute energies stay on the teacher's scale. Without it (None),
+    fitpod fits the one-body coefficients together with the many-body ones, and on data that
+    never show an under-coordinated atom their split -- the isolated-atom limit -- is
+    unconstrained (docs/fitting.md: pod-lisi-7net's came out 0.7-1.1 eV too low).
 
     Parameters
     ----------
@@ -287,6 +362,9 @@ def fit_pod(train, out_dir, name: str, settings: dict | None = None, work_dir=No
         Scratch folder (default ``<out_dir>/.<name>.pod-work``), removed after a fit.
     progress : callable, optional
         Progress sink (:func:`dealloy.io.progress_hook`).
+    reference_energies : dict, optional
+        Isolated-atom energy per element, eV (``{"Li": ..., "Si": ...}``); None: POD fits its
+        own one-body term.
 
     Returns
     -------
@@ -298,17 +376,20 @@ def fit_pod(train, out_dir, name: str, settings: dict | None = None, work_dir=No
     training_errors : dict
         fitpod's training errors over all training configurations (``energy_mae_ev_per_atom``,
         ``energy_rmse_ev_per_atom``, ``force_mae_ev_per_angstrom``,
-        ``force_rmse_ev_per_angstrom``); {} if fitpod wrote none.
+        ``force_rmse_ev_per_angstrom``); {} if fitpod wrote none, and with
+        ``reference_energies`` (its error analysis is wrong for ``onebody 0``,
+        :func:`pod_data_text`; :func:`dealloy.fit.evaluate.errors_by_family` measures them).
 
     Raises
     ------
     ConfigError
-        An unknown setting.
+        An unknown setting, or reference energies without Li or Si.
     SimulationError
         fitpod failed, wrote no coefficients, or non-finite ones.
     """
     say = progress_hook(progress)
     p = _merge(POD_DEFAULTS, settings, "pod")
+    ref = check_reference_energies(reference_energies)
     out_dir = Path(out_dir)
     work = Path(work_dir) if work_dir else out_dir / f".{name}.pod-work"
     if work.exists():
@@ -321,13 +402,13 @@ def fit_pod(train, out_dir, name: str, settings: dict | None = None, work_dir=No
         groups = []
         for fam in sorted({a.info.get("family", "other") for a in train}):
             _pod_xyz([a for a in train if a.info.get("family", "other") == fam],
-                     work / "train" / f"{fam}.xyz", zbl)
+                     work / "train" / f"{fam}.xyz", zbl, ref)
             groups.append((fam, *fam_w.get(fam, (p["fitting_weight_energy"],
                                                   p["fitting_weight_force"]))))
     else:
-        _pod_xyz(train, work / "train" / "train.xyz", zbl)
-    (work / "param.pod").write_text(pod_param_text(p))
-    (work / "data.pod").write_text(pod_data_text(p, groups))
+        _pod_xyz(train, work / "train" / "train.xyz", zbl, ref)
+    (work / "param.pod").write_text(pod_param_text(p, onebody=ref is None))
+    (work / "data.pod").write_text(pod_data_text(p, groups, error_analysis=ref is None))
     t = time.time()
     _run_fitpod(work)
     coeff = work / "student_coefficients.pod"
@@ -342,12 +423,44 @@ def fit_pod(train, out_dir, name: str, settings: dict | None = None, work_dir=No
     say(f"pod: fitpod on {len(train)} configurations in {time.time() - t:.1f} s")
     out_dir.mkdir(parents=True, exist_ok=True)
     files = [out_dir / f"{name}.pod", out_dir / f"{name}.coeff.pod"]
-    shutil.copyfile(work / "param.pod", files[0])
-    shutil.copyfile(coeff, files[1])
+    if ref is None:
+        shutil.copyfile(work / "param.pod", files[0])
+        shutil.copyfile(coeff, files[1])
+    else:  # the one-body term back on, its coefficients the reference energies
+        values = pod_with_onebody(values, ref)
+        files[0].write_text(pod_param_text(p, onebody=True))
+        files[1].write_text(f"model_coefficients: {values.size} 0 0\n"
+                            + "".join(f"{v:.12f}\n" for v in values))
     shutil.rmtree(work, ignore_errors=True)
     extra = {"zbl_angstrom": [p["zbl_inner_angstrom"], p["zbl_outer_angstrom"]]} if zbl else {}
     return files, {**p, **extra, "fitter": "LAMMPS fitpod", "n_coefficients": int(values.size),
                    "fit_seconds": round(time.time() - t, 1)}, errors
+
+
+def pod_with_onebody(values: np.ndarray, reference_energies: dict) -> np.ndarray:
+    """Insert one-body coefficients into the coefficients of a POD fitted with ``onebody 0``.
+
+    LAMMPS' ML-POD (``EAPOD::read_pod_file``) orders the coefficients by element, each block
+    ``nCoeffPerElement = nl1 + Mdesc * nClusters`` long with the one-body coefficient
+    (``nl1 = 1`` with ``onebody 1``, else 0) first; this function writes those blocks for
+    ``onebody 1`` [POD]_.
+
+    Parameters
+    ----------
+    values : numpy.ndarray, shape (n_elements * M,)
+        Coefficients of a ``onebody 0`` fit with one environment cluster, in
+        :data:`~dealloy.lammps.potentials.ELEMENTS` order.
+    reference_energies : dict
+        The one-body coefficient per element: its isolated-atom energy, eV.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_elements * (M + 1),)
+        Each element's block with its reference energy first.
+    """
+    blocks = np.asarray(values, float).reshape(len(ELEMENTS), -1)
+    e0 = np.array([reference_energies[el] for el in ELEMENTS])[:, None]
+    return np.hstack([e0, blocks]).ravel()
 
 
 #: How many times :func:`fit_pod` runs fitpod before it gives up. fitpod runs in a fresh process,
@@ -555,13 +668,18 @@ def snap_design_rows(atoms, p: dict, lmp=None) -> tuple[np.ndarray, np.ndarray, 
 
 
 def fit_snap(train, out_dir, name: str, settings: dict | None = None, work_dir=None,
-             progress=None) -> tuple[list[Path], dict, dict]:
+             progress=None, reference_energies: dict | None = None
+             ) -> tuple[list[Path], dict, dict]:
     """Fit a linear (``quadraticflag=1``: quadratic) SNAP to ``train`` by weighted least squares.
 
     :func:`scipy.linalg.lstsq` with a small ridge term over the descriptors of LAMMPS
     ``compute snap`` [SNAP]_, on top of a ZBL core -- the same problem FitSNAP sets up [FS]_ (its
     PyPI release, fitsnap3 3.1.0.4 of 2023, no longer runs with the LAMMPS 2025 python module).
     Rows are weighted by ``eweight``, ``fweight`` and ``vweight``.
+
+    With ``reference_energies``, SNAP's constant per-element term (``beta0``; with ``bzeroflag
+    1`` it is the energy of an isolated atom) is fixed to them instead of fitted: the student's
+    isolated-atom energy equals the teacher's (see :func:`fit_pod`).
 
     Parameters
     ----------
@@ -577,6 +695,9 @@ def fit_snap(train, out_dir, name: str, settings: dict | None = None, work_dir=N
         Scratch folder (unused: SNAP fits in memory).
     progress : callable, optional
         Progress sink (:func:`dealloy.io.progress_hook`).
+    reference_energies : dict, optional
+        Isolated-atom energy per element, eV (``{"Li": ..., "Si": ...}``): SNAP's ``beta0``;
+        None: ``beta0`` is fitted.
 
     Returns
     -------
@@ -591,7 +712,7 @@ def fit_snap(train, out_dir, name: str, settings: dict | None = None, work_dir=N
     Raises
     ------
     ConfigError
-        An unknown setting.
+        An unknown setting, or reference energies without Li or Si.
     SimulationError
         The least-squares solution is not finite, or LAMMPS fails.
     """
@@ -600,6 +721,7 @@ def fit_snap(train, out_dir, name: str, settings: dict | None = None, work_dir=N
 
     say = progress_hook(progress)
     p = _merge(SNAP_DEFAULTS, settings, "snap")
+    ref = check_reference_energies(reference_energies)
     t = time.time()
     lmp = open_lammps(comm=MPI.COMM_SELF, packages=("ML-SNAP",))
     try:
@@ -612,16 +734,22 @@ def fit_snap(train, out_dir, name: str, settings: dict | None = None, work_dir=N
     w = np.where(kind == "energy", p["eweight"], np.where(kind == "force", p["fweight"],
                                                           p["vweight"]))
     ridge = float(p["ridge"])
-    Aw = np.vstack([A * w[:, None], np.sqrt(ridge) * np.eye(A.shape[1])])
-    yw = np.concatenate([y * w, np.zeros(A.shape[1])])
+    ne = len(ELEMENTS)
+    # columns 0..ne-1 are the per-element constants (beta0): fitted, or fixed to the reference
+    e0 = None if ref is None else np.array([ref[el] for el in ELEMENTS])
+    A_fit = A if e0 is None else A[:, ne:]
+    y_fit = y if e0 is None else y - A[:, :ne] @ e0
+    Aw = np.vstack([A_fit * w[:, None], np.sqrt(ridge) * np.eye(A_fit.shape[1])])
+    yw = np.concatenate([y_fit * w, np.zeros(A_fit.shape[1])])
     beta, *_ = lstsq(Aw, yw, lapack_driver="gelsd")
+    if e0 is not None:
+        beta = np.concatenate([e0, beta])
     if not np.all(np.isfinite(beta)):
         raise SimulationError("the SNAP fit did not converge: non-finite coefficients")
     res = A @ beta - y
     errors = {"energy_rmse_ev_per_atom": float(np.sqrt(np.mean(res[kind == "energy"] ** 2))),
               "force_rmse_ev_per_angstrom": float(np.sqrt(np.mean(res[kind == "force"] ** 2))),
               "stress_rmse_gpa": float(np.sqrt(np.mean(res[kind == "stress"] ** 2)) * 160.21766)}
-    ne = len(ELEMENTS)
     nb = (A.shape[1] - ne) // ne
     lines = ["# SNAP coefficients fitted by dealloy.fit (compute snap + scipy lstsq)",
              f"{ne} {nb + 1}"]
@@ -644,5 +772,5 @@ def fit_snap(train, out_dir, name: str, settings: dict | None = None, work_dir=N
 
 FITTERS = {"pod": fit_pod, "snap": fit_snap}
 
-__all__ = ["FITTERS", "POD_DEFAULTS", "SNAP_DEFAULTS", "STUDENTS", "check_student", "fit_pod",
-           "fit_snap"]
+__all__ = ["FITTERS", "POD_DEFAULTS", "SNAP_DEFAULTS", "STUDENTS", "check_reference_energies",
+           "check_student", "fit_pod", "fit_snap", "pod_with_onebody", "reference_energy"]

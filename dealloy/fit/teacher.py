@@ -212,16 +212,16 @@ def check_teacher_name(teacher) -> None:
 
     Parameters
     ----------
-    teacher : str or callable
+    teacher : str, callable or Teacher
         ``"sevenn"``, ``"sevenn:<model>"``, ``"chgnet"``, or a callable returning an ASE
-        calculator (always accepted).
+        calculator, or a loaded :class:`Teacher` (both always accepted).
 
     Raises
     ------
     ConfigError
         An unknown name, or its package is not installed (names the ``[fit]`` extra).
     """
-    if callable(teacher):
+    if callable(teacher) or isinstance(teacher, Teacher):
         return
     name = str(teacher).split(":", 1)[0]
     if name == "lammps":
@@ -247,9 +247,10 @@ def load_teacher(teacher: str | Callable = DEFAULT_TEACHER, device: str = "cpu",
 
     Parameters
     ----------
-    teacher : str or callable
+    teacher : str, callable or Teacher
         ``"sevenn"`` (SevenNet-0), ``"sevenn:<model>"``, ``"chgnet"``, or a callable returning an
-        ASE calculator (its ``__name__`` and module version are recorded).
+        ASE calculator (its ``__name__`` and module version are recorded); a loaded
+        :class:`Teacher` is returned as it is.
     device : str
         torch device (``"cpu"``).
     threads : int
@@ -271,6 +272,8 @@ def load_teacher(teacher: str | Callable = DEFAULT_TEACHER, device: str = "cpu",
     ----------
     SevenNet-0 [7N]_ and CHGNet [CH]_ (module docstring).
     """
+    if isinstance(teacher, Teacher):
+        return teacher
     check_teacher_name(teacher)
     _set_threads(threads)
     if not callable(teacher) and str(teacher).startswith("lammps:"):

@@ -31,7 +31,7 @@ from dealloy.errors import ConfigError
 from dealloy.fit import evaluate as ev
 from dealloy.fit.dataset import (DataSpec, assign_split, check_dataset, crystals_provenance,
                                  family_counts, label, make_configurations, read_dataset,
-                                 reference_crystals, write_dataset)
+                                 reference_crystals, teacher_isolated_atoms, write_dataset)
 from dealloy.fit.students import FITTERS, check_student
 from dealloy.fit.teacher import DEFAULT_TEACHER, check_teacher_name, load_teacher
 from dealloy.io import progress_hook, write_json
@@ -41,6 +41,54 @@ from dealloy.io import write_structure
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 CUTOFFS = {"pod": "rcut", "snap": None}
+#: what the student's energies are fitted relative to: ``teacher-atoms`` (the default) -- the
+#: teacher's isolated-atom energies, fixed as the student's one-body term, so its isolated atom
+#: has the teacher's energy; ``none`` -- the student fits its own one-body term (pod-lisi-7net
+#: as shipped; its isolated-atom limit came out 0.7-1.1 eV too low, docs/fitting.md)
+REFERENCE_ENERGIES = ("teacher-atoms", "none")
+DEFAULT_REFERENCE_ENERGIES = "teacher-atoms"
+
+
+def check_reference_choice(reference_energies: str) -> None:
+    """Fail fast on an unknown choice of reference energies.
+
+    Parameters
+    ----------
+    reference_energies : str
+        ``"teacher-atoms"`` or ``"none"`` (:data:`REFERENCE_ENERGIES`).
+
+    Raises
+    ------
+    ConfigError
+        Any other value (one line naming the option and the choices).
+    """
+    if reference_energies not in REFERENCE_ENERGIES:
+        raise ConfigError(f"reference_energies '{reference_energies}': choose teacher-atoms (fit "
+                          "energies relative to the teacher's isolated atoms, the default) or none "
+                          "(the student fits its own one-body term)")
+
+
+def check_teacher_labels(atoms, teacher_ident: str) -> None:
+    """Check that a data set was labelled by the teacher whose isolated atoms are the reference.
+
+    Parameters
+    ----------
+    atoms : list of ase.Atoms
+        The labelled configurations (``info['teacher']``: the identity of the teacher that
+        labelled each, when recorded).
+    teacher_ident : str
+        The loaded teacher's identity (``name/model@version``).
+
+    Raises
+    ------
+    ConfigError
+        A configuration labelled by another teacher.
+    """
+    other = sorted({str(a.info["teacher"]) for a in atoms if "teacher" in a.info} - {teacher_ident})
+    if other:
+        raise ConfigError(f"reference_energies teacher-atoms: the data set was labelled by "
+                          f"{', '.join(other)}, the teacher given is {teacher_ident}; pass the teacher "
+                          "that labelled it (--teacher) or --reference-energies none")
 
 
 def potential_name(student: str, name: str) -> str:
@@ -123,6 +171,7 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
                   spec: DataSpec | None = None, out_dir=None, work_dir=None, force: bool = False,
                   test_fraction: float = 0.2, settings: dict | None = None,
                   validate: bool = True, teacher_crystal: bool = False,
+                  reference_energies: str = DEFAULT_REFERENCE_ENERGIES, label_cache=None,
                   description: str = "", progress=None) -> dict:
     """Fit student potential(s) to teacher labels and register them.
 
@@ -130,8 +179,10 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
     ----------
     name : str
         base name; each student's potential is ``<student>-<name>``.
-    teacher : str or callable
-        ``sevenn`` (SevenNet-0), ``sevenn:<model>``, ``chgnet``; ignored when ``data`` is given.
+    teacher : str, callable or dealloy.fit.teacher.Teacher
+        ``sevenn`` (SevenNet-0), ``sevenn:<model>``, ``chgnet``, ``lammps:<registry name>``, a
+        callable returning an ASE calculator, or a loaded teacher; with ``data``, used only for the reference energies
+        and ``teacher_crystal`` (it must be the teacher that labelled the data).
     students : sequence of str
         ``pod`` (LAMMPS fitpod) and/or ``snap`` (FitSNAP).
     data : path, optional
@@ -156,6 +207,16 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
         compute the held-out errors, c-Li15Si4 figures, crystal hull and MD speed.
     teacher_crystal : bool
         also relax c-Li15Si4 with the teacher (its lattice constant is the target's reference).
+    reference_energies : str
+        ``"teacher-atoms"`` (default): the student's energies are fitted relative to the
+        teacher's isolated-atom energies (:func:`~dealloy.fit.dataset.teacher_isolated_atoms`),
+        which become its one-body term, so its isolated atom has the teacher's energy;
+        ``"none"``: the student fits its own one-body term (the behaviour before; the
+        isolated-atom limit is then unconstrained by dense training data). The choice and the
+        energies go into each manifest's ``provenance["reference_energies"]``.
+    label_cache : path, optional
+        teacher label cache, also of the teacher's isolated atoms (default
+        ``<work_dir>/labels``).
     description : str
         one line for the potential's manifest (default: student and teacher named).
     progress : callable, optional
@@ -170,7 +231,8 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
     ------
     ConfigError
         bad name, existing name without ``force``, unknown/missing teacher or fitter, a teacher
-        that needs the network, empty/NaN/non-Li-Si data -- all before any long work.
+        that needs the network, empty/NaN/non-Li-Si data, an unknown ``reference_energies`` or
+        a data set labelled by another teacher than the reference's -- all before any long work.
     SimulationError
         a student's fit failed (fitpod wrote no or non-finite coefficients; a non-finite SNAP
         solution).
@@ -182,25 +244,37 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
     """
     say = progress_hook(progress)
     out_dir = Path(out_dir) if out_dir else user_potentials_dir()
+    check_reference_choice(reference_energies)
+    use_ref = reference_energies == "teacher-atoms"
     names = check_request(name, list(students), out_dir, force)
     settings = dict(settings or {})
     unknown = set(settings) - set(FITTERS)
     if unknown:
         raise ConfigError(f"settings: unknown student(s) {', '.join(sorted(unknown))}")
     work = Path(work_dir) if work_dir else out_dir / f".fit-{name}"
+    cache = Path(label_cache) if label_cache else work / "labels"
     cost: dict[str, float] = {}
     t0 = time.time()
 
     if data is not None:
         atoms, meta = read_dataset(data)
+        check_dataset(atoms)  # bad data fails before a teacher is loaded
         if not any("split" in a.info for a in atoms):
             assign_split(atoms, test_fraction)
         provenance = {k: v for k, v in meta.items() if k not in ("families",)}
         provenance.setdefault("source", str(data))
         teacher_obj = None
-        if teacher_crystal:
-            check_teacher_name(teacher)
+        if teacher_crystal or use_ref:
+            try:
+                check_teacher_name(teacher)
+            except ConfigError as exc:
+                if teacher_crystal:
+                    raise
+                raise ConfigError(f"{exc} (with --data the teacher gives the reference energies; "
+                                  "or pass --reference-energies none)") from exc
             teacher_obj = load_teacher(teacher)
+            if use_ref:
+                check_teacher_labels(atoms, teacher_obj.ident)
     else:
         spec = spec or DataSpec()
         spec.check()
@@ -222,7 +296,7 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
             write_json(spec_path, spec_doc)
         cost["configurations_s"] = round(time.time() - t0, 1)
         t1 = time.time()
-        atoms = label(configs, teacher_obj, cache_dir=work / "labels", progress=say)
+        atoms = label(configs, teacher_obj, cache_dir=cache, progress=say)
         cost["labelling_s"] = round(time.time() - t1, 1)
         assign_split(atoms, test_fraction, seed=spec.seed)
         preset = spec.preset_name()
@@ -246,6 +320,15 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
         raise ConfigError("no training configurations after the split; lower test_fraction")
     counts = family_counts(atoms)
 
+    ref, ref_doc = None, {"method": "none"}
+    if use_ref:
+        ref = teacher_isolated_atoms(teacher_obj, cache_dir=cache)
+        ref_doc = {"method": "teacher-atoms", "teacher": teacher_obj.ident,
+                   "isolated_atom_ev": ref,
+                   "note": "energies fitted relative to the teacher's isolated atoms (one atom in "
+                           "a non-periodic box); the student's one-body term is these energies"}
+        say("teacher isolated atoms: " + ", ".join(f"{el} {e:.4f} eV" for el, e in ref.items()))
+
     teacher_ref = None
     if teacher_crystal and teacher_obj is not None:
         t1 = time.time()
@@ -263,7 +346,8 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
             shutil.rmtree(tmp)
         tmp.mkdir(parents=True)
         files, used, train_err = FITTERS[student](train, tmp, full, settings.get(student),
-                                                  work_dir=work / f"{student}-fit", progress=say)
+                                                  work_dir=work / f"{student}-fit", progress=say,
+                                                  reference_energies=ref)
         manifest = {
             "name": full, "kind": student, "files": [f.name for f in files],
             "description": description or f"{student.upper()} Li-Si potential distilled from "
@@ -274,6 +358,7 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
             "limitations": "distilled from a universal MLIP; see the validation numbers",
             "provenance": {"dealloy_version": __version__, "dataset": result["dataset"],
                            "fit_settings": used, "training_errors": train_err,
+                           "reference_energies": ref_doc,
                            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
         }
         write_json(tmp / MANIFEST, manifest)
@@ -289,6 +374,13 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
                 v["md_speed"] = ev.md_speed(pot)
             except Exception as exc:  # an unstable student: report it, keep the numbers we have
                 v["crystal_error"] = f"{type(exc).__name__}: {exc}"
+            try:
+                v["isolated_atom_ev"] = ev.isolated_atoms(pot)
+            except Exception as exc:
+                v["isolated_atom_error"] = f"{type(exc).__name__}: {exc}"
+            if teacher_obj is not None:
+                v["teacher_isolated_atom_ev"] = ref or teacher_isolated_atoms(
+                    teacher_obj, cache_dir=cache)
             if teacher_ref:
                 v["teacher_li15si4"] = teacher_ref
             v["pbe_li15si4"] = ev.PBE_LI15SI4
@@ -304,4 +396,5 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
     return result
 
 
-__all__ = ["check_request", "fit_potential", "potential_name"]
+__all__ = ["DEFAULT_REFERENCE_ENERGIES", "REFERENCE_ENERGIES", "check_reference_choice",
+           "check_request", "check_teacher_labels", "fit_potential", "potential_name"]
