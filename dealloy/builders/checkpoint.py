@@ -374,7 +374,7 @@ class BuildRoute:
         if any(s.pbc):
             lo, hi, (xy, yz, xz) = st["boxlo"], st["boxhi"], st["tilt"]
             words = [f"{d} final {float(a)!r} {float(b)!r}" for d, a, b in zip("xyz", lo, hi)]
-            if s._prism.is_skewed():  # a triclinic LAMMPS box
+            if s.triclinic:  # tilt factors too
                 words += [f"xy final {float(xy)!r}", f"xz final {float(xz)!r}",
                           f"yz final {float(yz)!r}"]
             s.command(f"change_box all {' '.join(words)} units box")

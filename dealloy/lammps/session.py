@@ -366,6 +366,11 @@ class LammpsSession:
 
     # ---- state -------------------------------------------------------------------------
     @property
+    def triclinic(self) -> bool:
+        """Whether LAMMPS holds the cell as a triclinic (skewed) box (tilt factors in use)."""
+        return bool(self._prism.is_skewed())
+
+    @property
     def natoms(self) -> int:
         """Number of atoms in LAMMPS."""
         return int(self.lmp.get_natoms())
