@@ -51,6 +51,64 @@ PHASES = ("crystalline", "amorphous")
 MAX_TEMPERATURE_K = 3000.0
 
 
+def check_temperatures(v: tuple[float, ...]) -> tuple[float, ...]:
+    """Check a series of MD temperatures (a pydantic field validator's body).
+
+    Parameters
+    ----------
+    v : tuple of float
+        Temperatures, K.
+
+    Returns
+    -------
+    tuple of float
+        ``v``, unchanged.
+
+    Raises
+    ------
+    ValueError
+        No temperature, one not in (0, :data:`MAX_TEMPERATURE_K`] (NaN included), or one twice.
+    """
+    if not v:
+        raise ValueError("no temperature given")
+    bad = [t for t in v if not (math.isfinite(t) and 0 < t <= MAX_TEMPERATURE_K)]
+    if bad:
+        raise ValueError(f"{', '.join(f'{t:g}' for t in bad)} K out of range (0, "
+                         f"{MAX_TEMPERATURE_K:g}]")
+    if len(set(v)) < len(v):
+        twice = sorted({t for t in v if v.count(t) > 1})
+        raise ValueError(f"{', '.join(f'{t:g}' for t in twice)} K given twice")
+    return v
+
+
+def check_potential_name(v: str) -> str:
+    """Check a registry potential name (a pydantic field validator's body).
+
+    Parameters
+    ----------
+    v : str
+        A name :func:`dealloy.lammps.potentials.get_potential` takes (ReaxFF as
+        ``reaxff:/path/to/ffield``).
+
+    Returns
+    -------
+    str
+        ``v``, unchanged.
+
+    Raises
+    ------
+    ValueError
+        Bare ``reaxff`` (no force field), an unknown name or missing parameter files.
+    """
+    if v == "reaxff":
+        raise ValueError("reaxff needs its force field: name it reaxff:/path/to/ffield")
+    try:
+        get_potential(v)  # unknown name or missing parameter files
+    except ConfigError as exc:
+        raise ValueError(str(exc).rstrip(".")) from None
+    return v
+
+
 class DiffusivityParams(AnalysisModel):
     """Parameters of ``dealloy diffusivity``: units in the names, ranges checked when it is made.
 
@@ -138,26 +196,12 @@ class DiffusivityParams(AnalysisModel):
     @field_validator("temperatures_k")
     @classmethod
     def _temperatures(cls, v: tuple[float, ...]) -> tuple[float, ...]:
-        if not v:
-            raise ValueError("no temperature given")
-        bad = [t for t in v if not (math.isfinite(t) and 0 < t <= MAX_TEMPERATURE_K)]
-        if bad:
-            raise ValueError(f"{', '.join(f'{t:g}' for t in bad)} K out of range")
-        if len(set(v)) < len(v):
-            twice = sorted({t for t in v if v.count(t) > 1})
-            raise ValueError(f"{', '.join(f'{t:g}' for t in twice)} K given twice")
-        return v
+        return check_temperatures(v)
 
     @field_validator("potential")
     @classmethod
     def _known_potential(cls, v: str) -> str:
-        if v == "reaxff":
-            raise ValueError("reaxff needs its force field: name it reaxff:/path/to/ffield")
-        try:
-            get_potential(v)  # unknown name or missing parameter files
-        except ConfigError as exc:
-            raise ValueError(str(exc).rstrip(".")) from None
-        return v
+        return check_potential_name(v)
 
     @field_validator("record_every_ps")
     @classmethod

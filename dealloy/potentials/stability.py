@@ -51,13 +51,12 @@ from dealloy.builders.cache import potential_identity, structure_digest
 from dealloy.builders.checkpoint import BuildControl, BuildRoute, MdSegment, build_control
 from dealloy.config.analysis import AnalysisModel
 from dealloy.engine.signals import StopSignals
-from dealloy.errors import ConfigError
 from dealloy.io import mpi_comm, progress_hook, write_json
 from dealloy.lammps.potentials import DEFAULT_POTENTIAL, get_potential
+from dealloy.potentials.diffusivity import (MAX_TEMPERATURE_K, check_potential_name,
+                                             check_temperatures)
 from dealloy.lammps.session import (POD_MIN_NEIGHBOUR_CANDIDATES, LammpsSession, neighbour_counts)
 
-#: highest temperature accepted, K (the melt-quench's melt temperature)
-MAX_TEMPERATURE_K = 3000.0
 #: an atom with no other atom this close is counted as detached (evaporated), Å
 DETACHED_ANGSTROM = 4.0
 #: neighbour-list skin of the stability sessions, Å (LammpsSession's default)
@@ -115,24 +114,12 @@ class StabilityParams(AnalysisModel):
     @field_validator("potential")
     @classmethod
     def _known_potential(cls, v: str) -> str:
-        try:
-            get_potential(v)
-        except ConfigError as exc:
-            raise ValueError(str(exc).rstrip(".")) from None
-        return v
+        return check_potential_name(v)
 
     @field_validator("temperatures_k")
     @classmethod
     def _temperatures(cls, v: tuple[float, ...]) -> tuple[float, ...]:
-        if not v:
-            raise ValueError("no temperature given")
-        bad = [t for t in v if not (math.isfinite(t) and 0 < t <= MAX_TEMPERATURE_K)]
-        if bad:
-            raise ValueError(f"{', '.join(f'{t:g}' for t in bad)} K out of range (0, "
-                             f"{MAX_TEMPERATURE_K:g}]")
-        if len(set(v)) < len(v):
-            raise ValueError("a temperature is given twice")
-        return v
+        return check_temperatures(v)
 
     @field_validator("sample_ps")
     @classmethod
