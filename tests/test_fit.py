@@ -272,6 +272,39 @@ def test_reference_energies_put_the_students_isolated_atoms_at_the_teachers(tmp_
     assert max(abs(iso_old[el] - SHIFT_EV[el]) for el in SHIFT_EV) > 0.05, iso_old
 
 
+def test_environment_clusters_reach_the_pod_file_and_lammps_runs_the_potential(tmp_path, shifted_set,
+                                                                                user_pots):
+    # environment-adaptive POD (number_of_environment_clusters > 1): one coefficient set per
+    # cluster, chosen by fitpod's PCA projection and centroids, which ride in the coefficient file
+    # (header "model_coefficients: N P C"); with teacher-atoms reference energies dealloy rewrites
+    # that file, and must keep the projection and centroids for pair_style pod to load it
+    res = fit_potential("c2", data=shifted_set, teacher=shifted_meam, students=("pod",),
+                        validate=False,
+                        settings={"pod": {**SMALL_POD, "number_of_environment_clusters": 2}})
+    one = fit_potential("c1", data=shifted_set, teacher=shifted_meam, students=("pod",),
+                        validate=False, settings={"pod": SMALL_POD})
+    assert "number_of_environment_clusters 2" in (user_pots / "pod-c2" / "pod-c2.pod").read_text()
+    assert "number_of_environment_clusters 1" in (user_pots / "pod-c1" / "pod-c1.pod").read_text()
+    head = (user_pots / "pod-c2" / "pod-c2.coeff.pod").read_text().split()[:4]
+    n2, n1 = (r["potentials"][f"pod-{k}"]["provenance"]["fit_settings"]["n_coefficients"]
+              for r, k in ((res, "c2"), (one, "c1")))
+    assert int(head[1]) == n2 and int(head[2]) > 0 and int(head[3]) > 0  # projection, centroids
+    assert n2 - 2 == 2 * (n1 - 2)  # per element: the one-body term + one block per cluster
+    pot = get_potential("pod-c2")
+    assert isolated_atoms(pot) == pytest.approx(SHIFT_EV, abs=1e-3)
+    train, _ = read_dataset(shifted_set)
+    test = [a for a in train if a.info["split"] == "test"]
+    # LAMMPS evaluates it: held-out energies near the labels, forces learned (well below the
+    # forces themselves). (No MD here: teacher-atoms fits of these 20 cells are not stable in MD,
+    # see test_pod_and_snap_fit_register_and_run_md.)
+    points = [(single_point(a, pot), a) for a in test]
+    de = [(e - a.get_potential_energy()) / len(a) for (e, _), a in points]
+    assert np.sqrt(np.mean(np.square(de))) < 0.03
+    df = np.concatenate([(f - a.get_forces()).ravel() for (_, f), a in points])
+    f_ref = np.concatenate([a.get_forces().ravel() for a in test])
+    assert np.sqrt(np.mean(df ** 2)) < 0.8 * np.sqrt(np.mean(f_ref ** 2))
+
+
 def test_reference_energies_bad_choice_or_other_teacher_fail_in_one_line(tmp_path, shifted_set,
                                                                           user_pots, dealloy_cli):
     with pytest.raises(ConfigError, match="reference_energies 'teacher'.*teacher-atoms.*none"):

@@ -25,6 +25,9 @@ References
    potentials", J. Comput. Phys. 285 (2015) 316, doi:10.1016/j.jcp.2014.12.018.
 .. [FS] A. Rohskopf et al., "FitSNAP: Atomistic machine learning with LAMMPS", J. Open Source
    Softw. 8 (2023) 5118, doi:10.21105/joss.05118.
+.. [EAPOD] Environment-adaptive POD (``number_of_environment_clusters``), as LAMMPS' ``fitpod``
+   documentation cites it: N. C. Nguyen, J. Comput. Phys. (2024) 113102, and N. C. Nguyen,
+   D. Sema, arXiv:2405.00306 (2024).
 .. [ZBL] J. F. Ziegler, J. P. Biersack, U. Littmark, The Stopping and Range of Ions in Solids
    (Pergamon, New York, 1985) (the universal screened-Coulomb repulsion; a book, no DOI given).
 """
@@ -48,6 +51,7 @@ STUDENTS = ("pod", "snap")
 
 #: POD hyper-parameters (fitpod keywords); the cutoff matches the teachers' 5 Å graph cutoff
 POD_DEFAULTS = dict(rin=1.0, rcut=5.0, bessel_polynomial_degree=4, inverse_polynomial_degree=8,
+                    number_of_environment_clusters=1, number_of_principal_components=2,
                     twobody_number_radial_basis_functions=8,
                     threebody_number_radial_basis_functions=6, threebody_angular_degree=5,
                     fourbody_number_radial_basis_functions=0, fourbody_angular_degree=0,
@@ -269,11 +273,14 @@ def pod_param_text(p: dict, onebody: bool = True) -> str:
     Returns
     -------
     str
-        The parameter file text (species Li Si, periodic, one environment cluster).
+        The parameter file text (species Li Si, periodic; ``number_of_environment_clusters``
+        > 1 makes an environment-adaptive POD [EAPOD]_, whose coefficient file also carries
+        fitpod's PCA projection matrix and cluster centroids).
     """
     return "\n".join([
         f"species {' '.join(ELEMENTS)}", "pbc 1 1 1", f"rin {p['rin']}", f"rcut {p['rcut']}",
-        "number_of_environment_clusters 1", "number_of_principal_components 2",
+        f"number_of_environment_clusters {p['number_of_environment_clusters']}",
+        f"number_of_principal_components {p['number_of_principal_components']}",
         f"bessel_polynomial_degree {p['bessel_polynomial_degree']}",
         f"inverse_polynomial_degree {p['inverse_polynomial_degree']}", f"onebody {int(onebody)}",
         f"twobody_number_radial_basis_functions {p['twobody_number_radial_basis_functions']}",
@@ -301,7 +308,11 @@ def pod_data_text(p: dict, groups=None, error_analysis: bool = True) -> str:
     ----------
     p : dict
         POD settings (:data:`POD_DEFAULTS` keys): ``fitting_weight_energy``,
-        ``fitting_weight_force``, ``fitting_regularization_parameter``.
+        ``fitting_weight_force``, ``fitting_regularization_parameter``,
+        ``number_of_environment_clusters`` (above 1 the training set is also fitpod's
+        ``path_to_environment_configuration_set``, the configurations its PCA and k-means
+        clustering run on: without one, fitpod 22 Jul 2025 dies with a segmentation fault at
+        the first configuration of the least-squares fit, measured 2026-11-30) [EAPOD]_.
     groups : list of (str, float, float), optional
         One ``(family, energy weight, force weight)`` row per training file ``train/<family>.xyz``
         (fitpod's ``group_weights table``); None for a single, unweighted ``train/train.xyz``.
@@ -323,6 +334,8 @@ def pod_data_text(p: dict, groups=None, error_analysis: bool = True) -> str:
              f"error_analysis_for_training_data_set {int(error_analysis)}",
              "error_analysis_for_test_data_set 0",
              "basename_for_output_files student", "precision_for_pod_coefficients 12"]
+    if p.get("number_of_environment_clusters", 1) > 1:
+        lines.insert(3, 'path_to_environment_configuration_set "train"')
     if groups:
         lines += ["group_weights table", *(f"{fam} {we} {wf}" for fam, we, wf in groups),
                   "# end of the group_weights table (fitpod must not reach the end of the file "
@@ -414,7 +427,10 @@ def fit_pod(train, out_dir, name: str, settings: dict | None = None, work_dir=No
     coeff = work / "student_coefficients.pod"
     if not coeff.is_file():
         raise SimulationError(f"fitpod wrote no coefficients; see {work / 'fitpod.log'}")
-    values = np.array([float(v) for v in coeff.read_text().split()[4:]])
+    words = coeff.read_text().split()  # model_coefficients: ncoeff nproj ncentroid, then numbers
+    n_coeff = int(words[1])
+    values = np.array([float(v) for v in words[4:4 + n_coeff]])
+    clusters = words[4 + n_coeff:]  # EAPOD's PCA projection matrix and centroids (empty for 1)
     if values.size == 0 or not np.all(np.isfinite(values)):
         raise SimulationError("the POD fit did not converge: non-finite coefficients "
                               "(too few or degenerate configurations; add data or raise "
@@ -429,8 +445,9 @@ def fit_pod(train, out_dir, name: str, settings: dict | None = None, work_dir=No
     else:  # the one-body term back on, its coefficients the reference energies
         values = pod_with_onebody(values, ref)
         files[0].write_text(pod_param_text(p, onebody=True))
-        files[1].write_text(f"model_coefficients: {values.size} 0 0\n"
-                            + "".join(f"{v:.12f}\n" for v in values))
+        files[1].write_text(f"model_coefficients: {values.size} {words[2]} {words[3]}\n"
+                            + "".join(f"{v:.12f}\n" for v in values)
+                            + "".join(f"{v}\n" for v in clusters))
     shutil.rmtree(work, ignore_errors=True)
     extra = {"zbl_angstrom": [p["zbl_inner_angstrom"], p["zbl_outer_angstrom"]]} if zbl else {}
     return files, {**p, **extra, "fitter": "LAMMPS fitpod", "n_coefficients": int(values.size),
@@ -448,7 +465,7 @@ def pod_with_onebody(values: np.ndarray, reference_energies: dict) -> np.ndarray
     Parameters
     ----------
     values : numpy.ndarray, shape (n_elements * M,)
-        Coefficients of a ``onebody 0`` fit with one environment cluster, in
+        Coefficients of a ``onebody 0`` fit (M = Mdesc × number_of_environment_clusters), in
         :data:`~dealloy.lammps.potentials.ELEMENTS` order.
     reference_energies : dict
         The one-body coefficient per element: its isolated-atom energy, eV.
@@ -485,11 +502,13 @@ lmp.close()
 
 
 def _coefficients_complete(path: Path) -> bool:
-    """Tell whether fitpod's coefficient file is whole: header ``model_coefficients: N ...``, N numbers."""
+    """Tell whether fitpod's coefficient file is whole: ``model_coefficients: N P C``, N+P+C numbers."""
+    # N coefficients, P projection-matrix entries and C centroid coordinates (P = C = 0 for one
+    # environment cluster)
     try:
         words = path.read_text().split()
         n = int(words[1])
-        return n > 0 and len(words) - 4 == n
+        return n > 0 and len(words) - 4 == n + int(words[2]) + int(words[3])
     except (OSError, IndexError, ValueError):
         return False
 
