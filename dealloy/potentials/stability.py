@@ -213,7 +213,7 @@ def stability_run(params: StabilityParams, temperature_k: float, folder: Path,
     Raises
     ------
     BuildStopped
-        On SIGTERM/SIGUSR1, after writing the checkpoint.
+        On SIGTERM/SIGUSR1/Ctrl-C, after writing the checkpoint.
     SimulationError
         When LAMMPS fails.
     """
@@ -330,8 +330,9 @@ def particle_stability(params: StabilityParams | dict, cache_dir=None, comm=None
                        progress=None) -> dict:
     """Run the stability test at every temperature (module docstring); collective.
 
-    SIGTERM and SIGUSR1 are caught while it runs: the MD writes a checkpoint in ``cache_dir`` and
-    :class:`~dealloy.builders.checkpoint.BuildStopped` is raised; the same call continues.
+    SIGTERM, SIGUSR1 and Ctrl-C are caught while it runs: the MD writes a checkpoint in
+    ``cache_dir`` and :class:`~dealloy.builders.checkpoint.BuildStopped` is raised; the same call
+    continues.
 
     Parameters
     ----------
@@ -354,7 +355,7 @@ def particle_stability(params: StabilityParams | dict, cache_dir=None, comm=None
     ConfigError
         For bad parameters, before any MD.
     BuildStopped
-        On SIGTERM/SIGUSR1 (checkpoint written; rerun the same call to continue).
+        On SIGTERM/SIGUSR1/Ctrl-C (checkpoint written; rerun the same call to continue).
     SimulationError
         When LAMMPS fails.
     """
