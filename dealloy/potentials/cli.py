@@ -97,7 +97,7 @@ def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, am
     With --stability: a c-Li15Si4 particle (--diameter-nm) is equilibrated with a Langevin
     thermostat and run in NVE at each temperature; prints the closest pair of atoms (every 5
     steps, against 1.5 A), the NVE energy drift and the atoms that detached. Run it under
-    `mpiexec -n N`; SIGTERM/SIGUSR1 write a checkpoint in --cache and exit with status 75, and
+    `mpiexec -n N`; SIGTERM/SIGUSR1/Ctrl-C write a checkpoint in --cache and exit with status 75, and
     the same command continues (a finished temperature is kept there too).
 
     Time (progress with an ETA on stderr): the crystal checks take about 10 s per MEAM
@@ -106,7 +106,7 @@ def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, am
     defaults (27 cells of 128 Si; a cell's melt-quench costs about its number of atoms, so the
     ETA counts atoms); cells run in parallel on --jobs cores, not with MPI. --stability at the
     defaults (4052 atoms, 110 ps per temperature): pod-lisi-7net ran 25 MD steps/s on 2 MPI
-    ranks (~75 min per temperature), meam-godet2020 about twice as fast.
+    ranks (~75 min per temperature); meam-godet2020 is about twice as fast (bench_potential.py).
     \f
 
     Raises
