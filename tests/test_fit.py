@@ -479,13 +479,18 @@ def test_tiny_sevenn_fit_end_to_end(tmp_path, user_pots):
         assert s.natoms == 76 and np.isfinite(s.potential_energy_ev())
 
 
-# ---- the shipped fitted potential (base install; numbers pinned) ------------------------------
-def test_shipped_pod_lisi_7net_numbers_are_pinned():
+# ---- the shipped fitted potentials (base install; numbers pinned) -----------------------------
+#: every fitted potential shipped in potentials/ (each must meet the pinned facts below)
+SHIPPED_FITTED = ("pod-lisi-7net", "pod-lisi-7net-eap")
+
+
+@pytest.mark.parametrize("name", SHIPPED_FITTED)
+def test_shipped_fitted_potential_numbers_are_pinned(name):
     from dealloy.fit.evaluate import li15si4_figures
     from dealloy.lammps.potentials import POTENTIAL_NAMES
 
-    pot = get_potential("pod-lisi-7net")
-    assert "pod-lisi-7net" in POTENTIAL_NAMES and pot.kind == "pod"
+    pot = get_potential(name)
+    assert name in POTENTIAL_NAMES and pot.kind == "pod"
     man = json.loads((pot.files[0].parent / "potential.json").read_text())
     v = man["validation"]
     got = li15si4_figures(pot)
@@ -514,3 +519,10 @@ def test_shipped_pod_lisi_7net_numbers_are_pinned():
         a = s.get_atoms(velocities=False)
     d = a.get_all_distances(mic=True)
     assert np.min(d[np.triu_indices(len(a), 1)]) > 1.5
+    # fitted relative to the teacher's isolated atoms: LAMMPS gives them back (a potential fitted
+    # with --reference-energies none records no teacher values and is not held to them)
+    if man["provenance"].get("reference_energies", {}).get("method") == "teacher-atoms":
+        from dealloy.potentials.validate import isolated_atom_energy_ev
+
+        for el, e_teacher in v["teacher_isolated_atom_ev"].items():
+            assert isolated_atom_energy_ev(el, pot) == pytest.approx(e_teacher, abs=1e-3)

@@ -40,6 +40,26 @@ def test_info_says_where_a_fitted_potential_is_read_from(tmp_path, monkeypatch):
                    "source": "user folder, shadows the shipped one"}
 
 
+def test_two_user_folders_with_one_potential_name_resolve_to_the_folder_named_like_it(
+        tmp_path, monkeypatch):
+    import json
+
+    from dealloy.lammps.potentials import get_potential
+
+    # a kept earlier version renamed on disk ('mine-old'), its manifest still saying 'pod-mine':
+    # it sorts after 'pod-mine' and used to win silently
+    for folder in ("pod-mine", "pod-mine-old"):
+        shutil.copytree(potentials_dir() / "pod-lisi-7net", tmp_path / folder)
+        man = json.loads((tmp_path / folder / "potential.json").read_text())
+        man["name"] = "pod-mine"
+        (tmp_path / folder / "potential.json").write_text(json.dumps(man))
+    monkeypatch.setenv("DEALLOY_USER_POTENTIALS_DIR", str(tmp_path))
+    with pytest.warns(UserWarning, match=r"'pod-mine' and 'pod-mine-old' both hold potential "
+                                         r"'pod-mine'; using 'pod-mine'"):
+        pot = get_potential("pod-mine")
+    assert pot.files[0].parent == tmp_path / "pod-mine"
+
+
 def test_standard_preset_refuses_to_run_without_the_pbe_crystals(tmp_path, monkeypatch):
     monkeypatch.setenv("DEALLOY_PBE_CRYSTALS", str(tmp_path / "nowhere"))
     with pytest.raises(ConfigError, match=r"crystals_dir: the 'standard' preset needs the PBE"):

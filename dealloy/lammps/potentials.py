@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -440,7 +441,7 @@ def fitted_potential(folder: str | os.PathLike) -> Potential:
 
 
 def _fitted(folder: Path) -> dict[str, Potential]:
-    out = {}
+    out: dict[str, Potential] = {}
     if folder.is_dir():
         for sub in sorted(folder.iterdir()):
             if (sub / MANIFEST).is_file():
@@ -448,6 +449,16 @@ def _fitted(folder: Path) -> dict[str, Potential]:
                     pot = fitted_potential(sub)
                 except ConfigError:
                     continue  # a broken folder must not break the other potentials
+                if pot.name in out:
+                    # two folders claim one name (e.g. a renamed copy): the folder named like the
+                    # potential wins, whatever the listing order, and the user is told
+                    keep, drop = (pot, out[pot.name]) if sub.name == pot.name else \
+                        (out[pot.name], pot)
+                    warnings.warn(f"{folder}: folders {keep.files[0].parent.name!r} and "
+                                  f"{drop.files[0].parent.name!r} both hold potential "
+                                  f"{pot.name!r}; using {keep.files[0].parent.name!r}. Rename the "
+                                  f"other's 'name' in its {MANIFEST} or move it away")
+                    pot = keep
                 out[pot.name] = pot
     return out
 

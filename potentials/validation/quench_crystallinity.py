@@ -1,6 +1,7 @@
-"""Is a slowly quenched a-Li3.75Si a glass or a crystal? Melt-quench one validation cell (the
-protocol of `dealloy validate-potential --amorphous`) and print its energy beside c-Li15Si4's and
-the share of it that the c-Li15Si4 matcher calls crystalline.
+"""Glass or crystal: melt-quench a slowly quenched a-Li3.75Si and measure its crystalline share.
+
+Melt-quench one validation cell (the protocol of `dealloy validate-potential --amorphous`) and print
+its energy beside c-Li15Si4's and the share of it that the c-Li15Si4 matcher calls crystalline.
 
     python potentials/validation/quench_crystallinity.py --rate 1e13 --seed 1   # ~40 min, 1 core
     python potentials/validation/quench_crystallinity.py --rate 1e14 --seed 1   # ~7 min
@@ -34,6 +35,7 @@ def _li_cna_crystalline(atoms) -> float:
 
 
 def main() -> None:
+    """Parse the command line, melt-quench the cell and print the comparison."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rate", type=float, default=1e13, help="quench rate, K/s")
     ap.add_argument("--seed", type=int, default=1)
