@@ -81,6 +81,35 @@ def check_temperatures(v: tuple[float, ...]) -> tuple[float, ...]:
     return v
 
 
+def check_at_least_a_timestep(v: float, info: ValidationInfo) -> float:
+    """Check that an interval (ps) is no shorter than the potential's MD timestep (a validator's body).
+
+    Parameters
+    ----------
+    v : float
+        The interval, ps.
+    info : pydantic.ValidationInfo
+        The validation context; ``info.data["potential"]`` is the model's potential when that
+        field passed (if it failed, its own error says why and this check is skipped).
+
+    Returns
+    -------
+    float
+        ``v``, unchanged.
+
+    Raises
+    ------
+    ValueError
+        ``v`` is shorter than the potential's timestep.
+    """
+    if "potential" in info.data:
+        dt = get_potential(info.data["potential"]).timestep_ps
+        if v < dt:
+            raise ValueError(f"{v:g} ps is shorter than the MD timestep of "
+                             f"{info.data['potential']}, {dt:g} ps")
+    return v
+
+
 def check_potential_name(v: str) -> str:
     """Check a registry potential name (a pydantic field validator's body).
 
@@ -206,12 +235,7 @@ class DiffusivityParams(AnalysisModel):
     @field_validator("record_every_ps")
     @classmethod
     def _at_least_a_timestep(cls, v: float, info: ValidationInfo) -> float:
-        if "potential" in info.data:  # else the potential's own error says why
-            dt = get_potential(info.data["potential"]).timestep_ps
-            if v < dt:
-                raise ValueError(f"{v:g} ps is shorter than the MD timestep of "
-                                 f"{info.data['potential']}, {dt:g} ps")
-        return v
+        return check_at_least_a_timestep(v, info)
 
     @field_validator("time_ps")
     @classmethod

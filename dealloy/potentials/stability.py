@@ -54,6 +54,7 @@ from dealloy.engine.signals import StopSignals
 from dealloy.io import mpi_comm, progress_hook, write_json
 from dealloy.lammps.potentials import DEFAULT_POTENTIAL, get_potential
 from dealloy.potentials.diffusivity import (MAX_TEMPERATURE_K, check_potential_name,
+                                             check_at_least_a_timestep,
                                              check_temperatures)
 from dealloy.lammps.session import (POD_MIN_NEIGHBOUR_CANDIDATES, LammpsSession, neighbour_counts)
 
@@ -124,12 +125,7 @@ class StabilityParams(AnalysisModel):
     @field_validator("sample_ps")
     @classmethod
     def _at_least_a_timestep(cls, v: float, info: ValidationInfo) -> float:
-        if "potential" in info.data:
-            dt = get_potential(info.data["potential"]).timestep_ps
-            if v < dt:
-                raise ValueError(f"{v:g} ps is shorter than the timestep of "
-                                 f"{info.data['potential']}, {dt:g} ps")
-        return v
+        return check_at_least_a_timestep(v, info)
 
     @model_validator(mode="after")
     def _four_samples(self) -> StabilityParams:
