@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from dealloy.analysis.diffusivity import KB_EV, arrhenius, predict
+from dealloy.analysis.diffusivity import KB_EV, arrhenius, predict, single_hop_diffusivity
 import dealloy.potentials.diffusivity as D
 from dealloy.builders.amorphous import PROTOCOLS
 from dealloy.cli import main
@@ -105,6 +105,61 @@ def test_cli_options_take_defaults_and_ranges_from_the_model(capsys):
     main(["diffusivity", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "(>= 1, <= 10) [default: 1]" in help_text  # --cells: its bounds, from the field
+
+
+def test_single_hop_floor_is_one_nearest_neighbour_hop_of_one_li_over_the_run():
+    from dealloy.build.crystal import li15si4_cell
+
+    cell = li15si4_cell()
+    li = [i for i, s in enumerate(cell.get_chemical_symbols()) if s == "Li"]
+    dist = cell.get_all_distances(mic=True)[np.ix_(li, li)]
+    np.fill_diagonal(dist, np.inf)
+    d_nn = np.median(dist.min(axis=1))
+    assert 2.3 < d_nn < 3.0  # Li-Li nearest neighbours in c-Li15Si4
+    floor = single_hop_diffusivity(cell, 20.0)
+    assert floor == pytest.approx(d_nn**2 / (6 * 60 * 20.0) * 1e-4, rel=1e-9)
+    assert single_hop_diffusivity(cell, 40.0) == pytest.approx(floor / 2)  # longer run, lower floor
+    with pytest.raises(ValueError, match="time_ps"):
+        single_hop_diffusivity(cell, 0.0)
+    with pytest.raises(ValueError, match="at least two"):
+        single_hop_diffusivity(cell[[i for i in range(len(cell)) if i not in li[1:]]], 20.0)
+
+
+def test_unresolved_crystal_d_is_left_out_and_bounds_the_ratio(tmp_path, monkeypatch):
+    """The writer's own code with the MD replaced by known D: a crystal D below the one-hop
+    floor (or within 2 standard errors of 0) is not fitted and gives a c/a upper bound."""
+    from dealloy.build.crystal import li15si4_cell
+
+    d_a = {500.0: 2e-6, 600.0: 5e-6, 700.0: 1e-5}
+    d_c = {500.0: 1e-9, 600.0: -3e-9, 700.0: 4e-6}  # 700 K: resolved (far above the floor)
+
+    def fake_md(atoms, temperature_k, p, tick=None):
+        d = (d_c if atoms.info["phase"] == "crystalline" else d_a)[temperature_k]
+        res = type("R", (), dict(diffusion_cm2_per_s=d, diffusion_stderr_cm2_per_s=abs(d) * 0.1,
+                                 fit_window_ps=(4.0, 16.0), n_atoms=60))()
+        return res, li15si4_cell()
+
+    def fake_bulk(phase, p, echo=print):
+        atoms = li15si4_cell()
+        atoms.info["phase"] = phase
+        return atoms
+
+    monkeypatch.setattr(D, "li_diffusion_md", fake_md)
+    monkeypatch.setattr(D, "bulk_structure", fake_bulk)
+    lines = []
+    out = run_diffusivity({"temperatures_k": (500.0, 600.0, 700.0)}, tmp_path, echo=lines.append)
+    floor = single_hop_diffusivity(li15si4_cell(), 20.0)
+    assert 1e-9 < floor < 4e-6
+    runs = {(r["phase"], r["temperature_k"]): r for r in out["runs"]}
+    assert not runs["crystalline", 500.0]["resolved"] and not runs["crystalline", 600.0]["used_in_fit"]
+    assert runs["crystalline", 700.0]["used_in_fit"] and runs["amorphous", 500.0]["used_in_fit"]
+    assert out["fits"]["crystalline"] == {}  # one resolved point: no Arrhenius line
+    assert "c_over_a_ratio_at_extrapolation" not in out
+    assert out["c_over_a_ratio_by_temperature"] == {"700.0": pytest.approx(0.4)}
+    bounds = out["c_over_a_upper_bound_by_temperature"]
+    assert bounds["500.0"] == pytest.approx(floor / 2e-6) and bounds["600.0"] == pytest.approx(floor / 5e-6)
+    assert any("not resolved" in m for m in lines)
+    assert "d_single_hop_cm2_per_s" in (tmp_path / "diffusivity.csv").read_text()
 
 
 @pytest.mark.slow

@@ -154,7 +154,7 @@ def test_report_reads_the_diffusivity_summary_that_dealloy_diffusivity_writes(tm
 
     def fake_md(atoms, temperature_k, p, tick=None):
         phase = atoms.info["phase"]
-        d = 1e-3 * math.exp(-ea[phase] / (kb * temperature_k))
+        d = 1e-1 * math.exp(-ea[phase] / (kb * temperature_k))  # all above the one-hop floor
         res = type("R", (), dict(diffusion_cm2_per_s=d, diffusion_stderr_cm2_per_s=0.01 * d,
                                  fit_window_ps=(0.1, 0.4), n_atoms=60))()
         return res, li15si4_cell()  # crystalline at the end: every run is used in the fit
@@ -175,6 +175,27 @@ def test_report_reads_the_diffusivity_summary_that_dealloy_diffusivity_writes(tm
     assert row.verdict == AGREES, row  # ratio ~2300 > 3; NOT_COVERED before the key was read
     assert "300 K" in row.simulation and f"{expected:.3g}" in row.simulation, (row.simulation,
                                                                                expected)
+
+
+def test_row_11_gives_the_bound_not_a_ratio_when_the_crystal_d_is_not_resolved(tmp_path):
+    """A crystal D below one Li hop gives no c/a ratio; the row quotes the upper bounds and
+    judges them (all below 1: the crystal is slower, against the paper)."""
+    from dealloy.io import write_json
+    from dealloy.report.data import _load_extras
+
+    write_json(tmp_path / "diffusivity" / "diffusivity.json",
+               {"params": {"extrapolate_to_k": 300.0}, "fits": {"amorphous": {}},
+                "c_over_a_upper_bound_by_temperature": {"700.0": 0.02, "800.0": 0.004}})
+    data = _data([{"starting_state": "c-li15si4"}])
+    _load_extras(data, tmp_path)
+    row = next(o for o in observables(data) if o.number == 11)
+    assert row.verdict == DISAGREES, row
+    assert "< 0.02 at 700 K" in row.simulation and "not resolved" in row.simulation
+    write_json(tmp_path / "diffusivity" / "diffusivity.json",
+               {"c_over_a_upper_bound_by_temperature": {"800.0": 3.0}})
+    data = _data([{"starting_state": "c-li15si4"}])
+    _load_extras(data, tmp_path)
+    assert next(o for o in observables(data) if o.number == 11).verdict == NOT_COVERED
 
 
 def test_docs_cite_fig1_dqdv_panels_and_no_bias_against_the_paper(repo_dir):

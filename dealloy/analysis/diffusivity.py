@@ -105,6 +105,49 @@ def predict(fit: dict, temperature_k: float) -> tuple[float, float]:
     return float(math.exp(ln_d)), float(math.sqrt(max(var, 0.0)))
 
 
+def single_hop_diffusivity(atoms, time_ps: float) -> float:
+    """Return the Li diffusion coefficient of one Li hop in a whole run: the resolution floor.
+
+    One Li moving by one nearest-neighbour distance ``d`` during a run of length ``t`` raises
+    the Li MSD (a mean over the ``N`` Li) by ``d^2 / N``, i.e. by the Einstein relation
+    [Einstein1905]_ a D of ``d^2 / (6 N t)``. A fitted D below that is less than one hop's worth
+    of displacement: vibrations, the thermostat and the finite sample, not diffusion.
+    ``d`` is the median over Li of the distance to the nearest other Li in ``atoms``
+    (minimum image where periodic).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The structure the run starts from (positions in Å), with at least two Li.
+    time_ps : float
+        Length of the production run (ps), > 0.
+
+    Returns
+    -------
+    float
+        ``d^2 / (6 N_Li t)`` in cm²/s.
+
+    Raises
+    ------
+    ValueError
+        With fewer than two Li, no Li pair within 6 Å, or ``time_ps <= 0``.
+    """
+    from ase.neighborlist import neighbor_list
+
+    if not time_ps > 0:
+        raise ValueError(f"time_ps {time_ps}: give the run's length in ps, > 0")
+    li = np.array(atoms.get_chemical_symbols()) == "Li"
+    if li.sum() < 2:
+        raise ValueError(f"{int(li.sum())} Li: the hop floor needs at least two")
+    i, d = neighbor_list("id", atoms[li], 6.0)
+    if not len(i):
+        raise ValueError("no Li pair within 6 Å: not a Li-rich structure")
+    nearest = np.full(int(li.sum()), np.inf)
+    np.minimum.at(nearest, i, d)
+    d_nn = float(np.median(nearest[np.isfinite(nearest)]))
+    return d_nn ** 2 / (6.0 * int(li.sum()) * time_ps) * 1e-4  # Å^2/ps -> cm^2/s
+
+
 # ---- Li diffusion coefficient of a trajectory, reported only where it means something ----------
 #: fewest Li atoms present in every frame of the fit window: the MSD of fewer atoms scatters by
 #: more than ~15 % (relative error of a mean over N independent walkers ~ 1/sqrt(N))

@@ -12,6 +12,9 @@ equilibration (P = 0) -> NVT production with Li positions recorded (unwrapped wi
 flags, centre-of-mass drift removed) -> MSD over all time origins -> D with fit window and
 uncertainty (:func:`dealloy.analysis.trajectory.msd`). The crystal is checked after each run with
 :class:`Crystallinity`: a run in which it melted or amorphised is reported and left out of the fit.
+A D below one Li hop's worth over the run (:func:`dealloy.analysis.diffusivity.single_hop_diffusivity`)
+or within 2 standard errors of zero is reported as not resolved and left out too; where the
+crystal's D is not resolved the c/a ratio is given as an upper bound per temperature.
 
 References
 ----------
@@ -32,7 +35,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field, ValidationInfo, field_validator
 
-from dealloy.analysis.diffusivity import arrhenius, predict
+from dealloy.analysis.diffusivity import arrhenius, predict, single_hop_diffusivity
 from dealloy.analysis.structure import Crystallinity
 from dealloy.analysis.trajectory import msd
 from dealloy.build.crystal import li15si4_cell
@@ -404,10 +407,17 @@ def run_diffusivity(p: DiffusivityParams | dict, out_dir, echo=print, progress=N
     -------
     dict
         ``params``, ``runs`` (per phase and temperature: ``diffusion_cm2_per_s``, its stderr,
-        ``crystalline_fraction_end``, ``used_in_fit``, ...), ``fits`` (per phase: the
-        :func:`~dealloy.analysis.diffusivity.arrhenius` fit with Ea in eV and
+        ``d_single_hop_cm2_per_s`` (the resolution floor,
+        :func:`~dealloy.analysis.diffusivity.single_hop_diffusivity` of the start structure),
+        ``resolved`` (D at or above that floor and above 2 standard errors),
+        ``crystalline_fraction_end``, ``used_in_fit`` (resolved, and for the crystal still
+        crystalline), ...), ``fits`` (per phase: the
+        :func:`~dealloy.analysis.diffusivity.arrhenius` fit of the runs used, with Ea in eV and
         ``d_at_extrapolation_cm2_per_s``), ``c_over_a_ratio_at_extrapolation`` (when both
-        fits exist), ``c_over_a_ratio_by_temperature`` and ``wall_s``.
+        fits exist), ``c_over_a_ratio_by_temperature`` (where both runs are used),
+        ``c_over_a_upper_bound_by_temperature`` (where the glass's D is used and the crystal's,
+        still crystalline, is not resolved: max(floor, D + 2 stderr) over the glass's D) and
+        ``wall_s``.
 
     Raises
     ------
@@ -428,22 +438,27 @@ def run_diffusivity(p: DiffusivityParams | dict, out_dir, echo=print, progress=N
     say(done=0, total=n_runs, task="MD runs")
     for phase in p.phases:
         start = bulk_structure(phase, p, echo)
+        floor = single_hop_diffusivity(start, p.time_ps)
         for temp in p.temperatures_k:
             t1 = time.perf_counter()
             k_run = len(rows)
             res, final = li_diffusion_md(start, temp, p, tick=lambda f, k=k_run: say(
                 done=round(k + f, 3), total=n_runs, task="MD runs"))
             cryst = Crystallinity().compute(final).results["crystalline_fraction"]
-            usable = not (phase == "crystalline" and cryst < 0.5)
+            d, err = res.diffusion_cm2_per_s, res.diffusion_stderr_cm2_per_s
+            kept = not (phase == "crystalline" and cryst < 0.5)
+            resolved = d >= floor and d > 2.0 * err
             rows.append({"phase": phase, "temperature_k": temp,
-                         "diffusion_cm2_per_s": res.diffusion_cm2_per_s,
-                         "diffusion_stderr_cm2_per_s": res.diffusion_stderr_cm2_per_s,
+                         "diffusion_cm2_per_s": d, "diffusion_stderr_cm2_per_s": err,
+                         "d_single_hop_cm2_per_s": floor, "resolved": resolved,
                          "fit_window_ps": f"{res.fit_window_ps[0]:.2f}-{res.fit_window_ps[1]:.2f}",
-                         "crystalline_fraction_end": cryst, "used_in_fit": usable,
+                         "crystalline_fraction_end": cryst, "used_in_fit": kept and resolved,
                          "n_li": res.n_atoms, "wall_s": round(time.perf_counter() - t1, 1)})
-            echo(f"{phase:12s} {temp:6.0f} K  D = {res.diffusion_cm2_per_s:.2e} ± "
-                 f"{res.diffusion_stderr_cm2_per_s:.1e} cm^2/s  crystalline {cryst:.2f}"
-                 + ("" if usable else "  (crystal lost: left out of the fit)"))
+            why = ("" if kept else "  (crystal lost: left out of the fit)") + (
+                "" if resolved else f"  (not resolved: below one Li hop's {floor:.1e} or 2 "
+                "standard errors; left out of the fit)")
+            echo(f"{phase:12s} {temp:6.0f} K  D = {d:.2e} ± {err:.1e} cm^2/s  "
+                 f"crystalline {cryst:.2f}{why}")
     summary = {"params": p.model_dump(mode="json"), "runs": rows, "fits": {}}
     for phase in p.phases:
         r = [x for x in rows if x["phase"] == phase and x["used_in_fit"]]
@@ -468,10 +483,23 @@ def run_diffusivity(p: DiffusivityParams | dict, out_dir, echo=print, progress=N
              "absolute MD values run high, the ratio is the number to compare)")
     per_t = {}
     for x in rows:
-        per_t.setdefault(x["temperature_k"], {})[x["phase"]] = x["diffusion_cm2_per_s"]
-    summary["c_over_a_ratio_by_temperature"] = {
-        str(t): v["crystalline"] / v["amorphous"] for t, v in per_t.items()
-        if "crystalline" in v and "amorphous" in v and v["amorphous"] > 0}
+        per_t.setdefault(x["temperature_k"], {})[x["phase"]] = x
+    ratio_t, bound_t = {}, {}
+    for t, v in per_t.items():
+        c, a = v.get("crystalline"), v.get("amorphous")
+        if not (c and a and a["used_in_fit"]):
+            continue
+        if c["used_in_fit"]:
+            ratio_t[str(t)] = c["diffusion_cm2_per_s"] / a["diffusion_cm2_per_s"]
+        elif c["crystalline_fraction_end"] >= 0.5:  # kept but not resolved: an upper bound
+            d_max = max(c["d_single_hop_cm2_per_s"],
+                        c["diffusion_cm2_per_s"] + 2.0 * c["diffusion_stderr_cm2_per_s"])
+            bound_t[str(t)] = d_max / a["diffusion_cm2_per_s"]
+    summary["c_over_a_ratio_by_temperature"] = ratio_t
+    summary["c_over_a_upper_bound_by_temperature"] = bound_t
+    if bound_t:
+        echo("c/a upper bounds where the crystal's D is not resolved: " + ", ".join(
+            f"< {b:.2g} at {float(t):.0f} K" for t, b in bound_t.items()))
     summary["wall_s"] = round(time.perf_counter() - t0, 1)
     write_json(out_dir / "diffusivity.json", summary)
     buf = io.StringIO()
