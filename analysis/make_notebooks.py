@@ -7,6 +7,7 @@ parameter cell at the top; the tests run each one against the smoke study's outp
 draw are tagged ``figure`` (the test asserts each produced an image).
 """
 
+import hashlib
 from pathlib import Path
 
 import nbformat as nbf
@@ -133,7 +134,8 @@ NOTEBOOKS = {
         "cm²/s, a-LixSi 1e-12–1e-13 cm²/s. The controlled comparison is `dealloy diffusivity` (bulk c- "
         "vs a-Li15Si4, Arrhenius to 300 K). Per run, `dealloy analyze` reports D only where it means "
         "something: at fixed composition (no Li leaving or entering in the fitted frames), with at "
-        "least 50 Li and 8 evenly spaced frames, centre-of-mass drift removed "
+        "least 50 Li and 8 evenly spaced frames, centre-of-mass drift removed, and resolved (at "
+        "least one Li hop's worth of MSD over the window, above 2 standard errors) "
         "(`dealloy.analysis.diffusivity.li_diffusion`); otherwise the table says why not. A "
         "dealloying run changes its composition all the time, so it rarely has a D.",
         ("code", None), ("code", "LOAD"),
@@ -172,6 +174,8 @@ def build():
                 out.append(c)
             else:
                 out.append(nbf.v4.new_code_cell(cell[1]))
+        for i, c in enumerate(out):  # stable ids: regenerating changes only the edited cells
+            c["id"] = hashlib.sha1(f"{name}:{i}".encode()).hexdigest()[:8]
         nb.cells = out
         nbf.write(nb, HERE / name)
 

@@ -13,7 +13,7 @@ D_TRUE_A2_PER_PS = 0.1  # per direction: MSD = 6 D t  ->  D = 1e-5 cm^2/s
 
 
 def walk(n_li=200, n_si=50, n_frames=20, drift_a_per_ps=(0.0, 0.0, 0.0), seed=3,
-         remove_after=None, remove=0):
+         remove_after=None, remove=0, d_a2_per_ps=D_TRUE_A2_PER_PS):
     """An isolated particle: Li random walk plus a rigid drift of everything (Si at rest in the
     particle frame); optionally ``remove`` Li leave after frame ``remove_after``."""
     rng = np.random.default_rng(seed)
@@ -28,7 +28,7 @@ def walk(n_li=200, n_si=50, n_frames=20, drift_a_per_ps=(0.0, 0.0, 0.0), seed=3,
         sym = np.array(["Li"] * len(li[keep]) + ["Si"] * n_si)
         ids = np.concatenate([ids_li[keep], np.arange(10_000, 10_000 + n_si)])
         frames.append(Frame(pos, sym, np.zeros((3, 3)), (False,) * 3, float(k), ids, {}))
-        li = li + rng.normal(0, np.sqrt(2 * D_TRUE_A2_PER_PS), li.shape)
+        li = li + rng.normal(0, np.sqrt(2 * d_a2_per_ps), li.shape)
     return frames
 
 
@@ -72,3 +72,21 @@ def test_too_few_li_or_frames_is_not_reported():
     assert not out["reported"] and "evenly spaced frame" in out["why_not"]
     out, _ = li_diffusion(walk(n_frames=1))
     assert not out["reported"]
+
+
+def test_a_d_below_one_li_hop_over_the_window_is_not_resolved():
+    """Li that barely move (D 1e-9 cm^2/s: 0.01 Å of rms step per ps) give an MSD slope below
+    one nearest-neighbour hop of one Li in the 19 ps window: no D, and why_not says so."""
+    from dealloy.analysis.diffusivity import single_hop_diffusivity
+    from ase import Atoms
+
+    frames = with_com(walk(d_a2_per_ps=1e-5))
+    out, res = li_diffusion(frames)
+    li = frames[0].mask("Li")
+    floor = single_hop_diffusivity(Atoms(["Li"] * int(li.sum()), positions=frames[0].positions[li]),
+                                   19.0)
+    assert 1e-9 < floor < 1e-5  # between this walk's D and the resolved walk's
+    assert not out["reported"] and res is None and out["diffusion_cm2_per_s"] is None
+    assert "not resolved" in out["why_not"] and out["d_single_hop_cm2_per_s"] == pytest.approx(floor)
+    resolved, _ = li_diffusion(with_com(walk()))
+    assert resolved["reported"] and resolved["d_single_hop_cm2_per_s"] == pytest.approx(floor, rel=0.5)

@@ -186,7 +186,10 @@ def li_diffusion(frames, fit_window=(0.2, 0.8)) -> tuple[LiDiffusion, MSDResult 
     3. enough time: at least :data:`MIN_FRAMES_FOR_D` evenly spaced frames in it;
     4. drift removed: each frame's centre-of-mass displacement (of all atoms, from
        ``info['com_angstrom']`` when the frames carry it, else of the Li themselves, a 1/N_Li
-       bias) is subtracted before the MSD; the drift removed is reported.
+       bias) is subtracted before the MSD; the drift removed is reported;
+    5. resolved: D at least one Li hop's worth over the window (:func:`single_hop_diffusivity`
+       of the window's first frame) and above 2 standard errors; below that the MSD's growth is
+       vibration and noise (``why_not`` then quotes D and the floor).
 
     The MSD and fit are :func:`dealloy.analysis.trajectory.msd` (all time origins, least squares
     over ``fit_window``, D = slope / 6, the Einstein relation [Einstein1905]_).
@@ -207,6 +210,7 @@ def li_diffusion(frames, fit_window=(0.2, 0.8)) -> tuple[LiDiffusion, MSDResult 
         reported), ``diffusion_cm2_per_s`` (None when not), ``criteria`` (the thresholds), and as
         far as the criteria got: ``n_atoms`` (Li in the window), ``window_ps`` (its first and last
         time), ``n_frames`` (evenly spaced frames in it), then, when reported,
+        ``d_single_hop_cm2_per_s`` (the floor of criterion 5),
         ``diffusion_stderr_cm2_per_s``, ``fit_window_ps``, ``drift_removed_angstrom``,
         ``drift_of`` (``all atoms`` or ``the Li``: whose centre of mass was subtracted) and
         ``window`` (the fixed-composition window in words). D in cm²/s, times in ps, drift in Å.
@@ -214,7 +218,8 @@ def li_diffusion(frames, fit_window=(0.2, 0.8)) -> tuple[LiDiffusion, MSDResult 
         The MSD curve and fit when reported, else None.
     """
     criteria = {"fixed_composition": True, "min_li_atoms": MIN_LI_FOR_D,
-                "min_evenly_spaced_frames": MIN_FRAMES_FOR_D, "drift_removed": True}
+                "min_evenly_spaced_frames": MIN_FRAMES_FOR_D, "drift_removed": True,
+                "resolved": "D >= one Li hop over the window and D > 2 standard errors"}
     out = {"reported": False, "why_not": None, "diffusion_cm2_per_s": None, "criteria": criteria}
     if len(frames) < 2:
         out["why_not"] = "a single frame has no time evolution"
@@ -262,6 +267,18 @@ def li_diffusion(frames, fit_window=(0.2, 0.8)) -> tuple[LiDiffusion, MSDResult 
         drift_of = "the Li"
     x = x - com[:, None, :]
     res = msd(t[keep], x, fit_window)
+    from ase import Atoms
+
+    first = Atoms(["Li"] * len(pos[0]), positions=pos[0], pbc=win[0].periodic,
+                  cell=win[0].cell if win[0].periodic else None)
+    floor = single_hop_diffusivity(first, float(t[keep][-1] - t[keep][0]))
+    out["d_single_hop_cm2_per_s"] = floor
+    d, err = res.diffusion_cm2_per_s, res.diffusion_stderr_cm2_per_s
+    if not (d >= floor and d > 2.0 * err):
+        out["why_not"] = (f"{comp}: D = {d:.2e} ± {err:.1e} cm²/s is not resolved (below one Li "
+                          f"hop's worth over the window, {floor:.1e} cm²/s, or within 2 standard "
+                          "errors of 0): run longer at fixed composition")
+        return LiDiffusion.model_validate(out), None
     out.update(reported=True, diffusion_cm2_per_s=res.diffusion_cm2_per_s,
                diffusion_stderr_cm2_per_s=res.diffusion_stderr_cm2_per_s,
                fit_window_ps=list(res.fit_window_ps), n_atoms=res.n_atoms,

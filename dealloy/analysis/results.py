@@ -249,13 +249,16 @@ class LiDiffusion(_Record):
         D (cm²/s); None when not reported.
     criteria : dict
         The thresholds applied (``fixed_composition``, ``min_li_atoms``,
-        ``min_evenly_spaced_frames``, ``drift_removed``).
+        ``min_evenly_spaced_frames``, ``drift_removed``, ``resolved``).
     n_atoms : int, optional
         Li atoms in the fixed-composition window.
     window_ps : list of float, optional
         First and last time of that window (ps).
     n_frames : int, optional
         Evenly spaced frames in it.
+    d_single_hop_cm2_per_s : float, optional
+        The resolution floor: D of one Li hop of the nearest Li-Li distance over the window
+        (cm²/s; :func:`~dealloy.analysis.diffusivity.single_hop_diffusivity`).
     diffusion_stderr_cm2_per_s : float, optional
         Standard error of D (cm²/s).
     fit_window_ps : list of float, optional
@@ -275,6 +278,7 @@ class LiDiffusion(_Record):
     n_atoms: Optional[int] = None
     window_ps: Optional[list[Num]] = None
     n_frames: Optional[int] = None
+    d_single_hop_cm2_per_s: Optional[Num] = None
     diffusion_stderr_cm2_per_s: Optional[Num] = None
     fit_window_ps: Optional[list[Num]] = None
     drift_removed_angstrom: Optional[Num] = None
