@@ -134,8 +134,8 @@ NOTEBOOKS = {
         "cm²/s, a-LixSi 1e-12–1e-13 cm²/s. The controlled comparison is `dealloy diffusivity` (bulk c- "
         "vs a-Li15Si4, Arrhenius to 300 K). Per run, `dealloy analyze` reports D only where it means "
         "something: at fixed composition (no Li leaving or entering in the fitted frames), with at "
-        "least 50 Li and 8 evenly spaced frames, centre-of-mass drift removed, and resolved (at "
-        "least one Li hop's worth of MSD over the window, above 2 standard errors) "
+        "least 50 Li and 8 evenly spaced frames, drift (and a particle's rotation) removed, and "
+        "resolved (at least 4 Li hops' worth of MSD over the window, above twice its error) "
         "(`dealloy.analysis.diffusivity.li_diffusion`); otherwise the table says why not. A "
         "dealloying run changes its composition all the time, so it rarely has a D.",
         ("code", None), ("code", "LOAD"),

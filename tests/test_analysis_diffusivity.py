@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from dealloy.analysis.diffusivity import KB_EV, arrhenius, predict, single_hop_diffusivity
+from dealloy.analysis.diffusivity import (KB_EV, arrhenius, hop_statistics, predict,
+                                         single_hop_diffusivity)
 import dealloy.potentials.diffusivity as D
 from dealloy.builders.amorphous import PROTOCOLS
 from dealloy.cli import main
@@ -125,19 +126,43 @@ def test_single_hop_floor_is_one_nearest_neighbour_hop_of_one_li_over_the_run():
         single_hop_diffusivity(cell[[i for i in range(len(cell)) if i not in li[1:]]], 20.0)
 
 
-def test_unresolved_crystal_d_is_left_out_and_bounds_the_ratio(tmp_path, monkeypatch):
-    """The writer's own code with the MD replaced by known D: a crystal D below the one-hop
-    floor (or within 2 standard errors of 0) is not fitted and gives a c/a upper bound."""
-    from dealloy.build.crystal import li15si4_cell
+def test_hop_statistics_counts_hops_with_poisson_errors_and_limits():
+    floor = 1e-7
+    none = hop_statistics(0.0, 0.0, floor)  # no hop seen: 95 % upper limit 3.0 hops (Gehrels)
+    assert not none["resolved"] and none["upper_limit_cm2_per_s"] == pytest.approx(2.996e-7, rel=1e-3)
+    few = hop_statistics(3e-7, 1e-8, floor)  # 3 hops: counting error sqrt(3) hops, not the fit's
+    assert few["hops"] == pytest.approx(3.0) and not few["resolved"]
+    assert few["stderr_with_counting_cm2_per_s"] == pytest.approx(np.sqrt(3) * floor)
+    assert hop_statistics(5e-7, 1e-8, floor)["resolved"]  # 5 hops: D > 2 sqrt(5) floor
+    noisy = hop_statistics(2e-6, 1.5e-6, floor)  # 20 hops but within 2 fit errors of 0
+    assert not noisy["resolved"] and noisy["upper_limit_cm2_per_s"] == pytest.approx(5e-6)
+    neg = hop_statistics(-5e-8, 2e-8, floor)
+    assert neg["hops"] == 0.0 and neg["upper_limit_cm2_per_s"] == pytest.approx(2.996e-7, rel=1e-3)
 
-    d_a = {500.0: 2e-6, 600.0: 5e-6, 700.0: 1e-5}
-    d_c = {500.0: 1e-9, 600.0: -3e-9, 700.0: 4e-6}  # 700 K: resolved (far above the floor)
+
+def test_unresolved_d_is_left_out_and_bounds_the_ratio(tmp_path, monkeypatch):
+    """The writer's own code with the MD replaced by known D and errors: unresolved runs are
+    not fitted; a crystal that melted gives nothing; the others give ratios or bounds."""
+    from dealloy.build.crystal import li15si4_cell
+    from dealloy.builders.amorphous import random_packing
+
+    # (D, fit stderr) per phase and T; floor ~1e-7 cm^2/s (76-atom cell, 20 ps)
+    runs = {"crystalline": {500.0: (1e-9, 1e-10),     # no hop: upper limit 3 hops
+                            600.0: (2e-6, 1.5e-6),    # 20 hops but within 2 fit errors
+                            700.0: (4e-6, 4e-7),      # resolved
+                            800.0: (8e-6, 4e-7),      # resolved
+                            900.0: (9e-6, 4e-7)},     # resolved but the crystal melted
+            "amorphous": {500.0: (2e-5, 1e-6), 600.0: (3e-5, 1e-6), 700.0: (1e-5, 1e-6),
+                          800.0: (1e-8, 1e-9), 900.0: (5e-5, 1e-6)}}
 
     def fake_md(atoms, temperature_k, p, tick=None):
-        d = (d_c if atoms.info["phase"] == "crystalline" else d_a)[temperature_k]
-        res = type("R", (), dict(diffusion_cm2_per_s=d, diffusion_stderr_cm2_per_s=abs(d) * 0.1,
+        d, err = runs[atoms.info["phase"]][temperature_k]
+        res = type("R", (), dict(diffusion_cm2_per_s=d, diffusion_stderr_cm2_per_s=err,
                                  fit_window_ps=(4.0, 16.0), n_atoms=60))()
-        return res, li15si4_cell()
+        melted = atoms.info["phase"] == "crystalline" and temperature_k == 900.0
+        final = (random_packing(60, 16, 76 * 17.0, np.random.default_rng(0)) if melted
+                 else li15si4_cell())
+        return res, final
 
     def fake_bulk(phase, p, echo=print):
         atoms = li15si4_cell()
@@ -147,19 +172,27 @@ def test_unresolved_crystal_d_is_left_out_and_bounds_the_ratio(tmp_path, monkeyp
     monkeypatch.setattr(D, "li_diffusion_md", fake_md)
     monkeypatch.setattr(D, "bulk_structure", fake_bulk)
     lines = []
-    out = run_diffusivity({"temperatures_k": (500.0, 600.0, 700.0)}, tmp_path, echo=lines.append)
+    out = run_diffusivity({"temperatures_k": (500.0, 600.0, 700.0, 800.0, 900.0)}, tmp_path,
+                          echo=lines.append)
     floor = single_hop_diffusivity(li15si4_cell(), 20.0)
-    assert 1e-9 < floor < 4e-6
-    runs = {(r["phase"], r["temperature_k"]): r for r in out["runs"]}
-    assert not runs["crystalline", 500.0]["resolved"] and not runs["crystalline", 600.0]["used_in_fit"]
-    assert runs["crystalline", 700.0]["used_in_fit"] and runs["amorphous", 500.0]["used_in_fit"]
-    assert out["fits"]["crystalline"] == {}  # one resolved point: no Arrhenius line
-    assert "c_over_a_ratio_at_extrapolation" not in out
+    rows = {(r["phase"], r["temperature_k"]): r for r in out["runs"]}
+    hs = {k: hop_statistics(*runs[k[0]][k[1]], floor) for k in rows}
+    assert [k for k, r in rows.items() if r["used_in_fit"]] == [
+        ("crystalline", 700.0), ("crystalline", 800.0), ("amorphous", 500.0),
+        ("amorphous", 600.0), ("amorphous", 700.0), ("amorphous", 900.0)]
+    assert not rows["crystalline", 900.0]["kept"] and rows["crystalline", 900.0]["resolved"]
+    assert out["fits"]["crystalline"]["n_points"] == 2 and out["fits"]["amorphous"]["n_points"] == 4
     assert out["c_over_a_ratio_by_temperature"] == {"700.0": pytest.approx(0.4)}
-    bounds = out["c_over_a_upper_bound_by_temperature"]
-    assert bounds["500.0"] == pytest.approx(floor / 2e-6) and bounds["600.0"] == pytest.approx(floor / 5e-6)
-    assert any("not resolved" in m for m in lines)
-    assert "d_single_hop_cm2_per_s" in (tmp_path / "diffusivity.csv").read_text()
+    lower_a = {t: runs["amorphous"][t][0] - 2 * hs["amorphous", t]["stderr_with_counting_cm2_per_s"]
+               for t in (500.0, 600.0)}
+    assert out["c_over_a_upper_bound_by_temperature"] == {
+        "500.0": pytest.approx(hs["crystalline", 500.0]["upper_limit_cm2_per_s"] / lower_a[500.0]),
+        "600.0": pytest.approx(5e-6 / lower_a[600.0])}  # D + 2 fit errors, above 3 hops
+    assert out["c_over_a_lower_bound_by_temperature"] == {"800.0": pytest.approx(
+        (8e-6 - 2 * hs["crystalline", 800.0]["stderr_with_counting_cm2_per_s"])
+        / hs["amorphous", 800.0]["upper_limit_cm2_per_s"])}
+    assert sum("(not resolved:" in m for m in lines) == 3
+    assert "upper_limit_cm2_per_s" in (tmp_path / "diffusivity.csv").read_text()
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ D_TRUE_A2_PER_PS = 0.1  # per direction: MSD = 6 D t  ->  D = 1e-5 cm^2/s
 
 
 def walk(n_li=200, n_si=50, n_frames=20, drift_a_per_ps=(0.0, 0.0, 0.0), seed=3,
-         remove_after=None, remove=0, d_a2_per_ps=D_TRUE_A2_PER_PS):
+         remove_after=None, remove=0, d_a2_per_ps=D_TRUE_A2_PER_PS, turn_deg_per_ps=0.0):
     """An isolated particle: Li random walk plus a rigid drift of everything (Si at rest in the
     particle frame); optionally ``remove`` Li leave after frame ``remove_after``."""
     rng = np.random.default_rng(seed)
@@ -24,7 +24,9 @@ def walk(n_li=200, n_si=50, n_frames=20, drift_a_per_ps=(0.0, 0.0, 0.0), seed=3,
     for k in range(n_frames):
         shift = np.asarray(drift_a_per_ps) * k
         keep = slice(None) if remove_after is None or k <= remove_after else slice(remove, None)
-        pos = np.vstack([li[keep] + shift, si + shift])
+        a = np.radians(turn_deg_per_ps * k)  # the whole particle turns about z through (10,10,10)
+        rot = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+        pos = (np.vstack([li[keep], si]) - 10.0) @ rot.T + 10.0 + shift
         sym = np.array(["Li"] * len(li[keep]) + ["Si"] * n_si)
         ids = np.concatenate([ids_li[keep], np.arange(10_000, 10_000 + n_si)])
         frames.append(Frame(pos, sym, np.zeros((3, 3)), (False,) * 3, float(k), ids, {}))
@@ -45,7 +47,8 @@ def test_fixed_composition_gives_d_with_drift_removed():
     out, res = li_diffusion(with_com(walk(drift_a_per_ps=(1.0, 0.0, 0.0))))
     assert out["reported"] and out["why_not"] is None and res is not None
     assert out["diffusion_cm2_per_s"] == pytest.approx(D_TRUE_A2_PER_PS * 1e-4, rel=0.3)
-    assert out["drift_removed_angstrom"] > 15 and out["drift_of"] == "all atoms"
+    assert out["drift_removed_angstrom"] > 15 and out["drift_of"] == "the Si (translation and rotation)"
+    assert out["rotation_removed_deg"] < 1e-6  # this particle does not turn
     assert out["n_atoms"] == 200 and out["n_frames"] == 20
 
 
@@ -90,3 +93,12 @@ def test_a_d_below_one_li_hop_over_the_window_is_not_resolved():
     assert "not resolved" in out["why_not"] and out["d_single_hop_cm2_per_s"] == pytest.approx(floor)
     resolved, _ = li_diffusion(with_com(walk()))
     assert resolved["reported"] and resolved["d_single_hop_cm2_per_s"] == pytest.approx(floor, rel=0.5)
+
+
+def test_a_turning_particle_gives_the_li_d_of_its_own_frame():
+    """The particle turns by 3 degrees per ps (a Li 10 Å from the axis moves 0.5 Å/ps): in the
+    lab frame that motion adds to the MSD; in the Si frame D is the walk's."""
+    out, _ = li_diffusion(with_com(walk(turn_deg_per_ps=3.0, d_a2_per_ps=0.02)))
+    assert out["reported"], out["why_not"]
+    assert out["diffusion_cm2_per_s"] == pytest.approx(0.02e-4, rel=0.3)
+    assert out["rotation_removed_deg"] == pytest.approx(3.0 * 19, rel=1e-6)

@@ -177,25 +177,36 @@ def test_report_reads_the_diffusivity_summary_that_dealloy_diffusivity_writes(tm
                                                                                expected)
 
 
-def test_row_11_gives_the_bound_not_a_ratio_when_the_crystal_d_is_not_resolved(tmp_path):
-    """A crystal D below one Li hop gives no c/a ratio; the row quotes the upper bounds and
-    judges them (all below 1: the crystal is slower, against the paper)."""
+def test_row_11_gives_bounds_not_a_ratio_when_a_d_is_not_resolved(tmp_path):
+    """Without both Arrhenius fits the row quotes the per-temperature ratios and bounds and
+    judges them; a perfect crystal's unresolved D is no comparison (no verdict)."""
     from dealloy.io import write_json
     from dealloy.report.data import _load_extras
 
-    write_json(tmp_path / "diffusivity" / "diffusivity.json",
-               {"params": {"extrapolate_to_k": 300.0}, "fits": {"amorphous": {}},
-                "c_over_a_upper_bound_by_temperature": {"700.0": 0.02, "800.0": 0.004}})
-    data = _data([{"starting_state": "c-li15si4"}])
-    _load_extras(data, tmp_path)
-    row = next(o for o in observables(data) if o.number == 11)
-    assert row.verdict == DISAGREES, row
-    assert "< 0.02 at 700 K" in row.simulation and "not resolved" in row.simulation
-    write_json(tmp_path / "diffusivity" / "diffusivity.json",
-               {"c_over_a_upper_bound_by_temperature": {"800.0": 3.0}})
-    data = _data([{"starting_state": "c-li15si4"}])
-    _load_extras(data, tmp_path)
-    assert next(o for o in observables(data) if o.number == 11).verdict == NOT_COVERED
+    def row(summary):
+        write_json(tmp_path / "diffusivity" / "diffusivity.json", summary)
+        data = _data([{"starting_state": "c-li15si4"}])
+        _load_extras(data, tmp_path)
+        return next(o for o in observables(data) if o.number == 11)
+
+    runs = [{"temperature_k": t} for t in (600.0, 700.0, 800.0)]
+    slower = {"params": {"li_vacancies": 3}, "runs": runs, "c_over_a_ratio_by_temperature": {"800.0": 0.2},
+              "c_over_a_upper_bound_by_temperature": {"700.0": 0.02}}
+    r = row(slower)
+    assert r.verdict == DISAGREES, r
+    assert "< 0.02 at 700 K" in r.simulation and "0.2 at 800 K" in r.simulation
+    assert "no ratio at 600 K" in r.simulation  # a temperature without either is named
+    r = row({**slower, "params": {"li_vacancies": 0}})  # perfect crystal: no hop to make
+    assert r.verdict == NOT_COVERED and "--li-vacancies" in r.criterion
+    faster = {"params": {"li_vacancies": 3}, "c_over_a_lower_bound_by_temperature": {"800.0": 5.0},
+              "c_over_a_ratio_by_temperature": {"700.0": 12.0}}
+    assert row(faster).verdict == AGREES
+    mixed = {"params": {"li_vacancies": 3}, "c_over_a_ratio_by_temperature": {"700.0": 12.0, "800.0": 0.5}}
+    assert row(mixed).verdict == NOT_COVERED
+    r = row({**mixed, "c_over_a_ratio_at_extrapolation": 25.0, "params": {"extrapolate_to_k": 300.0}})
+    assert r.verdict == AGREES and "25" in r.simulation and "0.5 at 800 K" in r.simulation
+    r = row({"params": {"li_vacancies": 3}, "runs": runs})
+    assert r.verdict == NOT_COVERED and "no temperature resolved" in r.simulation
 
 
 def test_docs_cite_fig1_dqdv_panels_and_no_bias_against_the_paper(repo_dir):

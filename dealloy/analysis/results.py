@@ -257,16 +257,22 @@ class LiDiffusion(_Record):
     n_frames : int, optional
         Evenly spaced frames in it.
     d_single_hop_cm2_per_s : float, optional
-        The resolution floor: D of one Li hop of the nearest Li-Li distance over the window
-        (cm²/s; :func:`~dealloy.analysis.diffusivity.single_hop_diffusivity`).
+        The resolution floor: D of one Li hop of the median nearest Li-Li distance over the
+        window (cm²/s; :func:`~dealloy.analysis.diffusivity.single_hop_diffusivity`).
+    diffusion_upper_limit_cm2_per_s : float, optional
+        95 % upper limit of an unresolved D (cm²/s;
+        :func:`~dealloy.analysis.diffusivity.hop_statistics`).
     diffusion_stderr_cm2_per_s : float, optional
         Standard error of D (cm²/s).
     fit_window_ps : list of float, optional
         First and last lag of the fit (ps).
     drift_removed_angstrom : float, optional
         Centre-of-mass drift subtracted over the window (Å).
+    rotation_removed_deg : float, optional
+        Largest rotation of an isolated particle's Si removed over the window (degrees).
     drift_of : str, optional
-        Whose centre of mass: ``all atoms`` or ``the Li``.
+        Whose motion was removed: ``the Si (translation and rotation)`` (isolated particles),
+        ``all atoms`` or ``the Li`` (centre of mass).
     window : str, optional
         The fixed-composition window in words.
     """
@@ -279,9 +285,11 @@ class LiDiffusion(_Record):
     window_ps: Optional[list[Num]] = None
     n_frames: Optional[int] = None
     d_single_hop_cm2_per_s: Optional[Num] = None
+    diffusion_upper_limit_cm2_per_s: Optional[Num] = None
     diffusion_stderr_cm2_per_s: Optional[Num] = None
     fit_window_ps: Optional[list[Num]] = None
     drift_removed_angstrom: Optional[Num] = None
+    rotation_removed_deg: Optional[Num] = None
     drift_of: Optional[str] = None
     window: Optional[str] = None
 

@@ -254,11 +254,12 @@ def diffusivity_command(temperatures_k, time_ps, equilibrate_ps, cells, li_vacan
     The c/a ratio is the meaningful number (absolute MD values run high); the paper cites
     1e-10-1e-11 (c-Li3.75Si) vs 1e-12-1e-13 cm^2/s (a-LixSi) at room temperature.
 
-    A D below one Li hop's worth over the run (nearest Li-Li distance squared over 6 x N_Li x
-    --time-ps; about 1e-7 cm^2/s for 76 atoms and 20 ps) or within 2 standard errors of 0 is
-    printed as not resolved and left out of the fit; where the crystal's D is not resolved the
-    c/a ratio is an upper bound per temperature. A perfect crystal has no vacancy to hop into:
-    give it some with --li-vacancies and run longer.
+    A D is a count of Li hops: one hop is the median nearest Li-Li distance squared over 6 x
+    N_Li x --time-ps (about 1e-7 cm^2/s for 76 atoms and 20 ps). A D of fewer than 4 hops, or
+    within 2 errors of 0 (the MSD fit's or the hops' Poisson error), is printed as not
+    resolved with its 95 % upper limit and left out of the fit; where only one phase is
+    resolved the c/a ratio is a bound per temperature. A perfect crystal has no vacancy to hop
+    into: give it some with --li-vacancies and run longer.
 
     Time: 2 phases x len(--temperatures) MD runs of --equilibrate-ps + --time-ps each, plus one
     melt-quench of a-Li15Si4 (--protocol fast at --cells 1: 1.5 min measured at load 8). At

@@ -12,9 +12,12 @@ equilibration (P = 0) -> NVT production with Li positions recorded (unwrapped wi
 flags, centre-of-mass drift removed) -> MSD over all time origins -> D with fit window and
 uncertainty (:func:`dealloy.analysis.trajectory.msd`). The crystal is checked after each run with
 :class:`Crystallinity`: a run in which it melted or amorphised is reported and left out of the fit.
-A D below one Li hop's worth over the run (:func:`dealloy.analysis.diffusivity.single_hop_diffusivity`)
-or within 2 standard errors of zero is reported as not resolved and left out too; where the
-crystal's D is not resolved the c/a ratio is given as an upper bound per temperature.
+A D of fewer than 4 Li hops' worth over the run (one hop: the median nearest Li-Li distance
+squared over 6 N_Li t, :func:`dealloy.analysis.diffusivity.single_hop_diffusivity`) or within 2
+of its errors of zero (the MSD fit's, or the Poisson counting error of that many hops,
+:func:`~dealloy.analysis.diffusivity.hop_statistics`) is reported as not resolved, with its 95 %
+upper limit, and left out too; where only one phase's D is resolved the c/a ratio is given as a
+bound per temperature.
 
 References
 ----------
@@ -35,7 +38,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field, ValidationInfo, field_validator
 
-from dealloy.analysis.diffusivity import arrhenius, predict, single_hop_diffusivity
+from dealloy.analysis.diffusivity import arrhenius, hop_statistics, predict, single_hop_diffusivity
 from dealloy.analysis.structure import Crystallinity
 from dealloy.analysis.trajectory import msd
 from dealloy.build.crystal import li15si4_cell
@@ -49,6 +52,9 @@ from dealloy.lammps.session import LammpsSession
 
 #: the phases ``dealloy diffusivity`` compares (:attr:`DiffusivityParams.phases`)
 PHASES = ("crystalline", "amorphous")
+#: a crystal run whose final crystalline fraction (Crystallinity) is below this melted or
+#: amorphised: it is reported and left out of the crystal's fit
+MIN_CRYSTALLINE_FRACTION = 0.5
 #: highest MD temperature accepted, K: the melt-quench's melt temperature
 #: (:data:`dealloy.builders.amorphous.PROTOCOLS`); above it there is no solid to compare
 MAX_TEMPERATURE_K = 3000.0
@@ -383,6 +389,40 @@ def li_diffusion_md(atoms, temperature_k: float, p: DiffusivityParams, tick=None
     return msd(times, np.array(frames), p.fit_window), final
 
 
+def _ratio_by_temperature(rows: list[dict]) -> dict:
+    """Compute the c/a ratio per temperature where both D are resolved, else its bounds.
+
+    Upper bound where the crystal (still crystalline) is not resolved and the glass is: the
+    crystal's 95 % upper limit over the glass's D minus twice its error; lower bound where the
+    glass is not resolved and the crystal is: the crystal's D minus twice its error over the
+    glass's upper limit (:func:`~dealloy.analysis.diffusivity.hop_statistics`).
+
+    Returns
+    -------
+    dict
+        ``c_over_a_ratio_by_temperature``, ``c_over_a_upper_bound_by_temperature`` and
+        ``c_over_a_lower_bound_by_temperature``: each ``{str(T in K): value}``.
+    """
+    per_t: dict = {}
+    for x in rows:
+        per_t.setdefault(x["temperature_k"], {})[x["phase"]] = x
+    ratio, upper, lower = {}, {}, {}
+    for t, v in per_t.items():
+        c, a = v.get("crystalline"), v.get("amorphous")
+        if not (c and a and c["kept"]):
+            continue
+        if c["resolved"] and a["resolved"]:
+            ratio[str(t)] = c["diffusion_cm2_per_s"] / a["diffusion_cm2_per_s"]
+        elif a["resolved"]:
+            upper[str(t)] = c["upper_limit_cm2_per_s"] / (
+                a["diffusion_cm2_per_s"] - 2.0 * a["stderr_with_counting_cm2_per_s"])
+        elif c["resolved"]:
+            lower[str(t)] = (c["diffusion_cm2_per_s"] - 2.0 * c["stderr_with_counting_cm2_per_s"]
+                             ) / a["upper_limit_cm2_per_s"]
+    return {"c_over_a_ratio_by_temperature": ratio, "c_over_a_upper_bound_by_temperature": upper,
+            "c_over_a_lower_bound_by_temperature": lower}
+
+
 def run_diffusivity(p: DiffusivityParams | dict, out_dir, echo=print, progress=None) -> dict:
     """Run MD of each phase at each temperature, fit Arrhenius laws, write files in ``out_dir``.
 
@@ -409,14 +449,16 @@ def run_diffusivity(p: DiffusivityParams | dict, out_dir, echo=print, progress=N
         ``params``, ``runs`` (per phase and temperature: ``diffusion_cm2_per_s``, its stderr,
         ``d_single_hop_cm2_per_s`` (the resolution floor,
         :func:`~dealloy.analysis.diffusivity.single_hop_diffusivity` of the start structure),
-        ``resolved`` (D at or above that floor and above 2 standard errors),
-        ``crystalline_fraction_end``, ``used_in_fit`` (resolved, and for the crystal still
-        crystalline), ...), ``fits`` (per phase: the
-        :func:`~dealloy.analysis.diffusivity.arrhenius` fit of the runs used, with Ea in eV and
-        ``d_at_extrapolation_cm2_per_s``), ``c_over_a_ratio_at_extrapolation`` (when both
-        fits exist), ``c_over_a_ratio_by_temperature`` (where both runs are used),
-        ``c_over_a_upper_bound_by_temperature`` (where the glass's D is used and the crystal's,
-        still crystalline, is not resolved: max(floor, D + 2 stderr) over the glass's D) and
+        ``hops``, ``stderr_with_counting_cm2_per_s``, ``upper_limit_cm2_per_s`` and
+        ``resolved`` (:func:`~dealloy.analysis.diffusivity.hop_statistics`: at least 4 hops'
+        worth and above twice the errors), ``crystalline_fraction_end``, ``kept`` (False for a
+        crystal that melted or amorphised), ``used_in_fit`` (kept and resolved), ...), ``fits``
+        (per phase: the :func:`~dealloy.analysis.diffusivity.arrhenius` fit of the runs used,
+        weighted by the counting errors, with Ea in eV and ``d_at_extrapolation_cm2_per_s``),
+        ``c_over_a_ratio_at_extrapolation`` (when both fits exist),
+        ``c_over_a_ratio_by_temperature`` (where both D are resolved),
+        ``c_over_a_upper_bound_by_temperature`` and ``c_over_a_lower_bound_by_temperature``
+        (where only one is, :func:`_ratio_by_temperature`) and
         ``wall_s``.
 
     Raises
@@ -446,24 +488,28 @@ def run_diffusivity(p: DiffusivityParams | dict, out_dir, echo=print, progress=N
                 done=round(k + f, 3), total=n_runs, task="MD runs"))
             cryst = Crystallinity().compute(final).results["crystalline_fraction"]
             d, err = res.diffusion_cm2_per_s, res.diffusion_stderr_cm2_per_s
-            kept = not (phase == "crystalline" and cryst < 0.5)
-            resolved = d >= floor and d > 2.0 * err
+            kept = not (phase == "crystalline" and cryst < MIN_CRYSTALLINE_FRACTION)
+            hs = hop_statistics(d, err, floor)
             rows.append({"phase": phase, "temperature_k": temp,
                          "diffusion_cm2_per_s": d, "diffusion_stderr_cm2_per_s": err,
-                         "d_single_hop_cm2_per_s": floor, "resolved": resolved,
+                         "d_single_hop_cm2_per_s": floor, "hops": hs["hops"],
+                         "stderr_with_counting_cm2_per_s": hs["stderr_with_counting_cm2_per_s"],
+                         "upper_limit_cm2_per_s": hs["upper_limit_cm2_per_s"],
+                         "resolved": hs["resolved"],
                          "fit_window_ps": f"{res.fit_window_ps[0]:.2f}-{res.fit_window_ps[1]:.2f}",
-                         "crystalline_fraction_end": cryst, "used_in_fit": kept and resolved,
+                         "crystalline_fraction_end": cryst, "kept": kept,
+                         "used_in_fit": kept and hs["resolved"],
                          "n_li": res.n_atoms, "wall_s": round(time.perf_counter() - t1, 1)})
             why = ("" if kept else "  (crystal lost: left out of the fit)") + (
-                "" if resolved else f"  (not resolved: below one Li hop's {floor:.1e} or 2 "
-                "standard errors; left out of the fit)")
-            echo(f"{phase:12s} {temp:6.0f} K  D = {d:.2e} ± {err:.1e} cm^2/s  "
-                 f"crystalline {cryst:.2f}{why}")
+                "" if hs["resolved"] else f"  (not resolved: {hs['hops']:.1f} hops' worth, "
+                f"95 % upper limit {hs['upper_limit_cm2_per_s']:.1e}; left out of the fit)")
+            echo(f"{phase:12s} {temp:6.0f} K  D = {d:.2e} ± {hs['stderr_with_counting_cm2_per_s']:.1e}"
+                 f" cm^2/s  crystalline {cryst:.2f}{why}")
     summary = {"params": p.model_dump(mode="json"), "runs": rows, "fits": {}}
     for phase in p.phases:
         r = [x for x in rows if x["phase"] == phase and x["used_in_fit"]]
         fit = arrhenius([x["temperature_k"] for x in r], [x["diffusion_cm2_per_s"] for x in r],
-                        [x["diffusion_stderr_cm2_per_s"] for x in r])
+                        [x["stderr_with_counting_cm2_per_s"] for x in r])
         if fit:
             d300, sig = predict(fit, p.extrapolate_to_k)
             fit.update({"d_at_extrapolation_cm2_per_s": d300,
@@ -481,25 +527,13 @@ def run_diffusivity(p: DiffusivityParams | dict, out_dir, echo=print, progress=N
         summary["c_over_a_ratio_at_extrapolation"] = ratio
         echo(f"c/a ratio at {p.extrapolate_to_k:.0f} K: {ratio:.2g} (paper: ~10-1000; "
              "absolute MD values run high, the ratio is the number to compare)")
-    per_t = {}
-    for x in rows:
-        per_t.setdefault(x["temperature_k"], {})[x["phase"]] = x
-    ratio_t, bound_t = {}, {}
-    for t, v in per_t.items():
-        c, a = v.get("crystalline"), v.get("amorphous")
-        if not (c and a and a["used_in_fit"]):
-            continue
-        if c["used_in_fit"]:
-            ratio_t[str(t)] = c["diffusion_cm2_per_s"] / a["diffusion_cm2_per_s"]
-        elif c["crystalline_fraction_end"] >= 0.5:  # kept but not resolved: an upper bound
-            d_max = max(c["d_single_hop_cm2_per_s"],
-                        c["diffusion_cm2_per_s"] + 2.0 * c["diffusion_stderr_cm2_per_s"])
-            bound_t[str(t)] = d_max / a["diffusion_cm2_per_s"]
-    summary["c_over_a_ratio_by_temperature"] = ratio_t
-    summary["c_over_a_upper_bound_by_temperature"] = bound_t
-    if bound_t:
-        echo("c/a upper bounds where the crystal's D is not resolved: " + ", ".join(
-            f"< {b:.2g} at {float(t):.0f} K" for t, b in bound_t.items()))
+    summary.update(_ratio_by_temperature(rows))
+    if summary["c_over_a_upper_bound_by_temperature"] or summary["c_over_a_lower_bound_by_temperature"]:
+        echo("c/a bounds where one phase's D is not resolved: " + ", ".join(
+            [f"< {b:.2g} at {float(t):.0f} K"
+             for t, b in summary["c_over_a_upper_bound_by_temperature"].items()]
+            + [f"> {b:.2g} at {float(t):.0f} K"
+               for t, b in summary["c_over_a_lower_bound_by_temperature"].items()]))
     summary["wall_s"] = round(time.perf_counter() - t0, 1)
     write_json(out_dir / "diffusivity.json", summary)
     buf = io.StringIO()

@@ -218,6 +218,64 @@ def _own_voltage(summ: dict, potential) -> tuple[str | None, float | None]:
     return pot, (v if math.isfinite(v) else None)
 
 
+def _diffusivity_row(diff: dict) -> Observable:
+    """Row 11 from diffusivity.json as ``dealloy diffusivity`` writes it.
+
+    The extrapolated c/a ratio when both Arrhenius fits exist, with the per-temperature ratios
+    and bounds beside it; else the per-temperature ratios and bounds alone
+    (:func:`dealloy.potentials.diffusivity.run_diffusivity`). A perfect crystal
+    (``li_vacancies`` 0) whose D is not resolved is not a comparison: no verdict.
+
+    Parameters
+    ----------
+    diff : dict
+        The summary ({} when there is none).
+
+    Returns
+    -------
+    Observable
+        Row 11.
+    """
+    paper = "c: 1e-10–1e-11 cm²/s; a: 1e-12–1e-13 cm²/s (ratio ~10–1000)"
+    name = "Li diffusivity c-Li3.75Si vs a-LixSi"
+    if not diff:
+        return Observable(11, "Li diffusivity c vs a", "ratio ~10–1000",
+                          "run `dealloy diffusivity --out <study dir>/diffusivity`", NOT_COVERED)
+    params = diff.get("params") or {}
+    ratio = _num(diff.get("c_over_a_ratio_at_extrapolation"))
+    t_extra = _num(params.get("extrapolate_to_k"))
+    per_t = [(float(t), "=", _num(v)) for t, v in (diff.get("c_over_a_ratio_by_temperature") or {}).items()]
+    per_t += [(float(t), "<", _num(v)) for t, v in
+              (diff.get("c_over_a_upper_bound_by_temperature") or {}).items()]
+    per_t += [(float(t), ">", _num(v)) for t, v in
+              (diff.get("c_over_a_lower_bound_by_temperature") or {}).items()]
+    per_t = sorted(x for x in per_t if math.isfinite(x[2]))
+    listed = ", ".join(f"{'' if op == '=' else op + ' '}{v:.2g} at {t:.0f} K" for t, op, v in per_t)
+    left_out = sorted({float(r["temperature_k"]) for r in diff.get("runs") or []} - {t for t, _, _ in per_t})
+    note = f"; no ratio at {', '.join(f'{t:.0f}' for t in left_out)} K" if left_out else ""
+    if math.isfinite(ratio):
+        at = f"{t_extra:.0f} K" if math.isfinite(t_extra) else "the extrapolation temperature"
+        text = f"c/a ratio at {at} (Arrhenius extrapolation): {ratio:.3g}"
+        if listed:
+            text += f"; in the MD: {listed}{note}"
+        return Observable(11, name, paper, text, AGREES if ratio > 3 else DISAGREES,
+                          "c-phase diffuses faster (ratio > 3)")
+    if not per_t:
+        return Observable(11, name, paper, "diffusivity ran, but no temperature resolved the "
+                          "glass's D and the crystal's together" + note, NOT_COVERED,
+                          "run longer (--time-ps) or hotter")
+    perfect = params.get("li_vacancies") == 0
+    text = f"c/a in the MD (no extrapolation): {listed}{note}"
+    if all(op in "=<" and v < 1 for _, op, v in per_t) and not (perfect and any(op == "<" for _, op, _ in per_t)):
+        return Observable(11, name, paper, text, DISAGREES,
+                          "the crystal is slower than the glass at every MD temperature")
+    if all(op in "=>" and v > 3 for _, op, v in per_t):
+        return Observable(11, name, paper, text, AGREES, "c-phase faster (ratio > 3) at every MD temperature")
+    return Observable(11, name, paper, text, NOT_COVERED,
+                      "a perfect crystal has no vacancy to hop into: rerun with --li-vacancies"
+                      if perfect else "mixed or loose bounds: run longer (--time-ps)")
+
+
 def _voltage_row(done) -> Observable:
     """Build row 12: the dQ/dV of electrochemical runs, per path and extraction mode.
 
@@ -542,30 +600,7 @@ def _observables(data: ReportData) -> list[Observable]:
                                "wire size flat; pore size grows above 0.1 C",
                                "needs c-path runs at ≥ 2 rates", NOT_COVERED))
 
-    diff = data.extras.get("diffusivity") or {}
-    # diffusivity.json as dealloy diffusivity writes it (potentials/diffusivity.run_diffusivity)
-    ratio = _num(diff.get("c_over_a_ratio_at_extrapolation"))
-    t_extra = _num((diff.get("params") or {}).get("extrapolate_to_k"))
-    if math.isfinite(ratio):
-        at = f"{t_extra:.0f} K" if math.isfinite(t_extra) else "the extrapolation temperature"
-        rows.append(Observable(11, "Li diffusivity c-Li3.75Si vs a-LixSi",
-                               "c: 1e-10–1e-11 cm²/s; a: 1e-12–1e-13 cm²/s (ratio ~10–1000)",
-                               f"c/a ratio at {at} (Arrhenius extrapolation): {ratio:.3g}",
-                               AGREES if ratio > 3 else DISAGREES, "c-phase diffuses faster (ratio > 3)"))
-    elif diff.get("c_over_a_upper_bound_by_temperature"):
-        # the crystal's D was below what the runs resolve (one Li hop): only bounds
-        bounds = {float(t): _num(b) for t, b in diff["c_over_a_upper_bound_by_temperature"].items()}
-        text = ("crystal D not resolved (below one Li hop per run); c/a "
-                + ", ".join(f"< {b:.2g} at {t:.0f} K" for t, b in sorted(bounds.items())))
-        slower = all(math.isfinite(b) and b < 1.0 for b in bounds.values())
-        rows.append(Observable(11, "Li diffusivity c-Li3.75Si vs a-LixSi",
-                               "c: 1e-10–1e-11 cm²/s; a: 1e-12–1e-13 cm²/s (ratio ~10–1000)", text,
-                               DISAGREES if slower else NOT_COVERED,
-                               "the crystal is slower than the glass at every MD temperature"
-                               if slower else "run longer (--time-ps) or with --li-vacancies"))
-    else:
-        rows.append(Observable(11, "Li diffusivity c vs a", "ratio ~10–1000",
-                               "run `dealloy diffusivity --out <study dir>/diffusivity`", NOT_COVERED))
+    rows.append(_diffusivity_row(data.extras.get("diffusivity") or {}))
 
     rows.append(_voltage_row(done))
 
