@@ -126,6 +126,17 @@ def test_single_hop_floor_is_one_nearest_neighbour_hop_of_one_li_over_the_run():
         single_hop_diffusivity(cell[[i for i in range(len(cell)) if i not in li[1:]]], 20.0)
 
 
+def test_arrhenius_linearity_test_tells_a_bent_line_from_a_straight_one():
+    t = np.array([500.0, 600.0, 700.0, 800.0])
+    straight = 1e-3 * np.exp(-0.3 / (KB_EV * t))
+    fit = arrhenius(t, straight, 0.05 * straight)
+    assert fit["linearity_p_value"] > 0.5 and fit["reduced_chi2"] < 1e-6
+    bent = straight * np.array([1.0, 1.0, 4.0, 4.0])  # a glass that turns liquid above 600 K
+    fit = arrhenius(t, bent, 0.05 * bent)
+    assert fit["linearity_p_value"] < 1e-6
+    assert "linearity_p_value" not in arrhenius(t[:2], straight[:2], 0.05 * straight[:2])
+
+
 def test_hop_statistics_counts_hops_with_poisson_errors_and_limits():
     floor = 1e-7
     none = hop_statistics(0.0, 0.0, floor)  # no hop seen: 95 % upper limit 3.0 hops (Gehrels)
@@ -193,6 +204,11 @@ def test_unresolved_d_is_left_out_and_bounds_the_ratio(tmp_path, monkeypatch):
         / hs["amorphous", 800.0]["upper_limit_cm2_per_s"])}
     assert sum("(not resolved:" in m for m in lines) == 3
     assert "upper_limit_cm2_per_s" in (tmp_path / "diffusivity.csv").read_text()
+    # the summary is a pure function of the runs: refreshing it from the JSON gives it back
+    from dealloy.potentials.diffusivity import summarize_diffusivity
+
+    again = summarize_diffusivity(out["runs"], DiffusivityParams(**out["params"]), echo=lambda m: None)
+    assert again == {k: v for k, v in out.items() if k != "wall_s"}
 
 
 @pytest.mark.slow

@@ -205,6 +205,10 @@ def test_row_11_gives_bounds_not_a_ratio_when_a_d_is_not_resolved(tmp_path):
     assert row(mixed).verdict == NOT_COVERED
     r = row({**mixed, "c_over_a_ratio_at_extrapolation": 25.0, "params": {"extrapolate_to_k": 300.0}})
     assert r.verdict == AGREES and "25" in r.simulation and "0.5 at 800 K" in r.simulation
+    # the same extrapolation from fits that are not straight lines is not judged
+    r = row({**mixed, "c_over_a_ratio_at_extrapolation": 25.0, "extrapolation_linear": False,
+             "params": {"extrapolate_to_k": 300.0, "li_vacancies": 3}})
+    assert r.verdict == NOT_COVERED and "not judged" in r.simulation
     r = row({"params": {"li_vacancies": 3}, "runs": runs})
     assert r.verdict == NOT_COVERED and "no temperature resolved" in r.simulation
 

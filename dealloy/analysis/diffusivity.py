@@ -51,7 +51,10 @@ def arrhenius(temps_k, d_cm2_s, d_err) -> dict:
     dict
         ``ln_d0`` (ln of D0 in cm²/s), ``activation_energy_ev`` (eV),
         ``activation_energy_stderr_ev``, ``cov`` (2x2 covariance of (ln D0, Ea), nested lists)
-        and ``n_points``; {} with fewer than two positive D.
+        and ``n_points``; with more than two points also ``reduced_chi2`` and
+        ``linearity_p_value`` (the chi^2 test of the straight line against the given errors: a
+        small p says one Arrhenius law does not describe the points, e.g. a glass that relaxes
+        or melts above some temperature); {} with fewer than two positive D.
 
     References
     ----------
@@ -71,12 +74,17 @@ def arrhenius(temps_k, d_cm2_s, d_err) -> dict:
     W = np.diag(w)
     cov = np.linalg.inv(A.T @ W @ A)
     coef = cov @ A.T @ W @ y
+    extra = {}
     if ok.sum() > 2:  # scale by the reduced chi^2 when it says the errors are too small
-        chi2 = float(((y - A @ coef) ** 2 * w).sum() / (ok.sum() - 2))
+        from scipy.stats import chi2 as chi2_dist
+
+        dof = int(ok.sum()) - 2
+        chi2 = float(((y - A @ coef) ** 2 * w).sum() / dof)
         cov = cov * max(chi2, 1.0)
+        extra = {"reduced_chi2": chi2, "linearity_p_value": float(chi2_dist.sf(chi2 * dof, dof))}
     return {"ln_d0": float(coef[0]), "activation_energy_ev": float(coef[1]),
             "activation_energy_stderr_ev": float(math.sqrt(cov[1, 1])), "cov": cov.tolist(),
-            "n_points": int(ok.sum())}
+            "n_points": int(ok.sum()), **extra}
 
 
 def predict(fit: dict, temperature_k: float) -> tuple[float, float]:

@@ -55,6 +55,10 @@ PHASES = ("crystalline", "amorphous")
 #: a crystal run whose final crystalline fraction (Crystallinity) is below this melted or
 #: amorphised: it is reported and left out of the crystal's fit
 MIN_CRYSTALLINE_FRACTION = 0.5
+#: an Arrhenius fit whose chi^2 test of linearity gives a p-value below this does not describe
+#: its points: its extrapolation is flagged (``extrapolation_linear`` False) and the report's
+#: row 11 does not judge it
+MIN_LINEARITY_P = 0.01
 #: highest MD temperature accepted, K: the melt-quench's melt temperature
 #: (:data:`dealloy.builders.amorphous.PROTOCOLS`); above it there is no solid to compare
 MAX_TEMPERATURE_K = 3000.0
@@ -423,6 +427,67 @@ def _ratio_by_temperature(rows: list[dict]) -> dict:
             "c_over_a_lower_bound_by_temperature": lower}
 
 
+def summarize_diffusivity(rows: list[dict], p: DiffusivityParams, echo=print) -> dict:
+    """Fit and compare the runs of :func:`run_diffusivity`: Arrhenius fits, ratios and bounds.
+
+    Pure (no MD): ``run_diffusivity`` calls it on the runs it made, and it can be called again
+    on the ``runs`` of a ``diffusivity.json`` written by dealloy 2cfcb9d or later (rows with
+    ``kept``, ``resolved`` and ``stderr_with_counting_cm2_per_s``) to refresh the summary.
+
+    Parameters
+    ----------
+    rows : list of dict
+        One per phase and temperature, as ``run_diffusivity`` records them.
+    p : DiffusivityParams
+        The parameters of those runs (phases, ``extrapolate_to_k``).
+    echo : callable
+        Prints one line per fit and the ratio.
+
+    Returns
+    -------
+    dict
+        The summary of :func:`run_diffusivity` without ``wall_s``.
+    """
+    summary = {"params": p.model_dump(mode="json"), "runs": rows, "fits": {}}
+    for phase in p.phases:
+        r = [x for x in rows if x["phase"] == phase and x["used_in_fit"]]
+        fit = arrhenius([x["temperature_k"] for x in r], [x["diffusion_cm2_per_s"] for x in r],
+                        [x["stderr_with_counting_cm2_per_s"] for x in r])
+        if fit:
+            d300, sig = predict(fit, p.extrapolate_to_k)
+            fit.update({"d_at_extrapolation_cm2_per_s": d300,
+                        "d_at_extrapolation_range_cm2_per_s": [d300 * math.exp(-sig),
+                                                                d300 * math.exp(sig)]})
+            echo(f"{phase:12s} Ea = {fit['activation_energy_ev']:.3f} ± "
+                 f"{fit['activation_energy_stderr_ev']:.3f} eV, D({p.extrapolate_to_k:.0f} K) = "
+                 f"{d300:.2e} cm^2/s (x/÷ {math.exp(sig):.1f})")
+            if fit.get("linearity_p_value", 1.0) < MIN_LINEARITY_P:
+                echo(f"{phase:12s} one Arrhenius line does not fit these points (chi^2/dof "
+                     f"{fit['reduced_chi2']:.1f}, p = {fit['linearity_p_value']:.1g}): the "
+                     "extrapolation is not a measurement")
+        else:
+            echo(f"{phase:12s} too few usable temperatures for an Arrhenius fit")
+        summary["fits"][phase] = fit
+    fc, fa = summary["fits"].get("crystalline"), summary["fits"].get("amorphous")
+    if fc and fa:
+        ratio = fc["d_at_extrapolation_cm2_per_s"] / fa["d_at_extrapolation_cm2_per_s"]
+        summary["c_over_a_ratio_at_extrapolation"] = ratio
+        linear = min(fc.get("linearity_p_value", 1.0), fa.get("linearity_p_value", 1.0))
+        summary["extrapolation_linear"] = linear >= MIN_LINEARITY_P
+        echo(f"c/a ratio at {p.extrapolate_to_k:.0f} K: {ratio:.2g} (paper: ~10-1000; "
+             "absolute MD values run high, the ratio is the number to compare)"
+             + ("" if summary["extrapolation_linear"] else
+                "; NOT a measurement: an Arrhenius line does not fit (above)"))
+    summary.update(_ratio_by_temperature(rows))
+    if summary["c_over_a_upper_bound_by_temperature"] or summary["c_over_a_lower_bound_by_temperature"]:
+        echo("c/a bounds where one phase's D is not resolved: " + ", ".join(
+            [f"< {b:.2g} at {float(t):.0f} K"
+             for t, b in summary["c_over_a_upper_bound_by_temperature"].items()]
+            + [f"> {b:.2g} at {float(t):.0f} K"
+               for t, b in summary["c_over_a_lower_bound_by_temperature"].items()]))
+    return summary
+
+
 def run_diffusivity(p: DiffusivityParams | dict, out_dir, echo=print, progress=None) -> dict:
     """Run MD of each phase at each temperature, fit Arrhenius laws, write files in ``out_dir``.
 
@@ -455,7 +520,8 @@ def run_diffusivity(p: DiffusivityParams | dict, out_dir, echo=print, progress=N
         crystal that melted or amorphised), ``used_in_fit`` (kept and resolved), ...), ``fits``
         (per phase: the :func:`~dealloy.analysis.diffusivity.arrhenius` fit of the runs used,
         weighted by the counting errors, with Ea in eV and ``d_at_extrapolation_cm2_per_s``),
-        ``c_over_a_ratio_at_extrapolation`` (when both fits exist),
+        ``c_over_a_ratio_at_extrapolation`` and ``extrapolation_linear`` (when both fits
+        exist: False when either fit fails its linearity test, p < :data:`MIN_LINEARITY_P`),
         ``c_over_a_ratio_by_temperature`` (where both D are resolved),
         ``c_over_a_upper_bound_by_temperature`` and ``c_over_a_lower_bound_by_temperature``
         (where only one is, :func:`_ratio_by_temperature`) and
@@ -505,35 +571,7 @@ def run_diffusivity(p: DiffusivityParams | dict, out_dir, echo=print, progress=N
                 f"95 % upper limit {hs['upper_limit_cm2_per_s']:.1e}; left out of the fit)")
             echo(f"{phase:12s} {temp:6.0f} K  D = {d:.2e} ± {hs['stderr_with_counting_cm2_per_s']:.1e}"
                  f" cm^2/s  crystalline {cryst:.2f}{why}")
-    summary = {"params": p.model_dump(mode="json"), "runs": rows, "fits": {}}
-    for phase in p.phases:
-        r = [x for x in rows if x["phase"] == phase and x["used_in_fit"]]
-        fit = arrhenius([x["temperature_k"] for x in r], [x["diffusion_cm2_per_s"] for x in r],
-                        [x["stderr_with_counting_cm2_per_s"] for x in r])
-        if fit:
-            d300, sig = predict(fit, p.extrapolate_to_k)
-            fit.update({"d_at_extrapolation_cm2_per_s": d300,
-                        "d_at_extrapolation_range_cm2_per_s": [d300 * math.exp(-sig),
-                                                                d300 * math.exp(sig)]})
-            echo(f"{phase:12s} Ea = {fit['activation_energy_ev']:.3f} ± "
-                 f"{fit['activation_energy_stderr_ev']:.3f} eV, D({p.extrapolate_to_k:.0f} K) = "
-                 f"{d300:.2e} cm^2/s (x/÷ {math.exp(sig):.1f})")
-        else:
-            echo(f"{phase:12s} too few usable temperatures for an Arrhenius fit")
-        summary["fits"][phase] = fit
-    fc, fa = summary["fits"].get("crystalline"), summary["fits"].get("amorphous")
-    if fc and fa:
-        ratio = fc["d_at_extrapolation_cm2_per_s"] / fa["d_at_extrapolation_cm2_per_s"]
-        summary["c_over_a_ratio_at_extrapolation"] = ratio
-        echo(f"c/a ratio at {p.extrapolate_to_k:.0f} K: {ratio:.2g} (paper: ~10-1000; "
-             "absolute MD values run high, the ratio is the number to compare)")
-    summary.update(_ratio_by_temperature(rows))
-    if summary["c_over_a_upper_bound_by_temperature"] or summary["c_over_a_lower_bound_by_temperature"]:
-        echo("c/a bounds where one phase's D is not resolved: " + ", ".join(
-            [f"< {b:.2g} at {float(t):.0f} K"
-             for t, b in summary["c_over_a_upper_bound_by_temperature"].items()]
-            + [f"> {b:.2g} at {float(t):.0f} K"
-               for t, b in summary["c_over_a_lower_bound_by_temperature"].items()]))
+    summary = summarize_diffusivity(rows, p, echo)
     summary["wall_s"] = round(time.perf_counter() - t0, 1)
     write_json(out_dir / "diffusivity.json", summary)
     buf = io.StringIO()

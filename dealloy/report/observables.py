@@ -221,8 +221,9 @@ def _own_voltage(summ: dict, potential) -> tuple[str | None, float | None]:
 def _diffusivity_row(diff: dict) -> Observable:
     """Row 11 from diffusivity.json as ``dealloy diffusivity`` writes it.
 
-    The extrapolated c/a ratio when both Arrhenius fits exist, with the per-temperature ratios
-    and bounds beside it; else the per-temperature ratios and bounds alone
+    The extrapolated c/a ratio when both Arrhenius fits exist and are straight lines
+    (``extrapolation_linear``), with the per-temperature ratios and bounds beside it; else the
+    per-temperature ratios and bounds alone
     (:func:`dealloy.potentials.diffusivity.run_diffusivity`). A perfect crystal
     (``li_vacancies`` 0) whose D is not resolved is not a comparison: no verdict.
 
@@ -253,8 +254,12 @@ def _diffusivity_row(diff: dict) -> Observable:
     listed = ", ".join(f"{'' if op == '=' else op + ' '}{v:.2g} at {t:.0f} K" for t, op, v in per_t)
     left_out = sorted({float(r["temperature_k"]) for r in diff.get("runs") or []} - {t for t, _, _ in per_t})
     note = f"; no ratio at {', '.join(f'{t:.0f}' for t in left_out)} K" if left_out else ""
+    at = f"{t_extra:.0f} K" if math.isfinite(t_extra) else "the extrapolation temperature"
+    if math.isfinite(ratio) and diff.get("extrapolation_linear") is False:
+        note += (f"; Arrhenius extrapolation to {at} ({ratio:.3g}) not judged: one line does not "
+                 "fit the points")
+        ratio = float("nan")
     if math.isfinite(ratio):
-        at = f"{t_extra:.0f} K" if math.isfinite(t_extra) else "the extrapolation temperature"
         text = f"c/a ratio at {at} (Arrhenius extrapolation): {ratio:.3g}"
         if listed:
             text += f"; in the MD: {listed}{note}"
