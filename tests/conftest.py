@@ -114,3 +114,31 @@ def slurm_cluster(tmp_path_factory):
             else:
                 os.environ[k] = v
         subprocess.run(["bash", str(SLURM_STOP), str(d)], capture_output=True, timeout=120)
+
+
+@pytest.fixture
+def diffusivity_without_md(monkeypatch):
+    """Replace the MD of ``dealloy diffusivity`` by known results; the writer's own code runs.
+
+    Call it with ``result(phase, temperature_k) -> (D cm^2/s, stderr cm^2/s, final Atoms)``;
+    both phases start from the c-Li15Si4 cell (76 atoms), so the one-hop floor is known.
+    """
+    from dealloy.build.crystal import li15si4_cell
+    from dealloy.potentials import diffusivity as dmod
+
+    def install(result):
+        def fake_md(atoms, temperature_k, p, tick=None):
+            d, err, final = result(atoms.info["phase"], temperature_k)
+            res = type("R", (), dict(diffusion_cm2_per_s=d, diffusion_stderr_cm2_per_s=err,
+                                     fit_window_ps=(4.0, 16.0), n_atoms=60))()
+            return res, final
+
+        def fake_bulk(phase, p, echo=print):
+            atoms = li15si4_cell()
+            atoms.info["phase"] = phase
+            return atoms
+
+        monkeypatch.setattr(dmod, "li_diffusion_md", fake_md)
+        monkeypatch.setattr(dmod, "bulk_structure", fake_bulk)
+
+    return install

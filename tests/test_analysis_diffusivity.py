@@ -151,7 +151,7 @@ def test_hop_statistics_counts_hops_with_poisson_errors_and_limits():
     assert neg["hops"] == 0.0 and neg["upper_limit_cm2_per_s"] == pytest.approx(2.996e-7, rel=1e-3)
 
 
-def test_unresolved_d_is_left_out_and_bounds_the_ratio(tmp_path, monkeypatch):
+def test_unresolved_d_is_left_out_and_bounds_the_ratio(tmp_path, diffusivity_without_md):
     """The writer's own code with the MD replaced by known D and errors: unresolved runs are
     not fitted; a crystal that melted gives nothing; the others give ratios or bounds."""
     from dealloy.build.crystal import li15si4_cell
@@ -166,22 +166,13 @@ def test_unresolved_d_is_left_out_and_bounds_the_ratio(tmp_path, monkeypatch):
             "amorphous": {500.0: (2e-5, 1e-6), 600.0: (3e-5, 1e-6), 700.0: (1e-5, 1e-6),
                           800.0: (1e-8, 1e-9), 900.0: (5e-5, 1e-6)}}
 
-    def fake_md(atoms, temperature_k, p, tick=None):
-        d, err = runs[atoms.info["phase"]][temperature_k]
-        res = type("R", (), dict(diffusion_cm2_per_s=d, diffusion_stderr_cm2_per_s=err,
-                                 fit_window_ps=(4.0, 16.0), n_atoms=60))()
-        melted = atoms.info["phase"] == "crystalline" and temperature_k == 900.0
+    def result(phase, temperature_k):
+        melted = phase == "crystalline" and temperature_k == 900.0
         final = (random_packing(60, 16, 76 * 17.0, np.random.default_rng(0)) if melted
                  else li15si4_cell())
-        return res, final
+        return (*runs[phase][temperature_k], final)
 
-    def fake_bulk(phase, p, echo=print):
-        atoms = li15si4_cell()
-        atoms.info["phase"] = phase
-        return atoms
-
-    monkeypatch.setattr(D, "li_diffusion_md", fake_md)
-    monkeypatch.setattr(D, "bulk_structure", fake_bulk)
+    diffusivity_without_md(result)
     lines = []
     out = run_diffusivity({"temperatures_k": (500.0, 600.0, 700.0, 800.0, 900.0)}, tmp_path,
                           echo=lines.append)

@@ -140,7 +140,8 @@ def test_cost_counts_each_run_at_its_core_time():
                          "(1 of the runs record it)")
 
 
-def test_report_reads_the_diffusivity_summary_that_dealloy_diffusivity_writes(tmp_path, monkeypatch):
+def test_report_reads_the_diffusivity_summary_that_dealloy_diffusivity_writes(tmp_path,
+                                                                              diffusivity_without_md):
     """Row 11 reads diffusivity.json as run_diffusivity writes it (the writer's own code runs;
     only the MD is replaced by D values on two Arrhenius lines whose c/a ratio at 300 K is known)."""
     import math
@@ -152,20 +153,11 @@ def test_report_reads_the_diffusivity_summary_that_dealloy_diffusivity_writes(tm
     ea = {"crystalline": 0.25, "amorphous": 0.45}  # eV
     kb = 8.617333262e-5
 
-    def fake_md(atoms, temperature_k, p, tick=None):
-        phase = atoms.info["phase"]
-        d = 1e-1 * math.exp(-ea[phase] / (kb * temperature_k))  # all above the one-hop floor
-        res = type("R", (), dict(diffusion_cm2_per_s=d, diffusion_stderr_cm2_per_s=0.01 * d,
-                                 fit_window_ps=(0.1, 0.4), n_atoms=60))()
-        return res, li15si4_cell()  # crystalline at the end: every run is used in the fit
+    def result(phase, temperature_k):
+        d = 1e-1 * math.exp(-ea[phase] / (kb * temperature_k))  # all far above the one-hop floor
+        return d, 0.01 * d, li15si4_cell()  # crystalline at the end: every run is used in the fit
 
-    def fake_bulk(phase, p, echo=print):
-        atoms = li15si4_cell()
-        atoms.info["phase"] = phase
-        return atoms
-
-    monkeypatch.setattr(dmod, "li_diffusion_md", fake_md)
-    monkeypatch.setattr(dmod, "bulk_structure", fake_bulk)
+    diffusivity_without_md(result)
     out = tmp_path / "diffusivity"
     dmod.run_diffusivity({"temperatures_k": (600.0, 700.0, 800.0)}, out, echo=lambda m: None)
     data = _data([{"starting_state": "c-li15si4"}])
