@@ -120,6 +120,10 @@ def test_single_hop_floor_is_one_nearest_neighbour_hop_of_one_li_over_the_run():
     floor = single_hop_diffusivity(cell, 20.0)
     assert floor == pytest.approx(d_nn**2 / (6 * 60 * 20.0) * 1e-4, rel=1e-9)
     assert single_hop_diffusivity(cell, 40.0) == pytest.approx(floor / 2)  # longer run, lower floor
+    slab = cell.copy()  # periodic in x and y only, no cell vector along z: closed, not O(N^2)
+    slab.pbc = (True, True, False)
+    slab.cell[2] = 0.0
+    assert single_hop_diffusivity(slab, 20.0) == pytest.approx(floor, rel=0.1)
     with pytest.raises(ValueError, match="time_ps"):
         single_hop_diffusivity(cell, 0.0)
     with pytest.raises(ValueError, match="at least two"):
