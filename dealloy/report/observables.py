@@ -261,8 +261,7 @@ def _diffusivity_row(diff: dict) -> Observable:
         ratio = float("nan")
     if math.isfinite(ratio):
         text = f"c/a ratio at {at} (Arrhenius extrapolation): {ratio:.3g}"
-        if listed:
-            text += f"; in the MD: {listed}{note}"
+        text += (f"; in the MD: {listed}" if listed else "") + note
         return Observable(11, name, paper, text, AGREES if ratio > 3 else DISAGREES,
                           "c-phase diffuses faster (ratio > 3)")
     if not per_t:
