@@ -199,6 +199,15 @@ def test_unresolved_d_is_left_out_and_bounds_the_ratio(tmp_path, diffusivity_wit
         / hs["amorphous", 800.0]["upper_limit_cm2_per_s"])}
     assert sum("(not resolved:" in m for m in lines) == 3
     assert "upper_limit_cm2_per_s" in (tmp_path / "diffusivity.csv").read_text()
+    # the figure draws a bound as a bound and a lost crystal as left out, never as a measured D
+    from dealloy.potentials.diffusivity import plot_arrhenius
+
+    assert (tmp_path / "arrhenius.png").stat().st_size > 0
+    drawn = plot_arrhenius(out, tmp_path / "again.png")
+    assert drawn["crystalline"] == {"measured": [700.0, 800.0], "upper_limits": [500.0, 600.0],
+                                    "lost": [900.0]}
+    assert drawn["amorphous"] == {"measured": [500.0, 600.0, 700.0, 900.0], "upper_limits": [800.0],
+                                  "lost": []}
     # the summary is a pure function of the runs: refreshing it from the JSON gives it back
     from dealloy.potentials.diffusivity import summarize_diffusivity
 

@@ -526,3 +526,93 @@ def test_shipped_fitted_potential_numbers_are_pinned(name):
 
         for el, e_teacher in v["teacher_isolated_atom_ev"].items():
             assert isolated_atom_energy_ev(el, pot) == pytest.approx(e_teacher, abs=1e-3)
+
+
+# ---- data sets of one's own: a TOML spec, and several labelled sets joined ----------------------
+def test_spec_file_gives_a_data_set_of_ones_own_and_names_a_bad_key(tmp_path, dealloy_cli):
+    good = tmp_path / "asi.toml"
+    good.write_text('preset = "tiny"\nxs = [0.0]\nn_si = 8\nseeds = 2\nquench_rates_k_per_s = [1e14]\n'
+                    "crystals = false\nsurfaces = false\nfragments = false\ndelithiated = false\n"
+                    "shortrange = false\n")
+    spec = DataSpec.from_toml(good)
+    tiny = DataSpec.preset("tiny")
+    assert (spec.xs, spec.n_si, spec.seeds, spec.quench_rates_k_per_s) == ((0.0,), 8, 2, (1e14,))
+    assert not spec.crystals and spec.melt_ps == tiny.melt_ps  # the preset is the base
+    bad = tmp_path / "bad.toml"
+    bad.write_text("nsi = 8\n")
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) nsi; .* n_si"):
+        DataSpec.from_toml(bad)
+    bad.write_text('n_si = "eight"\n')
+    with pytest.raises(ConfigError, match="n_si must be an integer, got 'eight'"):
+        DataSpec.from_toml(bad)
+    bad.write_text("xs = 0.5\n")
+    with pytest.raises(ConfigError, match="xs must be a list of numbers"):
+        DataSpec.from_toml(bad)
+    out = dealloy_cli("potential", "fit", "x", "--spec", bad, "--student", "pod")
+    assert out.returncode != 0 and out.stderr.strip().count("\n") == 0 and "xs must be" in out.stderr
+
+
+def test_a_spec_without_crystals_makes_only_its_melt_quench_families():
+    from dealloy.fit.dataset import make_configurations
+
+    spec = DataSpec.preset("tiny", xs=(0.0,), n_si=8, seeds=2, crystals=False, surfaces=False,
+                           fragments=False, delithiated=False, shortrange=False)
+    configs = make_configurations(spec)
+    families = [a.info["family"] for a in configs]
+    # per melt-quench: snapshots_per_stage melt (liquid) + as many quench + the relaxed glass
+    n = spec.seeds * len(spec.quench_rates_k_per_s)
+    assert families.count("liquid") == n * spec.snapshots_per_stage
+    assert families.count("amorphous") == n * (spec.snapshots_per_stage + 1)
+    assert len(families) == n * (2 * spec.snapshots_per_stage + 1)
+    assert all(set(a.get_chemical_symbols()) == {"Si"} and len(a) == 8 for a in configs)
+
+
+def test_joined_data_sets_keep_each_configuration_once_and_their_parents(tmp_path, meam_set):
+    from dealloy.fit.dataset import merge_datasets
+
+    atoms, _ = read_dataset(meam_set)
+    extra = [a.copy() for a in atoms[:4]]  # 4 duplicates of meam_set ...
+    for a, b in zip(extra, atoms[:4]):
+        a.calc = SinglePointCalculator(a, **b.calc.results)
+    more = meam_labelled(n_per_base=2, seed=7)  # ... and 6 new cells
+    assign_split(more, 0.2)
+    second = tmp_path / "second.extxyz"
+    write_dataset(second, extra + more, {"teacher": {"teacher": "meam-godet2020 (test stand-in)"}})
+    joined, meta = merge_datasets([meam_set, second])
+    assert len(joined) == len(atoms) + len(more)
+    assert len({a.info["config_id"] for a in joined}) == len(joined)
+    assert [p["kept"] for p in meta["merged_from"]] == [len(atoms), len(more)]
+    assert meta["merged_from"][1]["sha256"] == json.loads(second.with_suffix(".extxyz.json").read_text())["sha256"]
+    # one fit must not mix two teachers' labels
+    other = [a.copy() for a in more]
+    for a, b in zip(other, more):
+        a.calc = SinglePointCalculator(a, **b.calc.results)
+        a.info["teacher"] = "sevenn/7net-0@0.13.0"
+    for a in atoms:
+        a.info["teacher"] = "chgnet/0.3.0@0.4.2"
+    third, fourth = tmp_path / "third.extxyz", tmp_path / "fourth.extxyz"
+    write_dataset(third, other, {})
+    write_dataset(fourth, atoms, {})
+    with pytest.raises(ConfigError, match="labelled by different teachers"):
+        merge_datasets([third, fourth])
+
+
+def test_fit_to_two_data_sets_writes_the_joined_set_with_its_parents(tmp_path, meam_set, user_pots,
+                                                                     dealloy_cli):
+    more = meam_labelled(n_per_base=2, seed=11)
+    assign_split(more, 0.2)
+    second = tmp_path / "second.extxyz"
+    write_dataset(second, more, {"teacher": {"teacher": "meam-godet2020 (test stand-in)"}})
+    res = fit_potential("two", data=[meam_set, second], students=("pod",), out_dir=tmp_path / "pots",
+                        work_dir=tmp_path / "work", validate=False, reference_energies="none",
+                        settings={"pod": SMALL_POD})
+    joined = tmp_path / "work" / "dataset.extxyz"
+    doc = json.loads(joined.with_suffix(".extxyz.json").read_text())
+    assert doc["configurations"] == len(read_dataset(meam_set)[0]) + len(more)
+    assert [p["file"] for p in doc["merged_from"]] == [str(meam_set), str(second)]
+    prov = res["potentials"]["pod-two"]["provenance"]["dataset"]
+    assert prov["sha256"] == doc["sha256"] and prov["source"] == str(joined)
+    # the command line: --data twice works; --data with --preset is one line, before any work
+    bad = dealloy_cli("potential", "fit", "x", "--data", meam_set, "--preset", "tiny",
+                      env={**__import__("os").environ, "DEALLOY_USER_POTENTIALS_DIR": str(user_pots)})
+    assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "--data" in bad.stderr

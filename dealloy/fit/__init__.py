@@ -12,10 +12,10 @@ The teacher and FitSNAP come with the optional extra ``pip install "dealloy[fit]
 fitted potential needs only the base install.
 """
 
-from dealloy.fit.dataset import DataSpec, read_dataset, write_dataset
+from dealloy.fit.dataset import DataSpec, merge_datasets, read_dataset, write_dataset
 from dealloy.fit.teacher import DEFAULT_TEACHER, load_teacher
 from dealloy.fit.workflow import fit_potential
 from dealloy.fit.active import ActiveSpec, learn_potential
 
 __all__ = ["ActiveSpec", "DEFAULT_TEACHER", "DataSpec", "fit_potential", "learn_potential",
-           "load_teacher", "read_dataset", "write_dataset"]
+           "load_teacher", "merge_datasets", "read_dataset", "write_dataset"]

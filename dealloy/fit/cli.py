@@ -6,6 +6,7 @@ import json
 
 import click
 
+from dealloy.errors import ConfigError
 from dealloy.progress import TaskProgress
 from dealloy.fit import DataSpec, fit_potential
 from dealloy.fit.active import ActiveSpec, learn_potential
@@ -68,16 +69,60 @@ def potential_group():
     """Potentials: fit a LAMMPS-native Li-Si potential to a machine-learned teacher."""
 
 
+def _data_spec(data_paths, preset, spec_path, crystals_dir) -> DataSpec | None:
+    """Resolve what `potential fit` makes: nothing (``--data``), ``--spec`` or ``--preset``.
+
+    Parameters
+    ----------
+    data_paths : tuple of str
+        The ``--data`` sets (empty: make one).
+    preset : str or None
+        ``--preset`` (None: not given; the default is ``standard``).
+    spec_path : str or None
+        ``--spec`` TOML file.
+    crystals_dir : str or None
+        ``--crystals-dir``.
+
+    Returns
+    -------
+    DataSpec or None
+        The specification to make, or None when the data sets are given.
+
+    Raises
+    ------
+    ConfigError
+        ``--data`` with ``--preset`` or ``--spec``, ``--preset`` with ``--spec``, or a bad spec file
+        or preset (one line, before any work).
+    """
+    if data_paths and (preset or spec_path):
+        raise ConfigError("--data fits labelled sets; --preset and --spec make one: give either")
+    if preset and spec_path:
+        raise ConfigError("--spec: give the preset as its `preset` key, not also --preset")
+    if data_paths:
+        return None
+    if spec_path:
+        spec = DataSpec.from_toml(spec_path)
+        if crystals_dir:
+            spec.crystals_dir = crystals_dir
+        return spec
+    return DataSpec.preset(preset or "standard", crystals_dir=crystals_dir)
+
+
 @potential_group.command("fit")
 @click.argument("name")
 @click.option("--teacher", default="sevenn", show_default=True,
               help="labelling model: sevenn (SevenNet-0), sevenn:<model>, chgnet")
 @click.option("--student", "students", multiple=True, type=click.Choice(["pod", "snap"]),
               help="student pair style(s) to fit (repeatable; default: pod and snap)")
-@click.option("--data", "data_path", type=click.Path(dir_okay=False), default=None,
-              help="fit to this labelled extxyz data set instead of making and labelling one")
-@click.option("--preset", type=click.Choice(["tiny", "standard"]), default="standard",
-              show_default=True, help="which configurations to make ('tiny' is for tests)")
+@click.option("--data", "data_paths", type=click.Path(dir_okay=False), multiple=True,
+              help="fit to this labelled extxyz data set instead of making and labelling one "
+                   "(repeatable: the sets are joined, duplicates kept once, and written as one "
+                   "set with its parents' checksums to the work dir)")
+@click.option("--preset", type=click.Choice(["tiny", "standard"]), default=None,
+              help="which configurations to make ('tiny' is for tests)  [default: standard]")
+@click.option("--spec", "spec_path", type=click.Path(dir_okay=False), default=None,
+              help="TOML file of data-set fields of one's own (an optional `preset` key is the "
+                   "base; docs/fitting.md, 'A data set of one's own'), instead of --preset")
 @click.option("--crystals-dir", type=click.Path(file_okay=False), default=None,
               help="PBE reference crystals (default ../shared/reference/pbe-crystals if present)")
 @click.option("--out-dir", type=click.Path(file_okay=False), default=None,
@@ -103,7 +148,7 @@ def potential_group():
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="write the full result (manifests, data-set provenance, cost) as JSON")
 @click.option("--quiet", "-q", is_flag=True, help="no progress messages or bars")
-def fit_command(name, teacher, students, data_path, preset, crystals_dir, out_dir, work_dir,
+def fit_command(name, teacher, students, data_paths, preset, spec_path, crystals_dir, out_dir, work_dir,
                 test_fraction, pod_settings, snap_settings, teacher_crystal, reference_energies,
                 no_validate, force, json_path, quiet):
     """Distil a teacher (universal ML potential) into LAMMPS potential(s) <student>-NAME.
@@ -120,10 +165,10 @@ def fit_command(name, teacher, students, data_path, preset, crystals_dir, out_di
     A rerun with the same --work-dir resumes. One process: MPI does not help (small MD cells,
     serial labelling).
     """
-    spec = None if data_path else DataSpec.preset(preset, crystals_dir=crystals_dir)
+    spec = _data_spec(data_paths, preset, spec_path, crystals_dir)
     with TaskProgress(f"[fit {name}]", enabled=not quiet and rank() == 0) as say:
         res = fit_potential(name, teacher=teacher, students=students or ("pod", "snap"),
-                            data=data_path, spec=spec, out_dir=out_dir, work_dir=work_dir,
+                            data=list(data_paths) or None, spec=spec, out_dir=out_dir, work_dir=work_dir,
                             force=force, test_fraction=test_fraction,
                             settings={k: v for k, v in (("pod", pod_settings),
                                                         ("snap", snap_settings)) if v},

@@ -48,6 +48,7 @@ import math
 import os
 import time
 import warnings
+import dataclasses
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -128,8 +129,10 @@ class DataSpec:
         Snapshots taken in the melt and along the quench.
     relax_ps : float
         NPT relaxation at 300 K after the quench, ps.
-    surfaces, fragments, delithiated, shortrange : bool
-        Make the ``surface``, ``fragment``, ``delithiated`` and ``shortrange`` families.
+    crystals, surfaces, fragments, delithiated, shortrange : bool
+        Make the ``crystal``, ``surface``, ``fragment``, ``delithiated`` and ``shortrange``
+        families (the ``liquid`` and ``amorphous`` families are always made: ``xs`` empty to
+        make none).
     fragment_radius_angstrom : float
         Radius of the spheres cut from the amorphous cells, Å.
     vacuum_angstrom : float
@@ -155,6 +158,7 @@ class DataSpec:
     quench_rates_k_per_s: tuple = (1e14,)
     snapshots_per_stage: int = 2
     relax_ps: float = 1.0
+    crystals: bool = True
     surfaces: bool = True
     fragments: bool = True
     delithiated: bool = True
@@ -203,6 +207,74 @@ class DataSpec:
                     "DEALLOY_PBE_CRYSTALS) to the pbe-crystals folder; only the 'tiny' preset "
                     "falls back to the builders' Li, Si and c-Li15Si4 without PBE energies")
         return spec
+
+    @classmethod
+    def from_toml(cls, path) -> "DataSpec":
+        """Read a data-set specification of one's own from a TOML file.
+
+        The file holds :class:`DataSpec` fields at its top level; an optional ``preset`` key
+        (``"tiny"`` or ``"standard"``) is the base the other keys change. A supplement of 64-Si
+        a-Si cells only, for example::
+
+            xs = [0.0]
+            n_si = 64
+            seeds = 3
+            quench_rates_k_per_s = [1e13, 1e14]
+            crystals = false
+            surfaces = false
+            fragments = false
+            delithiated = false
+            shortrange = false
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            The TOML file.
+
+        Returns
+        -------
+        DataSpec
+            The specification (not yet :meth:`check`-ed against the registry).
+
+        Raises
+        ------
+        ConfigError
+            The file is missing or not TOML, a key is not a field (the message lists the
+            fields), or a value has the wrong type for its field.
+        """
+        from dealloy.config import load_toml  # deferred: the fit layer's only TOML input
+
+        doc = load_toml(path)
+        preset = doc.pop("preset", None)
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(doc) - set(fields))
+        if unknown:
+            raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}; a data spec takes "
+                              f"preset and {', '.join(fields)}")
+        base = asdict(cls.preset(preset) if preset is not None else cls())
+        out = {}
+        for key, value in doc.items():
+            default = base[key] if base[key] is not None else ""
+            if isinstance(default, bool):
+                ok = isinstance(value, bool)
+            elif isinstance(default, int):
+                ok = isinstance(value, int) and not isinstance(value, bool)
+            elif isinstance(default, float):
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+                value = float(value) if ok else value
+            elif isinstance(default, tuple):
+                ok = isinstance(value, list) and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+                value = tuple(float(v) for v in value) if ok else value
+            else:
+                ok = isinstance(value, str)
+            if not ok:
+                kind = ("true or false" if isinstance(default, bool) else "an integer"
+                        if isinstance(default, int) else "a number" if isinstance(default, float)
+                        else "a list of numbers" if isinstance(default, tuple) else "a string")
+                raise ConfigError(f"{path}: {key} must be {kind}, got {value!r}")
+            out[key] = value
+        return cls(**{**base, **out})
 
     def preset_name(self) -> str | None:
         """Name the preset this specification equals (``crystals_dir`` aside), if any.
@@ -675,7 +747,7 @@ def make_configurations(spec: DataSpec, progress=None, cache_dir=None) -> list[A
     spec.check()
     rng = np.random.default_rng(spec.seed)
     t = time.time()
-    configs = crystal_configs(spec, rng)
+    configs = crystal_configs(spec, rng) if spec.crystals else []
     say(f"crystal: {len(configs)} configurations")
     snaps, ends = amorphous_configs(spec, rng, cache_dir=cache_dir, progress=say)
     configs += snaps
@@ -1002,6 +1074,55 @@ def read_dataset(path) -> tuple[list[Atoms], dict]:
     return atoms, meta
 
 
+def merge_datasets(paths) -> tuple[list[Atoms], dict]:
+    """Read several labelled sets (each checksum verified) and join them into one.
+
+    A configuration present in more than one set (the same ``config_id``: species, positions
+    and cell) is kept once, from the first set that has it; each keeps its family and split.
+
+    Parameters
+    ----------
+    paths : sequence of str or pathlib.Path
+        The extxyz files, each with its ``.json`` sidecar if it has one.
+
+    Returns
+    -------
+    atoms : list of ase.Atoms
+        The joined configurations.
+    meta : dict
+        For one path, that set's provenance; for several, ``{"merged_from": [...]}``: per set
+        its file, sha256, configurations, configurations kept and provenance.
+
+    Raises
+    ------
+    ConfigError
+        No path given; a set that :func:`read_dataset` refuses; sets labelled by different
+        teachers (``info['teacher']``), which one fit must not mix.
+    """
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise ConfigError("data: give at least one labelled data set")
+    if len(paths) == 1:
+        return read_dataset(paths[0])
+    atoms, seen, parents, teachers = [], set(), [], {}
+    for path in paths:
+        part, meta = read_dataset(path)
+        kept = [a for a in part if a.info["config_id"] not in seen]
+        seen.update(a.info["config_id"] for a in kept)
+        atoms += kept
+        for a in part:
+            if "teacher" in a.info:
+                teachers.setdefault(str(a.info["teacher"]), str(path))
+        parents.append({"file": str(path), "sha256": file_sha256(path), "configurations": len(part),
+                        "kept": len(kept), "provenance": {k: v for k, v in meta.items()
+                                                          if k != "families"}})
+    if len(teachers) > 1:
+        raise ConfigError("data: these sets were labelled by different teachers ("
+                          + "; ".join(f"{t} in {p}" for t, p in teachers.items())
+                          + "); fit one teacher's labels at a time")
+    return atoms, {"merged_from": parents}
+
+
 __all__ = ["DataSpec", "FAMILIES", "assign_split", "check_dataset", "config_hash",
            "crystals_provenance", "default_crystals_dir", "family_counts", "label", "make_configurations",
-           "read_dataset", "reference_crystals", "teacher_isolated_atoms", "write_dataset"]
+           "merge_datasets", "read_dataset", "reference_crystals", "teacher_isolated_atoms", "write_dataset"]

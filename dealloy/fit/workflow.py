@@ -30,7 +30,7 @@ from dealloy import __version__
 from dealloy.errors import ConfigError
 from dealloy.fit import evaluate as ev
 from dealloy.fit.dataset import (DataSpec, assign_split, check_dataset, crystals_provenance,
-                                 family_counts, label, make_configurations, read_dataset,
+                                 family_counts, label, make_configurations, merge_datasets,
                                  reference_crystals, teacher_isolated_atoms, write_dataset)
 from dealloy.fit.students import FITTERS, check_student
 from dealloy.fit.teacher import DEFAULT_TEACHER, check_teacher_name, load_teacher
@@ -185,8 +185,10 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
         and ``teacher_crystal`` (it must be the teacher that labelled the data).
     students : sequence of str
         ``pod`` (LAMMPS fitpod) and/or ``snap`` (FitSNAP).
-    data : path, optional
-        an already labelled extxyz set (family/split in info are used if present); otherwise the
+    data : path or sequence of paths, optional
+        an already labelled extxyz set (family/split in info are used if present), or several,
+        joined by :func:`~dealloy.fit.dataset.merge_datasets` and written as one set (with its
+        checksum and its parents') to ``<work_dir>/dataset.extxyz``; otherwise the
         configurations of ``spec`` are made and labelled.
     spec : DataSpec, optional
         what to make (default ``DataSpec()``; ``DataSpec.preset("tiny")`` for tests).
@@ -257,12 +259,13 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
     t0 = time.time()
 
     if data is not None:
-        atoms, meta = read_dataset(data)
+        paths = [Path(data)] if isinstance(data, (str, Path)) else [Path(d) for d in data]
+        atoms, meta = merge_datasets(paths)
         check_dataset(atoms)  # bad data fails before a teacher is loaded
-        if not any("split" in a.info for a in atoms):
-            assign_split(atoms, test_fraction)
-        provenance = {k: v for k, v in meta.items() if k not in ("families",)}
-        provenance.setdefault("source", str(data))
+        unsplit = [a for a in atoms if "split" not in a.info]
+        if unsplit:
+            assign_split(unsplit, test_fraction)
+        merged = len(paths) > 1
         teacher_obj = None
         if teacher_crystal or use_ref:
             try:
@@ -275,6 +278,14 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
             teacher_obj = load_teacher(teacher)
             if use_ref:
                 check_teacher_labels(atoms, teacher_obj.ident)
+        if merged:  # written once the teacher checks passed: one file, one checksum, its parents
+            work.mkdir(parents=True, exist_ok=True)
+            meta = write_dataset(work / "dataset.extxyz", atoms,
+                                 {**meta, "made_by": f"dealloy {__version__} (dealloy.fit, merged)"})
+            say(f"data set: {len(atoms)} configurations from {len(paths)} sets, sha256 "
+                f"{meta['sha256'][:12]} ({work / 'dataset.extxyz'})")
+        provenance = {k: v for k, v in meta.items() if k not in ("families",)}
+        provenance.setdefault("source", str(work / "dataset.extxyz") if merged else str(paths[0]))
     else:
         spec = spec or DataSpec()
         spec.check()
@@ -304,8 +315,9 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
                     else "")
         regenerate = (f"dealloy potential fit {name} --preset {preset} --teacher "
                       f"{teacher_obj.name}{crystals}" if preset else
-                      "a DataSpec of one's own (no preset): rebuild it from 'spec' with the "
-                      "Python API, dealloy.fit.fit_potential(..., spec=DataSpec(**spec))")
+                      "a DataSpec of one's own (no preset): write 'spec' as a TOML file and run "
+                      f"dealloy potential fit {name} --spec FILE --teacher {teacher_obj.name}, or "
+                      "dealloy.fit.fit_potential(..., spec=DataSpec(**spec)) in Python")
         provenance = {"teacher": teacher_obj.provenance(), "spec": spec_doc,
                       "crystals": crystals_provenance(spec.crystals_dir),
                       "made_by": f"dealloy {__version__} (dealloy.fit)",

@@ -579,29 +579,76 @@ def run_diffusivity(p: DiffusivityParams | dict, out_dir, echo=print, progress=N
     w.writeheader()
     w.writerows(rows)
     write_text(out_dir / "diffusivity.csv", buf.getvalue())
-    _plot(summary, p, out_dir / "arrhenius.png")
+    plot_arrhenius(summary, out_dir / "arrhenius.png")
     echo(f"wrote {out_dir / 'diffusivity.json'}, diffusivity.csv, arrhenius.png")
     return summary
 
 
-def _plot(summary, p, path):
+def plot_arrhenius(summary: dict, path) -> dict:
+    """Draw the Arrhenius figure of a :func:`run_diffusivity` summary; no point claims more than it is.
+
+    Resolved runs used in the fit: filled circles with the larger of the MSD fit's and the Li-hop
+    counting error. Unresolved runs: open down-triangles at their 95 % upper limit (a bound, not
+    a value). Runs whose crystal was lost: grey crosses (left out of the fit). A fit is drawn
+    solid over its temperatures and dashed down to ``extrapolate_to_k``; dotted, and so labelled,
+    where one Arrhenius line does not fit its points (``linearity_p_value`` <
+    :data:`MIN_LINEARITY_P`). The paper's room-temperature ranges (c-Li3.75Si 1e-11..1e-10,
+    a-LixSi 1e-13..1e-12 cm²/s) are drawn as bands at 300 K.
+
+    Parameters
+    ----------
+    summary : dict
+        ``diffusivity.json`` as :func:`run_diffusivity` writes it (``params``, ``runs``, ``fits``).
+    path : str or pathlib.Path
+        The PNG to write (atomically).
+
+    Returns
+    -------
+    dict
+        Per phase, the temperatures (K) drawn as ``measured`` points, ``upper_limits`` and
+        ``lost`` crystals.
+    """
     from dealloy.analysis.plots import figures, save_figure  # deferred: matplotlib (~0.7 s), only to plot
 
+    extrapolate_to_k = summary["params"]["extrapolate_to_k"]
+    drawn = {}
     plt = figures()
     fig, ax = plt.subplots(figsize=(5, 3.8))
     for phase, color in (("crystalline", "tab:red"), ("amorphous", "tab:blue")):
         r = [x for x in summary["runs"] if x["phase"] == phase]
         if not r:
             continue
-        t = np.array([x["temperature_k"] for x in r])
-        d = np.array([x["diffusion_cm2_per_s"] for x in r])
-        e = np.array([x["diffusion_stderr_cm2_per_s"] for x in r])
-        ok = d > 0
-        ax.errorbar(1000 / t[ok], d[ok], yerr=e[ok], fmt="o", color=color, label=f"{phase} Li15Si4")
+        used = [x for x in r if x.get("used_in_fit", True) and x["diffusion_cm2_per_s"] > 0]
+        bound = [x for x in r if x.get("kept", True) and not x.get("resolved", True)]
+        lost = [x for x in r if not x.get("kept", True) and x["diffusion_cm2_per_s"] > 0]
+        drawn[phase] = {"measured": [x["temperature_k"] for x in used],
+                        "upper_limits": [x["temperature_k"] for x in bound],
+                        "lost": [x["temperature_k"] for x in lost]}
+        if used:
+            ax.errorbar([1000 / x["temperature_k"] for x in used],
+                        [x["diffusion_cm2_per_s"] for x in used],
+                        yerr=[x.get("stderr_with_counting_cm2_per_s",
+                                    x["diffusion_stderr_cm2_per_s"]) for x in used],
+                        fmt="o", color=color, label=f"{phase} Li15Si4")
+        if bound:
+            ax.plot([1000 / x["temperature_k"] for x in bound],
+                    [x["upper_limit_cm2_per_s"] for x in bound], "v", mfc="none", color=color,
+                    label=f"{phase}: not resolved (95 % upper limit)")
+        if lost:
+            ax.plot([1000 / x["temperature_k"] for x in lost],
+                    [x["diffusion_cm2_per_s"] for x in lost], "x", color="0.5",
+                    label=f"{phase}: crystal lost (left out)")
         fit = summary["fits"].get(phase)
         if fit:
-            tt = np.linspace(p.extrapolate_to_k, max(t), 50)
-            ax.plot(1000 / tt, [predict(fit, x)[0] for x in tt], "--", color=color)
+            temps = [x["temperature_k"] for x in used]
+            linear = fit.get("linearity_p_value", 1.0) >= MIN_LINEARITY_P
+            inside = np.linspace(min(temps), max(temps), 20)
+            ax.plot(1000 / inside, [predict(fit, x)[0] for x in inside],
+                    "-" if linear else ":", color=color)
+            outside = np.linspace(extrapolate_to_k, min(temps), 30)
+            ax.plot(1000 / outside, [predict(fit, x)[0] for x in outside], "--" if linear else ":",
+                    color=color,
+                    label=None if linear else f"{phase}: not one Arrhenius line (p < {MIN_LINEARITY_P:g})")
     x300 = 1000 / 300.0
     ax.fill_between([x300 - 0.08, x300 + 0.08], 1e-11, 1e-10, color="tab:red", alpha=0.25,
                     label="paper c-Li3.75Si (300 K)")
@@ -611,3 +658,4 @@ def _plot(summary, p, path):
     ax.set(xlabel="1000 / T (1/K)", ylabel="Li D (cm²/s)", title="Li diffusivity, Arrhenius")
     ax.legend(fontsize=7)
     save_figure(fig, Path(path), [])
+    return drawn
