@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import shlex
 import socket
 
 import ase.io
@@ -616,3 +618,43 @@ def test_fit_to_two_data_sets_writes_the_joined_set_with_its_parents(tmp_path, m
     bad = dealloy_cli("potential", "fit", "x", "--data", meam_set, "--preset", "tiny",
                       env={**__import__("os").environ, "DEALLOY_USER_POTENTIALS_DIR": str(user_pots)})
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "--data" in bad.stderr
+
+
+def test_a_fitted_potential_keeps_its_data_set_and_its_refit_command_repeats_the_fit(
+        tmp_path, meam_set, user_pots, dealloy_cli):
+    # the folder alone repeats the fit: the labelled set (splits included) is kept compressed
+    # beside the coefficients, and the manifest's refit command gives the same coefficients
+    settings = {**SMALL_POD, "family_weights": {"crystal": [100, 1]}}
+    res = fit_potential("kept", data=meam_set, students=("pod",), validate=False,
+                        settings={"pod": settings}, teacher=MEAM_TEACHER,
+                        reference_energies="none", work_dir=tmp_path / "work")
+    folder = user_pots / "pod-kept"
+    kept = res["potentials"]["pod-kept"]["provenance"]["shipped_dataset"]
+    assert kept["file"] == "dataset.extxyz.xz"
+    path = folder / kept["file"]
+    assert path.read_bytes()[:6] == b"\xfd7zXZ\x00"  # xz, not plain text
+    original, _ = read_dataset(meam_set)
+    copy, meta = read_dataset(path)  # checksum verified against its .json
+    assert meta["sha256"] == kept["sha256"] and meta["copy_of"]["source"] == str(meam_set)
+    # the same configurations, labels and splits
+    assert [(a.info["config_id"], a.info["split"]) for a in copy] == \
+        [(a.info["config_id"], a.info["split"]) for a in original]
+    assert np.allclose(np.concatenate([a.get_forces() for a in copy]),
+                       np.concatenate([a.get_forces() for a in original]))
+    # same text as a plain write of the same set: the compressed copy is the set, not a variant
+    plain = write_dataset(tmp_path / "plain.extxyz", copy, {})
+    assert plain["content_sha256"] == kept["content_sha256"] == plain["sha256"]
+    # and the same bytes when written again (xz stores no time stamp)
+    again = write_dataset(tmp_path / "again.extxyz.xz", copy, {})
+    assert again["sha256"] == kept["sha256"]
+    refit = shlex.split(kept["refit"])
+    assert refit[:4] == ["dealloy", "potential", "fit", "kept-refit"]
+    run = dealloy_cli(*refit[1:], "--no-validate", "-q",
+                      env={**os.environ, "DEALLOY_USER_POTENTIALS_DIR": str(user_pots)})
+    assert run.returncode == 0, run.stderr
+    assert (user_pots / "pod-kept-refit" / "pod-kept-refit.coeff.pod").read_text() == \
+        (folder / "pod-kept.coeff.pod").read_text()
+    # a .gz data set is refused before anything is written (its checksum would not repeat)
+    with pytest.raises(ConfigError, match=r"\.xz"):
+        write_dataset(tmp_path / "x.extxyz.gz", copy, {})
+    assert not (tmp_path / "x.extxyz.gz").exists()

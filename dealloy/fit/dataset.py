@@ -1,6 +1,7 @@
 """Training configurations for a Li-Si student potential, their teacher labels, and the data set.
 
-The data set is an extxyz file plus a provenance JSON with its sha256 checksum.
+The data set is an extxyz file (plain, or xz-compressed as ``*.extxyz.xz``, the form a fitted
+potential's folder keeps) plus a provenance JSON with its sha256 checksum.
 
 Configurations are made by dealloy's own machinery, by *family* (``FAMILIES``):
 
@@ -70,6 +71,9 @@ FAMILIES = ("crystal", "liquid", "amorphous", "surface", "fragment", "delithiate
 PBE_CRYSTAL_FILES = ("Li.xyz", "Si.xyz", "LiSi.xyz", "Li12Si7.xyz", "Li7Si3.xyz", "Li13Si4.xyz",
                      "Li15Si4.xyz")
 DATASET_SCHEMA = 1
+#: the copy of its labelled data set that every fitted potential's folder keeps (xz, which,
+#: unlike gzip, stores no time stamp: the same set gives the same bytes and checksum)
+DATASET_FILE = "dataset.extxyz.xz"
 #: Presets whose data set needs the PBE reference crystals (no silent fallback to the builders').
 PRESETS_NEEDING_PBE_CRYSTALS = ("standard",)
 
@@ -995,13 +999,27 @@ def family_counts(atoms_list) -> dict:
     return out
 
 
+def _content_sha256(path: Path) -> str:
+    """sha256 of the extxyz text (decompressed for ``*.xz``)."""
+    if path.suffix != ".xz":
+        return file_sha256(path)
+    import lzma
+
+    h = hashlib.sha256()
+    with lzma.open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def write_dataset(path, atoms_list, provenance: dict) -> dict:
     """Write the labelled set as extxyz (atomically) and ``<path>.json`` beside it.
 
     Parameters
     ----------
     path : str or pathlib.Path
-        The extxyz file.
+        The extxyz file; a name ending in ``.xz`` writes it xz-compressed (preset 6, no time
+        stamp, so the same set gives the same bytes; about 4x smaller).
     atoms_list : list of ase.Atoms
         Labelled configurations (checked by :func:`check_dataset` before anything is written).
     provenance : dict
@@ -1010,21 +1028,33 @@ def write_dataset(path, atoms_list, provenance: dict) -> dict:
     Returns
     -------
     dict
-        The JSON document: schema, file name, sha256, counts of configurations and atoms,
-        counts by family, and ``provenance``.
+        The JSON document: schema, file name, ``sha256`` (of the file as stored),
+        ``content_sha256`` (of the extxyz text: equal for a set and its compressed copy), counts
+        of configurations and atoms, counts by family, and ``provenance``.
 
     Raises
     ------
     ConfigError
-        The set fails :func:`check_dataset`.
+        The set fails :func:`check_dataset`; a ``.gz`` or ``.bz2`` name (gzip stores a time
+        stamp, so its checksum would change on every write: use ``.xz``).
     """
     import ase.io
 
-    check_dataset(atoms_list)
     path = Path(path)
+    if path.suffix in (".gz", ".bz2"):
+        raise ConfigError(f"data set {path.name}: write it as plain .extxyz or as .extxyz.xz "
+                          f"(a {path.suffix} file's checksum changes with every write)")
+    check_dataset(atoms_list)
     with atomic_path(path) as tmp:
-        ase.io.write(tmp, atoms_list, format="extxyz")
+        if path.suffix == ".xz":
+            import lzma
+
+            with lzma.open(tmp, "wt", encoding="utf-8") as fh:
+                ase.io.write(fh, atoms_list, format="extxyz")
+        else:
+            ase.io.write(tmp, atoms_list, format="extxyz")
     doc = {"schema": DATASET_SCHEMA, "file": path.name, "sha256": file_sha256(path),
+           "content_sha256": _content_sha256(path),
            "configurations": len(atoms_list), "atoms": int(sum(len(a) for a in atoms_list)),
            "families": family_counts(atoms_list), **provenance}
     write_json(path.with_suffix(path.suffix + ".json"), doc)
@@ -1037,7 +1067,8 @@ def read_dataset(path) -> tuple[list[Atoms], dict]:
     Parameters
     ----------
     path : str or pathlib.Path
-        The extxyz file (``<path>.json`` beside it is read when it exists).
+        The extxyz file, plain or compressed (``.xz``, ``.gz``, ``.bz2``, by ASE); ``<path>.json``
+        beside it is read when it exists.
 
     Returns
     -------
@@ -1123,6 +1154,6 @@ def merge_datasets(paths) -> tuple[list[Atoms], dict]:
     return atoms, {"merged_from": parents}
 
 
-__all__ = ["DataSpec", "FAMILIES", "assign_split", "check_dataset", "config_hash",
-           "crystals_provenance", "default_crystals_dir", "family_counts", "label", "make_configurations",
-           "merge_datasets", "read_dataset", "reference_crystals", "teacher_isolated_atoms", "write_dataset"]
+__all__ = ["DATASET_FILE", "DataSpec", "FAMILIES", "assign_split", "check_dataset", "config_hash",
+           "crystals_provenance", "default_crystals_dir", "family_counts", "label",
+           "make_configurations", "merge_datasets", "read_dataset", "reference_crystals", "teacher_isolated_atoms", "write_dataset"]

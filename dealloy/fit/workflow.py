@@ -7,8 +7,11 @@ are kept in ``work_dir/configurations.extxyz``, each teacher label is cached und
 (``work_dir/dataset.extxyz`` + ``.json`` provenance with sha256). Rerunning the same command
 after an interruption continues where it stopped.
 
-A fitted potential is a folder ``<out_dir>/<student>-<name>/`` with its parameter files and a
-``potential.json`` manifest (kind, files, cutoff, provenance, validation numbers); the registry
+A fitted potential is a folder ``<out_dir>/<student>-<name>/`` with its parameter files, a
+``potential.json`` manifest (kind, files, cutoff, provenance, validation numbers) and the labelled
+data set it was fitted to, splits included (``dataset.extxyz.xz`` + ``.json``, about 1.4 kB per
+configuration), so the fit can be repeated from the folder alone (the manifest's
+``provenance["shipped_dataset"]["refit"]`` is the command); the registry
 (:mod:`dealloy.potentials`) lists every such folder in ``potentials/`` and in
 :func:`dealloy.potentials.user_potentials_dir`, so ``dealloy run`` with
 ``potential = "<student>-<name>"`` needs only the base install.
@@ -29,7 +32,7 @@ import ase.io
 from dealloy import __version__
 from dealloy.errors import ConfigError
 from dealloy.fit import evaluate as ev
-from dealloy.fit.dataset import (DataSpec, assign_split, check_dataset, crystals_provenance,
+from dealloy.fit.dataset import (DATASET_FILE, DataSpec, assign_split, check_dataset, crystals_provenance,
                                  family_counts, label, make_configurations, merge_datasets,
                                  reference_crystals, teacher_isolated_atoms, write_dataset)
 from dealloy.fit.students import FITTERS, check_student
@@ -46,6 +49,9 @@ CUTOFFS = {"pod": "rcut", "snap": None}
 #: has the teacher's energy; ``none`` -- the student fits its own one-body term (pod-lisi-7net
 #: as shipped; its isolated-atom limit came out 0.7-1.1 eV too low, docs/fitting.md)
 REFERENCE_ENERGIES = ("teacher-atoms", "none")
+#: the keys write_dataset computes for the file it writes (not carried over to a copy)
+_DATASET_DOC_KEYS = ("schema", "file", "sha256", "content_sha256", "configurations", "atoms",
+                     "families")
 DEFAULT_REFERENCE_ENERGIES = "teacher-atoms"
 
 
@@ -159,6 +165,43 @@ def check_request(name: str, students, out_dir: Path, force: bool) -> list[str]:
             raise ConfigError(f"potential '{n}' already exists ({out_dir / n} or the registry); "
                               "choose another name or pass --force to overwrite it")
     return names
+
+
+def refit_command(name: str, folder: Path, student: str, teacher: str, reference_energies: str,
+                  settings: dict | None, teacher_crystal: bool) -> str:
+    """Give the command that repeats a fit from the data set kept in the potential's folder.
+
+    Parameters
+    ----------
+    name : str
+        The base name for the repeated fit (a new name: the original is taken).
+    folder : pathlib.Path
+        The potential's folder (holding :data:`~dealloy.fit.dataset.DATASET_FILE`).
+    student : str
+        ``"pod"`` or ``"snap"``.
+    teacher : str
+        The teacher's name as given to :func:`fit_potential` (for the reference energies).
+    reference_energies : str
+        :data:`REFERENCE_ENERGIES` choice.
+    settings : dict or None
+        The student's setting overrides (each becomes ``--<student>-setting KEY=VALUE``).
+    teacher_crystal : bool
+        Whether the teacher's c-Li15Si4 was relaxed.
+
+    Returns
+    -------
+    str
+        A shell command line (arguments quoted).
+    """
+    parts = ["dealloy", "potential", "fit", name, "--data", str(folder / DATASET_FILE),
+             "--student", student, "--teacher", teacher, "--reference-energies", reference_energies]
+    for key, value in (settings or {}).items():
+        value = list(value) if isinstance(value, tuple) else value
+        text = value if isinstance(value, str) else json.dumps(value)
+        parts += [f"--{student}-setting", f"{key}={text}"]
+    if teacher_crystal:
+        parts.append("--teacher-crystal")
+    return shlex.join(parts)
 
 
 def _cutoff(student: str, settings: dict) -> float:
@@ -373,6 +416,16 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
                            "reference_energies": ref_doc,
                            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
         }
+        kept = write_dataset(tmp / DATASET_FILE, atoms, {
+            **{k: v for k, v in provenance.items() if k not in _DATASET_DOC_KEYS},
+            "copy_of": {"source": provenance.get("source", str(work / "dataset.extxyz")),
+                        **{k: provenance.get(k) for k in ("sha256", "content_sha256")}}})
+        manifest["provenance"]["shipped_dataset"] = {
+            "file": DATASET_FILE, "sha256": kept["sha256"],
+            "content_sha256": kept["content_sha256"], "configurations": kept["configurations"],
+            "refit": refit_command(f"{name}-refit", target, student,
+                                   teacher if isinstance(teacher, str) else "<teacher>",
+                                   reference_energies, settings.get(student), teacher_crystal)}
         write_json(tmp / MANIFEST, manifest)
         pot = fitted_potential(tmp)
         if validate:
@@ -409,4 +462,5 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
 
 
 __all__ = ["DEFAULT_REFERENCE_ENERGIES", "REFERENCE_ENERGIES", "check_reference_choice",
-           "check_request", "check_teacher_labels", "fit_potential", "potential_name"]
+           "check_request", "check_teacher_labels", "fit_potential", "potential_name",
+           "refit_command"]
