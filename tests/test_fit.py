@@ -630,7 +630,7 @@ def test_a_fitted_potential_keeps_its_data_set_and_its_refit_command_repeats_the
                         reference_energies="none", work_dir=tmp_path / "work")
     folder = user_pots / "pod-kept"
     kept = res["potentials"]["pod-kept"]["provenance"]["shipped_dataset"]
-    assert kept["file"] == "dataset.extxyz.xz"
+    assert kept["kept"] is True and kept["file"] == "dataset.extxyz.xz"
     path = folder / kept["file"]
     assert path.read_bytes()[:6] == b"\xfd7zXZ\x00"  # xz, not plain text
     original, _ = read_dataset(meam_set)
@@ -658,3 +658,29 @@ def test_a_fitted_potential_keeps_its_data_set_and_its_refit_command_repeats_the
     with pytest.raises(ConfigError, match=r"\.xz"):
         write_dataset(tmp_path / "x.extxyz.gz", copy, {})
     assert not (tmp_path / "x.extxyz.gz").exists()
+
+
+def test_a_fit_into_the_project_keeps_no_set_made_from_the_reference_crystals(
+        tmp_path, meam_set, user_pots, monkeypatch):
+    # ../shared/reference/pbe-crystals/README.md: the crystals are not to be copied into the
+    # project, so a potential fitted into the project's potentials/ keeps no set made from them
+    import dealloy.fit.workflow as wf
+    from ase import Atoms
+
+    project = tmp_path / "project-potentials"
+    project.mkdir()
+    monkeypatch.setattr(wf, "potentials_dir", lambda: project)
+    res = fit_potential("inproject", data=meam_set, students=("pod",), validate=False,
+                        settings={"pod": SMALL_POD}, teacher=MEAM_TEACHER,
+                        reference_energies="none", out_dir=project, work_dir=tmp_path / "work")
+    kept = res["potentials"]["pod-inproject"]["provenance"]["shipped_dataset"]
+    assert kept["kept"] is False and "pbe-crystals" in kept["why"]
+    assert kept["source"] == str(meam_set)
+    assert not list((project / "pod-inproject").glob("dataset*"))
+    made = wf.made_from_reference_crystal
+    assert made(Atoms("Si", info={"family": "shortrange",
+                                  "source": "Li15Si4 compressed x0.9, rattled 0.1 A"}))
+    assert made(Atoms("Si", info={"family": "crystal", "source": "Si as given"}))
+    assert not made(Atoms("Si", info={"family": "shortrange",
+                                      "source": "random packing x=2 dmin=1.5 A"}))
+    assert not made(Atoms("Si", info={"family": "amorphous", "source": "LiSi x=1 relaxed"}))

@@ -11,7 +11,10 @@ A fitted potential is a folder ``<out_dir>/<student>-<name>/`` with its paramete
 ``potential.json`` manifest (kind, files, cutoff, provenance, validation numbers) and the labelled
 data set it was fitted to, splits included (``dataset.extxyz.xz`` + ``.json``, about 1.4 kB per
 configuration), so the fit can be repeated from the folder alone (the manifest's
-``provenance["shipped_dataset"]["refit"]`` is the command); the registry
+``provenance["shipped_dataset"]["refit"]`` is the command) -- except in the project's own
+``potentials/`` when the set holds configurations made from the PBE reference crystals, which are
+not to be copied into the project (``shipped_dataset["kept"]`` is then false and says why); the
+registry
 (:mod:`dealloy.potentials`) lists every such folder in ``potentials/`` and in
 :func:`dealloy.potentials.user_potentials_dir`, so ``dealloy run`` with
 ``potential = "<student>-<name>"`` needs only the base install.
@@ -32,7 +35,7 @@ import ase.io
 from dealloy import __version__
 from dealloy.errors import ConfigError
 from dealloy.fit import evaluate as ev
-from dealloy.fit.dataset import (DATASET_FILE, DataSpec, assign_split, check_dataset, crystals_provenance,
+from dealloy.fit.dataset import (DATASET_FILE, PBE_CRYSTAL_FILES, DataSpec, assign_split, check_dataset, crystals_provenance,
                                  family_counts, label, make_configurations, merge_datasets,
                                  reference_crystals, teacher_isolated_atoms, write_dataset)
 from dealloy.fit.students import FITTERS, check_student
@@ -202,6 +205,28 @@ def refit_command(name: str, folder: Path, student: str, teacher: str, reference
     if teacher_crystal:
         parts.append("--teacher-crystal")
     return shlex.join(parts)
+
+
+_CRYSTAL_SOURCE = re.compile(r"^(%s) (as given|strain|compressed)" % "|".join(
+    f[:-4] for f in PBE_CRYSTAL_FILES))
+
+
+def made_from_reference_crystal(atoms) -> bool:
+    """Tell whether a configuration was made from a reference crystal (PBE or the builders').
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A configuration of a data set (``info['family']``, ``info['source']`` as
+        :mod:`dealloy.fit.dataset` tags them).
+
+    Returns
+    -------
+    bool
+        True for the ``crystal`` family and for the compressed crystals of ``shortrange``.
+    """
+    return (atoms.info.get("family") == "crystal"
+            or bool(_CRYSTAL_SOURCE.match(str(atoms.info.get("source", "")))))
 
 
 def _cutoff(student: str, settings: dict) -> float:
@@ -393,6 +418,10 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
             f"{teacher_ref['li15si4_formation_ev_per_atom']:.4f} eV/atom")
 
     result = {"potentials": {}, "dataset": {**provenance, "families": counts}, "cost_s": cost}
+    # the labelled set is kept in each potential's folder, except in the project's own potentials/
+    # when it holds configurations made from the PBE reference crystals (not to be copied there)
+    in_project = out_dir.resolve() == potentials_dir().resolve()
+    from_crystals = sum(1 for a in atoms if made_from_reference_crystal(a))
     for student, full in zip(students, names):
         t1 = time.time()
         target = out_dir / full
@@ -416,16 +445,25 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
                            "reference_energies": ref_doc,
                            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
         }
-        kept = write_dataset(tmp / DATASET_FILE, atoms, {
-            **{k: v for k, v in provenance.items() if k not in _DATASET_DOC_KEYS},
-            "copy_of": {"source": provenance.get("source", str(work / "dataset.extxyz")),
-                        **{k: provenance.get(k) for k in ("sha256", "content_sha256")}}})
-        manifest["provenance"]["shipped_dataset"] = {
-            "file": DATASET_FILE, "sha256": kept["sha256"],
-            "content_sha256": kept["content_sha256"], "configurations": kept["configurations"],
-            "refit": refit_command(f"{name}-refit", target, student,
-                                   teacher if isinstance(teacher, str) else "<teacher>",
-                                   reference_energies, settings.get(student), teacher_crystal)}
+        source = provenance.get("source", str(work / "dataset.extxyz"))
+        if in_project and from_crystals:
+            manifest["provenance"]["shipped_dataset"] = {
+                "kept": False, "source": source,
+                "why": f"{from_crystals} configurations are made from the reference crystals "
+                       "(../shared/reference/pbe-crystals, whose README says they are not to be "
+                       "copied into the project); the set stays outside the package"}
+        else:
+            kept = write_dataset(tmp / DATASET_FILE, atoms, {
+                **{k: v for k, v in provenance.items() if k not in _DATASET_DOC_KEYS},
+                "copy_of": {"source": source,
+                            **{k: provenance.get(k) for k in ("sha256", "content_sha256")}}})
+            manifest["provenance"]["shipped_dataset"] = {
+                "kept": True, "file": DATASET_FILE, "sha256": kept["sha256"],
+                "content_sha256": kept["content_sha256"], "configurations": kept["configurations"],
+                "refit": refit_command(f"{name}-refit", target, student,
+                                       teacher if isinstance(teacher, str) else "<teacher>",
+                                       reference_energies, settings.get(student),
+                                       teacher_crystal)}
         write_json(tmp / MANIFEST, manifest)
         pot = fitted_potential(tmp)
         if validate:
@@ -462,5 +500,5 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
 
 
 __all__ = ["DEFAULT_REFERENCE_ENERGIES", "REFERENCE_ENERGIES", "check_reference_choice",
-           "check_request", "check_teacher_labels", "fit_potential", "potential_name",
-           "refit_command"]
+           "check_request", "check_teacher_labels", "fit_potential",
+           "made_from_reference_crystal", "potential_name", "refit_command"]
