@@ -684,3 +684,24 @@ def test_a_fit_into_the_project_keeps_no_set_made_from_the_reference_crystals(
     assert not made(Atoms("Si", info={"family": "shortrange",
                                       "source": "random packing x=2 dmin=1.5 A"}))
     assert not made(Atoms("Si", info={"family": "amorphous", "source": "LiSi x=1 relaxed"}))
+
+
+def test_held_out_errors_give_a_row_without_the_shortrange_family(meam_set):
+    from dealloy.fit.evaluate import errors_by_family
+
+    atoms, _ = read_dataset(meam_set)
+    for a in atoms[:4]:
+        a.info["family"] = "shortrange"
+    for a in atoms:  # a labelled offset so that the rows differ: 0.1 eV/atom on shortrange only
+        off = 0.1 * len(a) if a.info["family"] == "shortrange" else 0.0
+        a.calc = SinglePointCalculator(a, energy=a.get_potential_energy() + off,
+                                       forces=a.get_forces())
+    rows = errors_by_family(get_potential("meam-godet2020"), atoms, split=None)
+    assert rows["all_but_shortrange"]["configurations"] == len(atoms) - 4
+    assert rows["all_but_shortrange"]["energy_rmse_ev_per_atom"] < 1e-6
+    assert rows["shortrange"]["energy_rmse_ev_per_atom"] == pytest.approx(0.1, abs=1e-6)
+    assert rows["all"]["energy_rmse_ev_per_atom"] == pytest.approx(0.1 * (4 / len(atoms)) ** 0.5,
+                                                                   abs=1e-6)
+    # without shortrange there is no extra row (it would repeat "all")
+    rest = [a for a in atoms if a.info["family"] != "shortrange"]
+    assert "all_but_shortrange" not in errors_by_family(get_potential("meam-godet2020"), rest, None)

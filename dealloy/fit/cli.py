@@ -34,9 +34,9 @@ def _fmt_row(name: str, man: dict) -> list[str]:
     test = v.get("test_errors_by_family", {})
     lines = [f"{name} ({man['kind']}, cutoff {man['cutoff_angstrom']:g} Å, "
              f"{man['provenance']['fit_settings'].get('n_coefficients', '?')} coefficients)"]
-    lines.append(f"  {'family':<10} {'n':>4} {'E rmse meV/atom':>16} {'F rmse eV/Å':>12}")
+    lines.append(f"  {'family':<18} {'n':>4} {'E rmse meV/atom':>16} {'F rmse eV/Å':>12}")
     for fam, row in test.items():
-        lines.append(f"  {fam:<10} {row['configurations']:>4} "
+        lines.append(f"  {fam:<18} {row['configurations']:>4} "
                      f"{1000 * row['energy_rmse_ev_per_atom']:>16.1f} "
                      f"{row['force_rmse_ev_per_angstrom']:>12.3f}")
     if "li15si4_formation_ev_per_atom" in v:

@@ -48,12 +48,12 @@ def main() -> None:
     except ConfigError as exc:
         raise SystemExit(f"--potentials: {exc}") from exc
     families = list(out[names[0]])
-    print("family (held out)  " + "  ".join(f"{n:>24s}" for n in names))
-    print("                   " + "  ".join(f"{'E meV/atom / F eV/A':>24s}" for _ in names))
+    print(f"{'family (held out)':24s}" + "  ".join(f"{n:>24s}" for n in names))
+    print(" " * 24 + "  ".join(f"{'E meV/atom / F eV/A':>24s}" for _ in names))
     for f in families:
         cells = [f"{1000 * out[n][f]['energy_rmse_ev_per_atom']:9.1f} / "
                  f"{out[n][f]['force_rmse_ev_per_angstrom']:.3f}" for n in names]
-        print(f"{f:12s} ({out[names[0]][f]['configurations']:3d})  "
+        print(f"{f:18s} ({out[names[0]][f]['configurations']:3d})"
               + "  ".join(f"{c:>24s}" for c in cells))
     if args.json:
         write_json(Path(args.json), {"data": str(args.data), "errors": out})
