@@ -705,3 +705,18 @@ def test_held_out_errors_give_a_row_without_the_shortrange_family(meam_set):
     # without shortrange there is no extra row (it would repeat "all")
     rest = [a for a in atoms if a.info["family"] != "shortrange"]
     assert "all_but_shortrange" not in errors_by_family(get_potential("meam-godet2020"), rest, None)
+
+
+def test_the_shipped_data_set_specs_load_and_name_what_they_need():
+    # potentials/specs/: the supplements of the a-Si experiment (potentials/README.md); the
+    # student-made one needs its structure potential (fit A), which is not shipped
+    from pathlib import Path
+
+    specs = Path(__file__).resolve().parents[1] / "potentials" / "specs"
+    meam = DataSpec.from_toml(specs / "asi64-meam.toml")
+    meam.check()
+    assert (tuple(meam.xs), meam.n_si, meam.crystals) == ((0.0, 0.5), 64, False)
+    student = DataSpec.from_toml(specs / "asi64-student.toml")
+    assert student.structure_potential == "pod-e0a"
+    with pytest.raises(ConfigError, match="pod-e0a"):
+        student.check()
