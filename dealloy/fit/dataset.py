@@ -1156,4 +1156,5 @@ def merge_datasets(paths) -> tuple[list[Atoms], dict]:
 
 __all__ = ["DATASET_FILE", "DataSpec", "FAMILIES", "assign_split", "check_dataset", "config_hash",
            "crystals_provenance", "default_crystals_dir", "family_counts", "label",
-           "make_configurations", "merge_datasets", "read_dataset", "reference_crystals", "teacher_isolated_atoms", "write_dataset"]
+           "make_configurations", "merge_datasets", "read_dataset", "reference_crystals",
+           "teacher_isolated_atoms", "write_dataset"]
