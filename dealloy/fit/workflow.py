@@ -36,8 +36,9 @@ from dealloy import __version__
 from dealloy.errors import ConfigError
 from dealloy.fit import evaluate as ev
 from dealloy.fit.dataset import (DATASET_FILE, PBE_CRYSTAL_FILES, DataSpec, assign_split,
-                                 check_dataset, crystals_provenance, family_counts, label, make_configurations, merge_datasets,
-                                 reference_crystals, teacher_isolated_atoms, write_dataset)
+                                 check_dataset, crystals_provenance, family_counts, label,
+                                 make_configurations, merge_datasets, reference_crystals,
+                                 teacher_isolated_atoms, write_dataset)
 from dealloy.fit.students import FITTERS, check_student
 from dealloy.fit.teacher import DEFAULT_TEACHER, check_teacher_name, load_teacher
 from dealloy.io import progress_hook, write_json
