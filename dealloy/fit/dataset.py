@@ -999,10 +999,8 @@ def family_counts(atoms_list) -> dict:
     return out
 
 
-def _content_sha256(path: Path) -> str:
-    """sha256 of the extxyz text (decompressed for ``*.xz``)."""
-    if path.suffix != ".xz":
-        return file_sha256(path)
+def _xz_content_sha256(path: Path) -> str:
+    """sha256 of the extxyz text inside an ``*.xz`` file."""
     import lzma
 
     h = hashlib.sha256()
@@ -1053,8 +1051,9 @@ def write_dataset(path, atoms_list, provenance: dict) -> dict:
                 ase.io.write(fh, atoms_list, format="extxyz")
         else:
             ase.io.write(tmp, atoms_list, format="extxyz")
-    doc = {"schema": DATASET_SCHEMA, "file": path.name, "sha256": file_sha256(path),
-           "content_sha256": _content_sha256(path),
+    sha = file_sha256(path)
+    doc = {"schema": DATASET_SCHEMA, "file": path.name, "sha256": sha,
+           "content_sha256": _xz_content_sha256(path) if path.suffix == ".xz" else sha,
            "configurations": len(atoms_list), "atoms": int(sum(len(a) for a in atoms_list)),
            "families": family_counts(atoms_list), **provenance}
     write_json(path.with_suffix(path.suffix + ".json"), doc)

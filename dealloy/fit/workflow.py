@@ -423,6 +423,7 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
     # when it holds configurations made from the PBE reference crystals (not to be copied there)
     in_project = out_dir.resolve() == potentials_dir().resolve()
     from_crystals = sum(1 for a in atoms if made_from_reference_crystal(a))
+    kept = None
     for student, full in zip(students, names):
         t1 = time.time()
         target = out_dir / full
@@ -454,10 +455,13 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
                        "(../shared/reference/pbe-crystals, whose README says they are not to be "
                        "copied into the project); the set stays outside the package"}
         else:
-            kept = write_dataset(tmp / DATASET_FILE, atoms, {
-                **{k: v for k, v in provenance.items() if k not in _DATASET_DOC_KEYS},
-                "copy_of": {"source": source,
-                            **{k: provenance.get(k) for k in ("sha256", "content_sha256")}}})
+            if kept is None:  # compressed once, copied into each student's folder
+                kept = write_dataset(work / DATASET_FILE, atoms, {
+                    **{k: v for k, v in provenance.items() if k not in _DATASET_DOC_KEYS},
+                    "copy_of": {"source": source,
+                                **{k: provenance.get(k) for k in ("sha256", "content_sha256")}}})
+            for f in (DATASET_FILE, DATASET_FILE + ".json"):
+                shutil.copyfile(work / f, tmp / f)
             manifest["provenance"]["shipped_dataset"] = {
                 "kept": True, "file": DATASET_FILE, "sha256": kept["sha256"],
                 "content_sha256": kept["content_sha256"], "configurations": kept["configurations"],
