@@ -12,6 +12,7 @@ import importlib.util
 import json
 import os
 import shlex
+import shutil
 import socket
 
 import ase.io
@@ -660,10 +661,10 @@ def test_a_fitted_potential_keeps_its_data_set_and_its_refit_command_repeats_the
     assert not (tmp_path / "x.extxyz.gz").exists()
 
 
-def test_a_fit_into_the_project_keeps_no_set_made_from_the_reference_crystals(
+def test_a_fit_into_the_project_keeps_no_set_it_cannot_store_apart_from_the_crystals(
         tmp_path, meam_set, user_pots, monkeypatch):
-    # ../shared/reference/pbe-crystals/README.md: the crystals are not to be copied into the
-    # project, so a potential fitted into the project's potentials/ keeps no set made from them
+    # meam_set's crystals name no PBE reference crystal in their source, so they cannot be stored
+    # as displacements from one: a fit into the project's potentials/ keeps no set at all
     import dealloy.fit.workflow as wf
     from ase import Atoms
 
@@ -675,6 +676,7 @@ def test_a_fit_into_the_project_keeps_no_set_made_from_the_reference_crystals(
                         reference_energies="none", out_dir=project, work_dir=tmp_path / "work")
     kept = res["potentials"]["pod-inproject"]["provenance"]["shipped_dataset"]
     assert kept["kept"] is False and "pbe-crystals" in kept["why"]
+    assert "names no PBE reference crystal" in kept["why"]
     assert kept["source"] == str(meam_set)
     assert not list((project / "pod-inproject").glob("dataset*"))
     made = wf.made_from_reference_crystal
@@ -684,6 +686,90 @@ def test_a_fit_into_the_project_keeps_no_set_made_from_the_reference_crystals(
     assert not made(Atoms("Si", info={"family": "shortrange",
                                       "source": "random packing x=2 dmin=1.5 A"}))
     assert not made(Atoms("Si", info={"family": "amorphous", "source": "LiSi x=1 relaxed"}))
+
+
+@pytest.fixture(scope="module")
+def pbe_crystal_set():
+    """The tiny preset's crystal family and compressed crystals, made from the PBE reference
+    crystals and labelled by meam-godet2020 single points."""
+    from dealloy.fit.dataset import crystal_configs, default_crystals_dir, shortrange_configs
+
+    if default_crystals_dir() is None:
+        pytest.fail("../shared/reference/pbe-crystals is missing beside the checkout")
+    spec = DataSpec.preset("tiny")
+    configs = crystal_configs(spec, np.random.default_rng(3))
+    configs += [a for a in shortrange_configs(spec) if "compressed" in a.info["source"]]
+    pot = get_potential("meam-godet2020")
+    for a in configs:
+        e, f = single_point(a, pot)
+        a.calc = SinglePointCalculator(a, energy=e, forces=f, stress=np.zeros(6))
+    assign_split(configs, 0.2)
+    return configs
+
+
+def test_a_fit_into_the_project_keeps_its_crystals_as_displacements_and_refits_from_them(
+        tmp_path, pbe_crystal_set, user_pots, monkeypatch, dealloy_cli):
+    # ../shared/reference/pbe-crystals/README.md: the crystals are not to be copied into the
+    # project. A potential fitted into the project's potentials/ keeps its set with every
+    # configuration made from them stored as displacements; reading it needs the crystals.
+    import lzma
+
+    import dealloy.fit.workflow as wf
+    from dealloy.fit.dataset import default_crystals_dir
+
+    crystals_dir = default_crystals_dir()
+    data = tmp_path / "crystals.extxyz"
+    write_dataset(data, pbe_crystal_set, {"teacher": {"teacher": "meam-godet2020 (test stand-in)"}})
+    project = tmp_path / "potentials"  # the repository's potentials/, with tmp_path its root
+    project.mkdir()
+    monkeypatch.setattr(wf, "potentials_dir", lambda: project)
+    res = fit_potential("inproject", data=data, students=("pod",), validate=False,
+                        settings={"pod": SMALL_POD}, teacher=MEAM_TEACHER,
+                        reference_energies="none", out_dir=project, work_dir=tmp_path / "work")
+    kept = res["potentials"]["pod-inproject"]["provenance"]["shipped_dataset"]
+    n = len(pbe_crystal_set)
+    assert kept["kept"] is True and kept["displaced_from_reference_crystals"] == n
+    path = project / "pod-inproject" / kept["file"]
+    # no line of any crystal's positions is in the file, and no PBE energy either
+    text = lzma.open(path, "rt").read()
+    for f in sorted(crystals_dir.glob("*.xyz")):
+        c = ase.io.read(f)
+        rows = ["%16.8f%16.8f%16.8f" % tuple(p) for p in c.positions if np.abs(p).max() > 1e-6]
+        assert rows and not any(r in text for r in rows), f.name
+        assert repr(c.get_potential_energy()) not in text
+    # read back: the same configurations (positions within 1e-12 A), labels and splits
+    copy, meta = read_dataset(path)
+    assert meta["reference_crystal_displacements"]["configurations"] == n
+    assert len(copy) == n
+    for a, b in zip(read_dataset(data)[0], copy):  # the set as fitted (8 decimals in extxyz)
+        assert b.get_chemical_symbols() == a.get_chemical_symbols()
+        assert np.abs(b.positions - a.positions).max() < 1e-12
+        assert np.abs(b.cell.array - a.cell.array).max() < 1e-12
+        assert b.get_potential_energy() == pytest.approx(a.get_potential_energy(), abs=1e-8)
+        assert (b.info["config_id"], b.info["split"]) == (a.info["config_id"], a.info["split"])
+    # the refit command, run from the repository's root, repeats the fit from the project's
+    # folder (and the crystals)
+    refit = shlex.split(kept["refit"])
+    assert "potentials/pod-inproject/dataset.extxyz.xz" in refit
+    run = dealloy_cli(*refit[1:], "--no-validate", "-q", cwd=tmp_path,
+                      env={**os.environ, "DEALLOY_USER_POTENTIALS_DIR": str(user_pots)})
+    assert run.returncode == 0, run.stderr
+    assert (user_pots / "pod-inproject-refit" / "pod-inproject-refit.coeff.pod").read_text() == \
+        (project / "pod-inproject" / "pod-inproject.coeff.pod").read_text()
+    # without the crystals, or with other ones: one line naming the fix
+    monkeypatch.setenv("DEALLOY_PBE_CRYSTALS", str(tmp_path / "nowhere"))
+    with pytest.raises(ConfigError, match=r"DEALLOY_PBE_CRYSTALS") as err:
+        read_dataset(path)
+    assert "\n" not in str(err.value)
+    other = tmp_path / "other-crystals"
+    shutil.copytree(crystals_dir, other)
+    lines = (other / "Si.xyz").read_text().splitlines()
+    parts = lines[2].split()
+    lines[2] = " ".join([parts[0], repr(float(parts[1]) + 0.01)] + parts[2:])
+    (other / "Si.xyz").write_text("\n".join(lines) + "\n")
+    monkeypatch.setenv("DEALLOY_PBE_CRYSTALS", str(other))
+    with pytest.raises(ConfigError, match=r"Si\.xyz .* differ"):
+        read_dataset(path)
 
 
 def test_held_out_errors_give_a_row_without_the_shortrange_family(meam_set):

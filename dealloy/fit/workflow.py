@@ -11,9 +11,11 @@ A fitted potential is a folder ``<out_dir>/<student>-<name>/`` with its paramete
 ``potential.json`` manifest (kind, files, cutoff, provenance, validation numbers) and the labelled
 data set it was fitted to, splits included (``dataset.extxyz.xz`` + ``.json``, about 1.4 kB per
 configuration), so the fit can be repeated from the folder alone (the manifest's
-``provenance["shipped_dataset"]["refit"]`` is the command) -- except in the project's own
-``potentials/`` when the set holds configurations made from the PBE reference crystals, which are
-not to be copied into the project (``shipped_dataset["kept"]`` is then false and says why); the
+``provenance["shipped_dataset"]["refit"]`` is the command). In the project's own
+``potentials/`` the configurations made from the PBE reference crystals, which are not to be
+copied into the project, are stored as displacements from them
+(:func:`~dealloy.fit.dataset.displace_reference_crystals`; reading the set then needs the
+crystals); if they cannot be, ``shipped_dataset["kept"]`` is false and says why. The
 registry
 (:mod:`dealloy.potentials`) lists every such folder in ``potentials/`` and in
 :func:`dealloy.potentials.user_potentials_dir`, so ``dealloy run`` with
@@ -36,6 +38,7 @@ from dealloy import __version__
 from dealloy.errors import ConfigError
 from dealloy.fit import evaluate as ev
 from dealloy.fit.dataset import (DATASET_FILE, PBE_CRYSTAL_FILES, DataSpec, assign_split,
+                                 displace_reference_crystals, made_from_reference_crystal,
                                  check_dataset, crystals_provenance, family_counts, label,
                                  make_configurations, merge_datasets, reference_crystals,
                                  teacher_isolated_atoms, write_dataset)
@@ -206,28 +209,6 @@ def refit_command(name: str, folder: Path, student: str, teacher: str, reference
     if teacher_crystal:
         parts.append("--teacher-crystal")
     return shlex.join(parts)
-
-
-_CRYSTAL_SOURCE = re.compile(r"^(%s) (as given|strain|compressed)" % "|".join(
-    f[:-4] for f in PBE_CRYSTAL_FILES))
-
-
-def made_from_reference_crystal(atoms) -> bool:
-    """Tell whether a configuration was made from a reference crystal (PBE or the builders').
-
-    Parameters
-    ----------
-    atoms : ase.Atoms
-        A configuration of a data set (``info['family']``, ``info['source']`` as
-        :mod:`dealloy.fit.dataset` tags them).
-
-    Returns
-    -------
-    bool
-        True for the ``crystal`` family and for the compressed crystals of ``shortrange``.
-    """
-    return (atoms.info.get("family") == "crystal"
-            or bool(_CRYSTAL_SOURCE.match(str(atoms.info.get("source", "")))))
 
 
 def _cutoff(student: str, settings: dict) -> float:
@@ -419,10 +400,20 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
             f"{teacher_ref['li15si4_formation_ev_per_atom']:.4f} eV/atom")
 
     result = {"potentials": {}, "dataset": {**provenance, "families": counts}, "cost_s": cost}
-    # the labelled set is kept in each potential's folder, except in the project's own potentials/
-    # when it holds configurations made from the PBE reference crystals (not to be copied there)
+    # the labelled set is kept in each potential's folder; in the project's own potentials/,
+    # when it holds configurations made from the PBE reference crystals (not to be copied there):
+    # those are kept as displacements from the crystals, or, if they cannot be, the set is not kept
     in_project = out_dir.resolve() == potentials_dir().resolve()
-    from_crystals = sum(1 for a in atoms if made_from_reference_crystal(a))
+    from_crystals = sum(1 for a in atoms if made_from_reference_crystal(a)) if in_project else 0
+    not_kept = None
+    if from_crystals:
+        try:
+            displace_reference_crystals(atoms)
+        except ConfigError as exc:
+            not_kept = (f"{from_crystals} configurations are made from the reference crystals "
+                        "(../shared/reference/pbe-crystals, whose README says they are not to be "
+                        f"copied into the project) and cannot be kept as displacements ({exc}); "
+                        "the set stays outside the package")
     kept = None
     for student, full in zip(students, names):
         t1 = time.time()
@@ -448,24 +439,27 @@ def fit_potential(name: str, *, teacher=DEFAULT_TEACHER, students=("pod",), data
                            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
         }
         source = provenance.get("source", str(work / "dataset.extxyz"))
-        if in_project and from_crystals:
-            manifest["provenance"]["shipped_dataset"] = {
-                "kept": False, "source": source,
-                "why": f"{from_crystals} configurations are made from the reference crystals "
-                       "(../shared/reference/pbe-crystals, whose README says they are not to be "
-                       "copied into the project); the set stays outside the package"}
+        if not_kept:
+            manifest["provenance"]["shipped_dataset"] = {"kept": False, "source": source,
+                                                         "why": not_kept}
         else:
             if kept is None:  # compressed once, copied into each student's folder
                 kept = write_dataset(work / DATASET_FILE, atoms, {
                     **{k: v for k, v in provenance.items() if k not in _DATASET_DOC_KEYS},
                     "copy_of": {"source": source,
-                                **{k: provenance.get(k) for k in ("sha256", "content_sha256")}}})
+                                **{k: provenance.get(k) for k in ("sha256", "content_sha256")}}},
+                    displace_crystals=bool(from_crystals))
             for f in (DATASET_FILE, DATASET_FILE + ".json"):
                 shutil.copyfile(work / f, tmp / f)
             manifest["provenance"]["shipped_dataset"] = {
                 "kept": True, "file": DATASET_FILE, "sha256": kept["sha256"],
                 "content_sha256": kept["content_sha256"], "configurations": kept["configurations"],
-                "refit": refit_command(f"{name}-refit", target, student,
+                **({"displaced_from_reference_crystals": from_crystals,
+                    "needs": "the PBE reference crystals (../shared/reference/pbe-crystals or "
+                             "$DEALLOY_PBE_CRYSTALS) to be read: the configurations made from "
+                             "them are stored as displacements"} if from_crystals else {}),
+                "refit": refit_command(f"{name}-refit",  # from the repository's root
+                                       Path("potentials") / full if in_project else target, student,
                                        teacher if isinstance(teacher, str) else "<teacher>",
                                        reference_energies, settings.get(student),
                                        teacher_crystal)}
