@@ -718,6 +718,10 @@ def test_a_fit_into_the_project_keeps_its_crystals_as_displacements_and_refits_f
     from dealloy.fit.dataset import default_crystals_dir
 
     crystals_dir = default_crystals_dir()
+    # each configuration names, when it is made, the PBE crystal it was made from
+    names = {a.info["source"].split()[0] + ".xyz" for a in pbe_crystal_set}
+    assert {a.info["made_from_crystal"] for a in pbe_crystal_set} == names
+    assert names <= {f.name for f in crystals_dir.glob("*.xyz")}
     data = tmp_path / "crystals.extxyz"
     write_dataset(data, pbe_crystal_set, {"teacher": {"teacher": "meam-godet2020 (test stand-in)"}})
     project = tmp_path / "potentials"  # the repository's potentials/, with tmp_path its root

@@ -75,6 +75,9 @@ DATASET_SCHEMA = 1
 #: the copy of its labelled data set that every fitted potential's folder keeps (xz, which,
 #: unlike gzip, stores no time stamp: the same set gives the same bytes and checksum)
 DATASET_FILE = "dataset.extxyz.xz"
+#: info key naming the PBE reference crystal file (``"Li15Si4.xyz"``) a configuration was made
+#: from, set when it is made (sets made before 2026-12-01 are recognised by their ``source``)
+MADE_FROM = "made_from_crystal"
 #: Presets whose data set needs the PBE reference crystals (no silent fallback to the builders').
 PRESETS_NEEDING_PBE_CRYSTALS = ("standard",)
 
@@ -341,11 +344,14 @@ def config_hash(atoms: Atoms) -> str:
     return h.hexdigest()[:16]
 
 
-def _tag(atoms: Atoms, family: str, source: str) -> Atoms:
+def _tag(atoms: Atoms, family: str, source: str, crystal: Atoms | None = None,
+         name: str = "") -> Atoms:
     a = Atoms(atoms.get_chemical_symbols(), positions=atoms.positions, cell=atoms.cell,
               pbc=True)
     a.wrap()
     a.info = {"family": family, "source": source}
+    if crystal is not None and "pbe_energy_ev" in crystal.info:  # made from a PBE crystal
+        a.info[MADE_FROM] = f"{name}.xyz"
     a.info["config_id"] = config_hash(a)
     return a
 
@@ -435,17 +441,18 @@ def crystal_configs(spec: DataSpec, rng) -> list[Atoms]:
     Returns
     -------
     list of ase.Atoms
-        Tagged configurations (``info``: family, source, config_id).
+        Tagged configurations (``info``: family, source, config_id, and made_from_crystal:
+        the PBE crystal's file name, for a crystal read from the PBE folder).
     """
     out = []
     for name, a in reference_crystals(spec.crystals_dir).items():
         if len(a) > spec.max_atoms:  # keep labelling cheap: the primitive-ish cell suffices
             continue
-        out.append(_tag(a, "crystal", f"{name} as given"))
+        out.append(_tag(a, "crystal", f"{name} as given", a, name))
         for k in range(spec.strains_per_crystal):
             s = spec.strain_max * (k + 1) / spec.strains_per_crystal
             out.append(_tag(_strained(a, rng, s, spec.rattle_angstrom), "crystal",
-                            f"{name} strain<={s:.3f} rattle {spec.rattle_angstrom} A"))
+                            f"{name} strain<={s:.3f} rattle {spec.rattle_angstrom} A", a, name))
     return out
 
 
@@ -702,7 +709,8 @@ def shortrange_configs(spec: DataSpec) -> list[Atoms]:
     Returns
     -------
     list of ase.Atoms
-        Tagged configurations (``info``: family, source, config_id).
+        Tagged configurations (``info``: family, source, config_id; a compressed PBE
+        crystal also made_from_crystal, its file name).
     """
     rng = np.random.default_rng([spec.seed, 7])
     out = []
@@ -720,7 +728,7 @@ def shortrange_configs(spec: DataSpec) -> list[Atoms]:
             b = c.copy()
             b.set_cell(b.cell * f, scale_atoms=True)
             b.positions += rng.normal(0.0, 0.1, b.positions.shape)
-            out.append(_tag(b, "shortrange", f"{name} compressed x{f}, rattled 0.1 A"))
+            out.append(_tag(b, "shortrange", f"{name} compressed x{f}, rattled 0.1 A", c, name))
     return out
 
 
@@ -1018,9 +1026,10 @@ def made_from_reference_crystal(atoms) -> bool:
     Returns
     -------
     bool
-        True for the ``crystal`` family and for the compressed crystals of ``shortrange``.
+        True when ``info['made_from_crystal']`` names a PBE crystal, for the ``crystal`` family,
+        and for the compressed crystals of ``shortrange`` (by their ``source``).
     """
-    return (atoms.info.get("family") == "crystal"
+    return (MADE_FROM in atoms.info or atoms.info.get("family") == "crystal"
             or bool(_CRYSTAL_SOURCE.match(str(atoms.info.get("source", "")))))
 
 
@@ -1079,8 +1088,8 @@ def displace_reference_crystals(atoms_list) -> tuple[list[Atoms], dict]:
     names = {}
     for i, a in enumerate(atoms_list):
         if made_from_reference_crystal(a):
-            m = re.match(r"^(%s) " % "|".join(f[:-4] for f in PBE_CRYSTAL_FILES),
-                         str(a.info.get("source", "")))
+            m = re.match(r"^(%s)(?:\.xyz$| )" % "|".join(f[:-4] for f in PBE_CRYSTAL_FILES),
+                         str(a.info.get(MADE_FROM) or a.info.get("source", "")))
             if m is None:
                 raise ConfigError(f"configuration {i} ({a.info.get('family')}) is made from a "
                                   f"crystal but its source {a.info.get('source', '')!r} names no "
