@@ -484,7 +484,7 @@ def test_tiny_sevenn_fit_end_to_end(tmp_path, user_pots):
 
 # ---- the shipped fitted potentials (base install; numbers pinned) -----------------------------
 #: every fitted potential shipped in potentials/ (each must meet the pinned facts below)
-SHIPPED_FITTED = ("pod-lisi-7net", "pod-lisi-7net-eap")
+SHIPPED_FITTED = ("pod-lisi-7net", "pod-lisi-7net-eap", "pod-lisi-7net-asi3")
 
 
 @pytest.mark.parametrize("name", SHIPPED_FITTED)
@@ -529,6 +529,30 @@ def test_shipped_fitted_potential_numbers_are_pinned(name):
 
         for el, e_teacher in v["teacher_isolated_atom_ev"].items():
             assert isolated_atom_energy_ev(el, pot) == pytest.approx(e_teacher, abs=1e-3)
+
+
+@pytest.mark.parametrize("name", [n for n in SHIPPED_FITTED if json.loads(
+    (get_potential(n).files[0].parent / "potential.json").read_text())["provenance"].get(
+    "shipped_dataset", {}).get("kept")])
+def test_a_shipped_potentials_data_set_reads_back_and_gives_its_recorded_held_out_errors(name):
+    # the kept set (crystal-derived configurations restored from ../shared's PBE crystals) is the
+    # one the potential was fitted to: same checksum, counts and held-out errors as recorded
+    from dealloy.fit.evaluate import errors_by_family
+
+    pot = get_potential(name)
+    man = json.loads((pot.files[0].parent / "potential.json").read_text())
+    kept = man["provenance"]["shipped_dataset"]
+    atoms, meta = read_dataset(pot.files[0].parent / kept["file"])
+    assert meta["sha256"] == kept["sha256"] and len(atoms) == kept["configurations"]
+    fams = man["provenance"]["dataset"]["families"]
+    for fam, row in fams.items():
+        assert sum(a.info["family"] == fam for a in atoms) == row["configurations"], fam
+    got = errors_by_family(pot, atoms, "test")["all"]
+    want = man["validation"]["test_errors_by_family"]["all"]
+    assert got["configurations"] == want["configurations"]
+    assert got["energy_rmse_ev_per_atom"] == pytest.approx(want["energy_rmse_ev_per_atom"], abs=1e-6)
+    assert got["force_rmse_ev_per_angstrom"] == pytest.approx(want["force_rmse_ev_per_angstrom"],
+                                                              abs=1e-5)
 
 
 # ---- data sets of one's own: a TOML spec, and several labelled sets joined ----------------------

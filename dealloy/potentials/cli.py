@@ -88,7 +88,8 @@ def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, am
     """Validate potential NAME (default: every shipped potential).
 
     NAME is any potential `dealloy info` lists: meam-godet2020 (default potential),
-    meam-cui2012, pod-lisi-7net-eap and pod-lisi-7net (fitted, experimental), a potential you
+    meam-cui2012, pod-lisi-7net-asi3, pod-lisi-7net-eap and pod-lisi-7net (fitted,
+    experimental), a potential you
     fitted with `dealloy potential fit`, or reaxff (needs --ffield).
     Without --amorphous: lattice constants, cohesive energies, the Li15Si4 formation energy and
     bulk modulus, and whether I-43d survives relaxation and MD, beside reference values.
