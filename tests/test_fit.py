@@ -685,6 +685,19 @@ def test_a_fitted_potential_keeps_its_data_set_and_its_refit_command_repeats_the
     assert not (tmp_path / "x.extxyz.gz").exists()
 
 
+def _fit_into_project(root, data, monkeypatch):
+    """Fit pod-inproject to ``data`` into ``root/potentials``, made the project's potentials/."""
+    import dealloy.fit.workflow as wf
+
+    project = root / "potentials"  # the repository's potentials/, with root its root
+    project.mkdir()
+    monkeypatch.setattr(wf, "potentials_dir", lambda: project)
+    res = fit_potential("inproject", data=data, students=("pod",), validate=False,
+                        settings={"pod": SMALL_POD}, teacher=MEAM_TEACHER,
+                        reference_energies="none", out_dir=project, work_dir=root / "work")
+    return project, res["potentials"]["pod-inproject"]["provenance"]["shipped_dataset"]
+
+
 def test_a_fit_into_the_project_keeps_no_set_it_cannot_store_apart_from_the_crystals(
         tmp_path, meam_set, user_pots, monkeypatch):
     # meam_set's crystals name no PBE reference crystal in their source, so they cannot be stored
@@ -692,13 +705,7 @@ def test_a_fit_into_the_project_keeps_no_set_it_cannot_store_apart_from_the_crys
     import dealloy.fit.workflow as wf
     from ase import Atoms
 
-    project = tmp_path / "project-potentials"
-    project.mkdir()
-    monkeypatch.setattr(wf, "potentials_dir", lambda: project)
-    res = fit_potential("inproject", data=meam_set, students=("pod",), validate=False,
-                        settings={"pod": SMALL_POD}, teacher=MEAM_TEACHER,
-                        reference_energies="none", out_dir=project, work_dir=tmp_path / "work")
-    kept = res["potentials"]["pod-inproject"]["provenance"]["shipped_dataset"]
+    project, kept = _fit_into_project(tmp_path, meam_set, monkeypatch)
     assert kept["kept"] is False and "pbe-crystals" in kept["why"]
     assert "names no PBE reference crystal" in kept["why"]
     assert kept["source"] == str(meam_set)
@@ -738,7 +745,6 @@ def test_a_fit_into_the_project_keeps_its_crystals_as_displacements_and_refits_f
     # configuration made from them stored as displacements; reading it needs the crystals.
     import lzma
 
-    import dealloy.fit.workflow as wf
     from dealloy.fit.dataset import default_crystals_dir
 
     crystals_dir = default_crystals_dir()
@@ -748,13 +754,7 @@ def test_a_fit_into_the_project_keeps_its_crystals_as_displacements_and_refits_f
     assert names <= {f.name for f in crystals_dir.glob("*.xyz")}
     data = tmp_path / "crystals.extxyz"
     write_dataset(data, pbe_crystal_set, {"teacher": {"teacher": "meam-godet2020 (test stand-in)"}})
-    project = tmp_path / "potentials"  # the repository's potentials/, with tmp_path its root
-    project.mkdir()
-    monkeypatch.setattr(wf, "potentials_dir", lambda: project)
-    res = fit_potential("inproject", data=data, students=("pod",), validate=False,
-                        settings={"pod": SMALL_POD}, teacher=MEAM_TEACHER,
-                        reference_energies="none", out_dir=project, work_dir=tmp_path / "work")
-    kept = res["potentials"]["pod-inproject"]["provenance"]["shipped_dataset"]
+    project, kept = _fit_into_project(tmp_path, data, monkeypatch)
     n = len(pbe_crystal_set)
     assert kept["kept"] is True and kept["displaced_from_reference_crystals"] == n
     path = project / "pod-inproject" / kept["file"]
