@@ -322,7 +322,7 @@ def test_reference_energies_bad_choice_or_other_teacher_fail_in_one_line(tmp_pat
     assert not (tmp_path / "u").exists()
 
 
-def test_fit_report_prints_isolated_atoms_beside_the_teachers():
+def test_fit_report_prints_isolated_atoms_beside_the_teachers_and_where_its_data_set_is():
     man = {"kind": "pod", "cutoff_angstrom": 5.0,
            "provenance": {"fit_settings": {"n_coefficients": 130},
                           "reference_energies": {"method": "teacher-atoms"}},
@@ -331,6 +331,16 @@ def test_fit_report_prints_isolated_atoms_beside_the_teachers():
     text = "\n".join(_fmt_row("pod-x", man))
     assert "isolated atom: Li -0.470 eV (teacher -0.470), Si -1.310 eV (teacher -1.310)" in text
     assert "reference energies: teacher-atoms" in text
+    assert "data set" not in text  # nothing recorded, nothing said
+    # where the kept data set is and the command that repeats the fit
+    man["provenance"]["shipped_dataset"] = {
+        "kept": True, "file": "dataset.extxyz.xz", "configurations": 1083,
+        "displaced_from_reference_crystals": 101, "refit": "dealloy potential fit x-refit ..."}
+    text = "\n".join(_fmt_row("pod-x", man))
+    assert "data set kept: dataset.extxyz.xz (1083 configurations; 101 stored as displacements" in text
+    assert "refit: dealloy potential fit x-refit ..." in text
+    man["provenance"]["shipped_dataset"] = {"kept": False, "why": "cannot be kept as displacements"}
+    assert "data set not kept: cannot be kept" in "\n".join(_fmt_row("pod-x", man))
 
 
 def _fitpod_reads_table(text: str) -> tuple[dict, bool]:

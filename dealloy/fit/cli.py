@@ -61,6 +61,15 @@ def _fmt_row(name: str, man: dict) -> list[str]:
         lines.append(f"  MD speed: {v['md_speed']['atom_steps_per_s']:.3g} atom-steps/s (1 core)")
     if "crystal_error" in v:
         lines.append(f"  crystal checks failed: {v['crystal_error']}")
+    kept = man["provenance"].get("shipped_dataset") or {}
+    if kept.get("kept"):
+        n = kept.get("displaced_from_reference_crystals")
+        lines.append(f"  data set kept: {kept['file']} ({kept['configurations']} configurations"
+                     + (f"; {n} stored as displacements from the PBE crystals, which reading it "
+                        "needs" if n else "") + ")")
+        lines.append(f"  refit: {kept['refit']}")
+    elif kept:
+        lines.append(f"  data set not kept: {kept['why']}")
     return lines
 
 
