@@ -565,6 +565,23 @@ def test_a_shipped_potentials_data_set_reads_back_and_gives_its_recorded_held_ou
                                                               abs=1e-5)
 
 
+def test_validate_potential_prints_what_a_fitted_potentials_manifest_records(dealloy_cli):
+    # beside the crystal table: the held-out errors by family and the teacher comparisons the
+    # manifest records, with issue 14's targets, and where the data set and its refit are
+    name = "pod-lisi-7net-asi3"
+    man = json.loads((get_potential(name).files[0].parent / "potential.json").read_text())
+    out = dealloy_cli("validate-potential", name, "--md-ps", "0.2", "-q", check=True).stdout
+    assert "recorded in" in out and "known limitations" in out
+    row = man["validation"]["test_errors_by_family"]["all_but_shortrange"]
+    assert (f"all_but_shortrange {row['configurations']:>4} "
+            f"{1000 * row['energy_rmse_ev_per_atom']:>16.1f} "
+            f"{row['force_rmse_ev_per_angstrom']:>12.3f}") in out
+    volts = ", ".join(f"{r['student_minus_teacher_v']:+.3f}"
+                      for r in man["validation"]["teacher_same_structures"]["voltage"])
+    assert f"voltage, student - teacher: {volts} V" in out
+    assert "refit: dealloy potential fit" in out and "targets >= 0.3x" in out
+
+
 # ---- data sets of one's own: a TOML spec, and several labelled sets joined ----------------------
 def test_spec_file_gives_a_data_set_of_ones_own_and_names_a_bad_key(tmp_path, dealloy_cli):
     good = tmp_path / "asi.toml"

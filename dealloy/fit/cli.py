@@ -12,6 +12,7 @@ from dealloy.fit import DataSpec, fit_potential
 from dealloy.fit.active import ActiveSpec, learn_potential
 from dealloy.fit.workflow import DEFAULT_REFERENCE_ENERGIES, REFERENCE_ENERGIES
 from dealloy.io import rank, write_json
+from dealloy.potentials.recorded import recorded_validation_lines
 
 
 # ---- dealloy potential ... ------------------------------------------------------------------
@@ -30,47 +31,7 @@ def _settings(ctx, param, values):
 
 
 def _fmt_row(name: str, man: dict) -> list[str]:
-    v = man.get("validation", {})
-    test = v.get("test_errors_by_family", {})
-    lines = [f"{name} ({man['kind']}, cutoff {man['cutoff_angstrom']:g} Å, "
-             f"{man['provenance']['fit_settings'].get('n_coefficients', '?')} coefficients)"]
-    lines.append(f"  {'family':<18} {'n':>4} {'E rmse meV/atom':>16} {'F rmse eV/Å':>12}")
-    for fam, row in test.items():
-        lines.append(f"  {fam:<18} {row['configurations']:>4} "
-                     f"{1000 * row['energy_rmse_ev_per_atom']:>16.1f} "
-                     f"{row['force_rmse_ev_per_angstrom']:>12.3f}")
-    if "li15si4_formation_ev_per_atom" in v:
-        t = v.get("teacher_li15si4") or {}
-        lines.append(f"  c-Li15Si4: E_f {v['li15si4_formation_ev_per_atom']:.4f} eV/atom (PBE -0.243"
-                     + (f", teacher {t['li15si4_formation_ev_per_atom']:.4f}" if t else "")
-                     + f"), a {v['li15si4_a_angstrom']:.3f} Å (PBE 10.566"
-                     + (f", teacher {t['li15si4_a_angstrom']:.3f}" if t else "") + ")")
-    hull = v.get("crystal_hull", {})
-    if "formation_rmse_vs_pbe_ev_per_atom" in hull:
-        lines.append(f"  crystal hull E_f rms vs PBE: "
-                     f"{1000 * hull['formation_rmse_vs_pbe_ev_per_atom']:.1f} meV/atom")
-    if "isolated_atom_ev" in v:
-        t = v.get("teacher_isolated_atom_ev") or {}
-        lines.append("  isolated atom: " + ", ".join(
-            f"{el} {e:.3f} eV" + (f" (teacher {t[el]:.3f})" if el in t else "")
-            for el, e in v["isolated_atom_ev"].items()))
-    ref = man["provenance"].get("reference_energies", {}).get("method")
-    if ref:
-        lines.append(f"  reference energies: {ref}")
-    if "md_speed" in v:
-        lines.append(f"  MD speed: {v['md_speed']['atom_steps_per_s']:.3g} atom-steps/s (1 core)")
-    if "crystal_error" in v:
-        lines.append(f"  crystal checks failed: {v['crystal_error']}")
-    kept = man["provenance"].get("shipped_dataset") or {}
-    if kept.get("kept"):
-        n = kept.get("displaced_from_reference_crystals")
-        lines.append(f"  data set kept: {kept['file']} ({kept['configurations']} configurations"
-                     + (f"; {n} stored as displacements from the PBE crystals, which reading it "
-                        "needs" if n else "") + ")")
-        lines.append(f"  refit: {kept['refit']}")
-    elif kept:
-        lines.append(f"  data set not kept: {kept['why']}")
-    return lines
+    return recorded_validation_lines(man, name)
 
 
 @click.group("potential")

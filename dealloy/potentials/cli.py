@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import json
+
 import sys
 
 import click
@@ -16,7 +18,8 @@ from dealloy.config import field_range
 from dealloy.engine.signals import EXIT_CHECKPOINTED
 from dealloy.errors import ConfigError
 from dealloy.io import rank, write_json
-from dealloy.lammps.potentials import POTENTIAL_NAMES, get_potential, list_potentials
+from dealloy.lammps.potentials import MANIFEST, POTENTIAL_NAMES, get_potential, list_potentials
+from dealloy.potentials.recorded import recorded_validation_lines
 from dealloy.potentials.amorphous import (DEFAULT_XS, check_series, plot_amorphous, validate_amorphous,
                                           write_report)
 from dealloy.potentials.diffusivity import DiffusivityParams, run_diffusivity
@@ -155,6 +158,11 @@ def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, am
             res = validate_crystals(pot, md_ps=md_ps, temperature_k=temperature_k, progress=say)
         results.append(res)
         click.echo(res.table())
+        manifest = pot.files[0].parent / MANIFEST if pot.files else None
+        if manifest is not None and manifest.is_file():  # a fitted potential: what it records
+            click.echo(f"recorded in {manifest} (at fit time, and by potentials/validation/*.py "
+                       "with the commands it names):")
+            click.echo("\n".join(recorded_validation_lines(json.loads(manifest.read_text()))))
         click.echo(f"known limitations: {pot.limitations}\n")
     if json_path:
         write_json(json_path, {"crystal": [r.as_dict() for r in results]})
