@@ -1008,8 +1008,10 @@ def family_counts(atoms_list) -> dict:
     return out
 
 
-_CRYSTAL_SOURCE = re.compile(r"^(%s) (as given|strain|compressed)" % "|".join(
-    f[:-4] for f in PBE_CRYSTAL_FILES))
+_CRYSTAL_NAMES = "|".join(f[:-4] for f in PBE_CRYSTAL_FILES)
+_CRYSTAL_SOURCE = re.compile(r"^(%s) (as given|strain|compressed)" % _CRYSTAL_NAMES)
+#: a crystal's name at the start of ``made_from_crystal`` ("Li15Si4.xyz") or of a source
+_CRYSTAL_NAME = re.compile(r"^(%s)(?:\.xyz$| )" % _CRYSTAL_NAMES)
 #: info keys of a configuration stored as displacements from a PBE reference crystal
 DISPLACED_FROM, DISPLACEMENTS = "displaced_from_crystal", "displacement_angstrom"
 
@@ -1088,8 +1090,7 @@ def displace_reference_crystals(atoms_list) -> tuple[list[Atoms], dict]:
     names = {}
     for i, a in enumerate(atoms_list):
         if made_from_reference_crystal(a):
-            m = re.match(r"^(%s)(?:\.xyz$| )" % "|".join(f[:-4] for f in PBE_CRYSTAL_FILES),
-                         str(a.info.get(MADE_FROM) or a.info.get("source", "")))
+            m = _CRYSTAL_NAME.match(str(a.info.get(MADE_FROM) or a.info.get("source", "")))
             if m is None:
                 raise ConfigError(f"configuration {i} ({a.info.get('family')}) is made from a "
                                   f"crystal but its source {a.info.get('source', '')!r} names no "
