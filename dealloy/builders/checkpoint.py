@@ -223,6 +223,7 @@ class BuildRoute:
         self._state = None
         self._start = (0, None)  # (segment, its first step) to continue from
         self._offset = None  # unwrapped - LAMMPS' unwrapped positions after a restore
+        self._offset_ids = None  # the atom ids of its rows, sorted
         self._saved_step = None
         self.resumed = False
         if self.control is None:
@@ -353,7 +354,9 @@ class BuildRoute:
         """Put the checkpoint's state into a session built from the route's start structure.
 
         Sets LAMMPS' step counter, the box bounds (periodic cells), the positions and the
-        velocities exactly as saved, and the route's :attr:`meta` and :attr:`arrays`.
+        velocities exactly as saved, and the route's :attr:`meta` and :attr:`arrays`. Atoms of
+        the session that the checkpoint does not hold (the route deleted them before it was
+        written, e.g. evaporated atoms) are deleted first.
 
         Parameters
         ----------
@@ -379,6 +382,8 @@ class BuildRoute:
                           f"yz final {float(yz)!r}"]
             s.command(f"change_box all {' '.join(words)} units box")
         ids = [int(i) for i in st["ids"]]
+        gone = np.setdiff1d(s.gather("id", 0, 1).astype(np.int64), st["ids"])
+        s.delete_atoms(gone)
         c_ids = (ctypes.c_int * len(ids))(*ids)
         for name in ("x", "v"):  # by atom id: exact float64, native units
             a = np.ascontiguousarray(st[name], dtype=np.float64).ravel()
@@ -389,6 +394,7 @@ class BuildRoute:
         # box and migrates it to its owner (LAMMPS' irregular communication); exact positions.
         s.command("displace_atoms all move 0 0 0 units box")
         self._offset = st["unwrapped"] - s.unwrapped_positions()
+        self._offset_ids = np.sort(np.asarray(st["ids"], dtype=np.int64))
         self.meta = dict(meta["route_meta"])
         self.arrays = {k[len("route_"):]: st[k] for k in st if k.startswith("route_")}
         self._start = (meta["segment"], meta["begin"])
@@ -411,7 +417,13 @@ class BuildRoute:
             plus the periodic images the atoms had crossed before the checkpoint.
         """
         x = session.unwrapped_positions()
-        return x if self._offset is None else x + self._offset
+        if self._offset is None:
+            return x
+        if len(x) != len(self._offset):  # atoms deleted since the restore: keep their rows out
+            ids = np.sort(session.gather("id", 0, 1).astype(np.int64))
+            rows = np.searchsorted(self._offset_ids, ids)
+            self._offset, self._offset_ids = self._offset[rows], ids
+        return x + self._offset
 
     # ---- running -----------------------------------------------------------------------
     def _safe_point(self, s, segment: int, begin, end, boundary: bool) -> None:
@@ -428,7 +440,8 @@ class BuildRoute:
                                      f"segment {segment} at LAMMPS step {_step(s)}; "
                                      f"checkpoint {self.path}")
 
-    def run(self, session, segments, after_segment: Callable[[int], None] | None = None) -> None:
+    def run(self, session, segments, after_segment: Callable[[int], None] | None = None,
+            on_halt: Callable[[int], None] | None = None) -> None:
         """Run ``segments`` in order from where the route stands, as the module docstring says.
 
         Parameters
@@ -439,13 +452,17 @@ class BuildRoute:
             The schedule; the same list on every call of the route.
         after_segment : callable, optional
             ``(index) -> None``, called after each segment finishes (before its checkpoint).
+        on_halt : callable, optional
+            ``(index) -> None``, called when LAMMPS ended a ``run`` before its last step (a
+            ``fix halt ... error continue`` of the caller's fired) in segment ``index``; it must
+            remove the cause (the segment then goes on, with a fresh setup, from that step).
 
         Raises
         ------
         BuildStopped
             When ``stop_requested()`` returned non-zero (after writing the checkpoint).
         SimulationError
-            When LAMMPS fails.
+            When LAMMPS fails, or ends a run early without an ``on_halt`` to call.
         """
         s = session
         first_seg, first_begin = self._start
@@ -472,7 +489,14 @@ class BuildRoute:
                 k = end - step if poll is None else min(poll, end - step)
                 s.command(f"run {k} start {begin} stop {end} pre {pre} post no")
                 pre = "no"
-                step += k
+                now = _step(s)
+                if now < step + k:  # LAMMPS ended the run early: a fix halt fired
+                    if on_halt is None:
+                        raise SimulationError(f"{self.name}: LAMMPS ended a run at step {now}, "
+                                              f"before its step {step + k} (a fix halt?)")
+                    on_halt(i)
+                    pre = "yes"  # the caller may have deleted atoms: rebuild before going on
+                step = now
                 if step < end:
                     self._safe_point(s, i, begin, end, boundary=False)
             for fid in fixes:

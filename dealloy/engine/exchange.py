@@ -100,11 +100,7 @@ class ExchangeMixin:
         return len(gone)
 
     def _delete_ids(self, ids) -> None:
-        ids = [int(i) for i in ids]
-        for a in range(0, len(ids), 500):
-            self.cmd("group dealloy_del id " + " ".join(str(i) for i in ids[a:a + 500]))
-        self.cmd("delete_atoms group dealloy_del compress no")
-        self.cmd("group dealloy_del delete")
+        self.session.delete_atoms(ids)
         self._need_setup = True
 
     def _insert(self, stage, k: int) -> int:

@@ -302,6 +302,29 @@ class LammpsSession:
         for line in lines:
             self.command(line)
 
+    def delete_atoms(self, ids) -> None:
+        """Delete atoms by LAMMPS id, keeping every other atom's id (``compress no``).
+
+        The next run needs its setup (``pre yes``): neighbour lists still hold the deleted atoms.
+
+        Parameters
+        ----------
+        ids : iterable of int
+            LAMMPS atom ids; an empty iterable deletes nothing.
+
+        Raises
+        ------
+        SimulationError
+            When LAMMPS rejects a command.
+        """
+        ids = [int(i) for i in ids]
+        if not ids:
+            return
+        gid = self.new_id("dealloy_del")
+        for a in range(0, len(ids), 500):  # keep each command line short
+            self.command(f"group {gid} id " + " ".join(str(i) for i in ids[a:a + 500]))
+        self.commands([f"delete_atoms group {gid} compress no", f"group {gid} delete"])
+
     def new_id(self, prefix: str = "dealloy") -> str:
         """Make a fix/compute id not used before in this session.
 

@@ -70,7 +70,7 @@ def _floats(ctx, param, value):
                    "stability: checkpoints and finished temperatures, the same command continues")
 @click.option("--stability", is_flag=True,
               help="particle stability: Langevin then NVE MD of a c-Li15Si4 particle in vacuum "
-                   "(closest pair, energy drift, detached atoms); MPI-parallel")
+                   "(closest pair, energy drift, evaporated atoms); MPI-parallel")
 @click.option("--diameter-nm", type=float, default=StabilityParams.model_fields["diameter_nm"].default,
               show_default=True, help="stability: particle diameter, nm (5 nm: 4052 atoms at seed 1)")
 @click.option("--stability-temperatures", default="300,1000", show_default=True,
@@ -100,7 +100,9 @@ def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, am
     voltages vs x over several melt-quench seeds, beside DFT(B) references.
     With --stability: a c-Li15Si4 particle (--diameter-nm) is equilibrated with a Langevin
     thermostat and run in NVE at each temperature; prints the closest pair of atoms (every 5
-    steps, against 1.5 A), the NVE energy drift and the atoms that detached. Run it under
+    steps, against 1.5 A), the NVE energy drift (with what evaporated atoms carried away) and
+    the atoms that evaporated: deleted when they leave the particle, recorded (time, species,
+    kinetic energy, their surroundings before), and the run goes on. Run it under
     `mpiexec -n N`; SIGTERM/SIGUSR1/Ctrl-C write a checkpoint in --cache and exit with status 75, and
     the same command continues (a finished temperature is kept there too).
 

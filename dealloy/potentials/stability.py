@@ -13,10 +13,20 @@ Verlet, the potential's own timestep) for ``time_ps``. Measured:
   system, Si-Si, is 2.35 Å);
 - the **NVE energy drift**: the slope of a least-squares line through the total energy per atom
   sampled every ``sample_ps`` (meV/atom/ns), the total change and the scatter about the line;
-- **detached atoms** (no other atom within 4 Å: evaporation) at every sample. For ML-POD on a
-  LAMMPS with lammps/lammps issue #5114 an atom with too few neighbour-list candidates would
-  crash LAMMPS (:func:`dealloy.lammps.session.check_pod_neighbours`): the run stops at that
-  sample, and the result says so (``stopped``; not stable).
+- **evaporation**: an atom that has left the particle -- no other atom within the potential's
+  cutoff, so nothing binds it any more -- is deleted and recorded (time, species, position,
+  velocity, kinetic energy, the atoms around it at the sample before it left, and the energy it
+  carried away), and the run goes on: a hot particle that sheds a Li is measured to the end
+  instead of stopped. LAMMPS looks for such atoms every :data:`HALT_EVERY_STEPS` steps
+  (``compute coord/atom`` with the cutoff, ``fix halt ... error continue``), the run pauses,
+  dealloy deletes them and continues from that step. On an ML-POD build affected by
+  lammps/lammps issue #5114 (:func:`dealloy.lammps.session.check_pod_neighbours`), which
+  crashes or corrupts memory when an atom has 0 or 1 neighbour-list candidates, an atom counts as
+  gone when fewer than 2 atoms lie within the cutoff (an atom leaving, or a leaving dimer), so
+  every atom LAMMPS keeps has at least 2 candidates. The NVE energy series adds what the deleted
+  atoms carried away (measured by LAMMPS before and after the deletion), so the drift is that of
+  the whole starting system;
+- **detached atoms** (no other atom within 4 Å, still within the cutoff) at every sample.
 
 A run survives SLURM's time-limit signal and ``kill -9``: the MD runs as a
 :class:`dealloy.builders.checkpoint.BuildRoute` (SIGTERM/SIGUSR1 write a checkpoint and stop;
@@ -51,19 +61,25 @@ from dealloy.builders.cache import potential_identity, structure_digest
 from dealloy.builders.checkpoint import BuildControl, BuildRoute, MdSegment, build_control
 from dealloy.config.analysis import AnalysisModel
 from dealloy.engine.signals import StopSignals
+from dealloy.errors import SimulationError
 from dealloy.io import mpi_comm, progress_hook, write_json
 from dealloy.lammps.potentials import DEFAULT_POTENTIAL, get_potential
 from dealloy.potentials.diffusivity import (MAX_TEMPERATURE_K, check_potential_name,
                                              check_at_least_a_timestep,
                                              check_temperatures)
-from dealloy.lammps.session import (POD_MIN_NEIGHBOUR_CANDIDATES, LammpsSession, neighbour_counts)
+from dealloy.lammps.session import POD_NEIGHBOUR_FIX_VERSION, LammpsSession, neighbour_counts
 
-#: an atom with no other atom this close is counted as detached (evaporated), Å
+#: an atom with no other atom this close is counted as detached (loosely held), Å
 DETACHED_ANGSTROM = 4.0
+#: LAMMPS looks for evaporated atoms every this many MD steps (``fix halt``)
+HALT_EVERY_STEPS = 10
+#: the atoms within the cutoff + this of an evaporated atom, at the sample before it left, are
+#: recorded with it (its environment, e.g. for labelling by a teacher), Å
+ENVIRONMENT_MARGIN_ANGSTROM = 2.0
 #: neighbour-list skin of the stability sessions, Å (LammpsSession's default)
 SKIN_ANGSTROM = 2.0
 #: format of the per-temperature result kept in the cache folder
-FORMAT = 1
+FORMAT = 2
 
 
 class StabilityParams(AnalysisModel):
@@ -135,12 +151,27 @@ class StabilityParams(AnalysisModel):
         return self
 
 
-class _Stopped(Exception):
-    """The stability run cannot go on (an ML-POD atom detached); the message says why."""
+def evaporation_rule(potential, lammps_version: int) -> int:
+    """Return the fewest atoms within the cutoff an atom needs to count as part of the particle.
 
-    def __init__(self, detached: int, message: str):
-        super().__init__(message)
-        self.detached = detached
+    Parameters
+    ----------
+    potential : dealloy.lammps.potentials.Potential
+        The potential (its kind decides).
+    lammps_version : int
+        ``lammps.version()`` of the library in use (YYYYMMDD).
+
+    Returns
+    -------
+    int
+        1 (an atom with no other atom within the cutoff has left), or 2 for ML-POD on a LAMMPS
+        older than :data:`dealloy.lammps.session.POD_NEIGHBOUR_FIX_VERSION` (lammps/lammps issue
+        #5114: such a build crashes at 0 or 1 neighbour-list candidates, so an atom is taken out
+        while it still has 2).
+    """
+    if potential.kind == "pod" and lammps_version < POD_NEIGHBOUR_FIX_VERSION:
+        return 2
+    return 1
 
 
 def _drift(t_ps: np.ndarray, e_per_atom_ev: np.ndarray) -> dict:
@@ -191,20 +222,27 @@ def stability_run(params: StabilityParams, temperature_k: float, folder: Path,
     Returns
     -------
     dict
-        ``temperature_k``, ``n_atoms``, ``nve_ps`` (NVE time run: less than asked when it
-        stopped), ``mean_temperature_k`` (NVE),
-        ``closest_pair_angstrom`` (over equilibration and NVE, every ``pair_every_steps``),
-        ``closest_pair_end_angstrom`` (in the final structure, by a KD-tree: a check of
-        LAMMPS' value), ``samples_below_min_pair`` (pair evaluations below
-        ``min_pair_angstrom``),
-        ``detached_atoms_end``, ``drift_mev_per_atom_per_ns``, ``change_mev_per_atom``,
-        ``scatter_mev_per_atom``, ``stable`` (closest pair >= the limit, no atom detached, not
-        stopped), ``stopped`` (None, or why the run stopped early: an atom of an ML-POD particle
-        detached, where LAMMPS' ML-POD would crash on it, lammps/lammps issue #5114),
-        ``md_wall_s`` (MD wall time summed over every process that continued it), ``n_ranks``,
-        ``series`` (per sample: ``t_ps``, ``etotal_ev_per_atom``, ``pe_ev_per_atom``,
-        ``temperature_k``, ``closest_pair_angstrom``, ``detached_atoms``), ``resumed``,
-        ``wall_s`` (this process).
+        ``temperature_k``, ``n_atoms`` (at the start), ``n_atoms_end``, ``nve_ps``,
+        ``mean_temperature_k`` (NVE), ``closest_pair_angstrom`` (over equilibration and NVE,
+        every ``pair_every_steps``), ``closest_pair_end_angstrom`` (in the final structure, by a
+        KD-tree: a check of LAMMPS' value), ``samples_below_min_pair`` (pair evaluations below
+        ``min_pair_angstrom``), ``evaporated_li``, ``evaporated_si`` (atoms deleted after they
+        left the particle, equilibration and NVE), ``evaporated_nve_per_ns`` (atoms per ns of
+        NVE), ``evaporation_min_neighbours`` (:func:`evaporation_rule`), ``evaporations`` (one
+        dict per deletion: ``t_ps`` from the start of the equilibration, ``phase``
+        ``equilibration`` or ``nve``, ``step``, ``energy_removed_ev`` -- the total energy before
+        minus after, by LAMMPS -- and ``atoms``: per atom ``id``, ``element``,
+        ``position_angstrom``, ``velocity_angstrom_per_ps``, ``kinetic_energy_ev``,
+        ``nearest_angstrom``, ``environment_before`` with ``t_ps``, ``ids``, ``elements``,
+        ``positions_angstrom`` of the atoms within the cutoff + 2 Å of it at the last sample
+        before, itself first), ``detached_atoms_end``, ``drift_mev_per_atom_per_ns``,
+        ``change_mev_per_atom``, ``scatter_mev_per_atom``, ``stable`` (closest pair >= the
+        limit and nothing evaporated), ``md_wall_s`` (MD wall time summed over every process
+        that continued it), ``n_ranks``, ``series`` (per sample: ``t_ps``,
+        ``etotal_ev_per_atom`` -- the total energy plus what evaporated atoms carried away, per
+        starting atom --, ``pe_ev_per_atom`` (per atom present), ``temperature_k``,
+        ``closest_pair_angstrom``, ``detached_atoms``, ``n_atoms``), ``resumed``, ``wall_s``
+        (this process).
 
     Raises
     ------
@@ -237,15 +275,16 @@ def stability_run(params: StabilityParams, temperature_k: float, folder: Path,
                  for k in range(n_samples)]
     pair_file = Path(folder) / f"{name}-pairs.txt"
     total_ps = p.equilibrate_ps + p.time_ps
+    cutoff = float(pot.cutoff_angstrom)
     with LammpsSession(start, pot, comm=comm, neighbor_skin_angstrom=SKIN_ANGSTROM) as s:
+        need = evaporation_rule(pot, s.lmp.version())
         if not route.restore(s):
             s.minimize(ftol_ev_per_angstrom=1e-3, maxiter=2000)
             s.create_velocities(temperature_k, p.seed)
-            route.arrays["series"] = np.zeros((0, 6))
-            route.meta["closest_pair"] = math.inf
-            route.meta["below"] = 0
-            route.meta["pair_step"] = int(s.lmp.extract_global("ntimestep"))
-            route.meta["wall_s"] = 0.0
+            route.arrays["series"] = np.zeros((0, 7))
+            route.meta.update(closest_pair=math.inf, below=0, wall_s=0.0, evaporations=[],
+                              energy_removed_ev=0.0,
+                              pair_step=int(s.lmp.extract_global("ntimestep")))
             if comm.Get_rank() == 0:
                 pair_file.unlink(missing_ok=True)
         # the closest pair every N steps, appended by LAMMPS to a file (step, value); a resumed
@@ -253,11 +292,50 @@ def stability_run(params: StabilityParams, temperature_k: float, folder: Path,
         s.commands(["compute dealloy_pl all pair/local dist",
                     "compute dealloy_pmin all reduce min c_dealloy_pl inputs local",
                     f"fix dealloy_pairs all ave/time {p.pair_every_steps} 1 {p.pair_every_steps} "
-                    f"c_dealloy_pmin append {pair_file} format ' %.6f'"])
+                    f"c_dealloy_pmin append {pair_file} format ' %.6f'",
+                    # an atom with fewer than `need` atoms within the cutoff has left: pause
+                    f"compute dealloy_cn all coord/atom cutoff {cutoff!r}",
+                    f"variable dealloy_gone atom c_dealloy_cn<{need}",
+                    "compute dealloy_ngone all reduce sum v_dealloy_gone",
+                    "variable dealloy_ngone equal c_dealloy_ngone",
+                    f"fix dealloy_halt all halt {HALT_EVERY_STEPS} v_dealloy_ngone > 0.5 "
+                    "error continue message no"])
         clock = [time.perf_counter()]
-        reach = float(pot.cutoff_angstrom) + SKIN_ANGSTROM
+        before = [s.get_atoms(velocities=False), None]  # the structure at the last sample, t
+
+        def t_now() -> float:
+            return (int(s.lmp.extract_global("ntimestep")) - route.meta["step0"]) * s.dt_ps
+
+        route.meta.setdefault("step0", int(s.lmp.extract_global("ntimestep")))
+        before[1] = round(t_now(), 6)
+
+        def evaporate(i: int) -> int:
+            atoms = s.get_atoms(velocities=True)
+            gone = np.flatnonzero(neighbour_counts(atoms, cutoff) < need)
+            if not gone.size:
+                return 0
+            e_before = _total_energy_ev(s)
+            t_ps, step = t_now(), int(s.lmp.extract_global("ntimestep"))
+            rows = _evaporated_atoms(atoms, gone, before[0], before[1], cutoff)
+            s.delete_atoms(atoms.arrays["id"][gone])
+            removed = e_before - _total_energy_ev(s)
+            route.meta["energy_removed_ev"] += removed
+            route.meta["evaporations"].append({
+                "t_ps": round(t_ps, 6), "step": step,
+                "phase": "equilibration" if i < n_eq else "nve",
+                "energy_removed_ev": removed, "atoms": rows})
+            say(f"{temperature_k:g} K: {len(rows)} atom(s) evaporated at {t_ps:.2f} ps "
+                f"({', '.join(r['element'] for r in rows)}), deleted; going on")
+            return len(rows)
+
+        def halted(i: int) -> None:
+            if not evaporate(i):  # LAMMPS and dealloy must agree on what left
+                raise SimulationError(f"{name}: LAMMPS paused for an atom with fewer than {need} "
+                                      f"atoms within {cutoff:g} A at step "
+                                      f"{int(s.lmp.extract_global('ntimestep'))}, but none is there")
 
         def after(i: int) -> None:
+            evaporate(i)
             step = int(s.lmp.extract_global("ntimestep"))
             now = time.perf_counter()
             route.meta["wall_s"] += now - clock[0]  # MD wall time over every resumed process
@@ -271,20 +349,13 @@ def stability_run(params: StabilityParams, temperature_k: float, folder: Path,
             route.meta["below"] += int((pairs < p.min_pair_angstrom).sum())
             route.meta["pair_step"] = step
             atoms = s.get_atoms(velocities=False)
+            before[0], before[1] = atoms, round(t_now(), 6)
             detached = int((neighbour_counts(atoms, DETACHED_ANGSTROM) == 0).sum())
-            if pot.kind == "pod":
-                few = np.flatnonzero(neighbour_counts(atoms, reach) < POD_MIN_NEIGHBOUR_CANDIDATES)
-                if few.size:
-                    t_at = sum(seg.time_ps for seg in segments[:i + 1])
-                    raise _Stopped(few.size,
-                        f"{few.size} atom(s) detached after {t_at:g} ps (fewer than "
-                        f"{POD_MIN_NEIGHBOUR_CANDIDATES} neighbours within {reach:g} A at LAMMPS "
-                        f"step {step}, first index {int(few[0])}); the run stopped there because "
-                        "LAMMPS' ML-POD crashes on such atoms (lammps/lammps issue #5114)")
             if i >= n_eq:
                 t_ps = (i - n_eq + 1) * p.sample_ps
-                row = [t_ps, s.thermo("etotal") * s.units.energy_ev / n,
-                       s.thermo("pe") * s.units.energy_ev / n, s.thermo("temp"), low, detached]
+                etot = (s.thermo("etotal") * s.units.energy_ev + route.meta["energy_removed_ev"]) / n
+                row = [t_ps, etot, s.thermo("pe") * s.units.energy_ev / len(atoms),
+                       s.thermo("temp"), low, detached, len(atoms)]
                 route.arrays["series"] = np.vstack([route.arrays["series"], row])
             ps_done = (sum(seg.time_ps for seg in segments[:i + 1]))
             say(f"{temperature_k:g} K: {ps_done:.1f} of {total_ps:g} ps, closest pair "
@@ -292,34 +363,74 @@ def stability_run(params: StabilityParams, temperature_k: float, folder: Path,
                 task=f"{temperature_k:g} K MD")
 
         s.command("thermo_style custom step temp pe ke etotal")
-        stopped, n_detached = None, 0
-        try:
-            route.run(s, segments, after_segment=after)
-        except _Stopped as exc:
-            stopped, n_detached = str(exc), exc.detached
+        route.run(s, segments, after_segment=after, on_halt=halted)
         final = s.get_atoms(velocities=False)
     ser = route.arrays["series"]
     drift = (_drift(ser[:, 0], ser[:, 1]) if len(ser) >= 2 else
              dict.fromkeys(("drift_mev_per_atom_per_ns", "change_mev_per_atom",
                             "scatter_mev_per_atom"), math.nan))
     below = int(route.meta["below"])
-    detached_end = max(int(ser[-1, 5]) if len(ser) else 0, n_detached)
-    out = {"temperature_k": float(temperature_k), "n_atoms": n,
-           "nve_ps": float(ser[-1, 0]) if len(ser) else 0.0,
+    events = route.meta["evaporations"]
+    lost = [a["element"] for e in events for a in e["atoms"]]
+    lost_nve = sum(len(e["atoms"]) for e in events if e["phase"] == "nve")
+    nve_ps = float(ser[-1, 0]) if len(ser) else 0.0
+    out = {"temperature_k": float(temperature_k), "n_atoms": n, "n_atoms_end": len(final),
+           "nve_ps": nve_ps,
            "equilibrate_ps": float(p.equilibrate_ps), "timestep_ps": float(pot.timestep_ps),
            "mean_temperature_k": float(ser[:, 3].mean()) if len(ser) else math.nan,
            "closest_pair_angstrom": float(route.meta["closest_pair"]),
            "closest_pair_end_angstrom": _closest_pair(final),
-           "samples_below_min_pair": below, "detached_atoms_end": detached_end, **drift,
-           "stable": bool(below == 0 and detached_end == 0 and stopped is None),
-           "stopped": stopped,
+           "samples_below_min_pair": below,
+           "evaporated_li": lost.count("Li"), "evaporated_si": lost.count("Si"),
+           "evaporated_nve_per_ns": lost_nve / nve_ps * 1e3 if nve_ps else math.nan,
+           "evaporation_min_neighbours": need, "evaporations": events,
+           "detached_atoms_end": int(ser[-1, 5]) if len(ser) else 0, **drift,
+           "stable": bool(below == 0 and not lost),
            "md_wall_s": round(float(route.meta["wall_s"]), 1), "n_ranks": comm.Get_size(),
            "series": {"t_ps": ser[:, 0].tolist(), "etotal_ev_per_atom": ser[:, 1].tolist(),
                       "pe_ev_per_atom": ser[:, 2].tolist(), "temperature_k": ser[:, 3].tolist(),
                       "closest_pair_angstrom": ser[:, 4].tolist(),
-                      "detached_atoms": ser[:, 5].astype(int).tolist()}}
+                      "detached_atoms": ser[:, 5].astype(int).tolist(),
+                      "n_atoms": ser[:, 6].astype(int).tolist()}}
     route.finish(final, out)
     return dict(out, resumed=route.resumed, wall_s=round(time.perf_counter() - t0, 1))
+
+
+def _total_energy_ev(s) -> float:
+    """Total (potential + kinetic) energy of the session's current state, eV (``run 0``)."""
+    s.command("run 0 post no")
+    return s.thermo("etotal") * s.units.energy_ev
+
+
+def _evaporated_atoms(atoms, gone: np.ndarray, before, before_t_ps, cutoff: float) -> list[dict]:
+    """Describe the atoms ``gone`` of ``atoms`` (ids, velocities in ASE units) for the record."""
+    from ase import units as ase_units
+
+    tree = cKDTree(atoms.positions)
+    ids_before = before.arrays["id"]
+    tree_before = cKDTree(before.positions)
+    vel = atoms.get_velocities()  # ASE units: 1/2 m v^2 in eV with m in amu
+    rows = []
+    for j in gone:
+        d, _ = tree.query(atoms.positions[j], k=2)
+        row = {"id": int(atoms.arrays["id"][j]), "element": atoms[j].symbol,
+               "position_angstrom": [round(float(c), 4) for c in atoms.positions[j]],
+               "velocity_angstrom_per_ps": [round(float(c), 4)
+                                            for c in vel[j] * 1000.0 * ase_units.fs],
+               "kinetic_energy_ev": float(0.5 * atoms[j].mass * (vel[j] ** 2).sum()),
+               "nearest_angstrom": round(float(d[1]), 4)}
+        k = np.flatnonzero(ids_before == row["id"])
+        if k.size:  # its surroundings at the last sample, itself first
+            near = [int(m) for m in tree_before.query_ball_point(
+                before.positions[k[0]], cutoff + ENVIRONMENT_MARGIN_ANGSTROM) if m != k[0]]
+            keep = [int(k[0])] + sorted(near)
+            row["environment_before"] = {
+                "t_ps": before_t_ps, "ids": [int(ids_before[m]) for m in keep],
+                "elements": [before[m].symbol for m in keep],
+                "positions_angstrom": [[round(float(c), 4) for c in before.positions[m]]
+                                       for m in keep]}
+        rows.append(row)
+    return rows
 
 
 def particle_stability(params: StabilityParams | dict, cache_dir=None, comm=None,
@@ -405,15 +516,23 @@ def stability_table(result: dict) -> str:
     lines = [f"Particle stability of '{result['potential']}' (c-Li15Si4, {p['diameter_nm']:g} nm, "
              f"{n} atoms; {p['equilibrate_ps']:g} ps Langevin, then {p['time_ps']:g} ps NVE)",
              f"{'T (K)':>7} {'<T> NVE':>8} {'closest pair (A)':>17} {'evals < ' + str(p['min_pair_angstrom']) + ' A':>12} "
-             f"{'detached':>8} {'drift meV/atom/ns':>18} {'change meV/atom':>16} {'scatter':>8}  verdict"]
+             f"{'evaporated Li/Si':>16} {'drift meV/atom/ns':>18} {'change meV/atom':>16} {'scatter':>8}  verdict"]
     for r in runs:
+        bad = ((["close pairs"] if r["samples_below_min_pair"] else [])
+               + (["atoms evaporate"] if r["evaporated_li"] + r["evaporated_si"] else []))
+        lost = f"{r['evaporated_li']}/{r['evaporated_si']}"
         lines.append(f"{r['temperature_k']:7g} {r['mean_temperature_k']:8.0f} "
                      f"{r['closest_pair_angstrom']:17.3f} {r['samples_below_min_pair']:12d} "
-                     f"{r['detached_atoms_end']:8d} {r['drift_mev_per_atom_per_ns']:18.3f} "
+                     f"{lost:>16} {r['drift_mev_per_atom_per_ns']:18.3f} "
                      f"{r['change_mev_per_atom']:16.3f} {r['scatter_mev_per_atom']:8.3f}  "
-                     f"{'stable' if r['stable'] else 'UNSTABLE'}")
-    lines += [f"{r['temperature_k']:g} K stopped early: {r['stopped']}" for r in runs
-              if r.get("stopped")]
+                     + ("stable" if r["stable"] else "UNSTABLE: " + ", ".join(bad)))
+    for r in runs:
+        for e in r["evaporations"]:
+            lines.append(f"{r['temperature_k']:g} K: at {e['t_ps']:.2f} ps ({e['phase']}) "
+                         + ", ".join(f"{a['element']} {a['id']} ({a['kinetic_energy_ev']:.2f} eV "
+                                     "kinetic)" for a in e["atoms"])
+                         + f" left the particle and was deleted; {e['energy_removed_ev']:.2f} eV "
+                           "went with it")
     return "\n".join(lines)
 
 
@@ -430,5 +549,5 @@ def write_stability(result: dict, path) -> None:
     write_json(path, result, collective=True)
 
 
-__all__ = ["StabilityParams", "particle_stability", "stability_run", "stability_table",
+__all__ = ["StabilityParams", "evaporation_rule", "particle_stability", "stability_run", "stability_table",
            "write_stability"]
