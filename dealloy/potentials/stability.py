@@ -15,11 +15,13 @@ Verlet, the potential's own timestep) for ``time_ps``. Measured:
   sampled every ``sample_ps`` (meV/atom/ns), the total change and the scatter about the line;
 - **evaporation**: an atom that has left the particle -- no other atom within the potential's
   cutoff, so nothing binds it any more -- is deleted and recorded (time, species, position,
-  velocity, kinetic energy, the atoms around it at the sample before it left, and the energy it
-  carried away), and the run goes on: a hot particle that sheds a Li is measured to the end
+  velocity, kinetic energy, the atoms around it at the last check before it left -- at most
+  ``sample_ps`` earlier -- and the energy it carried away), and the run goes on: a hot particle that sheds a Li is measured to the end
   instead of stopped. LAMMPS looks for such atoms every :data:`HALT_EVERY_STEPS` steps
   (``compute coord/atom`` with the cutoff, ``fix halt ... error continue``), the run pauses,
-  dealloy deletes them and continues from that step. On an ML-POD build affected by
+  dealloy deletes them (with any atom left too poorly bound by their going,
+  :func:`evaporated`) and continues from that step; dealloy checks again after every
+  ``sample_ps`` chunk (a halt on a chunk's last step ends the chunk normally). On an ML-POD build affected by
   lammps/lammps issue #5114 (:func:`dealloy.lammps.session.check_pod_neighbours`), which
   crashes or corrupts memory when an atom has 0 or 1 neighbour-list candidates, an atom counts as
   gone when fewer than 2 atoms lie within the cutoff (an atom leaving, or a leaving dimer), so
@@ -73,9 +75,16 @@ from dealloy.lammps.session import POD_NEIGHBOUR_FIX_VERSION, LammpsSession, nei
 DETACHED_ANGSTROM = 4.0
 #: LAMMPS looks for evaporated atoms every this many MD steps (``fix halt``)
 HALT_EVERY_STEPS = 10
-#: the atoms within the cutoff + this of an evaporated atom, at the sample before it left, are
-#: recorded with it (its environment, e.g. for labelling by a teacher), Å
+#: the atoms within the cutoff + this of an evaporated atom, at the last chunk before it left
+#: (at most ``poll_ps`` = ``sample_ps`` earlier), are recorded with it (its environment, to look
+#: at or to label with a teacher; not enough for its removal energy, which depends on atoms up to
+#: two cutoffs away), Å
 ENVIRONMENT_MARGIN_ANGSTROM = 2.0
+#: the environment is recorded for this many evaporated atoms of a run (the first ones), so a
+#: run that sheds hundreds keeps a small record and checkpoint
+MAX_ENVIRONMENTS = 20
+#: the table prints this many evaporation events of a run, then how many more there were
+MAX_EVENT_LINES = 10
 #: neighbour-list skin of the stability sessions, Å (LammpsSession's default)
 SKIN_ANGSTROM = 2.0
 #: format of the per-temperature result kept in the cache folder
@@ -234,8 +243,9 @@ def stability_run(params: StabilityParams, temperature_k: float, folder: Path,
         minus after, by LAMMPS -- and ``atoms``: per atom ``id``, ``element``,
         ``position_angstrom``, ``velocity_angstrom_per_ps``, ``kinetic_energy_ev``,
         ``nearest_angstrom``, ``environment_before`` with ``t_ps``, ``ids``, ``elements``,
-        ``positions_angstrom`` of the atoms within the cutoff + 2 Å of it at the last sample
-        before, itself first), ``detached_atoms_end``, ``drift_mev_per_atom_per_ns``,
+        ``positions_angstrom`` of the atoms within the cutoff + 2 Å of it at the last check
+        before, at most ``sample_ps`` earlier, itself first; for the first
+        :data:`MAX_ENVIRONMENTS` atoms of a run), ``detached_atoms_end``, ``drift_mev_per_atom_per_ns``,
         ``change_mev_per_atom``, ``scatter_mev_per_atom``, ``stable`` (closest pair >= the
         limit and nothing evaporated), ``md_wall_s`` (MD wall time summed over every process
         that continued it), ``n_ranks``, ``series`` (per sample: ``t_ps``,
@@ -249,7 +259,7 @@ def stability_run(params: StabilityParams, temperature_k: float, folder: Path,
     BuildStopped
         On SIGTERM/SIGUSR1/Ctrl-C, after writing the checkpoint.
     SimulationError
-        When LAMMPS fails.
+        When LAMMPS fails, or paused for an evaporated atom that dealloy does not find.
     """
     p = params
     pot = get_potential(p.potential)
@@ -309,14 +319,21 @@ def stability_run(params: StabilityParams, temperature_k: float, folder: Path,
         route.meta.setdefault("step0", int(s.lmp.extract_global("ntimestep")))
         before[1] = round(t_now(), 6)
 
-        def evaporate(i: int) -> int:
+        def evaporate(i: int, halted: bool) -> bool:
             atoms = s.get_atoms(velocities=True)
-            gone = np.flatnonzero(neighbour_counts(atoms, cutoff) < need)
+            gone = evaporated(atoms, cutoff, need)
             if not gone.size:
-                return 0
+                if halted:  # LAMMPS and dealloy must agree on what left
+                    raise SimulationError(
+                        f"{name}: LAMMPS paused for an atom with fewer than {need} atoms within "
+                        f"{cutoff:g} A at step {int(s.lmp.extract_global('ntimestep'))}, but "
+                        "none is there")
+                before[0], before[1] = atoms, round(t_now(), 6)
+                return False
             e_before = _total_energy_ev(s)
             t_ps, step = t_now(), int(s.lmp.extract_global("ntimestep"))
-            rows = _evaporated_atoms(atoms, gone, before[0], before[1], cutoff)
+            n_env = MAX_ENVIRONMENTS - sum(len(e["atoms"]) for e in route.meta["evaporations"])
+            rows = _evaporated_atoms(atoms, gone, before[0], before[1], cutoff, n_env)
             s.delete_atoms(atoms.arrays["id"][gone])
             removed = e_before - _total_energy_ev(s)
             route.meta["energy_removed_ev"] += removed
@@ -326,16 +343,10 @@ def stability_run(params: StabilityParams, temperature_k: float, folder: Path,
                 "energy_removed_ev": removed, "atoms": rows})
             say(f"{temperature_k:g} K: {len(rows)} atom(s) evaporated at {t_ps:.2f} ps "
                 f"({', '.join(r['element'] for r in rows)}), deleted; going on")
-            return len(rows)
-
-        def halted(i: int) -> None:
-            if not evaporate(i):  # LAMMPS and dealloy must agree on what left
-                raise SimulationError(f"{name}: LAMMPS paused for an atom with fewer than {need} "
-                                      f"atoms within {cutoff:g} A at step "
-                                      f"{int(s.lmp.extract_global('ntimestep'))}, but none is there")
+            before[0], before[1] = s.get_atoms(velocities=False), round(t_now(), 6)
+            return True
 
         def after(i: int) -> None:
-            evaporate(i)
             step = int(s.lmp.extract_global("ntimestep"))
             now = time.perf_counter()
             route.meta["wall_s"] += now - clock[0]  # MD wall time over every resumed process
@@ -348,8 +359,7 @@ def stability_run(params: StabilityParams, temperature_k: float, folder: Path,
             route.meta["closest_pair"] = min(route.meta["closest_pair"], low)
             route.meta["below"] += int((pairs < p.min_pair_angstrom).sum())
             route.meta["pair_step"] = step
-            atoms = s.get_atoms(velocities=False)
-            before[0], before[1] = atoms, round(t_now(), 6)
+            atoms = before[0]  # this step's structure (after_chunk ran at the segment's end)
             detached = int((neighbour_counts(atoms, DETACHED_ANGSTROM) == 0).sum())
             if i >= n_eq:
                 t_ps = (i - n_eq + 1) * p.sample_ps
@@ -363,7 +373,7 @@ def stability_run(params: StabilityParams, temperature_k: float, folder: Path,
                 task=f"{temperature_k:g} K MD")
 
         s.command("thermo_style custom step temp pe ke etotal")
-        route.run(s, segments, after_segment=after, on_halt=halted)
+        route.run(s, segments, after_segment=after, after_chunk=evaporate)
         final = s.get_atoms(velocities=False)
     ser = route.arrays["series"]
     drift = (_drift(ser[:, 0], ser[:, 1]) if len(ser) >= 2 else
@@ -402,7 +412,38 @@ def _total_energy_ev(s) -> float:
     return s.thermo("etotal") * s.units.energy_ev
 
 
-def _evaporated_atoms(atoms, gone: np.ndarray, before, before_t_ps, cutoff: float) -> list[dict]:
+def evaporated(atoms, cutoff_angstrom: float, min_neighbours: int) -> np.ndarray:
+    """Find the atoms that have left a particle: fewer than ``min_neighbours`` within the cutoff.
+
+    Repeated on the atoms that remain until none drops out, so that no atom kept is left with
+    too few neighbours once the others are gone (a leaving Li3 chain counts 1, 2, 1).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The structure (Å).
+    cutoff_angstrom : float
+        The potential's cutoff, Å.
+    min_neighbours : int
+        :func:`evaporation_rule`'s number.
+
+    Returns
+    -------
+    numpy.ndarray
+        Indices into ``atoms``, ascending (empty when every atom is held).
+    """
+    keep = np.ones(len(atoms), dtype=bool)
+    while keep.any():
+        idx = np.flatnonzero(keep)
+        low = idx[neighbour_counts(atoms[idx], cutoff_angstrom) < min_neighbours]
+        if not low.size:
+            break
+        keep[low] = False
+    return np.flatnonzero(~keep)
+
+
+def _evaporated_atoms(atoms, gone: np.ndarray, before, before_t_ps, cutoff: float,
+                      n_environments: int) -> list[dict]:
     """Describe the atoms ``gone`` of ``atoms`` (ids, velocities in ASE units) for the record."""
     from ase import units as ase_units
 
@@ -420,7 +461,7 @@ def _evaporated_atoms(atoms, gone: np.ndarray, before, before_t_ps, cutoff: floa
                "kinetic_energy_ev": float(0.5 * atoms[j].mass * (vel[j] ** 2).sum()),
                "nearest_angstrom": round(float(d[1]), 4)}
         k = np.flatnonzero(ids_before == row["id"])
-        if k.size:  # its surroundings at the last sample, itself first
+        if k.size and len(rows) < n_environments:  # its surroundings before, itself first
             near = [int(m) for m in tree_before.query_ball_point(
                 before.positions[k[0]], cutoff + ENVIRONMENT_MARGIN_ANGSTROM) if m != k[0]]
             keep = [int(k[0])] + sorted(near)
@@ -527,12 +568,16 @@ def stability_table(result: dict) -> str:
                      f"{r['change_mev_per_atom']:16.3f} {r['scatter_mev_per_atom']:8.3f}  "
                      + ("stable" if r["stable"] else "UNSTABLE: " + ", ".join(bad)))
     for r in runs:
-        for e in r["evaporations"]:
+        events = r["evaporations"]
+        for e in events[:MAX_EVENT_LINES]:
             lines.append(f"{r['temperature_k']:g} K: at {e['t_ps']:.2f} ps ({e['phase']}) "
                          + ", ".join(f"{a['element']} {a['id']} ({a['kinetic_energy_ev']:.2f} eV "
                                      "kinetic)" for a in e["atoms"])
                          + f" left the particle and was deleted; {e['energy_removed_ev']:.2f} eV "
                            "went with it")
+        if len(events) > MAX_EVENT_LINES:
+            lines.append(f"{r['temperature_k']:g} K: and {len(events) - MAX_EVENT_LINES} more "
+                         "evaporation events (all in the JSON)")
     return "\n".join(lines)
 
 
@@ -549,5 +594,5 @@ def write_stability(result: dict, path) -> None:
     write_json(path, result, collective=True)
 
 
-__all__ = ["StabilityParams", "evaporation_rule", "particle_stability", "stability_run", "stability_table",
-           "write_stability"]
+__all__ = ["StabilityParams", "evaporated", "evaporation_rule", "particle_stability", "stability_run",
+           "stability_table", "write_stability"]
