@@ -580,6 +580,10 @@ def test_validate_potential_prints_what_a_fitted_potentials_manifest_records(dea
                       for r in man["validation"]["teacher_same_structures"]["voltage"])
     assert f"voltage, student - teacher: {volts} V" in out
     assert "refit: dealloy potential fit" in out and "targets >= 0.3x" in out
+    gone = man["validation"]["particle_stability"]["evaporated_atom"]
+    teacher = gone["removal_energy_ev_12A_cut"]["SevenNet-0"]
+    assert "the atom that left, removal energy 0.5 ps before, eV: " in out
+    assert f"SevenNet-0 {teacher:.3f}" in out
 
 
 # ---- data sets of one's own: a TOML spec, and several labelled sets joined ----------------------

@@ -66,6 +66,14 @@ def _teacher_rows(v: dict) -> list[str]:
                      + (f" ({stab['status']})" if "status" in stab else ""))
     elif "status" in stab:
         lines.append(f"  5 nm particle: {stab['status']}")
+    gone = stab.get("evaporated_atom") or {}
+    rem = gone.get("removal_energy_ev_12A_cut") or {}
+    if rem:
+        other = gone.get("other_surface_li_student_minus_teacher_ev") or {}
+        lines.append("  the atom that left, removal energy 0.5 ps before, eV: "
+                     + ", ".join(f"{k} {v:.3f}" for k, v in rem.items())
+                     + (f"; other surface Li: student - teacher {other['mean']:+.2f} +- "
+                        f"{other['sd']:.2f} ({other['n']})" if other else ""))
     return lines
 
 

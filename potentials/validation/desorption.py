@@ -8,14 +8,19 @@ exposed" (issue 14). Every potential is evaluated by single points on the same s
   an atom without neighbours; the teacher on one atom in a 20 Å non-periodic box);
 - bcc Li (a = 3.44 Å, 3x3x3 cubic cells) and diamond Si (a = 5.43 Å, 2x2x2) per atom, whence the
   cohesive energies E_iso - E_bulk;
-- the desorption energy E(N-1) + E_iso(Li) - E(N) of each of the 12 outermost Li of a 2.5 nm
-  c-Li15Si4 particle (``li15si4_particle(2.5, seed=1)``, minimised with the first LAMMPS potential
-  given), unrelaxed;
-- or, with ``make --particle FILE --atoms I,J``, of the 12 outermost Li and of the atoms I, J
-  (0-based indices; any species) of a structure of one's own, as it is (not minimised): e.g. the
-  frame of a ``validate-potential --stability`` run one sample before an atom evaporated
-  (``environment_before`` of its record names the atom), to ask whether the teacher binds that
-  atom as weakly as the student does.
+- the desorption (removal) energy E(N-1) + E_iso - E(N) of each of the 12 outermost Li of a 2.5
+  nm c-Li15Si4 particle (``li15si4_particle(2.5, seed=1)``, minimised with the first LAMMPS
+  potential given), unrelaxed;
+- or, with ``make --particle FILE``, of a structure of one's own, as it is (not minimised): its
+  12 outermost Li, the atoms ``--atoms I,J`` (0-based indices, any species) and ``--surface-li
+  K`` Li drawn at random (seed 0) among those with at most 14 atoms within 5 Å. E.g. a particle
+  frame from just before an atom evaporated in a ``validate-potential --stability`` run (its
+  record gives the atom's LAMMPS id: index + 1 for the particle as built), to ask whether the
+  teacher binds that atom as weakly as the student does. ``--radius R`` evaluates each chosen
+  atom in its own spherical cut of radius R Å instead of the whole structure (cheap for the
+  teacher on thousands of atoms): exact for a LAMMPS potential of cutoff r_c when R >= 2 r_c
+  (the atom changes the energies of the atoms within r_c of it, which see atoms within 2 r_c);
+  the teacher's message passing reaches further, so compare one atom in the whole structure.
 
 Stages (the teacher needs the ``[fit]`` extra, the rest the base install)::
 
@@ -25,7 +30,8 @@ Stages (the teacher needs the ``[fit]`` extra, the rest the base install)::
     python potentials/validation/desorption.py table   --state DIR
 
 A fitted potential outside the package is found through ``DEALLOY_USER_POTENTIALS_DIR``. Cost:
-about a minute for the LAMMPS stages and 80 s for the teacher on one core.
+about a minute for the LAMMPS stages and 80 s for the teacher on one core (2.5 nm particle); a
+4 052-atom particle takes the teacher ~135 s and 13 GB per single point, a 12 Å cut 1-3 s.
 """
 
 from __future__ import annotations
@@ -38,28 +44,60 @@ import numpy as np
 from ase import Atoms
 from ase.build import bulk
 from ase.io import read, write
+from scipy.spatial import cKDTree
 
 N_LI = 12
+#: a Li with at most this many atoms within 5 Å counts as a surface Li for ``--surface-li``
+SURFACE_MAX_NEIGHBOURS = 14
 
 
-def _chosen(state: Path) -> tuple[list[int], list[int]]:
-    """Read the outermost Li and the extra atoms of ``outer.json`` (an older state holds a list)."""
+def _chosen(state: Path) -> dict:
+    """Read ``outer.json``: outer Li, extra atoms, surface sample, cut radius (an older state holds a list)."""
     got = json.loads((state / "outer.json").read_text())
-    return (got, []) if isinstance(got, list) else (got["outer"], got["extra"])
+    if isinstance(got, list):
+        got = {"outer": got}
+    return {"extra": [], "surface": [], "radius": None, **got}
+
+
+def _atoms_of(chosen: dict) -> list[int]:
+    """Every chosen atom once: outer Li, then extra atoms, then the surface sample."""
+    out = []
+    for i in chosen["outer"] + chosen["extra"] + chosen["surface"]:
+        if i not in out:
+            out.append(i)
+    return out
 
 
 def structures(state: Path) -> dict:
-    """Give the structures every potential is evaluated on (particle, minus each chosen atom, bulks)."""
+    """Give the structures every potential is evaluated on (particle or cuts, minus each chosen atom, bulks)."""
     part = read(state / "particle.extxyz")
-    out = {"particle": part}
-    outer, extra = _chosen(state)
-    for i in outer + [j for j in extra if j not in outer]:
-        a = part.copy()
-        del a[i]
-        out[f"minus_{i}"] = a
+    chosen = _chosen(state)
+    out = {}
+    if chosen["radius"] is None:
+        out["particle"] = part
+    for i in _atoms_of(chosen):
+        if chosen["radius"] is None:
+            a = part.copy()
+            del a[i]
+            out[f"minus_{i}"] = a
+        else:  # the atoms within the radius of atom i, i included; then without it
+            keep = np.flatnonzero(np.linalg.norm(part.positions - part.positions[i], axis=1)
+                                  < chosen["radius"])
+            cut = part[keep]
+            out[f"cut_{i}"] = cut
+            a = cut.copy()
+            del a[int(np.flatnonzero(keep == i)[0])]
+            out[f"cut_{i}_minus"] = a
     out["bcc_li"] = bulk("Li", "bcc", a=3.44, cubic=True).repeat(3)
     out["diamond_si"] = bulk("Si", "diamond", a=5.43, cubic=True).repeat(2)
     return out
+
+
+def removal_ev(e: dict, i: int, element: str) -> float:
+    """Return the removal energy of atom i, eV: E(without it) + E_iso - E(with it), whole structure or cut."""
+    if f"cut_{i}" in e:
+        return e[f"cut_{i}_minus"] + e[f"iso_{element}"] - e[f"cut_{i}"]
+    return e[f"minus_{i}"] + e[f"iso_{element}"] - e["particle"]
 
 
 def main() -> None:
@@ -71,6 +109,10 @@ def main() -> None:
     ap.add_argument("--particle", type=Path, default=None,
                     help="make: a structure of one's own (ASE-readable), used as it is")
     ap.add_argument("--atoms", default="", help="make: extra atoms (0-based indices, comma-separated)")
+    ap.add_argument("--surface-li", type=int, default=0,
+                    help="make: this many surface Li drawn at random (seed 0)")
+    ap.add_argument("--radius", type=float, default=None,
+                    help="make: evaluate each chosen atom in a spherical cut of this radius, Å")
     args = ap.parse_args()
     state = args.state
     state.mkdir(parents=True, exist_ok=True)
@@ -92,10 +134,20 @@ def main() -> None:
         extra = [int(i) for i in args.atoms.split(",") if i.strip()]
         if any(not 0 <= i < len(p) for i in extra):
             raise SystemExit(f"--atoms: indices must lie in 0..{len(p) - 1}")
-        write(state / "particle.extxyz", p)
         r = np.linalg.norm(p.positions - p.positions.mean(0), axis=1)
-        li = [int(i) for i in np.argsort(-r) if p[int(i)].symbol == "Li"][:N_LI]
-        (state / "outer.json").write_text(json.dumps({"outer": li, "extra": extra}))
+        li = np.array(p.get_chemical_symbols()) == "Li"
+        outer = [int(i) for i in np.argsort(-r) if li[int(i)]][:N_LI]
+        surface = []
+        if args.surface_li:
+            tree = cKDTree(p.positions)
+            n5 = np.array([len(tree.query_ball_point(x, 5.0)) - 1 for x in p.positions])
+            pool = [int(i) for i in np.flatnonzero(li & (n5 <= SURFACE_MAX_NEIGHBOURS))
+                    if int(i) not in outer + extra]
+            surface = sorted(int(i) for i in np.random.default_rng(0).choice(
+                pool, min(args.surface_li, len(pool)), replace=False))
+        write(state / "particle.extxyz", p)
+        (state / "outer.json").write_text(json.dumps(
+            {"outer": outer, "extra": extra, "surface": surface, "radius": args.radius}))
     elif args.stage == "lammps":
         from mpi4py import MPI  # noqa: F401
 
@@ -133,21 +185,36 @@ def main() -> None:
         res = json.loads((state / "lammps.json").read_text())
         if (state / "teacher.json").is_file():
             res.update(json.loads((state / "teacher.json").read_text()))
-        idx, extra = _chosen(state)
+        chosen = _chosen(state)
         part = read(state / "particle.extxyz")
-        print(f"{'potential':16s} {'E_iso Li':>9s} {'E_iso Si':>9s} {'E_coh Li':>9s} {'E_coh Si':>9s}"
-              "  desorption of the outer Li, eV: mean (min-max)")
+        el = part.get_chemical_symbols()
+        rem = {pot: {i: removal_ev(e, i, el[i]) for i in _atoms_of(chosen)} for pot, e in res.items()}
+        where = "whole structure" if chosen["radius"] is None else f"{chosen['radius']:g} A cuts"
+        print(f"removal energies, eV, unrelaxed single points ({where}); mean (min-max)")
+        print(f"{'potential':20s} {'E_iso Li':>9s} {'E_iso Si':>9s} {'E_coh Li':>9s} {'E_coh Si':>9s}"
+              f"  {'outer Li':>19s}  {'surface Li':>19s}")
         for pot, e in res.items():
-            des = np.array([e[f"minus_{i}"] + e["iso_Li"] - e["particle"] for i in idx])
             coh_li = e["iso_Li"] - e["bcc_li"] / 54
             coh_si = e["iso_Si"] - e["diamond_si"] / 64
-            print(f"{pot:16s} {e['iso_Li']:9.3f} {e['iso_Si']:9.3f} {coh_li:9.3f} {coh_si:9.3f}"
-                  f"  {des.mean():.3f} ({des.min():.3f}-{des.max():.3f})")
-        for i in extra:  # an atom of one's own: E(N-1) + E_iso(its element) - E(N)
-            el = part[i].symbol
-            print(f"atom {i} ({el}): removal energy, eV: " + ", ".join(
-                f"{pot} {e[f'minus_{i}'] + e[f'iso_{el}'] - e['particle']:.3f}"
-                for pot, e in res.items()))
+
+            def summary(ids, pot=pot):
+                v = np.array([rem[pot][i] for i in ids])
+                return f"{v.mean():.3f} ({v.min():.3f}-{v.max():.3f})" if v.size else "-"
+
+            print(f"{pot:20s} {e['iso_Li']:9.3f} {e['iso_Si']:9.3f} {coh_li:9.3f} {coh_si:9.3f}"
+                  f"  {summary(chosen['outer']):>19s}  {summary(chosen['surface']):>19s}")
+        teacher = "SevenNet-0" if "SevenNet-0" in res else None
+        for i in chosen["extra"]:  # an atom of one's own
+            print(f"atom {i} ({el[i]}): " + ", ".join(f"{pot} {rem[pot][i]:.3f}" for pot in res))
+        if teacher:  # student - teacher on the same atoms
+            both = chosen["outer"] + chosen["surface"]
+            for pot in res:
+                if pot == teacher:
+                    continue
+                d = np.array([rem[pot][i] - rem[teacher][i] for i in both])
+                print(f"{pot} - {teacher}: outer and surface Li {d.mean():+.3f} +- {d.std():.3f} eV"
+                      + "".join(f"; atom {i} {rem[pot][i] - rem[teacher][i]:+.3f}"
+                                for i in chosen["extra"]))
 
 
 if __name__ == "__main__":
