@@ -584,6 +584,8 @@ def test_validate_potential_prints_what_a_fitted_potentials_manifest_records(dea
     teacher = gone["removal_energy_ev_12A_cut"]["SevenNet-0"]
     assert "the atom that left, removal energy 0.5 ps before, eV: " in out
     assert f"SevenNet-0 {teacher:.3f}" in out
+    am = man["validation"]["amorphous_series_32si"]
+    assert f"Si-Si CN rms {am['si_si_cn_rms_vs_dftb']:.2f}, isolated-Si rms" in out
 
 
 # ---- data sets of one's own: a TOML spec, and several labelled sets joined ----------------------

@@ -53,6 +53,12 @@ def _teacher_rows(v: dict) -> list[str]:
                      f"({len(student)} seeds); teacher "
                      + (", ".join(f"{t:.2f}" for t in teacher) if teacher else "not measured")
                      + f"; DFTB {cn.get('reference_si_si_cn', 3.88)}")
+    am = v.get("amorphous_series_32si") or {}
+    if "si_si_cn_rms_vs_dftb" in am:
+        lines.append(f"  a-LixSi vs DFTB ({am.get('compositions', '?')} x, 32 Si, {am.get('seeds', '?')} "
+                     f"seeds): Si-Si CN rms {am['si_si_cn_rms_vs_dftb']:.2f}, isolated-Si rms "
+                     f"{am['isolated_si_rms_vs_dftb']:.2f} (targets <= 0.2 / <= 0.1); melts that "
+                     f"lost atoms: {am.get('melts_lost_atoms', '?')}")
     bench = v.get("benchmark_vs_meam_godet2020") or {}
     if "speed_ratio" in bench:
         lines.append(f"  MD speed / memory vs meam-godet2020 (same run): {bench['speed_ratio']:.2f}x"
