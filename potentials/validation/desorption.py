@@ -12,7 +12,7 @@ exposed" (issue 14). Every potential is evaluated by single points on the same s
   nm c-Li15Si4 particle (``li15si4_particle(2.5, seed=1)``, minimised with the first LAMMPS
   potential given), unrelaxed;
 - or, with ``make --particle FILE``, of a structure of one's own, as it is (not minimised): its
-  12 outermost Li, the atoms ``--atoms I,J`` (0-based indices, any species) and ``--surface-li
+  12 outermost Li (``--outer-li N``), the atoms ``--atoms I,J`` (0-based indices, any species) and ``--surface-li
   K`` Li drawn at random (seed 0) among those with at most 14 atoms within 5 Å. E.g. a particle
   frame from just before an atom evaporated in a ``validate-potential --stability`` run (its
   record gives the atom's LAMMPS id: index + 1 for the particle as built), to ask whether the
@@ -109,6 +109,8 @@ def main() -> None:
     ap.add_argument("--particle", type=Path, default=None,
                     help="make: a structure of one's own (ASE-readable), used as it is")
     ap.add_argument("--atoms", default="", help="make: extra atoms (0-based indices, comma-separated)")
+    ap.add_argument("--outer-li", type=int, default=N_LI,
+                    help=f"make: this many outermost Li (default {N_LI})")
     ap.add_argument("--surface-li", type=int, default=0,
                     help="make: this many surface Li drawn at random (seed 0)")
     ap.add_argument("--radius", type=float, default=None,
@@ -136,7 +138,7 @@ def main() -> None:
             raise SystemExit(f"--atoms: indices must lie in 0..{len(p) - 1}")
         r = np.linalg.norm(p.positions - p.positions.mean(0), axis=1)
         li = np.array(p.get_chemical_symbols()) == "Li"
-        outer = [int(i) for i in np.argsort(-r) if li[int(i)]][:N_LI]
+        outer = [int(i) for i in np.argsort(-r) if li[int(i)]][:args.outer_li]
         surface = []
         if args.surface_li:
             tree = cKDTree(p.positions)
