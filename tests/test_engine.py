@@ -460,7 +460,8 @@ def test_ctrl_c_asks_for_a_checkpoint_and_twice_aborts():
     """The first SIGINT is a stop request (like SIGTERM); the second raises KeyboardInterrupt."""
     from dealloy.engine.signals import StopSignals
 
-    sig = StopSignals()
+    before = signal.getsignal(signal.SIGINT)  # Python's default handler, or SIG_IGN when the
+    sig = StopSignals()                       # suite was started in the background by a shell
     sig.install()
     try:
         os.kill(os.getpid(), signal.SIGINT)
@@ -471,7 +472,7 @@ def test_ctrl_c_asks_for_a_checkpoint_and_twice_aborts():
             time.sleep(0.05)
     finally:
         sig.restore()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before  # restore puts back what was there
 
 
 def test_an_interrupted_build_or_run_says_so_in_run_json(particle, tmp_path, monkeypatch):
