@@ -214,7 +214,9 @@ def main() -> None:
                 if pot == teacher:
                     continue
                 d = np.array([rem[pot][i] - rem[teacher][i] for i in both])
-                print(f"{pot} - {teacher}: outer and surface Li {d.mean():+.3f} +- {d.std():.3f} eV"
+                print(f"{pot} - {teacher}: "
+                      + (f"outer and surface Li {d.mean():+.3f} +- {d.std():.3f} eV" if d.size
+                         else "no outer or surface Li")
                       + "".join(f"; atom {i} {rem[pot][i] - rem[teacher][i]:+.3f}"
                                 for i in chosen["extra"]))
 
