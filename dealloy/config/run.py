@@ -711,7 +711,9 @@ class RunConfig(StrictModel):
     checkpoint_ps : float
         Checkpoint every this much simulated time, ps (also on SIGTERM/SIGUSR1/Ctrl-C).
     allow_atom_loss : bool
-        Lost atoms are reported but do not fail the run.
+        Atoms lost by LAMMPS, or that leave the particle during MD
+        (:func:`dealloy.lammps.session.evaporated`), are deleted, logged (``lost`` events) and
+        counted instead of failing the run.
     dump_columns : list of str
         Extra per-atom trajectory columns (keys of :data:`DUMP_COLUMNS`), in the potential's
         LAMMPS units (metal: Å/ps, eV/Å, eV).

@@ -208,9 +208,15 @@ class ElectroExchangeMixin:
         self.cmd("dump_modify dealloy_traj every 1000000000")
         self.cmd("timestep 0.0")  # tfMC has no time; LAMMPS' clock (dump TIME) stays put
         self.cmd(f"fix dealloy_tfmc all tfmc {stage.tfmc_delta_angstrom} {t_k} {seed}{extra}")
-        t = time.perf_counter()
-        self.cmd(f"run {stage.tfmc_steps_per_interval} post no")
-        self.md_s += time.perf_counter() - t
+        left = stage.tfmc_steps_per_interval
+        while left > 0:  # LAMMPS pauses for an atom that leaves (watch_evaporation)
+            step0 = self._lammps_step()
+            t = time.perf_counter()
+            self.cmd(f"run {left} post no")
+            self.md_s += time.perf_counter() - t
+            left -= self._lammps_step() - step0
+            if left > 0:
+                self._remove_evaporated(f"{stage.type} stage, during tfMC", halted=True)
         self.cmd("unfix dealloy_tfmc")
         self.session.timestep_ps(self.dt)
         self.cmd(f"dump_modify dealloy_traj every {self.dump_every}")

@@ -4,7 +4,8 @@
 ``interval_ps`` of an exchange stage, selects Li on rank 0 (:mod:`dealloy.engine.selectors`,
 from gathered positions, with the run's one random stream), broadcasts the choice, deletes or
 creates the atoms in LAMMPS and logs them to events.csv; and that checks after each stage that
-Si is conserved and no atom was lost or detached.
+Si is conserved and no atom was lost; and that deletes (or fails the run for) atoms that have
+left the particle, whenever the structure may have changed.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import math
 import time
 
 import numpy as np
-from scipy.spatial import cKDTree
+from ase import Atoms
 
 from dealloy.engine.selectors import choose, insertion_sites, removal_candidates
 from dealloy.errors import SimulationError
 from dealloy.lammps.potentials import ELEMENTS
+from dealloy.lammps.session import evaporated, evaporation_rule
 from dealloy.materials import EV_PER_AMU_A2_PS2, UNITS  # CODATA 2018
 
 LI, SI = 1, 2  # LAMMPS types (ELEMENTS order)
@@ -138,32 +140,92 @@ class ExchangeMixin:
         return n
 
     def _check_atoms(self, where: str) -> None:
-        """Si conserved exactly; atoms lost by LAMMPS or detached into vacuum reported by species."""
+        """Si conserved exactly; atoms lost by LAMMPS counted; atoms that have left, deleted.
+
+        Atoms lost by LAMMPS fail the run unless ``allow_atom_loss``; then
+        :meth:`_remove_evaporated`.
+
+        Parameters
+        ----------
+        where : str
+            The run's place, for the message.
+
+        Raises
+        ------
+        SimulationError
+            Atoms lost or left, and ``allow_atom_loss`` is false.
+        """
         ids, types, x = self._gather()
         n_li, n_si = int((types == LI).sum()), int((types == SI).sum())
         lost = {"Li": self.st.n_li - n_li, "Si": self.st.n_si - n_si}
-        detached = np.empty(0, dtype=int)
-        if self.rank == 0 and len(x) > 1:
-            d, _ = cKDTree(x).query(x, k=2)
-            detached = np.flatnonzero(d[:, 1] > self.potential.cutoff_angstrom)
-        detached = self.comm.bcast(detached, root=0)
-        det = {"Li": int((types[detached] == LI).sum()), "Si": int((types[detached] == SI).sum())}
-        if any(lost.values()) or any(det.values()):
-            msg = (f"{where}: atoms lost by LAMMPS: {lost['Li']} Li, {lost['Si']} Si; detached into "
-                   f"the vacuum (no neighbour within the {self.potential.cutoff_angstrom} A cutoff):"
-                   f" {det['Li']} Li, {det['Si']} Si")
+        if any(lost.values()):
+            msg = f"{where}: atoms lost by LAMMPS: {lost['Li']} Li, {lost['Si']} Si"
             if not self.cfg.allow_atom_loss:
                 raise SimulationError(msg + ". Si must be conserved; lower the temperature/rate, "
-                                      "or set allow_atom_loss = true to remove them and go on")
-            self._log("warning: " + msg + " (allow_atom_loss: removed)")
-            if detached.size:
-                t = round(self.t_ps, 6)
-                self.events_log.rows([(t, self._stage_label, "lost", int(ids[j]),
-                                       ELEMENTS[types[j] - 1], *(round(float(c), 4) for c in x[j]))
-                                      for j in detached])
-                self._delete_ids(ids[detached])
+                                      "or set allow_atom_loss = true to count them and go on")
+            self._log("warning: " + msg + " (allow_atom_loss: counted)")
             for sp in ("Li", "Si"):
-                self.st.n_lost[sp] += lost[sp] + det[sp]
-            self.st.n_li = n_li - det["Li"]
-            self.st.n_si = n_si - det["Si"]
+                self.st.n_lost[sp] += lost[sp]
+            self.st.n_li, self.st.n_si = n_li, n_si
+        self._remove_evaporated(where, gathered=(ids, types, x))
 
+    def _min_neighbours(self) -> int:
+        """:func:`~dealloy.lammps.session.evaporation_rule` for this run's potential and LAMMPS."""
+        if self._evaporation_need is None:
+            self._evaporation_need = evaporation_rule(self.potential, self.session.lmp.version())
+        return self._evaporation_need
+
+    def _remove_evaporated(self, where: str, halted: bool = False, gathered=None) -> None:
+        """Find the atoms that have left the structure; fail the run, or delete and log them.
+
+        An atom has left when fewer than :meth:`_min_neighbours` atoms lie within the
+        potential's cutoff (periodic images included), after those found first are gone
+        (:func:`~dealloy.lammps.session.evaporated`). Without ``allow_atom_loss`` this is a
+        :class:`SimulationError` naming the time, species and counts; with it the atoms are
+        deleted, logged as ``lost`` events and counted in ``n_lost``.
+
+        Parameters
+        ----------
+        where : str
+            The run's place, for the message.
+        halted : bool
+            LAMMPS paused the run for such an atom (``fix halt``): finding none is an error.
+        gathered : tuple, optional
+            ``self._gather()``'s ids, types and positions, when the caller has them.
+
+        Raises
+        ------
+        SimulationError
+            Atoms left and ``allow_atom_loss`` is false, or LAMMPS paused and none is found.
+        """
+        s = self.session
+        ids, types, x = gathered if gathered is not None else self._gather()
+        need, cutoff = self._min_neighbours(), float(self.potential.cutoff_angstrom)
+        gone = None
+        if self.rank == 0:
+            periodic = any(s.pbc)
+            atoms = Atoms(positions=x, cell=s.cell_matrix() if periodic else None, pbc=s.pbc)
+            gone = evaporated(atoms, cutoff, need)
+        gone = self.comm.bcast(gone, root=0)
+        if not gone.size:
+            if halted:  # LAMMPS and dealloy must agree on what left
+                raise SimulationError(
+                    f"{where}: LAMMPS paused the run for an atom with fewer than {need} atom(s) "
+                    f"within the {cutoff:g} A cutoff at step {s.current_step}, but none is there")
+            return
+        det = {"Li": int((types[gone] == LI).sum()), "Si": int((types[gone] == SI).sum())}
+        msg = (f"{where}: {gone.size} atom(s) left the structure at t = {self.t_ps:.4f} ps: "
+               f"{det['Li']} Li, {det['Si']} Si (fewer than {need} other atom(s) within the "
+               f"potential's {cutoff:g} A cutoff)")
+        if not self.cfg.allow_atom_loss:
+            raise SimulationError(msg + ". Si must be conserved; lower the temperature/rate, "
+                                  "or set allow_atom_loss = true to delete them and go on")
+        self._log("warning: " + msg + " (allow_atom_loss: deleted)")
+        t = round(self.t_ps, 6)
+        self.events_log.rows([(t, self._stage_label, "lost", int(ids[j]), ELEMENTS[types[j] - 1],
+                               *(round(float(c), 4) for c in x[j])) for j in gone])
+        self._delete_ids(ids[gone])
+        for sp in ("Li", "Si"):
+            self.st.n_lost[sp] += det[sp]
+        self.st.n_li -= det["Li"]
+        self.st.n_si -= det["Si"]

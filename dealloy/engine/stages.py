@@ -98,17 +98,33 @@ class StagesMixin:
         return fixes
 
     def _run(self, n: int, ramp=None) -> None:
-        line = f"run {n}"
-        if ramp is not None:
-            line += f" start {ramp[0]} stop {ramp[1]}"
-        if not self._need_setup:
-            line += " pre no"
-        line += " post no"
-        t = time.perf_counter()
-        self.cmd(line)
-        self.md_s += time.perf_counter() - t
-        self._need_setup = False
-        self.st.md_step += n
+        """Run ``n`` MD steps, deleting (or failing on) atoms that leave (:meth:`_remove_evaporated`).
+
+        Before a run that needs its setup (the structure or the fixes changed: a removal can
+        strand a Li) and after every run, dealloy looks for atoms that have left; during the run
+        LAMMPS does (``LammpsSession.watch_evaporation``, installed by :meth:`_md_stage`) and
+        pauses, and the run goes on from that step. An ML-POD build of lammps/lammps issue
+        #5114 never sees an atom with fewer than 2 atoms within its cutoff.
+        """
+        if self._need_setup:
+            self._remove_evaporated(f"{self._stage_label} stage, before MD")
+        left = n
+        while left > 0:
+            line = f"run {left}"
+            if ramp is not None:
+                line += f" start {ramp[0]} stop {ramp[1]}"
+            if not self._need_setup:
+                line += " pre no"
+            line += " post no"
+            step0 = self._lammps_step()
+            t = time.perf_counter()
+            self.cmd(line)
+            self.md_s += time.perf_counter() - t
+            self._need_setup = False
+            ran = self._lammps_step() - step0
+            self.st.md_step += ran
+            left -= ran
+            self._remove_evaporated(f"{self._stage_label} stage, during MD", halted=left > 0)
 
     def _md_stage(self, stage, prog: dict) -> None:
         cfg = self.cfg
@@ -151,6 +167,7 @@ class StagesMixin:
             t0 = t1 = stage.anneal_temperature_k
         self._ensure_velocities(t0)
         fixes = self._thermostat(t0, t1)
+        self.session.watch_evaporation(self._min_neighbours())
         try:
             while True:
                 if (exchange or electro) and (prog.stop_reason or self._target_reached(stage)):
@@ -210,6 +227,7 @@ class StagesMixin:
             if self.session is not None and self.session.lmp is not None:
                 for f in fixes:
                     self.cmd(f"unfix {f}")
+                self.session.unwatch_evaporation()
                 self._need_setup = True
 
     def _minimised_copy_ev(self, when: str) -> float | None:

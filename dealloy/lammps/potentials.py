@@ -22,6 +22,7 @@ References
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -376,9 +377,43 @@ def _q(path: Path) -> str:
                           "$DEALLOY_USER_POTENTIALS_DIR to a folder LAMMPS can name)") from None
 
 
+def meam_library_masses(path) -> dict:
+    """Read the atomic weights of a MEAM library file, the masses LAMMPS uses with it.
+
+    ``pair_coeff`` of ``pair_style meam`` sets each element's mass from its library entry
+    (the header line ``'elt' 'lat' z ielement atwt``), over any earlier ``mass`` command; the
+    registry takes the same numbers, so that kinetic energies and temperatures computed in ASE
+    from a session's structure, and Maxwell-Boltzmann velocities drawn by dealloy, use the mass
+    LAMMPS integrates with (meam-godet2020 gives Li 6.939, :data:`MASSES_AMU` 6.941).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The library file.
+
+    Returns
+    -------
+    dict
+        Element -> mass (amu) for ``ELEMENTS``; :data:`MASSES_AMU`'s value for an element the
+        file does not hold, and for all when the file cannot be read (``check_files`` reports it).
+    """
+    masses = dict(MASSES_AMU)
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError:
+        return masses
+    for line in lines:
+        parts = line.replace("'", " ").split()
+        if len(parts) == 5 and parts[0] in masses:
+            with contextlib.suppress(ValueError):
+                masses[parts[0]] = float(parts[4])
+    return masses
+
+
 def _meam(name, description, lib, alloy, citation, doi, limitations) -> Potential:
     d = potentials_dir()
     return Potential(
+        masses_amu=meam_library_masses(d / lib),
         name=name,
         kind="meam",
         description=description,
@@ -654,6 +689,7 @@ __all__ = [
     "Units",
     "fitted_potential",
     "get_potential",
+    "meam_library_masses",
     "list_potentials",
     "potentials_dir",
     "reaxff",

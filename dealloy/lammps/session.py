@@ -108,6 +108,63 @@ def neighbour_counts(atoms: Atoms, reach_angstrom: float) -> np.ndarray:
     return np.asarray(found, dtype=int) - 1
 
 
+#: LAMMPS looks for evaporated atoms every this many MD steps (:meth:`LammpsSession.watch_evaporation`)
+HALT_EVERY_STEPS = 10
+
+
+def evaporation_rule(potential: Potential, lammps_version: int) -> int:
+    """Return the fewest atoms within the cutoff an atom needs to count as part of the structure.
+
+    Parameters
+    ----------
+    potential : Potential
+        The potential (its kind decides).
+    lammps_version : int
+        ``lammps.version()`` of the library in use (YYYYMMDD).
+
+    Returns
+    -------
+    int
+        1 (an atom with no other atom within the cutoff has left), or 2 for ML-POD on a LAMMPS
+        older than :data:`POD_NEIGHBOUR_FIX_VERSION` (lammps/lammps issue #5114: such a build
+        crashes or corrupts memory at 0 or 1 neighbour-list candidates, so an atom is taken out
+        while it still has 2).
+    """
+    if potential.kind == "pod" and lammps_version < POD_NEIGHBOUR_FIX_VERSION:
+        return 2
+    return 1
+
+
+def evaporated(atoms: Atoms, cutoff_angstrom: float, min_neighbours: int) -> np.ndarray:
+    """Find the atoms that have left a particle: fewer than ``min_neighbours`` within the cutoff.
+
+    Repeated on the atoms that remain until none drops out, so that no atom kept is left with
+    too few neighbours once the others are gone (a leaving Li3 chain counts 1, 2, 1).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The structure (Å), periodic or not (:func:`neighbour_counts`).
+    cutoff_angstrom : float
+        The potential's cutoff, Å.
+    min_neighbours : int
+        :func:`evaporation_rule`'s number.
+
+    Returns
+    -------
+    numpy.ndarray
+        Indices into ``atoms``, ascending (empty when every atom is held).
+    """
+    keep = np.ones(len(atoms), dtype=bool)
+    while keep.any():
+        idx = np.flatnonzero(keep)
+        low = idx[neighbour_counts(atoms[idx], cutoff_angstrom) < min_neighbours]
+        if not low.size:
+            break
+        keep[low] = False
+    return np.flatnonzero(~keep)
+
+
 def check_pod_neighbours(atoms: Atoms, potential: Potential, skin_angstrom: float,
                          lammps_version: int) -> None:
     """Refuse a structure that an affected LAMMPS ML-POD build would crash on.
@@ -205,6 +262,7 @@ class LammpsSession:
             raise ConfigError("structure has no atoms")
         self.comm = comm
         self.pbc = tuple(bool(p) for p in atoms.pbc)
+        self._watching = False  # watch_evaporation installed
         self._cell0 = atoms.cell.copy()
         self._info0 = dict(atoms.info)
         self.lmp = open_lammps(comm=comm, packages=self.potential.lammps_packages, log=log,
@@ -324,6 +382,62 @@ class LammpsSession:
         for a in range(0, len(ids), 500):  # keep each command line short
             self.command(f"group {gid} id " + " ".join(str(i) for i in ids[a:a + 500]))
         self.commands([f"delete_atoms group {gid} compress no", f"group {gid} delete"])
+
+    def watch_evaporation(self, min_neighbours: int, every_steps: int = HALT_EVERY_STEPS) -> None:
+        """Make every later MD run pause when an atom has left: LAMMPS' ``fix halt``.
+
+        Every ``every_steps`` steps LAMMPS counts, for each atom, the atoms within the pair
+        cutoff (``compute coord/atom``; a longer cutoff is refused by LAMMPS) and ends the run
+        early (``error continue``: no error, the next command runs) when any atom has fewer than
+        ``min_neighbours``. The caller sees a run that did fewer steps than asked, deals with
+        the atoms (:func:`evaporated`), and runs the rest with ``pre yes``. A halt on a run's
+        last step ends it normally, so a caller checks the structure after every run as well.
+        Measured cost: none visible (``benchmarks/bench_evaporation_check.py``, ratio 0.99).
+
+        Parameters
+        ----------
+        min_neighbours : int
+            :func:`evaporation_rule`'s number, >= 1.
+        every_steps : int
+            Check interval in MD steps, >= 1.
+
+        Raises
+        ------
+        ValueError
+            For ``min_neighbours`` or ``every_steps`` below 1.
+        SimulationError
+            When LAMMPS rejects a command.
+        """
+        if min_neighbours < 1 or every_steps < 1:
+            raise ValueError(f"watch_evaporation: min_neighbours = {min_neighbours} and "
+                             f"every_steps = {every_steps} must be >= 1")
+        self.unwatch_evaporation()
+        self.commands([f"compute dealloy_cn all coord/atom cutoff {float(self.potential.cutoff_angstrom)!r}",
+                       f"variable dealloy_gone atom c_dealloy_cn<{int(min_neighbours)}",
+                       "compute dealloy_ngone all reduce sum v_dealloy_gone",
+                       "variable dealloy_ngone equal c_dealloy_ngone",
+                       f"fix dealloy_halt all halt {int(every_steps)} v_dealloy_ngone > 0.5 "
+                       "error continue message no"])
+        self._watching = True
+
+    def unwatch_evaporation(self) -> None:
+        """Remove what :meth:`watch_evaporation` installed (nothing when it is not installed).
+
+        Raises
+        ------
+        SimulationError
+            When LAMMPS rejects a command.
+        """
+        if self._watching:
+            self.commands(["unfix dealloy_halt", "variable dealloy_ngone delete",
+                           "uncompute dealloy_ngone", "variable dealloy_gone delete",
+                           "uncompute dealloy_cn"])
+            self._watching = False
+
+    @property
+    def current_step(self) -> int:
+        """LAMMPS' current timestep (``ntimestep``)."""
+        return int(self.lmp.extract_global("ntimestep"))
 
     def new_id(self, prefix: str = "dealloy") -> str:
         """Make a fix/compute id not used before in this session.

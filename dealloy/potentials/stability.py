@@ -17,8 +17,9 @@ Verlet, the potential's own timestep) for ``time_ps``. Measured:
   cutoff, so nothing binds it any more -- is deleted and recorded (time, species, position,
   velocity, kinetic energy, the atoms around it at the last check before it left -- at most
   ``sample_ps`` earlier -- and the energy it carried away), and the run goes on: a hot particle that sheds a Li is measured to the end
-  instead of stopped. LAMMPS looks for such atoms every :data:`HALT_EVERY_STEPS` steps
-  (``compute coord/atom`` with the cutoff, ``fix halt ... error continue``), the run pauses,
+  instead of stopped. LAMMPS looks for such atoms every
+  :data:`~dealloy.lammps.session.HALT_EVERY_STEPS` steps
+  (:meth:`~dealloy.lammps.session.LammpsSession.watch_evaporation`), the run pauses,
   dealloy deletes them (with any atom left too poorly bound by their going,
   :func:`evaporated`) and continues from that step; dealloy checks again after every
   ``sample_ps`` chunk (a halt on a chunk's last step ends the chunk normally). On an ML-POD build affected by
@@ -69,12 +70,11 @@ from dealloy.lammps.potentials import DEFAULT_POTENTIAL, get_potential
 from dealloy.potentials.diffusivity import (MAX_TEMPERATURE_K, check_potential_name,
                                              check_at_least_a_timestep,
                                              check_temperatures)
-from dealloy.lammps.session import POD_NEIGHBOUR_FIX_VERSION, LammpsSession, neighbour_counts
+from dealloy.lammps.session import (HALT_EVERY_STEPS, LammpsSession, evaporated, evaporation_rule,
+                                    neighbour_counts)
 
 #: an atom with no other atom this close is counted as detached (loosely held), Å
 DETACHED_ANGSTROM = 4.0
-#: LAMMPS looks for evaporated atoms every this many MD steps (``fix halt``)
-HALT_EVERY_STEPS = 10
 #: the atoms within the cutoff + this of an evaporated atom, at the last chunk before it left
 #: (at most ``poll_ps`` = ``sample_ps`` earlier), are recorded with it (its environment, to look
 #: at or to label with a teacher; not enough for its removal energy, which depends on atoms up to
@@ -158,29 +158,6 @@ class StabilityParams(AnalysisModel):
             raise ValueError(f"time_ps = {self.time_ps:g} ps gives fewer than 4 energy samples at "
                              f"sample_ps = {self.sample_ps:g} ps; give >= {4 * self.sample_ps:g} ps")
         return self
-
-
-def evaporation_rule(potential, lammps_version: int) -> int:
-    """Return the fewest atoms within the cutoff an atom needs to count as part of the particle.
-
-    Parameters
-    ----------
-    potential : dealloy.lammps.potentials.Potential
-        The potential (its kind decides).
-    lammps_version : int
-        ``lammps.version()`` of the library in use (YYYYMMDD).
-
-    Returns
-    -------
-    int
-        1 (an atom with no other atom within the cutoff has left), or 2 for ML-POD on a LAMMPS
-        older than :data:`dealloy.lammps.session.POD_NEIGHBOUR_FIX_VERSION` (lammps/lammps issue
-        #5114: such a build crashes at 0 or 1 neighbour-list candidates, so an atom is taken out
-        while it still has 2).
-    """
-    if potential.kind == "pod" and lammps_version < POD_NEIGHBOUR_FIX_VERSION:
-        return 2
-    return 1
 
 
 def _drift(t_ps: np.ndarray, e_per_atom_ev: np.ndarray) -> dict:
@@ -302,14 +279,9 @@ def stability_run(params: StabilityParams, temperature_k: float, folder: Path,
         s.commands(["compute dealloy_pl all pair/local dist",
                     "compute dealloy_pmin all reduce min c_dealloy_pl inputs local",
                     f"fix dealloy_pairs all ave/time {p.pair_every_steps} 1 {p.pair_every_steps} "
-                    f"c_dealloy_pmin append {pair_file} format ' %.6f'",
-                    # an atom with fewer than `need` atoms within the cutoff has left: pause
-                    f"compute dealloy_cn all coord/atom cutoff {cutoff!r}",
-                    f"variable dealloy_gone atom c_dealloy_cn<{need}",
-                    "compute dealloy_ngone all reduce sum v_dealloy_gone",
-                    "variable dealloy_ngone equal c_dealloy_ngone",
-                    f"fix dealloy_halt all halt {HALT_EVERY_STEPS} v_dealloy_ngone > 0.5 "
-                    "error continue message no"])
+                    f"c_dealloy_pmin append {pair_file} format ' %.6f'"])
+        # an atom with fewer than `need` atoms within the cutoff has left: pause
+        s.watch_evaporation(need)
         clock = [time.perf_counter()]
         before = [s.get_atoms(velocities=False), None]  # the structure at the last sample, t
 
@@ -410,36 +382,6 @@ def _total_energy_ev(s) -> float:
     """Total (potential + kinetic) energy of the session's current state, eV (``run 0``)."""
     s.command("run 0 post no")
     return s.thermo("etotal") * s.units.energy_ev
-
-
-def evaporated(atoms, cutoff_angstrom: float, min_neighbours: int) -> np.ndarray:
-    """Find the atoms that have left a particle: fewer than ``min_neighbours`` within the cutoff.
-
-    Repeated on the atoms that remain until none drops out, so that no atom kept is left with
-    too few neighbours once the others are gone (a leaving Li3 chain counts 1, 2, 1).
-
-    Parameters
-    ----------
-    atoms : ase.Atoms
-        The structure (Å).
-    cutoff_angstrom : float
-        The potential's cutoff, Å.
-    min_neighbours : int
-        :func:`evaporation_rule`'s number.
-
-    Returns
-    -------
-    numpy.ndarray
-        Indices into ``atoms``, ascending (empty when every atom is held).
-    """
-    keep = np.ones(len(atoms), dtype=bool)
-    while keep.any():
-        idx = np.flatnonzero(keep)
-        low = idx[neighbour_counts(atoms[idx], cutoff_angstrom) < min_neighbours]
-        if not low.size:
-            break
-        keep[low] = False
-    return np.flatnonzero(~keep)
 
 
 def _evaporated_atoms(atoms, gone: np.ndarray, before, before_t_ps, cutoff: float,
@@ -594,5 +536,6 @@ def write_stability(result: dict, path) -> None:
     write_json(path, result, collective=True)
 
 
+# evaporated and evaporation_rule live in dealloy.lammps.session (the engine uses them too)
 __all__ = ["StabilityParams", "evaporated", "evaporation_rule", "particle_stability", "stability_run",
            "stability_table", "write_stability"]
