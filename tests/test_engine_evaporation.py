@@ -67,6 +67,14 @@ def test_a_hot_pod_particle_sheds_li_during_the_stage_and_the_run_reaches_its_en
     # the atom count falls in the thermo rows as atoms go, and accounts for every one
     n = [int(r["n_atoms"]) for r in thermo]
     assert n[0] - n[-1] == len(lost) and all(a >= b for a, b in zip(n, n[1:]))
+    # a row is of one moment: atoms found at a row's time are deleted after the row is taken
+    # (LAMMPS' energy of that step still has them), so a row counts what left before it only
+    row_times = {round(float(r["time_ps"]), 6) for r in md}
+    assert row_times & set(times)  # some atoms were found on a row's step: the check bites
+    for r in md:
+        t = float(r["time_ps"])
+        gone_before = sum(float(e["time_ps"]) < t - 1e-9 for e in lost)
+        assert int(r["n_atoms"]) == n[0] - gone_before, r
     # what is left is held: every atom has at least 2 atoms within the POD's cutoff (the rule
     # for this LAMMPS build), and no id of a lost atom is in the final structure
     final = ase.io.read(rd.final_structure)
@@ -87,3 +95,46 @@ def test_without_allow_atom_loss_the_run_fails_when_the_first_atom_leaves(tmp_pa
     assert 0 < t_left < 3.0  # at the moment, not at the end of the 3 ps stage
     rd = RunDir(tmp_path / "hot")
     assert rd.status == "failed" and "left the structure" in rd.record().error
+
+
+TFMC = """potential = "pod-lisi-7net"
+seed = 3
+dump_interval_ps = 0.05
+thermo_interval_ps = 0.05
+checkpoint_ps = 0.5
+temperature_k = 300
+allow_atom_loss = {allow}
+[particle]
+builder = "li15si4_particle"
+[particle.args]
+diameter_nm = 2.2
+[[stages]]
+type = "potentiostatic"
+voltage_v = 0.3
+time_ps = 0.1
+attempts_per_interval = 4
+interval_ps = 0.1
+tfmc_steps_per_interval = 2000
+tfmc_temperature_k = 4000
+"""
+
+
+@pytest.mark.slow
+def test_atoms_that_leave_during_tfmc_fail_the_run_with_that_cause_or_go(tmp_path):
+    # 2000 tfMC steps at 4000 K between two exchange intervals boil Li off a 2.2 nm particle
+    cfg = tmp_path / "no.toml"
+    cfg.write_text(TFMC.format(allow="false"))
+    with pytest.raises(SimulationError, match=r"during tfMC: \d+ atom\(s\) left the structure"):
+        run(cfg, quiet=True)
+    err = RunDir(tmp_path / "no").record().error
+    assert "during tfMC" in err and "Could not find" not in err  # the cause, not a cleanup error
+    cfg = tmp_path / "yes.toml"
+    cfg.write_text(TFMC.format(allow="true"))
+    res = run(cfg, quiet=True)
+    rd = RunDir(tmp_path / "yes")
+    lost = [r for r in _rows(rd.events_csv) if r["event"] == "lost"]
+    info = json.loads(rd.run_json.read_text())
+    assert res.status == "done" and len(lost) == res.n_lost["Li"] + res.n_lost["Si"] > 0
+    assert info["electrochem"]["tfmc_steps"] == 2000  # every step ran, through the pauses
+    final = ase.io.read(rd.final_structure)
+    assert neighbour_counts(final, get_potential("pod-lisi-7net").cutoff_angstrom).min() >= 2

@@ -18,7 +18,8 @@ from dealloy.fit.active import committee_disagreement
 from dealloy.lammps.potentials import get_potential
 from dealloy.engine.particles import li15si4_sphere
 from dealloy.lammps.session import (POD_NEIGHBOUR_FIX_VERSION, LammpsSession,
-                                    check_pod_neighbours, neighbour_counts)
+                                    check_pod_neighbours, evaporated, evaporation_rule,
+                                    neighbour_counts)
 from dealloy.potentials.validate import isolated_atom_energy_ev
 
 POD = "pod-lisi-7net"
@@ -132,3 +133,33 @@ def test_a_committee_scores_a_frame_with_a_lone_atom_as_failed_instead_of_crashi
     ok, failed = committee_disagreement([dense, lone], [pot, pot])
     assert ok["committee_ok"] and ok["force_deviation_ev_per_angstrom"] == pytest.approx(0, abs=1e-9)
     assert not failed["committee_ok"] and failed["energy_deviation_ev_per_atom"] == float("inf")
+
+
+def test_what_a_run_keeps_after_atoms_leave_can_always_be_opened_again():
+    # A Li3 triangle that has left a particle: each of its atoms has 2 atoms within the 5 A
+    # cutoff, enough for LAMMPS' own pause rule (evaporation_rule: 2 on this build), but fewer
+    # than the 3 within cutoff + skin that a new session demands. A run that kept it could not
+    # resume from its checkpoint; the session's own rule takes it out with the lone atoms.
+    core = li15si4_sphere(8.0)
+    far = core.positions.max(0) + 12.0
+    tri = Atoms("Li3", positions=far + 2.8 * np.array([[0, 0, 0], [1, 0, 0], [0.5, 0.866, 0]]))
+    atoms = core + tri
+    atoms.center(vacuum=10.0)
+    atoms.pbc = False
+    with LammpsSession(core, POD) as s:
+        assert s._version < POD_NEIGHBOUR_FIX_VERSION  # the wheel's build: the rule applies
+        cutoff = s.potential.cutoff_angstrom
+        assert evaporation_rule(s.potential, s._version) == 2
+        assert evaporated(atoms, cutoff, 2).size == 0  # LAMMPS' pause rule alone keeps it
+        gone = s.evaporated_atoms(atoms)
+    assert gone.tolist() == list(range(len(core), len(atoms)))
+    with pytest.raises(IsolatedAtomsError):
+        LammpsSession(atoms, POD).close()
+    kept = atoms[[i for i in range(len(atoms)) if i not in set(gone)]]
+    with LammpsSession(kept, POD) as s:
+        assert np.isfinite(s.potential_energy_ev())
+    # other potentials: only atoms with no neighbour within the cutoff
+    with LammpsSession(core, "meam-godet2020") as s:
+        assert s.evaporated_atoms(atoms).size == 0
+        lone = atoms + Atoms("Li", positions=[atoms.positions.max(0) + 15.0])
+        assert s.evaporated_atoms(lone).tolist() == [len(atoms)]

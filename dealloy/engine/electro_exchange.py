@@ -203,23 +203,28 @@ class ElectroExchangeMixin:
         """
         for f in fixes:
             self.cmd(f"unfix {f}")
+        fixes.clear()  # the stage's list: nothing of them is left to remove if tfMC fails
+        # the moves just made can strand a Li: look before tfMC's first force call
+        self._remove_evaporated(f"{stage.type} stage, before tfMC")
         t_k = stage.tfmc_temperature_k or self.cfg.stage_temperature(stage)
         extra = "" if any(self.session.pbc) else " com 1 1 1 rot"
         self.cmd("dump_modify dealloy_traj every 1000000000")
         self.cmd("timestep 0.0")  # tfMC has no time; LAMMPS' clock (dump TIME) stays put
         self.cmd(f"fix dealloy_tfmc all tfmc {stage.tfmc_delta_angstrom} {t_k} {seed}{extra}")
-        left = stage.tfmc_steps_per_interval
-        while left > 0:  # LAMMPS pauses for an atom that leaves (watch_evaporation)
-            step0 = self._lammps_step()
-            t = time.perf_counter()
-            self.cmd(f"run {left} post no")
-            self.md_s += time.perf_counter() - t
-            left -= self._lammps_step() - step0
-            if left > 0:
-                self._remove_evaporated(f"{stage.type} stage, during tfMC", halted=True)
-        self.cmd("unfix dealloy_tfmc")
-        self.session.timestep_ps(self.dt)
-        self.cmd(f"dump_modify dealloy_traj every {self.dump_every}")
+        try:
+            left = stage.tfmc_steps_per_interval
+            while left > 0:  # LAMMPS pauses for an atom that leaves (watch_evaporation)
+                step0 = self._lammps_step()
+                t = time.perf_counter()
+                self.cmd(f"run {left} post no")
+                self.md_s += time.perf_counter() - t
+                left -= self._lammps_step() - step0
+                if left > 0:
+                    self._remove_evaporated(f"{stage.type} stage, during tfMC", halted=True)
+        finally:
+            self.cmd("unfix dealloy_tfmc")
+            self.session.timestep_ps(self.dt)
+            self.cmd(f"dump_modify dealloy_traj every {self.dump_every}")
         self._need_setup = True
         self.st.electro.tfmc_steps += stage.tfmc_steps_per_interval
         t_now = self.cfg.stage_temperature(stage)

@@ -19,7 +19,7 @@ from ase import Atoms
 from dealloy.engine.selectors import choose, insertion_sites, removal_candidates
 from dealloy.errors import SimulationError
 from dealloy.lammps.potentials import ELEMENTS
-from dealloy.lammps.session import evaporated, evaporation_rule
+from dealloy.lammps.session import evaporation_rule
 from dealloy.materials import EV_PER_AMU_A2_PS2, UNITS  # CODATA 2018
 
 LI, SI = 1, 2  # LAMMPS types (ELEMENTS order)
@@ -180,7 +180,8 @@ class ExchangeMixin:
 
         An atom has left when fewer than :meth:`_min_neighbours` atoms lie within the
         potential's cutoff (periodic images included), after those found first are gone
-        (:func:`~dealloy.lammps.session.evaporated`). Without ``allow_atom_loss`` this is a
+        (:meth:`~dealloy.lammps.session.LammpsSession.evaporated_atoms`: on an affected ML-POD
+        build also an atom a new session would refuse, so a checkpoint can always be resumed). Without ``allow_atom_loss`` this is a
         :class:`SimulationError` naming the time, species and counts; with it the atoms are
         deleted, logged as ``lost`` events and counted in ``n_lost``.
 
@@ -201,11 +202,10 @@ class ExchangeMixin:
         s = self.session
         ids, types, x = gathered if gathered is not None else self._gather()
         need, cutoff = self._min_neighbours(), float(self.potential.cutoff_angstrom)
+        cell = s.cell_matrix() if any(s.pbc) else None
         gone = None
         if self.rank == 0:
-            periodic = any(s.pbc)
-            atoms = Atoms(positions=x, cell=s.cell_matrix() if periodic else None, pbc=s.pbc)
-            gone = evaporated(atoms, cutoff, need)
+            gone = s.evaporated_atoms(Atoms(positions=x, cell=cell, pbc=s.pbc))
         gone = self.comm.bcast(gone, root=0)
         if not gone.size:
             if halted:  # LAMMPS and dealloy must agree on what left

@@ -11,6 +11,7 @@ land on shared step boundaries), the thermostat, the stage's progress
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 
@@ -101,10 +102,11 @@ class StagesMixin:
         """Run ``n`` MD steps, deleting (or failing on) atoms that leave (:meth:`_remove_evaporated`).
 
         Before a run that needs its setup (the structure or the fixes changed: a removal can
-        strand a Li) and after every run, dealloy looks for atoms that have left; during the run
-        LAMMPS does (``LammpsSession.watch_evaporation``, installed by :meth:`_md_stage`) and
-        pauses, and the run goes on from that step. An ML-POD build of lammps/lammps issue
-        #5114 never sees an atom with fewer than 2 atoms within its cutoff.
+        strand a Li) dealloy looks for atoms that have left; during the run LAMMPS does, every
+        ``HALT_EVERY_STEPS`` steps (``LammpsSession.watch_evaporation``, installed by
+        :meth:`_md_stage`), and pauses; dealloy deletes them and runs the rest from that step.
+        The caller looks again after the chunk's thermo row (a pause on the last step ends the
+        run normally). So an atom that leaves takes part in at most that many force calls.
         """
         if self._need_setup:
             self._remove_evaporated(f"{self._stage_label} stage, before MD")
@@ -124,7 +126,8 @@ class StagesMixin:
             ran = self._lammps_step() - step0
             self.st.md_step += ran
             left -= ran
-            self._remove_evaporated(f"{self._stage_label} stage, during MD", halted=left > 0)
+            if left > 0:
+                self._remove_evaporated(f"{self._stage_label} stage, during MD", halted=True)
 
     def _md_stage(self, stage, prog: dict) -> None:
         cfg = self.cfg
@@ -193,6 +196,8 @@ class StagesMixin:
                 md = self.st.md_step
                 if md % self.thermo_steps == 0:
                     self._thermo_row()
+                # after the row (its energy and atom counts are of one moment, before)
+                self._remove_evaporated(f"{kind} stage, during MD")
                 was_hot = hot
                 if window is not None:
                     hot = window(prog.steps_done)
@@ -223,12 +228,19 @@ class StagesMixin:
                         fixes = self._thermostat(*((stage.anneal_temperature_k,) * 2 if hot
                                                    else t_stage))
                 self._poll_signal()
-        finally:
-            if self.session is not None and self.session.lmp is not None:
-                for f in fixes:
-                    self.cmd(f"unfix {f}")
-                self.session.unwatch_evaporation()
-                self._need_setup = True
+        except BaseException:
+            with contextlib.suppress(Exception):  # the error that got here is the one to report
+                self._end_md_stage(fixes)
+            raise
+        self._end_md_stage(fixes)
+
+    def _end_md_stage(self, fixes: list) -> None:
+        """Remove an MD stage's thermostat fixes and the evaporation watch (session still open)."""
+        if self.session is not None and self.session.lmp is not None:
+            self.session.unwatch_evaporation()
+            for f in fixes:
+                self.cmd(f"unfix {f}")
+            self._need_setup = True
 
     def _minimised_copy_ev(self, when: str) -> float | None:
         """Energy (eV) of the current structure minimised in a separate instance; None on failure."""

@@ -135,7 +135,8 @@ def evaporation_rule(potential: Potential, lammps_version: int) -> int:
     return 1
 
 
-def evaporated(atoms: Atoms, cutoff_angstrom: float, min_neighbours: int) -> np.ndarray:
+def evaporated(atoms: Atoms, cutoff_angstrom: float, min_neighbours: int,
+               reach_angstrom: float | None = None, min_within_reach: int = 0) -> np.ndarray:
     """Find the atoms that have left a particle: fewer than ``min_neighbours`` within the cutoff.
 
     Repeated on the atoms that remain until none drops out, so that no atom kept is left with
@@ -149,6 +150,12 @@ def evaporated(atoms: Atoms, cutoff_angstrom: float, min_neighbours: int) -> np.
         The potential's cutoff, Å.
     min_neighbours : int
         :func:`evaporation_rule`'s number.
+    reach_angstrom : float, optional
+        With ``min_within_reach``: an atom with fewer than that many atoms within this reach
+        has left as well (:meth:`LammpsSession.evaporated_atoms` passes the ML-POD guard's
+        cutoff + skin, so that whatever is kept can be opened in a new session).
+    min_within_reach : int
+        See ``reach_angstrom``; 0 switches the second rule off.
 
     Returns
     -------
@@ -158,10 +165,12 @@ def evaporated(atoms: Atoms, cutoff_angstrom: float, min_neighbours: int) -> np.
     keep = np.ones(len(atoms), dtype=bool)
     while keep.any():
         idx = np.flatnonzero(keep)
-        low = idx[neighbour_counts(atoms[idx], cutoff_angstrom) < min_neighbours]
-        if not low.size:
+        low = neighbour_counts(atoms[idx], cutoff_angstrom) < min_neighbours
+        if reach_angstrom is not None and min_within_reach > 0:
+            low |= neighbour_counts(atoms[idx], reach_angstrom) < min_within_reach
+        if not low.any():
             break
-        keep[low] = False
+        keep[idx[low]] = False
     return np.flatnonzero(~keep)
 
 
@@ -269,7 +278,9 @@ class LammpsSession:
                                screen=screen)
         self._fix_count = 0
         try:
-            check_pod_neighbours(atoms, self.potential, neighbor_skin_angstrom, self.lmp.version())
+            self._version = int(self.lmp.version())
+            self._skin = float(neighbor_skin_angstrom)
+            check_pod_neighbours(atoms, self.potential, neighbor_skin_angstrom, self._version)
             self._setup(atoms, neighbor_skin_angstrom)
         except Exception:
             self.close()
@@ -383,7 +394,33 @@ class LammpsSession:
             self.command(f"group {gid} id " + " ".join(str(i) for i in ids[a:a + 500]))
         self.commands([f"delete_atoms group {gid} compress no", f"group {gid} delete"])
 
-    def watch_evaporation(self, min_neighbours: int, every_steps: int = HALT_EVERY_STEPS) -> None:
+    def evaporated_atoms(self, atoms: Atoms) -> np.ndarray:
+        """Find the atoms of ``atoms`` that have left, by this session's potential and LAMMPS.
+
+        :func:`evaporated` with :func:`evaporation_rule`'s number; on an ML-POD build of
+        lammps/lammps issue #5114 also every atom :func:`check_pod_neighbours` would refuse
+        (fewer than :data:`POD_MIN_NEIGHBOUR_CANDIDATES` within cutoff + this session's skin),
+        so a structure that keeps the rest can always be opened again (a checkpoint, a copy to
+        minimise). Local: no LAMMPS call, any rank may call it alone.
+
+        Parameters
+        ----------
+        atoms : ase.Atoms
+            The structure (Å), e.g. :meth:`get_atoms`.
+
+        Returns
+        -------
+        numpy.ndarray
+            Indices into ``atoms``, ascending.
+        """
+        need = evaporation_rule(self.potential, self._version)
+        cutoff = float(self.potential.cutoff_angstrom)
+        if self.potential.kind == "pod" and self._version < POD_NEIGHBOUR_FIX_VERSION:
+            return evaporated(atoms, cutoff, need, cutoff + self._skin, POD_MIN_NEIGHBOUR_CANDIDATES)
+        return evaporated(atoms, cutoff, need)
+
+    def watch_evaporation(self, min_neighbours: int | None = None,
+                          every_steps: int = HALT_EVERY_STEPS) -> None:
         """Make every later MD run pause when an atom has left: LAMMPS' ``fix halt``.
 
         Every ``every_steps`` steps LAMMPS counts, for each atom, the atoms within the pair
@@ -396,8 +433,8 @@ class LammpsSession:
 
         Parameters
         ----------
-        min_neighbours : int
-            :func:`evaporation_rule`'s number, >= 1.
+        min_neighbours : int, optional
+            >= 1; None: :func:`evaporation_rule`'s number for this session.
         every_steps : int
             Check interval in MD steps, >= 1.
 
@@ -408,6 +445,8 @@ class LammpsSession:
         SimulationError
             When LAMMPS rejects a command.
         """
+        if min_neighbours is None:
+            min_neighbours = evaporation_rule(self.potential, self._version)
         if min_neighbours < 1 or every_steps < 1:
             raise ValueError(f"watch_evaporation: min_neighbours = {min_neighbours} and "
                              f"every_steps = {every_steps} must be >= 1")

@@ -25,8 +25,9 @@ Verlet, the potential's own timestep) for ``time_ps``. Measured:
   ``sample_ps`` chunk (a halt on a chunk's last step ends the chunk normally). On an ML-POD build affected by
   lammps/lammps issue #5114 (:func:`dealloy.lammps.session.check_pod_neighbours`), which
   crashes or corrupts memory when an atom has 0 or 1 neighbour-list candidates, an atom counts as
-  gone when fewer than 2 atoms lie within the cutoff (an atom leaving, or a leaving dimer), so
-  every atom LAMMPS keeps has at least 2 candidates. The NVE energy series adds what the deleted
+  gone when fewer than 2 atoms lie within the cutoff (an atom leaving, or a leaving dimer) or
+  fewer than 3 within cutoff + skin (what a new session refuses, so a checkpoint can always be
+  restored; :meth:`~dealloy.lammps.session.LammpsSession.evaporated_atoms`). The NVE energy series adds what the deleted
   atoms carried away (measured by LAMMPS before and after the deletion), so the drift is that of
   the whole starting system;
 - **detached atoms** (no other atom within 4 Å, still within the cutoff) at every sample.
@@ -88,7 +89,7 @@ MAX_EVENT_LINES = 10
 #: neighbour-list skin of the stability sessions, Å (LammpsSession's default)
 SKIN_ANGSTROM = 2.0
 #: format of the per-temperature result kept in the cache folder
-FORMAT = 2
+FORMAT = 3
 
 
 class StabilityParams(AnalysisModel):
@@ -281,7 +282,7 @@ def stability_run(params: StabilityParams, temperature_k: float, folder: Path,
                     f"fix dealloy_pairs all ave/time {p.pair_every_steps} 1 {p.pair_every_steps} "
                     f"c_dealloy_pmin append {pair_file} format ' %.6f'"])
         # an atom with fewer than `need` atoms within the cutoff has left: pause
-        s.watch_evaporation(need)
+        s.watch_evaporation()
         clock = [time.perf_counter()]
         before = [s.get_atoms(velocities=False), None]  # the structure at the last sample, t
 
@@ -293,7 +294,7 @@ def stability_run(params: StabilityParams, temperature_k: float, folder: Path,
 
         def evaporate(i: int, halted: bool) -> bool:
             atoms = s.get_atoms(velocities=True)
-            gone = evaporated(atoms, cutoff, need)
+            gone = s.evaporated_atoms(atoms)
             if not gone.size:
                 if halted:  # LAMMPS and dealloy must agree on what left
                     raise SimulationError(
