@@ -55,6 +55,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from ase import Atoms
+from ase.build import bulk
 from ase.geometry import get_distances
 from ase.neighborlist import neighbor_list
 from scipy.spatial import cKDTree
@@ -113,7 +114,6 @@ _MU_CACHE: dict = {}
 def _mu_cached(key, potential, comm) -> float:
     if key in _MU_CACHE:
         return _MU_CACHE[key]
-    from ase.build import bulk
 
     atoms = bulk("Li", "bcc", a=LI_BCC_A_ANGSTROM, cubic=True).repeat(4)
     why = None
@@ -838,7 +838,11 @@ class LocalEnergies:
         pos = np.asarray(positions, float)
         self.lo = pos.min(0) - 5.0
         box = np.diag(pos.max(0) - self.lo + 5.0)
-        seed = Atoms("Li", positions=[box.diagonal() / 2], cell=box, pbc=False)
+        # a placeholder the instance opens with (deleted before the first cluster): a 2x2x2
+        # block of bcc Li, not one lone Li, which the ML-POD guard refuses (lammps/lammps#5114)
+        block = bulk("Li", "bcc", a=LI_BCC_A_ANGSTROM, cubic=True).repeat(2)
+        seed = Atoms(block.get_chemical_symbols(), cell=box, pbc=False,
+                     positions=block.positions - block.positions.mean(0) + box.diagonal() / 2)
         # the session's own class (dealloy's LAMMPS bridge), on this rank only
         self.s = type(session)(seed, session.potential, comm=MPI.COMM_SELF)
         self.s.command(f"compute {self.PE_ATOM} all pe/atom")
