@@ -22,18 +22,20 @@ from dealloy.lammps.potentials import get_potential
 from dealloy.lammps.session import neighbour_counts
 from dealloy.rundir import RunDir
 
-HOT = """potential = "pod-lisi-7net"
+# a 2.2 nm c-Li15Si4 particle with the first distilled ML-POD, whose Li leave it when hot
+HEAD = """potential = "pod-lisi-7net"
 seed = 3
 dump_interval_ps = 0.5
 thermo_interval_ps = 0.05
 checkpoint_ps = 1.0
-temperature_k = 2000
+temperature_k = {temperature_k}
 allow_atom_loss = {allow}
 [particle]
 builder = "li15si4_particle"
 [particle.args]
 diameter_nm = 2.2
-[[stages]]
+"""
+HOT = HEAD.replace("{temperature_k}", "2000") + """[[stages]]
 type = "equilibrate"
 time_ps = {time_ps}
 """
@@ -97,18 +99,7 @@ def test_without_allow_atom_loss_the_run_fails_when_the_first_atom_leaves(tmp_pa
     assert rd.status == "failed" and "left the structure" in rd.record().error
 
 
-TFMC = """potential = "pod-lisi-7net"
-seed = 3
-dump_interval_ps = 0.05
-thermo_interval_ps = 0.05
-checkpoint_ps = 0.5
-temperature_k = 300
-allow_atom_loss = {allow}
-[particle]
-builder = "li15si4_particle"
-[particle.args]
-diameter_nm = 2.2
-[[stages]]
+TFMC = HEAD.replace("{temperature_k}", "300") + """[[stages]]
 type = "potentiostatic"
 voltage_v = 0.3
 time_ps = 0.1

@@ -181,9 +181,10 @@ class ExchangeMixin:
         An atom has left when fewer than :meth:`_min_neighbours` atoms lie within the
         potential's cutoff (periodic images included), after those found first are gone
         (:meth:`~dealloy.lammps.session.LammpsSession.evaporated_atoms`: on an affected ML-POD
-        build also an atom a new session would refuse, so a checkpoint can always be resumed). Without ``allow_atom_loss`` this is a
-        :class:`SimulationError` naming the time, species and counts; with it the atoms are
-        deleted, logged as ``lost`` events and counted in ``n_lost``.
+        build also an atom a new session would refuse, so a checkpoint can always be resumed).
+        Without ``allow_atom_loss`` this is a :class:`SimulationError` naming the time, species
+        and counts; with it the atoms are deleted, logged as ``lost`` events and counted in
+        ``n_lost``.
 
         Parameters
         ----------

@@ -427,7 +427,7 @@ class LammpsSession:
         cutoff (``compute coord/atom``; a longer cutoff is refused by LAMMPS) and ends the run
         early (``error continue``: no error, the next command runs) when any atom has fewer than
         ``min_neighbours``. The caller sees a run that did fewer steps than asked, deals with
-        the atoms (:func:`evaporated`), and runs the rest with ``pre yes``. A halt on a run's
+        the atoms (:meth:`evaporated_atoms`), and runs the rest with ``pre yes``. A halt on a run's
         last step ends it normally, so a caller checks the structure after every run as well.
         Measured cost: none visible (``benchmarks/bench_evaporation_check.py``, ratio 0.99).
 
