@@ -19,7 +19,6 @@ from ase import Atoms
 from dealloy.engine.selectors import choose, insertion_sites, removal_candidates
 from dealloy.errors import SimulationError
 from dealloy.lammps.potentials import ELEMENTS
-from dealloy.lammps.session import evaporation_rule
 from dealloy.materials import EV_PER_AMU_A2_PS2, UNITS  # CODATA 2018
 
 LI, SI = 1, 2  # LAMMPS types (ELEMENTS order)
@@ -169,16 +168,10 @@ class ExchangeMixin:
             self.st.n_li, self.st.n_si = n_li, n_si
         self._remove_evaporated(where, gathered=(ids, types, x))
 
-    def _min_neighbours(self) -> int:
-        """:func:`~dealloy.lammps.session.evaporation_rule` for this run's potential and LAMMPS."""
-        if self._evaporation_need is None:
-            self._evaporation_need = evaporation_rule(self.potential, self.session.lmp.version())
-        return self._evaporation_need
-
     def _remove_evaporated(self, where: str, halted: bool = False, gathered=None) -> None:
         """Find the atoms that have left the structure; fail the run, or delete and log them.
 
-        An atom has left when fewer than :meth:`_min_neighbours` atoms lie within the
+        An atom has left when fewer than ``evaporation_min_neighbours`` atoms lie within the
         potential's cutoff (periodic images included), after those found first are gone
         (:meth:`~dealloy.lammps.session.LammpsSession.evaporated_atoms`: on an affected ML-POD
         build also an atom a new session would refuse, so a checkpoint can always be resumed).
@@ -202,7 +195,7 @@ class ExchangeMixin:
         """
         s = self.session
         ids, types, x = gathered if gathered is not None else self._gather()
-        need, cutoff = self._min_neighbours(), float(self.potential.cutoff_angstrom)
+        need, cutoff = s.evaporation_min_neighbours, float(self.potential.cutoff_angstrom)
         cell = s.cell_matrix() if any(s.pbc) else None
         gone = None
         if self.rank == 0:

@@ -130,7 +130,6 @@ class Engine(StagesMixin, ExchangeMixin, ElectroExchangeMixin, OutputsMixin,
         self.ckpt_steps = 0
         self.dump_every = 0
         self._need_setup = True  # the next LAMMPS run needs its setup (pre yes)
-        self._evaporation_need: int | None = None  # evaporation_rule, once the session is open
         # the particle's build: wall/core seconds of earlier segments of a stopped build, and
         # of the whole build once done (None: particle.file)
         self._build_before = (0.0, 0.0)

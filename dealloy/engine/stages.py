@@ -170,7 +170,7 @@ class StagesMixin:
             t0 = t1 = stage.anneal_temperature_k
         self._ensure_velocities(t0)
         fixes = self._thermostat(t0, t1)
-        self.session.watch_evaporation(self._min_neighbours())
+        self.session.watch_evaporation()
         try:
             while True:
                 if (exchange or electro) and (prog.stop_reason or self._target_reached(stage)):

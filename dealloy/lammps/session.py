@@ -394,6 +394,11 @@ class LammpsSession:
             self.command(f"group {gid} id " + " ".join(str(i) for i in ids[a:a + 500]))
         self.commands([f"delete_atoms group {gid} compress no", f"group {gid} delete"])
 
+    @property
+    def evaporation_min_neighbours(self) -> int:
+        """:func:`evaporation_rule` for this session's potential and LAMMPS build."""
+        return evaporation_rule(self.potential, self._version)
+
     def evaporated_atoms(self, atoms: Atoms) -> np.ndarray:
         """Find the atoms of ``atoms`` that have left, by this session's potential and LAMMPS.
 
@@ -413,7 +418,7 @@ class LammpsSession:
         numpy.ndarray
             Indices into ``atoms``, ascending.
         """
-        need = evaporation_rule(self.potential, self._version)
+        need = self.evaporation_min_neighbours
         cutoff = float(self.potential.cutoff_angstrom)
         if self.potential.kind == "pod" and self._version < POD_NEIGHBOUR_FIX_VERSION:
             return evaporated(atoms, cutoff, need, cutoff + self._skin, POD_MIN_NEIGHBOUR_CANDIDATES)
@@ -446,7 +451,7 @@ class LammpsSession:
             When LAMMPS rejects a command.
         """
         if min_neighbours is None:
-            min_neighbours = evaporation_rule(self.potential, self._version)
+            min_neighbours = self.evaporation_min_neighbours
         if min_neighbours < 1 or every_steps < 1:
             raise ValueError(f"watch_evaporation: min_neighbours = {min_neighbours} and "
                              f"every_steps = {every_steps} must be >= 1")

@@ -265,7 +265,7 @@ def stability_run(params: StabilityParams, temperature_k: float, folder: Path,
     total_ps = p.equilibrate_ps + p.time_ps
     cutoff = float(pot.cutoff_angstrom)
     with LammpsSession(start, pot, comm=comm, neighbor_skin_angstrom=SKIN_ANGSTROM) as s:
-        need = evaporation_rule(pot, s.lmp.version())
+        need = s.evaporation_min_neighbours
         if not route.restore(s):
             s.minimize(ftol_ev_per_angstrom=1e-3, maxiter=2000)
             s.create_velocities(temperature_k, p.seed)
