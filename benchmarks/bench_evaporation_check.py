@@ -2,7 +2,8 @@
 
 ``dealloy validate-potential --stability`` has LAMMPS look for atoms that left the particle every
 10 steps (``compute coord/atom`` with the pair cutoff, an atom-style variable, ``compute reduce``,
-``fix halt ... error continue``; :mod:`dealloy.potentials.stability`). This times NVE MD of a
+``fix halt ... error continue``: ``LammpsSession.watch_evaporation``, which ``dealloy run`` and
+:mod:`dealloy.potentials.stability` install). This times NVE MD of a
 c-Li15Si4 particle at 1000 K with and without those commands, interleaved, and prints the ratio
 (with / without; best of ``--repeats``)::
 
@@ -22,7 +23,6 @@ from mpi4py import MPI  # noqa: F401 - before lammps
 
 from dealloy.build.crystal import li15si4_particle
 from dealloy.lammps.session import LammpsSession
-from dealloy.lammps.session import HALT_EVERY_STEPS
 
 
 def main() -> None:
@@ -39,12 +39,8 @@ def main() -> None:
         for check in (False, True):
             with LammpsSession(start, args.potential) as s:
                 s.create_velocities(1000.0, 1)
-                if check:
-                    cut = s.potential.cutoff_angstrom
-                    s.commands([f"compute cn all coord/atom cutoff {cut!r}", "variable g atom c_cn<1",
-                                "compute ng all reduce sum v_g", "variable ng equal c_ng",
-                                f"fix h all halt {HALT_EVERY_STEPS} v_ng > 0.5 error continue "
-                                "message no"])
+                if check:  # what dealloy run and the stability test install
+                    s.watch_evaporation()
                 s.commands(["fix nve all nve", "run 10 post no"])
                 t = time.perf_counter()
                 s.command(f"run {args.steps} post no")

@@ -71,7 +71,7 @@ from dealloy.lammps.potentials import DEFAULT_POTENTIAL, get_potential
 from dealloy.potentials.diffusivity import (MAX_TEMPERATURE_K, check_potential_name,
                                              check_at_least_a_timestep,
                                              check_temperatures)
-from dealloy.lammps.session import (HALT_EVERY_STEPS, LammpsSession, evaporated, evaporation_rule,
+from dealloy.lammps.session import (LammpsSession, evaporated, evaporation_rule,
                                     neighbour_counts)
 
 #: an atom with no other atom this close is counted as detached (loosely held), Å
