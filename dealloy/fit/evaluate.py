@@ -329,8 +329,10 @@ def teacher_li15si4(teacher, fmax: float = 0.01) -> dict:
     Returns
     -------
     dict
-        ``li15si4_a_angstrom`` (Å) and ``li15si4_formation_ev_per_atom`` (eV/atom, against the
-        teacher's bcc Li and diamond Si).
+        ``li15si4_a_angstrom`` (Å), ``li15si4_formation_ev_per_atom`` (eV/atom, against the
+        teacher's bcc Li and diamond Si), and the three relaxed energies behind it,
+        ``bcc_li_ev_per_atom``, ``diamond_si_ev_per_atom`` and ``li15si4_ev_per_atom`` (eV/atom),
+        the teacher's own references for any other formation energy.
     """
     from ase.filters import FrechetCellFilter
     from ase.optimize import FIRE
@@ -349,7 +351,9 @@ def teacher_li15si4(teacher, fmax: float = 0.01) -> dict:
     n_si = len(c) - n_li
     return {"li15si4_a_angstrom": float(np.cbrt(c.get_volume())),
             "li15si4_formation_ev_per_atom": float((e - n_li * e_li / len(li)
-                                                    - n_si * e_si / len(si)) / len(c))}
+                                                    - n_si * e_si / len(si)) / len(c)),
+            "bcc_li_ev_per_atom": float(e_li / len(li)), "diamond_si_ev_per_atom": float(e_si / len(si)),
+            "li15si4_ev_per_atom": float(e / len(c))}
 
 
 __all__ = ["PBE_LI15SI4", "crystal_hull", "end_members", "errors_by_family", "isolated_atoms",

@@ -29,8 +29,10 @@ langevin ... zero yes`` at T; the minimisers differ too (ASE FIRE, LAMMPS CG). S
 ``teacher --teacher lammps:NAME`` runs a student through the teacher's own ASE path
 (``ase.calculators.lammpslib``): student-through-ASE against teacher is the exact comparison,
 student-through-ASE against student-in-LAMMPS measures what the protocol difference does.
-The teacher stage also evaluates the teacher on every student glass: its single point and its
-own relaxation at fixed cell (is the student's network a minimum of the teacher, and how high?).
+The teacher stage also evaluates the teacher on every other glass in the state folder, the
+students' and the other teachers': its single point and its own relaxation at fixed cell (is
+that network a minimum of this teacher, and how high above its own glass?). Rerun the teacher
+stage after another teacher's quench to add that glass.
 
 Stages (every result one file in ``--state``, written atomically; a rerun skips what exists)::
 
@@ -234,9 +236,10 @@ class _Model:
 def teacher_stage(args) -> None:
     """Quench one seed's start with the teacher (ASE Langevin), checkpointed every chunk.
 
-    Then, for a teacher (not a ``lammps:`` control), its single point on every student glass
-    of the composition and its own relaxation of it at fixed cell (FIRE to 0.01 eV/Å, at most
-    2000 steps): energies and the Si-Si CN after that relaxation.
+    Then, for a teacher (not a ``lammps:`` control), its single point on every other glass of
+    the composition in ``--state`` (the students' and the other teachers') and its own
+    relaxation of it at fixed cell (FIRE to 0.01 eV/Å, at most 2000 steps): energies and the
+    Si-Si CN after that relaxation. A rerun evaluates only the glasses added since.
     """
     import pickle
 
@@ -321,8 +324,10 @@ def teacher_stage(args) -> None:
 
     cross_path = state / f"{ttag}.on-student-glasses.json"
     cross = json.loads(cross_path.read_text()) if cross_path.exists() else {}
-    for g in sorted(state.glob(f"student-*-x{args.x:g}-si{args.n_si}-s*.extxyz")):
-        if g.name in cross:
+    glasses = [g for pattern in ("student", "teacher")
+               for g in sorted(state.glob(f"{pattern}-*-x{args.x:g}-si{args.n_si}-s*.extxyz"))]
+    for g in glasses:
+        if g.name in cross or g.name == f"{ttag}.extxyz":
             continue
         a = read(g, format="extxyz")
         a.calc = teacher.calculator
@@ -340,7 +345,7 @@ def teacher_stage(args) -> None:
 
 
 def table_stage(args) -> dict:
-    """Print every result in the state folder side by side, then the teacher on the students' glasses."""
+    """Print every result in the state folder side by side, then each teacher on the other glasses."""
     import re
 
     state = Path(args.state)
@@ -358,7 +363,7 @@ def table_stage(args) -> dict:
     for p in sorted(state.glob("teacher-*.on-student-glasses.json")):
         own = json.loads(p.with_name(p.name.replace(".on-student-glasses", "")).read_text())
         e0 = own["energy_ev_per_atom"]
-        print(f"\n{own['model']} on the student glasses (its own glass: {e0:.4f} eV/atom, "
+        print(f"\n{own['model']} on the other glasses (its own glass: {e0:.4f} eV/atom, "
               f"CN {own['minimised']['si_si_cn']:.2f}); energies relative to its own glass, meV/atom")
         print(f"{'glass':48s} {'single point':>12s} {'relaxed':>8s} {'CN relaxed':>10s} {'steps':>6s}")
         for name, c in json.loads(p.read_text()).items():
@@ -372,7 +377,7 @@ def table_stage(args) -> dict:
                   f"{row['relaxed_mev_per_atom']:8.1f} {row['relaxed_si_si_cn']:10.2f} "
                   f"{row['fire_steps']:6d}{'' if row['converged'] else ' (not converged)'}")
     table = {"rows": [{k: v for k, v in r.items() if k != "si_si_cn_300k_frames"} for r in rows],
-             "teacher_on_student_glasses": cross_rows}
+             "teacher_on_other_glasses": cross_rows}
     if args.json:
         _write_json(Path(args.json), table)
     return table
