@@ -97,14 +97,13 @@ def largest_empty_sphere(atoms) -> tuple[np.ndarray, float]:
 
 
 def _measure(atoms, energy_ev: float) -> dict:
-    from dealloy.analysis.structure import SiNetwork
+    from teacher_quench import measure  # same folder: the Si network measures of every glass
 
-    net = SiNetwork().compute(atoms).results
+    net = measure(atoms)
     n_si = atoms.get_chemical_symbols().count("Si")
     return {"n_li": len(atoms) - n_si, "n_si": n_si, "x": (len(atoms) - n_si) / n_si,
             "volume_per_si_angstrom3": float(atoms.get_volume() / n_si),
-            "si_si_cn": float(net["si_si_coordination_mean"]),
-            "cluster_fractions": {k: float(v) for k, v in net["si_cluster_fractions"].items()},
+            "si_si_cn": net["si_si_cn"], "cluster_fractions": net["cluster_fractions"],
             "energy_ev_per_atom": energy_ev / len(atoms)}
 
 
