@@ -8,7 +8,9 @@ target is the same route. This script runs it in LAMMPS with any registry potent
 
 ``--protocol dftb`` (default) is Fernandez et al.'s ``lithiation_protocol`` [LP]_ as they ran it
 (its DFTB+ inputs, in that repository's history up to commit 29d84b6, and its ``main.py`` of
-2022-11-29 onwards, 4 Li per step):
+2022-11-29 onwards, 4 Li per step; the published compositions 13, 57 and 210 Li are not multiples
+of 4, and the group's ``macchiato`` notebook describes one Li per step, so ``--li-per-step 1`` may
+be closer to how some of the cells were made):
 
 1. a-Si: ``--start-xyz`` (their ``init/a-Si64.xyz`` with ``--start-box-angstrom 10.937456``; or
    an a-LixSi to continue from, such as one of their published cells) or, without it, dealloy's
@@ -46,9 +48,9 @@ Base install (LAMMPS)::
 
 The state holds the structure after the last step (``current.extxyz``), the 300 K frame and the
 relaxed copy at each measured composition (``Li<n>Si<m>-frame|relaxed.extxyz``) and the measures
-so far; a rerun continues from the last step. ``python lithiation_route.py table A.json [B.json ...] [--dftb-glasses
-dftb-glasses.json]`` prints the finished runs side by side with DFTB's values and the rms against
-them (and the energies against DFTB's own cells). ``lithiation_route.py teacher RUN_DIR ... --dftb
+so far; a rerun continues from the last step. ``python lithiation_route.py table A.json
+[B.json ...] [--dftb-glasses dftb-glasses.json]`` prints the finished runs side by side with
+DFTB's values and the rms against them (and the energies against DFTB's own cells). ``lithiation_route.py teacher RUN_DIR ... --dftb
 CLONE`` (``[fit]`` extra) relaxes a finished run's last glass and DFTB's cell of the same
 composition with the run's potential and asks the teacher which is lower
 (:func:`teacher_check`).
