@@ -142,6 +142,15 @@ def _measure(atoms, energy_ev: float) -> dict:
             "energy_ev_per_atom": energy_ev / len(atoms)}
 
 
+def _relax_free_cell(s):
+    """Minimise a session's cell and atoms (CG, iso, 0 bar); return (atoms without ``id``, eV)."""
+    e = s.minimize(ftol_ev_per_angstrom=1e-4, maxiter=5000, box=True)
+    atoms = s.get_atoms(velocities=False)
+    if "id" in atoms.arrays:
+        del atoms.arrays["id"]
+    return atoms, e
+
+
 def _npt_dftb(s, npt_ps: float, dt_ps: float, tu: float, seed: int):
     """Berendsen NPT at 300 K, 0 bar; return (atoms of the least-|P| frame, its pressure in bar)."""
     s.create_velocities(300.0, seed)
@@ -301,10 +310,7 @@ def teacher_check(run_dir: str, dftb_clone: str, teacher: str = "sevenn") -> dic
     relaxed = {}
     for key, atoms in cells.items():
         with LammpsSession(atoms, pot) as s:
-            e = s.minimize(ftol_ev_per_angstrom=1e-4, maxiter=5000, box=True)
-            relaxed[key] = s.get_atoms(velocities=False)
-        if "id" in relaxed[key].arrays:
-            del relaxed[key].arrays["id"]
+            relaxed[key], e = _relax_free_cell(s)
         write_structure(run / f"teacher-check-{key}-relaxed.extxyz", relaxed[key],
                         format="extxyz")
         out[key] = {"student_ev_per_atom": e / len(atoms),
@@ -455,12 +461,9 @@ def main() -> None:
         if target in stops:
             with LammpsSession(atoms, pot) as s:
                 frame = _measure(atoms, s.potential_energy_ev())
-                e = s.minimize(ftol_ev_per_angstrom=1e-4, maxiter=5000, box=True)
-                relaxed = s.get_atoms(velocities=False)
+                relaxed, e = _relax_free_cell(s)
                 m = _measure(relaxed, e)
             for key, cell in (("frame", atoms), ("relaxed", relaxed)):  # kept for later checks
-                if "id" in cell.arrays:
-                    del cell.arrays["id"]
                 write_structure(state / f"Li{target}Si{args.n_si}-{key}.extxyz", cell,
                                 format="extxyz")
             m["frame"] = frame
