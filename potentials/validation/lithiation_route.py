@@ -189,8 +189,9 @@ def table(paths: list[str], dftb_glasses: str | None = None) -> None:
     ----------
     paths : list of str
         JSON files this script wrote (``--json``), or files collecting such runs under
-        ``"runs"`` (``lithiation-route-64si.json``; its ``"teacher_checks"`` are printed too). Runs of ``--protocol quick`` before the 300 K
-        frame was measured show only the relaxed copy.
+        ``"runs"`` (``lithiation-route-64si.json``; their ``"teacher_checks"`` are printed too).
+        Runs of ``--protocol quick`` before the 300 K frame was measured show only the relaxed
+        copy.
     dftb_glasses : str, optional
         ``dftb-glasses.json``.
     """
@@ -225,12 +226,11 @@ def table(paths: list[str], dftb_glasses: str | None = None) -> None:
                   else " --   -- ")
             line += (f"| {fr}, {m['si_si_cn']:4.2f} {m['cluster_fractions']['isolated']:4.2f}"
                      "               ")
-            if d:
-                if f:
-                    sq[i][0].append((f["si_si_cn"] - d["si_si_cn"]) ** 2)
-                    sq[i][1].append((f["cluster_fractions"]["isolated"] - d["isolated"]) ** 2)
-                sq[i][2].append((m["si_si_cn"] - d["si_si_cn"]) ** 2)
-                sq[i][3].append((m["cluster_fractions"]["isolated"] - d["isolated"]) ** 2)
+            for j, meas in enumerate((f, m) if d else ()):  # frame, then relaxed copy
+                if meas:
+                    sq[i][2 * j].append((meas["si_si_cn"] - d["si_si_cn"]) ** 2)
+                    sq[i][2 * j + 1].append(
+                        (meas["cluster_fractions"]["isolated"] - d["isolated"]) ** 2)
         print(line)
     line = "rms against DFTB "
     for q in sq:
