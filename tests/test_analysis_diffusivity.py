@@ -157,7 +157,8 @@ def test_hop_statistics_counts_hops_with_poisson_errors_and_limits():
 
 def test_unresolved_d_is_left_out_and_bounds_the_ratio(tmp_path, diffusivity_without_md):
     """The writer's own code with the MD replaced by known D and errors: unresolved runs are
-    not fitted; a crystal that melted gives nothing; the others give ratios or bounds."""
+    not fitted; a crystal that melted or a glass that crystallised gives nothing; the others
+    give ratios or bounds."""
     from dealloy.build.crystal import li15si4_cell
     from dealloy.builders.amorphous import random_packing
 
@@ -166,28 +167,32 @@ def test_unresolved_d_is_left_out_and_bounds_the_ratio(tmp_path, diffusivity_wit
                             600.0: (2e-6, 1.5e-6),    # 20 hops but within 2 fit errors
                             700.0: (4e-6, 4e-7),      # resolved
                             800.0: (8e-6, 4e-7),      # resolved
-                            900.0: (9e-6, 4e-7)},     # resolved but the crystal melted
+                            900.0: (9e-6, 4e-7),      # resolved but the crystal melted
+                            1000.0: (1e-5, 4e-7)},    # resolved
             "amorphous": {500.0: (2e-5, 1e-6), 600.0: (3e-5, 1e-6), 700.0: (1e-5, 1e-6),
-                          800.0: (1e-8, 1e-9), 900.0: (5e-5, 1e-6)}}
+                          800.0: (1e-8, 1e-9), 900.0: (5e-5, 1e-6),
+                          1000.0: (6e-5, 1e-6)}}      # resolved but the glass crystallised
+    glass = random_packing(60, 16, 76 * 17.0, np.random.default_rng(0))
 
     def result(phase, temperature_k):
-        melted = phase == "crystalline" and temperature_k == 900.0
-        final = (random_packing(60, 16, 76 * 17.0, np.random.default_rng(0)) if melted
-                 else li15si4_cell())
-        return (*runs[phase][temperature_k], final)
+        lost = (phase, temperature_k) in (("crystalline", 900.0), ("amorphous", 1000.0))
+        crystal = (phase == "crystalline") != lost
+        return (*runs[phase][temperature_k], li15si4_cell() if crystal else glass)
 
     diffusivity_without_md(result)
     lines = []
-    out = run_diffusivity({"temperatures_k": (500.0, 600.0, 700.0, 800.0, 900.0)}, tmp_path,
+    out = run_diffusivity({"temperatures_k": (500.0, 600.0, 700.0, 800.0, 900.0, 1000.0)}, tmp_path,
                           echo=lines.append)
     floor = single_hop_diffusivity(li15si4_cell(), 20.0)
     rows = {(r["phase"], r["temperature_k"]): r for r in out["runs"]}
     hs = {k: hop_statistics(*runs[k[0]][k[1]], floor) for k in rows}
     assert [k for k, r in rows.items() if r["used_in_fit"]] == [
-        ("crystalline", 700.0), ("crystalline", 800.0), ("amorphous", 500.0),
-        ("amorphous", 600.0), ("amorphous", 700.0), ("amorphous", 900.0)]
+        ("crystalline", 700.0), ("crystalline", 800.0), ("crystalline", 1000.0),
+        ("amorphous", 500.0), ("amorphous", 600.0), ("amorphous", 700.0), ("amorphous", 900.0)]
     assert not rows["crystalline", 900.0]["kept"] and rows["crystalline", 900.0]["resolved"]
-    assert out["fits"]["crystalline"]["n_points"] == 2 and out["fits"]["amorphous"]["n_points"] == 4
+    assert not rows["amorphous", 1000.0]["kept"] and rows["amorphous", 1000.0]["resolved"]
+    assert out["fits"]["crystalline"]["n_points"] == 3 and out["fits"]["amorphous"]["n_points"] == 4
+    # 1000 K: both resolved, but the glass crystallised, so no ratio there
     assert out["c_over_a_ratio_by_temperature"] == {"700.0": pytest.approx(0.4)}
     lower_a = {t: runs["amorphous"][t][0] - 2 * hs["amorphous", t]["stderr_with_counting_cm2_per_s"]
                for t in (500.0, 600.0)}
@@ -198,21 +203,32 @@ def test_unresolved_d_is_left_out_and_bounds_the_ratio(tmp_path, diffusivity_wit
         (8e-6 - 2 * hs["crystalline", 800.0]["stderr_with_counting_cm2_per_s"])
         / hs["amorphous", 800.0]["upper_limit_cm2_per_s"])}
     assert sum("(not resolved:" in m for m in lines) == 3
+    assert sum("(crystal lost:" in m for m in lines) == 1
+    assert sum("(glass crystallised:" in m for m in lines) == 1
     assert "upper_limit_cm2_per_s" in (tmp_path / "diffusivity.csv").read_text()
     # the figure draws a bound as a bound and a lost crystal as left out, never as a measured D
     from dealloy.potentials.diffusivity import plot_arrhenius
 
     assert (tmp_path / "arrhenius.png").stat().st_size > 0
     drawn = plot_arrhenius(out, tmp_path / "again.png")
-    assert drawn["crystalline"] == {"measured": [700.0, 800.0], "upper_limits": [500.0, 600.0],
-                                    "lost": [900.0]}
+    assert drawn["crystalline"] == {"measured": [700.0, 800.0, 1000.0],
+                                    "upper_limits": [500.0, 600.0], "lost": [900.0]}
     assert drawn["amorphous"] == {"measured": [500.0, 600.0, 700.0, 900.0], "upper_limits": [800.0],
-                                  "lost": []}
+                                  "lost": [1000.0]}
     # the summary is a pure function of the runs: refreshing it from the JSON gives it back
     from dealloy.potentials.diffusivity import summarize_diffusivity
 
     again = summarize_diffusivity(out["runs"], DiffusivityParams(**out["params"]), echo=lambda m: None)
     assert again == {k: v for k, v in out.items() if k != "wall_s"}
+
+
+def test_a_run_is_kept_only_while_it_is_still_its_phase():
+    from dealloy.potentials.diffusivity import phase_kept
+
+    assert phase_kept("crystalline", 0.5) and not phase_kept("crystalline", 0.49)
+    assert phase_kept("amorphous", 0.19) and not phase_kept("amorphous", 0.5)
+    with pytest.raises(ValueError, match="phase must be one of"):
+        phase_kept("liquid", 0.0)
 
 
 @pytest.mark.slow

@@ -55,6 +55,9 @@ PHASES = ("crystalline", "amorphous")
 #: a crystal run whose final crystalline fraction (Crystallinity) is below this melted or
 #: amorphised: it is reported and left out of the crystal's fit
 MIN_CRYSTALLINE_FRACTION = 0.5
+#: a glass run whose final crystalline fraction is at or above this crystallised: it is reported
+#: and left out of the glass's fit and of the c/a ratio (its D is a crystal's, not the glass's)
+MAX_GLASS_CRYSTALLINE_FRACTION = 0.5
 #: an Arrhenius fit whose chi^2 test of linearity gives a p-value below this does not describe
 #: its points: its extrapolation is flagged (``extrapolation_linear`` False) and the report's
 #: row 11 does not judge it
@@ -393,13 +396,49 @@ def li_diffusion_md(atoms, temperature_k: float, p: DiffusivityParams, tick=None
     return msd(times, np.array(frames), p.fit_window), final
 
 
+#: what a run that is not kept lost, by phase (printed and drawn)
+LOST = {"crystalline": "crystal lost", "amorphous": "glass crystallised"}
+
+
+def phase_kept(phase: str, crystalline_fraction: float) -> bool:
+    """Say whether a run still measured its phase when it ended.
+
+    Parameters
+    ----------
+    phase : {"crystalline", "amorphous"}
+        The phase the run started as.
+    crystalline_fraction : float
+        Share of its atoms in crystalline surroundings at the end of the run
+        (:class:`~dealloy.analysis.structure.Crystallinity`), 0-1.
+
+    Returns
+    -------
+    bool
+        False for a crystal below :data:`MIN_CRYSTALLINE_FRACTION` (it melted or amorphised)
+        and for a glass at or above :data:`MAX_GLASS_CRYSTALLINE_FRACTION` (it crystallised):
+        such a run's D is not its phase's, so it is reported and left out of the fits and ratios.
+
+    Raises
+    ------
+    ValueError
+        For a phase other than those of :data:`PHASES`.
+    """
+    if phase == "crystalline":
+        return crystalline_fraction >= MIN_CRYSTALLINE_FRACTION
+    if phase == "amorphous":
+        return crystalline_fraction < MAX_GLASS_CRYSTALLINE_FRACTION
+    raise ValueError(f"phase must be one of {PHASES}, got {phase!r}")
+
+
 def _ratio_by_temperature(rows: list[dict]) -> dict:
     """Compute the c/a ratio per temperature where both D are resolved, else its bounds.
 
-    Upper bound where the crystal (still crystalline) is not resolved and the glass is: the
-    crystal's 95 % upper limit over the glass's D minus twice its error; lower bound where the
-    glass is not resolved and the crystal is: the crystal's D minus twice its error over the
-    glass's upper limit (:func:`~dealloy.analysis.diffusivity.hop_statistics`).
+    Only temperatures where both runs are kept (:func:`phase_kept`: the crystal still
+    crystalline, the glass not crystallised) count. Upper bound where the crystal is not
+    resolved and the glass is: the crystal's 95 % upper limit over the glass's D minus twice its
+    error; lower bound where the glass is not resolved and the crystal is: the crystal's D minus
+    twice its error over the glass's upper limit
+    (:func:`~dealloy.analysis.diffusivity.hop_statistics`).
 
     Returns
     -------
@@ -413,7 +452,7 @@ def _ratio_by_temperature(rows: list[dict]) -> dict:
     ratio, upper, lower = {}, {}, {}
     for t, v in per_t.items():
         c, a = v.get("crystalline"), v.get("amorphous")
-        if not (c and a and c["kept"]):
+        if not (c and a and c["kept"] and a.get("kept", True)):
             continue
         if c["resolved"] and a["resolved"]:
             ratio[str(t)] = c["diffusion_cm2_per_s"] / a["diffusion_cm2_per_s"]
@@ -516,8 +555,9 @@ def run_diffusivity(p: DiffusivityParams | dict, out_dir, echo=print, progress=N
         :func:`~dealloy.analysis.diffusivity.single_hop_diffusivity` of the start structure),
         ``hops``, ``stderr_with_counting_cm2_per_s``, ``upper_limit_cm2_per_s`` and
         ``resolved`` (:func:`~dealloy.analysis.diffusivity.hop_statistics`: at least 4 hops'
-        worth and above twice the errors), ``crystalline_fraction_end``, ``kept`` (False for a
-        crystal that melted or amorphised), ``used_in_fit`` (kept and resolved), ...), ``fits``
+        worth and above twice the errors), ``crystalline_fraction_end``, ``kept``
+        (:func:`phase_kept`: False for a crystal that melted or amorphised and for a glass that
+        crystallised), ``used_in_fit`` (kept and resolved), ...), ``fits``
         (per phase: the :func:`~dealloy.analysis.diffusivity.arrhenius` fit of the runs used,
         weighted by the counting errors, with Ea in eV and ``d_at_extrapolation_cm2_per_s``),
         ``c_over_a_ratio_at_extrapolation`` and ``extrapolation_linear`` (when both fits
@@ -554,7 +594,7 @@ def run_diffusivity(p: DiffusivityParams | dict, out_dir, echo=print, progress=N
                 done=round(k + f, 3), total=n_runs, task="MD runs"))
             cryst = Crystallinity().compute(final).results["crystalline_fraction"]
             d, err = res.diffusion_cm2_per_s, res.diffusion_stderr_cm2_per_s
-            kept = not (phase == "crystalline" and cryst < MIN_CRYSTALLINE_FRACTION)
+            kept = phase_kept(phase, cryst)
             hs = hop_statistics(d, err, floor)
             rows.append({"phase": phase, "temperature_k": temp,
                          "diffusion_cm2_per_s": d, "diffusion_stderr_cm2_per_s": err,
@@ -566,7 +606,7 @@ def run_diffusivity(p: DiffusivityParams | dict, out_dir, echo=print, progress=N
                          "crystalline_fraction_end": cryst, "kept": kept,
                          "used_in_fit": kept and hs["resolved"],
                          "n_li": res.n_atoms, "wall_s": round(time.perf_counter() - t1, 1)})
-            why = ("" if kept else "  (crystal lost: left out of the fit)") + (
+            why = ("" if kept else f"  ({LOST[phase]}: left out of the fit)") + (
                 "" if hs["resolved"] else f"  (not resolved: {hs['hops']:.1f} hops' worth, "
                 f"95 % upper limit {hs['upper_limit_cm2_per_s']:.1e}; left out of the fit)")
             echo(f"{phase:12s} {temp:6.0f} K  D = {d:.2e} ± {hs['stderr_with_counting_cm2_per_s']:.1e}"
@@ -637,7 +677,7 @@ def plot_arrhenius(summary: dict, path) -> dict:
         if lost:
             ax.plot([1000 / x["temperature_k"] for x in lost],
                     [x["diffusion_cm2_per_s"] for x in lost], "x", color="0.5",
-                    label=f"{phase}: crystal lost (left out)")
+                    label=f"{phase}: {LOST[phase]} (left out)")
         fit = summary["fits"].get(phase)
         if fit:
             temps = [x["temperature_k"] for x in used]
