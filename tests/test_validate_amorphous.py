@@ -24,6 +24,27 @@ def test_bad_series_inputs_fail_before_md():
     assert check_series([3.75, 1.0], 128, 3) == (0.0, 1.0, 3.75)  # a-Si end member added
 
 
+def test_a_melt_quench_the_potential_cannot_finish_is_a_recorded_failure(monkeypatch):
+    import dealloy.potentials.amorphous as A
+    from dealloy.errors import SimulationError
+
+    def lost(*args, **kwargs):
+        raise SimulationError("LAMMPS error in 'run 1000': Lost atoms: original 96 current 95")
+
+    monkeypatch.setattr(A, "amorphous_lisi", lost)
+    job = {"x": 2.0, "seed": 1, "n_si": 32, "potential": "meam-cui2012", "protocol": {}}
+    assert A._one_or_failure(job) == {
+        "x": 2.0, "seed": 1, "n_si": 32,
+        "failed": "SimulationError: LAMMPS error in 'run 1000': Lost atoms: original 96 current 95"}
+
+    def bad_input(*args, **kwargs):
+        raise ConfigError("protocol must be one of ...")
+
+    monkeypatch.setattr(A, "amorphous_lisi", bad_input)
+    with pytest.raises(ConfigError):  # bad input is not a result: it still stops the series
+        A._one_or_failure(job)
+
+
 @pytest.mark.slow
 def test_fast_subset_meam_cui2012(tmp_path, dealloy_cli):
     res = dealloy_cli("validate-potential", "meam-cui2012", "--amorphous", "--xs", "2.0",
@@ -75,6 +96,21 @@ def test_fast_subset_meam_cui2012(tmp_path, dealloy_cli):
     assert {r["x"]: r for r in again.per_x}[2.0]["si_si_cn"]["mean"] == 9.99
     assert "1 cell(s) to melt-quench on 1 worker(s), biggest first (1 cached)" in said[1], said
     assert a_si.exists() and "x = 2.00 seed 0: cached" in said[0]
+    # a cell whose melt-quench failed (cached as such) is left out, named, and the series goes
+    # on; with no seed left at x = 2, that composition leaves the table
+    x2 = next(f for f in cached if json.loads(f.read_text())["x"] == 2.0)
+    x2.write_text(json.dumps({"x": 2.0, "seed": 0, "n_si": 32, "job": d["job"],
+                              "failed": "SimulationError: Lost atoms: original 96 current 95"}))
+    said = []
+    broken = validate_amorphous("meam-cui2012", xs=[2.0], n_si=32, seeds=1, protocol="fast",
+                                cache_dir=tmp_path / "cache", progress=said.append)
+    assert [r["x"] for r in broken.per_x] == [0.0]
+    assert [s for s in broken.samples if "failed" in s] == [
+        {"x": 2.0, "seed": 0, "n_si": 32, "failed": "SimulationError: Lost atoms: original 96 current 95"}]
+    assert any("x = 2 seed 0: the melt-quench failed (SimulationError: Lost atoms" in n
+               for n in broken.notes)
+    assert any("no seed survived at x = 2" in n for n in broken.notes)
+    assert "note: x = 2 seed 0: the melt-quench failed" in broken.table()
     # a different cell size is a different cell: not served from this cache
     from dealloy.potentials.amorphous import _sample_key
     from dealloy.lammps.potentials import get_potential

@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from dealloy import materials as M
-from dealloy.errors import ConfigError
+from dealloy.errors import ConfigError, SimulationError
 from dealloy.io import progress_hook
 from dealloy.lammps.potentials import DEFAULT_POTENTIAL, Potential, get_potential
 from dealloy.potentials.energetics import (average_voltage, formation_energy_per_si, interpolate,
@@ -181,8 +181,33 @@ def _sample_key(job: dict, pot: Potential) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def _one_or_failure(job: dict) -> dict:
+    """Run :func:`_one`; a melt-quench the potential cannot finish is a result, not an abort.
+
+    Returns
+    -------
+    dict
+        :func:`_one`'s measurements, or ``{"x", "seed", "n_si", "failed"}`` with the
+        :class:`~dealloy.errors.SimulationError`'s message (LAMMPS lost atoms, a melt that did not
+        melt, an isolated atom ML-POD cannot take): the same job with the same potential files
+        fails the same way, so a failure is cached like a result.
+    """
+    try:
+        return _one(job)
+    except SimulationError as exc:
+        return {"x": job["x"], "seed": job["seed"], "n_si": job["n_si"],
+                "failed": f"{type(exc).__name__}: {exc}"}
+
+
 def _run_jobs(work: list[dict], pot: Potential, jobs: int, cache_dir, say) -> list[dict]:
-    """Run (or load from ``cache_dir``) every cell, caching each as soon as it exists."""
+    """Run (or load from ``cache_dir``) every cell, caching each as soon as it exists.
+
+    Returns
+    -------
+    list of dict
+        One per job, in ``work``'s order: its measurements, or a failure record with ``failed``
+        (:func:`_one_or_failure`), after which the series goes on.
+    """
     cache = Path(cache_dir) if cache_dir else None
     if cache:
         cache.mkdir(parents=True, exist_ok=True)
@@ -212,18 +237,20 @@ def _run_jobs(work: list[dict], pot: Potential, jobs: int, cache_dir, say) -> li
         if path:
             write_json(path, {**res, "job": job})
         work_done += size[i]
-        say(f"x = {res['x']:.2f} seed {res['seed']}: CN {res['si_si_cn']:.2f} "
+        what = (f"FAILED ({res['failed']})" if "failed" in res
+                else f"CN {res['si_si_cn']:.2f}")
+        say(f"x = {res['x']:.2f} seed {res['seed']}: {what} "
             f"[{len(done)}/{len(work)} cells]", done=round(work_done), total=round(work_total),
             task="melt-quenched atoms")
 
     if jobs > 1 and len(todo) > 1:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(_one, job): (i, job, path) for i, job, path in todo}
+            futures = {pool.submit(_one_or_failure, job): (i, job, path) for i, job, path in todo}
             for fut in as_completed(futures):
                 finish(*futures[fut], fut.result())
     else:
         for i, job, path in todo:
-            finish(i, job, path, _one(job))
+            finish(i, job, path, _one_or_failure(job))
     return [{k: v for k, v in done[i].items() if k != "job"} for i in range(len(work))]
 
 
@@ -256,9 +283,11 @@ class AmorphousValidation:
         Per composition, each quantity's ``mean``/``std``/``n`` over seeds: ``x_actual``,
         ``volume_per_si_angstrom3`` (Å³), ``density_g_cm3``, ``si_si_cn``, cluster classes,
         ``largest_si_cluster_fraction``, ``formation_ev_per_atom`` / ``_per_si`` (eV), melt MSDs
-        (Å²), ``pressure_bar``; plus ``si_si_cn_histogram``.
+        (Å²), ``pressure_bar``; plus ``si_si_cn_histogram`` and ``failed_seeds`` (seeds whose
+        melt-quench failed, left out of the means: ``n`` counts the others).
     samples : list of dict
-        One per (x, seed), g(r) dropped.
+        One per (x, seed), g(r) dropped; a cell whose melt-quench failed has only ``x``,
+        ``seed``, ``n_si`` and ``failed`` (the error message).
     mu_li_ev, mu_a_si_ev, mu_c_si_ev : float
         Energy per atom (eV) of bcc Li, the series' a-Si and diamond Si.
     li15si4 : dict
@@ -269,7 +298,7 @@ class AmorphousValidation:
     rdf : dict
         x -> seed-averaged partial g(r).
     notes : list of str
-        Remarks (melt not liquid, c-Li15Si4 vs a-Li3.75Si).
+        Remarks (failed melt-quenches, melt not liquid, c-Li15Si4 vs a-Li3.75Si).
     """
 
     potential: str
@@ -418,7 +447,11 @@ def validate_amorphous(potential: Potential | str = DEFAULT_POTENTIAL, xs=DEFAUL
     ConfigError
         For a bad series or an unknown potential (before any MD).
     SimulationError
-        When a melt-quench or relaxation fails.
+        When a relaxation of the reference crystals fails, or when every a-Si (x = 0)
+        melt-quench does. A cell whose melt-quench fails at any other x (or at x = 0 with
+        another seed left) does not abort the series: it is kept in ``samples`` with its
+        ``failed`` message (and cached), left out of the means, and named in ``notes``; a
+        composition with no surviving seed is dropped from the table, hull and voltages.
     """
     from ase.build import bulk
 
@@ -433,6 +466,19 @@ def validate_amorphous(potential: Potential | str = DEFAULT_POTENTIAL, xs=DEFAUL
     work = [{"x": x, "seed": s, "n_si": int(n_si), "potential": spec, "protocol": proto}
             for s in range(int(seeds)) for x in sorted(xs, reverse=True)]  # big cells first
     samples = _run_jobs(work, pot, int(jobs), cache_dir, say)
+    failed = [s for s in samples if "failed" in s]
+    samples = [s for s in samples if "failed" not in s]
+    if not any(s["x"] == 0.0 for s in samples):
+        raise SimulationError("every a-Si (x = 0) melt-quench failed, so there is no a-Si "
+                              "reference for the formation energies: "
+                              + next(f["failed"] for f in failed if f["x"] == 0.0))
+    notes = [f"x = {s['x']:g} seed {s['seed']}: the melt-quench failed ({s['failed']}); left "
+             "out of the means" for s in failed]
+    lost_x = sorted({s["x"] for s in failed} - {s["x"] for s in samples})
+    if lost_x:
+        notes.append(f"no seed survived at x = {', '.join(f'{x:g}' for x in lost_x)}: those "
+                     "compositions are missing from the table, hull and voltages")
+        xs = tuple(x for x in xs if x not in lost_x)
 
     li, e_li = relax_bulk(bulk("Li", "bcc", a=M.LI_BCC_A_ANGSTROM, cubic=True).repeat(4), pot)
     mu_li = e_li / len(li)
@@ -458,6 +504,7 @@ def validate_amorphous(potential: Potential | str = DEFAULT_POTENTIAL, xs=DEFAUL
             row[key] = _stats([g.get(key, float("nan")) for g in group])
         for cls in ("isolated", "dumbbell", "small", "network"):
             row[cls] = _stats([g["cluster_fractions"][cls] for g in group])
+        row["failed_seeds"] = [f["seed"] for f in failed if f["x"] == x]
         row["si_si_cn_histogram"] = np.mean([g["si_si_cn_histogram"] for g in group], axis=0).tolist()
         per_x.append(row)
         rdf[f"{x:g}"] = {k: np.mean([g["rdf"][k] for g in group], axis=0).tolist()
@@ -479,7 +526,6 @@ def validate_amorphous(potential: Potential | str = DEFAULT_POTENTIAL, xs=DEFAUL
         "voltage_to_a_li1.1si_v": average_voltage(A_LI11SI_X, ef_a_11, 3.75, ef_c_vs_a),
         "energy_ev_per_atom": e_lisi / len(lisi),
     }
-    notes = []
     a_row = [r for r in per_x if r["x"] == 3.75]
     if a_row:
         e_a375 = a_row[0]["formation_ev_per_si"]["mean"]
@@ -493,7 +539,7 @@ def validate_amorphous(potential: Potential | str = DEFAULT_POTENTIAL, xs=DEFAUL
                              "melt; check it was liquid")
     return AmorphousValidation(
         potential=pot.name, n_si=int(n_si), seeds=int(seeds), protocol=proto, per_x=per_x,
-        samples=[{k: v for k, v in s.items() if k != "rdf"} for s in samples],
+        samples=[{k: v for k, v in s.items() if k != "rdf"} for s in samples] + failed,
         mu_li_ev=mu_li, mu_a_si_ev=mu_a_si, mu_c_si_ev=mu_c_si, li15si4=li15si4,
         voltage_steps=steps, rdf=rdf, notes=notes)
 
