@@ -586,6 +586,11 @@ def test_validate_potential_prints_what_a_fitted_potentials_manifest_records(dea
     assert f"SevenNet-0 {teacher:.3f}" in out
     am = man["validation"]["amorphous_series_32si"]
     assert f"Si-Si CN rms {am['si_si_cn_rms_vs_dftb']:.2f}, isolated-Si rms" in out
+    low = man["validation"]["li_diffusivity_with_vacancies"]["low_temperatures"]
+    assert ("Li D crystal/glass (3 Li vacancies, low T): "
+            + ", ".join(f"{r:.2f} at {float(t):g} K"
+                        for t, r in low["c_over_a_ratio_by_temperature"].items())
+            + f"; extrapolated to 300 K {low['c_over_a_ratio_at_extrapolation']:.2f} (paper") in out
 
 
 # ---- data sets of one's own: a TOML spec, and several labelled sets joined ----------------------

@@ -59,6 +59,17 @@ def _teacher_rows(v: dict) -> list[str]:
                      f"seeds): Si-Si CN rms {am['si_si_cn_rms_vs_dftb']:.2f}, isolated-Si rms "
                      f"{am['isolated_si_rms_vs_dftb']:.2f} (targets <= 0.2 / <= 0.1); melts that "
                      f"lost atoms: {am.get('melts_lost_atoms', '?')}")
+    diff = v.get("li_diffusivity_with_vacancies") or {}
+    for label, d in (("", diff), (", low T", diff.get("low_temperatures") or {})):
+        ratios = d.get("c_over_a_ratio_by_temperature") or {}
+        if ratios:
+            ext = d.get("c_over_a_ratio_at_extrapolation")
+            lines.append("  Li D crystal/glass (3 Li vacancies" + label + "): "
+                         + ", ".join(f"{r:.2f} at {float(t):g} K" for t, r in ratios.items())
+                         + ("" if ext is None else f"; extrapolated to 300 K {ext:.2f}"
+                            + ("" if d.get("extrapolation_linear") else
+                               " (not a measurement: an Arrhenius line does not fit)"))
+                         + " (paper ~10-1000)")
     bench = v.get("benchmark_vs_meam_godet2020") or {}
     if "speed_ratio" in bench:
         lines.append(f"  MD speed / memory vs meam-godet2020 (same run): {bench['speed_ratio']:.2f}x"
@@ -100,7 +111,7 @@ def recorded_validation_lines(manifest: dict, name: str | None = None) -> list[s
         A header line, the held-out errors by family (meV/atom, eV/Å), c-Li15Si4 against PBE
         and the teacher, the PBE-hull rms, isolated atoms, reference energies, MD speed, where
         the data set is kept (and the refit command), then the measurements against the teacher
-        and MEAM with issue 14's targets.
+        and MEAM with issue 14's targets, and the Li diffusivity ratio crystal/glass.
     """
     v = manifest.get("validation", {})
     prov = manifest.get("provenance", {})
