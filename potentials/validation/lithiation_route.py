@@ -16,7 +16,9 @@ be closer to how some of the cells were made):
    an a-LixSi to continue from, such as one of their published cells) or, without it, dealloy's
    melt-quench (:func:`dealloy.builders.amorphous.amorphous_lisi` at x = 0,
    quench ``--quench-rate``);
-2. per step, ``--li-per-step`` Li (default 4), each into the centre of the current largest empty
+2. per step, ``--li-per-step`` Li (default 4; none with ``--hold-steps N``, which runs N steps
+   at the start's composition and measures after each: does a published cell keep its Si
+   network under this potential?), each into the centre of the current largest empty
    sphere (Delaunay circumcentres, periodic, :func:`largest_empty_sphere`), the cell and the
    coordinates scaled up by 16.05 Å³ after each insertion (their ``expansion_factor``);
 3. minimise at fixed cell (conjugate gradients);
@@ -383,6 +385,9 @@ def main() -> None:
     ap.add_argument("--npt-ps", type=float, default=None,
                     help="NPT at 300 K after each step, ps (default 10 for dftb, 2 for quick)")
     ap.add_argument("--quench-rate", type=float, default=1e14, help="a-Si melt-quench rate, K/s")
+    ap.add_argument("--hold-steps", type=int, default=0,
+                    help="insert no Li: run that many steps (minimise, --npt-ps of NPT) at the "
+                         "composition of --start-xyz, measuring after each, then stop")
     ap.add_argument("--json", default=None, help="write the measures here")
     args = ap.parse_args()
     dftb = args.protocol == "dftb"
@@ -406,11 +411,14 @@ def main() -> None:
         args.n_si = start.get_chemical_symbols().count("Si")
     elif args.start_box_angstrom:
         ap.error("--start-box-angstrom needs --start-xyz")
+    if args.hold_steps < 0 or (args.hold_steps and start is None):
+        ap.error("--hold-steps must be a positive number of steps, with --start-xyz")
     if args.n_si < 8:
         ap.error("--n-si must be at least 8")
     pot = get_potential(args.potential)
     tag = f"{pot.name}-si{args.n_si}-s{args.seed}" + ("" if not dftb else "-dftb") + (
-        f"-{Path(args.start_xyz).stem}" if start is not None else "")
+        f"-{Path(args.start_xyz).stem}" if start is not None else "") + (
+        f"-hold{args.hold_steps}" if args.hold_steps else "")
     state = Path(args.state) / tag
     state.mkdir(parents=True, exist_ok=True)
     per_step = args.li_per_step or (4 if dftb else max(1, args.n_si // 4))
@@ -434,9 +442,14 @@ def main() -> None:
     tu = pot.units.time_ps
     while True:
         n_li = atoms.get_chemical_symbols().count("Li")
-        if n_li >= n_final:
+        if args.hold_steps:  # no insertion: the start's composition, held
+            if len(rec["steps"]) >= args.hold_steps:
+                break
+            target = n_li
+        elif n_li >= n_final:
             break
-        target = min(n_li + per_step, n_final, *[s for s in stops if s > n_li])
+        else:
+            target = min(n_li + per_step, n_final, *[s for s in stops if s > n_li])
         if not dftb:
             v_ref = ref_volume_per_si(target / args.n_si) * args.n_si
             if v_ref > atoms.get_volume():
@@ -476,7 +489,9 @@ def main() -> None:
                              "pressure_bar": p_bar, "wall_s": round(time.time() - t0, 1)})
         write_structure(last, atoms, format="extxyz")
         write_json(rec_path, rec)
-        msg = f"{pot.name}: Li{target}Si{args.n_si}, largest voids {max(radii):.2f}-{min(radii):.2f} A"
+        msg = f"{pot.name}: Li{target}Si{args.n_si}" + (
+            f", largest voids {max(radii):.2f}-{min(radii):.2f} A" if radii
+            else f", held {len(rec['steps'])} x {npt_ps:g} ps")
         if target in stops:
             m = rec["measured"][-1]
             f = m["frame"]
@@ -488,7 +503,8 @@ def main() -> None:
                        f"{m['dftb']['isolated']})" if m["dftb"] else ""))
         print(msg + f" [{time.time() - t0:.0f} s]", flush=True)
     rec.update(potential=pot.name, protocol=args.protocol, seed=args.seed, n_si=args.n_si,
-               li_per_step=per_step, npt_ps=npt_ps,
+               li_per_step=0 if args.hold_steps else per_step, npt_ps=npt_ps,
+               hold_steps=args.hold_steps,
                start=(str(args.start_xyz) if start is not None
                       else f"melt-quench {args.quench_rate:g} K/s"),
                a_si_quench_rate_k_per_s=None if start is not None else args.quench_rate)
