@@ -146,16 +146,22 @@ def test_report_reads_the_diffusivity_summary_that_dealloy_diffusivity_writes(tm
     only the MD is replaced by D values on two Arrhenius lines whose c/a ratio at 300 K is known)."""
     import math
 
+    import numpy as np
+
     from dealloy.build.crystal import li15si4_cell
+    from dealloy.builders.amorphous import random_packing
     from dealloy.potentials import diffusivity as dmod
     from dealloy.report.data import _load_extras
 
     ea = {"crystalline": 0.25, "amorphous": 0.45}  # eV
     kb = 8.617333262e-5
+    # each phase still itself at the end (crystal crystalline, glass not): every run is fitted
+    final = {"crystalline": li15si4_cell(),
+             "amorphous": random_packing(60, 16, 76 * 17.0, np.random.default_rng(0))}
 
     def result(phase, temperature_k):
         d = 1e-1 * math.exp(-ea[phase] / (kb * temperature_k))  # all far above the one-hop floor
-        return d, 0.01 * d, li15si4_cell()  # crystalline at the end: every run is used in the fit
+        return d, 0.01 * d, final[phase]
 
     diffusivity_without_md(result)
     out = tmp_path / "diffusivity"
