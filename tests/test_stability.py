@@ -15,7 +15,7 @@ import pytest
 import dealloy.potentials.stability as S
 from conftest import mpiexec
 from dealloy.build.crystal import li15si4_particle
-from dealloy.builders.checkpoint import BuildControl, BuildStopped, build_control
+from dealloy.builders.checkpoint import BuildControl, BuildStopped, _digest, build_control
 from dealloy.cli import main
 from dealloy.errors import ConfigError
 from dealloy.lammps.session import POD_NEIGHBOUR_FIX_VERSION, LammpsSession
@@ -127,6 +127,62 @@ def test_a_stopped_run_continues_from_its_checkpoint_exactly(tmp_path):
     for key in ("etotal_ev_per_atom", "pe_ev_per_atom", "temperature_k", "closest_pair_angstrom"):
         assert cont["series"][key] == pytest.approx(whole["series"][key], rel=1e-9, abs=1e-9), key
     assert cont["closest_pair_angstrom"] == pytest.approx(whole["closest_pair_angstrom"], abs=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.mpi
+def test_a_run_stopped_on_one_rank_continues_on_two_and_its_result_serves_any_count(tmp_path):
+    # a SLURM job resubmitted on another allocation: begun on 2 ranks (an old checkpoint, made
+    # below), continued further on 1 rank, then continued on 2 again from the furthest state
+    p = StabilityParams(**TINY)
+    whole = particle_stability(p, cache_dir=tmp_path / "whole")["runs"][0]
+    folder = tmp_path / "c" / "stability-meam-godet2020"  # where the CLI's --cache puts it
+    folder.mkdir(parents=True)
+
+    def stop_at_poll(n):  # SIGTERM arrives at the n-th poll
+        calls = []
+        return lambda: (calls.append(1), signal.SIGTERM if len(calls) == n else 0)[1]
+
+    def stopped_run(n):
+        control = BuildControl(folder=folder, stop_requested=stop_at_poll(n),
+                               checkpoint_ps=p.sample_ps, poll_ps=p.sample_ps)
+        with build_control(control), pytest.raises(BuildStopped):
+            S.stability_run(p, 300.0, folder, control)
+        (path,) = folder.glob("stability-300K-*.npz")
+        return path
+
+    early = stopped_run(2)
+    with np.load(early) as z:  # the early state as if written on 2 ranks
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays["meta"]))
+    meta["key"]["n_ranks"], meta["rank_counts"] = 2, [2]
+    early_step = meta["step"]
+    arrays["meta"] = np.array(json.dumps(meta))
+    two_rank = folder / f"stability-300K-{_digest(meta['key'])}.npz"
+    one_rank = stopped_run(2)  # continued on 1 rank, further on
+    with np.load(one_rank) as z:
+        assert json.loads(str(z["meta"]))["step"] > early_step
+    np.savez(two_rank, **arrays)
+    out = tmp_path / "s.json"
+    cmd = [mpiexec(), "-n", "2", str(Path(sys.executable).with_name("dealloy")), "validate-potential",
+           "meam-godet2020", "--stability", "--diameter-nm", "2.2", "--stability-temperatures",
+           "300", "--stability-ps", "0.4", "--stability-equilibrate-ps", "0.1",
+           "--stability-sample-ps", "0.1", "--cache", str(tmp_path / "c"), "--json", str(out), "-q"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    (run,) = json.loads(out.read_text())["stability"][0]["runs"]
+    # from the 1-rank state (its history [1], then 2), not the older one of this rank count
+    assert run["resumed"] and run["rank_counts"] == [1, 2] and run["n_ranks"] == 2
+    assert sorted(f.name for f in folder.glob("*.npz")) == [two_rank.name[:-4] + ".done.npz"]
+    # the same physics: NVE samples before the stop are the 1-rank run's own, after it they
+    # differ from the uninterrupted run only by the summation order (rounding, grown by chaos)
+    assert len(run["series"]["t_ps"]) == len(whole["series"]["t_ps"]) == 4
+    for key in ("etotal_ev_per_atom", "pe_ev_per_atom", "temperature_k"):
+        assert run["series"][key] == pytest.approx(whole["series"][key], rel=1e-6), key
+    # finished on 2 ranks, asked again on 1: the kept result, no MD
+    again = particle_stability(p, cache_dir=folder)["runs"][0]
+    assert again["wall_s"] == 0.0 and again["series"] == run["series"]
+    assert again["rank_counts"] == [1, 2]
 
 
 # 342 atoms at 3000 K, far above where Li boils (1615 K): Li evaporates within the 1.5 ps

@@ -24,7 +24,9 @@ segment, its first and last LAMMPS step, LAMMPS' step counter and, sorted by ato
 float64 positions and velocities (native units) and the box bounds, plus the route's own values
 (e.g. the melt's start positions for the liquid check). The digest is that of the route's key
 (start structure, protocol, seed, potential, ranks, code: the melt-quench cache's key), so a
-checkpoint is used only by the route that wrote it. A resumed route continues from exactly that
+checkpoint is used only by the route that wrote it (a route made with ``any_rank_count``, e.g.
+the particle stability test, also continues one written on another number of MPI ranks: a SLURM
+job resubmitted on another allocation). A resumed route continues from exactly that
 state on the same schedule, but it is not bit-identical to an uninterrupted one: LAMMPS
 re-sorts the atoms over the ranks (a different summation order), the Nose-Hoover chain and
 barostat variables start from zero again, and a Langevin thermostat restarts its random stream
@@ -207,6 +209,13 @@ class BuildRoute:
         only when a control is set.
     control : BuildControl, optional
         Default :func:`current_control`.
+    any_rank_count : bool, optional
+        Also continue a checkpoint, and take a finished result, that differs from ``key`` only
+        in its ``n_ranks`` (a SLURM job resubmitted on another number of cores or nodes), the
+        one furthest on when there are several. The continued trajectory is the same physics,
+        not the same bits (the module docstring lists what a resume changes anyway). For routes that measure something over an MD run (the
+        particle stability test); off for routes whose result a cache must reproduce exactly
+        (the melt-quench). The first checkpoint written under the new key replaces the others.
 
     Attributes
     ----------
@@ -216,10 +225,17 @@ class BuildRoute:
         The route's own arrays, likewise.
     resumed : bool
         It continued from a checkpoint (:meth:`restore`).
+    rank_counts : list of int
+        The MPI rank counts of the processes that ran the route, in order, one entry per change
+        (``[1, 2]``: begun on 1 rank, continued on 2); empty without a control or ``n_ranks``.
     """
 
-    def __init__(self, name: str, key: Callable[[], dict], control: BuildControl | None = None):
+    def __init__(self, name: str, key: Callable[[], dict], control: BuildControl | None = None,
+                 *, any_rank_count: bool = False):
         self.name = name
+        self.any_rank_count = bool(any_rank_count)
+        self._superseded: list[Path] = []  # checkpoints of other rank counts, replaced here
+        self.rank_counts: list[int] = []
         self.control = control if control is not None else current_control()
         self.meta: dict = {}
         self.arrays: dict[str, np.ndarray] = {}
@@ -234,15 +250,20 @@ class BuildRoute:
         self.comm = mpi_comm(self.control.comm)
         self.rank = self.comm.Get_rank()
         self.key = key()
+        if "n_ranks" in self.key:
+            self.rank_counts = [int(self.key["n_ranks"])]
         digest = _digest(self.key)
         self.path = Path(self.control.folder) / f"{name}-{digest}.npz"
         self.result_path = Path(self.control.folder) / f"{name}-{digest}.done.npz"
         state = None
         if self.rank == 0:
             try:  # whatever happens, every rank reaches the bcast below
-                state = self._read(self.path) if self.path.is_file() else None
+                if self.any_rank_count:
+                    state, self._superseded = self._most_advanced_checkpoint()
+                else:
+                    state = self._read(self.path) if self.path.is_file() else None
                 others = [p.name for p in Path(self.control.folder).glob(f"{name}-*.npz")
-                          if p not in (self.path, self.result_path)]
+                          if p not in (self.path, self.result_path, *self._superseded)]
                 if state is None and others:
                     _logger.warning(
                         f"{self.name}: the build checkpoint(s) {', '.join(sorted(others))} in "
@@ -253,14 +274,73 @@ class BuildRoute:
                 _logger.warning(f"ignoring unreadable build checkpoint {self.path} "
                                 f"({type(exc).__name__}: {exc}); this part of the build starts again")
         self._state = self.comm.bcast(state, root=0)
+        self._superseded = self.comm.bcast(self._superseded, root=0)
 
     # ---- files -------------------------------------------------------------------------
+    def _matches(self, key) -> bool:
+        """``key`` (a stored one) is this route's, or differs only in ``n_ranks`` when allowed."""
+        if key == self.key:
+            return True
+        if not (self.any_rank_count and isinstance(key, dict)):
+            return False
+        return ({k: v for k, v in key.items() if k != "n_ranks"}
+                == {k: v for k, v in self.key.items() if k != "n_ranks"})
+
     def _read(self, path: Path) -> dict | None:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
-            if meta.get("format") != FORMAT or meta.get("key") != self.key:
+            if meta.get("format") != FORMAT or not self._matches(meta.get("key")):
                 return None
             return {"meta": meta, **{k: z[k] for k in z.files if k != "meta"}}
+
+    def _route_files(self, done: bool) -> list[Path]:
+        """List the route's checkpoint (``done`` False) or result files in the folder, any key."""
+        return [p for p in Path(self.control.folder).glob(f"{self.name}-*.npz")
+                if p.name.endswith(".done.npz") == done]
+
+    def _most_advanced_checkpoint(self):
+        """Find the checkpoint of this key, on any MPI rank count, that is furthest on; rank 0.
+
+        Returns
+        -------
+        tuple
+            ``(state, superseded)``: the content (None: none) and the other checkpoints of this
+            key on other rank counts, which the next :meth:`save` removes. The one with the
+            most MD (LAMMPS step) wins, not the one of this rank count: a run stopped on 2 ranks
+            at 14 ps and later continued on 1 rank to 51 ps goes on from 51 ps.
+        """
+        found = []
+        for p in self._route_files(done=False):
+            try:
+                got = self._read(p)
+            except Exception as exc:  # noqa: BLE001 - unreadable: skipped, as without the option
+                _logger.warning(f"ignoring unreadable build checkpoint {p} "
+                                f"({type(exc).__name__}: {exc})")
+                continue
+            if got is not None:
+                found.append((int(got["meta"]["step"]), p.stat().st_mtime, p, got))
+        if not found:
+            return None, []
+        found.sort(key=lambda f: f[:2])
+        state, path = found[-1][3], found[-1][2]
+        if path != self.path:
+            ranks = state["meta"]["key"].get("n_ranks")
+            _logger.warning(f"{self.name}: continuing from {path.name}, written on {ranks} MPI "
+                            f"rank(s), on {self.key.get('n_ranks')}: the same physics, not the "
+                            "same bits")
+        return state, [f[2] for f in found if f[2] != self.path]
+
+    def _other_rank_result(self):
+        """Return the finished result of this key on another MPI rank count, or None; rank 0."""
+        for p in self._route_files(done=True):
+            try:
+                with np.load(p, allow_pickle=False) as z:
+                    key = json.loads(str(z["key"]))
+            except Exception:  # noqa: BLE001 - not readable: not a result to take
+                continue
+            if key != self.key and self._matches(key):
+                return _cache._read(p, key, what="build result")
+        return None
 
     def result(self):
         """Return the route's stored result when it finished in an earlier segment of the build.
@@ -277,6 +357,8 @@ class BuildRoute:
             try:  # whatever happens, every rank reaches the bcast below
                 hit = (_cache._read(self.result_path, self.key, what="build result")
                        if self.result_path.is_file() else None)
+                if hit is None and self.any_rank_count:
+                    hit = self._other_rank_result()
             except Exception as exc:  # noqa: BLE001 - unreadable: the route runs again
                 _logger.warning(f"ignoring unreadable build result {self.result_path} "
                                 f"({type(exc).__name__}: {exc}); this part of the build runs again")
@@ -300,7 +382,8 @@ class BuildRoute:
             return
         def write():
             _cache._write(self.result_path, self.key, atoms, measures)
-            self.path.unlink(missing_ok=True)
+            for path in (self.path, *self._superseded):
+                path.unlink(missing_ok=True)
 
         self._on_rank0(write, self.result_path)
 
@@ -325,7 +408,8 @@ class BuildRoute:
         boxlo, boxhi, xy, yz, xz, _, _ = s.lmp.extract_box()
         step = _step(s)
         meta = {"format": FORMAT, "route": self.name, "key": self.key, "segment": segment,
-                "begin": begin, "end": end, "step": step, "route_meta": self.meta}
+                "begin": begin, "end": end, "step": step, "route_meta": self.meta,
+                "rank_counts": self.rank_counts}
         def write():
             buf = io.BytesIO()
             np.savez(buf, meta=np.array(json.dumps(meta)), ids=ids[order], types=types, x=x, v=v,
@@ -334,8 +418,11 @@ class BuildRoute:
                      **{f"route_{k}": np.asarray(a) for k, a in self.arrays.items()})
             with atomic_path(self.path) as tmp:
                 tmp.write_bytes(buf.getvalue())
+            for path in self._superseded:  # replaced by the checkpoint of this rank count
+                path.unlink(missing_ok=True)
 
         self._on_rank0(write, self.path)
+        self._superseded = []
         self._saved_step = step
         if self.control.on_save is not None:
             self.control.on_save()
@@ -402,6 +489,11 @@ class BuildRoute:
         self.arrays = {k[len("route_"):]: st[k] for k in st if k.startswith("route_")}
         self._start = (meta["segment"], meta["begin"])
         self._saved_step = meta["step"]
+        ranks = [int(r) for r in meta.get("rank_counts") or ([meta["key"]["n_ranks"]]
+                                                              if "n_ranks" in meta["key"] else [])]
+        if self.rank_counts and ranks and ranks[-1] != self.rank_counts[-1]:
+            ranks.append(self.rank_counts[-1])
+        self.rank_counts = ranks or self.rank_counts
         self.resumed = True
         return True
 

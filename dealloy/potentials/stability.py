@@ -35,7 +35,7 @@ Verlet, the potential's own timestep) for ``time_ps``. Measured:
 A run survives SLURM's time-limit signal and ``kill -9``: the MD runs as a
 :class:`dealloy.builders.checkpoint.BuildRoute` (SIGTERM/SIGUSR1 write a checkpoint and stop;
 a checkpoint is also written after every energy sample), in the ``cache_dir`` folder; the
-same command continues from it. A finished temperature is kept there too and not run again.
+same command continues from it, on the same or another number of MPI ranks. A finished temperature is kept there too and not run again.
 
 The timestep is the potential's (:attr:`dealloy.lammps.potentials.Potential.timestep_ps`), as in
 production runs, so the drift measured is the drift a dealloying run has.
@@ -226,7 +226,9 @@ def stability_run(params: StabilityParams, temperature_k: float, folder: Path,
         :data:`MAX_ENVIRONMENTS` atoms of a run), ``detached_atoms_end``, ``drift_mev_per_atom_per_ns``,
         ``change_mev_per_atom``, ``scatter_mev_per_atom``, ``stable`` (closest pair >= the
         limit and nothing evaporated), ``md_wall_s`` (MD wall time summed over every process
-        that continued it), ``n_ranks``, ``series`` (per sample: ``t_ps``,
+        that continued it), ``n_ranks`` (of the process that finished it), ``rank_counts``
+        (every rank count that ran it, in order: a stopped run continues on any number of
+        ranks, the same physics but not the same bits), ``series`` (per sample: ``t_ps``,
         ``etotal_ev_per_atom`` -- the total energy plus what evaporated atoms carried away, per
         starting atom --, ``pe_ev_per_atom`` (per atom present), ``temperature_k``,
         ``closest_pair_angstrom``, ``detached_atoms``, ``n_atoms``), ``resumed``, ``wall_s``
@@ -251,10 +253,10 @@ def stability_run(params: StabilityParams, temperature_k: float, folder: Path,
         "route": name, "format": FORMAT, "start": structure_digest(start),
         "potential": potential_identity(pot), "temperature_k": float(temperature_k),
         "params": p.model_dump(mode="json", exclude={"temperatures_k"}),
-        "n_ranks": comm.Get_size()}, control=control)
+        "n_ranks": comm.Get_size()}, control=control, any_rank_count=True)
     done = route.result()
     if done is not None:
-        return dict(done[1], resumed=False, wall_s=0.0)
+        return dict({"rank_counts": [done[1]["n_ranks"]]}, **done[1], resumed=False, wall_s=0.0)
     n_samples = int(round(p.time_ps / p.sample_ps))
     segments = ([MdSegment("equilibration", p.equilibrate_ps, temperature_k, temperature_k,
                            "langevin", seed=p.seed + 1)] if p.equilibrate_ps > 0 else [])
@@ -370,6 +372,7 @@ def stability_run(params: StabilityParams, temperature_k: float, folder: Path,
            "detached_atoms_end": int(ser[-1, 5]) if len(ser) else 0, **drift,
            "stable": bool(below == 0 and not lost),
            "md_wall_s": round(float(route.meta["wall_s"]), 1), "n_ranks": comm.Get_size(),
+           "rank_counts": list(route.rank_counts),
            "series": {"t_ps": ser[:, 0].tolist(), "etotal_ev_per_atom": ser[:, 1].tolist(),
                       "pe_ev_per_atom": ser[:, 2].tolist(), "temperature_k": ser[:, 3].tolist(),
                       "closest_pair_angstrom": ser[:, 4].tolist(),
