@@ -131,9 +131,9 @@ def test_a_stopped_run_continues_from_its_checkpoint_exactly(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.mpi
-def test_a_run_stopped_on_one_rank_continues_on_two_and_its_result_serves_any_count(tmp_path):
-    # a SLURM job resubmitted on another allocation: begun on 2 ranks (an old checkpoint, made
-    # below), continued further on 1 rank, then continued on 2 again from the furthest state
+def test_a_run_continues_on_any_rank_count_from_its_furthest_checkpoint(tmp_path):
+    # a SLURM job resubmitted on other allocations: begun on 2 ranks (its checkpoint made from
+    # a 1-rank one below), continued further on 1 rank, then on 2 again from the furthest state
     p = StabilityParams(**TINY)
     whole = particle_stability(p, cache_dir=tmp_path / "whole")["runs"][0]
     folder = tmp_path / "c" / "stability-meam-godet2020"  # where the CLI's --cache puts it
@@ -159,10 +159,14 @@ def test_a_run_stopped_on_one_rank_continues_on_two_and_its_result_serves_any_co
     early_step = meta["step"]
     arrays["meta"] = np.array(json.dumps(meta))
     two_rank = folder / f"stability-300K-{_digest(meta['key'])}.npz"
-    one_rank = stopped_run(2)  # continued on 1 rank, further on
-    with np.load(one_rank) as z:
-        assert json.loads(str(z["meta"]))["step"] > early_step
     np.savez(two_rank, **arrays)
+    early.unlink()  # begun on 2 ranks: the only checkpoint
+    one_rank = stopped_run(2)  # continued on 1 rank, further on; the 2-rank file replaced
+    assert one_rank == early and not two_rank.exists()
+    with np.load(one_rank) as z:
+        meta1 = json.loads(str(z["meta"]))
+    assert meta1["step"] > early_step and meta1["rank_counts"] == [2, 1]
+    np.savez(two_rank, **arrays)  # a stale 2-rank checkpoint of the early state comes back
     out = tmp_path / "s.json"
     cmd = [mpiexec(), "-n", "2", str(Path(sys.executable).with_name("dealloy")), "validate-potential",
            "meam-godet2020", "--stability", "--diameter-nm", "2.2", "--stability-temperatures",
@@ -171,8 +175,8 @@ def test_a_run_stopped_on_one_rank_continues_on_two_and_its_result_serves_any_co
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
     (run,) = json.loads(out.read_text())["stability"][0]["runs"]
-    # from the 1-rank state (its history [1], then 2), not the older one of this rank count
-    assert run["resumed"] and run["rank_counts"] == [1, 2] and run["n_ranks"] == 2
+    # from the 1-rank state (its history [2, 1], then 2), not the older one of this rank count
+    assert run["resumed"] and run["rank_counts"] == [2, 1, 2] and run["n_ranks"] == 2
     assert sorted(f.name for f in folder.glob("*.npz")) == [two_rank.name[:-4] + ".done.npz"]
     # the same physics: NVE samples before the stop are the 1-rank run's own, after it they
     # differ from the uninterrupted run only by the summation order (rounding, grown by chaos)
@@ -182,7 +186,7 @@ def test_a_run_stopped_on_one_rank_continues_on_two_and_its_result_serves_any_co
     # finished on 2 ranks, asked again on 1: the kept result, no MD
     again = particle_stability(p, cache_dir=folder)["runs"][0]
     assert again["wall_s"] == 0.0 and again["series"] == run["series"]
-    assert again["rank_counts"] == [1, 2]
+    assert again["rank_counts"] == [2, 1, 2]
 
 
 # 342 atoms at 3000 K, far above where Li boils (1615 K): Li evaporates within the 1.5 ps

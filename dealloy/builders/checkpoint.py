@@ -182,6 +182,15 @@ def _digest(key: dict) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
 
 
+def _drop(paths) -> None:
+    """Delete superseded checkpoints; one that cannot be deleted is left with a warning."""
+    for path in paths:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            _logger.warning(f"cannot delete the superseded build checkpoint {path} ({exc})")
+
+
 def _step(session) -> int:
     return int(session.lmp.extract_global("ntimestep"))
 
@@ -265,9 +274,10 @@ class BuildRoute:
                 others = [p.name for p in Path(self.control.folder).glob(f"{name}-*.npz")
                           if p not in (self.path, self.result_path, *self._superseded)]
                 if state is None and others:
+                    ranks = "" if self.any_rank_count else "MPI rank count, "
                     _logger.warning(
                         f"{self.name}: the build checkpoint(s) {', '.join(sorted(others))} in "
-                        f"{self.control.folder} belong to another key (MPI rank count, dealloy "
+                        f"{self.control.folder} belong to another key ({ranks}dealloy "
                         "code, LAMMPS, potential, protocol or start changed since): this part "
                         "of the build starts again")
             except Exception as exc:  # noqa: BLE001 - an unreadable checkpoint: start again
@@ -313,12 +323,11 @@ class BuildRoute:
         for p in self._route_files(done=False):
             try:
                 got = self._read(p)
-            except Exception as exc:  # noqa: BLE001 - unreadable: skipped, as without the option
+                if got is not None:
+                    found.append((int(got["meta"]["step"]), p.stat().st_mtime, p, got))
+            except Exception as exc:  # noqa: BLE001 - unreadable (or gone): skipped
                 _logger.warning(f"ignoring unreadable build checkpoint {p} "
                                 f"({type(exc).__name__}: {exc})")
-                continue
-            if got is not None:
-                found.append((int(got["meta"]["step"]), p.stat().st_mtime, p, got))
         if not found:
             return None, []
         found.sort(key=lambda f: f[:2])
@@ -331,7 +340,7 @@ class BuildRoute:
         return state, [f[2] for f in found if f[2] != self.path]
 
     def _other_rank_result(self):
-        """Return the finished result of this key on another MPI rank count, or None; rank 0."""
+        """Return ``(result, path)`` of this key on another MPI rank count, or None; rank 0."""
         for p in self._route_files(done=True):
             try:
                 with np.load(p, allow_pickle=False) as z:
@@ -339,7 +348,9 @@ class BuildRoute:
             except Exception:  # noqa: BLE001 - not readable: not a result to take
                 continue
             if key != self.key and self._matches(key):
-                return _cache._read(p, key, what="build result")
+                hit = _cache._read(p, key, what="build result")
+                if hit is not None:
+                    return hit, p
         return None
 
     def result(self):
@@ -352,19 +363,19 @@ class BuildRoute:
         """
         if self.control is None:
             return None
-        hit = None
+        hit, where = None, self.result_path
         if self.rank == 0:
             try:  # whatever happens, every rank reaches the bcast below
                 hit = (_cache._read(self.result_path, self.key, what="build result")
                        if self.result_path.is_file() else None)
                 if hit is None and self.any_rank_count:
-                    hit = self._other_rank_result()
+                    hit, where = self._other_rank_result() or (None, where)
             except Exception as exc:  # noqa: BLE001 - unreadable: the route runs again
                 _logger.warning(f"ignoring unreadable build result {self.result_path} "
                                 f"({type(exc).__name__}: {exc}); this part of the build runs again")
-        hit = self.comm.bcast(hit, root=0)
+        hit, where = self.comm.bcast((hit, where), root=0)
         if hit is not None:  # the finished route's exact result: not a resumed (changed) MD
-            _logger.info(f"{self.name}: finished earlier in this build; taken from {self.result_path}")
+            _logger.info(f"{self.name}: finished earlier in this build; taken from {where}")
             self.control.reused.append(self.name)
         return hit
 
@@ -382,8 +393,8 @@ class BuildRoute:
             return
         def write():
             _cache._write(self.result_path, self.key, atoms, measures)
-            for path in (self.path, *self._superseded):
-                path.unlink(missing_ok=True)
+            self.path.unlink(missing_ok=True)
+            _drop(self._superseded)
 
         self._on_rank0(write, self.result_path)
 
@@ -418,8 +429,7 @@ class BuildRoute:
                      **{f"route_{k}": np.asarray(a) for k, a in self.arrays.items()})
             with atomic_path(self.path) as tmp:
                 tmp.write_bytes(buf.getvalue())
-            for path in self._superseded:  # replaced by the checkpoint of this rank count
-                path.unlink(missing_ok=True)
+            _drop(self._superseded)  # replaced by the checkpoint of this rank count
 
         self._on_rank0(write, self.path)
         self._superseded = []
