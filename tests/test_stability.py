@@ -129,6 +129,18 @@ def test_a_stopped_run_continues_from_its_checkpoint_exactly(tmp_path):
     assert cont["closest_pair_angstrom"] == pytest.approx(whole["closest_pair_angstrom"], abs=1e-6)
 
 
+def _tiny_cli_on_two_ranks(tmp_path):
+    """Run TINY's test through the CLI under ``mpiexec -n 2``, cache ``tmp_path/c``; (result, json)."""
+    out = tmp_path / "s.json"
+    cmd = [mpiexec(), "-n", "2", str(Path(sys.executable).with_name("dealloy")), "validate-potential",
+           "meam-godet2020", "--stability", "--diameter-nm", "2.2", "--stability-temperatures",
+           "300", "--stability-ps", "0.4", "--stability-equilibrate-ps", "0.1",
+           "--stability-sample-ps", "0.1", "--cache", str(tmp_path / "c"), "--json", str(out), "-q"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    return res, out
+
+
 @pytest.mark.slow
 @pytest.mark.mpi
 def test_a_run_continues_on_any_rank_count_from_its_furthest_checkpoint(tmp_path):
@@ -167,13 +179,7 @@ def test_a_run_continues_on_any_rank_count_from_its_furthest_checkpoint(tmp_path
         meta1 = json.loads(str(z["meta"]))
     assert meta1["step"] > early_step and meta1["rank_counts"] == [2, 1]
     np.savez(two_rank, **arrays)  # a stale 2-rank checkpoint of the early state comes back
-    out = tmp_path / "s.json"
-    cmd = [mpiexec(), "-n", "2", str(Path(sys.executable).with_name("dealloy")), "validate-potential",
-           "meam-godet2020", "--stability", "--diameter-nm", "2.2", "--stability-temperatures",
-           "300", "--stability-ps", "0.4", "--stability-equilibrate-ps", "0.1",
-           "--stability-sample-ps", "0.1", "--cache", str(tmp_path / "c"), "--json", str(out), "-q"]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stdout + res.stderr
+    res, out = _tiny_cli_on_two_ranks(tmp_path)
     (run,) = json.loads(out.read_text())["stability"][0]["runs"]
     # from the 1-rank state (its history [2, 1], then 2), not the older one of this rank count
     assert run["resumed"] and run["rank_counts"] == [2, 1, 2] and run["n_ranks"] == 2
@@ -293,13 +299,7 @@ def test_an_affected_ml_pod_build_sheds_atoms_without_crashing(tmp_path):
 @pytest.mark.slow
 @pytest.mark.mpi
 def test_cli_under_two_mpi_ranks_prints_and_writes_once(tmp_path):
-    out = tmp_path / "s.json"
-    cmd = [mpiexec(), "-n", "2", str(Path(sys.executable).with_name("dealloy")), "validate-potential",
-           "meam-godet2020", "--stability", "--diameter-nm", "2.2", "--stability-temperatures",
-           "300", "--stability-ps", "0.4", "--stability-equilibrate-ps", "0.1",
-           "--stability-sample-ps", "0.1", "--cache", str(tmp_path / "c"), "--json", str(out), "-q"]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stdout + res.stderr
+    res, out = _tiny_cli_on_two_ranks(tmp_path)
     assert res.stdout.count("Particle stability of 'meam-godet2020'") == 1, res.stdout
     (run,) = json.loads(out.read_text())["stability"][0]["runs"]
     assert run["n_ranks"] == 2 and run["stable"] and abs(run["change_mev_per_atom"]) < 0.1
