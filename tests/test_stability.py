@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import signal
 import subprocess
@@ -143,7 +144,7 @@ def _tiny_cli_on_two_ranks(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.mpi
-def test_a_run_continues_on_any_rank_count_from_its_furthest_checkpoint(tmp_path):
+def test_a_run_continues_on_any_rank_count_from_its_furthest_checkpoint(tmp_path, caplog):
     # a SLURM job resubmitted on other allocations: begun on 2 ranks (its checkpoint made from
     # a 1-rank one below), continued further on 1 rank, then on 2 again from the furthest state
     p = StabilityParams(**TINY)
@@ -189,9 +190,11 @@ def test_a_run_continues_on_any_rank_count_from_its_furthest_checkpoint(tmp_path
     assert len(run["series"]["t_ps"]) == len(whole["series"]["t_ps"]) == 4
     for key in ("etotal_ev_per_atom", "pe_ev_per_atom", "temperature_k"):
         assert run["series"][key] == pytest.approx(whole["series"][key], rel=1e-6), key
-    # finished on 2 ranks, asked again on 1: the kept result, no MD
-    again = particle_stability(p, cache_dir=folder)["runs"][0]
+    # finished on 2 ranks, asked again on 1: the kept result, no MD, and no word of starting again
+    with caplog.at_level(logging.INFO, logger="dealloy.builders.checkpoint"):
+        again = particle_stability(p, cache_dir=folder)["runs"][0]
     assert again["wall_s"] == 0.0 and again["series"] == run["series"]
+    assert "starts again" not in caplog.text and two_rank.name[:-4] in caplog.text
     assert again["rank_counts"] == [2, 1, 2]
 
 

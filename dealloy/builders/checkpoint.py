@@ -272,7 +272,8 @@ class BuildRoute:
                 else:
                     state = self._read(self.path) if self.path.is_file() else None
                 others = [p.name for p in Path(self.control.folder).glob(f"{name}-*.npz")
-                          if p not in (self.path, self.result_path, *self._superseded)]
+                          if p not in (self.path, self.result_path, *self._superseded)
+                          and not (self.any_rank_count and self._result_key(p) is not None)]
                 if state is None and others:
                     ranks = "" if self.any_rank_count else "MPI rank count, "
                     _logger.warning(
@@ -339,15 +340,22 @@ class BuildRoute:
                             "same bits")
         return state, [f[2] for f in found if f[2] != self.path]
 
+    def _result_key(self, path: Path) -> dict | None:
+        """Return the key of a result file (``.done.npz``) when it is this route's, else None."""
+        if not path.name.endswith(".done.npz"):
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                key = json.loads(str(z["key"]))
+        except Exception:  # noqa: BLE001 - not readable: not a result to take
+            return None
+        return key if self._matches(key) else None
+
     def _other_rank_result(self):
         """Return ``(result, path)`` of this key on another MPI rank count, or None; rank 0."""
         for p in self._route_files(done=True):
-            try:
-                with np.load(p, allow_pickle=False) as z:
-                    key = json.loads(str(z["key"]))
-            except Exception:  # noqa: BLE001 - not readable: not a result to take
-                continue
-            if key != self.key and self._matches(key):
+            key = self._result_key(p)
+            if key is not None and key != self.key:
                 hit = _cache._read(p, key, what="build result")
                 if hit is not None:
                     return hit, p
