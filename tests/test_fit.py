@@ -580,7 +580,11 @@ def test_validate_potential_prints_what_a_fitted_potentials_manifest_records(dea
                       for r in man["validation"]["teacher_same_structures"]["voltage"])
     assert f"voltage, student - teacher: {volts} V" in out
     assert "refit: dealloy potential fit" in out and "targets >= 0.3x" in out
-    gone = man["validation"]["particle_stability"]["evaporated_atom"]
+    stab = man["validation"]["particle_stability"]
+    assert (f"5 nm particle at {stab['temperature_k']:g} K: closest pair "
+            f"{stab['closest_pair_angstrom']:.2f} A over {stab['ps_done']} ps, "
+            f"{stab['detached_now']} detached") in out
+    gone = stab["evaporated_atom"]
     teacher = gone["removal_energy_ev_12A_cut"]["SevenNet-0"]
     assert "the atom that left, removal energy 0.5 ps before, eV: " in out
     assert f"SevenNet-0 {teacher:.3f}" in out
