@@ -35,7 +35,8 @@ Verlet, the potential's own timestep) for ``time_ps``. Measured:
 A run survives SLURM's time-limit signal and ``kill -9``: the MD runs as a
 :class:`dealloy.builders.checkpoint.BuildRoute` (SIGTERM/SIGUSR1 write a checkpoint and stop;
 a checkpoint is also written after every energy sample), in the ``cache_dir`` folder; the
-same command continues from it, on the same or another number of MPI ranks. A finished temperature is kept there too and not run again.
+same command continues from it, on the same or another number of MPI ranks. A finished
+temperature is kept there too and not run again.
 
 The timestep is the potential's (:attr:`dealloy.lammps.potentials.Potential.timestep_ps`), as in
 production runs, so the drift measured is the drift a dealloying run has.
