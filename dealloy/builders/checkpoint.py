@@ -222,9 +222,10 @@ class BuildRoute:
         Also continue a checkpoint, and take a finished result, that differs from ``key`` only
         in its ``n_ranks`` (a SLURM job resubmitted on another number of cores or nodes), the
         one furthest on when there are several. The continued trajectory is the same physics,
-        not the same bits (the module docstring lists what a resume changes anyway). For routes that measure something over an MD run (the
-        particle stability test); off for routes whose result a cache must reproduce exactly
-        (the melt-quench). The first checkpoint written under the new key replaces the others.
+        not the same bits (the module docstring lists what a resume changes anyway). For
+        routes that measure something over an MD run (the particle stability test); off for
+        routes whose result a cache must reproduce exactly (the melt-quench). The first
+        checkpoint written under the new key replaces the others.
 
     Attributes
     ----------
