@@ -257,7 +257,7 @@ def stability_run(params: StabilityParams, temperature_k: float, folder: Path,
         "n_ranks": comm.Get_size()}, control=control, any_rank_count=True)
     done = route.result()
     if done is not None:
-        return dict({"rank_counts": [done[1]["n_ranks"]]}, **done[1], resumed=False, wall_s=0.0)
+        return dict({"rank_counts": [done[1]["n_ranks"]]} | done[1], resumed=False, wall_s=0.0)
     n_samples = int(round(p.time_ps / p.sample_ps))
     segments = ([MdSegment("equilibration", p.equilibrate_ps, temperature_k, temperature_k,
                            "langevin", seed=p.seed + 1)] if p.equilibrate_ps > 0 else [])
