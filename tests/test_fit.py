@@ -580,13 +580,16 @@ def test_validate_potential_prints_what_a_fitted_potentials_manifest_records(dea
                       for r in man["validation"]["teacher_same_structures"]["voltage"])
     assert f"voltage, student - teacher: {volts} V" in out
     assert "refit: dealloy potential fit" in out and "targets >= 0.3x" in out
-    stab = man["validation"]["particle_stability"]
-    assert (f"5 nm particle at {stab['temperature_k']:g} K: closest pair "
-            f"{stab['closest_pair_angstrom']:.2f} A over {stab['ps_done']} ps, "
-            f"{stab['detached_now']} detached") in out
-    gone = stab["evaporated_atom"]
+    runs = man["validation"]["particle_stability"]["runs"]
+    for run in runs:
+        assert (f"5 nm particle at {run['temperature_k']:g} K, "
+                f"{'stable' if run['stable'] else 'UNSTABLE'}: closest pair "
+                f"{run['closest_pair_angstrom']:.2f} A over {run['ps_done']} ps, "
+                f"{run['detached_now']} detached, NVE drift "
+                f"{run['drift_mev_per_atom_per_ns']:.3f} meV/atom/ns") in out
+    (gone,) = [r["evaporated_atom"] for r in runs if "evaporated_atom" in r]
     teacher = gone["removal_energy_ev_12A_cut"]["SevenNet-0"]
-    assert "the atom that left, removal energy 0.5 ps before, eV: " in out
+    assert "the atom that left a 1000 K trajectory, removal energy 0.5 ps before, eV: " in out
     assert f"SevenNet-0 {teacher:.3f}" in out
     am = man["validation"]["amorphous_series_32si"]
     assert f"Si-Si CN rms {am['si_si_cn_rms_vs_dftb']:.2f}, isolated-Si rms" in out
