@@ -585,7 +585,8 @@ def test_validate_potential_prints_what_a_fitted_potentials_manifest_records(dea
         assert (f"5 nm particle at {run['temperature_k']:g} K, "
                 f"{'stable' if run['stable'] else 'UNSTABLE'}: closest pair "
                 f"{run['closest_pair_angstrom']:.2f} A over {run['ps_done']} ps, "
-                f"{run['detached_now']} detached, NVE drift "
+                f"{run['detached_now']} detached, {run['evaporated_li']} Li / "
+                f"{run['evaporated_si']} Si evaporated, NVE drift "
                 f"{run['drift_mev_per_atom_per_ns']:.3f} meV/atom/ns") in out
     (gone,) = [r["evaporated_atom"] for r in runs if "evaporated_atom" in r]
     teacher = gone["removal_energy_ev_12A_cut"]["SevenNet-0"]

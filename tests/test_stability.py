@@ -335,6 +335,15 @@ def test_a_finished_run_is_recorded_per_temperature_beside_an_older_record(tmp_p
     refused = record(bad)
     assert refused.returncode != 0 and "no 'stability' list" in refused.stderr
     assert man_path.read_text() == before and not (pots / "validation").exists()
+    lacking = tmp_path / "lacking.json"
+    lacking.write_text(json.dumps({"stability": [{**res, "runs": [
+        run, {k: v for k, v in run.items() if k != "stable"} | {"temperature_k": 1000.0}]}]}))
+    refused = record(lacking)
+    msg = refused.stderr.strip()
+    assert refused.returncode != 0 and "\n" not in msg, msg
+    assert msg == (f"{lacking}: 'meam-godet2020' at 1000.0 K lacks stable; give the JSON that "
+                   "'dealloy validate-potential --stability --json' wrote")
+    assert man_path.read_text() == before and not (pots / "validation").exists()
 
     done = record(out)
     assert done.returncode == 0, done.stderr
@@ -348,11 +357,28 @@ def test_a_finished_run_is_recorded_per_temperature_beside_an_older_record(tmp_p
     assert new["nve_ps_done"] == pytest.approx(run["nve_ps"]) and new["stable"] is run["stable"]
     assert new["file"] == "potentials/validation/stability/meam-godet2020-300K.json"
     assert new["status"].startswith("300 K: stable over the full 0.5 ps")
-    assert stab["params"]["time_ps"] == TINY["time_ps"] and "temperatures_k" not in stab["params"]
+    assert new["params"]["time_ps"] == TINY["time_ps"] and "temperatures_k" not in new["params"]
+    assert old["params"] == {"diameter_nm": 5.0}  # each row keeps its own run's settings
 
     from dealloy.potentials.recorded import recorded_validation_lines
-    lines = recorded_validation_lines(json.loads(man_path.read_text()))
-    assert any(x.startswith("  2.2 nm particle at 300 K, stable: closest pair ") for x in lines)
-    assert any("(stopped at 63 of 110 ps)" in x and " 1000 K:" in x for x in lines)
+
+    def printed():
+        return recorded_validation_lines(json.loads(man_path.read_text()))
+    lines = printed()
+    assert any(x.startswith("  2.2 nm particle at 300 K, stable: closest pair ")
+               and ", 0 Li / 0 Si evaporated, NVE drift " in x for x in lines), lines
+    assert "  5 nm particle at 1000 K: closest pair 1.56 A over 63.0 ps, 0 detached " \
+           "(stopped at 63 of 110 ps)" in lines
     # the tiny 0.4 ps is not issue 14's 100 ps NVE: both temperatures are still owed
-    assert "  2.2 nm particle: 300 K and 1000 K not yet run over 100 ps NVE (target: 300 and 1000 K)" in lines
+    assert ("  particle stability: 300 K and 1000 K not yet run over 100 ps NVE "
+            "(target: 300 and 1000 K)") in lines
+
+    # recorded again at 1000 K: the row is replaced, its numbers gone, its hand note kept
+    res["runs"] = [{**run, "temperature_k": 1000.0}]
+    out.write_text(json.dumps({"stability": [res]}))
+    assert record(out).returncode == 0
+    new, again = json.loads(man_path.read_text())["validation"]["particle_stability"]["runs"]
+    assert again["note"] == "written by hand" and again["nve_ps_done"] == pytest.approx(run["nve_ps"])
+    assert again["params"]["diameter_nm"] == TINY["diameter_nm"]
+    assert again["status"].startswith("1000 K: stable") and new["temperature_k"] == 300.0
+    assert any(x.startswith("  2.2 nm particle at 1000 K, stable: ") for x in printed())

@@ -77,27 +77,31 @@ def _teacher_rows(v: dict) -> list[str]:
                      f" / {bench.get('memory_ratio', float('nan')):.2f}x (targets >= "
                      f"{SPEED_TARGET}x / <= {MEMORY_TARGET:g}x)")
     stab = v.get("particle_stability") or {}
-    runs = stab.get("runs") or ([stab] if "closest_pair_angstrom" in stab else [])
-    particle = f"{(stab.get('params') or {}).get('diameter_nm', 5.0):g} nm particle"
+    runs = stab.get("runs") or ([stab] if "temperature_k" in stab else [])
     for run in runs:  # one per temperature; an older manifest has one, at the top level
-        verdict = ("" if "stable" not in run else
-                   ", stable" if run["stable"] else ", UNSTABLE")
-        lines.append(f"  {particle} at {run.get('temperature_k', float('nan')):g} K{verdict}: "
-                     f"closest pair {run['closest_pair_angstrom']:.2f} A over "
+        particle = f"{(run.get('params') or {}).get('diameter_nm', 5.0):g} nm particle"
+        head = f"  {particle} at {run.get('temperature_k', float('nan')):g} K"
+        if "closest_pair_angstrom" not in run:
+            lines.append(f"{head}: {run.get('status', 'no closest pair recorded')}")
+            continue
+        verdict = ("" if "stable" not in run else ", stable" if run["stable"] else ", UNSTABLE")
+        lines.append(f"{head}{verdict}: closest pair {run['closest_pair_angstrom']:.2f} A over "
                      f"{run.get('ps_done', '?')} ps, {run.get('detached_now', '?')} detached"
+                     + (f", {run['evaporated_li']} Li / {run['evaporated_si']} Si evaporated"
+                        if "evaporated_li" in run and "evaporated_si" in run else "")
                      + (f", NVE drift {run['drift_mev_per_atom_per_ns']:.3f} meV/atom/ns"
                         if "drift_mev_per_atom_per_ns" in run else "")
                      + (f" ({run['status']})" if "status" in run and not verdict else ""))
-    if "runs" in stab:
-        done = {float(r["temperature_k"]) for r in runs if r.get("nve_ps_done", 0) >= STABILITY_NVE_PS}
+    if stab:
+        done = {float(r["temperature_k"]) for r in runs
+                if float(r.get("nve_ps_done", 0)) >= STABILITY_NVE_PS}
         todo = [t for t in STABILITY_TEMPERATURES_K if t not in done]
         if todo:
-            lines.append(f"  {particle}: " + " and ".join(f"{t:g} K" for t in todo)
+            lines.append("  particle stability: " + " and ".join(f"{t:g} K" for t in todo)
                          + f" not yet run over {STABILITY_NVE_PS:g} ps NVE (target: "
-                         + " and ".join(f"{t:g}" for t in STABILITY_TEMPERATURES_K) + " K)"
-                         + (f"; {stab['status']}" if "status" in stab else ""))
-    elif "status" in stab and not runs:
-        lines.append(f"  {particle}: {stab['status']}")
+                         + " and ".join(f"{t:g}" for t in STABILITY_TEMPERATURES_K) + " K)")
+        if "runs" in stab and "status" in stab:
+            lines.append(f"  particle stability: {stab['status']}")
     for run in runs:
         gone = run.get("evaporated_atom") or {}
         rem = gone.get("removal_energy_ev_12A_cut") or {}

@@ -11,10 +11,11 @@ writes its summary into ``potentials/NAME/potential.json`` under
     python potentials/validation/record_stability.py OUT.json \
         --command "mpiexec -n 2 dealloy validate-potential NAME --stability ... (date, dealloy rev)"
 
-A temperature recorded before is replaced by the new run; keys the new summary does not have
-(e.g. ``earlier_trajectory``, ``evaporated_atom``, written by hand) are kept. A manifest in the
-older flat form (one temperature at the top level) is turned into the ``runs`` form. Both files
-are written atomically, the manifest last, and only after every run has been read and checked.
+A temperature recorded before is replaced by the new run, keeping only the notes written by hand
+beside it (``earlier_trajectory``, ``evaporated_atom``, ``note``); each row carries the
+``params`` of its own run. A manifest in the older flat form (one temperature at the top level)
+is turned into the ``runs`` form. Every file is written atomically, the manifests last, and only
+after every run has been read and checked.
 Cost: a second.
 """
 
@@ -30,6 +31,49 @@ ROOT = Path(__file__).resolve().parents[2]
 NEEDED = ("temperature_k", "equilibrate_ps", "nve_ps", "closest_pair_angstrom", "evaporated_li",
           "evaporated_si", "detached_atoms_end", "drift_mev_per_atom_per_ns",
           "mean_temperature_k", "stable")
+#: notes written by hand beside a temperature's row, kept when a new run replaces it
+HAND_NOTES = ("earlier_trajectory", "evaporated_atom", "note")
+
+
+def checked(doc, source: str) -> list[dict]:
+    """Check a ``--stability --json`` document for what is summarised; return its results.
+
+    Parameters
+    ----------
+    doc : object
+        The parsed JSON.
+    source : str
+        Its path, for messages.
+
+    Returns
+    -------
+    list of dict
+        ``doc['stability']``: each with ``potential``, ``params`` (``time_ps``) and a non-empty
+        ``runs`` whose entries hold every field of :data:`NEEDED`.
+
+    Raises
+    ------
+    SystemExit
+        One line naming the file, potential, temperature and missing field, and the fix.
+    """
+    fix = "give the JSON that 'dealloy validate-potential --stability --json' wrote"
+    results = doc.get("stability") if isinstance(doc, dict) else None
+    if not isinstance(results, list) or not results:
+        raise SystemExit(f"{source}: no 'stability' list; {fix}")
+    for res in results:
+        if not isinstance(res, dict) or not isinstance(res.get("potential"), str):
+            raise SystemExit(f"{source}: a result names no 'potential'; {fix}")
+        name = res["potential"]
+        if "time_ps" not in (res.get("params") or {}):
+            raise SystemExit(f"{source}: '{name}' has no params.time_ps; {fix}")
+        if not isinstance(res.get("runs"), list) or not res["runs"]:
+            raise SystemExit(f"{source}: '{name}' has no runs (no temperature finished); {fix}")
+        for run in res["runs"]:
+            missing = [k for k in NEEDED if k not in run]
+            if missing:
+                raise SystemExit(f"{source}: '{name}' at {run.get('temperature_k', '?')} K lacks "
+                                 f"{', '.join(missing)}; {fix}")
+    return results
 
 
 def summary(run: dict, params: dict, command: str, file: str) -> dict:
@@ -39,7 +83,7 @@ def summary(run: dict, params: dict, command: str, file: str) -> dict:
     ----------
     run : dict
         One entry of a stability result's ``runs``
-        (:func:`dealloy.potentials.stability.stability_run`).
+        (:func:`dealloy.potentials.stability.stability_run`), holding :data:`NEEDED`.
     params : dict
         The result's ``params`` (``time_ps`` is the NVE length asked for).
     command : str
@@ -50,20 +94,12 @@ def summary(run: dict, params: dict, command: str, file: str) -> dict:
     Returns
     -------
     dict
-        ``temperature_k``, ``status`` (one sentence), ``ps_done``, ``nve_ps_done``, the closest
-        pair (Å; over the run and at its end), atoms detached at the end and evaporated (Li, Si),
-        NVE drift (meV/atom/ns) and change (meV/atom), mean NVE temperature (K), ``stable``,
-        ``rank_counts``, ``md_wall_s``, ``command``, ``file``.
-
-    Raises
-    ------
-    SystemExit
-        A run lacks a field of :data:`NEEDED` (not a stability result).
+        ``temperature_k``, ``status`` (one sentence), ``command``, ``file``, ``params`` (the
+        run's settings, less ``temperatures_k``), ``ps_done``, ``nve_ps_done``, the closest pair
+        (Å; over the run and at its end), atoms detached at the end and evaporated (Li, Si), NVE
+        drift (meV/atom/ns) and change (meV/atom), mean NVE temperature (K), ``stable``,
+        ``rank_counts``, ``md_wall_s``.
     """
-    missing = [k for k in NEEDED if k not in run]
-    if missing:
-        raise SystemExit(f"{file}: a run lacks {', '.join(missing)}; give the JSON that "
-                         "'dealloy validate-potential --stability --json' wrote")
     t = float(run["temperature_k"])
     ps = float(run["equilibrate_ps"]) + float(run["nve_ps"])
     full = float(run["nve_ps"]) >= float(params["time_ps"]) - 1e-9
@@ -76,6 +112,7 @@ def summary(run: dict, params: dict, command: str, file: str) -> dict:
               + f", closest pair {float(run['closest_pair_angstrom']):.2f} A, NVE drift "
               f"{float(run['drift_mev_per_atom_per_ns']):.3f} meV/atom/ns")
     out = {"temperature_k": t, "status": status, "command": command, "file": file,
+           "params": {k: v for k, v in params.items() if k != "temperatures_k"},
            "ps_done": ps, "nve_ps_done": float(run["nve_ps"]),
            "closest_pair_angstrom": run["closest_pair_angstrom"],
            "closest_pair_end_angstrom": run.get("closest_pair_end_angstrom"),
@@ -89,34 +126,32 @@ def summary(run: dict, params: dict, command: str, file: str) -> dict:
     return {k: v for k, v in out.items() if v is not None}
 
 
-def merged(stab: dict, params: dict, rows: list[dict]) -> dict:
+def merged(stab: dict, rows: list[dict]) -> dict:
     """``validation.particle_stability`` with ``rows`` put in, one entry per temperature.
 
     Parameters
     ----------
     stab : dict
-        The manifest's record so far (empty, flat with one temperature, or with ``runs``).
-    params : dict
-        The new result's ``params`` (the record's, less ``temperatures_k``).
+        The manifest's record so far: empty, in the older flat form (one temperature at the top
+        level, its ``params`` beside it) or with ``runs``.
     rows : list of dict
-        :func:`summary` rows; each replaces the entry of its temperature, keeping that entry's
-        other keys.
+        :func:`summary` rows. Each replaces the entry of its temperature: of the replaced entry
+        only the notes of :data:`HAND_NOTES` are kept (its numbers are the older run's).
 
     Returns
     -------
     dict
-        ``params``, any top-level keys kept, and ``runs`` sorted by temperature.
+        The record's other top-level keys and ``runs`` sorted by temperature, each entry with the
+        ``params`` of the run it summarises.
     """
     stab = dict(stab)
     runs = stab.pop("runs", None)
     if runs is None and "temperature_k" in stab:  # the older flat form: one temperature
-        keep = {"params"}
-        runs = [{k: v for k, v in stab.items() if k not in keep}]
-        stab = {k: v for k, v in stab.items() if k in keep}
+        runs, stab = [stab], {}
     by_t = {float(r["temperature_k"]): r for r in runs or []}
     for row in rows:
-        by_t[row["temperature_k"]] = {**by_t.get(row["temperature_k"], {}), **row}
-    stab["params"] = {k: v for k, v in params.items() if k != "temperatures_k"}
+        old = by_t.get(row["temperature_k"], {})
+        by_t[row["temperature_k"]] = {**row, **{k: old[k] for k in HAND_NOTES if k in old}}
     stab["runs"] = [by_t[t] for t in sorted(by_t)]
     return stab
 
@@ -133,13 +168,13 @@ def main() -> None:
                     help="where NAME/potential.json and validation/stability/ are")
     args = ap.parse_args()
     pots = Path(args.potentials_dir)
-    doc = json.loads(Path(args.result).read_text())
-    results = doc.get("stability") if isinstance(doc, dict) else None
-    if not results:
-        raise SystemExit(f"{args.result}: no 'stability' list; give the JSON that "
-                         "'dealloy validate-potential --stability --json' wrote")
+    try:
+        doc = json.loads(Path(args.result).read_text())
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"{args.result}: not readable as JSON ({exc}); give the JSON that "
+                         "'dealloy validate-potential --stability --json' wrote") from None
     files, manifests = {}, {}
-    for res in results:
+    for res in checked(doc, args.result):
         name = res["potential"]
         man_path = pots / name / "potential.json"
         if not man_path.is_file():
@@ -153,7 +188,7 @@ def main() -> None:
             rows.append(summary(run, res["params"], args.command, rel))
             files[out] = {"stability": [{**res, "runs": [run]}]}
         val = man.setdefault("validation", {})
-        val["particle_stability"] = merged(val.get("particle_stability") or {}, res["params"], rows)
+        val["particle_stability"] = merged(val.get("particle_stability") or {}, rows)
     for path, data in files.items():  # every run checked: now write, the manifests last
         write_json(path, data)
         print(f"wrote {path}")
