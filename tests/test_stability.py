@@ -105,6 +105,24 @@ def test_a_cold_meam_particle_is_stable_and_conserves_energy(tmp_path):
 
 
 @pytest.mark.slow
+def test_progress_counts_every_chunk_within_the_langevin_segment_too(tmp_path):
+    # a 10 ps Langevin segment of a 4000-atom particle is ~20 min: the log must not go silent
+    calls = []
+
+    def hook(msg=None, *, done=None, total=None, task=None):
+        calls.append((msg, done, total))
+    hook.takes_counts = True
+    p = dict(TINY, equilibrate_ps=0.3)
+    particle_stability(p, cache_dir=tmp_path / "c", progress=hook)
+    counts = [(d, t) for m, d, t in calls if m is None]
+    first_line = next(d for m, d, t in calls if m is not None)
+    assert first_line == pytest.approx(0.3)  # the first message: the Langevin segment's end
+    assert [d for d, t in counts if d < first_line] == pytest.approx([0.1, 0.2])
+    assert [t for d, t in counts] == pytest.approx([0.7] * len(counts))
+    assert all(b >= a for (a, _), (b, _) in zip(counts, counts[1:]))  # ps done only grows
+
+
+@pytest.mark.slow
 def test_a_stopped_run_continues_from_its_checkpoint_exactly(tmp_path):
     p = StabilityParams(**TINY)
     whole = particle_stability(p, cache_dir=tmp_path / "whole")["runs"][0]

@@ -205,7 +205,8 @@ def stability_run(params: StabilityParams, temperature_k: float, folder: Path,
     control : BuildControl
         Stop flag and checkpoint settings (:func:`particle_stability` makes it).
     progress : callable, optional
-        :func:`dealloy.io.progress_hook` hook, called after every sample with the ps done.
+        :func:`dealloy.io.progress_hook` hook: a count of the ps done after every chunk of
+        ``control.poll_ps`` (the Langevin segment included), a line after every sample.
 
     Returns
     -------
@@ -296,6 +297,9 @@ def stability_run(params: StabilityParams, temperature_k: float, folder: Path,
         before[1] = round(t_now(), 6)
 
         def evaporate(i: int, halted: bool) -> bool:
+            # a count after every chunk (0.5 ps): progress and an ETA within the long Langevin
+            # segment too (a log file gets a line at most every 30 s)
+            say(done=round(t_now(), 3), total=total_ps, task=f"{temperature_k:g} K MD")
             atoms = s.get_atoms(velocities=True)
             gone = s.evaporated_atoms(atoms)
             if not gone.size:
