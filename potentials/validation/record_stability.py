@@ -165,7 +165,8 @@ def main() -> None:
     ap.add_argument("--command", required=True,
                     help="how it was run: command line, dates, dealloy revision, MPI ranks, cost")
     ap.add_argument("--potentials-dir", default=str(ROOT / "potentials"),
-                    help="where NAME/potential.json and validation/stability/ are")
+                    help="where NAME/potential.json and validation/stability/ are (default: "
+                         "this repository's potentials/)")
     args = ap.parse_args()
     pots = Path(args.potentials_dir)
     try:
