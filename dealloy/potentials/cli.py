@@ -109,9 +109,9 @@ def validate_potential_command(name, ffield, json_path, md_ps, temperature_k, am
     atoms with no neighbour within 4 A but still within the cutoff (not yet gone). Run it under
     `mpiexec -n N`; SIGTERM/SIGUSR1/Ctrl-C write a checkpoint in --cache and exit with status 75, and
     the same command continues, on any number of ranks (a finished temperature is kept there too).
-    Under SLURM: `#SBATCH --signal=B:USR1@120` and `--requeue`, a batch script that passes USR1
-    on to the run and calls `scontrol requeue` when it exits with 75 (slurm/array.sbatch does
-    this for studies), and a --cache on storage that outlives the job.
+    Under SLURM: `sbatch slurm/validate-stability.sbatch NAME --cache DIR --json OUT [options]`
+    (`#SBATCH --signal=B:USR1@120` and `--requeue`; it passes USR1 on to the run and requeues
+    itself when the run exits with 75), with --cache on storage that outlives the job.
 
     Time (progress with an ETA on stderr): the crystal checks take about 10 s per MEAM
     potential at the defaults, most of it the --md-ps NPT run (ReaxFF ~100x more); one process,
